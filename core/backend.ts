@@ -1,0 +1,74 @@
+/**
+ * Backends own device memory and run primitives. The CPU backend always exists;
+ * others register a starter and appear in `devices()` once they can start.
+ */
+import type { DType, TypedArray } from "./dtype.ts";
+import type { Params, Primitive } from "./primitive.ts";
+import type { ShapedArray } from "./tracer.ts";
+
+export type Handle = unknown;
+
+export interface MemoryStats {
+  /** Buffers held by live arrays. */
+  liveBuffers: number;
+  liveBytes: number;
+  /** Bytes kept in the pool for reuse. */
+  pooledBytes: number;
+}
+
+export interface Backend {
+  readonly name: string;
+  upload(data: TypedArray, dtype: DType): Handle;
+  read(handle: Handle, aval: ShapedArray): Promise<TypedArray>;
+  readSync?(handle: Handle, aval: ShapedArray): TypedArray;
+  free(handle: Handle, aval: ShapedArray): void;
+  execute(prim: Primitive, ins: Handle[], inAvals: ShapedArray[], params: Params, outAvals: ShapedArray[]): Handle[];
+  memoryStats(): MemoryStats;
+}
+
+type Starter = () => Promise<Backend>;
+
+const starters = new Map<string, Starter>();
+const started = new Map<string, Backend>();
+let defaultName = "cpu";
+
+export function registerBackend(name: string, start: Starter | Backend): void {
+  if (typeof start === "function") starters.set(name, start);
+  else started.set(name, start);
+}
+
+/** Names of the backends that have started in this process (the CPU always has). */
+export function devices(): string[] {
+  return [...started.keys()];
+}
+
+/** Starts a backend, or throws an Error whose message says why it cannot start here. */
+export async function initBackend(name: string): Promise<Backend> {
+  const have = started.get(name);
+  if (have) return have;
+  const start = starters.get(name);
+  if (!start) {
+    throw new Error(`initBackend: unknown backend "${name}"; known: ${[...new Set([...started.keys(), ...starters.keys()])].join(", ")}`);
+  }
+  const b = await start();
+  started.set(name, b);
+  return b;
+}
+
+export function getBackend(name?: string): Backend {
+  const n = name ?? defaultName;
+  const b = started.get(n);
+  if (!b) throw new Error(`backend "${n}" has not been started; call await initBackend("${n}") first`);
+  return b;
+}
+
+export function setDefaultBackend(name: string): void {
+  if (!started.has(name)) {
+    throw new Error(`setDefaultBackend: backend "${name}" has not been started; call await initBackend("${name}") first`);
+  }
+  defaultName = name;
+}
+
+export function defaultBackendName(): string {
+  return defaultName;
+}

@@ -1,0 +1,68 @@
+/**
+ * The CPU backend: buffers are typed arrays drawn from a size-keyed pool; each primitive
+ * runs its `impl.cpu` kernel over them.
+ */
+import { bytesPer, typedArrayFor, typedArrayFrom, type DType, type TypedArray } from "../../dtype.ts";
+import type { Backend, MemoryStats } from "../../backend.ts";
+import type { Params, Primitive } from "../../primitive.ts";
+import { sizeOf } from "../../shape.ts";
+import type { ShapedArray } from "../../tracer.ts";
+
+const POOL_LIMIT_BYTES = 256 * 1024 * 1024;
+
+export class CpuBackend implements Backend {
+  readonly name = "cpu";
+  private pool = new Map<number, ArrayBuffer[]>();
+  private pooledBytes = 0;
+  private liveBuffers = 0;
+  private liveBytes = 0;
+
+  alloc(dtype: DType, size: number): TypedArray {
+    const bytes = size * bytesPer(dtype);
+    const free = this.pool.get(bytes);
+    this.liveBuffers++;
+    this.liveBytes += bytes;
+    if (free && free.length > 0) {
+      this.pooledBytes -= bytes;
+      return typedArrayFrom(dtype, free.pop()!, size);
+    }
+    return typedArrayFor(dtype, size);
+  }
+
+  upload(data: TypedArray, dtype: DType): TypedArray {
+    const out = this.alloc(dtype, data.length);
+    out.set(data);
+    return out;
+  }
+
+  readSync(handle: unknown): TypedArray {
+    return (handle as TypedArray).slice();
+  }
+
+  async read(handle: unknown): Promise<TypedArray> {
+    return this.readSync(handle);
+  }
+
+  free(handle: unknown): void {
+    const a = handle as TypedArray;
+    this.liveBuffers--;
+    this.liveBytes -= a.byteLength;
+    if (this.pooledBytes + a.byteLength > POOL_LIMIT_BYTES || a.byteLength === 0) return;
+    const list = this.pool.get(a.byteLength) ?? [];
+    list.push(a.buffer as ArrayBuffer);
+    this.pool.set(a.byteLength, list);
+    this.pooledBytes += a.byteLength;
+  }
+
+  execute(prim: Primitive, ins: unknown[], inAvals: ShapedArray[], params: Params, outAvals: ShapedArray[]): TypedArray[] {
+    const kernel = prim.impl.cpu;
+    if (!kernel) throw new Error(`${prim.name}: no CPU kernel`);
+    const outs = outAvals.map((a) => this.alloc(a.dtype, sizeOf(a.shape)));
+    kernel(ins as TypedArray[], outs, params, inAvals, outAvals);
+    return outs;
+  }
+
+  memoryStats(): MemoryStats {
+    return { liveBuffers: this.liveBuffers, liveBytes: this.liveBytes, pooledBytes: this.pooledBytes };
+  }
+}

@@ -1,0 +1,200 @@
+/**
+ * Jaxprs: the staged programs that `jit` compiles and that `grad` transposes.
+ * The JaxprTrace stages every primitive it sees into equations instead of running it.
+ */
+import type { Params, Primitive } from "./primitive.ts";
+import { bind, fullRaise, Trace, withNewMain } from "./trace.ts";
+import { fmtAval, Tracer, type ShapedArray } from "./tracer.ts";
+
+export class Var {
+  constructor(readonly aval: ShapedArray) {}
+}
+
+export interface Eqn {
+  prim: Primitive;
+  inputs: Var[];
+  params: Params;
+  outs: Var[];
+}
+
+export class Jaxpr {
+  constructor(
+    readonly constVars: Var[],
+    readonly inVars: Var[],
+    readonly eqns: Eqn[],
+    readonly outs: Var[],
+  ) {}
+
+  get inAvals(): ShapedArray[] {
+    return this.inVars.map((v) => v.aval);
+  }
+  get outAvals(): ShapedArray[] {
+    return this.outs.map((v) => v.aval);
+  }
+
+  toString(): string {
+    const names = new Map<Var, string>();
+    const name = (v: Var) => {
+      let n = names.get(v);
+      if (!n) {
+        n = varName(names.size);
+        names.set(v, n);
+      }
+      return n;
+    };
+    const decl = (v: Var) => `${name(v)}:${shortAval(v.aval)}`;
+    const lines: string[] = [];
+    lines.push(`{ lambda ${this.constVars.map(decl).join(" ")} ; ${this.inVars.map(decl).join(" ")}. let`);
+    for (const e of this.eqns) {
+      const ps = e.prim.printParams ? e.prim.printParams(e.params) : fmtParams(e.params);
+      lines.push(`    ${e.outs.map(decl).join(" ")} = ${e.prim.name}${ps ? `[${ps}]` : ""} ${e.inputs.map(name).join(" ")}`);
+    }
+    lines.push(`  in ( ${this.outs.map(name).join(" ")} ) }`);
+    return lines.join("\n");
+  }
+}
+
+/** A jaxpr with the values of its constants. */
+export interface ClosedJaxpr {
+  jaxpr: Jaxpr;
+  consts: Tracer[];
+}
+
+function varName(i: number): string {
+  let s = "";
+  do {
+    s = String.fromCharCode(97 + (i % 26)) + s;
+    i = Math.floor(i / 26) - 1;
+  } while (i >= 0);
+  return s;
+}
+
+const SHORT: Record<string, string> = { float32: "f32", float64: "f64", int32: "i32", uint32: "u32", bool: "bool" };
+function shortAval(a: ShapedArray): string {
+  return `${SHORT[a.dtype]}[${a.shape.join(",")}]`;
+}
+
+function fmtParams(p: Params): string {
+  return Object.entries(p)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k}=${v instanceof Jaxpr ? "{jaxpr}" : typeof v === "object" && v !== null && "jaxpr" in v ? "{jaxpr}" : JSON.stringify(v)}`)
+    .join(" ");
+}
+
+/** Runs a jaxpr by binding each equation, so whatever traces are active interpret it. */
+export function evalJaxpr(jaxpr: Jaxpr, consts: Tracer[], args: Tracer[]): Tracer[] {
+  const env = new Map<Var, Tracer>();
+  jaxpr.constVars.forEach((v, i) => env.set(v, consts[i]));
+  jaxpr.inVars.forEach((v, i) => env.set(v, args[i]));
+  const read = (v: Var) => {
+    const x = env.get(v);
+    if (!x) throw new Error("evalJaxpr: unbound variable");
+    return x;
+  };
+  for (const e of jaxpr.eqns) {
+    const outs = bind(e.prim, e.inputs.map(read), e.params);
+    e.outs.forEach((v, i) => env.set(v, outs[i]));
+  }
+  return jaxpr.outs.map(read);
+}
+
+export class JaxprTracer extends Tracer {
+  constructor(
+    private readonly _trace: JaxprTrace,
+    private readonly _aval: ShapedArray,
+  ) {
+    super();
+  }
+  get aval(): ShapedArray {
+    return this._aval;
+  }
+  override get trace(): JaxprTrace {
+    return this._trace;
+  }
+}
+
+interface Builder {
+  trace?: JaxprTrace;
+  eqns: { prim: Primitive; inputs: JaxprTracer[]; params: Params; outs: JaxprTracer[] }[];
+  consts: Map<Tracer, JaxprTracer>;
+}
+
+export class JaxprTrace extends Trace {
+  get builder(): Builder {
+    return this.main.globalData as Builder;
+  }
+  newArg(aval: ShapedArray): JaxprTracer {
+    return new JaxprTracer(this, { shape: [...aval.shape], dtype: aval.dtype });
+  }
+  pure(val: Tracer): Tracer {
+    let t = this.builder.consts.get(val);
+    if (!t) {
+      t = new JaxprTracer(this, val.aval);
+      this.builder.consts.set(val, t);
+    }
+    return t;
+  }
+  lift(val: Tracer): Tracer {
+    return this.pure(val);
+  }
+  processPrimitive(prim: Primitive, tracers: Tracer[], params: Params): Tracer[] {
+    if (prim.inline) return prim.inline(tracers, params);
+    const outAvals = prim.abstractEval(tracers.map((t) => t.aval), params);
+    const outs = outAvals.map((a) => new JaxprTracer(this, a));
+    this.builder.eqns.push({ prim, inputs: tracers as JaxprTracer[], params, outs });
+    return outs;
+  }
+}
+
+/**
+ * Stages `fn` into a jaxpr. `fn` receives fresh tracers with the given avals and returns
+ * tracers (or concrete arrays, which become constants). Unused equations are dropped.
+ */
+export function traceToJaxpr(inAvals: ShapedArray[], fn: (args: Tracer[]) => Tracer[]): ClosedJaxpr {
+  const builder: Builder = { eqns: [], consts: new Map() };
+  return withNewMain(JaxprTrace, builder, (main) => {
+    const trace = new JaxprTrace(main);
+    const ins = inAvals.map((a) => trace.newArg(a));
+    const outs = fn(ins).map((o) => fullRaise(trace, o) as JaxprTracer);
+    return buildJaxpr(builder, ins, outs);
+  });
+}
+
+/** Stages `fn` on tracers of an already pushed JaxprTrace (used by linearize). */
+export function buildJaxpr(builder: Builder, ins: JaxprTracer[], outs: JaxprTracer[]): ClosedJaxpr {
+  const vars = new Map<JaxprTracer, Var>();
+  const varOf = (t: JaxprTracer) => {
+    let v = vars.get(t);
+    if (!v) {
+      v = new Var(t.aval);
+      vars.set(t, v);
+    }
+    return v;
+  };
+  // Dead-code elimination: keep equations that feed the outputs.
+  const needed = new Set<JaxprTracer>(outs);
+  const kept: Builder["eqns"] = [];
+  for (let i = builder.eqns.length - 1; i >= 0; i--) {
+    const e = builder.eqns[i];
+    if (e.outs.some((o) => needed.has(o))) {
+      kept.push(e);
+      for (const t of e.inputs) needed.add(t);
+    }
+  }
+  kept.reverse();
+  const inVars = ins.map(varOf);
+  const constVars: Var[] = [];
+  const consts: Tracer[] = [];
+  for (const [val, t] of builder.consts) {
+    if (needed.has(t)) {
+      constVars.push(varOf(t));
+      consts.push(val);
+    }
+  }
+  const eqns = kept.map((e) => ({ prim: e.prim, inputs: e.inputs.map(varOf), params: e.params, outs: e.outs.map(varOf) }));
+  return { jaxpr: new Jaxpr(constVars, inVars, eqns, outs.map(varOf)), consts };
+}
+
+export function avalStr(a: ShapedArray): string {
+  return fmtAval(a);
+}

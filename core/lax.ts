@@ -1,0 +1,13 @@
+/**
+ * The primitive-level API (JAX's lax): strict shapes and dtypes, no broadcasting.
+ */
+export {
+  neg, exp, log, log1p, expm1, sqrt, rsqrt, sin, cos, tan, tanh, logistic, erf, erfInv, abs, sign,
+  floor, ceil, round, not, isFinite, add, sub, mul, div, rem, pow, max, min, atan2,
+  eq, ne, lt, le, gt, ge, and, or, xor, shiftLeft, shiftRightLogical,
+  select, convertElementType, bitcastConvertType, stopGradient,
+} from "./primitives/elementwise.ts";
+export { reshape, transpose, broadcastInDim, slice, pad, concatenate, rev } from "./primitives/shape.ts";
+export { reduceSum, reduceMax, reduceMin, reduceProd, argmax, argmin } from "./primitives/reduce.ts";
+export { dotGeneral, type DotDims } from "./primitives/dot.ts";
+export { take as gather, scatterAdd } from "./primitives/gather.ts";

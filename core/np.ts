@@ -1,0 +1,15 @@
+/**
+ * The NumPy-style API. Functions broadcast and promote like NumPy (JS numbers are
+ * weakly typed, as Python scalars are in JAX) and accept nested JS arrays.
+ */
+import { ops } from "./tracer.ts";
+export * from "./np/creation.ts";
+export * from "./np/math.ts";
+export * from "./np/reductions.ts";
+export * from "./np/manipulation.ts";
+export * from "./np/products.ts";
+export * from "./np/indexing.ts";
+export { allclose } from "./np/compare.ts";
+import * as self from "./np.ts";
+
+Object.assign(ops, self);

@@ -1,0 +1,20 @@
+/** Closeness tests. */
+import { asArray, type ArrayLike } from "../convert.ts";
+import type { Tracer } from "../tracer.ts";
+import { abs, astype, isFinite, lessEqual, logicalAnd, logicalOr, equal, mul, add, sub, logicalNot } from "./math.ts";
+import { min } from "./reductions.ts";
+
+/**
+ * True (a bool scalar array) when |a - b| <= atol + rtol * |b| everywhere, as NumPy's allclose.
+ * @example np.allclose(x, y).item() // true
+ */
+export function allclose(a: ArrayLike, b: ArrayLike, opts: { rtol?: number; atol?: number; equalNan?: boolean } = {}): Tracer {
+  const x = asArray(a);
+  const y = asArray(b);
+  const close = lessEqual(abs(sub(x, y)), add(opts.atol ?? 1e-8, mul(opts.rtol ?? 1e-5, abs(y))));
+  // Infinities compare equal only to themselves; NaNs only when equalNan.
+  const bothInf = logicalAnd(logicalNot(isFinite(x)), equal(x, y));
+  let ok = logicalOr(close, bothInf);
+  if (opts.equalNan) ok = logicalOr(ok, logicalAnd(logicalNot(equal(x, x)), logicalNot(equal(y, y))));
+  return min(astype(ok, "int32")).astype("bool");
+}

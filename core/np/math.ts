@@ -1,0 +1,139 @@
+/** Elementwise numpy functions: broadcasting, dtype promotion and weak-typed JS numbers. */
+import { asArray, isTracer, type ArrayLike } from "../convert.ts";
+import { isFloat, promoteTypes, weakTypeFor, type DType } from "../dtype.ts";
+import { broadcastShapes, shapeEq } from "../shape.ts";
+import type { Tracer } from "../tracer.ts";
+import * as ew from "../primitives/elementwise.ts";
+import { broadcastInDim } from "../primitives/shape.ts";
+
+/** Broadcasts an array to `shape` (NumPy rules). */
+export function broadcastTo(x: ArrayLike, shape: number[]): Tracer {
+  const a = asArray(x);
+  if (shapeEq(a.shape, shape)) return a;
+  broadcastShapes("broadcastTo", a.shape, shape);
+  if (a.ndim > shape.length || !broadcastShapes("broadcastTo", a.shape, shape).every((d, i) => d === shape[i])) {
+    throw new Error(`broadcastTo: cannot broadcast [${a.shape}] to [${shape}]`);
+  }
+  const off = shape.length - a.ndim;
+  const kept = a.shape.map((_, i) => i + off);
+  return broadcastInDim(a, shape, kept);
+}
+
+/** The common dtype of operands; JS numbers adapt to the arrays among them. */
+export function resultType(...xs: ArrayLike[]): DType {
+  let dtype: DType | undefined;
+  for (const x of xs) if (isTracer(x)) dtype = dtype ? promoteTypes(dtype, x.dtype) : x.dtype;
+  for (const x of xs) {
+    if (isTracer(x)) continue;
+    if (typeof x === "number" || typeof x === "boolean") {
+      dtype = dtype ? promoteTypes(dtype, weakTypeFor(x, dtype)) : typeof x === "boolean" ? "bool" : "float32";
+    } else {
+      const d = asArray(x).dtype;
+      dtype = dtype ? promoteTypes(dtype, d) : d;
+    }
+  }
+  return dtype ?? "float32";
+}
+
+/** Converts, promotes and broadcasts operands to a common dtype and shape. */
+export function promoteBroadcast(op: string, xs: ArrayLike[], minDtype?: "float"): Tracer[] {
+  let dtype = resultType(...xs);
+  if (minDtype === "float" && !isFloat(dtype)) dtype = "float32";
+  const arrays = xs.map((x) => astype(asArray(x, dtype), dtype));
+  const shape = broadcastShapes(op, ...arrays.map((a) => a.shape));
+  return arrays.map((a) => broadcastTo(a, shape));
+}
+
+export function astype(x: ArrayLike, dtype: DType): Tracer {
+  return ew.convertElementType(asArray(x), dtype);
+}
+
+const binary = (op: string, f: (a: Tracer, b: Tracer) => Tracer, minDtype?: "float") => (x: ArrayLike, y: ArrayLike): Tracer => {
+  const [a, b] = promoteBroadcast(op, [x, y], minDtype);
+  return f(a, b);
+};
+const floatUnary = (f: (a: Tracer) => Tracer) => (x: ArrayLike): Tracer => {
+  const a = asArray(x);
+  return f(isFloat(a.dtype) ? a : astype(a, "float32"));
+};
+
+export const add = binary("add", ew.add);
+export const sub = binary("sub", ew.sub);
+export const mul = binary("mul", ew.mul);
+/** True division: integer operands give float32, as in NumPy. */
+export const div = binary("div", ew.div, "float");
+export const pow = binary("pow", ew.pow);
+export const maximum = binary("maximum", ew.max);
+export const minimum = binary("minimum", ew.min);
+export const atan2 = binary("atan2", ew.atan2, "float");
+/** Remainder with the sign of the dividend (C fmod, lax.rem). */
+export const rem = binary("rem", ew.rem);
+export const equal = binary("equal", ew.eq);
+export const notEqual = binary("notEqual", ew.ne);
+export const less = binary("less", ew.lt);
+export const lessEqual = binary("lessEqual", ew.le);
+export const greater = binary("greater", ew.gt);
+export const greaterEqual = binary("greaterEqual", ew.ge);
+export const bitwiseAnd = binary("bitwiseAnd", ew.and);
+export const bitwiseOr = binary("bitwiseOr", ew.or);
+export const bitwiseXor = binary("bitwiseXor", ew.xor);
+
+const toBool = (x: ArrayLike) => astype(x, "bool");
+export const logicalAnd = (x: ArrayLike, y: ArrayLike) => binary("logicalAnd", ew.and)(toBool(x), toBool(y));
+export const logicalOr = (x: ArrayLike, y: ArrayLike) => binary("logicalOr", ew.or)(toBool(x), toBool(y));
+export const logicalNot = (x: ArrayLike) => ew.not(toBool(x));
+
+export const neg = (x: ArrayLike) => ew.neg(asArray(x));
+export const exp = floatUnary(ew.exp);
+export const log = floatUnary(ew.log);
+export const log1p = floatUnary(ew.log1p);
+export const expm1 = floatUnary(ew.expm1);
+export const sqrt = floatUnary(ew.sqrt);
+export const rsqrt = floatUnary(ew.rsqrt);
+export const sin = floatUnary(ew.sin);
+export const cos = floatUnary(ew.cos);
+export const tan = floatUnary(ew.tan);
+export const tanh = floatUnary(ew.tanh);
+export const sigmoid = floatUnary(ew.logistic);
+export const erf = floatUnary(ew.erf);
+export const erfInv = floatUnary(ew.erfInv);
+export const abs = (x: ArrayLike) => ew.abs(asArray(x));
+export const sign = (x: ArrayLike) => ew.sign(asArray(x));
+export const isFinite = (x: ArrayLike) => {
+  const a = asArray(x);
+  return isFloat(a.dtype) ? ew.isFinite(a) : broadcastTo(asArray(true), a.shape);
+};
+const intIdentity = (f: (a: Tracer) => Tracer) => (x: ArrayLike) => {
+  const a = asArray(x);
+  return isFloat(a.dtype) ? f(a) : a;
+};
+export const floor = intIdentity(ew.floor);
+export const ceil = intIdentity(ew.ceil);
+/** Rounds half to even, as NumPy does. */
+export const round = intIdentity(ew.round);
+export const trunc = intIdentity((a) => ew.select(ew.lt(a, asArray(0, a.dtype)), ew.ceil(a), ew.floor(a)));
+export const square = (x: ArrayLike) => {
+  const a = asArray(x);
+  return ew.mul(a, a);
+};
+export const reciprocal = (x: ArrayLike) => div(1, x);
+
+/** Elementwise choice: `cond ? x : y`, broadcasting all three. */
+export function where(cond: ArrayLike, x: ArrayLike, y: ArrayLike): Tracer {
+  const c = toBool(cond);
+  const [a, b] = promoteBroadcast("where", [x, y]);
+  const shape = broadcastShapes("where", c.shape, a.shape);
+  return ew.select(broadcastTo(c, shape), broadcastTo(a, shape), broadcastTo(b, shape));
+}
+
+/** Limits values to [min, max]; either bound may be omitted. */
+export function clip(x: ArrayLike, min?: ArrayLike | null, max?: ArrayLike | null): Tracer {
+  let out = asArray(x);
+  if (min !== undefined && min !== null) out = maximum(out, min);
+  if (max !== undefined && max !== null) out = minimum(out, max);
+  return out;
+}
+
+export function stopGradient(x: ArrayLike): Tracer {
+  return ew.stopGradient(asArray(x));
+}

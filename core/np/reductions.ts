@@ -1,0 +1,93 @@
+/** Reductions with NumPy's `{ axis, keepdims }` options, and softmax / logsumexp. */
+import { asArray, type ArrayLike } from "../convert.ts";
+import { isFloat } from "../dtype.ts";
+import { normalizeAxes, normalizeAxis } from "../shape.ts";
+import type { Tracer } from "../tracer.ts";
+import * as red from "../primitives/reduce.ts";
+import { reshape } from "../primitives/shape.ts";
+import { add, astype, div, exp, log, stopGradient, sub, where, isFinite, square, sqrt } from "./math.ts";
+
+export interface AxisOpts {
+  axis?: number | number[] | null;
+  keepdims?: boolean;
+}
+
+function keep(op: string, x: Tracer, y: Tracer, axes: number[], keepdims?: boolean): Tracer {
+  if (!keepdims) return y;
+  return reshape(y, x.shape.map((n, i) => (axes.includes(i) ? 1 : n)));
+}
+
+const reduction = (op: string, f: (x: Tracer, axes: number[]) => Tracer, prep: (x: Tracer) => Tracer = (x) => x) =>
+  (x: ArrayLike, opts: AxisOpts = {}): Tracer => {
+    const a = prep(asArray(x));
+    const axes = normalizeAxes(op, opts.axis, a.ndim);
+    return keep(op, a, f(a, axes), axes, opts.keepdims);
+  };
+
+const sumPrep = (x: Tracer) => (x.dtype === "bool" ? astype(x, "int32") : x);
+
+/** @example np.sum(np.ones([2, 3]), { axis: 1 }) // [3, 3] */
+export const sum = reduction("sum", red.reduceSum, sumPrep);
+export const prod = reduction("prod", red.reduceProd, sumPrep);
+export const max = reduction("max", red.reduceMax);
+export const min = reduction("min", red.reduceMin);
+
+export function mean(x: ArrayLike, opts: AxisOpts = {}): Tracer {
+  const a = asArray(x);
+  const axes = normalizeAxes("mean", opts.axis, a.ndim);
+  const n = axes.reduce((acc, i) => acc * a.shape[i], 1);
+  const s = sum(isFloat(a.dtype) ? a : astype(a, "float32"), opts);
+  return div(s, n);
+}
+
+/** Variance with `ddof` (0 by default, as NumPy). */
+export function variance(x: ArrayLike, opts: AxisOpts & { ddof?: number } = {}): Tracer {
+  const a = asArray(x);
+  const axes = normalizeAxes("var", opts.axis, a.ndim);
+  const n = axes.reduce((acc, i) => acc * a.shape[i], 1);
+  const m = mean(a, { axis: axes, keepdims: true });
+  const s = sum(square(sub(a, m)), { axis: axes, keepdims: opts.keepdims });
+  return div(s, n - (opts.ddof ?? 0));
+}
+export { variance as var };
+
+export function std(x: ArrayLike, opts: AxisOpts & { ddof?: number } = {}): Tracer {
+  return sqrt(variance(x, opts));
+}
+
+const argReduction = (op: string, f: (x: Tracer, axis: number) => Tracer) => (x: ArrayLike, opts: { axis?: number | null; keepdims?: boolean } = {}): Tracer => {
+  let a = asArray(x);
+  if (opts.axis === undefined || opts.axis === null) {
+    const flat = reshape(a, [a.size]);
+    const r = f(flat, 0);
+    return opts.keepdims ? reshape(r, a.shape.map(() => 1)) : r;
+  }
+  const axis = normalizeAxis(op, opts.axis, a.ndim);
+  return keep(op, a, f(a, axis), [axis], opts.keepdims);
+};
+export const argmax = argReduction("argmax", red.argmax);
+export const argmin = argReduction("argmin", red.argmin);
+
+/** log(sum(exp(x))) computed stably; the shift carries no gradient, as in JAX. */
+export function logsumexp(x: ArrayLike, opts: AxisOpts = {}): Tracer {
+  const a = asArray(x);
+  const axes = normalizeAxes("logsumexp", opts.axis, a.ndim);
+  const m = stopGradient(max(a, { axis: axes, keepdims: true }));
+  const shift = where(isFinite(m), m, 0);
+  const res = add(log(sum(exp(sub(a, shift)), { axis: axes, keepdims: true })), shift);
+  return opts.keepdims ? res : reshape(res, a.shape.filter((_, i) => !axes.includes(i)));
+}
+
+export function logSoftmax(x: ArrayLike, opts: { axis?: number } = {}): Tracer {
+  const a = asArray(x);
+  const axis = normalizeAxis("logSoftmax", opts.axis ?? -1, a.ndim);
+  return sub(a, logsumexp(a, { axis, keepdims: true }));
+}
+
+export function softmax(x: ArrayLike, opts: { axis?: number } = {}): Tracer {
+  const a = asArray(x);
+  const axis = normalizeAxis("softmax", opts.axis ?? -1, a.ndim);
+  const m = stopGradient(max(a, { axis, keepdims: true }));
+  const e = exp(sub(a, where(isFinite(m), m, 0)));
+  return div(e, sum(e, { axis, keepdims: true }));
+}

@@ -1,0 +1,55 @@
+/**
+ * A primitive is a named operation with its rules declared beside it in its family file
+ * under core/primitives/. `bind` hands it to the innermost active trace.
+ */
+import type { TypedArray } from "./dtype.ts";
+import type { ShapedArray, Tracer } from "./tracer.ts";
+
+// Params are plain, immutable data (numbers, strings, arrays, jaxprs); rules read them by name.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Params = Record<string, any>;
+
+/** A linear input whose value is unknown during transposition. */
+export class UndefinedPrimal {
+  constructor(readonly aval: ShapedArray) {}
+}
+
+export type CpuImpl = (ins: TypedArray[], outs: TypedArray[], params: Params, inAvals: ShapedArray[], outAvals: ShapedArray[]) => void;
+export type JvpRule = (primals: Tracer[], tangents: Tracer[], params: Params) => [Tracer[], (Tracer | null)[]];
+export type TransposeRule = (cts: (Tracer | null)[], args: (Tracer | UndefinedPrimal)[], params: Params) => (Tracer | null)[];
+export type BatchRule = (vals: Tracer[], dims: (number | null)[], params: Params, axisSize: number) => [Tracer[], (number | null)[]];
+
+export interface Primitive {
+  readonly name: string;
+  /** Output shapes and dtypes; also where shape and dtype mistakes are reported. */
+  abstractEval(avals: ShapedArray[], params: Params): ShapedArray[];
+  /** Kernels per backend, writing into preallocated outputs. */
+  impl: { cpu?: CpuImpl; [backend: string]: CpuImpl | undefined };
+  /** Forward-mode rule; "zero" when the outputs carry no derivative (integers, comparisons). */
+  jvp?: JvpRule | "zero";
+  /** For primitives linear in some inputs: cotangents of the inputs from cotangents of the outputs. */
+  transpose?: TransposeRule;
+  batch?: BatchRule;
+  /** Higher-order primitives (jit calls, control flow) that transforms may run inline. */
+  inline?: (args: Tracer[], params: Params) => Tracer[];
+  /** Shown by the jaxpr printer instead of raw params. */
+  printParams?(params: Params): string;
+}
+
+const registry = new Map<string, Primitive>();
+
+export function definePrimitive(p: Primitive): Primitive {
+  if (registry.has(p.name)) throw new Error(`primitive ${p.name} is defined twice`);
+  registry.set(p.name, p);
+  return p;
+}
+
+export function allPrimitives(): Primitive[] {
+  return [...registry.values()];
+}
+
+export function getPrimitive(name: string): Primitive {
+  const p = registry.get(name);
+  if (!p) throw new Error(`unknown primitive ${name}`);
+  return p;
+}

@@ -1,0 +1,124 @@
+/**
+ * Gather and scatter along one axis: `take` (x[..., idx, ...]) and its transpose
+ * `scatter_add`. Out-of-range indices are clamped to the axis, as XLA's gather clamps.
+ */
+import { isInt } from "../dtype.ts";
+import { definePrimitive, UndefinedPrimal, type Primitive } from "../primitive.ts";
+import { fmtShape, sizeOf } from "../shape.ts";
+import { bind1 } from "../trace.ts";
+import type { ShapedArray, Tracer } from "../tracer.ts";
+import { bdimToFront, moveaxis, reshape } from "./shape.ts";
+import * as np from "../np.ts";
+
+function checkIndices(name: string, idx: ShapedArray): void {
+  if (!isInt(idx.dtype)) throw new Error(`${name}: indices must be int32 or uint32, got ${idx.dtype}`);
+}
+
+function takeShape(x: readonly number[], idx: readonly number[], axis: number): number[] {
+  return [...x.slice(0, axis), ...idx, ...x.slice(axis + 1)];
+}
+
+export const takeP: Primitive = definePrimitive({
+  name: "take",
+  abstractEval([x, idx], { axis }) {
+    checkIndices("take", idx);
+    if (!(axis >= 0 && axis < x.shape.length)) throw new Error(`take: axis ${axis} out of range for ${fmtShape(x.shape)}`);
+    if (x.shape[axis] === 0) throw new Error(`take: cannot index into an empty axis of ${fmtShape(x.shape)}`);
+    return [{ shape: takeShape(x.shape, idx.shape, axis), dtype: x.dtype }];
+  },
+  impl: {
+    cpu([x, idx], [out], { axis }, [xa]) {
+      const outer = sizeOf(xa.shape.slice(0, axis));
+      const n = xa.shape[axis];
+      const inner = sizeOf(xa.shape.slice(axis + 1));
+      const m = idx.length;
+      for (let o = 0; o < outer; o++) {
+        for (let j = 0; j < m; j++) {
+          const k = Math.min(Math.max(idx[j], 0), n - 1);
+          const src = (o * n + k) * inner;
+          const dst = (o * m + j) * inner;
+          for (let i = 0; i < inner; i++) out[dst + i] = x[src + i];
+        }
+      }
+    },
+  },
+  jvp: ([x, idx], [tx], { axis }) => [[take(x, idx, axis)], [take(tx, idx, axis)]],
+  transpose([ct], [x, idx], { axis }) {
+    if (idx instanceof UndefinedPrimal) throw new Error("take: indices cannot be linear");
+    if (!ct) return [null, null];
+    return [scatterAdd(np.zeros([...x.aval.shape], { dtype: x.aval.dtype }), idx as Tracer, ct, axis), null];
+  },
+  batch([x, idx], [dx, di], { axis }, size) {
+    if (di === null) return [[take(moveaxis(x, dx!, 0), idx, axis + 1)], [0]];
+    const xb = bdimToFront(x, dx, size);
+    const [merged, offsetIdx] = mergeBatchIntoAxis(xb, moveaxis(idx, di, 0), axis, size);
+    return [[take(merged, offsetIdx, axis)], [axis]];
+  },
+});
+
+/**
+ * For a batched operand [B, ...] and batched indices [B, ...], folds the batch into the
+ * gathered axis (size B*n) and offsets each batch's indices by b*n.
+ */
+function mergeBatchIntoAxis(xb: Tracer, ib: Tracer, axis: number, size: number): [Tracer, Tracer] {
+  const moved = moveaxis(xb, 0, axis);
+  const n = xb.shape[axis + 1];
+  const merged = reshape(moved, [...moved.shape.slice(0, axis), size * n, ...moved.shape.slice(axis + 2)]);
+  const clamped = np.clip(ib, 0, n - 1);
+  const offsets = np.reshape(np.mul(np.arange(size, undefined, 1, { dtype: ib.dtype }), n), [size, ...ib.shape.slice(1).map(() => 1)]);
+  return [merged, np.add(clamped, offsets)];
+}
+
+export const scatterAddP: Primitive = definePrimitive({
+  name: "scatter_add",
+  abstractEval([op, idx, upd], { axis }) {
+    checkIndices("scatter_add", idx);
+    if (!(axis >= 0 && axis < op.shape.length)) throw new Error(`scatter_add: axis ${axis} out of range for ${fmtShape(op.shape)}`);
+    const want = takeShape(op.shape, idx.shape, axis);
+    if (upd.dtype !== op.dtype || want.join() !== upd.shape.join()) {
+      throw new Error(`scatter_add: updates ${upd.dtype}${fmtShape(upd.shape)} must be ${op.dtype}${fmtShape(want)} for operand ${fmtShape(op.shape)} and indices ${fmtShape(idx.shape)}`);
+    }
+    return [op];
+  },
+  impl: {
+    cpu([op, idx, upd], [out], { axis }, [oa]) {
+      out.set(op);
+      const outer = sizeOf(oa.shape.slice(0, axis));
+      const n = oa.shape[axis];
+      const inner = sizeOf(oa.shape.slice(axis + 1));
+      const m = idx.length;
+      for (let o = 0; o < outer; o++) {
+        for (let j = 0; j < m; j++) {
+          const k = Math.min(Math.max(idx[j], 0), n - 1);
+          const dst = (o * n + k) * inner;
+          const src = (o * m + j) * inner;
+          for (let i = 0; i < inner; i++) out[dst + i] += upd[src + i];
+        }
+      }
+    },
+  },
+  jvp: ([op, idx, upd], [top, , tupd], { axis }) => [[scatterAdd(op, idx, upd, axis)], [scatterAdd(top, idx, tupd, axis)]],
+  transpose([ct], [op, idx, upd], { axis }) {
+    if (idx instanceof UndefinedPrimal) throw new Error("scatter_add: indices cannot be linear");
+    if (!ct) return [null, null, null];
+    return [op instanceof UndefinedPrimal ? ct : null, null, upd instanceof UndefinedPrimal ? take(ct, idx as Tracer, axis) : null];
+  },
+  batch([op, idx, upd], [dop, di, du], { axis }, size) {
+    const opb = bdimToFront(op, dop, size);
+    if (di === null) return [[scatterAdd(opb, idx, bdimToFront(upd, du, size), axis + 1)], [0]];
+    const [merged, offsetIdx] = mergeBatchIntoAxis(opb, moveaxis(idx, di, 0), axis, size);
+    const updb = moveaxis(bdimToFront(upd, du, size), 0, axis);
+    const res = scatterAdd(merged, offsetIdx, updb, axis);
+    const n = opb.shape[axis + 1];
+    const unmerged = reshape(res, [...res.shape.slice(0, axis), size, n, ...res.shape.slice(axis + 1)]);
+    return [[moveaxis(unmerged, axis, 0)], [0]];
+  },
+});
+
+export function take(x: Tracer, idx: Tracer, axis: number): Tracer {
+  return bind1(takeP, [x, idx], { axis });
+}
+
+export function scatterAdd(op: Tracer, idx: Tracer, upd: Tracer, axis: number): Tracer {
+  return bind1(scatterAddP, [op, idx, upd], { axis });
+}

@@ -1,0 +1,317 @@
+/**
+ * Shape primitives: reshape, transpose, broadcastInDim, slice, pad, concatenate, rev.
+ * All are linear, so each JVP applies the primitive to the tangent.
+ */
+import { definePrimitive, UndefinedPrimal, type Primitive } from "../primitive.ts";
+import { fmtShape, isPermutation, shapeEq, sizeOf, stridesOf } from "../shape.ts";
+import { bind1 } from "../trace.ts";
+import type { Tracer, ShapedArray } from "../tracer.ts";
+import { stridedCopy } from "../backends/cpu/strided.ts";
+import { castScalar } from "../dtype.ts";
+import { scalar } from "../array.ts";
+import { sub } from "./elementwise.ts";
+import { reduceSum } from "./reduce.ts";
+
+const linearJvp = (prim: () => Primitive) => (primals: Tracer[], tangents: Tracer[], params: Record<string, unknown>) =>
+  [[bind1(prim(), primals, params)], [bind1(prim(), tangents, params)]] as [Tracer[], Tracer[]];
+
+// ---------------------------------------------------------------- reshape
+export const reshapeP: Primitive = definePrimitive({
+  name: "reshape",
+  abstractEval([x], { newShape }) {
+    if (sizeOf(newShape) !== sizeOf(x.shape)) throw new Error(`reshape: cannot reshape ${fmtShape(x.shape)} (size ${sizeOf(x.shape)}) into ${fmtShape(newShape)}`);
+    return [{ shape: newShape, dtype: x.dtype }];
+  },
+  impl: { cpu: ([x], [out]) => out.set(x) },
+  jvp: linearJvp(() => reshapeP),
+  transpose: ([ct], [x]) => [ct && reshape(ct, (x as UndefinedPrimal).aval.shape)],
+  batch([x], [d], { newShape }, size) {
+    return [[reshape(moveaxis(x, d!, 0), [size, ...newShape])], [0]];
+  },
+});
+
+export function reshape(x: Tracer, newShape: readonly number[]): Tracer {
+  if (shapeEq(x.shape, newShape)) return x;
+  return bind1(reshapeP, [x], { newShape: [...newShape] });
+}
+
+// ---------------------------------------------------------------- transpose
+export const transposeP: Primitive = definePrimitive({
+  name: "transpose",
+  abstractEval([x], { perm }) {
+    if (!isPermutation(perm, x.shape.length)) throw new Error(`transpose: axes ${JSON.stringify(perm)} are not a permutation of the ${x.shape.length} axes of ${fmtShape(x.shape)}`);
+    return [{ shape: perm.map((p: number) => x.shape[p]), dtype: x.dtype }];
+  },
+  impl: {
+    cpu: ([x], [out], { perm }, [xa], [oa]) => {
+      const st = stridesOf(xa.shape);
+      stridedCopy(x, out, oa.shape, perm.map((p: number) => st[p]), 0);
+    },
+  },
+  jvp: linearJvp(() => transposeP),
+  transpose: ([ct], _args, { perm }) => [ct && transpose(ct, invertPerm(perm))],
+  batch([x], [d], { perm }) {
+    return [[transpose(moveaxis(x, d!, 0), [0, ...perm.map((p: number) => p + 1)])], [0]];
+  },
+});
+
+export function invertPerm(perm: readonly number[]): number[] {
+  const inv = new Array<number>(perm.length);
+  perm.forEach((p, i) => (inv[p] = i));
+  return inv;
+}
+
+export function transpose(x: Tracer, perm: readonly number[]): Tracer {
+  if (perm.every((p, i) => p === i) && perm.length === x.ndim) return x;
+  return bind1(transposeP, [x], { perm: [...perm] });
+}
+
+/** Moves axis `from` to position `to`. */
+export function moveaxis(x: Tracer, from: number, to: number): Tracer {
+  if (from === to) return x;
+  const perm = [...Array(x.ndim).keys()].filter((a) => a !== from);
+  perm.splice(to, 0, from);
+  return transpose(x, perm);
+}
+
+// ---------------------------------------------------------------- broadcastInDim
+export const broadcastInDimP: Primitive = definePrimitive({
+  name: "broadcast_in_dim",
+  abstractEval([x], { shape, broadcastDimensions: bd }) {
+    const ok =
+      bd.length === x.shape.length &&
+      bd.every((d: number, i: number) => d >= 0 && d < shape.length && (x.shape[i] === 1 || x.shape[i] === shape[d]) && (i === 0 || d > bd[i - 1]));
+    if (!ok) throw new Error(`broadcast_in_dim: cannot broadcast ${fmtShape(x.shape)} to ${fmtShape(shape)} along dims ${JSON.stringify(bd)}`);
+    return [{ shape, dtype: x.dtype }];
+  },
+  impl: {
+    cpu: ([x], [out], { shape, broadcastDimensions: bd }, [xa]) => {
+      const st = stridesOf(xa.shape);
+      const inStrides = new Array<number>(shape.length).fill(0);
+      bd.forEach((d: number, i: number) => (inStrides[d] = xa.shape[i] === 1 ? 0 : st[i]));
+      stridedCopy(x, out, shape, inStrides, 0);
+    },
+  },
+  jvp: linearJvp(() => broadcastInDimP),
+  transpose([ct], [x], { shape, broadcastDimensions: bd }) {
+    if (!ct) return [null];
+    const xs = (x as UndefinedPrimal).aval.shape;
+    const summed = [...Array(shape.length).keys()].filter((d) => !bd.includes(d) || xs[bd.indexOf(d)] !== shape[d]);
+    return [reshape(reduceSumAxes(ct, summed), xs)];
+  },
+  batch([x], [d], { shape, broadcastDimensions: bd }, size) {
+    return [[broadcastInDim(moveaxis(x, d!, 0), [size, ...shape], [0, ...bd.map((b: number) => b + 1)])], [0]];
+  },
+});
+
+export function broadcastInDim(x: Tracer, shape: readonly number[], broadcastDimensions: readonly number[]): Tracer {
+  if (shapeEq(x.shape, shape) && broadcastDimensions.every((d, i) => d === i)) return x;
+  return bind1(broadcastInDimP, [x], { shape: [...shape], broadcastDimensions: [...broadcastDimensions] });
+}
+
+function reduceSumAxes(x: Tracer, axes: number[]): Tracer {
+  return axes.length === 0 ? x : reduceSum(x, axes);
+}
+
+// ---------------------------------------------------------------- slice
+export const sliceP: Primitive = definePrimitive({
+  name: "slice",
+  abstractEval([x], { start, limit, strides }) {
+    const r = x.shape.length;
+    if (start.length !== r || limit.length !== r || strides.length !== r) throw new Error(`slice: start/limit/strides must have one entry per axis of ${fmtShape(x.shape)}`);
+    const shape = x.shape.map((n, i) => {
+      if (!(0 <= start[i] && start[i] <= limit[i] && limit[i] <= n && strides[i] >= 1)) {
+        throw new Error(`slice: [${start[i]}:${limit[i]}:${strides[i]}] is out of range for axis ${i} of ${fmtShape(x.shape)}`);
+      }
+      return Math.ceil((limit[i] - start[i]) / strides[i]);
+    });
+    return [{ shape, dtype: x.dtype }];
+  },
+  impl: {
+    cpu: ([x], [out], { start, strides }, [xa], [oa]) => {
+      const st = stridesOf(xa.shape);
+      const offset = start.reduce((acc: number, s: number, i: number) => acc + s * st[i], 0);
+      stridedCopy(x, out, oa.shape, st.map((s, i) => s * strides[i]), offset);
+    },
+  },
+  jvp: linearJvp(() => sliceP),
+  transpose([ct], [x], { start, strides }) {
+    if (!ct) return [null];
+    const xs = (x as UndefinedPrimal).aval.shape;
+    const config = xs.map((n, i) => {
+      const out = ct.shape[i];
+      const hi = out === 0 ? n - start[i] : n - (start[i] + (out - 1) * strides[i] + 1);
+      return [start[i], out === 0 ? hi : hi, out === 0 ? 0 : strides[i] - 1] as [number, number, number];
+    });
+    return [pad(ct, zeroScalar(ct.aval), config)];
+  },
+  batch([x], [d], { start, limit, strides }) {
+    const n = x.shape[d!];
+    const ins = (a: number[], v: number) => [...a.slice(0, d!), v, ...a.slice(d!)];
+    return [[slice(x, ins(start, 0), ins(limit, n), ins(strides, 1))], [d]];
+  },
+});
+
+export function slice(x: Tracer, start: readonly number[], limit: readonly number[], strides?: readonly number[]): Tracer {
+  const st = strides ?? start.map(() => 1);
+  if (start.every((s) => s === 0) && limit.every((l, i) => l === x.shape[i]) && st.every((s) => s === 1)) return x;
+  return bind1(sliceP, [x], { start: [...start], limit: [...limit], strides: [...st] });
+}
+
+// ---------------------------------------------------------------- pad
+export const padP: Primitive = definePrimitive({
+  name: "pad",
+  abstractEval([x, v], { config }) {
+    if (v.shape.length !== 0 || v.dtype !== x.dtype) throw new Error(`pad: padding value must be a scalar of dtype ${x.dtype}, got ${v.dtype}${fmtShape(v.shape)}`);
+    if (config.length !== x.shape.length) throw new Error(`pad: need one [lo, hi, interior] per axis of ${fmtShape(x.shape)}, got ${config.length}`);
+    const shape = x.shape.map((n, i) => {
+      const [lo, hi, interior] = config[i];
+      const size = lo + hi + n + Math.max(0, n - 1) * interior;
+      if (interior < 0 || size < 0) throw new Error(`pad: config ${JSON.stringify(config[i])} is invalid for axis ${i} of ${fmtShape(x.shape)}`);
+      return size;
+    });
+    return [{ shape, dtype: x.dtype }];
+  },
+  impl: {
+    cpu: ([x, v], [out], { config }, [xa], [oa]) => {
+      out.fill(v[0]);
+      const r = xa.shape.length;
+      const ost = stridesOf(oa.shape);
+      const n = x.length;
+      const idx = new Array<number>(r).fill(0);
+      for (let i = 0; i < n; i++) {
+        let o = 0;
+        let inside = true;
+        for (let d = 0; d < r; d++) {
+          const p = config[d][0] + idx[d] * (config[d][2] + 1);
+          if (p < 0 || p >= oa.shape[d]) {
+            inside = false;
+            break;
+          }
+          o += p * ost[d];
+        }
+        if (inside) out[o] = x[i];
+        for (let d = r - 1; d >= 0; d--) {
+          if (++idx[d] < xa.shape[d]) break;
+          idx[d] = 0;
+        }
+      }
+    },
+  },
+  jvp: linearJvp(() => padP),
+  transpose([ct], [x, v], { config }) {
+    if (!ct) return [null, null];
+    const unpadded = pad(ct, zeroScalar(ct.aval), config.map(([lo, hi]: number[]) => [-lo, -hi, 0]));
+    const tOperand = slice(unpadded, unpadded.shape.map(() => 0), unpadded.shape, config.map((c: number[]) => c[2] + 1));
+    const total = (t: Tracer) => reduceSumAxes(t, [...Array(t.ndim).keys()]);
+    const tv = v instanceof UndefinedPrimal ? sub(total(ct), total(tOperand)) : null;
+    return [x instanceof UndefinedPrimal ? tOperand : null, tv];
+  },
+  batch([x, v], [dx, dv], { config }, size) {
+    if (dv !== null) throw new Error("pad: a batched padding value is not supported under vmap");
+    return [[pad(moveaxis(x, dx!, 0), v, [[0, 0, 0], ...config])], [0]];
+  },
+});
+
+function zeroScalar(a: ShapedArray): Tracer {
+  return scalar(0, a.dtype);
+}
+
+export function pad(x: Tracer, value: Tracer, config: readonly (readonly [number, number, number] | readonly number[])[]): Tracer {
+  if (config.every(([lo, hi, int]) => lo === 0 && hi === 0 && int === 0)) return x;
+  return bind1(padP, [x, value], { config: config.map((c) => [c[0], c[1], c[2] ?? 0]) });
+}
+
+// ---------------------------------------------------------------- concatenate
+export const concatenateP: Primitive = definePrimitive({
+  name: "concatenate",
+  abstractEval(xs, { axis }) {
+    if (xs.length === 0) throw new Error("concatenate: need at least one array");
+    const r = xs[0].shape.length;
+    if (axis < 0 || axis >= r) throw new Error(`concatenate: axis ${axis} is out of bounds for rank ${r}`);
+    for (const x of xs) {
+      if (x.dtype !== xs[0].dtype) throw new Error(`concatenate: dtypes differ (${xs.map((a) => a.dtype).join(", ")})`);
+      if (x.shape.length !== r || x.shape.some((n, i) => i !== axis && n !== xs[0].shape[i])) {
+        throw new Error(`concatenate: shapes ${xs.map((a) => fmtShape(a.shape)).join(", ")} differ outside axis ${axis}`);
+      }
+    }
+    const shape = [...xs[0].shape];
+    shape[axis] = xs.reduce((acc, x) => acc + x.shape[axis], 0);
+    return [{ shape, dtype: xs[0].dtype }];
+  },
+  impl: {
+    cpu: (ins, [out], { axis }, inAvals, [oa]) => {
+      const outer = sizeOf(oa.shape.slice(0, axis));
+      const innerOut = sizeOf(oa.shape.slice(axis));
+      let off = 0;
+      ins.forEach((x, k) => {
+        const inner = sizeOf(inAvals[k].shape.slice(axis));
+        for (let o = 0; o < outer; o++) out.set(x.subarray(o * inner, (o + 1) * inner), o * innerOut + off);
+        off += inner;
+      });
+    },
+  },
+  jvp: (primals, tangents, params) => [[bind1(concatenateP, primals, params)], [bind1(concatenateP, tangents, params)]],
+  transpose([ct], args, { axis }) {
+    let off = 0;
+    return args.map((a) => {
+      const n = a.aval.shape[axis];
+      const start = a.aval.shape.map(() => 0);
+      start[axis] = off;
+      const limit = ct ? [...ct.shape] : [];
+      limit[axis] = off + n;
+      off += n;
+      return ct && a instanceof UndefinedPrimal ? slice(ct, start, limit) : null;
+    });
+  },
+  batch(xs, dims, { axis }, size) {
+    return [[concatenate(xs.map((x, i) => bdimToFront(x, dims[i], size)), axis + 1)], [0]];
+  },
+});
+
+export function concatenate(xs: Tracer[], axis: number): Tracer {
+  if (xs.length === 1) return xs[0];
+  return bind1(concatenateP, xs, { axis });
+}
+
+// ---------------------------------------------------------------- rev
+export const revP: Primitive = definePrimitive({
+  name: "rev",
+  abstractEval([x], { axes }) {
+    if (!axes.every((a: number) => a >= 0 && a < x.shape.length)) throw new Error(`rev: axes ${JSON.stringify(axes)} out of range for ${fmtShape(x.shape)}`);
+    return [x];
+  },
+  impl: {
+    cpu: ([x], [out], { axes }, [xa]) => {
+      const st = stridesOf(xa.shape);
+      let offset = 0;
+      const inStrides = st.map((s, i) => {
+        if (!axes.includes(i)) return s;
+        offset += (xa.shape[i] - 1) * s;
+        return -s;
+      });
+      stridedCopy(x, out, xa.shape, inStrides, offset);
+    },
+  },
+  jvp: linearJvp(() => revP),
+  transpose: ([ct], _args, { axes }) => [ct && rev(ct, axes)],
+  batch: ([x], [d], { axes }) => [[rev(x, axes.map((a: number) => (a >= d! ? a + 1 : a)))], [d]],
+});
+
+export function rev(x: Tracer, axes: readonly number[]): Tracer {
+  if (axes.length === 0) return x;
+  return bind1(revP, [x], { axes: [...axes] });
+}
+
+// ---------------------------------------------------------------- batching helpers
+
+/** Puts the batch axis first, materialising it (by broadcasting) for unbatched values. */
+export function bdimToFront(x: Tracer, d: number | null, size: number): Tracer {
+  if (d === null) return broadcastInDim(x, [size, ...x.shape], x.shape.map((_, i) => i + 1));
+  return moveaxis(x, d, 0);
+}
+
+/** A scalar constant as a typed JS value for kernels. */
+export function scalarValue(v: number, dtype: ShapedArray["dtype"]): number {
+  return castScalar(v, dtype);
+}

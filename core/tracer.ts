@@ -1,0 +1,125 @@
+/**
+ * The value every operation takes and returns. Concrete arrays (`NDArray`) and the
+ * transformations' tracers all extend `Tracer`, so user code is written once and runs
+ * eagerly, under `grad`, under `vmap` and while being staged by `jit`.
+ */
+import type { DType } from "./dtype.ts";
+import { fmtShape, sizeOf } from "./shape.ts";
+import type * as npModule from "./np.ts";
+import type { MainTrace, Trace } from "./trace.ts";
+
+export interface ShapedArray {
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+}
+
+export function fmtAval(a: ShapedArray): string {
+  return `${a.dtype}${fmtShape(a.shape)}`;
+}
+
+/** Filled in by np.ts once loaded; lets methods call the numpy layer without an import cycle at load time. */
+export const ops = {} as typeof npModule;
+
+type NpArg = Parameters<typeof npModule.add>[1];
+type AxisOpts = { axis?: number | number[] | null; keepdims?: boolean };
+
+export abstract class Tracer {
+  abstract get aval(): ShapedArray;
+  /** The trace this tracer belongs to; undefined for concrete arrays. */
+  get trace(): Trace | undefined {
+    return undefined;
+  }
+  get level(): number {
+    return this.trace?.main.level ?? 0;
+  }
+  get main(): MainTrace | undefined {
+    return this.trace?.main;
+  }
+  get shape(): number[] {
+    return [...this.aval.shape];
+  }
+  get dtype(): DType {
+    return this.aval.dtype;
+  }
+  get ndim(): number {
+    return this.aval.shape.length;
+  }
+  get size(): number {
+    return sizeOf(this.aval.shape);
+  }
+  /** Drops wrappers that carry no information (e.g. an unbatched BatchTracer). */
+  fullLower(): Tracer {
+    return this;
+  }
+
+  add(y: NpArg) { return ops.add(this, y); }
+  sub(y: NpArg) { return ops.sub(this, y); }
+  mul(y: NpArg) { return ops.mul(this, y); }
+  div(y: NpArg) { return ops.div(this, y); }
+  pow(y: NpArg) { return ops.pow(this, y); }
+  maximum(y: NpArg) { return ops.maximum(this, y); }
+  minimum(y: NpArg) { return ops.minimum(this, y); }
+  equal(y: NpArg) { return ops.equal(this, y); }
+  notEqual(y: NpArg) { return ops.notEqual(this, y); }
+  less(y: NpArg) { return ops.less(this, y); }
+  lessEqual(y: NpArg) { return ops.lessEqual(this, y); }
+  greater(y: NpArg) { return ops.greater(this, y); }
+  greaterEqual(y: NpArg) { return ops.greaterEqual(this, y); }
+  neg() { return ops.neg(this); }
+  exp() { return ops.exp(this); }
+  log() { return ops.log(this); }
+  sqrt() { return ops.sqrt(this); }
+  abs() { return ops.abs(this); }
+  sin() { return ops.sin(this); }
+  cos() { return ops.cos(this); }
+  tanh() { return ops.tanh(this); }
+  sigmoid() { return ops.sigmoid(this); }
+  sum(opts?: AxisOpts) { return ops.sum(this, opts); }
+  mean(opts?: AxisOpts) { return ops.mean(this, opts); }
+  max(opts?: AxisOpts) { return ops.max(this, opts); }
+  min(opts?: AxisOpts) { return ops.min(this, opts); }
+  prod(opts?: AxisOpts) { return ops.prod(this, opts); }
+  var(opts?: AxisOpts) { return ops.var(this, opts); }
+  argmax(opts?: { axis?: number; keepdims?: boolean }) { return ops.argmax(this, opts); }
+  argmin(opts?: { axis?: number; keepdims?: boolean }) { return ops.argmin(this, opts); }
+  reshape(shape: number[]) { return ops.reshape(this, shape); }
+  transpose(axes?: number[]) { return ops.transpose(this, axes); }
+  get T() { return ops.transpose(this); }
+  expandDims(axis: number | number[]) { return ops.expandDims(this, axis); }
+  squeeze(axis?: number | number[]) { return ops.squeeze(this, axis); }
+  broadcastTo(shape: number[]) { return ops.broadcastTo(this, shape); }
+  flatten() { return ops.reshape(this, [-1]); }
+  astype(dtype: DType) { return ops.astype(this, dtype); }
+  matmul(y: NpArg) { return ops.matmul(this, y); }
+  dot(y: NpArg) { return ops.dot(this, y); }
+  take(indices: NpArg, opts?: { axis?: number }) { return ops.take(this, indices, opts); }
+  slice(...index: Parameters<typeof npModule.slice>[1]) { return ops.slice(this, index); }
+  softmax(opts?: { axis?: number }) { return ops.softmax(this, opts); }
+  logSoftmax(opts?: { axis?: number }) { return ops.logSoftmax(this, opts); }
+
+  dataSync(): import("./dtype.ts").TypedArray {
+    throw concretizationError(this, "read its data (dataSync)");
+  }
+  async data(): Promise<import("./dtype.ts").TypedArray> {
+    throw concretizationError(this, "read its data (data)");
+  }
+  item(): number | boolean {
+    throw concretizationError(this, "read its value (item)");
+  }
+
+  /** Arrays turn into JS values only when concrete; a traced value inside `jit` cannot. */
+  [Symbol.toPrimitive](hint: string): number | string {
+    throw concretizationError(this, `convert it to a JS ${hint === "string" ? "string" : "number"}`);
+  }
+  toString(): string {
+    return `Traced<${fmtAval(this.aval)}>`;
+  }
+}
+
+export function concretizationError(t: Tracer, what: string): Error {
+  return new Error(
+    `Cannot ${what}: the array ${fmtAval(t.aval)} is abstract here (it is being traced by ` +
+      `${t.main?.traceType.name ?? "a transformation"}). JS control flow (if/while/?:) cannot depend on traced values; ` +
+      `use np.where, lax.cond, lax.scan or lax.forLoop instead, or mark the argument static with jit's staticArgnums.`,
+  );
+}

@@ -1,0 +1,1 @@
+export { flatten, unflatten, leaves, structure, map, TreeDef, type PyTree } from "./tree.ts";

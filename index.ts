@@ -1,0 +1,27 @@
+/**
+ * augerino: a pure-functional, JAX-style array library for TypeScript.
+ *
+ * @example
+ * import { np, grad, vmap, jit } from "augerino";
+ * const loss = (w, x, y) => np.mean(np.square(np.matmul(x, w).sub(y)));
+ * const step = jit((w, x, y) => w.sub(grad(loss)(w, x, y).mul(0.1)));
+ */
+import * as np from "./core/np.ts";
+import * as lax from "./core/lax.ts";
+import * as random from "./core/random.ts";
+import * as linalg from "./core/linalg.ts";
+import * as tree from "./core/tree-ns.ts";
+
+export { np, lax, random, linalg, tree };
+export { NDArray } from "./core/array.ts";
+export { Tracer as Array, type ShapedArray } from "./core/tracer.ts";
+export type { DType } from "./core/dtype.ts";
+export { devices, initBackend, setDefaultBackend, getBackend } from "./core/backend.ts";
+export { jvp } from "./transforms/jvp.ts";
+export { vjp, grad, valueAndGrad } from "./transforms/vjp.ts";
+export { vmap } from "./transforms/vmap.ts";
+export { jit, makeJaxpr } from "./transforms/jit.ts";
+export { jacfwd, jacrev, hessian } from "./transforms/jacobians.ts";
+export { customVjp } from "./transforms/custom.ts";
+export { stopGradient } from "./core/np/math.ts";
+export { allPrimitives } from "./core/primitive.ts";
