@@ -11,3 +11,4 @@ export { reshape, transpose, broadcastInDim, slice, pad, concatenate, rev } from
 export { reduceSum, reduceMax, reduceMin, reduceProd, argmax, argmin } from "./primitives/reduce.ts";
 export { dotGeneral, type DotDims } from "./primitives/dot.ts";
 export { take as gather, scatterAdd } from "./primitives/gather.ts";
+export { scan, forLoop, cond } from "./control.ts";

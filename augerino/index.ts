@@ -1,0 +1,2 @@
+// Filled by the augerino issue; the entry point exists so `import * as augerino from "augerino/augerino"` resolves.
+export {};

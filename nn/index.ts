@@ -1,0 +1,2 @@
+// Filled by the nn issue; the entry point exists so `import * as nn from "augerino/nn"` resolves.
+export {};

@@ -1,0 +1,52 @@
+import { describe, expect, it } from "vitest";
+import { np, getBackend, type Array } from "../../index.ts";
+import { NDArray } from "../../core/array.ts";
+
+const gc = (globalThis as { gc?: () => void }).gc;
+const settle = async () => {
+  // FinalizationRegistry callbacks run as tasks after a collection: collect, then yield twice.
+  for (let k = 0; k < 3; k++) {
+    gc?.();
+    await new Promise((r) => setImmediate(r));
+  }
+};
+
+describe("memory", () => {
+  it("dispose() and `using` release buffers at once; use after dispose is an error", () => {
+    const stats = () => getBackend("cpu").memoryStats();
+    const before = stats().liveBuffers;
+    const x = np.ones([1000]) as NDArray;
+    expect(stats().liveBuffers).toBe(before + 1);
+    x.dispose();
+    expect(stats().liveBuffers).toBe(before);
+    expect(() => x.dataSync()).toThrow(/used after dispose/);
+    {
+      using y = np.zeros([10]) as NDArray;
+      expect(stats().liveBuffers).toBe(before + 1);
+      void y;
+    }
+    expect(stats().liveBuffers).toBe(before);
+  });
+
+  it.skipIf(!gc)("10,000 eager update steps run in flat memory (pool and heap)", async () => {
+    const cpu = getBackend("cpu");
+    let w: Array = np.ones([64, 16]);
+    const x = np.ones([16, 8]);
+    const step = (w: Array) => w.sub(np.matmul(w, x).sum({ axis: 1, keepdims: true }).mul(1e-6));
+    const sample = async () => {
+      await settle();
+      return { live: cpu.memoryStats().liveBuffers, pooled: cpu.memoryStats().pooledBytes, heap: process.memoryUsage().heapUsed };
+    };
+    for (let i = 0; i < 1000; i++) w = step(w);
+    const early = await sample();
+    for (let i = 1000; i < 10_000; i++) {
+      w = step(w);
+      if (i % 1000 === 0) await settle();
+    }
+    const late = await sample();
+    // Every step allocates several arrays; without release we would hold tens of thousands.
+    expect(late.live).toBeLessThanOrEqual(early.live + 16);
+    expect(late.pooled).toBeLessThanOrEqual(early.pooled + 64 * 1024);
+    expect(late.heap - early.heap).toBeLessThan(8 * 1024 * 1024);
+  });
+});
