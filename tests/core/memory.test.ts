@@ -28,7 +28,7 @@ describe("memory", () => {
     expect(stats().liveBuffers).toBe(before);
   });
 
-  it.skipIf(!gc)("10,000 eager update steps run in flat memory (pool and heap)", async () => {
+  it.skipIf(!gc)("10,000 eager update steps run in flat memory (pool and heap; needs node --expose-gc, set in vitest.config.ts)", async () => {
     const cpu = getBackend("cpu");
     let w: Array = np.ones([64, 16]);
     const x = np.ones([16, 8]);

@@ -50,7 +50,7 @@ describe("compositions of transformations", () => {
     const b = np.array([3, 4], { dtype: "float64" });
     const [[v, aux], [ga, gb]] = valueAndGrad(f, { argnums: [0, 1], hasAux: true })(a, b);
     close(v, 11);
-    close(aux.prod, np.array([3, 8]));
+    close((aux as { prod: Array }).prod, np.array([3, 8]));
     close(ga, b);
     close(gb, a);
   });
