@@ -109,12 +109,14 @@ function checkDifferentiable(xs: Tracer[], what: string): void {
  * Reverse mode: returns f(...primals) and a function from output cotangents to input cotangents.
  * @example const [y, back] = vjp((x) => x.mul(x), x); const [dx] = back(np.onesLike(y));
  */
-export function vjp<T extends PyTree>(f: (...args: never[]) => T, ...primals: PyTree[]): [T, (ct: PyTree) => PyTree[]] {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function vjp<T extends PyTree>(f: (...args: never[]) => T, ...primals: PyTree[]): [T, (ct: PyTree) => any[]] {
   const [leaves, inDef] = flatten(primals);
   const xs = leaves.map((l) => asArray(l as never));
   checkDifferentiable(xs, "vjp");
   const lin = linearizeFlat((ys) => (f as (...a: unknown[]) => unknown)(...(unflatten(inDef, ys) as unknown[])), xs);
-  const back = (ct: PyTree): PyTree[] => {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const back = (ct: PyTree): any[] => {
     const [ctLeaves, ctDef] = flatten(ct);
     if (!ctDef.equals(lin.outDef)) throw new Error(`vjp: cotangent structure ${ctDef} differs from the output's ${lin.outDef}`);
     const cts = ctLeaves.map((c, i) => {
@@ -122,7 +124,7 @@ export function vjp<T extends PyTree>(f: (...args: never[]) => T, ...primals: Py
       if (a.shape.join() !== lin.primalsOut[i].shape.join()) throw new Error(`vjp: cotangent ${i} has shape [${a.shape}] but the output has [${lin.primalsOut[i].shape}]`);
       return a;
     });
-    return unflatten(inDef, lin.transpose(cts)) as PyTree[];
+    return unflatten(inDef, lin.transpose(cts)) as unknown[];
   };
   return [unflatten(lin.outDef, lin.primalsOut) as T, back];
 }
