@@ -14,7 +14,7 @@ import * as tree from "./core/tree-ns.ts";
 
 export { np, lax, random, linalg, tree };
 export { NDArray } from "./core/array.ts";
-export { Tracer as Array, type ShapedArray } from "./core/tracer.ts";
+export { Tracer, Tracer as Array, type ShapedArray } from "./core/tracer.ts";
 export type { DType } from "./core/dtype.ts";
 export { devices, initBackend, setDefaultBackend, getBackend } from "./core/backend.ts";
 export { jvp } from "./transforms/jvp.ts";

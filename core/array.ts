@@ -70,12 +70,12 @@ export class NDArray extends Tracer {
   }
 
   /** Nested JS arrays (numbers, or booleans for bool arrays). */
-  async toArray(): Promise<NestedArray> {
+  override async toArray(): Promise<NestedArray> {
     return nest(await this.data(), this.#aval);
   }
 
   /** Nested JS arrays, synchronously (CPU backend). */
-  toArraySync(): NestedArray {
+  override toArraySync(): NestedArray {
     return nest(this.dataSync(), this.#aval);
   }
 

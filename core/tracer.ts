@@ -106,6 +106,12 @@ export abstract class Tracer {
   item(): number | boolean {
     throw concretizationError(this, "read its value (item)");
   }
+  async toArray(): Promise<import("./array.ts").NestedArray> {
+    throw concretizationError(this, "read its data (toArray)");
+  }
+  toArraySync(): import("./array.ts").NestedArray {
+    throw concretizationError(this, "read its data (toArraySync)");
+  }
 
   /** Arrays turn into JS values only when concrete; a traced value inside `jit` cannot. */
   [Symbol.toPrimitive](hint: string): number | string {
