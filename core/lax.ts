@@ -12,3 +12,4 @@ export { reduceSum, reduceMax, reduceMin, reduceProd, argmax, argmin } from "./p
 export { dotGeneral, type DotDims } from "./primitives/dot.ts";
 export { take as gather, scatterAdd } from "./primitives/gather.ts";
 export { scan, forLoop, cond } from "./control.ts";
+export { conv, convGeneralDilated, reduceWindow } from "./lax-conv.ts";

@@ -9,7 +9,9 @@ export * from "./np/reductions.ts";
 export * from "./np/manipulation.ts";
 export * from "./np/products.ts";
 export * from "./np/indexing.ts";
+export * from "./np/sorting.ts";
 export { allclose } from "./np/compare.ts";
+export * from "./np/special.ts";
 import * as self from "./np.ts";
 
 Object.assign(ops, self);

@@ -1,0 +1,128 @@
+/**
+ * Augmentation distributions mu_theta. Each is a plain object of pure functions:
+ * `init()` gives the raw parameters theta, `sample(key, theta, n)` draws n transforms,
+ * `width(theta)` the interpretable widths, `apply(x, samples)` transforms a batch
+ * (one sample per example) and, for affine families, `inverse(samples)` undoes them.
+ */
+import { np, random, linalg, type Tracer } from "../index.ts";
+import { generators2d } from "./generators.ts";
+import { warp, type SampleOpts } from "./warp.ts";
+
+export interface AugDist {
+  readonly name: string;
+  init(): Tracer;
+  sample(key: Tracer, theta: Tracer, n: number): Tracer;
+  width(theta: Tracer): Tracer;
+  apply(x: Tracer, samples: Tracer): Tracer;
+  /** g^-1 for each sample (affine families), used by equivariant averaging. */
+  inverse?(samples: Tracer): Tracer;
+  /** All elements with their probabilities, for distributions uniform over a finite group. */
+  enumerate?(theta: Tracer): Tracer;
+}
+
+const softplus = (x: Tracer) => np.softplus(x);
+
+/** The raw value whose softplus is `w` (so widths can be given directly). */
+export function inverseSoftplus(w: number): number {
+  if (!(w > 0)) throw new Error(`inverseSoftplus: width must be positive, got ${w}`);
+  return w > 20 ? w : Math.log(Math.expm1(w));
+}
+
+export interface AffineOpts {
+  /** Initial widths per generator (softplus of the raw parameters), or one width for all. */
+  initWidth?: number | number[];
+  /** Raw initial parameters (before softplus); overrides initWidth. The reference's rotMNIST: [-5,-5,1,-5,-5,-5]. */
+  initRaw?: number[];
+  transScale?: number;
+  /** Warp options (default: bilinear, zero padding, alignCorners true, as the reference). */
+  warp?: SampleOpts;
+}
+
+function initTheta(opts: AffineOpts, k: number, dflt: number): Tracer {
+  if (opts.initRaw) {
+    if (opts.initRaw.length !== k) throw new Error(`initRaw must have ${k} entries, got ${opts.initRaw.length}`);
+    return np.array(opts.initRaw);
+  }
+  const w = opts.initWidth ?? dflt;
+  const ws = typeof w === "number" ? new Array<number>(k).fill(w) : w;
+  if (ws.length !== k) throw new Error(`initWidth must have ${k} entries, got ${ws.length}`);
+  return np.array(ws.map(inverseSoftplus));
+}
+
+function affineFamily(name: string, opts: AffineOpts, coeffs: (key: Tracer, width: Tracer, n: number) => Tracer): AugDist {
+  const gens = generators2d({ transScale: opts.transScale });
+  return {
+    name,
+    init: () => initTheta(opts, 6, 0.1),
+    width: (theta) => softplus(theta),
+    sample(key, theta, n) {
+      const eps = coeffs(key, softplus(theta), n); // [n, 6]
+      return linalg.expm(np.einsum("nk,kij->nij", eps, gens.astype(eps.dtype)));
+    },
+    apply: (x, mats) => warp(x, mats, opts.warp),
+    inverse: (mats) => linalg.inv(mats),
+  };
+}
+
+/**
+ * Uniform over the Lie algebra, the reference parametrisation: u ~ U[0,1]^6 and
+ * coefficients u * width - width / 2, so a generator's range is [-width/2, width/2]
+ * ("width" is the full range, e.g. rotation width 2 pi covers every angle).
+ * @example const dist = aug.uniformAffine({ initRaw: [-5, -5, 1, -5, -5, -5] });
+ */
+export function uniformAffine(opts: AffineOpts = {}): AugDist {
+  return affineFamily("uniformAffine", opts, (key, width, n) => random.uniform(key, [n, 6]).mul(width).sub(width.div(2)));
+}
+
+/** Gaussian over the Lie algebra: coefficients eps ~ N(0, width^2) (the segmentation experiment). */
+export function gaussianAffine(opts: AffineOpts = {}): AugDist {
+  return affineFamily("gaussianAffine", opts, (key, width, n) => random.normal(key, [n, 6]).mul(width));
+}
+
+/**
+ * Brightness and contrast as differentiable maps of pixel values: with u ~ U[-1/2, 1/2]^2
+ * scaled by the widths (b, c), x -> (x - m) * exp(c) + m + b where m is each image's mean.
+ */
+export function colorJitter(opts: { initWidth?: number | [number, number] } = {}): AugDist {
+  return {
+    name: "colorJitter",
+    init: () => initTheta({ initWidth: opts.initWidth as number | number[] | undefined }, 2, 0.1),
+    width: (theta) => softplus(theta),
+    sample: (key, theta, n) => random.uniform(key, [n, 2], { minval: -0.5, maxval: 0.5 }).mul(softplus(theta)),
+    apply(x, s) {
+      const shape = [x.shape[0], ...x.shape.slice(1).map(() => 1)];
+      const b = s.slice(null, 0).reshape(shape);
+      const c = s.slice(null, 1).reshape(shape);
+      const m = np.mean(x, { axis: [...Array(x.ndim - 1).keys()].map((i) => i + 1), keepdims: true });
+      return x.sub(m).mul(np.exp(c)).add(m).add(b);
+    },
+  };
+}
+
+/**
+ * Uniform over a finite group of 2-D affine maps given as 3x3 matrices [G, 3, 3] (e.g. the
+ * four 90-degree rotations). It has no learnable width; `enumerate` lists the group so
+ * averaging over it is exact.
+ */
+export function finiteGroup(elements: Tracer, opts: { warp?: SampleOpts } = {}): AugDist {
+  if (elements.ndim !== 3 || elements.shape[1] !== 3 || elements.shape[2] !== 3) throw new Error(`finiteGroup: elements must be [G, 3, 3], got [${elements.shape}]`);
+  const g = elements.shape[0];
+  return {
+    name: `finiteGroup(${g})`,
+    init: () => np.zeros([0]),
+    width: () => np.zeros([0]),
+    sample: (key, _theta, n) => np.take(elements, random.randint(key, [n], 0, g), { axis: 0 }),
+    apply: (x, mats) => warp(x, mats, opts.warp),
+    inverse: (mats) => linalg.inv(mats),
+    enumerate: () => elements,
+  };
+}
+
+/** The four rotations by multiples of 90 degrees, exactly. */
+export function rotations90(): Tracer {
+  return np.array([0, 1, 2, 3].map((k) => {
+    const c = [1, 0, -1, 0][k];
+    const s = [0, 1, 0, -1][k];
+    return [[c, -s, 0], [s, c, 0], [0, 0, 1]];
+  }));
+}

@@ -1,0 +1,48 @@
+/** Batch normalisation over all axes but the channel axis (1), with PyTorch's semantics. */
+import { np, stopGradient } from "../index.ts";
+import type { Layer } from "./layer.ts";
+
+/**
+ * In training, normalises with the batch statistics (biased variance) and updates the
+ * running averages as `running = (1 - momentum) * running + momentum * batch` (unbiased
+ * variance), as torch.nn.BatchNorm does; in evaluation, uses the running averages.
+ * @example const bn = nn.batchNorm(); const { params, state } = bn.init(key, [8, 16, 28, 28]);
+ */
+export function batchNorm(opts: { momentum?: number; eps?: number } = {}): Layer {
+  const momentum = opts.momentum ?? 0.1;
+  const eps = opts.eps ?? 1e-5;
+  return {
+    name: "batchNorm",
+    init(_key, inputShape) {
+      if (inputShape.length < 2) throw new Error(`batchNorm: input shape [${inputShape}] needs a batch and a channel axis`);
+      const c = inputShape[1];
+      return {
+        params: { weight: np.ones([c]), bias: np.zeros([c]) },
+        state: { mean: np.zeros([c]), var: np.ones([c]) },
+        outputShape: inputShape,
+      };
+    },
+    apply(params, state, x, { train = false } = {}) {
+      const c = params.weight.shape[0];
+      if (x.ndim < 2 || x.shape[1] !== c) throw new Error(`batchNorm: input [${x.shape}] should have ${c} channels on axis 1`);
+      const axes = [0, ...[...Array(x.ndim - 2).keys()].map((i) => i + 2)];
+      const bshape = x.shape.map((n, i) => (i === 1 ? n : 1));
+      let mean = state.mean;
+      let variance = state.var;
+      let newState = state;
+      if (train) {
+        mean = np.mean(x, { axis: axes });
+        variance = np.var(x, { axis: axes });
+        const n = axes.reduce((acc, a) => acc * x.shape[a], 1);
+        const unbiased = stopGradient(variance.mul(n / Math.max(n - 1, 1)));
+        newState = {
+          mean: state.mean.mul(1 - momentum).add(stopGradient(mean).mul(momentum)),
+          var: state.var.mul(1 - momentum).add(unbiased.mul(momentum)),
+        };
+      }
+      const inv = np.rsqrt(variance.add(eps)).mul(params.weight);
+      const y = x.sub(mean.reshape(bshape)).mul(inv.reshape(bshape)).add(params.bias.reshape(bshape));
+      return { y, state: newState };
+    },
+  };
+}

@@ -1,0 +1,37 @@
+/** Losses and metrics; each returns a scalar array (a mean over the batch). */
+import { np, type Tracer } from "../index.ts";
+
+/**
+ * Mean cross-entropy of logits [N, K] (or [..., K]) against integer labels [N] (or [...]).
+ * @example nn.crossEntropy(logits, np.array([0, 2], { dtype: "int32" }))
+ */
+export function crossEntropy(logits: Tracer, labels: Tracer): Tracer {
+  if (labels.ndim !== logits.ndim - 1 || labels.shape.some((n, i) => n !== logits.shape[i])) {
+    throw new Error(`crossEntropy: labels [${labels.shape}] must match the logits [${logits.shape}] without the class axis`);
+  }
+  if (labels.dtype !== "int32" && labels.dtype !== "uint32") throw new Error(`crossEntropy: labels must be integer class indices, got ${labels.dtype}`);
+  const logp = np.logSoftmax(logits, { axis: -1 });
+  const picked = np.takeAlongAxis(logp, labels.reshape([...labels.shape, 1]), { axis: -1 });
+  return np.mean(picked).neg();
+}
+
+function checkSame(name: string, a: Tracer, b: Tracer): void {
+  if (a.shape.join() !== b.shape.join()) throw new Error(`${name}: predictions [${a.shape}] and targets [${b.shape}] differ in shape`);
+}
+
+/** Mean squared error. */
+export function mse(pred: Tracer, target: Tracer): Tracer {
+  checkSame("mse", pred, target);
+  return np.mean(np.square(pred.sub(target)));
+}
+
+/** Mean absolute error. */
+export function mae(pred: Tracer, target: Tracer): Tracer {
+  checkSame("mae", pred, target);
+  return np.mean(np.abs(pred.sub(target)));
+}
+
+/** Fraction of rows whose argmax equals the label. */
+export function accuracy(logits: Tracer, labels: Tracer): Tracer {
+  return np.mean(np.equal(np.argmax(logits, { axis: -1 }), labels.astype("int32")).astype("float32"));
+}

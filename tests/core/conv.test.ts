@@ -1,0 +1,248 @@
+/**
+ * conv / convGeneralDilated: values against a direct seven-loop reference, SAME sizes,
+ * error messages, gradients against finite differences (first and second order), vmap
+ * against a loop for every batched operand combination, and jit against eager.
+ */
+import { describe, expect, it } from "vitest";
+import fc from "fast-check";
+import { grad, jit, np, vmap, type Array } from "../../index.ts";
+import { fromTyped } from "../../core/array.ts";
+import { conv, convGeneralDilated } from "../../core/lax-conv.ts";
+import { dilateDim, type ConvParams } from "../../core/primitives/conv.ts";
+import { randomConvConfig } from "../cases/conv.ts";
+import { Rng } from "../cases/types.ts";
+
+const seeds = fc.integer({ min: 1, max: 0x7fffffff });
+
+/** The definition, one output element at a time: n, o, y, x outside; c, ky, kx inside. */
+function referenceConv(x: Array, w: Array, p: ConvParams): Array {
+  const [N, C, H, W] = x.shape;
+  const [O, Cg, KH, KW] = w.shape;
+  const Og = O / p.groups;
+  const Ho = Math.floor((dilateDim(H, p.lhsDilation[0]) + p.padding[0][0] + p.padding[0][1] - dilateDim(KH, p.rhsDilation[0])) / p.strides[0]) + 1;
+  const Wo = Math.floor((dilateDim(W, p.lhsDilation[1]) + p.padding[1][0] + p.padding[1][1] - dilateDim(KW, p.rhsDilation[1])) / p.strides[1]) + 1;
+  const xd = x.dataSync();
+  const wd = w.dataSync();
+  const out = new Float64Array(N * O * Ho * Wo);
+  // Position in the padded, dilated input -> input index, or -1 (padding or a dilation hole).
+  const src = (pos: number, dil: number, n: number) => (pos >= 0 && pos % dil === 0 && pos / dil < n ? pos / dil : -1);
+  for (let n = 0; n < N; n++)
+    for (let o = 0; o < O; o++)
+      for (let y = 0; y < Ho; y++)
+        for (let xo = 0; xo < Wo; xo++) {
+          const g = Math.floor(o / Og);
+          let acc = 0;
+          for (let c = 0; c < Cg; c++)
+            for (let ky = 0; ky < KH; ky++)
+              for (let kx = 0; kx < KW; kx++) {
+                const i = src(y * p.strides[0] + ky * p.rhsDilation[0] - p.padding[0][0], p.lhsDilation[0], H);
+                const j = src(xo * p.strides[1] + kx * p.rhsDilation[1] - p.padding[1][0], p.lhsDilation[1], W);
+                if (i < 0 || j < 0) continue;
+                acc += xd[((n * C + g * Cg + c) * H + i) * W + j] * wd[((o * Cg + c) * KH + ky) * KW + kx];
+              }
+          out[((n * O + o) * Ho + y) * Wo + xo] = acc;
+        }
+  return fromTyped(out, [N, O, Ho, Wo], "float64");
+}
+
+function expectClose(a: Array, b: Array, tol: number, what = ""): void {
+  expect(a.shape, `${what} shape`).toEqual(b.shape);
+  const x = a.dataSync();
+  const y = b.dataSync();
+  for (let i = 0; i < x.length; i++) {
+    if (!(Math.abs(x[i] - y[i]) <= tol * (1 + Math.abs(y[i])))) expect.fail(`${what} element ${i}: ${x[i]} vs ${y[i]}`);
+  }
+}
+
+/** Central differences of a scalar function along every coordinate of one argument. */
+function fdGrad(f: (v: Array) => Array, x: Array, eps = 1e-6): Array {
+  const base = Float64Array.from(x.dataSync());
+  const g = new Float64Array(base.length);
+  for (let i = 0; i < base.length; i++) {
+    const at = (d: number) => {
+      const v = Float64Array.from(base);
+      v[i] += d;
+      return f(fromTyped(v, x.shape, "float64")).item() as number;
+    };
+    g[i] = (at(eps) - at(-eps)) / (2 * eps);
+  }
+  return fromTyped(g, x.shape, "float64");
+}
+
+const asExplicit = (p: ConvParams) => ({ strides: p.strides, padding: p.padding, lhsDilation: p.lhsDilation, rhsDilation: p.rhsDilation, groups: p.groups });
+
+describe("conv values", () => {
+  it("matches the seven-loop reference for random shapes, strides, paddings, dilations and groups", () => {
+    fc.assert(
+      fc.property(seeds, (seed) => {
+        const rng = new Rng(seed);
+        const { lhsShape, rhsShape, params } = randomConvConfig(rng);
+        const x = rng.array(lhsShape);
+        const w = rng.array(rhsShape);
+        // String paddings too: SAME through its TF / JAX pairs, VALID where the window fits.
+        const zero: ConvParams["padding"] = [[0, 0], [0, 0]];
+        const validFits = [0, 1].every((d) => dilateDim(x.shape[2 + d], params.lhsDilation[d]) >= dilateDim(w.shape[2 + d], params.rhsDilation[d]));
+        const mode = rng.pick(["explicit", "explicit", "SAME", "VALID"] as const);
+        const pads = mode === "SAME" ? samePads(x.shape, w.shape, params) : mode === "VALID" && validFits ? zero : params.padding;
+        const spec = mode === "SAME" ? "SAME" : mode === "VALID" && validFits ? "VALID" : params.padding;
+        const y = convGeneralDilated(x, w, { ...asExplicit(params), padding: spec });
+        expectClose(y, referenceConv(x, w, { ...params, padding: pads }), 1e-12, `seed ${seed} ${mode}`);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it("VALID with unit strides gives H - K + 1 and equals the reference", () => {
+    const rng = new Rng(7);
+    const x = rng.array([2, 3, 6, 5]);
+    const w = rng.array([4, 3, 3, 2]);
+    const y = conv(x, w);
+    expect(y.shape).toEqual([2, 4, 4, 4]);
+    expectClose(y, referenceConv(x, w, { strides: [1, 1], padding: [[0, 0], [0, 0]], lhsDilation: [1, 1], rhsDilation: [1, 1], groups: 1 }), 1e-12);
+  });
+
+  it("SAME gives ceil(H / stride) outputs for any kernel, stride and dilation", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 3 }), (h, w, k, s, d) => {
+        const y = conv(np.ones([1, 1, h, w]), np.ones([1, 1, k, k]), { strides: s, padding: "SAME", dilation: d });
+        expect(y.shape).toEqual([1, 1, Math.ceil(h / s), Math.ceil(w / s)]);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it("SAME with stride 1 and an odd kernel keeps the image centred (symmetric padding)", () => {
+    const rng = new Rng(3);
+    const x = rng.array([1, 2, 5, 5]);
+    const w = rng.array([3, 2, 3, 3]);
+    expectClose(conv(x, w, { padding: "SAME" }), conv(x, w, { padding: [[1, 1], [1, 1]] }), 0);
+  });
+
+  it("groups = C is a depthwise convolution: each channel convolved on its own", () => {
+    const rng = new Rng(11);
+    const x = rng.array([2, 3, 5, 4]);
+    const w = rng.array([3, 1, 2, 2]);
+    const y = conv(x, w, { groups: 3 });
+    for (let c = 0; c < 3; c++) expectClose(y.slice(null, [c, c + 1]), conv(x.slice(null, [c, c + 1]), w.slice([c, c + 1])), 1e-12);
+  });
+
+  it("promotes dtypes: float32 stays float32, float32 with float64 gives float64, ints give float32", () => {
+    const rng = new Rng(5);
+    const x = rng.array([1, 2, 4, 4]);
+    const w = rng.array([2, 2, 2, 2]);
+    const y32 = conv(x.astype("float32"), w.astype("float32"));
+    expect(y32.dtype).toBe("float32");
+    expectClose(y32, conv(x, w), 1e-5);
+    expect(conv(x.astype("float32"), w).dtype).toBe("float64");
+    expect(conv(np.ones([1, 1, 3, 3], { dtype: "int32" }), np.ones([1, 1, 2, 2], { dtype: "int32" })).dtype).toBe("float32");
+  });
+});
+
+function samePads(xs: number[], ws: number[], p: ConvParams): ConvParams["padding"] {
+  return [0, 1].map((d) => {
+    const n = dilateDim(xs[2 + d], p.lhsDilation[d]);
+    const k = dilateDim(ws[2 + d], p.rhsDilation[d]);
+    const total = Math.max((Math.ceil(n / p.strides[d]) - 1) * p.strides[d] + k - n, 0);
+    return [Math.floor(total / 2), total - Math.floor(total / 2)];
+  }) as ConvParams["padding"];
+}
+
+describe("conv errors name the operation and shapes", () => {
+  const cases: [string, () => unknown, RegExp][] = [
+    ["channel mismatch", () => conv(np.ones([1, 3, 5, 5]), np.ones([2, 2, 3, 3])), /channel mismatch.*\[1,3,5,5\].*\[2,2,3,3\]|\[1,3,5,5\].*\[2,2,3,3\].*channel mismatch/],
+    ["groups not dividing C", () => conv(np.ones([1, 3, 5, 5]), np.ones([2, 1, 3, 3]), { groups: 2 }), /groups=2 does not divide the 3 input channels/],
+    ["groups not dividing O", () => conv(np.ones([1, 4, 5, 5]), np.ones([3, 2, 3, 3]), { groups: 2 }), /groups=2 does not divide the 3 output channels/],
+    ["window larger than input", () => conv(np.ones([1, 1, 2, 5]), np.ones([1, 1, 3, 3])), /window 3 is larger than .*input 2 along spatial axis 0/],
+    ["dilated window larger than input", () => conv(np.ones([1, 1, 4, 4]), np.ones([1, 1, 2, 2]), { dilation: 4 }), /window 5 is larger/],
+    ["rank", () => conv(np.ones([3, 5, 5]), np.ones([1, 3, 3, 3])), /NCHW.*rank 4/],
+    ["strides", () => conv(np.ones([1, 1, 5, 5]), np.ones([1, 1, 3, 3]), { strides: 0 }), /strides/],
+    ["padding", () => conv(np.ones([1, 1, 5, 5]), np.ones([1, 1, 3, 3]), { padding: [[1, 1]] }), /padding/],
+  ];
+  for (const [what, f, re] of cases) it(what, () => expect(f).toThrow(re));
+});
+
+describe("conv gradients", () => {
+  it("grad in input and weights equals central finite differences (float64, eps 1e-6)", () => {
+    fc.assert(
+      fc.property(seeds, (seed) => {
+        const rng = new Rng(seed);
+        const { lhsShape, rhsShape, params } = randomConvConfig(rng);
+        const x = rng.array(lhsShape);
+        const w = rng.array(rhsShape);
+        const r = rng.array(convGeneralDilated(x, w, params).shape);
+        const loss = (a: Array, b: Array) => np.sum(np.mul(convGeneralDilated(a, b, params), r));
+        const [gx, gw] = grad(loss, { argnums: [0, 1] })(x, w) as Array[];
+        expectClose(gx, fdGrad((v) => loss(v, w), x), 1e-6, `dx seed ${seed}`);
+        expectClose(gw, fdGrad((v) => loss(x, v), w), 1e-6, `dw seed ${seed}`);
+      }),
+      { numRuns: 30 },
+    );
+  });
+
+  it("second order: grad through the transposed convolutions equals finite differences", () => {
+    fc.assert(
+      fc.property(seeds, (seed) => {
+        const rng = new Rng(seed);
+        const { lhsShape, rhsShape, params } = randomConvConfig(rng);
+        const x = rng.array(lhsShape);
+        const w = rng.array(rhsShape);
+        const r = rng.array(convGeneralDilated(x, w, params).shape);
+        const loss = (a: Array, b: Array) => np.sum(np.tanh(convGeneralDilated(a, b, params)).mul(r));
+        // d/dw of |dL/dx|^2 transposes the lhs-transpose conv in its kernel; d/dx of |dL/dw|^2 the rhs one in its input.
+        const hx = (b: Array) => np.sum(np.square(grad(loss)(x, b)));
+        const hw = (a: Array) => np.sum(np.square(grad(loss, { argnums: 1 })(a, w)));
+        expectClose(grad(hx)(w), fdGrad(hx, w), 1e-5, `d/dw |dx|^2 seed ${seed}`);
+        expectClose(grad(hw)(x), fdGrad(hw, x), 1e-5, `d/dx |dw|^2 seed ${seed}`);
+      }),
+      { numRuns: 12 },
+    );
+  });
+});
+
+describe("conv under vmap and jit", () => {
+  it("vmap over lhs, rhs, or both (at any axis) equals a loop", () => {
+    fc.assert(
+      fc.property(seeds, fc.constantFrom("lhs", "rhs", "both"), (seed, which) => {
+        const rng = new Rng(seed);
+        const { lhsShape, rhsShape, params } = randomConvConfig(rng);
+        const B = rng.int(1, 4);
+        const xs = globalThis.Array.from({ length: B }, () => rng.array(lhsShape));
+        const ws = globalThis.Array.from({ length: B }, () => rng.array(rhsShape));
+        const ax = rng.int(0, 5);
+        const aw = rng.int(0, 5);
+        const f = (a: Array, b: Array) => convGeneralDilated(a, b, params);
+        const bx = which !== "rhs";
+        const bw = which !== "lhs";
+        const out = vmap(f, { inAxes: [bx ? ax : null, bw ? aw : null] })(bx ? np.stack(xs, { axis: ax }) : xs[0], bw ? np.stack(ws, { axis: aw }) : ws[0]);
+        const loop = np.stack(xs.map((_, b) => f(bx ? xs[b] : xs[0], bw ? ws[b] : ws[0])));
+        expectClose(out, loop, 1e-12, `${which} seed ${seed}`);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it("vmap of grad gives per-example gradients equal to a loop", () => {
+    const rng = new Rng(21);
+    const w = rng.array([4, 1, 3, 2]);
+    const xs = rng.array([3, 1, 2, 5, 4]);
+    const loss = (w: Array, x: Array) => np.sum(np.square(convGeneralDilated(x, w, { strides: [2, 1], padding: [[1, 0], [0, 1]], groups: 2 })));
+    const per = vmap(grad(loss), { inAxes: [null, 0] })(w, xs);
+    for (let b = 0; b < 3; b++) expectClose(per.slice(b), grad(loss)(w, xs.slice(b)), 1e-12);
+  });
+
+  it("jit equals eager, for the value and for the gradient", () => {
+    fc.assert(
+      fc.property(seeds, (seed) => {
+        const rng = new Rng(seed);
+        const { lhsShape, rhsShape, params } = randomConvConfig(rng);
+        const x = rng.array(lhsShape);
+        const w = rng.array(rhsShape);
+        const f = (a: Array, b: Array) => convGeneralDilated(a, b, params);
+        expectClose(jit(f)(x, w), f(x, w), 1e-12);
+        const loss = (a: Array, b: Array) => np.sum(np.sin(f(a, b)));
+        expectClose(jit(grad(loss, { argnums: 1 }))(x, w), grad(loss, { argnums: 1 })(x, w), 1e-12);
+      }),
+      { numRuns: 20 },
+    );
+  });
+});

@@ -1,0 +1,216 @@
+/**
+ * reduceWindow (sum / max / min / mean pooling): values against a direct reference, SAME
+ * sizes, errors, gradients against finite differences (inputs without ties), the
+ * select_and_gather_add / select_and_scatter_add transpose pair, vmap against a loop and
+ * jit against eager.
+ */
+import { describe, expect, it } from "vitest";
+import fc from "fast-check";
+import { grad, jit, np, vjp, vmap, type Array } from "../../index.ts";
+import { fromTyped } from "../../core/array.ts";
+import { reduceWindow } from "../../core/lax-conv.ts";
+import { selectAndGatherAdd, selectAndScatterAdd, type WindowParams } from "../../core/primitives/window.ts";
+import { sizeOf, stridesOf } from "../../core/shape.ts";
+import { distinctArray, randomWindowConfig, windowedShape } from "../cases/window.ts";
+import { Rng } from "../cases/types.ts";
+
+type Op = "sum" | "max" | "min" | "mean";
+const seeds = fc.integer({ min: 1, max: 0x7fffffff });
+
+/** The definition: every output element reduces its window, padding counted as the op's identity (0 for mean). */
+function referenceWindow(x: Array, op: Op, p: WindowParams): Array {
+  const shape = x.shape;
+  const outShape = windowedShape(shape, p);
+  const xd = x.dataSync();
+  const st = stridesOf(shape);
+  const out = new Float64Array(sizeOf(outShape));
+  const unravel = (f: number, s: number[]) => s.map((_, d) => Math.floor(f / sizeOf(s.slice(d + 1))) % s[d]);
+  for (let f = 0; f < out.length; f++) {
+    const o = unravel(f, outShape);
+    let acc = op === "max" ? -Infinity : op === "min" ? Infinity : 0;
+    for (let t = 0; t < sizeOf(p.window); t++) {
+      const k = unravel(t, p.window);
+      const idx = o.map((od, d) => od * p.strides[d] + k[d] - p.padding[d][0]);
+      if (idx.some((i, d) => i < 0 || i >= shape[d])) continue;
+      const v = xd[idx.reduce((s, i, d) => s + i * st[d], 0)];
+      acc = op === "max" ? Math.max(acc, v) : op === "min" ? Math.min(acc, v) : acc + v;
+    }
+    out[f] = op === "mean" ? acc / sizeOf(p.window) : acc;
+  }
+  return fromTyped(out, outShape, "float64");
+}
+
+function expectClose(a: Array, b: Array, tol: number, what = ""): void {
+  expect(a.shape, `${what} shape`).toEqual(b.shape);
+  const x = a.dataSync();
+  const y = b.dataSync();
+  for (let i = 0; i < x.length; i++) {
+    if (x[i] === y[i]) continue;
+    if (!(Math.abs(x[i] - y[i]) <= tol * (1 + Math.abs(y[i])))) expect.fail(`${what} element ${i}: ${x[i]} vs ${y[i]}`);
+  }
+}
+
+function fdGrad(f: (v: Array) => Array, x: Array, eps = 1e-6): Array {
+  const base = Float64Array.from(x.dataSync());
+  const g = new Float64Array(base.length);
+  for (let i = 0; i < base.length; i++) {
+    const at = (d: number) => {
+      const v = Float64Array.from(base);
+      v[i] += d;
+      return f(fromTyped(v, x.shape, "float64")).item() as number;
+    };
+    g[i] = (at(eps) - at(-eps)) / (2 * eps);
+  }
+  return fromTyped(g, x.shape, "float64");
+}
+
+const pool = (op: Op, p: WindowParams) => (x: Array) => reduceWindow(x, op, p);
+
+describe("reduceWindow values", () => {
+  it("sum / max / min / mean match the reference for random shapes, windows, strides and paddings", () => {
+    fc.assert(
+      fc.property(seeds, fc.constantFrom<Op>("sum", "max", "min", "mean"), (seed, op) => {
+        const rng = new Rng(seed);
+        const { shape, params } = randomWindowConfig(rng, 4);
+        const x = rng.array(shape);
+        expectClose(reduceWindow(x, op, params), referenceWindow(x, op, params), 1e-12, `${op} seed ${seed}`);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it("a window shorter than the rank pools the trailing axes (NCHW max pooling)", () => {
+    const x = np.arange(32, undefined, 1, { dtype: "float64" }).reshape([2, 1, 4, 4]);
+    const y = reduceWindow(x, "max", { window: [2, 2], strides: [2, 2] });
+    expect(y.shape).toEqual([2, 1, 2, 2]);
+    expect([...y.dataSync()]).toEqual([5, 7, 13, 15, 21, 23, 29, 31]);
+    const full = { window: [1, 1, 2, 2], strides: [1, 1, 2, 2], padding: [[0, 0], [0, 0], [0, 0], [0, 0]] as [number, number][] };
+    expectClose(reduceWindow(x, "mean", { window: [2, 2], strides: 2 }), referenceWindow(x, "mean", full), 1e-12);
+  });
+
+  it("SAME gives ceil(n / stride) outputs per pooled axis", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 4 }), (h, w, k, s) => {
+        const y = reduceWindow(np.ones([2, h, w]), "max", { window: [k, k], strides: [s, s], padding: "SAME" });
+        expect(y.shape).toEqual([2, Math.ceil(h / s), Math.ceil(w / s)]);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it("mean with SAME padding counts padded zeros (count_include_pad = true)", () => {
+    const y = reduceWindow(np.ones([1, 1, 3, 3], { dtype: "float64" }), "mean", { window: [3, 3], padding: "SAME" });
+    expect([...y.dataSync()]).toEqual([4 / 9, 6 / 9, 4 / 9, 6 / 9, 1, 6 / 9, 4 / 9, 6 / 9, 4 / 9]);
+  });
+
+  it("max pads with -inf and works on integers", () => {
+    const x = np.array([[-5, -3], [-4, -9]], { dtype: "float64" });
+    expect([...reduceWindow(x, "max", { window: [2, 2], padding: "SAME" }).dataSync()]).toEqual([-3, -3, -4, -9]);
+    const xi = np.array([3, 1, 4, 1, 5], { dtype: "int32" });
+    const yi = reduceWindow(xi, "max", { window: [2] });
+    expect(yi.dtype).toBe("int32");
+    expect([...yi.dataSync()]).toEqual([3, 4, 4, 5]);
+    expect(reduceWindow(xi, "mean", { window: [2] }).dtype).toBe("float32");
+  });
+});
+
+describe("reduceWindow errors", () => {
+  const cases: [string, () => unknown, RegExp][] = [
+    ["window larger than input", () => reduceWindow(np.ones([1, 2, 3]), "max", { window: [4, 2] }), /window 4 is larger than the padded size 2 of axis 1 .*\[1,2,3\]|\[1,2,3\].*window 4 is larger than the padded size 2 of axis 1/],
+    ["window longer than rank", () => reduceWindow(np.ones([3]), "sum", { window: [2, 2] }), /window \[2,2\] must give 1 to 1/],
+    ["non-integer window", () => reduceWindow(np.ones([3]), "sum", { window: [1.5] }), /window/],
+    ["bad strides", () => reduceWindow(np.ones([4]), "sum", { window: [2], strides: [0] }), /strides/],
+    ["bad padding", () => reduceWindow(np.ones([4]), "sum", { window: [2], padding: [[1, 1], [0, 0]] }), /padding/],
+    ["bad op", () => reduceWindow(np.ones([4]), "prod" as Op, { window: [2] }), /op must be/],
+  ];
+  for (const [what, f, re] of cases) it(what, () => expect(f).toThrow(re));
+});
+
+describe("reduceWindow gradients", () => {
+  it("grad of every op equals central finite differences (max / min on inputs without ties)", () => {
+    fc.assert(
+      fc.property(seeds, fc.constantFrom<Op>("sum", "max", "min", "mean"), (seed, op) => {
+        const rng = new Rng(seed);
+        const { shape, params } = randomWindowConfig(rng, 3, op === "max" || op === "min");
+        const x = distinctArray(rng, shape);
+        const r = rng.array(windowedShape(shape, params));
+        const loss = (v: Array) => np.sum(np.mul(reduceWindow(v, op, params), r));
+        expectClose(grad(loss)(x), fdGrad(loss, x), 1e-6, `${op} seed ${seed}`);
+      }),
+      { numRuns: 80 },
+    );
+  });
+
+  it("max-pool gradient goes to the first maximum when a window ties", () => {
+    const x = np.array([[1, 1], [0, 1]], { dtype: "float64" });
+    expect([...grad((v: Array) => np.sum(reduceWindow(v, "max", { window: [2, 2] })))(x).dataSync()]).toEqual([1, 0, 0, 0]);
+  });
+
+  it("second order through max pooling (jvp and transpose of the select primitives) equals finite differences", () => {
+    fc.assert(
+      fc.property(seeds, (seed) => {
+        const rng = new Rng(seed);
+        const { shape, params } = randomWindowConfig(rng, 3, true);
+        const x = distinctArray(rng, shape);
+        const v = rng.array(shape);
+        const f = (a: Array) => np.sum(np.sin(reduceWindow(a, "max", params)));
+        const g = (a: Array) => np.sum(grad(f)(a).mul(v));
+        expectClose(grad(g)(x), fdGrad(g, x), 1e-5, `seed ${seed}`);
+      }),
+      { numRuns: 30 },
+    );
+  });
+
+  it("select_and_gather_add and select_and_scatter_add are each other's transpose", () => {
+    fc.assert(
+      fc.property(seeds, fc.constantFrom<"max" | "min">("max", "min"), (seed, sel) => {
+        const rng = new Rng(seed);
+        const { shape, params } = randomWindowConfig(rng, 3);
+        const x = distinctArray(rng, shape);
+        const t = rng.array(shape);
+        const c = rng.array(windowedShape(shape, params));
+        const dot = (a: Array, b: Array) => np.sum(np.mul(a, b)).item() as number;
+        const lhs = dot(selectAndGatherAdd(t, x, params, sel), c);
+        expect(Math.abs(lhs - dot(t, selectAndScatterAdd(c, x, params, sel)))).toBeLessThan(1e-12);
+        const [, back] = vjp((s: Array) => selectAndScatterAdd(s, x, params, sel), c);
+        expectClose(back(t)[0] as Array, selectAndGatherAdd(t, x, params, sel), 1e-12);
+      }),
+      { numRuns: 50 },
+    );
+  });
+});
+
+describe("reduceWindow under vmap and jit", () => {
+  it("vmap at any axis equals a loop, also for grad of max pooling", () => {
+    fc.assert(
+      fc.property(seeds, fc.constantFrom<Op>("sum", "max", "min", "mean"), (seed, op) => {
+        const rng = new Rng(seed);
+        const { shape, params } = randomWindowConfig(rng, 3, true);
+        const B = rng.int(1, 4);
+        const xs = globalThis.Array.from({ length: B }, () => distinctArray(rng, shape));
+        const axis = rng.int(0, shape.length + 1);
+        const stacked = np.stack(xs, { axis });
+        const f = pool(op, params);
+        expectClose(vmap(f, { inAxes: axis })(stacked), np.stack(xs.map(f)), 1e-12, `${op} seed ${seed}`);
+        const g = grad((a: Array) => np.sum(np.square(f(a))));
+        expectClose(vmap(g, { inAxes: axis })(stacked), np.stack(xs.map(g)), 1e-12, `grad ${op} seed ${seed}`);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it("jit equals eager for values and gradients", () => {
+    fc.assert(
+      fc.property(seeds, fc.constantFrom<Op>("sum", "max", "min", "mean"), (seed, op) => {
+        const rng = new Rng(seed);
+        const { shape, params } = randomWindowConfig(rng, 3, true);
+        const x = distinctArray(rng, shape);
+        const f = pool(op, params);
+        expectClose(jit(f)(x), f(x), 0);
+        const g = grad((a: Array) => np.sum(np.sin(f(a))));
+        expectClose(jit(g)(x), g(x), 1e-12);
+      }),
+      { numRuns: 30 },
+    );
+  });
+});
