@@ -93,14 +93,14 @@ export class NDArray extends Tracer {
     return new NDArray(this.#aval, target, target.upload(await this.data(), this.dtype));
   }
 
-  dispose(): void {
+  override dispose(): void {
     if (!this.#owned) return;
     finalizer.unregister(this);
     this.#owned.backend.free(this.#owned.handle, this.#aval);
     this.#owned = null;
   }
 
-  [Symbol.dispose](): void {
+  override [Symbol.dispose](): void {
     this.dispose();
   }
 

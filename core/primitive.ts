@@ -36,6 +36,19 @@ export interface Primitive {
   printParams?(params: Params): string;
 }
 
+/**
+ * Zeros that the JVP trace made for inputs with no tangent. Bilinear rules skip the
+ * terms they multiply instead of computing a product with zeros.
+ */
+const zeroTangents = new WeakSet<object>();
+export function markZeroTangent<T extends object>(t: T): T {
+  zeroTangents.add(t);
+  return t;
+}
+export function isZeroTangent(t: object): boolean {
+  return zeroTangents.has(t);
+}
+
 const registry = new Map<string, Primitive>();
 
 export function definePrimitive(p: Primitive): Primitive {

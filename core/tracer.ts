@@ -113,6 +113,12 @@ export abstract class Tracer {
     throw concretizationError(this, "read its data (toArraySync)");
   }
 
+  /** Releases the array's buffer now (concrete arrays); a tracer owns no memory, so this does nothing. */
+  dispose(): void {}
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
   /** Arrays turn into JS values only when concrete; a traced value inside `jit` cannot. */
   [Symbol.toPrimitive](hint: string): number | string {
     throw concretizationError(this, `convert it to a JS ${hint === "string" ? "string" : "number"}`);

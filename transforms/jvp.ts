@@ -1,6 +1,6 @@
 /** Forward mode: each tracer carries a primal and a tangent (null means a known zero). */
 import { asArray } from "../core/convert.ts";
-import type { Params, Primitive } from "../core/primitive.ts";
+import { markZeroTangent, type Params, type Primitive } from "../core/primitive.ts";
 import { bind, fullRaise, Trace, withNewMain, type MainTrace } from "../core/trace.ts";
 import { Tracer, type ShapedArray } from "../core/tracer.ts";
 import { flatten, unflatten, type PyTree } from "../core/tree.ts";
@@ -40,7 +40,7 @@ export class JVPTrace extends Trace {
       if (prim.inline) return prim.inline(tracers, params);
       throw new Error(`${prim.name}: no differentiation rule (JVP) is defined for this primitive`);
     }
-    const inst = tangents.map((t, i) => t ?? zerosLike(primals[i]));
+    const inst = tangents.map((t, i) => t ?? markZeroTangent(zerosLike(primals[i])));
     const [outs, touts] = prim.jvp(primals, inst, params);
     return outs.map((o, i) => new JVPTracer(this, o, touts[i]));
   }

@@ -6,8 +6,7 @@
  * vmap of grad stay inside this one primitive.
  */
 import { isFloat } from "../dtype.ts";
-import { NDArray } from "../array.ts";
-import { definePrimitive, UndefinedPrimal, type Primitive } from "../primitive.ts";
+import { definePrimitive, isZeroTangent, UndefinedPrimal, type Primitive } from "../primitive.ts";
 import { fmtShape } from "../shape.ts";
 import { bind1 } from "../trace.ts";
 import type { ShapedArray, Tracer } from "../tracer.ts";
@@ -175,8 +174,8 @@ export const convGeneralDilatedP: Primitive = definePrimitive({
   jvp([l, r], [tl, tr], params) {
     const y = bind1(convGeneralDilatedP, [l, r], params);
     const parts: Tracer[] = [];
-    if (!isKnownZero(tl)) parts.push(bind1(convGeneralDilatedP, [tl, r], params));
-    if (!isKnownZero(tr)) parts.push(bind1(convGeneralDilatedP, [l, tr], params));
+    if (!isZeroTangent(tl)) parts.push(bind1(convGeneralDilatedP, [tl, r], params));
+    if (!isZeroTangent(tr)) parts.push(bind1(convGeneralDilatedP, [l, tr], params));
     return [[y], [parts.length === 0 ? zerosLike(y) : parts.length === 1 ? parts[0] : add(parts[0], parts[1])]];
   },
   transpose([ct], [l, r], params) {
@@ -221,13 +220,6 @@ export const convGeneralDilatedP: Primitive = definePrimitive({
 });
 
 /** True only for a concrete array whose elements are all zero (cheap next to a convolution). */
-function isKnownZero(t: Tracer): boolean {
-  if (!(t instanceof NDArray)) return false;
-  const d = t.dataSync();
-  for (let i = 0; i < d.length; i++) if (d[i] !== 0) return false;
-  return true;
-}
-
 /**
  * Cotangent of the input: a convolution of the cotangent with the spatially flipped kernel,
  * its in/out channels swapped within each group, strided by the lhs dilation and

@@ -2,7 +2,7 @@
  * dot_general: contraction over paired axes with shared batch axes. Output axes are
  * [batch..., lhs free..., rhs free...], as in XLA and JAX.
  */
-import { definePrimitive, UndefinedPrimal, type Primitive } from "../primitive.ts";
+import { definePrimitive, isZeroTangent, UndefinedPrimal, type Primitive } from "../primitive.ts";
 import { fmtShape, sizeOf, stridesOf } from "../shape.ts";
 import { bind1 } from "../trace.ts";
 import type { Tracer } from "../tracer.ts";
@@ -74,7 +74,13 @@ export const dotGeneralP: Primitive = definePrimitive({
       }
     },
   },
-  jvp: ([l, r], [tl, tr], params) => [[bind1(dotGeneralP, [l, r], params)], [add(bind1(dotGeneralP, [tl, r], params), bind1(dotGeneralP, [l, tr], params))]],
+  jvp([l, r], [tl, tr], params) {
+    const y = bind1(dotGeneralP, [l, r], params);
+    // Skip the product with a tangent the JVP trace knows is zero.
+    if (isZeroTangent(tl)) return [[y], [bind1(dotGeneralP, [l, tr], params)]];
+    if (isZeroTangent(tr)) return [[y], [bind1(dotGeneralP, [tl, r], params)]];
+    return [[y], [add(bind1(dotGeneralP, [tl, r], params), bind1(dotGeneralP, [l, tr], params))]];
+  },
   transpose([ct], [l, r], { dims }) {
     if (l instanceof UndefinedPrimal && r instanceof UndefinedPrimal) throw new Error("dot_general: transpose needs one constant operand");
     if (!ct) return [null, null];

@@ -44,7 +44,25 @@ function reduceImpl(init: number, combine: (acc: number, v: number) => number) {
   return ([x]: TypedArray[], [out]: TypedArray[], { axes }: Params, [xa]: ShapedArray[]) => {
     // Accumulate in float64 so float32 sums of many terms stay accurate.
     const acc = new Float64Array(out.length).fill(init);
-    forEachReduced(xa.shape, axes, (i, o) => (acc[o] = combine(acc[o], x[i])));
+    const rank = xa.shape.length;
+    const k = axes.length;
+    const isSuffix = axes.every((a: number, i: number) => a === rank - k + i);
+    const isPrefix = axes.every((a: number, i: number) => a === i);
+    if (isSuffix) {
+      // Contiguous rows: out[o] = combine over x[o * inner .. (o + 1) * inner).
+      const inner = out.length === 0 ? 0 : x.length / out.length;
+      for (let o = 0, i = 0; o < out.length; o++) {
+        let a = init;
+        for (const end = i + inner; i < end; i++) a = combine(a, x[i]);
+        acc[o] = a;
+      }
+    } else if (isPrefix) {
+      // Leading axes reduced: accumulate whole rows of the output at a time.
+      const m = out.length;
+      for (let i = 0; i < x.length; i += m) for (let j = 0; j < m; j++) acc[j] = combine(acc[j], x[i + j]);
+    } else {
+      forEachReduced(xa.shape, axes, (i, o) => (acc[o] = combine(acc[o], x[i])));
+    }
     for (let i = 0; i < out.length; i++) out[i] = acc[i];
   };
 }

@@ -10,6 +10,15 @@ import type { ShapedArray } from "../../tracer.ts";
 
 const POOL_LIMIT_BYTES = 256 * 1024 * 1024;
 
+/** AUGERINO_PROFILE=1 collects time per primitive; printed at exit. */
+const profile = process.env.AUGERINO_PROFILE ? new Map<string, { ms: number; calls: number }>() : null;
+if (profile) {
+  process.on("exit", () => {
+    const rows = [...profile.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 25);
+    process.stderr.write(`cpu kernel time by primitive:\n${rows.map(([n, e]) => `  ${n.padEnd(24)} ${e.ms.toFixed(1).padStart(9)} ms ${String(e.calls).padStart(7)} calls`).join("\n")}\n`);
+  });
+}
+
 export class CpuBackend implements Backend {
   readonly name = "cpu";
   private pool = new Map<number, ArrayBuffer[]>();
@@ -58,7 +67,14 @@ export class CpuBackend implements Backend {
     const kernel = prim.impl.cpu;
     if (!kernel) throw new Error(`${prim.name}: no CPU kernel`);
     const outs = outAvals.map((a) => this.alloc(a.dtype, sizeOf(a.shape)));
-    kernel(ins as TypedArray[], outs, params, inAvals, outAvals);
+    if (profile) {
+      const t = performance.now();
+      kernel(ins as TypedArray[], outs, params, inAvals, outAvals);
+      const e = profile.get(prim.name) ?? { ms: 0, calls: 0 };
+      e.ms += performance.now() - t;
+      e.calls++;
+      profile.set(prim.name, e);
+    } else kernel(ins as TypedArray[], outs, params, inAvals, outAvals);
     return outs;
   }
 
