@@ -11,7 +11,9 @@ import { min } from "./reductions.ts";
 export function allclose(a: ArrayLike, b: ArrayLike, opts: { rtol?: number; atol?: number; equalNan?: boolean } = {}): Tracer {
   const x = asArray(a);
   const y = asArray(b);
-  const close = lessEqual(abs(sub(x, y)), add(opts.atol ?? 1e-8, mul(opts.rtol ?? 1e-5, abs(y))));
+  // The tolerance test applies to finite pairs only: with an infinity both sides are inf.
+  const finite = logicalAnd(isFinite(x), isFinite(y));
+  const close = logicalAnd(finite, lessEqual(abs(sub(x, y)), add(opts.atol ?? 1e-8, mul(opts.rtol ?? 1e-5, abs(y)))));
   // Infinities compare equal only to themselves; NaNs only when equalNan.
   const bothInf = logicalAnd(logicalNot(isFinite(x)), equal(x, y));
   let ok = logicalOr(close, bothInf);

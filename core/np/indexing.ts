@@ -42,7 +42,8 @@ export function takeAlongAxis(x: ArrayLike, idx: ArrayLike, opts: { axis: number
   const strides = stridesOf(a.shape);
   let flat = mul(i, strides[axis]);
   shape.forEach((n, d) => {
-    if (d === axis) return;
+    // A size-1 axis of the array broadcasts against the indices: its coordinate is always 0.
+    if (d === axis || a.shape[d] === 1) return;
     const coord = reshape(arange(n), shape.map((_, k) => (k === d ? n : 1)));
     flat = add(flat, mul(coord, strides[d]));
   });

@@ -111,7 +111,7 @@ export const floor = intIdentity(ew.floor);
 export const ceil = intIdentity(ew.ceil);
 /** Rounds half to even, as NumPy does. */
 export const round = intIdentity(ew.round);
-export const trunc = intIdentity((a) => ew.select(ew.lt(a, asArray(0, a.dtype)), ew.ceil(a), ew.floor(a)));
+export const trunc = intIdentity((a) => ew.select(less(a, 0), ew.ceil(a), ew.floor(a)));
 export const square = (x: ArrayLike) => {
   const a = asArray(x);
   return ew.mul(a, a);

@@ -96,7 +96,15 @@ export const tanP = reg(unary("tan", "Math.tan(a)", (_x, y, t) => np.mul(t, np.a
 export const tanhP = reg(unary("tanh", "Math.tanh(a)", (_x, y, t) => np.mul(t, np.sub(1, np.mul(y, y)))));
 export const logisticP = reg(unary("logistic", "1 / (1 + Math.exp(-a))", (_x, y, t) => np.mul(t, np.mul(y, np.sub(1, y)))));
 export const erfP = reg(unary("erf", "lib.erf(a)", (x, _y, t) => np.mul(t, np.mul(exp(neg(np.mul(x, x))), 2 / Math.sqrt(Math.PI)))));
-export const erfInvP = reg(unary("erf_inv", "lib.erfInv(a)", (_x, y, t) => np.mul(t, np.mul(exp(np.mul(y, y)), Math.sqrt(Math.PI) / 2))));
+// Giles' approximation is float32-accurate; float64 adds one Newton step on erf(y) = a.
+const erfInv64 = "((y) => Number.isFinite(y) ? y - (lib.erf(y) - a) * 0.886226925452758 * Math.exp(y * y) : y)(lib.erfInv(a))";
+export const erfInvP = reg(elementwise({
+  name: "erf_inv", arity: 1, dtypes: "float", expr: (d) => (d === "float64" ? erfInv64 : "lib.erfInv(a)"),
+  jvp: ([x], [t]) => {
+    const y = bind1(erfInvP, [x]);
+    return [[y], [np.mul(t, np.mul(exp(np.mul(y, y)), Math.sqrt(Math.PI) / 2))]];
+  },
+}));
 export const absP = reg(unary("abs", "Math.abs(a)", (x, _y, t) => np.mul(t, sign(x)), "numeric"));
 export const signP = reg(zeroJvpUnary("sign", () => "lib.sign(a)", "numeric"));
 export const floorP = reg(zeroJvpUnary("floor", () => "Math.floor(a)", "float"));

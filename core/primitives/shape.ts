@@ -9,7 +9,7 @@ import type { Tracer, ShapedArray } from "../tracer.ts";
 import { stridedCopy } from "../backends/cpu/strided.ts";
 import { castScalar } from "../dtype.ts";
 import { scalar } from "../array.ts";
-import { sub } from "./elementwise.ts";
+import { select, sub } from "./elementwise.ts";
 import { reduceSum } from "./reduce.ts";
 
 const linearJvp = (prim: () => Primitive) => (primals: Tracer[], tangents: Tracer[], params: Record<string, unknown>) =>
@@ -208,8 +208,13 @@ export const padP: Primitive = definePrimitive({
     return [x instanceof UndefinedPrimal ? tOperand : null, tv];
   },
   batch([x, v], [dx, dv], { config }, size) {
-    if (dv !== null) throw new Error("pad: a batched padding value is not supported under vmap");
-    return [[pad(moveaxis(x, dx!, 0), v, [[0, 0, 0], ...config])], [0]];
+    const cfg = [[0, 0, 0], ...config];
+    const xb = bdimToFront(x, dx, size);
+    if (dv === null) return [[pad(xb, v, cfg)], [0]];
+    // A padding value per example: pad with zeros, then select each example's value where the mask is padding.
+    const padded = pad(xb, zeroScalar(xb.aval), cfg);
+    const mask = pad(broadcastInDim(scalar(true, "bool"), xb.shape, []), scalar(false, "bool"), cfg);
+    return [[select(mask, padded, broadcastInDim(moveaxis(v, dv, 0), padded.shape, [0]))], [0]];
   },
 });
 

@@ -1,0 +1,155 @@
+/**
+ * Helpers for the registry-driven property suite: applying a primitive by name, finite
+ * differences, comparisons, and the value streams that let vmap tests draw several input
+ * sets with one shape.
+ */
+import { expect } from "vitest";
+import { fromTyped, type NDArray } from "../../core/array.ts";
+import { isFloat, type DType, type TypedArray } from "../../core/dtype.ts";
+import { getPrimitive, type Params } from "../../core/primitive.ts";
+import { stridesOf } from "../../core/shape.ts";
+import { bind } from "../../core/trace.ts";
+import type { Tracer } from "../../core/tracer.ts";
+import { Rng, type PrimCase } from "../cases/types.ts";
+
+/** Applies a registered primitive to arrays (or tracers), as a transformation sees it. */
+export function applyPrim(name: string, args: Tracer[], params: Params): Tracer[] {
+  return bind(getPrimitive(name), args, params);
+}
+
+/**
+ * An Rng whose structural draws (shapes, params, `int`, `pick`, `uniform`) follow `seed`
+ * while `array` values follow `valueSeed`; the same case with different value seeds gives
+ * input sets of identical shapes and params, which vmap tests stack.
+ */
+export class SplitRng extends Rng {
+  private readonly values: Rng;
+  constructor(seed: number, valueSeed: number) {
+    super(seed);
+    this.values = new Rng(valueSeed);
+  }
+  override array(shape: number[], dtype: DType = "float64", lo = -1, hi = 1): NDArray {
+    return this.values.array(shape, dtype, lo, hi);
+  }
+}
+
+export function makeCase(c: PrimCase, seed: number, valueSeed = seed ^ 0x5bd1e995): { args: NDArray[]; params: Params } {
+  return c.make(new SplitRng(seed, valueSeed));
+}
+
+/** Float inputs to differentiate: case.diffArgs or every float input. */
+export function diffArgsOf(c: PrimCase, args: Tracer[]): number[] {
+  return c.diffArgs ?? args.flatMap((a, i) => (isFloat(a.dtype) ? [i] : []));
+}
+
+export const read = (x: Tracer): TypedArray => x.dataSync();
+
+export function sameValue(a: number, b: number): boolean {
+  return a === b || (Number.isNaN(a) && Number.isNaN(b));
+}
+
+/** Elementwise |a - b| <= tol * (1 + |b|); NaNs match NaNs. */
+export function expectClose(actual: Tracer, expected: Tracer, tol: number, what: string, checkDtype = true): void {
+  expect(actual.shape, `${what}: shape`).toEqual(expected.shape);
+  if (checkDtype) expect(actual.dtype, `${what}: dtype`).toBe(expected.dtype);
+  const x = read(actual);
+  const y = read(expected);
+  for (let i = 0; i < x.length; i++) {
+    if (sameValue(x[i], y[i])) continue;
+    const ok = Math.abs(x[i] - y[i]) <= tol * (1 + Math.abs(y[i]));
+    if (!ok) expect.fail(`${what}: element ${i} is ${x[i]}, expected ${y[i]} (tol ${tol})`);
+  }
+}
+
+/** Exact equality for integer and bool outputs, `tol` for floats. */
+export function expectMatch(actual: Tracer, expected: Tracer, tol: number, what: string): void {
+  if (isFloat(expected.dtype)) return expectClose(actual, expected, tol, what);
+  expect(actual.shape, `${what}: shape`).toEqual(expected.shape);
+  expect(actual.dtype, `${what}: dtype`).toBe(expected.dtype);
+  expect([...read(actual)], what).toEqual([...read(expected)]);
+}
+
+export function dotProduct(a: Tracer, b: Tracer): number {
+  const x = read(a);
+  const y = read(b);
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s += x[i] * y[i];
+  return s;
+}
+
+export function l1(a: Tracer): number {
+  let s = 0;
+  for (const v of read(a)) s += Math.abs(v);
+  return s;
+}
+
+/** x + s * d elementwise, in x's dtype. */
+export function axpy(x: Tracer, s: number, d: Tracer): NDArray {
+  const a = read(x);
+  const b = read(d);
+  const out = a.slice();
+  for (let i = 0; i < a.length; i++) out[i] = a[i] + s * b[i];
+  return fromTyped(out, x.shape, x.dtype);
+}
+
+export function zerosOf(x: Tracer): NDArray {
+  return fromTyped(read(x).slice().fill(0), x.shape, x.dtype);
+}
+
+/** Step and tolerance floor for central differences in an input's precision. */
+export function fdEps(dtype: DType): number {
+  return dtype === "float64" ? 1e-6 : 1e-3;
+}
+
+/**
+ * Central differences of every float output of `f` along the direction `dirs[i]` for
+ * each input `i` in `which` (all moved together).
+ */
+export function centralDiff(f: (args: Tracer[]) => Tracer[], args: Tracer[], which: number[], dirs: Tracer[], eps: number): (Tracer | null)[] {
+  const shifted = (s: number) => args.map((a, i) => (which.includes(i) ? axpy(a, s * eps, dirs[which.indexOf(i)]) : a));
+  const plus = f(shifted(1));
+  const minus = f(shifted(-1));
+  return plus.map((p, k) => {
+    if (!isFloat(p.dtype)) return null;
+    const a = read(p);
+    const b = read(minus[k]);
+    const out = new Float64Array(a.length);
+    // Equal values (infinities included, e.g. a window of padding) have a zero difference.
+    for (let i = 0; i < a.length; i++) out[i] = a[i] === b[i] ? 0 : (a[i] - b[i]) / (2 * eps);
+    return fromTyped(out, p.shape, "float64");
+  });
+}
+
+/** Stacks same-shaped arrays along a new axis `axis`, in plain JS (independent of the library). */
+export function stackAt(xs: Tracer[], axis: number): NDArray {
+  const shape = xs[0].shape;
+  const outShape = [...shape.slice(0, axis), xs.length, ...shape.slice(axis)];
+  const datas = xs.map(read);
+  const out = datas[0].slice(0, 0).constructor as new (n: number) => TypedArray;
+  const res = new out(datas[0].length * xs.length);
+  const ost = stridesOf(outShape);
+  const ist = stridesOf(shape);
+  const n = datas[0].length;
+  for (let b = 0; b < xs.length; b++) {
+    for (let i = 0; i < n; i++) {
+      let o = b * ost[axis];
+      let rem = i;
+      for (let d = 0; d < shape.length; d++) {
+        const k = Math.floor(rem / ist[d]);
+        rem -= k * ist[d];
+        o += k * ost[d < axis ? d : d + 1];
+      }
+      res[o] = datas[b][i];
+    }
+  }
+  return fromTyped(res, outShape, xs[0].dtype);
+}
+
+/** Reports each skipped check once, so skips are visible in the test output. */
+const reported = new Set<string>();
+export function reportSkip(prim: string, check: string, reason: string): void {
+  const key = `${prim}|${check}|${reason}`;
+  if (reported.has(key)) return;
+  reported.add(key);
+  console.log(`[properties] skipped ${check} for ${prim}: ${reason}`);
+}
