@@ -4,7 +4,7 @@
  * `width(theta)` the interpretable widths, `apply(x, samples)` transforms a batch
  * (one sample per example) and, for affine families, `inverse(samples)` undoes them.
  */
-import { np, random, linalg, type Tracer } from "../index.ts";
+import { np, random, linalg, stopGradient, type Tracer } from "../index.ts";
 import { generators2d } from "./generators.ts";
 import { warp, type SampleOpts } from "./warp.ts";
 
@@ -24,7 +24,9 @@ const softplus = (x: Tracer) => np.softplus(x);
 
 /** The raw value whose softplus is `w` (so widths can be given directly). */
 export function inverseSoftplus(w: number): number {
-  if (!(w > 0)) throw new Error(`inverseSoftplus: width must be positive, got ${w}`);
+  if (!(w >= 0)) throw new Error(`inverseSoftplus: width must be non-negative, got ${w}`);
+  // A zero width maps to a raw value whose softplus underflows to 0 in float32.
+  if (w === 0) return -104;
   return w > 20 ? w : Math.log(Math.expm1(w));
 }
 
@@ -34,6 +36,11 @@ export interface AffineOpts {
   /** Raw initial parameters (before softplus); overrides initWidth. The reference's rotMNIST: [-5,-5,1,-5,-5,-5]. */
   initRaw?: number[];
   transScale?: number;
+  /**
+   * Which generators learn their width (default all). The others keep their initial width:
+   * e.g. learn only the rotation, as in the paper's Mario-Iggy figure.
+   */
+  trainable?: boolean[];
   /** Warp options (default: bilinear, zero padding, alignCorners true, as the reference). */
   warp?: SampleOpts;
 }
@@ -51,12 +58,16 @@ function initTheta(opts: AffineOpts, k: number, dflt: number): Tracer {
 
 function affineFamily(name: string, opts: AffineOpts, coeffs: (key: Tracer, width: Tracer, n: number) => Tracer): AugDist {
   const gens = generators2d({ transScale: opts.transScale });
+  if (opts.trainable && opts.trainable.length !== 6) throw new Error(`${name}: trainable must have 6 entries (tx, ty, rotation, scale, stretch, shear), got ${opts.trainable.length}`);
+  const mask = opts.trainable ? np.array(opts.trainable) : null;
+  // Frozen generators pass no gradient to their raw parameters.
+  const width = (theta: Tracer) => (mask ? np.where(mask, softplus(theta), stopGradient(softplus(theta))) : softplus(theta));
   return {
-    name,
+    name: opts.trainable ? `${name}(trainable ${opts.trainable.map(Number).join("")})` : name,
     init: () => initTheta(opts, 6, 0.1),
-    width: (theta) => softplus(theta),
+    width,
     sample(key, theta, n) {
-      const eps = coeffs(key, softplus(theta), n); // [n, 6]
+      const eps = coeffs(key, width(theta), n); // [n, 6]
       return linalg.expm(np.einsum("nk,kij->nij", eps, gens.astype(eps.dtype)));
     },
     apply: (x, mats) => warp(x, mats, opts.warp),

@@ -57,6 +57,11 @@ export function gridSample(x: Tracer, grid: Tracer, opts: SampleOpts = {}): Trac
   if (padding === "border") {
     ix = np.clip(ix, 0, w - 1);
     iy = np.clip(iy, 0, h - 1);
+  } else {
+    // Every coordinate beyond one pixel outside samples zeros; clipping there changes no value
+    // and keeps extreme (even infinite) coordinates from turning into NaN weights.
+    ix = np.clip(ix, -2, w + 1);
+    iy = np.clip(iy, -2, h + 1);
   }
   const flat = x.reshape([n, c, h * w]);
   const gather = (xi: Tracer, yi: Tracer): [Tracer, Tracer] => {

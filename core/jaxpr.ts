@@ -81,8 +81,13 @@ function fmtParams(p: Params): string {
     .join(" ");
 }
 
-/** Runs a jaxpr by binding each equation, so whatever traces are active interpret it. */
-export function evalJaxpr(jaxpr: Jaxpr, consts: Tracer[], args: Tracer[]): Tracer[] {
+/**
+ * Runs a jaxpr by binding each equation, so whatever traces are active interpret it.
+ * With `freeIntermediates` (concrete evaluation), each intermediate array is disposed
+ * right after its last use, so a long program runs in the memory of its live values
+ * rather than waiting for garbage collection.
+ */
+export function evalJaxpr(jaxpr: Jaxpr, consts: Tracer[], args: Tracer[], opts: { freeIntermediates?: boolean } = {}): Tracer[] {
   const env = new Map<Var, Tracer>();
   jaxpr.constVars.forEach((v, i) => env.set(v, consts[i]));
   jaxpr.inVars.forEach((v, i) => env.set(v, args[i]));
@@ -91,11 +96,33 @@ export function evalJaxpr(jaxpr: Jaxpr, consts: Tracer[], args: Tracer[]): Trace
     if (!x) throw new Error("evalJaxpr: unbound variable");
     return x;
   };
-  for (const e of jaxpr.eqns) {
+  const lastUse = opts.freeIntermediates ? lastUses(jaxpr) : null;
+  // Only outputs of ordinary primitives are fresh buffers; inlined calls may return their inputs.
+  const fresh = new Set<Var>();
+  jaxpr.eqns.forEach((e, k) => {
     const outs = bind(e.prim, e.inputs.map(read), e.params);
     e.outs.forEach((v, i) => env.set(v, outs[i]));
-  }
+    if (!lastUse) return;
+    if (!e.prim.inline) for (const v of e.outs) fresh.add(v);
+    for (const v of new Set([...e.inputs, ...e.outs])) {
+      if (fresh.has(v) && lastUse.get(v) === k) {
+        env.get(v)!.dispose();
+        env.delete(v);
+      }
+    }
+  });
   return jaxpr.outs.map(read);
+}
+
+/** For each variable, the index of the last equation reading it (outputs count as read at the end). */
+function lastUses(jaxpr: Jaxpr): Map<Var, number> {
+  const last = new Map<Var, number>();
+  jaxpr.eqns.forEach((e, k) => {
+    for (const v of e.inputs) last.set(v, k);
+    for (const v of e.outs) if (!last.has(v)) last.set(v, k);
+  });
+  for (const v of jaxpr.outs) last.set(v, Infinity);
+  return last;
 }
 
 export class JaxprTracer extends Tracer {

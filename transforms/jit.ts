@@ -16,7 +16,9 @@ export const jitCallP: Primitive = definePrimitive({
   name: "jit_call",
   abstractEval: (_avals, { jaxpr }) => jaxpr.outAvals,
   impl: {},
-  inline: (args, { jaxpr, numConsts }) => evalJaxpr(jaxpr, args.slice(0, numConsts), args.slice(numConsts)),
+  inline: (args, { jaxpr, numConsts }) =>
+    // Run concretely (every argument an array): free intermediates as soon as they die.
+    evalJaxpr(jaxpr, args.slice(0, numConsts), args.slice(numConsts), { freeIntermediates: args.every((a) => a instanceof NDArray) }),
   printParams: (p) => `name=${p.name}`,
 });
 

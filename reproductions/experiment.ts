@@ -1,0 +1,72 @@
+/** What every experiment provides, and how its outputs are written. */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+export interface RunOpts {
+  seed: number;
+  /** Overrides the experiment's epoch budget. */
+  epochs?: number;
+  quick: boolean;
+  out: string;
+  backend: string;
+  quiet?: boolean;
+}
+
+export interface Target {
+  name: string;
+  value: number;
+  /** Human-readable condition, e.g. "|w - pi/2| <= 0.2". */
+  target: string;
+  met: boolean;
+}
+
+export interface PaperRow {
+  quantity: string;
+  paper: string;
+  ours: string;
+}
+
+export interface ExperimentResult {
+  config: Record<string, unknown>;
+  metrics: Record<string, number>;
+  /** Final learned widths per generator, in the order of generators2d(). */
+  widths: number[];
+  /** Width trajectories over training (per run when there are several). */
+  trajectory: Record<string, { epoch: number; widths: number[] }[]>;
+  targets: Target[];
+  paper: PaperRow[];
+  figures: string[];
+  seconds: number;
+}
+
+export interface Experiment {
+  name: string;
+  summary: string;
+  run(opts: RunOpts): Promise<ExperimentResult>;
+}
+
+export function writeReport(name: string, title: string, res: ExperimentResult, out: string): void {
+  mkdirSync(out, { recursive: true });
+  writeFileSync(join(out, "results.json"), JSON.stringify({ experiment: name, ...res }, null, 2));
+  const lines = [
+    `# ${title}`,
+    "",
+    `Run: \`npx augerino reproduce ${name}${res.config.quick ? " --quick" : ""} --seed ${res.config.seed}\` (${res.seconds.toFixed(0)} s on ${res.config.backend}).`,
+    "",
+    "| quantity | paper | ours |",
+    "|---|---|---|",
+    ...res.paper.map((r) => `| ${r.quantity} | ${r.paper} | ${r.ours} |`),
+    "",
+    "## Targets",
+    "",
+    "| target | value | condition | met |",
+    "|---|---|---|---|",
+    ...res.targets.map((t) => `| ${t.name} | ${t.value.toFixed(4)} | ${t.target} | ${t.met ? "yes" : "**no**"} |`),
+    "",
+    "## Figures",
+    "",
+    ...res.figures.filter((f) => f.endsWith(".svg")).map((f) => `![${f}](${f})`),
+    "",
+  ];
+  writeFileSync(join(out, "report.md"), lines.join("\n"));
+}

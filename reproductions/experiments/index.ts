@@ -1,0 +1,10 @@
+/** The experiments `augerino reproduce` knows, by name. */
+import type { Experiment } from "../experiment.ts";
+import { marioIggyExperiment } from "./mario-iggy.ts";
+import { rotmnistExperiment } from "./rotmnist.ts";
+import { olivettiExperiment } from "./olivetti.ts";
+import { landscapeExperiment } from "./landscape.ts";
+
+export const experiments: Record<string, Experiment> = Object.fromEntries(
+  [marioIggyExperiment, rotmnistExperiment, olivettiExperiment, landscapeExperiment].map((e) => [e.name, e]),
+);
