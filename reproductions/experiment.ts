@@ -45,6 +45,9 @@ export interface Experiment {
   run(opts: RunOpts): Promise<ExperimentResult>;
 }
 
+/** Markdown table cells: a literal pipe would end the cell. */
+const cell = (s: string) => s.replace(/\|/g, "\\|");
+
 export function writeReport(name: string, title: string, res: ExperimentResult, out: string): void {
   mkdirSync(out, { recursive: true });
   writeFileSync(join(out, "results.json"), JSON.stringify({ experiment: name, ...res }, null, 2));
@@ -55,13 +58,13 @@ export function writeReport(name: string, title: string, res: ExperimentResult, 
     "",
     "| quantity | paper | ours |",
     "|---|---|---|",
-    ...res.paper.map((r) => `| ${r.quantity} | ${r.paper} | ${r.ours} |`),
+    ...res.paper.map((r) => `| ${cell(r.quantity)} | ${cell(r.paper)} | ${cell(r.ours)} |`),
     "",
     "## Targets",
     "",
     "| target | value | condition | met |",
     "|---|---|---|---|",
-    ...res.targets.map((t) => `| ${t.name} | ${t.value.toFixed(4)} | ${t.target} | ${t.met ? "yes" : "**no**"} |`),
+    ...res.targets.map((t) => `| ${cell(t.name)} | ${t.value.toFixed(4)} | ${cell(t.target)} | ${t.met ? "yes" : "**no**"} |`),
     "",
     "## Figures",
     "",

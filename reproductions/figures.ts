@@ -16,13 +16,15 @@ export async function writeChart(spec: TopLevelSpec, base: string): Promise<stri
 }
 
 /** A line chart of several named series over a shared x. */
-export function lineChart(opts: { title: string; x: string; y: string; rows: Record<string, number | string>[]; series?: string; rule?: { y: number; label: string } }): TopLevelSpec {
+export function lineChart(opts: { title: string; x: string; y: string; rows: Record<string, number | string>[]; series?: string; rule?: { y: number; label: string }; order?: string }): TopLevelSpec {
   const line = {
     mark: { type: "line" as const, point: opts.rows.length <= 60 },
     encoding: {
-      x: { field: opts.x, type: "quantitative" as const },
-      y: { field: opts.y, type: "quantitative" as const },
+      x: { field: opts.x, type: "quantitative" as const, title: opts.x },
+      y: { field: opts.y, type: "quantitative" as const, title: opts.y },
       ...(opts.series ? { color: { field: opts.series, type: "nominal" as const } } : {}),
+      // Draw points in the given order rather than sorted by x (for step shapes).
+      ...(opts.order ? { order: { field: opts.order, type: "quantitative" as const } } : {}),
     },
   };
   const layers: object[] = [line];

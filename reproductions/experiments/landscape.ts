@@ -4,12 +4,13 @@
  * without the regulariser, and its derivative taken with `grad` (through softplus).
  */
 import { join } from "node:path";
-import { np, random, grad, jit, type Tracer } from "../../index.ts";
+import { np, random, valueAndGrad, jit, type Tracer } from "../../index.ts";
 import * as aug from "../../augerino/index.ts";
 import { marioIggy } from "../datasets/index.ts";
 import type { Experiment, ExperimentResult, RunOpts } from "../experiment.ts";
 import { lineChart, writeChart } from "../figures.ts";
 import { applyOf, trainAugerino } from "../train.ts";
+import { Progress } from "../progress.ts";
 import { marioConfig, marioNet } from "./mario-iggy.ts";
 
 export const landscapeExperiment: Experiment = {
@@ -17,7 +18,7 @@ export const landscapeExperiment: Experiment = {
   summary: "Fig. 5b: loss and its derivative vs rotation width on Mario-Iggy, with and without the regulariser",
   async run(opts: RunOpts): Promise<ExperimentResult> {
     const t0 = Date.now();
-    const cfg = { ...marioConfig(opts.quick, opts.epochs), points: opts.quick ? 25 : 49, evalN: opts.quick ? 400 : 1000, copies: opts.quick ? 4 : 8 };
+    const cfg = { ...marioConfig(opts.quick, opts.epochs), points: opts.quick ? 13 : 33, evalN: opts.quick ? 256 : 1000, copies: opts.quick ? 4 : 8 };
     const data = await marioIggy({ seed: opts.seed, nTrain: cfg.nTrain, nTest: cfg.nTest });
     const net = marioNet(cfg.k);
     const apply = applyOf(net);
@@ -40,12 +41,14 @@ export const landscapeExperiment: Experiment = {
     const valueAndSlope = jit((raw: Tracer, lambda: Tracer) => {
       const l = (r: Tracer) => lossAt(r, 0).sub(aug.regularizer(dist, np.concatenate([trained.slice([0, 2]), r.reshape([1]), trained.slice([3, 6])]), cfg.reg).mul(lambda));
       // d/dwidth = d/draw / softplus'(raw), and softplus' = sigmoid.
-      return { loss: l(raw), slope: grad(l)(raw).div(np.sigmoid(raw)) };
+      const [loss, g] = valueAndGrad(l)(raw);
+      return { loss, slope: g.div(np.sigmoid(raw)) };
     });
     const rows: { width: number; value: number; curve: string }[] = [];
     const widths = Array.from({ length: cfg.points }, (_, i) => 0.05 + ((2 * Math.PI - 0.05) * i) / (cfg.points - 1));
     const curves: Record<string, { w: number; loss: number; slope: number }[]> = { "no regulariser": [], regularised: [] };
-    for (const w of widths) {
+    const progress = new Progress("landscape (sweep)", widths.length, opts.quiet);
+    for (const [wi, w] of widths.entries()) {
       const raw = np.array(aug.inverseSoftplus(w));
       for (const [name, lambda] of [["no regulariser", 0], ["regularised", cfg.lambda]] as const) {
         const out = valueAndSlope(raw, np.array(lambda));
@@ -54,7 +57,10 @@ export const landscapeExperiment: Experiment = {
         curves[name].push({ w, loss: l, slope: s });
         rows.push({ width: w, value: l, curve: `loss (${name})` }, { width: w, value: s, curve: `d loss / d width (${name})` });
       }
+      progress.update(wi + 1, `width ${w.toFixed(2)} loss ${curves["no regulariser"][wi].loss.toFixed(4)}`);
+      await new Promise((r) => setImmediate(r));
     }
+    progress.done();
     const figures = [
       ...(await writeChart(lineChart({ title: "Loss vs rotation width (Mario-Iggy)", x: "width", y: "value", series: "curve", rows: rows.filter((r) => r.curve.startsWith("loss")) }), join(opts.out, "loss-vs-width"))),
       ...(await writeChart(lineChart({ title: "Derivative of the loss w.r.t. rotation width (by grad)", x: "width", y: "value", series: "curve", rows: rows.filter((r) => r.curve.startsWith("d ")) }), join(opts.out, "slope-vs-width"))),

@@ -30,7 +30,7 @@ export function marioConfig(quick: boolean, epochs?: number) {
     lr: 3e-3,
     lrAug: 3e-2,
     weightDecay: 1e-4,
-    lambda: 0.02,
+    lambda: 0.05,
     reg: "norm" as const,
     nCopies: 1,
     k: 8,
@@ -73,10 +73,10 @@ export const marioIggyExperiment: Experiment = {
     // The learned distribution over rotation angles: uniform on [-w/2, w/2].
     const densRows = Object.entries(finals).flatMap(([start, w]) => {
       const half = w[2] / 2;
-      return [-Math.PI, -half, -half, half, half, Math.PI].map((a, i) => ({ angle: a, density: i === 0 || i === 5 || i === 1 || i === 4 ? (i === 1 || i === 4 ? 1 / w[2] : 0) : 1 / w[2], start }))
-        .map((r, i) => ({ ...r, density: i === 0 || i === 5 ? 0 : i === 1 || i === 4 ? (i === 1 ? 0 : 1 / w[2]) : 1 / w[2] }));
+      const d = 1 / w[2];
+      return [[-Math.PI, 0], [-half, 0], [-half, d], [half, d], [half, 0], [Math.PI, 0]].map(([angle, density], i) => ({ angle, density, start, i }));
     });
-    figures.push(...(await writeChart(lineChart({ title: "Learned distribution over rotations", x: "angle", y: "density", series: "start", rows: densRows }), join(opts.out, "rotation-distribution"))));
+    figures.push(...(await writeChart(lineChart({ title: "Learned distribution over rotations (uniform on [-w/2, w/2])", x: "angle", y: "density", series: "start", rows: densRows, order: "i" }), join(opts.out, "rotation-distribution"))));
     figures.push(...(await writeChart(probabilityVsAngle(apply, rightParams!, data.sprites), join(opts.out, "probability-vs-angle"))));
 
     const targets = Object.entries(finals).map(([start, w]) => ({ name: `rotation width from the ${start} start`, value: w[2], target: "|w - pi/2| <= 0.2", met: Math.abs(w[2] - Math.PI / 2) <= 0.2 }));

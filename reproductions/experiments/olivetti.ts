@@ -16,7 +16,7 @@ const faceNet = (k = 8) =>
   nn.sequential(nn.conv2d(k, 3, { strides: 2 }), nn.relu(), nn.conv2d(2 * k, 3, { strides: 2 }), nn.relu(), nn.conv2d(2 * k, 3, { strides: 2 }), nn.relu(), nn.flatten(), nn.dense(1));
 
 export function olivettiConfig(quick: boolean, epochs?: number) {
-  return { repeats: quick ? 2 : 30, epochs: epochs ?? (quick ? 15 : 30), batchSize: 50, lr: 3e-3, lrAug: 3e-2, weightDecay: 1e-4, lambda: 0.01, reg: "norm" as const, nCopies: 1, k: 8, initRotation: 1, initOther: 0.05 };
+  return { repeats: quick ? 2 : 30, epochs: epochs ?? (quick ? 40 : 30), batchSize: 50, lr: 3e-3, lrAug: 5e-2, weightDecay: 1e-4, lambda: 0.001, reg: "norm" as const, nCopies: 1, k: 8, initRotation: 1, initOther: 0.05 };
 }
 
 export const olivettiExperiment: Experiment = {
