@@ -52,6 +52,14 @@ export interface TrainResult {
   resumedFrom?: number;
 }
 
+export type Hyperparams = Pick<TrainConfig, "epochs" | "batchSize" | "lr" | "lrAug" | "weightDecay" | "lambda" | "reg" | "nCopies">;
+
+/** The optimisation settings out of an experiment's configuration. */
+export function hyperparams(cfg: Hyperparams): Hyperparams {
+  const { epochs, batchSize, lr, lrAug, weightDecay, lambda, reg, nCopies } = cfg;
+  return { epochs, batchSize, lr, lrAug, weightDecay, lambda, reg, nCopies };
+}
+
 /** The network as `apply(w, x) -> outputs` (the experiments' networks carry no state). */
 export function applyOf(net: nn.Layer) {
   return (w: unknown, x: Tracer) => net.apply(w, null, x).y;

@@ -9,7 +9,7 @@ import * as aug from "../../augerino/index.ts";
 import { marioIggy } from "../datasets/index.ts";
 import type { Experiment, ExperimentResult, RunOpts } from "../experiment.ts";
 import { lineChart, writeChart } from "../figures.ts";
-import { applyOf, trainAugerino } from "../train.ts";
+import { applyOf, trainAugerino, hyperparams } from "../train.ts";
 import { Progress } from "../progress.ts";
 import { marioConfig, marioNet } from "./mario-iggy.ts";
 
@@ -25,8 +25,7 @@ export const landscapeExperiment: Experiment = {
     const init = [cfg.otherInitWidth, cfg.otherInitWidth, Math.PI / 2, cfg.otherInitWidth, cfg.otherInitWidth, cfg.otherInitWidth];
     const dist = aug.uniformAffine({ initWidth: init, trainable: [false, false, true, false, false, false] });
     const res = await trainAugerino({
-      net, dist, task: "ce", data: data.train, epochs: cfg.epochs, batchSize: cfg.batchSize, lr: cfg.lr, lrAug: cfg.lrAug,
-      weightDecay: cfg.weightDecay, lambda: cfg.lambda, reg: cfg.reg, nCopies: cfg.nCopies, seed: opts.seed,
+      net, dist, task: "ce", data: data.train, ...hyperparams(cfg), seed: opts.seed,
       checkpointDir: join(opts.out, "checkpoint"), label: "landscape (training)", quiet: opts.quiet,
     });
     const trained = res.params.theta;

@@ -11,7 +11,7 @@ import * as aug from "../../augerino/index.ts";
 import { marioIggy } from "../datasets/index.ts";
 import type { Experiment, ExperimentResult, RunOpts } from "../experiment.ts";
 import { lineChart, writeChart } from "../figures.ts";
-import { applyOf, fmtWidths, trainAugerino } from "../train.ts";
+import { applyOf, fmtWidths, trainAugerino, hyperparams } from "../train.ts";
 
 /** A small CNN: two strided 3x3 convolutions and a linear head. */
 export const marioNet = (k = 8) =>
@@ -56,8 +56,7 @@ export const marioIggyExperiment: Experiment = {
       const widths = [cfg.otherInitWidth, cfg.otherInitWidth, rot, cfg.otherInitWidth, cfg.otherInitWidth, cfg.otherInitWidth];
       const dist = aug.uniformAffine({ initWidth: widths, trainable: [false, false, true, false, false, false] });
       const res = await trainAugerino({
-        net, dist, task: "ce", data: data.train, epochs: cfg.epochs, batchSize: cfg.batchSize, lr: cfg.lr, lrAug: cfg.lrAug,
-        weightDecay: cfg.weightDecay, lambda: cfg.lambda, reg: cfg.reg, nCopies: cfg.nCopies, seed: opts.seed,
+        net, dist, task: "ce", data: data.train, ...hyperparams(cfg), seed: opts.seed,
         checkpointDir: join(opts.out, `checkpoint-${start}`), label: `mario-iggy ${start.padEnd(6)}`, quiet: opts.quiet,
       });
       trajectory[start] = [{ epoch: 0, widths }, ...res.history.map((h) => ({ epoch: h.epoch, widths: h.widths }))];

@@ -10,7 +10,7 @@ import * as aug from "../../augerino/index.ts";
 import { olivetti } from "../datasets/index.ts";
 import type { Experiment, ExperimentResult, RunOpts } from "../experiment.ts";
 import { lineChart, writeChart } from "../figures.ts";
-import { applyOf, trainAugerino } from "../train.ts";
+import { applyOf, trainAugerino, hyperparams } from "../train.ts";
 
 const faceNet = (k = 8) =>
   nn.sequential(nn.conv2d(k, 3, { strides: 2 }), nn.relu(), nn.conv2d(2 * k, 3, { strides: 2 }), nn.relu(), nn.conv2d(2 * k, 3, { strides: 2 }), nn.relu(), nn.flatten(), nn.dense(1));
@@ -30,8 +30,7 @@ export const olivettiExperiment: Experiment = {
     const init = [cfg.initOther, cfg.initOther, cfg.initRotation, cfg.initOther, cfg.initOther, cfg.initOther];
     const dist = aug.uniformAffine({ initWidth: init });
     const res = await trainAugerino({
-      net, dist, task: "mse", data: data.train, epochs: cfg.epochs, batchSize: cfg.batchSize, lr: cfg.lr, lrAug: cfg.lrAug,
-      weightDecay: cfg.weightDecay, lambda: cfg.lambda, reg: cfg.reg, nCopies: cfg.nCopies, seed: opts.seed,
+      net, dist, task: "mse", data: data.train, ...hyperparams(cfg), seed: opts.seed,
       checkpointDir: join(opts.out, "checkpoint"), label: "olivetti", quiet: opts.quiet,
     });
     const widths = res.history[res.history.length - 1].widths;

@@ -9,7 +9,7 @@ import * as aug from "../../augerino/index.ts";
 import { rotMnist } from "../datasets/index.ts";
 import type { Experiment, ExperimentResult, RunOpts } from "../experiment.ts";
 import { lineChart, writeChart } from "../figures.ts";
-import { applyOf, fmtWidths, trainAugerino } from "../train.ts";
+import { applyOf, fmtWidths, trainAugerino, hyperparams } from "../train.ts";
 import { testAccuracy } from "./mario-iggy.ts";
 
 /** A VGG-style CNN without batch statistics (so augmented copies can be a plain vmap). */
@@ -52,8 +52,7 @@ export const rotmnistExperiment: Experiment = {
       const dist = aug.uniformAffine({ initRaw: cfg.initRaw });
       const initWidths = [...dist.width(dist.init()).dataSync()];
       const res = await trainAugerino({
-        net, dist, task: "ce", data: data.train, epochs: cfg.epochs, batchSize: cfg.batchSize, lr: cfg.lr, lrAug: cfg.lrAug,
-        weightDecay: cfg.weightDecay, lambda, reg: cfg.reg, nCopies: cfg.nCopies, seed: opts.seed,
+        net, dist, task: "ce", data: data.train, ...hyperparams({ ...cfg, lambda }), seed: opts.seed,
         checkpointDir: join(opts.out, `checkpoint-lambda-${lambda}`), label: `rotmnist lambda=${lambda}`, quiet: opts.quiet,
       });
       const key = `lambda=${lambda}`;

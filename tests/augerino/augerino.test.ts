@@ -3,15 +3,8 @@ import fc from "fast-check";
 import { np, random, grad, jit, linalg, type Tracer } from "../../index.ts";
 import * as aug from "../../augerino/index.ts";
 import { Rng } from "../cases/types.ts";
+import { maxDiff } from "../helpers.ts";
 
-const maxDiff = (a: Tracer, b: Tracer) => {
-  expect(a.shape).toEqual(b.shape);
-  const x = a.dataSync();
-  const y = b.dataSync();
-  let m = 0;
-  x.forEach((v, i) => (m = Math.max(m, Math.abs(v - y[i]))));
-  return m;
-};
 const G = () => aug.generators2d().astype("float64");
 
 describe("generators", () => {

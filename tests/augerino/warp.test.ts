@@ -3,15 +3,8 @@ import fc from "fast-check";
 import { np, grad, jit, vmap, linalg, type Tracer } from "../../index.ts";
 import * as aug from "../../augerino/index.ts";
 import { Rng } from "../cases/types.ts";
+import { maxDiff } from "../helpers.ts";
 
-const maxDiff = (a: Tracer, b: Tracer) => {
-  expect(a.shape).toEqual(b.shape);
-  const x = a.dataSync();
-  const y = b.dataSync();
-  let m = 0;
-  x.forEach((v, i) => (m = Math.max(m, Math.abs(v - y[i]))));
-  return m;
-};
 
 /** PyTorch's grid_sample written directly, one output pixel at a time, in float64. */
 function gridSampleRef(x: Tracer, grid: Tracer, mode: "bilinear" | "nearest", padding: "zeros" | "border", alignCorners: boolean): number[] {

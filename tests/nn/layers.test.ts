@@ -3,14 +3,8 @@ import fc from "fast-check";
 import { np, random, grad, jit, type Tracer } from "../../index.ts";
 import * as nn from "../../nn/index.ts";
 import { Rng } from "../cases/types.ts";
+import { maxDiff } from "../helpers.ts";
 
-const maxDiff = (a: Tracer, b: Tracer) => {
-  expect(a.shape).toEqual(b.shape);
-  let m = 0;
-  const y = b.dataSync();
-  a.dataSync().forEach((v, i) => (m = Math.max(m, Math.abs(v - y[i]))));
-  return m;
-};
 const count = (t: unknown): number => {
   if (t === null || t === undefined) return 0;
   if (Array.isArray(t)) return t.reduce((n, x) => n + count(x), 0);
