@@ -1,5 +1,5 @@
 /** Integer indexing: take, takeAlongAxis. Negative indices count from the end; others are clamped. */
-import { asArray, type ArrayLike } from "../convert.ts";
+import { asArray, isTracer, type ArrayLike } from "../convert.ts";
 import { isInt } from "../dtype.ts";
 import { broadcastShapes, fmtShape, normalizeAxis, stridesOf } from "../shape.ts";
 import type { Tracer } from "../tracer.ts";
@@ -9,11 +9,14 @@ import { reshape } from "./manipulation.ts";
 import { arange } from "./creation.ts";
 
 function indices(op: string, idx: ArrayLike, n: number): Tracer {
-  let i = asArray(idx, "int32");
-  if (!isInt(i.dtype)) {
-    if (i.dtype === "float32" && !(idx instanceof Object && "aval" in (idx as object))) i = astype(i, "int32");
-    else throw new Error(`${op}: indices must be integers, got ${i.dtype}`);
+  if (!isTracer(idx)) {
+    // JS numbers become arrays here: reject fractions instead of truncating them.
+    const bad = (v: unknown): boolean => (Array.isArray(v) ? v.some(bad) : typeof v === "number" && !Number.isInteger(v));
+    if (bad(idx)) throw new Error(`${op}: indices must be integers, got ${JSON.stringify(idx)}`);
+    return indices(op, asArray(idx as number | number[], "int32").astype("int32"), n);
   }
+  let i = idx;
+  if (!isInt(i.dtype)) throw new Error(`${op}: indices must be integers, got ${i.dtype}`);
   if (i.dtype === "uint32") return astype(i, "int32");
   return where(less(i, 0), add(i, n), i);
 }

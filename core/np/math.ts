@@ -57,9 +57,11 @@ const floatUnary = (f: (a: Tracer) => Tracer) => (x: ArrayLike): Tracer => {
   return f(isFloat(a.dtype) ? a : astype(a, "float32"));
 };
 
-export const add = binary("add", ew.add);
+/** Addition; for two bool arrays it is logical or, as in NumPy. */
+export const add = binary("add", (a, b) => (a.dtype === "bool" ? ew.or(a, b) : ew.add(a, b)));
 export const sub = binary("sub", ew.sub);
-export const mul = binary("mul", ew.mul);
+/** Multiplication; for two bool arrays it is logical and, as in NumPy. */
+export const mul = binary("mul", (a, b) => (a.dtype === "bool" ? ew.and(a, b) : ew.mul(a, b)));
 /** True division: integer operands give float32, as in NumPy. */
 export const div = binary("div", ew.div, "float");
 export const pow = binary("pow", ew.pow);

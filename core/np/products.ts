@@ -18,13 +18,14 @@ function promoted(x: ArrayLike, y: ArrayLike): [Tracer, Tracer] {
  */
 export function matmul(x: ArrayLike, y: ArrayLike): Tracer {
   let [a, b] = promoted(x, y);
+  const given = `${fmtShape(a.shape)} @ ${fmtShape(b.shape)}`;
   if (a.ndim === 0 || b.ndim === 0) throw new Error("matmul: operands must be at least 1-D; use mul for scalars");
   const aVec = a.ndim === 1;
   const bVec = b.ndim === 1;
   if (aVec) a = reshape(a, [1, a.shape[0]]);
   if (bVec) b = reshape(b, [b.shape[0], 1]);
   const k = a.shape[a.ndim - 1];
-  if (k !== b.shape[b.ndim - 2]) throw new Error(`matmul: inner dimensions differ: ${fmtShape(x instanceof Object && "shape" in x ? (x as Tracer).shape : a.shape)} @ ${fmtShape(b.shape)} (${k} vs ${b.shape[b.ndim - 2]})`);
+  if (k !== b.shape[b.ndim - 2]) throw new Error(`matmul: inner dimensions differ: ${given} (${k} vs ${b.shape[b.ndim - 2]})`);
   const batch = broadcastShapes("matmul", a.shape.slice(0, -2), b.shape.slice(0, -2));
   a = broadcastTo(a, [...batch, ...a.shape.slice(-2)]);
   b = broadcastTo(b, [...batch, ...b.shape.slice(-2)]);
