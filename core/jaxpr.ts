@@ -4,7 +4,7 @@
  */
 import type { Params, Primitive } from "./primitive.ts";
 import { bind, fullRaise, Trace, withNewMain } from "./trace.ts";
-import { fmtAval, Tracer, type ShapedArray } from "./tracer.ts";
+import { Tracer, type ShapedArray } from "./tracer.ts";
 
 export class Var {
   constructor(readonly aval: ShapedArray) {}
@@ -220,8 +220,4 @@ export function buildJaxpr(builder: Builder, ins: JaxprTracer[], outs: JaxprTrac
   }
   const eqns = kept.map((e) => ({ prim: e.prim, inputs: e.inputs.map(varOf), params: e.params, outs: e.outs.map(varOf) }));
   return { jaxpr: new Jaxpr(constVars, inVars, eqns, outs.map(varOf)), consts };
-}
-
-export function avalStr(a: ShapedArray): string {
-  return fmtAval(a);
 }

@@ -5,7 +5,7 @@
  * eval trace, which runs kernels on a backend.
  */
 import type { Params, Primitive } from "./primitive.ts";
-import { Tracer, type ShapedArray } from "./tracer.ts";
+import type { Tracer } from "./tracer.ts";
 
 export class MainTrace {
   constructor(
@@ -31,10 +31,6 @@ export const evalHooks: { evalTrace?: (main: MainTrace) => Trace } = {};
 
 // Level 0 is the eval trace; transformations stack above it.
 const traceStack: MainTrace[] = [];
-
-export function currentLevel(): number {
-  return traceStack.length;
-}
 
 /** Runs `fn` with a new main trace of the given type pushed on the stack. */
 export function withNewMain<T>(
@@ -98,8 +94,4 @@ export function escapedTracerError(t: Tracer): Error {
       `that has already finished: a traced value escaped its function (e.g. stored in an outer variable). ` +
       `Return values from the transformed function instead of saving them.`,
   );
-}
-
-export function isConcreteShaped(x: unknown): x is ShapedArray {
-  return typeof x === "object" && x !== null && "shape" in x && "dtype" in x;
 }

@@ -153,10 +153,3 @@ export async function trainAugerino(cfg: TrainConfig): Promise<TrainResult> {
 export function fmtWidths(ws: ArrayLike<number>): string {
   return `[${Array.from(ws, (w) => w.toFixed(2)).join(" ")}]`;
 }
-
-/** Mean of a metric over a dataset in batches; `f` returns the batch sum. */
-export function batchedSum(n: number, batch: number, f: (start: number, end: number) => number): number {
-  let total = 0;
-  for (let s = 0; s < n; s += batch) total += f(s, Math.min(n, s + batch));
-  return total;
-}

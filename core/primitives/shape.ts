@@ -7,7 +7,6 @@ import { fmtShape, isPermutation, shapeEq, sizeOf, stridesOf } from "../shape.ts
 import { bind1 } from "../trace.ts";
 import type { Tracer, ShapedArray } from "../tracer.ts";
 import { stridedCopy } from "../backends/cpu/strided.ts";
-import { castScalar } from "../dtype.ts";
 import { scalar } from "../array.ts";
 import { select, sub } from "./elementwise.ts";
 import { reduceSum } from "./reduce.ts";
@@ -314,9 +313,4 @@ export function rev(x: Tracer, axes: readonly number[]): Tracer {
 export function bdimToFront(x: Tracer, d: number | null, size: number): Tracer {
   if (d === null) return broadcastInDim(x, [size, ...x.shape], x.shape.map((_, i) => i + 1));
   return moveaxis(x, d, 0);
-}
-
-/** A scalar constant as a typed JS value for kernels. */
-export function scalarValue(v: number, dtype: ShapedArray["dtype"]): number {
-  return castScalar(v, dtype);
 }
