@@ -238,6 +238,10 @@ class EvalTrace extends Trace {
         throw new Error(`${prim.name}: inputs live on different backends (${backend.name} and ${a.backend}); move them with x.to(name)`);
       }
     }
+    if (prim.viewOf !== undefined && backend.share) {
+      // Same elements, new shape: the output owns the input's buffer too (arrays are immutable).
+      return [new NDArray(outAvals[0], backend, backend.share(arrays[prim.viewOf].handle))];
+    }
     const handles = backend.execute(prim, arrays.map((a) => a.handle), inAvals, params, outAvals);
     return handles.map((h, i) => new NDArray(outAvals[i], backend, h));
   }

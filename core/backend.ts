@@ -22,6 +22,11 @@ export interface Backend {
   read(handle: Handle, aval: ShapedArray): Promise<TypedArray>;
   readSync?(handle: Handle, aval: ShapedArray): TypedArray;
   free(handle: Handle, aval: ShapedArray): void;
+  /**
+   * Another owner for a buffer (e.g. a reshape's output viewing its input); the buffer is
+   * released when every owner has freed it. Backends without it copy instead.
+   */
+  share?(handle: Handle): Handle;
   execute(prim: Primitive, ins: Handle[], inAvals: ShapedArray[], params: Params, outAvals: ShapedArray[]): Handle[];
   memoryStats(): MemoryStats;
 }

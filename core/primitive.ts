@@ -30,6 +30,8 @@ export interface Primitive {
   /** For primitives linear in some inputs: cotangents of the inputs from cotangents of the outputs. */
   transpose?: TransposeRule;
   batch?: BatchRule;
+  /** The output has the same elements in the same order as this input (reshape), so a backend may share its buffer. */
+  viewOf?: number;
   /** Higher-order primitives (jit calls, control flow) that transforms may run inline. */
   inline?: (args: Tracer[], params: Params) => Tracer[];
   /** Shown by the jaxpr printer instead of raw params. */

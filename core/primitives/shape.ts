@@ -22,6 +22,7 @@ export const reshapeP: Primitive = definePrimitive({
     return [{ shape: newShape, dtype: x.dtype }];
   },
   impl: { cpu: ([x], [out]) => out.set(x) },
+  viewOf: 0,
   jvp: linearJvp(() => reshapeP),
   transpose: ([ct], [x]) => [ct && reshape(ct, (x as UndefinedPrimal).aval.shape)],
   batch([x], [d], { newShape }, size) {

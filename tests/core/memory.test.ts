@@ -28,6 +28,21 @@ describe("memory", () => {
     expect(stats().liveBuffers).toBe(before);
   });
 
+  it("a reshape shares its input's buffer, which lives until both arrays are released", () => {
+    const stats = () => getBackend("cpu").memoryStats().liveBuffers;
+    const before = stats();
+    const x = np.arange(6).astype("float32") as NDArray;
+    const afterX = stats();
+    const y = x.reshape([2, 3]) as NDArray;
+    expect(stats()).toBe(afterX);
+    x.dispose();
+    expect(y.toArraySync()).toEqual([[0, 1, 2], [3, 4, 5]]);
+    y.dispose();
+    expect(stats()).toBeLessThanOrEqual(before + 1);
+    const z = np.ones([3]) as NDArray;
+    expect(z.toArraySync()).toEqual([1, 1, 1]);
+  });
+
   it.skipIf(!gc)("10,000 eager update steps run in flat memory (pool and heap; needs node --expose-gc, set in vitest.config.ts)", async () => {
     const cpu = getBackend("cpu");
     let w: Array = np.ones([64, 16]);

@@ -52,8 +52,23 @@ export class CpuBackend implements Backend {
     return this.readSync(handle);
   }
 
+  /** Extra owners of shared buffers (reshape views); absent means one owner. */
+  private sharers = new WeakMap<TypedArray, number>();
+
+  share(handle: unknown): TypedArray {
+    const a = handle as TypedArray;
+    this.sharers.set(a, (this.sharers.get(a) ?? 0) + 1);
+    return a;
+  }
+
   free(handle: unknown): void {
     const a = handle as TypedArray;
+    const extra = this.sharers.get(a);
+    if (extra) {
+      if (extra === 1) this.sharers.delete(a);
+      else this.sharers.set(a, extra - 1);
+      return;
+    }
     this.liveBuffers--;
     this.liveBytes -= a.byteLength;
     if (this.pooledBytes + a.byteLength > POOL_LIMIT_BYTES || a.byteLength === 0) return;

@@ -1,0 +1,123 @@
+/**
+ * The kernel IR: one loop over an output index space whose body is an expression over
+ * index arithmetic and loads, optionally folded by one trailing reduction. Nothing here
+ * is JavaScript-specific, so WGSL or CUDA C renderers can read the same kernels.
+ *
+ * Nodes are hash-consed by a `KernelBuilder`: structurally equal expressions are the same
+ * object, so renderers compute each shared subexpression once per loop point.
+ */
+import type { DType } from "../dtype.ts";
+
+/** Value types: the array dtypes, plus "index" for loop-index arithmetic (non-negative integers). */
+export type IRType = DType | "index";
+
+/**
+ * Expression nodes.
+ * - `idx`: loop index along `arg` (an axis of the kernel's loop space).
+ * - `flat`: the row-major flat index of the loop point in the loop space.
+ * - `const`: the number `arg` of type `dtype`.
+ * - `load`: element `args[0]` (an index expression) of input buffer `arg`.
+ * - `iadd`, `imul`, `idiv`, `imod`: index arithmetic (`idiv` floors; operands are non-negative).
+ * - any other op is an ALU op named like its primitive (`add`, `tanh`, `lt`, `select`, ...),
+ *   with `convert_element_type` as the cast; its result is rounded to `dtype` as a store would.
+ */
+export interface IRNode {
+  readonly id: number;
+  readonly op: string;
+  readonly dtype: IRType;
+  readonly args: readonly IRNode[];
+  readonly arg?: number;
+}
+
+export type ReduceOp = "sum" | "max" | "min" | "prod";
+
+export interface Kernel {
+  /** The loop space: every point evaluates `body` once. */
+  readonly shape: readonly number[];
+  /** Input buffers (contiguous, row-major), by position; `load` nodes name them by index. */
+  readonly inputs: readonly { dtype: DType; size: number }[];
+  readonly body: IRNode;
+  /** A trailing reduction over some axes of the loop space; the output keeps the other axes. */
+  readonly reduce?: { op: ReduceOp; axes: readonly number[] };
+  readonly out: { dtype: DType; shape: readonly number[] };
+}
+
+/** Builds hash-consed nodes, folding constant index arithmetic. */
+export class KernelBuilder {
+  private readonly interned = new Map<string, IRNode>();
+  private next = 0;
+
+  node(op: string, dtype: IRType, args: readonly IRNode[] = [], arg?: number): IRNode {
+    const key = `${op}:${dtype}:${arg ?? ""}:${args.map((a) => a.id).join(",")}`;
+    let n = this.interned.get(key);
+    if (!n) {
+      n = { id: this.next++, op, dtype, args, arg };
+      this.interned.set(key, n);
+    }
+    return n;
+  }
+
+  const(value: number, dtype: IRType): IRNode {
+    return this.node("const", dtype, [], value);
+  }
+  idx(axis: number): IRNode {
+    return this.node("idx", "index", [], axis);
+  }
+  flat(): IRNode {
+    return this.node("flat", "index");
+  }
+  load(buffer: number, dtype: DType, index: IRNode): IRNode {
+    return this.node("load", dtype, [index], buffer);
+  }
+
+  iadd(a: IRNode, b: IRNode): IRNode {
+    if (isConst(a, 0)) return b;
+    if (isConst(b, 0)) return a;
+    if (a.op === "const" && b.op === "const") return this.const(a.arg! + b.arg!, "index");
+    return this.node("iadd", "index", [a, b]);
+  }
+  imul(a: IRNode, k: number): IRNode {
+    if (k === 0) return this.const(0, "index");
+    if (k === 1) return a;
+    if (a.op === "const") return this.const(a.arg! * k, "index");
+    return this.node("imul", "index", [a, this.const(k, "index")]);
+  }
+  idiv(a: IRNode, k: number): IRNode {
+    if (k === 1) return a;
+    if (a.op === "const") return this.const(Math.floor(a.arg! / k), "index");
+    return this.node("idiv", "index", [a, this.const(k, "index")]);
+  }
+  imod(a: IRNode, k: number): IRNode {
+    if (k === 1) return this.const(0, "index");
+    if (a.op === "const") return this.const(a.arg! % k, "index");
+    return this.node("imod", "index", [a, this.const(k, "index")]);
+  }
+}
+
+function isConst(n: IRNode, v: number): boolean {
+  return n.op === "const" && n.arg === v;
+}
+
+/** The nodes reachable from `root`, each after its arguments. */
+export function topoSort(root: IRNode): IRNode[] {
+  const seen = new Set<IRNode>();
+  const order: IRNode[] = [];
+  const visit = (n: IRNode) => {
+    if (seen.has(n)) return;
+    seen.add(n);
+    for (const a of n.args) visit(a);
+    order.push(n);
+  };
+  visit(root);
+  return order;
+}
+
+/** A readable, canonical listing of a kernel (node ids renumbered), for debugging and cache keys. */
+export function kernelToString(k: Kernel): string {
+  const order = topoSort(k.body);
+  const local = new Map<IRNode, number>(order.map((n, i) => [n, i]));
+  const lines = order.map((n, i) => `  %${i} = ${n.op}${n.arg !== undefined ? `[${n.arg}]` : ""}:${n.dtype} ${n.args.map((a) => `%${local.get(a)}`).join(" ")}`);
+  const ins = k.inputs.map((b, i) => `in${i}:${b.dtype}[${b.size}]`).join(" ");
+  const red = k.reduce ? ` reduce ${k.reduce.op}[${k.reduce.axes.join(",")}]` : "";
+  return `kernel [${k.shape.join(",")}] (${ins}) -> ${k.out.dtype}[${k.out.shape.join(",")}]${red}\n${lines.join("\n")}`;
+}

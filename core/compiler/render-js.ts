@@ -1,0 +1,147 @@
+/**
+ * Renders kernel IR to a JavaScript loop function over typed arrays. Every ALU node
+ * is rounded to its dtype exactly where the unfused kernel's store would round it
+ * (Math.fround for float32, |0 for int32, >>>0 for uint32), so fused results are bit
+ * for bit those of running the primitives one at a time. Reductions accumulate in
+ * float64 in row-major order of the reduced axes, as the reduce kernels do.
+ */
+import { isFloat, isInt, type DType, type TypedArray } from "../dtype.ts";
+import { stridesOf } from "../shape.ts";
+import { lib } from "../backends/cpu/loops.ts";
+import { topoSort, type IRNode, type IRType, type Kernel, type ReduceOp } from "./ir.ts";
+
+export type KernelFn = (out: TypedArray, ...ins: TypedArray[]) => void;
+
+type Template = (a: string[], inDtype: IRType, outDtype: IRType) => string;
+
+const erfInv64 = (a: string) => `((y) => Number.isFinite(y) ? y - (lib.erf(y) - ${a}) * 0.886226925452758 * Math.exp(y * y) : y)(lib.erfInv(${a}))`;
+const int = (d: IRType) => d === "int32" || d === "uint32";
+const call = (f: string): Template => (a) => `${f}(${a.join(", ")})`;
+const infix = (op: string): Template => ([a, b]) => `${a} ${op} ${b}`;
+const cmp = (op: string): Template => ([a, b]) => `(${a} ${op} ${b}) ? 1 : 0`;
+
+/** JavaScript for each ALU op, written as the eager CPU kernels write it (core/primitives/elementwise.ts). */
+const ALU: Record<string, Template> = {
+  neg: ([a]) => `-${a}`,
+  exp: call("Math.exp"), log: call("Math.log"), log1p: call("Math.log1p"), expm1: call("Math.expm1"),
+  sqrt: call("Math.sqrt"), rsqrt: ([a]) => `1 / Math.sqrt(${a})`,
+  sin: call("Math.sin"), cos: call("Math.cos"), tan: call("Math.tan"), tanh: call("Math.tanh"),
+  logistic: ([a]) => `1 / (1 + Math.exp(-${a}))`,
+  erf: call("lib.erf"), erf_inv: ([a], d) => (d === "float64" ? erfInv64(a) : `lib.erfInv(${a})`),
+  abs: call("Math.abs"), sign: call("lib.sign"), floor: call("Math.floor"), ceil: call("Math.ceil"), round: call("lib.roundEven"),
+  not: ([a], d) => (d === "bool" ? `${a} ? 0 : 1` : `~${a}`),
+  is_finite: ([a]) => `Number.isFinite(${a}) ? 1 : 0`,
+  add: infix("+"), sub: infix("-"),
+  mul: (a, d) => (int(d) ? call("Math.imul")(a, d, d) : infix("*")(a, d, d)),
+  div: (a, d) => (int(d) ? call("lib.idiv")(a, d, d) : infix("/")(a, d, d)),
+  rem: (a, d) => (int(d) ? call("lib.irem")(a, d, d) : infix("%")(a, d, d)),
+  pow: (a, d) => (int(d) ? call("lib.ipow")(a, d, d) : call("Math.pow")(a, d, d)),
+  max: ([a, b]) => `(${a} > ${b} || ${a} !== ${a}) ? ${a} : ${b}`,
+  min: ([a, b]) => `(${a} < ${b} || ${a} !== ${a}) ? ${a} : ${b}`,
+  atan2: call("Math.atan2"),
+  eq: cmp("==="), ne: cmp("!=="), lt: cmp("<"), le: cmp("<="), gt: cmp(">"), ge: cmp(">="),
+  and: infix("&"), or: infix("|"), xor: infix("^"),
+  shift_left: ([a, b]) => `(${b} >>> 0) >= 32 ? 0 : ${a} << ${b}`,
+  shift_right_logical: ([a, b]) => `(${b} >>> 0) >= 32 ? 0 : (${a} >>> ${b})`,
+  select: ([p, t, f]) => `${p} ? ${t} : ${f}`,
+  convert_element_type: ([a], from, to) =>
+    to === "bool" ? `${a} !== 0 ? 1 : 0` : isFloat(from as DType) && isInt(to as DType) ? `Math.trunc(${a})` : a,
+};
+
+// Ops whose result is one of their operands, so already representable in the output dtype.
+const EXACT = new Set(["select", "max", "min"]);
+
+/** Rounds a JS number to what a typed array of `dtype` would store. Bool results are already 0/1. */
+function cast(expr: string, dtype: IRType): string {
+  switch (dtype) {
+    case "float32": return `Math.fround(${expr})`;
+    case "int32": return `(${expr}) | 0`;
+    case "uint32": return `(${expr}) >>> 0`;
+    default: return expr;
+  }
+}
+
+const REDUCE: Record<ReduceOp, { init: string; combine: (acc: string, v: string) => string }> = {
+  sum: { init: "0", combine: (acc, v) => `${acc} + ${v}` },
+  prod: { init: "1", combine: (acc, v) => `${acc} * ${v}` },
+  max: { init: "-Infinity", combine: (acc, v) => `(${v} > ${acc} || ${v} !== ${v}) ? ${v} : ${acc}` },
+  min: { init: "Infinity", combine: (acc, v) => `(${v} < ${acc} || ${v} !== ${v}) ? ${v} : ${acc}` },
+};
+
+function literal(v: number): string {
+  if (Object.is(v, -0)) return "(-0)";
+  if (Number.isNaN(v)) return "NaN";
+  return v < 0 ? `(${v})` : String(v);
+}
+
+/** The source of a function `(out, in0, in1, ...) => void` computing the kernel. */
+export function renderJs(k: Kernel): string {
+  const rank = k.shape.length;
+  const reduced = new Set(k.reduce?.axes ?? []);
+  const kept = [...k.shape.keys()].filter((d) => !reduced.has(d));
+  const red = [...reduced].sort((a, b) => a - b);
+  // Loop order: kept axes outside, reduced axes inside. Row-major unless a reduced axis precedes a kept one.
+  const rowMajor = red.every((a, i) => a === rank - red.length + i);
+  const order = topoSort(k.body);
+  const usesFlat = order.some((n) => n.op === "flat");
+
+  const name = new Map<IRNode, string>();
+  const body: string[] = [];
+  for (const n of order) {
+    const a = n.args.map((x) => name.get(x)!);
+    let expr: string;
+    switch (n.op) {
+      case "const": name.set(n, literal(n.arg!)); continue;
+      case "idx": name.set(n, `i${n.arg}`); continue;
+      case "flat": name.set(n, "f"); continue;
+      case "load": expr = `in${n.arg}[${a[0]}]`; break;
+      case "iadd": expr = `${a[0]} + ${a[1]}`; break;
+      case "imul": expr = `${a[0]} * ${a[1]}`; break;
+      case "idiv": expr = `Math.floor(${a[0]} / ${a[1]})`; break;
+      case "imod": expr = `${a[0]} % ${a[1]}`; break;
+      default: {
+        const t = ALU[n.op];
+        if (!t) throw new Error(`renderJs: no JavaScript for IR op ${n.op}`);
+        const inDtype = n.args[n.op === "select" ? 1 : 0].dtype;
+        const e = t(a, inDtype, n.dtype);
+        expr = EXACT.has(n.op) ? e : cast(e, n.dtype);
+      }
+    }
+    const v = `t${body.length}`;
+    body.push(`const ${v} = ${expr};`);
+    name.set(n, v);
+  }
+  const value = name.get(k.body)!;
+  const st = stridesOf(k.shape);
+  const flatDecl = usesFlat && !rowMajor ? `const f = ${k.shape.map((_, d) => `i${d} * ${st[d]}`).join(" + ") || "0"};` : "";
+  const flatStep = usesFlat && rowMajor ? "f++;" : "";
+  const loops = (axes: number[], inner: string) =>
+    axes.reduceRight((acc, d) => `for (let i${d} = 0; i${d} < ${k.shape[d]}; i${d}++) {\n${acc}\n}`, inner);
+  const point = [flatDecl, ...body].filter(Boolean).join("\n");
+
+  const ins = k.inputs.map((_, i) => `in${i}`);
+  let src: string;
+  if (!k.reduce) {
+    // The flat counter is also the output index.
+    src = `let f = 0;\n${loops(kept, `${point}\nout[f] = ${value};\nf++;`)}`;
+  } else {
+    const r = REDUCE[k.reduce.op];
+    const inner = loops(red, `${point}\nacc = ${r.combine("acc", value)};\n${flatStep}`);
+    src = `${usesFlat && rowMajor ? "let f = 0;\n" : ""}let o = 0;\n${loops(kept, `let acc = ${r.init};\n${inner}\nout[o++] = acc;`)}`;
+  }
+  return `return function kernel(out${ins.map((n) => `, ${n}`).join("")}) {\n${src}\n};`;
+}
+
+const compiled = new Map<string, KernelFn>();
+
+/** The compiled loop of a kernel, cached by its source text. */
+export function compileJs(k: Kernel): { fn: KernelFn; source: string; fresh: boolean } {
+  const source = renderJs(k);
+  let fn = compiled.get(source);
+  const fresh = !fn;
+  if (!fn) {
+    fn = new Function("lib", source)(lib) as KernelFn;
+    compiled.set(source, fn);
+  }
+  return { fn, source, fresh };
+}
