@@ -23,6 +23,7 @@ export function batchNorm(opts: { momentum?: number; eps?: number } = {}): Layer
       };
     },
     apply(params, state, x, { train = false } = {}) {
+      if (!state || !state.mean || !state.var) throw new Error("batchNorm: apply needs the running statistics: pass the `state` that init returned (and the updated state after each training step)");
       const c = params.weight.shape[0];
       if (x.ndim < 2 || x.shape[1] !== c) throw new Error(`batchNorm: input [${x.shape}] should have ${c} channels on axis 1`);
       const axes = [0, ...[...Array(x.ndim - 2).keys()].map((i) => i + 2)];

@@ -157,3 +157,11 @@ describe("models", () => {
     expect(count(grads)).toBe(count(params));
   });
 });
+
+describe("layer errors", () => {
+  it("batchNorm without its state says to pass it", () => {
+    const bn = nn.batchNorm();
+    const { params } = bn.init(random.key(0), [2, 3, 4, 4]);
+    expect(() => bn.apply(params, null, np.ones([2, 3, 4, 4]))).toThrow(/pass the `state` that init returned/);
+  });
+});
