@@ -10,15 +10,19 @@ import { bind } from "../core/trace.ts";
 import { fmtAval, Tracer, type ShapedArray } from "../core/tracer.ts";
 import { flatten, unflatten, type TreeDef } from "../core/tree.ts";
 import { NDArray } from "../core/array.ts";
+import { fusionEnabled, runFused } from "../core/compiler/index.ts";
 import { flatOutputs } from "./jvp.ts";
 
 export const jitCallP: Primitive = definePrimitive({
   name: "jit_call",
   abstractEval: (_avals, { jaxpr }) => jaxpr.outAvals,
   impl: {},
-  inline: (args, { jaxpr, numConsts }) =>
+  inline: (args, { jaxpr, numConsts }) => {
     // Run concretely (every argument an array): free intermediates as soon as they die.
-    evalJaxpr(jaxpr, args.slice(0, numConsts), args.slice(numConsts), { freeIntermediates: args.every((a) => a instanceof NDArray) }),
+    const concrete = args.every((a) => a instanceof NDArray);
+    const fused = concrete && fusionEnabled() ? runFused(jaxpr, args.slice(0, numConsts), args.slice(numConsts)) : null;
+    return fused ?? evalJaxpr(jaxpr, args.slice(0, numConsts), args.slice(numConsts), { freeIntermediates: concrete });
+  },
   printParams: (p) => `name=${p.name}`,
 });
 

@@ -1,7 +1,8 @@
 /**
  * The kernel compiler's entry point for `jit` on the CPU: a jaxpr is partitioned into
  * fused kernels and ordinary equations once, and each call runs the plan, freeing every
- * intermediate right after its last use. Off unless AUGERINO_FUSE=1 (or `setFusion(true)`).
+ * intermediate right after its last use. On by default; AUGERINO_FUSE=0 (or `setFusion(false)`)
+ * runs jaxprs primitive by primitive instead.
  *
  * @example
  * setFusion(true);
@@ -22,11 +23,11 @@ export { renderJs } from "./render-js.ts";
 
 let override: boolean | undefined;
 
-/** Whether jit runs fused kernels: `setFusion`'s choice if made, else AUGERINO_FUSE=1, read on every call. */
+/** Whether jit runs fused kernels: `setFusion`'s choice if made, else on unless AUGERINO_FUSE=0 (read on every call). */
 export function fusionEnabled(): boolean {
   if (override !== undefined) return override;
   const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
-  return env?.AUGERINO_FUSE === "1";
+  return env?.AUGERINO_FUSE !== "0";
 }
 
 /** Forces fusion on or off; `undefined` goes back to reading AUGERINO_FUSE. */
