@@ -3,7 +3,7 @@
  * The JaxprTrace stages every primitive it sees into equations instead of running it.
  */
 import type { Params, Primitive } from "./primitive.ts";
-import { bind, fullRaise, Trace, withNewMain } from "./trace.ts";
+import { bind, fullRaise, Trace, withDynamicTrace, withNewMain } from "./trace.ts";
 import { Tracer, type ShapedArray } from "./tracer.ts";
 
 export class Var {
@@ -182,7 +182,7 @@ export function traceToJaxpr(inAvals: ShapedArray[], fn: (args: Tracer[]) => Tra
   return withNewMain(JaxprTrace, builder, (main) => {
     const trace = new JaxprTrace(main);
     const ins = inAvals.map((a) => trace.newArg(a));
-    const outs = fn(ins).map((o) => fullRaise(trace, o) as JaxprTracer);
+    const outs = withDynamicTrace(trace, () => fn(ins)).map((o) => fullRaise(trace, o) as JaxprTracer);
     return buildJaxpr(builder, ins, outs);
   });
 }

@@ -61,8 +61,25 @@ export function bind1(prim: Primitive, args: Tracer[], params: Params = {}): Tra
 
 let evalTrace: Trace | undefined;
 
+/**
+ * While jit stages a function, work on constants is staged too (JAX's omnistaging), so a
+ * JS number broadcast against a traced array stays a scalar in the program instead of a
+ * full-size constant computed at trace time.
+ */
+let dynamicTrace: Trace | undefined;
+
+export function withDynamicTrace<T>(trace: Trace, fn: () => T): T {
+  const prev = dynamicTrace;
+  dynamicTrace = trace;
+  try {
+    return fn();
+  } finally {
+    dynamicTrace = prev;
+  }
+}
+
 function findTopTrace(args: Tracer[]): Trace {
-  let top: Trace | undefined;
+  let top: Trace | undefined = dynamicTrace;
   for (const a of args) {
     const t = a.trace;
     if (!t) continue;

@@ -78,7 +78,8 @@ export function piecewiseConstant(opts: { init: number; boundaries?: Record<numb
   return (count) => {
     const c = floatCount(count);
     let v = np.fullLike(c, opts.init);
-    for (const [b, f] of entries) v = v.mul(np.where(c.less(b), 1, f));
+    // onesLike keeps the count's dtype, so a float64 schedule does not round f to float32.
+    for (const [b, f] of entries) v = v.mul(np.where(c.less(b), np.onesLike(c), f));
     return v;
   };
 }
