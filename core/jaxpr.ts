@@ -88,14 +88,7 @@ function fmtParams(p: Params): string {
  * rather than waiting for garbage collection.
  */
 export function evalJaxpr(jaxpr: Jaxpr, consts: Tracer[], args: Tracer[], opts: { freeIntermediates?: boolean } = {}): Tracer[] {
-  const env = new Map<Var, Tracer>();
-  jaxpr.constVars.forEach((v, i) => env.set(v, consts[i]));
-  jaxpr.inVars.forEach((v, i) => env.set(v, args[i]));
-  const read = (v: Var) => {
-    const x = env.get(v);
-    if (!x) throw new Error("evalJaxpr: unbound variable");
-    return x;
-  };
+  const { env, read } = jaxprEnv(jaxpr, consts, args, "evalJaxpr");
   const lastUse = opts.freeIntermediates ? lastUses(jaxpr) : null;
   // Only outputs of ordinary primitives are fresh buffers; inlined calls may return their inputs.
   const fresh = new Set<Var>();
@@ -112,6 +105,19 @@ export function evalJaxpr(jaxpr: Jaxpr, consts: Tracer[], args: Tracer[], opts: 
     }
   });
   return jaxpr.outs.map(read);
+}
+
+/** The variable environment of a jaxpr run: constants and arguments bound, and a checked reader. */
+export function jaxprEnv(jaxpr: Jaxpr, consts: Tracer[], args: Tracer[], who: string): { env: Map<Var, Tracer>; read: (v: Var) => Tracer } {
+  const env = new Map<Var, Tracer>();
+  jaxpr.constVars.forEach((v, i) => env.set(v, consts[i]));
+  jaxpr.inVars.forEach((v, i) => env.set(v, args[i]));
+  const read = (v: Var) => {
+    const x = env.get(v);
+    if (!x) throw new Error(`${who}: unbound variable`);
+    return x;
+  };
+  return { env, read };
 }
 
 /** For each variable, the index of the last equation reading it (outputs count as read at the end). */

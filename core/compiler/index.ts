@@ -10,7 +10,7 @@
  */
 import { cpuBackend, NDArray } from "../array.ts";
 import type { TypedArray } from "../dtype.ts";
-import type { Jaxpr, Var } from "../jaxpr.ts";
+import { jaxprEnv, type Jaxpr, type Var } from "../jaxpr.ts";
 import { sizeOf } from "../shape.ts";
 import { bind } from "../trace.ts";
 import type { Tracer } from "../tracer.ts";
@@ -82,14 +82,7 @@ const onCpu = (t: Tracer) => t instanceof NDArray && t.backendImpl === cpuBacken
 export function runFused(jaxpr: Jaxpr, consts: Tracer[], args: Tracer[]): Tracer[] | null {
   if (!consts.every(onCpu) || !args.every(onCpu)) return null;
   const { steps, lastUse } = planFor(jaxpr);
-  const env = new Map<Var, Tracer>();
-  jaxpr.constVars.forEach((v, i) => env.set(v, consts[i]));
-  jaxpr.inVars.forEach((v, i) => env.set(v, args[i]));
-  const read = (v: Var) => {
-    const x = env.get(v);
-    if (!x) throw new Error("runFused: unbound variable");
-    return x;
-  };
+  const { env, read } = jaxprEnv(jaxpr, consts, args, "runFused");
   // Only outputs of ordinary primitives and kernels are fresh buffers; inlined calls may return their inputs.
   const fresh = new Set<Var>();
   steps.forEach((s, k) => {
