@@ -93,6 +93,11 @@ export class NDArray extends Tracer {
     return new NDArray(this.#aval, target, target.upload(await this.data(), this.dtype));
   }
 
+  /** @internal A copy on a started backend, synchronously (the source must read synchronously). */
+  copyTo(target: Backend): NDArray {
+    return new NDArray(this.#aval, target, target.upload(this.dataSync(), this.dtype));
+  }
+
   override dispose(): void {
     if (!this.#owned) return;
     finalizer.unregister(this);
@@ -219,6 +224,26 @@ export function scalar(value: number | boolean, dtype: DType, backend?: string):
   return new NDArray({ shape: [], dtype }, b, b.upload(t, dtype));
 }
 
+/**
+ * Inputs on one backend. CPU arrays next to arrays on one accelerator are copied there
+ * (scalars and constants that library code creates on the default CPU backend, as JAX
+ * moves uncommitted arrays); arrays on two different accelerators are an error.
+ */
+function placeInputs(prim: Primitive, arrays: NDArray[]): NDArray[] {
+  const others = new Set(arrays.map((a) => a.backendImpl).filter((b) => b !== cpuBackend));
+  if (others.size === 0) return arrays;
+  if (others.size > 1) {
+    throw new Error(`${prim.name}: inputs live on different backends (${[...others].map((b) => b.name).join(" and ")}); move them with x.to(name)`);
+  }
+  const target = [...others][0];
+  return arrays.map((a) => (a.backendImpl === target ? a : a.copyTo(target)));
+}
+
+/** Copies made by placeInputs belong to one call. */
+function disposeCopies(arrays: NDArray[], given: Tracer[]): void {
+  arrays.forEach((a, i) => a !== given[i] && a.dispose());
+}
+
 /** Level 0: runs each primitive's kernel on the backend holding its inputs. */
 class EvalTrace extends Trace {
   pure(v: Tracer): Tracer {
@@ -229,20 +254,18 @@ class EvalTrace extends Trace {
   }
   processPrimitive(prim: Primitive, tracers: Tracer[], params: Params): Tracer[] {
     if (prim.inline && !prim.impl.cpu) return prim.inline(tracers, params);
-    const arrays = tracers as NDArray[];
+    const arrays = placeInputs(prim, tracers as NDArray[]);
     const inAvals = arrays.map((a) => a.aval);
     const outAvals = prim.abstractEval(inAvals, params);
-    let backend = arrays.length > 0 ? arrays[0].backendImpl : getBackend(params.backend as string | undefined);
-    for (const a of arrays) {
-      if (a.backendImpl !== backend) {
-        throw new Error(`${prim.name}: inputs live on different backends (${backend.name} and ${a.backend}); move them with x.to(name)`);
-      }
-    }
+    const backend = arrays.length > 0 ? arrays[0].backendImpl : getBackend(params.backend as string | undefined);
     if (prim.viewOf !== undefined && backend.share) {
       // Same elements, new shape: the output owns the input's buffer too (arrays are immutable).
-      return [new NDArray(outAvals[0], backend, backend.share(arrays[prim.viewOf].handle))];
+      const out = new NDArray(outAvals[0], backend, backend.share(arrays[prim.viewOf].handle));
+      disposeCopies(arrays, tracers);
+      return [out];
     }
     const handles = backend.execute(prim, arrays.map((a) => a.handle), inAvals, params, outAvals);
+    disposeCopies(arrays, tracers);
     return handles.map((h, i) => new NDArray(outAvals[i], backend, h));
   }
 }

@@ -5,6 +5,7 @@
 import type { DType, TypedArray } from "./dtype.ts";
 import type { Params, Primitive } from "./primitive.ts";
 import type { ShapedArray } from "./tracer.ts";
+import type { Kernel } from "./compiler/ir.ts";
 
 export type Handle = unknown;
 
@@ -28,6 +29,8 @@ export interface Backend {
    */
   share?(handle: Handle): Handle;
   execute(prim: Primitive, ins: Handle[], inAvals: ShapedArray[], params: Params, outAvals: ShapedArray[]): Handle[];
+  /** Runs one fused kernel of the compiler's IR over input buffers; backends without it run jit programs op by op. */
+  runKernel?(kernel: Kernel, ins: Handle[]): Handle;
   memoryStats(): MemoryStats;
 }
 

@@ -1,5 +1,5 @@
 /**
- * The kernel compiler's entry point for `jit` on the CPU: a jaxpr is partitioned into
+ * The kernel compiler's entry point for `jit`: a jaxpr is partitioned into
  * fused kernels and ordinary equations once, and each call runs the plan, freeing every
  * intermediate right after its last use. On by default; AUGERINO_FUSE=0 (or `setFusion(false)`)
  * runs jaxprs primitive by primitive instead.
@@ -8,14 +8,13 @@
  * setFusion(true);
  * jit((x) => np.sum(np.tanh(x).mul(2)))(np.ones([1000])); // one fused kernel
  */
-import { cpuBackend, NDArray } from "../array.ts";
-import type { TypedArray } from "../dtype.ts";
+import { NDArray } from "../array.ts";
+import type { Backend } from "../backend.ts";
 import { jaxprEnv, type Jaxpr, type Var } from "../jaxpr.ts";
-import { sizeOf } from "../shape.ts";
 import { bind } from "../trace.ts";
 import type { Tracer } from "../tracer.ts";
 import { partition, type Step } from "./fuse.ts";
-import { compileJs, type KernelFn } from "./render-js.ts";
+import { jsKernelStats } from "./render-js.ts";
 
 export { partition, type Step } from "./fuse.ts";
 export { kernelToString, type Kernel, type IRNode } from "./ir.ts";
@@ -35,16 +34,23 @@ export function setFusion(on: boolean | undefined): void {
   override = on;
 }
 
-/** Counters for tests and profiling. */
-export const fusionStats = { plans: 0, kernelsCompiled: 0, kernelsRun: 0, eqnsFused: 0 };
+/** Counters for tests and profiling (kernelsCompiled counts JavaScript kernels; WebGPU counts pipelines in gpuStats). */
+export const fusionStats = {
+  plans: 0,
+  kernelsRun: 0,
+  eqnsFused: 0,
+  get kernelsCompiled(): number {
+    return jsKernelStats.compiled;
+  },
+};
 
 export function resetFusionStats(): void {
-  Object.assign(fusionStats, { plans: 0, kernelsCompiled: 0, kernelsRun: 0, eqnsFused: 0 });
+  Object.assign(fusionStats, { plans: 0, kernelsRun: 0, eqnsFused: 0 });
+  jsKernelStats.compiled = 0;
 }
 
-type PlanStep = Extract<Step, { kind: "eqn" }> | (Extract<Step, { kind: "kernel" }> & { fn: KernelFn });
 interface Plan {
-  steps: PlanStep[];
+  steps: Step[];
   /** For each variable, the index of the last step reading it (program outputs: Infinity). */
   lastUse: Map<Var, number>;
 }
@@ -55,12 +61,7 @@ function planFor(jaxpr: Jaxpr): Plan {
   let plan = plans.get(jaxpr);
   if (plan) return plan;
   fusionStats.plans++;
-  const steps: PlanStep[] = partition(jaxpr).map((s) => {
-    if (s.kind === "eqn") return s;
-    const { fn, fresh } = compileJs(s.kernel);
-    if (fresh) fusionStats.kernelsCompiled++;
-    return { ...s, fn };
-  });
+  const steps = partition(jaxpr);
   const lastUse = new Map<Var, number>();
   steps.forEach((s, k) => {
     const [ins, outs] = s.kind === "eqn" ? [s.eqn.inputs, s.eqn.outs] : [s.inputs, [s.out]];
@@ -73,14 +74,25 @@ function planFor(jaxpr: Jaxpr): Plan {
   return plan;
 }
 
-const onCpu = (t: Tracer) => t instanceof NDArray && t.backendImpl === cpuBackend;
+/** The one backend holding all these arrays, if it runs kernels; CPU constants may sit beside accelerator arguments. */
+function kernelBackend(xs: Tracer[]): Backend | null {
+  if (!xs.every((t) => t instanceof NDArray)) return null;
+  const set = new Set((xs as NDArray[]).map((a) => a.backendImpl));
+  const named = [...set].filter((b) => b.name !== "cpu");
+  const b = named.length === 0 ? [...set][0] : named.length === 1 ? named[0] : undefined;
+  return b?.runKernel ? b : null;
+}
 
 /**
- * Runs a jaxpr on concrete CPU arrays with fused kernels; null when the arguments are
- * not all CPU arrays (the caller then evaluates it equation by equation).
+ * Runs a jaxpr on concrete arrays with fused kernels; null when the arguments are not
+ * concrete arrays on one kernel-running backend (the caller then evaluates it equation
+ * by equation).
  */
 export function runFused(jaxpr: Jaxpr, consts: Tracer[], args: Tracer[]): Tracer[] | null {
-  if (!consts.every(onCpu) || !args.every(onCpu)) return null;
+  const backend = kernelBackend([...consts, ...args]);
+  if (!backend && consts.length + args.length > 0) return null;
+  // Captured CPU constants join accelerator arguments once per call, so kernels can read them.
+  if (backend && backend.name !== "cpu") consts = consts.map((c) => ((c as NDArray).backendImpl === backend ? c : (c as NDArray).copyTo(backend)));
   const { steps, lastUse } = planFor(jaxpr);
   const { env, read } = jaxprEnv(jaxpr, consts, args, "runFused");
   // Only outputs of ordinary primitives and kernels are fresh buffers; inlined calls may return their inputs.
@@ -88,13 +100,15 @@ export function runFused(jaxpr: Jaxpr, consts: Tracer[], args: Tracer[]): Tracer
   steps.forEach((s, k) => {
     let ins: Var[];
     let outs: Var[];
-    if (s.kind === "kernel" && s.inputs.every((v) => onCpu(read(v)))) {
+    const onBackend = (v: Var) => {
+      const x = read(v);
+      return x instanceof NDArray && x.backendImpl === backend;
+    };
+    if (s.kind === "kernel" && backend && s.inputs.every(onBackend)) {
       ins = s.inputs;
       outs = [s.out];
-      const aval = s.out.aval;
-      const out = cpuBackend.alloc(aval.dtype, sizeOf(aval.shape));
-      s.fn(out, ...s.inputs.map((v) => (read(v) as NDArray).handle as TypedArray));
-      env.set(s.out, new NDArray(aval, cpuBackend, out));
+      const out = backend.runKernel!(s.kernel, s.inputs.map((v) => (read(v) as NDArray).handle));
+      env.set(s.out, new NDArray(s.out.aval, backend, out));
       fresh.add(s.out);
       fusionStats.kernelsRun++;
       fusionStats.eqnsFused += s.eqns.length;

@@ -145,3 +145,19 @@ export function compileJs(k: Kernel): { fn: KernelFn; source: string; fresh: boo
   }
   return { fn, source, fresh };
 }
+
+/** Kernels compiled so far (fresh sources only). */
+export const jsKernelStats = { compiled: 0 };
+const byKernel = new WeakMap<Kernel, KernelFn>();
+
+/** The compiled loop of a kernel object, memoised on the object (plans keep their kernels). */
+export function jsKernel(k: Kernel): KernelFn {
+  let fn = byKernel.get(k);
+  if (!fn) {
+    const c = compileJs(k);
+    if (c.fresh) jsKernelStats.compiled++;
+    fn = c.fn;
+    byKernel.set(k, fn);
+  }
+  return fn;
+}

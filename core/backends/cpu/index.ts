@@ -7,6 +7,8 @@ import type { Backend, MemoryStats } from "../../backend.ts";
 import type { Params, Primitive } from "../../primitive.ts";
 import { sizeOf } from "../../shape.ts";
 import type { ShapedArray } from "../../tracer.ts";
+import type { Kernel } from "../../compiler/ir.ts";
+import { jsKernel } from "../../compiler/render-js.ts";
 
 const POOL_LIMIT_BYTES = 256 * 1024 * 1024;
 
@@ -91,6 +93,12 @@ export class CpuBackend implements Backend {
       profile.set(prim.name, e);
     } else kernel(ins as TypedArray[], outs, params, inAvals, outAvals);
     return outs;
+  }
+
+  runKernel(kernel: Kernel, ins: unknown[]): TypedArray {
+    const out = this.alloc(kernel.out.dtype, sizeOf(kernel.out.shape));
+    jsKernel(kernel)(out, ...(ins as TypedArray[]));
+    return out;
   }
 
   memoryStats(): MemoryStats {

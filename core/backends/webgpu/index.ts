@@ -1,0 +1,297 @@
+/**
+ * The WebGPU backend. Buffers come from a size-keyed pool; every primitive call encodes
+ * compute passes into one open command encoder, which is submitted only when something
+ * must be read back (or after many dispatches), so a jitted program is a few command
+ * buffers. Pipelines are cached by WGSL source. Readback is asynchronous (`await x.data()`).
+ *
+ * @example
+ * await initBackend("webgpu");
+ * const x = np.arange(4, { backend: "webgpu" });
+ * await np.exp(x).data();
+ */
+import type { DType, TypedArray } from "../../dtype.ts";
+import { registerBackend, type Backend, type MemoryStats } from "../../backend.ts";
+import { Var, type Eqn } from "../../jaxpr.ts";
+import type { Params, Primitive } from "../../primitive.ts";
+import { fmtShape, sizeOf } from "../../shape.ts";
+import type { ShapedArray } from "../../tracer.ts";
+import type { Kernel } from "../../compiler/ir.ts";
+import { lowerGroup, loweringRules, reduceRules } from "../../compiler/lower.ts";
+import { startGpu, type GpuContext } from "./device.ts";
+import { wgslRule, type GpuProgram, type Pass, type Ref } from "./program.ts";
+import { renderWgsl } from "./render-wgsl.ts";
+import { GPU_ELEM_BYTES, wgslType, withNonFinite } from "./wgsl.ts";
+import "./kernels/index.ts";
+
+/** A device buffer with its owner count (reshapes share their input's buffer). */
+export interface GpuBuffer {
+  buffer: GPUBuffer;
+  bytes: number;
+  owners: number;
+}
+
+const POOL_LIMIT_BYTES = 512 * 1024 * 1024;
+/** Dispatches per submitted command buffer: bounds latency and the encoder's memory. */
+const MAX_DISPATCHES_PER_SUBMIT = 512;
+
+/** Counters for tests and profiling. */
+export const gpuStats = { dispatches: 0, submits: 0, pipelinesCompiled: 0, uploads: 0, reads: 0 };
+
+export class WebGpuBackend implements Backend {
+  readonly name = "webgpu";
+  readonly device: GPUDevice;
+  readonly ctx: GpuContext;
+  private pool = new Map<number, GPUBuffer[]>();
+  private pooledBytes = 0;
+  private liveBuffers = 0;
+  private liveBytes = 0;
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private pending = 0;
+  private pipelines = new Map<string, { pipeline: GPUComputePipeline; bindings: Ref[] }>();
+  private programs = new Map<string, { program: GpuProgram; order?: number[] }>();
+  private failure: string | null = null;
+
+  constructor(ctx: GpuContext) {
+    this.ctx = ctx;
+    this.device = ctx.device;
+    void this.device.lost.then((info) => {
+      this.failure ??= info.reason === "destroyed" ? "webgpu: the device was destroyed" : `webgpu: the device was lost (${info.reason}): ${info.message}`;
+    });
+    this.device.onuncapturederror = (ev: GPUUncapturedErrorEvent) => {
+      const e = ev.error;
+      const kind = e instanceof GPUOutOfMemoryError ? "out of memory" : "error";
+      this.failure ??= `webgpu: ${kind}: ${e.message}`;
+    };
+  }
+
+  /** Throws the first asynchronous device error (loss, out of memory, invalid kernel) seen so far. */
+  private check(): void {
+    if (this.failure) throw new Error(this.failure);
+  }
+
+  private alloc(elements: number): GpuBuffer {
+    const bytes = Math.max(4, elements * GPU_ELEM_BYTES);
+    if (bytes > this.ctx.maxBindingBytes) {
+      throw new Error(`webgpu: an array of ${elements} elements (${bytes} bytes) exceeds this adapter's largest storage buffer binding (${this.ctx.maxBindingBytes} bytes)`);
+    }
+    this.liveBuffers++;
+    this.liveBytes += bytes;
+    const free = this.pool.get(bytes);
+    if (free && free.length > 0) {
+      this.pooledBytes -= bytes;
+      return { buffer: free.pop()!, bytes, owners: 1 };
+    }
+    const buffer = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+    return { buffer, bytes, owners: 1 };
+  }
+
+  upload(data: TypedArray, dtype: DType): GpuBuffer {
+    this.check();
+    wgslType(dtype);
+    const words = dtype === "bool" ? Uint32Array.from(data as Uint8Array) : data;
+    gpuStats.uploads++;
+    // Work already encoded may still read a pooled buffer, and queue writes run before
+    // unsubmitted commands, so writes go to a fresh buffer unless nothing is pending.
+    if (this.pending > 0) {
+      const bytes = Math.max(4, words.length * GPU_ELEM_BYTES);
+      const buffer = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST, mappedAtCreation: true });
+      new Uint8Array(buffer.getMappedRange()).set(new Uint8Array(words.buffer, words.byteOffset, words.byteLength));
+      buffer.unmap();
+      this.liveBuffers++;
+      this.liveBytes += bytes;
+      return { buffer, bytes, owners: 1 };
+    }
+    const h = this.alloc(words.length);
+    if (words.byteLength > 0) this.device.queue.writeBuffer(h.buffer, 0, words.buffer, words.byteOffset, words.byteLength);
+    return h;
+  }
+
+  async read(handle: unknown, aval: ShapedArray): Promise<TypedArray> {
+    this.check();
+    const h = handle as GpuBuffer;
+    const n = sizeOf(aval.shape);
+    this.flush();
+    gpuStats.reads++;
+    const staging = this.device.createBuffer({ size: h.bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const enc = this.device.createCommandEncoder();
+    enc.copyBufferToBuffer(h.buffer, 0, staging, 0, h.bytes);
+    this.device.queue.submit([enc.finish()]);
+    try {
+      await staging.mapAsync(GPUMapMode.READ);
+    } catch (e) {
+      this.check();
+      throw new Error(`webgpu: reading an array ${fmtShape(aval.shape)} failed: ${(e as Error).message}`);
+    }
+    this.check();
+    const raw = staging.getMappedRange().slice(0, n * GPU_ELEM_BYTES);
+    staging.unmap();
+    staging.destroy();
+    switch (aval.dtype) {
+      case "float32": return new Float32Array(raw);
+      case "int32": return new Int32Array(raw);
+      case "uint32": return new Uint32Array(raw);
+      case "bool": return Uint8Array.from(new Uint32Array(raw));
+      default: throw new Error(`webgpu: cannot read dtype ${aval.dtype}`);
+    }
+  }
+
+  share(handle: unknown): GpuBuffer {
+    const h = handle as GpuBuffer;
+    h.owners++;
+    return h;
+  }
+
+  free(handle: unknown): void {
+    const h = handle as GpuBuffer;
+    if (--h.owners > 0) return;
+    this.liveBuffers--;
+    this.liveBytes -= h.bytes;
+    if (this.pooledBytes + h.bytes > POOL_LIMIT_BYTES || this.failure) {
+      // Destroying a buffer that encoded work still uses is an error, so submit first.
+      this.flush();
+      h.buffer.destroy();
+      return;
+    }
+    const list = this.pool.get(h.bytes) ?? [];
+    list.push(h.buffer);
+    this.pool.set(h.bytes, list);
+    this.pooledBytes += h.bytes;
+  }
+
+  /** Submits the encoded work. */
+  flush(): void {
+    if (!this.encoder) return;
+    this.pass!.end();
+    this.device.queue.submit([this.encoder.finish()]);
+    gpuStats.submits++;
+    this.encoder = null;
+    this.pass = null;
+    this.pending = 0;
+  }
+
+  private pipeline(pass: Pass): GPUComputePipeline {
+    let p = this.pipelines.get(pass.code);
+    if (!p) {
+      const module = this.device.createShaderModule({ code: withNonFinite(pass.code) });
+      const layout = this.device.createBindGroupLayout({
+        entries: pass.bindings.map((r, k) => ({
+          binding: k,
+          visibility: GPUShaderStage.COMPUTE,
+          buffer: { type: "in" in r ? "read-only-storage" : "storage" } as GPUBufferBindingLayout,
+        })),
+      });
+      const pipeline = this.device.createComputePipeline({
+        layout: this.device.createPipelineLayout({ bindGroupLayouts: [layout] }),
+        compute: { module, entryPoint: "main" },
+      });
+      if (process.env.AUGERINO_WGSL_DEBUG) {
+        void module.getCompilationInfo().then((info) => {
+          for (const m of info.messages) if (m.type === "error") process.stderr.write(`WGSL error ${m.lineNum}:${m.linePos} ${m.message}\n${pass.code}\n`);
+        });
+      }
+      p = { pipeline, bindings: pass.bindings };
+      this.pipelines.set(pass.code, p);
+      gpuStats.pipelinesCompiled++;
+    }
+    return p.pipeline;
+  }
+
+  /** Encodes a program's passes over the given buffers; outputs and scratch are allocated here. */
+  runProgram(program: GpuProgram, ins: GpuBuffer[], outAvals: ShapedArray[]): GpuBuffer[] {
+    this.check();
+    const outs = outAvals.map((a) => this.alloc(sizeOf(a.shape)));
+    if (outAvals.some((a) => sizeOf(a.shape) === 0)) return outs;
+    const temps = (program.temps ?? []).map((t) => this.alloc(t.size));
+    const pick = (r: Ref) => ("in" in r ? ins[r.in] : "out" in r ? outs[r.out] : temps[r.tmp]);
+    for (const pass of program.passes) {
+      if (pass.workgroups <= 0) continue;
+      const pipeline = this.pipeline(pass);
+      if (!this.encoder) {
+        this.encoder = this.device.createCommandEncoder();
+        this.pass = this.encoder.beginComputePass();
+      }
+      const group = this.device.createBindGroup({
+        layout: pipeline.getBindGroupLayout(0),
+        entries: pass.bindings.map((r, k) => ({ binding: k, resource: { buffer: pick(r).buffer, size: pick(r).bytes } })),
+      });
+      this.pass!.setPipeline(pipeline);
+      this.pass!.setBindGroup(0, group);
+      const x = Math.min(pass.workgroups, 65535);
+      const y = Math.ceil(pass.workgroups / x);
+      if (y > 65535) throw new Error(`webgpu: ${pass.workgroups} workgroups exceed the 65535 x 65535 grid`);
+      this.pass!.dispatchWorkgroups(x, y);
+      gpuStats.dispatches++;
+      this.pending++;
+    }
+    for (const t of temps) this.free(t);
+    if (this.pending >= MAX_DISPATCHES_PER_SUBMIT) this.flush();
+    return outs;
+  }
+
+  /** Runs one fused kernel of the compiler's IR. */
+  runKernel(kernel: Kernel, ins: GpuBuffer[]): GpuBuffer {
+    const key = `k:${kernelKey(kernel)}`;
+    let entry = this.programs.get(key);
+    if (!entry) {
+      entry = { program: { passes: [renderWgsl(kernel)] } };
+      this.programs.set(key, entry);
+    }
+    return this.runProgram(entry.program, ins, [{ shape: kernel.out.shape, dtype: kernel.out.dtype }])[0];
+  }
+
+  execute(prim: Primitive, ins: unknown[], inAvals: ShapedArray[], params: Params, outAvals: ShapedArray[]): GpuBuffer[] {
+    for (const a of [...inAvals, ...outAvals]) wgslType(a.dtype);
+    const key = `${prim.name}|${inAvals.map((a) => `${a.dtype}[${a.shape}]`).join(",")}|${JSON.stringify(params)}`;
+    let entry = this.programs.get(key);
+    if (!entry) {
+      entry = programFor(prim, inAvals, params, outAvals);
+      this.programs.set(key, entry);
+    }
+    const bufs = ins as GpuBuffer[];
+    return this.runProgram(entry.program, entry.order ? entry.order.map((i) => bufs[i]) : bufs, outAvals);
+  }
+
+  memoryStats(): MemoryStats {
+    return { liveBuffers: this.liveBuffers, liveBytes: this.liveBytes, pooledBytes: this.pooledBytes };
+  }
+}
+
+const kernelKeys = new WeakMap<Kernel, string>();
+function kernelKey(k: Kernel): string {
+  let s = kernelKeys.get(k);
+  if (!s) {
+    s = renderWgsl(k).code;
+    kernelKeys.set(k, s);
+  }
+  return s;
+}
+
+/**
+ * The program for one primitive call: its family's WGSL rule, or, for primitives the
+ * compiler can lower (elementwise, broadcasts, transposes, reductions), the kernel of a
+ * one-equation group, so eager calls and fused jit kernels share the renderer.
+ */
+function programFor(prim: Primitive, inAvals: ShapedArray[], params: Params, outAvals: ShapedArray[]): { program: GpuProgram; order?: number[] } {
+  const rule = wgslRule(prim.name);
+  if (rule) return { program: rule(inAvals, outAvals, params) };
+  if (prim.name in loweringRules || prim.name in reduceRules) {
+    const inputs = inAvals.map((a) => new Var(a));
+    const eqn: Eqn = { prim, inputs, outs: outAvals.map((a) => new Var(a)), params } as Eqn;
+    const { kernel, inputs: used } = lowerGroup([eqn], eqn);
+    return { program: { passes: [renderWgsl(kernel)] }, order: used.map((v) => inputs.indexOf(v)) };
+  }
+  throw new Error(`${prim.name}: no WebGPU kernel`);
+}
+
+/** Whether a primitive has a WebGPU kernel (its own rule, or lowering through the IR). */
+export function hasWebGpuKernel(name: string): boolean {
+  return wgslRule(name) !== undefined || name in loweringRules || name in reduceRules;
+}
+
+let backend: WebGpuBackend | undefined;
+
+registerBackend("webgpu", async () => {
+  backend ??= new WebGpuBackend(await startGpu());
+  return backend;
+});

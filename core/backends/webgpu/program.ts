@@ -1,0 +1,49 @@
+/**
+ * What a WebGPU kernel rule produces: one or more compute passes over the call's input,
+ * output and scratch buffers. Rules live in kernels/<family>.ts, one file per primitive
+ * family, and are looked up by primitive name.
+ */
+import type { DType } from "../../dtype.ts";
+import type { Params } from "../../primitive.ts";
+import type { ShapedArray } from "../../tracer.ts";
+
+/** A buffer a pass binds: the call's input i, output i, or scratch buffer i. */
+export type Ref = { in: number } | { out: number } | { tmp: number };
+
+export interface Pass {
+  /** A WGSL module with entry point `main`; its storage bindings are @group(0) @binding(k) for bindings[k]. */
+  code: string;
+  bindings: Ref[];
+  /**
+   * How many workgroups to run, as one linear count. The runtime spreads counts over
+   * 65535 into a 2-D grid, so kernels compute their linear workgroup index with
+   * `linearWorkgroup()` (see wgsl.ts) and skip indices past the end.
+   */
+  workgroups: number;
+}
+
+export interface GpuProgram {
+  passes: Pass[];
+  /** Scratch buffers the passes share, released after the call. */
+  temps?: { dtype: DType; size: number }[];
+}
+
+export type WgslRule = (inAvals: ShapedArray[], outAvals: ShapedArray[], params: Params) => GpuProgram;
+
+const rules = new Map<string, WgslRule>();
+
+/** Registers the WebGPU kernel of one or more primitives. */
+export function defineWgsl(names: string | string[], rule: WgslRule): void {
+  for (const n of typeof names === "string" ? [names] : names) {
+    if (rules.has(n)) throw new Error(`WebGPU kernel for ${n} is defined twice`);
+    rules.set(n, rule);
+  }
+}
+
+export function wgslRule(name: string): WgslRule | undefined {
+  return rules.get(name);
+}
+
+export function wgslRuleNames(): string[] {
+  return [...rules.keys()];
+}

@@ -1,0 +1,208 @@
+/**
+ * Renders kernel IR (core/compiler/ir.ts) to a WGSL compute pass. Without a reduction
+ * each invocation computes one output element. With one, an output element is either
+ * folded by one invocation (many outputs, short reductions) or by a whole workgroup that
+ * strides over the reduced points and combines partial results in workgroup memory
+ * (few outputs, long reductions). Floats are f32 throughout, so results match the CPU's
+ * (which rounds every op to float32 but accumulates sums in float64) within float32 error.
+ */
+import type { DType } from "../../dtype.ts";
+import { sizeOf, stridesOf } from "../../shape.ts";
+import { topoSort, type IRNode, type IRType, type Kernel, type ReduceOp } from "../../compiler/ir.ts";
+import type { Pass } from "./program.ts";
+import { binding, groups, helpers, LINEAR_WORKGROUP, literal, MAIN_ARGS, WG, wgslType } from "./wgsl.ts";
+
+type Emit = (a: string[], from: IRType, to: IRType, use: (h: string) => void) => string;
+
+const isF = (d: IRType) => d === "float32";
+const zero = (d: IRType) => literal(0, d as DType | "index");
+const call = (f: string, helper?: string): Emit => (a, _f, _t, use) => {
+  if (helper) use(helper);
+  return `${f}(${a.join(", ")})`;
+};
+const infix = (op: string): Emit => ([a, b]) => `(${a} ${op} ${b})`;
+const cmp = (op: string): Emit => ([a, b]) => `select(0u, 1u, ${a} ${op} ${b})`;
+const floatOnly = (f: string, helper?: string): Emit => (a, from, to, use) => {
+  if (!isF(from)) throw new Error(`webgpu: ${f} of ${from} is not supported`);
+  return call(f, helper)(a, from, to, use);
+};
+
+/** WGSL for each ALU op, by operand dtype. Booleans are u32 0/1. */
+const ALU: Record<string, Emit> = {
+  neg: ([a], d) => (d === "uint32" ? `(0u - ${a})` : `(-${a})`),
+  exp: floatOnly("exp"), log: floatOnly("log"), sqrt: floatOnly("sqrt"), rsqrt: floatOnly("inverseSqrt"),
+  sin: floatOnly("sin"), cos: floatOnly("cos"), tan: floatOnly("tan"),
+  log1p: floatOnly("log1p_", "log1p"), expm1: floatOnly("expm1_", "expm1"), tanh: floatOnly("tanh_", "tanh"),
+  logistic: floatOnly("logistic_", "logistic"), erf: floatOnly("erf_", "erf"), erf_inv: floatOnly("erf_inv_", "erf_inv"),
+  abs: ([a], d) => (d === "uint32" || d === "bool" ? a : `abs(${a})`),
+  sign: ([a], d) => (d === "uint32" ? `select(0u, 1u, ${a} > 0u)` : `select(select(${a}, ${literal(-1, d as DType)}, ${a} < ${zero(d)}), ${literal(1, d as DType)}, ${a} > ${zero(d)})`),
+  floor: ([a], d) => (isF(d) ? `floor(${a})` : a),
+  ceil: ([a], d) => (isF(d) ? `ceil(${a})` : a),
+  round: ([a], d) => (isF(d) ? `round(${a})` : a),
+  not: ([a], d) => (d === "bool" ? `(1u - ${a})` : `(~${a})`),
+  is_finite: ([a]) => `select(0u, 1u, (bitcast<u32>(${a}) & 0x7f800000u) != 0x7f800000u)`,
+  add: infix("+"), sub: infix("-"), mul: infix("*"),
+  div: ([a, b], d) => (isF(d) ? `(${a} / ${b})` : `select(${a} / ${b}, ${zero(d)}, ${b} == ${zero(d)})`),
+  rem: ([a, b], d) => (isF(d) ? `(${a} % ${b})` : `select(${a} % ${b}, ${zero(d)}, ${b} == ${zero(d)})`),
+  pow: (a, d, _t, use) => {
+    const h = d === "int32" ? "ipow" : d === "uint32" ? "upow" : "pow";
+    use(h);
+    return `${h}_(${a.join(", ")})`;
+  },
+  max: ([a, b], d, _t, use) => {
+    if (!isF(d)) return `max(${a}, ${b})`;
+    use("isnan");
+    return `select(${b}, ${a}, ${a} > ${b} || isnan_(${a}))`;
+  },
+  min: ([a, b], d, _t, use) => {
+    if (!isF(d)) return `min(${a}, ${b})`;
+    use("isnan");
+    return `select(${b}, ${a}, ${a} < ${b} || isnan_(${a}))`;
+  },
+  atan2: floatOnly("atan2"),
+  eq: cmp("=="), ne: cmp("!="), lt: cmp("<"), le: cmp("<="), gt: cmp(">"), ge: cmp(">="),
+  and: infix("&"), or: infix("|"), xor: infix("^"),
+  shift_left: ([a, b], d) => `select(${a} << (u32(${b}) & 31u), ${zero(d)}, u32(${b}) >= 32u)`,
+  shift_right_logical: ([a, b], d) =>
+    d === "int32"
+      ? `select(bitcast<i32>(bitcast<u32>(${a}) >> (u32(${b}) & 31u)), 0, u32(${b}) >= 32u)`
+      : `select(${a} >> (u32(${b}) & 31u), 0u, u32(${b}) >= 32u)`,
+  select: ([p, t, f]) => `select(${f}, ${t}, ${p} != 0u)`,
+  convert_element_type: ([a], from, to) => convert(a, from, to),
+};
+
+/** A value of dtype `from` as dtype `to`, as the CPU converts (float to int truncates). */
+export function convert(a: string, from: IRType, to: IRType): string {
+  const f = wgslType(from as DType), t = wgslType(to as DType);
+  if (to === "bool") return `select(0u, 1u, ${a} != ${zero(from)})`;
+  if (f === t) return a;
+  if (f === "f32" && t === "u32") return `select(u32(${a}), bitcast<u32>(i32(${a})), ${a} < 0.0)`;
+  if (from === "bool" || f === "f32" || t === "f32") return `${t}(${a})`;
+  return `bitcast<${t}>(${a})`;
+}
+
+const REDUCE: Record<ReduceOp, { init: (d: DType) => string; combine: (acc: string, v: string, d: DType) => string }> = {
+  sum: { init: (d) => literal(0, d), combine: (acc, v) => `${acc} + ${v}` },
+  prod: { init: (d) => literal(1, d), combine: (acc, v) => `${acc} * ${v}` },
+  max: {
+    init: (d) => (d === "float32" ? literal(-Infinity, d) : d === "int32" ? literal(-2147483648, d) : "0u"),
+    combine: (acc, v, d) => (d === "float32" ? `select(${acc}, ${v}, ${v} > ${acc} || isnan_(${v}))` : `max(${acc}, ${v})`),
+  },
+  min: {
+    init: (d) => (d === "float32" ? literal(Infinity, d) : d === "int32" ? literal(2147483647, d) : d === "bool" ? "1u" : "0xffffffffu"),
+    combine: (acc, v, d) => (d === "float32" ? `select(${acc}, ${v}, ${v} < ${acc} || isnan_(${v}))` : `min(${acc}, ${v})`),
+  },
+};
+
+/** Workgroup size of the cooperative reduction. */
+const RWG = 256;
+
+/** The expression statements computing `k.body`, given how loop indices and the flat index are named. */
+function renderBody(k: Kernel, idx: (axis: number) => string, flat: string, use: (h: string) => void): { lines: string[]; value: string } {
+  const name = new Map<IRNode, string>();
+  const lines: string[] = [];
+  for (const n of topoSort(k.body)) {
+    const a = n.args.map((x) => name.get(x)!);
+    let expr: string;
+    switch (n.op) {
+      case "const": name.set(n, literal(n.arg!, n.dtype as DType | "index")); continue;
+      case "idx": name.set(n, idx(n.arg!)); continue;
+      case "flat": name.set(n, flat); continue;
+      case "load": expr = `in${n.arg}[${a[0]}]`; break;
+      case "iadd": expr = `${a[0]} + ${a[1]}`; break;
+      case "imul": expr = `${a[0]} * ${a[1]}`; break;
+      case "idiv": expr = `${a[0]} / ${a[1]}`; break;
+      case "imod": expr = `${a[0]} % ${a[1]}`; break;
+      default: {
+        const t = ALU[n.op];
+        if (!t) throw new Error(`webgpu: no WGSL for IR op ${n.op}`);
+        expr = t(a, n.args[n.op === "select" ? 1 : 0].dtype, n.dtype, use);
+      }
+    }
+    const v = `t${lines.length}`;
+    lines.push(`  let ${v} = ${expr};`);
+    name.set(n, v);
+  }
+  return { lines, value: name.get(k.body)! };
+}
+
+/** Names for loop index `axis`, decoded from a linear counter over `axes` of `shape`. */
+function decoder(shape: readonly number[], axes: number[], counter: string): Map<number, string> {
+  const sub = axes.map((a) => shape[a]);
+  const st = stridesOf(sub);
+  return new Map(axes.map((a, i) => [a, sub[i] === 1 ? "0u" : `((${counter} / ${st[i]}u) % ${sub[i]}u)`]));
+}
+
+/** One WGSL pass computing the kernel; binding k < inputs.length is input k, the last is the output. */
+export function renderWgsl(k: Kernel): Pass {
+  const used = new Set<string>();
+  const use = (h: string) => used.add(h);
+  const decls = [
+    ...k.inputs.map((b, i) => binding(i, `in${i}`, b.dtype)),
+    binding(k.inputs.length, "out", k.out.dtype, true),
+  ];
+  const bindings = [...k.inputs.map((_, i) => ({ in: i })), { out: 0 }];
+  const rank = k.shape.length;
+  const outSize = sizeOf(k.out.shape);
+  const st = stridesOf(k.shape);
+  const flatOf = (idx: Map<number, string>) => k.shape.map((n, d) => (n === 1 ? "" : `${idx.get(d)} * ${st[d]}u`)).filter(Boolean).join(" + ") || "0u";
+
+  if (!k.reduce) {
+    const idx = decoder(k.shape, [...Array(rank).keys()], "gi");
+    const { lines, value } = renderBody(k, (a) => idx.get(a)!, "gi", use);
+    const main = `@compute @workgroup_size(${WG})
+fn main(${MAIN_ARGS}) {
+  let gi = ${LINEAR_WORKGROUP} * ${WG}u + lid;
+  if (gi >= ${outSize}u) { return; }
+${lines.join("\n")}
+  out[gi] = ${value};
+}`;
+    return { code: [...decls, ...helpers(used), main].join("\n"), bindings, workgroups: groups(outSize) };
+  }
+
+  const red = [...k.reduce.axes].sort((a, b) => a - b);
+  const kept = [...Array(rank).keys()].filter((d) => !red.includes(d));
+  const R = sizeOf(red.map((a) => k.shape[a]));
+  const idx = new Map([...decoder(k.shape, kept, "o"), ...decoder(k.shape, red, "r")]);
+  const { lines, value } = renderBody(k, (a) => idx.get(a)!, "fl", use);
+  const usesFlat = lines.some((l) => /\bfl\b/.test(l));
+  const flatLine = usesFlat ? `  let fl = ${flatOf(idx)};\n` : "";
+  const d = k.out.dtype;
+  const r = REDUCE[k.reduce.op];
+  if (d === "float32" && (k.reduce.op === "max" || k.reduce.op === "min")) use("isnan");
+  const t = wgslType(d);
+  const point = `${flatLine}${lines.join("\n")}\n  acc = ${r.combine("acc", value, d)};`;
+  const cooperative = R >= 512 && outSize <= 8192;
+  let main: string;
+  if (!cooperative) {
+    main = `@compute @workgroup_size(${WG})
+fn main(${MAIN_ARGS}) {
+  let o = ${LINEAR_WORKGROUP} * ${WG}u + lid;
+  if (o >= ${outSize}u) { return; }
+  var acc: ${t} = ${r.init(d)};
+  for (var r = 0u; r < ${R}u; r = r + 1u) {
+${point}
+  }
+  out[o] = acc;
+}`;
+  } else {
+    main = `var<workgroup> part: array<${t}, ${RWG}>;
+@compute @workgroup_size(${RWG})
+fn main(${MAIN_ARGS}) {
+  let o = ${LINEAR_WORKGROUP};
+  var acc: ${t} = ${r.init(d)};
+  if (o < ${outSize}u) {
+    for (var r = lid; r < ${R}u; r = r + ${RWG}u) {
+${point}
+    }
+  }
+  part[lid] = acc;
+  for (var s = ${RWG / 2}u; s > 0u; s = s >> 1u) {
+    workgroupBarrier();
+    if (lid < s) { let v = part[lid + s]; let a = part[lid]; part[lid] = ${r.combine("a", "v", d)}; }
+  }
+  if (lid == 0u && o < ${outSize}u) { out[o] = part[0]; }
+}`;
+  }
+  return { code: [...decls, ...helpers(used), main].join("\n"), bindings, workgroups: cooperative ? Math.max(1, outSize) : groups(outSize) };
+}

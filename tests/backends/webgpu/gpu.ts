@@ -1,0 +1,46 @@
+/**
+ * Shared setup of the WebGPU tests: starts the backend once, or records why it cannot
+ * start. With AUGERINO_REQUIRE_WEBGPU=1 (set by CI, which installs lavapipe) a missing
+ * adapter fails the suite instead of skipping it.
+ */
+import "../../../index.ts";
+import { getBackend, initBackend } from "../../../index.ts";
+import { NDArray } from "../../../core/array.ts";
+import type { TypedArray } from "../../../core/dtype.ts";
+import type { Tracer } from "../../../core/tracer.ts";
+
+export let gpuSkipReason: string | null = null;
+try {
+  await initBackend("webgpu");
+} catch (e) {
+  gpuSkipReason = (e as Error).message;
+  if (process.env.AUGERINO_REQUIRE_WEBGPU === "1") throw new Error(`AUGERINO_REQUIRE_WEBGPU=1 but ${gpuSkipReason}`);
+  console.log(`[webgpu] tests skipped: ${gpuSkipReason}`);
+}
+
+/** A copy of a CPU array on the WebGPU backend. */
+export function onGpu(x: Tracer): NDArray {
+  const b = getBackend("webgpu");
+  return new NDArray(x.aval, b, b.upload((x as NDArray).dataSync(), x.dtype));
+}
+
+/** Reads any array (CPU or GPU) into a typed array. */
+export async function readAny(x: Tracer): Promise<TypedArray> {
+  return (x as NDArray).data();
+}
+
+/**
+ * Checks a GPU result against the CPU's: integers and booleans exactly, floats within
+ * `tol` relative to the larger of 1 and the reference. Returns a message on mismatch.
+ */
+export function compareValues(got: TypedArray, want: TypedArray, float: boolean, tol: number): string | null {
+  if (got.length !== want.length) return `length ${got.length}, expected ${want.length}`;
+  for (let i = 0; i < want.length; i++) {
+    const a = got[i], b = want[i];
+    if (Object.is(a, b) || (Number.isNaN(a) && Number.isNaN(b))) continue;
+    if (!float) return `element ${i} is ${a}, expected ${b}`;
+    if (a === b) continue;
+    if (!(Math.abs(a - b) <= tol * Math.max(1, Math.abs(b)))) return `element ${i} is ${a}, expected ${b} (tol ${tol})`;
+  }
+  return null;
+}

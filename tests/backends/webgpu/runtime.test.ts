@@ -1,0 +1,142 @@
+/**
+ * The WebGPU runtime: fusion under jit (fewer dispatches than primitives, one command
+ * buffer per program), grids over 65535 workgroups, both reduction strategies, dtypes,
+ * memory, placement of CPU operands, and clear errors.
+ */
+import { describe, expect, it } from "vitest";
+import { getBackend, jit, makeJaxpr, np } from "../../../index.ts";
+import { NDArray } from "../../../core/array.ts";
+import { gpuStats, WebGpuBackend } from "../../../core/backends/webgpu/index.ts";
+import { startGpu } from "../../../core/backends/webgpu/device.ts";
+import { setFusion } from "../../../core/compiler/index.ts";
+import type { Tracer } from "../../../core/tracer.ts";
+import { compareValues, gpuSkipReason, onGpu } from "./gpu.ts";
+
+const gc = (globalThis as { gc?: () => void }).gc;
+const settle = async () => {
+  // FinalizationRegistry callbacks run as tasks after a collection: collect, then yield.
+  for (let k = 0; k < 3; k++) {
+    gc?.();
+    await new Promise((r) => setImmediate(r));
+  }
+};
+const cpuRange = (n: number, scale = 1e-3) => np.mul(np.arange(n, undefined, 1, { dtype: "float32" }), scale) as NDArray;
+const chain = (x: Tracer) => np.sum(np.tanh(x.mul(1.5).add(0.25)).mul(np.exp(x.neg())).sub(0.5));
+
+describe.skipIf(gpuSkipReason !== null)("webgpu runtime", () => {
+  it("jit fuses a chain: fewer dispatches than primitives, one submit, same values as the CPU", async () => {
+    const x = cpuRange(10000);
+    const prims = makeJaxpr(chain)(x).jaxpr.eqns.length;
+    const f = jit(chain);
+    const want = (f(x) as NDArray).dataSync();
+    const gx = onGpu(x);
+    await (f(gx) as NDArray).data(); // compile
+    getBackend("webgpu");
+    const before = { ...gpuStats };
+    const out = f(gx) as NDArray;
+    const mid = { ...gpuStats };
+    const got = await out.data();
+    expect(mid.dispatches - before.dispatches).toBeLessThan(prims);
+    expect(mid.dispatches - before.dispatches).toBe(1);
+    expect(mid.submits - before.submits).toBe(0);
+    expect(gpuStats.submits - mid.submits).toBe(1);
+    expect(compareValues(got, want, true, 1e-4)).toBeNull();
+  });
+
+  it("without fusion the same program dispatches one kernel per primitive", async () => {
+    setFusion(false);
+    try {
+      const x = onGpu(cpuRange(1000));
+      const f = jit((v: Tracer) => chain(v));
+      await (f(x) as NDArray).data();
+      const before = gpuStats.dispatches;
+      await (f(x) as NDArray).data();
+      expect(gpuStats.dispatches - before).toBeGreaterThanOrEqual(6);
+    } finally {
+      setFusion(undefined);
+    }
+  });
+
+  it("elementwise kernels cover more than 65535 workgroups", async () => {
+    const n = 65536 * 64 + 5;
+    const x = cpuRange(n, 1e-6);
+    const got = await (np.exp(onGpu(x)) as NDArray).data();
+    expect(compareValues(got, (np.exp(x) as NDArray).dataSync(), true, 1e-5)).toBeNull();
+  });
+
+  it("reductions agree with the CPU for long and short reduced axes", async () => {
+    const x = np.reshape(cpuRange(3 * 5000, 1e-4), [3, 5000]) as NDArray;
+    for (const axis of [0, 1]) {
+      for (const f of [np.sum, np.max, np.min]) {
+        const got = await (f(onGpu(x), { axis }) as NDArray).data();
+        expect(got.length).toBe(axis === 0 ? 5000 : 3);
+        expect(compareValues(got, (f(x, { axis }) as NDArray).dataSync(), true, 1e-4)).toBeNull();
+      }
+    }
+    const all = await (np.sum(onGpu(x)) as NDArray).data();
+    expect(compareValues(all, (np.sum(x) as NDArray).dataSync(), true, 1e-5)).toBeNull();
+  });
+
+  it("max and min propagate NaN as on the CPU", async () => {
+    const x = np.array([1, NaN, 3]);
+    expect(Number.isNaN((await (np.max(onGpu(x)) as NDArray).data())[0])).toBe(true);
+    expect(Number.isNaN((await (np.maximum(onGpu(x), 2) as NDArray).data())[1])).toBe(true);
+  });
+
+  it("bool, int32 and uint32 round-trip and compute exactly", async () => {
+    const b = np.array([true, false, true]);
+    expect([...(await (np.logicalNot(onGpu(b)) as NDArray).data())]).toEqual([0, 1, 0]);
+    const i = np.array(new Int32Array([2147483647, -5, 7]));
+    expect([...(await (onGpu(i).add(1) as NDArray).data())]).toEqual([-2147483648, -4, 8]);
+    const u = np.array(new Uint32Array([4294967295, 3]));
+    expect([...(await (onGpu(u).add(1) as NDArray).data())]).toEqual([0, 4]);
+  });
+
+  it("CPU operands beside WebGPU arrays are moved to the GPU", async () => {
+    const x = onGpu(np.array([1, 2, 3]));
+    const y = x.add(np.array([10, 20, 30])) as NDArray;
+    expect(y.backend).toBe("webgpu");
+    expect([...(await y.data())]).toEqual([11, 22, 33]);
+  });
+
+  it("reads are asynchronous: dataSync names the alternative", () => {
+    const x = onGpu(np.array([1, 2]));
+    expect(() => x.dataSync()).toThrow(/await x.data\(\)/);
+  });
+
+  it("float64 is refused with the reason", () => {
+    expect(() => onGpu(np.array(new Float64Array([1, 2])))).toThrow(/float64 is not supported/);
+  });
+
+  it("arrays over the storage binding limit are refused with sizes", () => {
+    const b = getBackend("webgpu") as WebGpuBackend;
+    const n = Math.floor(b.ctx.maxBindingBytes / 4) + 1;
+    expect(() => np.zeros([n], { backend: "webgpu" })).toThrow(/exceeds this adapter's largest storage buffer binding/);
+  });
+
+  it.skipIf(!gc)("memory stays flat over many steps (needs node --expose-gc, set in vitest.config.ts)", async () => {
+    const b = getBackend("webgpu");
+    const x = onGpu(cpuRange(4096));
+    const step = (v: Tracer) => np.tanh(v).mul(0.5);
+    let y = step(x) as NDArray;
+    await settle();
+    const start = b.memoryStats().liveBuffers;
+    for (let k = 0; k < 2000; k++) {
+      const next = step(y) as NDArray;
+      y.dispose();
+      y = next;
+      if (k % 500 === 0) await settle();
+    }
+    await y.data();
+    await settle();
+    expect(b.memoryStats().liveBuffers).toBeLessThanOrEqual(start + 2);
+  });
+
+  it("a lost device is reported as an error on the next use", async () => {
+    const own = new WebGpuBackend(await startGpu());
+    const h = own.upload(new Float32Array([1, 2]), "float32");
+    own.device.destroy();
+    await new Promise((r) => setTimeout(r, 50));
+    await expect(own.read(h, { shape: [2], dtype: "float32" })).rejects.toThrow(/device was destroyed|lost/);
+  });
+});
