@@ -51,6 +51,7 @@ export class WebGpuBackend implements Backend {
   private pipelines = new Map<string, { pipeline: GPUComputePipeline; bindings: Ref[] }>();
   private programs = new Map<string, { program: GpuProgram; order?: number[] }>();
   private failure: string | null = null;
+  private error: string | null = null;
 
   constructor(ctx: GpuContext) {
     this.ctx = ctx;
@@ -61,13 +62,21 @@ export class WebGpuBackend implements Backend {
     this.device.onuncapturederror = (ev: GPUUncapturedErrorEvent) => {
       const e = ev.error;
       const kind = e instanceof GPUOutOfMemoryError ? "out of memory" : "error";
-      this.failure ??= `webgpu: ${kind}: ${e.message}`;
+      this.error ??= `webgpu: ${kind}: ${e.message}`;
     };
   }
 
-  /** Throws the first asynchronous device error (loss, out of memory, invalid kernel) seen so far. */
+  /**
+   * Throws the device's loss (every later call fails too), or the first error reported
+   * asynchronously since the last check (out of memory, an invalid kernel), once.
+   */
   private check(): void {
     if (this.failure) throw new Error(this.failure);
+    const e = this.error;
+    if (e) {
+      this.error = null;
+      throw new Error(e);
+    }
   }
 
   private alloc(elements: number): GpuBuffer {

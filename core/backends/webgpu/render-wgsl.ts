@@ -129,6 +129,8 @@ function renderBody(k: Kernel, idx: (axis: number) => string, flat: string, use:
 /** Names for loop index `axis`, decoded from a linear counter over `axes` of `shape`. */
 function decoder(shape: readonly number[], axes: number[], counter: string): Map<number, string> {
   const sub = axes.map((a) => shape[a]);
+  // An empty space is never iterated; WGSL rejects the constant "/ 0u" its decoding would contain.
+  if (sub.includes(0)) return new Map(axes.map((a) => [a, "0u"]));
   const st = stridesOf(sub);
   return new Map(axes.map((a, i) => [a, sub[i] === 1 ? "0u" : `((${counter} / ${st[i]}u) % ${sub[i]}u)`]));
 }

@@ -3,6 +3,7 @@
  * buffer per program), grids over 65535 workgroups, both reduction strategies, dtypes,
  * memory, placement of CPU operands, and clear errors.
  */
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { getBackend, jit, makeJaxpr, np } from "../../../index.ts";
 import { NDArray } from "../../../core/array.ts";
@@ -138,5 +139,23 @@ describe.skipIf(gpuSkipReason !== null)("webgpu runtime", () => {
     own.device.destroy();
     await new Promise((r) => setTimeout(r, 50));
     await expect(own.read(h, { shape: [2], dtype: "float32" })).rejects.toThrow(/device was destroyed|lost/);
+  });
+
+  it("the README's WebGPU example is examples/webgpu.ts and prints the fused sum", async () => {
+    const root = new URL("../../../", import.meta.url);
+    const block = readFileSync(new URL("README.md", root), "utf8").split("```ts\n")[2].split("```")[0];
+    const example = readFileSync(new URL("examples/webgpu.ts", root), "utf8").split("\n").slice(1).join("\n");
+    expect(block).toBe(example.replace('"../index.ts"', '"augerino"'));
+    const logs: unknown[][] = [];
+    const orig = console.log;
+    console.log = (...a: unknown[]) => logs.push(a);
+    try {
+      await import("../../../examples/webgpu.ts");
+    } finally {
+      console.log = orig;
+    }
+    expect(logs[0][0]).toContain("webgpu");
+    // sum of tanh(i / 1e6) for i < 1e6 is about 1e6 * log(cosh(1)).
+    expect(Math.abs((logs[0][1] as Float32Array)[0] / 1e6 - Math.log(Math.cosh(1)))).toBeLessThan(1e-3);
   });
 });
