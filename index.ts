@@ -12,6 +12,7 @@ import * as random from "./core/random.ts";
 import * as linalg from "./core/linalg.ts";
 import * as tree from "./core/tree-ns.ts";
 import "./core/backends/webgpu/index.ts";
+import "./core/backends/cuda/index.ts";
 
 export { np, lax, random, linalg, tree };
 export { NDArray } from "./core/array.ts";

@@ -1,0 +1,52 @@
+/**
+ * What a CUDA kernel rule produces: one or more kernel launches over the call's input,
+ * output and scratch buffers. Rules live in kernels/<family>.ts, one file per primitive
+ * family, and are looked up by primitive name (the same shape as the WebGPU rules).
+ */
+import type { DType } from "../../dtype.ts";
+import type { Params } from "../../primitive.ts";
+import type { ShapedArray } from "../../tracer.ts";
+
+/** A buffer a pass reads or writes: the call's input i, output i, or scratch buffer i. */
+export type Ref = { in: number } | { out: number } | { tmp: number };
+
+export interface Pass {
+  /**
+   * A CUDA C module (no #includes) defining `extern "C" __global__ void augerino_kernel(...)`;
+   * its parameters are device pointers to bindings[0], bindings[1], ... in order. Shapes and
+   * params are baked in as constants: programs are cached per shape.
+   */
+  code: string;
+  bindings: Ref[];
+  /** Blocks of a one-dimensional grid (at most 2^31 - 1); a pass with none is skipped. */
+  blocks: number;
+  /** Threads per block; must match the kernel's __launch_bounds__. */
+  threads: number;
+}
+
+export interface CudaProgram {
+  passes: Pass[];
+  /** Scratch buffers the passes share, released after the call. */
+  temps?: { dtype: DType; size: number }[];
+}
+
+/** A rule may return null for operand types it does not cover; the call then runs on the host. */
+export type CudaRule = (inAvals: ShapedArray[], outAvals: ShapedArray[], params: Params) => CudaProgram | null;
+
+const rules = new Map<string, CudaRule>();
+
+/** Registers the CUDA kernel of one or more primitives. */
+export function defineCuda(names: string | string[], rule: CudaRule): void {
+  for (const n of typeof names === "string" ? [names] : names) {
+    if (rules.has(n)) throw new Error(`CUDA kernel for ${n} is defined twice`);
+    rules.set(n, rule);
+  }
+}
+
+export function cudaRule(name: string): CudaRule | undefined {
+  return rules.get(name);
+}
+
+export function cudaRuleNames(): string[] {
+  return [...rules.keys()];
+}

@@ -1,0 +1,255 @@
+/**
+ * Renders kernel IR (core/compiler/ir.ts) to a CUDA C launch. Without a reduction each
+ * thread computes one output element. With one, an output element is either folded by one
+ * thread (many outputs, short reductions) or by a whole block that strides over the reduced
+ * points and combines partial results in shared memory (few outputs, long reductions).
+ *
+ * Semantics follow the CPU kernels (core/primitives/elementwise.ts, render-js.ts): float32
+ * values are rounded to float32 after every op, and float products are `__fmul_rn`, which
+ * the compiler never contracts into a fused multiply-add, so +, -, *, / chains are bit for
+ * bit the CPU's; transcendental functions are CUDA's float32 ones (a few ulp). Integer
+ * arithmetic wraps modulo 2^32, division by zero gives 0, shifts by 32 or more give 0,
+ * float-to-integer conversion wraps like JavaScript's ToInt32/ToUint32, and max/min
+ * propagate NaN. float32 sums and products accumulate in double, as the CPU's do.
+ */
+import type { DType } from "../../dtype.ts";
+import { sizeOf, stridesOf } from "../../shape.ts";
+import { topoSort, type IRNode, type IRType, type Kernel, type ReduceOp } from "../../compiler/ir.ts";
+import { typedArrayFor } from "../../dtype.ts";
+import type { Pass } from "./program.ts";
+import { blocks, ctype, kernel, literal, param, THREADS, type CType } from "./cuda-c.ts";
+
+type Emit = (a: string[], from: IRType, to: IRType, use: (h: string) => void) => string;
+
+const isF = (d: IRType) => d === "float32" || d === "float64";
+/** The C math function for `name` at the operand's precision (`expf` or `exp`). */
+const fn = (name: string): Emit => (a, from) => {
+  if (!isF(from)) throw new Error(`cuda: ${name} of ${from} is not supported`);
+  return `${name}${from === "float32" ? "f" : ""}(${a.join(", ")})`;
+};
+const one = (d: IRType) => literal(1, d as DType | "index");
+const zero = (d: IRType) => literal(0, d as DType | "index");
+/** Wrapping int32 arithmetic goes through unsigned (signed overflow is undefined in C). */
+const wrapped = (op: string): Emit => ([a, b], d) =>
+  d === "int32" ? `(int)((unsigned)${a} ${op} (unsigned)${b})` : d === "bool" ? `(unsigned char)(${a} ${op} ${b})` : `(${a} ${op} ${b})`;
+const cmp = (op: string): Emit => ([a, b]) => `(${a} ${op} ${b})`;
+
+/** CUDA C for each ALU op, by operand dtype. Booleans are 0/1 values. */
+const ALU: Record<string, Emit> = {
+  neg: ([a], d) => (isF(d) ? `(-${a})` : `(${ctype(d)})(0u - (unsigned)${a})`),
+  exp: fn("exp"), log: fn("log"), log1p: fn("log1p"), expm1: fn("expm1"), sqrt: fn("sqrt"),
+  sin: fn("sin"), cos: fn("cos"), tan: fn("tan"), tanh: fn("tanh"), erf: fn("erf"), erf_inv: fn("erfinv"),
+  // The CPU computes 1 / sqrt(x), correctly rounded; rsqrtf is only within 2 ulp.
+  rsqrt: ([a], d) => `(${one(d)} / ${fn("sqrt")([a], d, d, () => {})})`,
+  logistic: ([a], d) => `(${one(d)} / (${one(d)} + ${fn("exp")([`-${a}`], d, d, () => {})}))`,
+  abs: ([a], d) => (isF(d) ? fn("fabs")([a], d, d, () => {}) : d === "int32" ? `(${a} < 0 ? (int)(0u - (unsigned)${a}) : ${a})` : a),
+  sign: ([a], d) => (d === "uint32" || d === "bool" ? `(${a} > 0u ? 1u : 0u)` : `(${a} > ${zero(d)} ? ${one(d)} : (${a} < ${zero(d)} ? ${literal(-1, d as DType)} : ${a}))`),
+  floor: ([a], d) => (isF(d) ? fn("floor")([a], d, d, () => {}) : a),
+  ceil: ([a], d) => (isF(d) ? fn("ceil")([a], d, d, () => {}) : a),
+  // rint rounds half to even in the default rounding mode, as NumPy and the CPU round.
+  round: ([a], d) => (isF(d) ? fn("rint")([a], d, d, () => {}) : a),
+  not: ([a], d) => (d === "bool" ? `(unsigned char)(1u - ${a})` : `(${ctype(d)})(~${a})`),
+  is_finite: ([a], d) =>
+    d === "float32" ? `((__float_as_uint(${a}) & 0x7f800000u) != 0x7f800000u)`
+      : d === "float64" ? `((__double_as_longlong(${a}) & 0x7ff0000000000000ll) != 0x7ff0000000000000ll)` : "1",
+  add: wrapped("+"), sub: wrapped("-"),
+  mul: ([a, b], d, t, use) => (d === "float32" ? `__fmul_rn(${a}, ${b})` : d === "float64" ? `__dmul_rn(${a}, ${b})` : wrapped("*")([a, b], d, t, use)),
+  div: ([a, b], d, _t, use) => {
+    if (isF(d)) return `(${a} / ${b})`;
+    if (d === "int32") return use("idiv_i32"), `aug_idiv_i32(${a}, ${b})`;
+    return `(${b} == 0u ? ${zero(d)} : (${ctype(d)})(${a} / ${b}))`;
+  },
+  rem: ([a, b], d, _t, use) => {
+    if (isF(d)) return fn("fmod")([a, b], d, d, use);
+    if (d === "int32") return use("irem_i32"), `aug_irem_i32(${a}, ${b})`;
+    return `(${b} == 0u ? ${zero(d)} : (${ctype(d)})(${a} % ${b}))`;
+  },
+  pow: ([a, b], d, _t, use) => {
+    const h = d === "float32" ? "pow_f32" : d === "float64" ? "pow_f64" : d === "int32" ? "ipow_i32" : "upow_u32";
+    use(h);
+    return `aug_${h}(${a}, ${b})`;
+  },
+  max: ([a, b], d) => (isF(d) ? `((${a} > ${b} || ${a} != ${a}) ? ${a} : ${b})` : `(${a} > ${b} ? ${a} : ${b})`),
+  min: ([a, b], d) => (isF(d) ? `((${a} < ${b} || ${a} != ${a}) ? ${a} : ${b})` : `(${a} < ${b} ? ${a} : ${b})`),
+  atan2: fn("atan2"),
+  eq: cmp("=="), ne: cmp("!="), lt: cmp("<"), le: cmp("<="), gt: cmp(">"), ge: cmp(">="),
+  and: ([a, b], d) => `(${ctype(d)})(${a} & ${b})`,
+  or: ([a, b], d) => `(${ctype(d)})(${a} | ${b})`,
+  xor: ([a, b], d) => `(${ctype(d)})(${a} ^ ${b})`,
+  shift_left: ([a, b], d) => `((unsigned)${b} >= 32u ? ${zero(d)} : (${ctype(d)})((unsigned)${a} << (unsigned)${b}))`,
+  shift_right_logical: ([a, b], d) => `((unsigned)${b} >= 32u ? ${zero(d)} : (${ctype(d)})((unsigned)${a} >> (unsigned)${b}))`,
+  select: ([p, t, f]) => `(${p} ? ${t} : ${f})`,
+  convert_element_type: ([a], from, to, use) => convert(a, from, to, use),
+};
+
+/** A value of dtype `from` as dtype `to`, as the CPU converts (float to integer truncates and wraps). */
+export function convert(a: string, from: IRType, to: IRType, use: (h: string) => void): string {
+  if (to === "bool") return `(${a} != ${zero(from)})`;
+  if (from === to) return a;
+  if (isF(from) && (to === "int32" || to === "uint32")) {
+    use("to_u32");
+    return `(${ctype(to)})aug_to_u32((double)${a})`;
+  }
+  return `(${ctype(to)})${a}`;
+}
+
+interface Reducer {
+  /** The accumulator's C type for an output of `d`. */
+  acc: (d: DType) => CType;
+  /** The JavaScript initial value (the CPU's); the C initial value is its literal in the accumulator. */
+  init: number;
+  combine: (acc: string, v: string, d: DType) => string;
+}
+
+/** Sums and products accumulate in double for floats (as the CPU does) and wrap in unsigned for integers. */
+const wide = (d: DType): CType => (isF(d) ? "double" : "unsigned");
+const REDUCE: Record<ReduceOp, Reducer> = {
+  sum: { acc: wide, init: 0, combine: (acc, v, d) => (isF(d) ? `${acc} + (double)${v}` : `${acc} + (unsigned)${v}`) },
+  prod: { acc: wide, init: 1, combine: (acc, v, d) => (isF(d) ? `${acc} * (double)${v}` : `${acc} * (unsigned)${v}`) },
+  max: { acc: (d) => ctype(d), init: -Infinity, combine: (acc, v, d) => (isF(d) ? `((${v} > ${acc} || ${v} != ${v}) ? ${v} : ${acc})` : `(${v} > ${acc} ? ${v} : ${acc})`) },
+  min: { acc: (d) => ctype(d), init: Infinity, combine: (acc, v, d) => (isF(d) ? `((${v} < ${acc} || ${v} != ${v}) ? ${v} : ${acc})` : `(${v} < ${acc} ? ${v} : ${acc})`) },
+};
+
+/** The accumulator's starting value: the identity, or for max/min of integers the type's extreme. */
+function initLiteral(op: ReduceOp, d: DType): string {
+  const acc = REDUCE[op].acc(d);
+  if (acc === "double") return literal(REDUCE[op].init, "float64");
+  if (op === "sum") return "0u";
+  if (op === "prod") return "1u";
+  if (d === "float32") return literal(REDUCE[op].init, "float32");
+  if (d === "int32") return op === "max" ? "(-2147483647 - 1)" : "2147483647";
+  return op === "max" ? "0u" : d === "bool" ? "1u" : "0xffffffffu";
+}
+
+/** The value the CPU stores for an empty reduction: its float64 initial value written to a typed array of `d`. */
+function emptyValue(op: ReduceOp, d: DType): number {
+  const t = typedArrayFor(d, 1);
+  t[0] = REDUCE[op].init;
+  return t[0];
+}
+
+/** Threads per block of the cooperative reduction. */
+export const REDUCE_THREADS = 256;
+
+export type ReduceStrategy = "thread" | "block";
+
+/** One thread per output for short reductions; a block per output when the reduced extent is long and outputs are few. */
+export function chooseReduceStrategy(reduced: number, outputs: number): ReduceStrategy {
+  return reduced >= 512 || (reduced >= 64 && outputs <= 1024) ? "block" : "thread";
+}
+
+/** The statements computing `k.body`, given how loop indices and the flat index are named. */
+function renderBody(k: Kernel, idx: (axis: number) => string, flat: string, use: (h: string) => void): { lines: string[]; value: string } {
+  const name = new Map<IRNode, string>();
+  const lines: string[] = [];
+  for (const n of topoSort(k.body)) {
+    const a = n.args.map((x) => name.get(x)!);
+    let expr: string;
+    switch (n.op) {
+      case "const": name.set(n, literal(n.arg!, n.dtype)); continue;
+      case "idx": name.set(n, idx(n.arg!)); continue;
+      case "flat": name.set(n, flat); continue;
+      case "load": expr = `in${n.arg}[${a[0]}]`; break;
+      case "iadd": expr = `${a[0]} + ${a[1]}`; break;
+      case "imul": expr = `${a[0]} * ${a[1]}`; break;
+      case "idiv": expr = `${a[0]} / ${a[1]}`; break;
+      case "imod": expr = `${a[0]} % ${a[1]}`; break;
+      default: {
+        const t = ALU[n.op];
+        if (!t) throw new Error(`cuda: no CUDA C for IR op ${n.op}`);
+        expr = t(a, n.args[n.op === "select" ? 1 : 0].dtype, n.dtype, use);
+      }
+    }
+    const v = `t${lines.length}`;
+    lines.push(`    const ${ctype(n.dtype)} ${v} = ${expr};`);
+    name.set(n, v);
+  }
+  return { lines, value: name.get(k.body)! };
+}
+
+/** Expressions for loop index `axis`, decoded from a linear counter over `axes` of `shape`. */
+function decoder(shape: readonly number[], axes: number[], counter: string): Map<number, string> {
+  const sub = axes.map((a) => shape[a]);
+  const st = stridesOf(sub);
+  return new Map(axes.map((a, i) => [a, sub[i] === 1 ? "0u" : i === 0 ? `(${counter} / ${st[i]}u)` : `((${counter} / ${st[i]}u) % ${sub[i]}u)`]));
+}
+
+/**
+ * One launch computing the kernel; parameter k < inputs.length is input k, the last is the
+ * output. `reduce` forces a reduction strategy (tests render both).
+ */
+export function renderCuda(k: Kernel, opts: { reduce?: ReduceStrategy } = {}): Pass {
+  const used = new Set<string>();
+  const use = (h: string) => used.add(h);
+  const params = [...k.inputs.map((b, i) => param(`in${i}`, b.dtype)), param("out", k.out.dtype, true)];
+  const bindings = [...k.inputs.map((_, i) => ({ in: i })), { out: 0 }];
+  const rank = k.shape.length;
+  const outSize = sizeOf(k.out.shape);
+  const st = stridesOf(k.shape);
+  const flatOf = (idx: Map<number, string>) => k.shape.map((n, d) => (n === 1 ? "" : `${idx.get(d)} * ${st[d]}u`)).filter(Boolean).join(" + ") || "0u";
+  const d = k.out.dtype;
+  const T = ctype(d);
+  const pass = (code: string, nblocks: number, threads = THREADS): Pass => ({ code, bindings, blocks: nblocks, threads });
+
+  if (!k.reduce) {
+    const idx = decoder(k.shape, [...Array(rank).keys()], "gi");
+    const { lines, value } = renderBody(k, (a) => idx.get(a)!, "gi", use);
+    const body = `  const unsigned long long g = (unsigned long long)blockIdx.x * ${THREADS}u + threadIdx.x;
+  if (g >= ${outSize}ull) return;
+  const unsigned gi = (unsigned)g;
+  {
+${lines.join("\n")}
+    out[gi] = ${value};
+  }`;
+    return pass(kernel(params, body, used), blocks(outSize));
+  }
+
+  const op = k.reduce.op;
+  const red = [...k.reduce.axes].sort((a, b) => a - b);
+  const kept = [...Array(rank).keys()].filter((a) => !red.includes(a));
+  const R = sizeOf(red.map((a) => k.shape[a]));
+  if (R === 0) {
+    const body = `  const unsigned long long g = (unsigned long long)blockIdx.x * ${THREADS}u + threadIdx.x;
+  if (g < ${outSize}ull) out[g] = ${literal(emptyValue(op, d), d)};`;
+    return pass(kernel(params, body), blocks(outSize));
+  }
+  const idx = new Map([...decoder(k.shape, kept, "o"), ...decoder(k.shape, red, "r")]);
+  const { lines, value } = renderBody(k, (a) => idx.get(a)!, "fl", use);
+  const usesFlat = lines.some((l) => /\bfl\b/.test(l));
+  const r = REDUCE[op];
+  const A = r.acc(d);
+  const point = `${usesFlat ? `    const unsigned fl = ${flatOf(idx)};\n` : ""}${lines.join("\n")}
+    acc = ${r.combine("acc", value, d)};`;
+  const strategy = opts.reduce ?? chooseReduceStrategy(R, outSize);
+  if (strategy === "thread") {
+    const body = `  const unsigned long long g = (unsigned long long)blockIdx.x * ${THREADS}u + threadIdx.x;
+  if (g >= ${outSize}ull) return;
+  const unsigned o = (unsigned)g;
+  ${A} acc = ${initLiteral(op, d)};
+  for (unsigned r = 0u; r < ${R}u; ++r) {
+${point}
+  }
+  out[o] = (${T})acc;`;
+    return pass(kernel(params, body, used), blocks(outSize));
+  }
+  const RT = REDUCE_THREADS;
+  const body = `  __shared__ ${A} part[${RT}];
+  const unsigned o = blockIdx.x;
+  const unsigned lid = threadIdx.x;
+  ${A} acc = ${initLiteral(op, d)};
+  for (unsigned r = lid; r < ${R}u; r += ${RT}u) {
+${point}
+  }
+  part[lid] = acc;
+  __syncthreads();
+  for (unsigned s = ${RT / 2}u; s > 0u; s >>= 1) {
+    if (lid < s) {
+      const ${A} a = part[lid];
+      const ${A} v = part[lid + s];
+      part[lid] = ${r.combine("a", "v", d)};
+    }
+    __syncthreads();
+  }
+  if (lid == 0u) out[o] = (${T})part[0];`;
+  return pass(kernel(params, body, used, RT), Math.max(1, outSize), RT);
+}
