@@ -38,6 +38,7 @@ export const lib = {
   erf(x: number): number {
     // Abramowitz-Stegun 7.1.26 is too coarse for gradients checks; use a series/continued fraction split.
     const ax = Math.abs(x);
+    if (ax === Infinity) return Math.sign(x);
     if (ax < 2.5) {
       // Maclaurin series: erf x = 2/sqrt(pi) * sum (-1)^n x^(2n+1) / (n! (2n+1))
       let term = x;
