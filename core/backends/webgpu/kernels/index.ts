@@ -1,5 +1,7 @@
 // Each family file registers its primitives' WebGPU kernels when imported.
 import "./elementwise.ts";
+import "./random.ts";
+import "./linalg.ts";
 import "./shape.ts";
 import "./reduce.ts";
 import "./sort.ts";
