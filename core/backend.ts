@@ -31,6 +31,8 @@ export interface Backend {
   execute(prim: Primitive, ins: Handle[], inAvals: ShapedArray[], params: Params, outAvals: ShapedArray[]): Handle[];
   /** Runs one fused kernel of the compiler's IR over input buffers; backends without it run jit programs op by op. */
   runKernel?(kernel: Kernel, ins: Handle[]): Handle;
+  /** The most input buffers one kernel may read (WebGPU's storage-buffer limit); larger groups run op by op. */
+  readonly maxKernelInputs?: number;
   memoryStats(): MemoryStats;
 }
 

@@ -104,7 +104,7 @@ export function runFused(jaxpr: Jaxpr, consts: Tracer[], args: Tracer[]): Tracer
       const x = read(v);
       return x instanceof NDArray && x.backendImpl === backend;
     };
-    if (s.kind === "kernel" && backend && s.inputs.every(onBackend)) {
+    if (s.kind === "kernel" && backend && s.inputs.length <= (backend.maxKernelInputs ?? Infinity) && s.inputs.every(onBackend)) {
       ins = s.inputs;
       outs = [s.out];
       const out = backend.runKernel!(s.kernel, s.inputs.map((v) => (read(v) as NDArray).handle));

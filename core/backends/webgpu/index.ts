@@ -53,9 +53,13 @@ export class WebGpuBackend implements Backend {
   private failure: string | null = null;
   private error: string | null = null;
 
+  readonly maxKernelInputs: number;
+
   constructor(ctx: GpuContext) {
     this.ctx = ctx;
     this.device = ctx.device;
+    // One binding is the output.
+    this.maxKernelInputs = this.device.limits.maxStorageBuffersPerShaderStage - 1;
     void this.device.lost.then((info) => {
       this.failure ??= info.reason === "destroyed" ? "webgpu: the device was destroyed" : `webgpu: the device was lost (${info.reason}): ${info.message}`;
     });

@@ -1,0 +1,176 @@
+/**
+ * conv_general_dilated (NCHW input, OIHW kernel; strides, [lo, hi] padding that may crop,
+ * lhs and rhs dilation, feature groups) as im2col plus the batched product kernels of
+ * dot.ts: the patches of each (image, group) form a [Cg·KH·KW, Ho·Wo] matrix in a scratch
+ * buffer, and the group's kernel rows [Og, Cg·KH·KW] (already contiguous in OIHW) multiply
+ * it, writing [N, G, Og, Ho·Wo], which is NCHW. Images are taken in chunks so the scratch
+ * stays under PATCH_LIMIT elements; a convolution whose single image exceeds it runs the
+ * direct kernel (one invocation per output element).
+ */
+import type { Params } from "../../../primitive.ts";
+import type { ConvParams } from "../../../primitives/conv.ts";
+import { sizeOf } from "../../../shape.ts";
+import type { ShapedArray } from "../../../tracer.ts";
+import { defineWgsl, type GpuProgram, type Pass, type Ref } from "../program.ts";
+import { binding, groups, perElement } from "../wgsl.ts";
+import { preferredStrategy, productPass, type DotStrategy, type RhsSource } from "./dot.ts";
+import { perElements } from "./grid.ts";
+
+/** Largest patch scratch buffer, in elements (64 MiB of f32). */
+export const PATCH_LIMIT = 1 << 24;
+
+const u = (n: number) => `${n >>> 0}u`;
+const ceilTo = (n: number, m: number) => Math.ceil(n / m) * m;
+
+interface Dims {
+  N: number; C: number; H: number; W: number;
+  O: number; Cg: number; KH: number; KW: number;
+  Ho: number; Wo: number; G: number; Og: number;
+}
+
+/**
+ * WGSL setting `ok` and `${v}` (the input coordinate along one spatial axis) for output
+ * position `o` and kernel tap `k`: false in the padding and in the holes of lhs dilation.
+ */
+function tap(v: string, o: string, k: string, stride: number, rhsDil: number, lo: number, lhsDil: number, n: number): string {
+  const pos = `i32(${o} * ${u(stride)} + ${k} * ${u(rhsDil)}) ${lo >= 0 ? `- ${lo}` : `+ ${-lo}`}`;
+  if (lhsDil === 1) return `let ${v} = ${pos};\n  let ok_${v} = ${v} >= 0 && ${v} < ${n};`;
+  return `let p_${v} = ${pos};\n  let ${v} = p_${v} / ${lhsDil};\n  let ok_${v} = p_${v} >= 0 && p_${v} % ${lhsDil} == 0 && ${v} < ${n};`;
+}
+
+/** Gathers the patches of images [n0, n0 + cnt) into [cnt·G, Kp, Sp] (zero-padded, zero where the window leaves the input). */
+function im2colPass(d: Dims, p: ConvParams, n0: number, cnt: number, Kp: number, Sp: number, dst: Ref): Pass {
+  const K = d.Cg * d.KH * d.KW, S = d.Ho * d.Wo;
+  const total = cnt * d.G * Kp * Sp;
+  const body = `  let sp = gi % ${u(Sp)};
+  let kp = (gi / ${u(Sp)}) % ${u(Kp)};
+  let q = gi / ${u(Sp * Kp)};
+  if (kp >= ${u(K)} || sp >= ${u(S)}) { dst[gi] = 0.0; continue; }
+  let n = ${u(n0)} + q / ${u(d.G)};
+  let g = q % ${u(d.G)};
+  let c = kp / ${u(d.KH * d.KW)};
+  let ky = (kp / ${u(d.KW)}) % ${u(d.KH)};
+  let kx = kp % ${u(d.KW)};
+  let ho = sp / ${u(d.Wo)};
+  let wo = sp % ${u(d.Wo)};
+  ${tap("iy", "ho", "ky", p.strides[0], p.rhsDilation[0], p.padding[0][0], p.lhsDilation[0], d.H)}
+  ${tap("ix", "wo", "kx", p.strides[1], p.rhsDilation[1], p.padding[1][0], p.lhsDilation[1], d.W)}
+  var v = 0.0;
+  if (ok_iy && ok_ix) { v = x[((n * ${u(d.C)} + g * ${u(d.Cg)} + c) * ${u(d.H)} + u32(iy)) * ${u(d.W)} + u32(ix)]; }
+  dst[gi] = v;`;
+  return { ...perElements([binding(0, "x", "float32"), binding(1, "dst", "float32", true)], total, body), bindings: [{ in: 0 }, dst] };
+}
+
+/** Kernel rows [O, K] zero-padded to [O, Kp]. */
+function padRowsPass(O: number, K: number, Kp: number, dst: Ref): Pass {
+  const total = O * Kp;
+  const body = `  let k = gi % ${u(Kp)};
+  var v = 0.0;
+  if (k < ${u(K)}) { v = w[(gi / ${u(Kp)}) * ${u(K)} + k]; }
+  dst[gi] = v;`;
+  return { ...perElements([binding(0, "w", "float32"), binding(1, "dst", "float32", true)], total, body), bindings: [{ in: 1 }, dst] };
+}
+
+/**
+ * The patch matrix of image n, group g (batch ob = n·G + g) without materialising it: the
+ * subgroup product kernel loads element (k, s) from the input directly.
+ */
+function patchRhs(d: Dims, p: ConvParams): RhsSource {
+  const K = d.Cg * d.KH * d.KW, S = d.Ho * d.Wo;
+  const decls = `fn patch_elem(xb: u32, ho: u32, wo: u32, kr: u32) -> f32 {
+  let c = kr / ${u(d.KH * d.KW)};
+  let ky = (kr / ${u(d.KW)}) % ${u(d.KH)};
+  let kx = kr % ${u(d.KW)};
+  ${tap("iy", "ho", "ky", p.strides[0], p.rhsDilation[0], p.padding[0][0], p.lhsDilation[0], d.H)}
+  ${tap("ix", "wo", "kx", p.strides[1], p.rhsDilation[1], p.padding[1][0], p.lhsDilation[1], d.W)}
+  let ok = kr < ${u(K)} && ok_iy && ok_ix;
+  let v = b[select(0u, xb + (c * ${u(d.H)} + u32(iy)) * ${u(d.W)} + u32(ix), ok)];
+  return select(0.0, v, ok);
+}`;
+  return {
+    decls,
+    column: (m) => `${m === 0 ? `  let xb = ((ob / ${u(d.G)}) * ${u(d.C)} + (ob % ${u(d.G)}) * ${u(d.Cg)}) * ${u(d.H * d.W)};\n` : ""}  let s${m} = min(j0 + l + ${u(8 * m)}, ${u(S - 1)});
+  let ho${m} = s${m} / ${u(d.Wo)};
+  let wo${m} = s${m} % ${u(d.Wo)};`,
+    load: (m, kk) => `patch_elem(xb, ho${m}, wo${m}, k + ${u(kk)})`,
+  };
+}
+
+/** One invocation per output element, looping over the input channels of its group and the window. */
+function directPass(d: Dims, p: ConvParams): Pass {
+  const total = d.N * d.O * d.Ho * d.Wo;
+  const body = `  let wo = gi % ${u(d.Wo)};
+  let ho = (gi / ${u(d.Wo)}) % ${u(d.Ho)};
+  let o = (gi / ${u(d.Wo * d.Ho)}) % ${u(d.O)};
+  let n = gi / ${u(d.Wo * d.Ho * d.O)};
+  let g = o / ${u(d.Og)};
+  var acc = 0.0;
+  for (var c = 0u; c < ${u(d.Cg)}; c++) {
+    let xc = (n * ${u(d.C)} + g * ${u(d.Cg)} + c) * ${u(d.H)};
+    let wc = (o * ${u(d.Cg)} + c) * ${u(d.KH)};
+    for (var ky = 0u; ky < ${u(d.KH)}; ky++) {
+      ${tap("iy", "ho", "ky", p.strides[0], p.rhsDilation[0], p.padding[0][0], p.lhsDilation[0], d.H)}
+      if (!ok_iy) { continue; }
+      for (var kx = 0u; kx < ${u(d.KW)}; kx++) {
+        ${tap("ix", "wo", "kx", p.strides[1], p.rhsDilation[1], p.padding[1][0], p.lhsDilation[1], d.W)}
+        if (ok_ix) { acc += x[(xc + u32(iy)) * ${u(d.W)} + u32(ix)] * w[(wc + ky) * ${u(d.KW)} + kx]; }
+      }
+    }
+  }
+  out[gi] = acc;`;
+  return {
+    code: perElement([binding(0, "x", "float32"), binding(1, "w", "float32"), binding(2, "out", "float32", true)], total, body),
+    bindings: [{ in: 0 }, { in: 1 }, { out: 0 }],
+    workgroups: groups(total),
+  };
+}
+
+/** The program for one convolution; `strategy` picks the product kernel, or "direct" (tests force each). */
+export function convProgram([la, ra]: ShapedArray[], [oa]: ShapedArray[], params: Params, strategy: DotStrategy | "direct" = preferredStrategy(), patchLimit = PATCH_LIMIT): GpuProgram {
+  const p = params as ConvParams;
+  const [N, C, H, W] = la.shape;
+  const [O, Cg, KH, KW] = ra.shape;
+  const [, , Ho, Wo] = oa.shape;
+  const d: Dims = { N, C, H, W, O, Cg, KH, KW, Ho, Wo, G: p.groups, Og: O / p.groups };
+  const total = sizeOf(oa.shape);
+  if (total === 0) return { passes: [] };
+  const K = Cg * KH * KW, S = Ho * Wo;
+  if (K === 0) {
+    return { passes: [{ ...perElements([binding(0, "out", "float32", true)], total, `  out[gi] = 0.0;`), bindings: [{ out: 0 }] }] };
+  }
+  const Kp = ceilTo(K, 4), Sp = ceilTo(S, 4);
+  if (strategy === "direct") return { passes: [directPass(d, p)] };
+  if (strategy === "subgroup") {
+    // Implicit im2col: no patch buffer, no chunks.
+    const passes: Pass[] = [];
+    let wRef: Ref = { in: 1 };
+    if (Kp !== K) {
+      wRef = { tmp: 0 };
+      passes.push(padRowsPass(O, K, Kp, wRef));
+    }
+    const g = { T: "f32", B: N * d.G, M: d.Og, N: S, Kp, Ma: d.Og, Np: Sp, Ga: d.G, bb0: 0, rhs: patchRhs(d, p) };
+    passes.push(productPass(strategy, g, wRef, { in: 0 }));
+    return { passes, temps: Kp !== K ? [{ dtype: "float32", size: O * Kp }] : [] };
+  }
+  const perImage = d.G * Kp * Sp;
+  if (perImage > patchLimit) return { passes: [directPass(d, p)] };
+  const chunks = Math.ceil((N * perImage) / patchLimit);
+  const per = Math.ceil(N / chunks);
+  const temps = [{ dtype: "float32" as const, size: per * perImage }];
+  const patches: Ref = { tmp: 0 };
+  const passes: Pass[] = [];
+  let wRef: Ref = { in: 1 };
+  if (Kp !== K) {
+    wRef = { tmp: 1 };
+    temps.push({ dtype: "float32", size: O * Kp });
+    passes.push(padRowsPass(O, K, Kp, wRef));
+  }
+  for (let n0 = 0; n0 < N; n0 += per) {
+    const cnt = Math.min(per, N - n0);
+    passes.push(im2colPass(d, p, n0, cnt, Kp, Sp, patches));
+    passes.push(productPass(strategy, { T: "f32", B: cnt * d.G, M: d.Og, N: S, Kp, Ma: d.Og, Np: Sp, Ga: d.G, bb0: n0 * d.G }, wRef, patches));
+  }
+  return { passes, temps };
+}
+
+defineWgsl("conv_general_dilated", (ins, outs, params) => convProgram(ins, outs, params));
