@@ -11,6 +11,8 @@ import { plainJs } from "./peers/plainjs.ts";
 import { jaxJs } from "./peers/jaxjs.ts";
 import { tfjsCpu, tfjsWasm } from "./peers/tfjs.ts";
 import { gpuJs } from "./peers/gpujs.ts";
+import { oursWebgpu, WEBGPU_WORKLOADS } from "./workloads/webgpu.ts";
+import { jaxJsWebgpu } from "./peers/jaxjs-webgpu.ts";
 
 const args = process.argv.slice(2);
 // Usage errors exit before any peer loads: TF.js wasm installs a handler that turns a later throw into a page of minified source.
@@ -41,16 +43,18 @@ if (backend !== "cpu") {
     await initBackend(backend);
     setDefaultBackend(backend);
   } catch (e) {
-    console.log(`bench: our library has no "${backend}" backend yet (${(e as Error).message.split(";")[0]}); use --backend cpu`);
+    console.log(`bench: our "${backend}" backend cannot start here (${(e as Error).message.split(";")[0]}); use --backend cpu`);
     process.exit(2);
   }
 }
 
-const selected = workloads.filter((w) => !only || w.id.includes(only) || w.title.includes(only));
+// --backend webgpu compares the GPU workloads with jax-js's webgpu backend only.
+const webgpu = backend === "webgpu";
+const selected = workloads.filter((w) => (!only || w.id.includes(only) || w.title.includes(only)) && (!webgpu || WEBGPU_WORKLOADS.includes(w.id)));
 if (selected.length === 0) fail(`bench: --only ${only} matches no workload; ids: ${workloads.map((w) => w.id).join(", ")}`);
 
-const peers: Peer[] = [plainJs, jaxJs, tfjsCpu, tfjsWasm, gpuJs];
-const libs: Library[] = [ours(backend)];
+const peers: Peer[] = webgpu ? [jaxJsWebgpu] : [plainJs, jaxJs, tfjsCpu, tfjsWasm, gpuJs];
+const libs: Library[] = [webgpu ? oursWebgpu() : ours(backend)];
 for (const p of peers) {
   try {
     libs.push(await p.load());
