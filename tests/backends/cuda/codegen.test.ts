@@ -156,7 +156,7 @@ describe("compiling kernels at run time", () => {
     expect(compileStats.compiled - before.compiled).toBe(2);
     expect(compileStats.memoryHits - before.memoryHits).toBe(1);
     expect(compileStats.diskHits - before.diskHits).toBe(1);
-    expect(readdirSync(process.env.AUGERINO_CUDA_CACHE!).sort().map((f) => f.split(".")[1])).toEqual(["cubin", "ptx"]);
+    expect(readdirSync(process.env.AUGERINO_CUDA_CACHE!).map((f) => f.split(".")[1]).sort()).toEqual(["cubin", "ptx"]);
   }, 60_000);
 
   it.skipIf(!nvcc)("a kernel that does not compile reports nvcc's diagnostics", () => {
