@@ -19,6 +19,7 @@ export { NDArray } from "./core/array.ts";
 export { Tracer, Tracer as Array, type ShapedArray } from "./core/tracer.ts";
 export type { DType } from "./core/dtype.ts";
 export { devices, initBackend, setDefaultBackend, getBackend } from "./core/backend.ts";
+export { setCpuThreads } from "./core/backends/cpu/wasm/pool.ts";
 export { jvp } from "./transforms/jvp.ts";
 export { vjp, grad, valueAndGrad } from "./transforms/vjp.ts";
 export { vmap } from "./transforms/vmap.ts";

@@ -97,7 +97,7 @@ export interface Geometry {
   N: number;
   /** K padded to a multiple of 4. */
   Kp: number;
-  /** Rows per batch in the lhs buffer (M, or more when packed). */
+  /** Rows per lhs batch (M; a convolution group's output channels). */
   Ma: number;
   /** Columns of the rhs buffer (N rounded up to 4). */
   Np: number;

@@ -1,0 +1,78 @@
+/**
+ * The generated im2col of one image: gathers convolution patches straight into the packed
+ * B panels of the matmul (matmul.ts), so a convolution needs no patch matrix in between.
+ *
+ * Row kk = (c, ky, kx) of B, column s = (y, xo) of the image's output pixels:
+ *   B[kk, s] = x[c, rows[ky][y], cols[kx][xo]], or 0 where either tap is -1 (padding or a
+ *   hole of the input dilation). Tap tables come from conv.ts; `colAt[s]` is the byte offset
+ *   of column s in the packed layout, so images may start mid-panel.
+ */
+import { emitClaimLoop, loadWord, word } from "./control.ts";
+import type { FunctionBuilder, ModuleBuilder } from "./emit.ts";
+
+export interface Im2colExports {
+  /** Byte addresses, and sizes in elements; chanBytes and rowBytes are strides of x. */
+  im2col(src: number, chanBytes: number, rowBytes: number, cg: number, kh: number, kw: number, ho: number, wo: number, rows: number, cols: number, colAt: number, dst: number): void;
+}
+
+/**
+ * Adds `im2col` for packed B panels nr columns wide, and returns `im2col_blocks`, which runs
+ * the im2col job in the control block: block i is image i (src and colAt advance by their strides).
+ */
+export function emitIm2col(m: ModuleBuilder, nr: number): FunctionBuilder {
+  const im2col = emitImage(m, nr);
+  const f = m.fn("im2col_blocks", [], ["i32"], false);
+  const [blk, done] = [f.local("i32"), f.local("i32")];
+  emitClaimLoop(f, blk, () => {
+    loadWord(f, word.src).get(blk);
+    loadWord(f, word.imageBytes).op("i32.mul").op("i32.add");
+    for (const w of [word.chanBytes, word.rowBytes, word.cg, word.kh, word.kw, word.ho, word.wo, word.rowTaps, word.colTaps]) loadWord(f, w);
+    loadWord(f, word.colAt).get(blk);
+    loadWord(f, word.colAtStride).op("i32.mul").op("i32.add");
+    loadWord(f, word.dst).call(im2col);
+    f.addTo(done, 1);
+  });
+  f.get(done);
+  return f;
+}
+
+function emitImage(m: ModuleBuilder, nr: number): FunctionBuilder {
+  const f = m.fn("im2col", Array(12).fill("i32"));
+  const [src, chanBytes, rowBytes, cg, kh, kw, ho, wo, rows, cols, colAt, dst] = [...Array(12).keys()];
+  const [c, ky, kx, y, r, base, t, tEnd, at, q, ok] = [...Array(11).keys()].map(() => f.local("i32"));
+
+  f.i32(0).set(c);
+  f.whileBelow(c, cg, () => {
+    f.i32(0).set(ky);
+    f.whileBelow(ky, kh, () => {
+      f.i32(0).set(kx);
+      f.whileBelow(kx, kw, () => {
+        f.i32(0).set(y);
+        f.get(colAt).set(at);
+        f.whileBelow(y, ho, () => {
+          // r = rows[ky][y]; base = src + c*chanBytes + r*rowBytes (unused when r < 0)
+          f.get(rows).get(ky).get(ho).op("i32.mul").get(y).op("i32.add").i32(4).op("i32.mul").op("i32.add").mem("i32.load").set(r);
+          f.get(src).get(c).get(chanBytes).op("i32.mul").op("i32.add").get(r).get(rowBytes).op("i32.mul").op("i32.add").set(base);
+          f.get(cols).get(kx).get(wo).op("i32.mul").i32(4).op("i32.mul").op("i32.add").tee(t);
+          f.get(wo).i32(4).op("i32.mul").op("i32.add").set(tEnd);
+          f.whileBelow(t, tEnd, () => {
+            f.get(t).mem("i32.load").set(q);
+            // Both taps are inside the image iff neither is negative, i.e. (r | q) >= 0.
+            f.get(r).get(q).op("i32.or").i32(0).op("i32.ge_s").set(ok);
+            f.get(dst).get(at).mem("i32.load").op("i32.add");
+            // Load from a safe address outside the image, then zero the value.
+            f.get(base).get(q).i32(4).op("i32.mul").op("i32.add").get(src).get(ok).op("select").mem("f32.load");
+            f.f32(0).get(ok).op("select").mem("f32.store");
+            f.addTo(t, 4).addTo(at, 4);
+          });
+          f.addTo(y, 1);
+        });
+        f.addTo(dst, nr * 4);
+        f.addTo(kx, 1);
+      });
+      f.addTo(ky, 1);
+    });
+    f.addTo(c, 1);
+  });
+  return f;
+}
