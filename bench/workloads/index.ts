@@ -10,6 +10,6 @@ export const workloads: Workload[] = [...matmulWorkloads([256, 512, 1024]), ...c
 
 export const ours = (backend: string): Library => ({
   name: `augerino (${backend})`,
-  note: "pure TypeScript CPU kernels on the main thread; jit stages a jaxpr and runs it op by op (no fusion).",
+  note: "float32 matmul and conv in WebAssembly SIMD on all cores (worker_threads); other kernels in JavaScript, jit fusing elementwise chains and reductions.",
   impls: { matmul: oursMatmul, conv: oursConv, convGrad: oursConvGrad, chain: oursChain, gridSample: oursGridSample, train: oursTrain },
 });
