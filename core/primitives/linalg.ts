@@ -115,7 +115,7 @@ function luSolve(lu: Mat, piv: Int32Array, n: number, b: Mat, k: number): void {
 
 // Padé coefficients b_0..b_m and the largest 1-norms theta_m for which degree m reaches
 // unit roundoff without scaling (Higham 2005, Table 2.3).
-const PADE: Record<number, number[]> = {
+export const PADE: Record<number, number[]> = {
   3: [120, 60, 12, 1],
   5: [30240, 15120, 3360, 420, 30, 1],
   7: [17297280, 8648640, 1995840, 277200, 25200, 1512, 56, 1],
@@ -125,8 +125,8 @@ const PADE: Record<number, number[]> = {
     670442572800, 33522128640, 1323241920, 40840800, 960960, 16380, 182, 1,
   ],
 };
-const THETA: [number, number][] = [[3, 1.495585217958292e-2], [5, 2.539398330063230e-1], [7, 9.504178996162932e-1], [9, 2.097847961257068]];
-const THETA13 = 5.371920351148152;
+export const THETA: [number, number][] = [[3, 1.495585217958292e-2], [5, 2.539398330063230e-1], [7, 9.504178996162932e-1], [9, 2.097847961257068]];
+export const THETA13 = 5.371920351148152;
 
 /** The [m/m] Padé approximant r_m(A) = (V - U)^-1 (V + U), U odd and V even in A. */
 function pade(a: Mat, n: number, m: number): Mat {
