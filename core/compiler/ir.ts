@@ -121,3 +121,43 @@ export function kernelToString(k: Kernel): string {
   const red = k.reduce ? ` reduce ${k.reduce.op}[${k.reduce.axes.join(",")}]` : "";
   return `kernel [${k.shape.join(",")}] (${ins}) -> ${k.out.dtype}[${k.out.shape.join(",")}]${red}\n${lines.join("\n")}`;
 }
+
+/** How a renderer spells the parts of a kernel body. */
+export interface Dialect {
+  /** A `const` node's value. */
+  literal(n: IRNode): string;
+  /** Floor division of non-negative indices (`/` on unsigned types, `Math.floor(a / b)` in JavaScript). */
+  idiv(a: string, b: string): string;
+  /** An ALU node over its arguments' names. */
+  alu(n: IRNode, args: string[]): string;
+  /** A statement binding `name` to `expr`, the value of node `n`. */
+  declare(name: string, n: IRNode, expr: string): string;
+}
+
+/**
+ * The statements computing `root`, one per non-leaf node in dependency order, given how
+ * loop indices (`idx`) and the flat index (`flat`) are named; `value` names the root.
+ */
+export function emitBody(root: IRNode, d: Dialect, idx: (axis: number) => string, flat: string): { lines: string[]; value: string } {
+  const name = new Map<IRNode, string>();
+  const lines: string[] = [];
+  for (const n of topoSort(root)) {
+    const a = n.args.map((x) => name.get(x)!);
+    let expr: string;
+    switch (n.op) {
+      case "const": name.set(n, d.literal(n)); continue;
+      case "idx": name.set(n, idx(n.arg!)); continue;
+      case "flat": name.set(n, flat); continue;
+      case "load": expr = `in${n.arg}[${a[0]}]`; break;
+      case "iadd": expr = `${a[0]} + ${a[1]}`; break;
+      case "imul": expr = `${a[0]} * ${a[1]}`; break;
+      case "idiv": expr = d.idiv(a[0], a[1]); break;
+      case "imod": expr = `${a[0]} % ${a[1]}`; break;
+      default: expr = d.alu(n, a);
+    }
+    const v = `t${lines.length}`;
+    lines.push(d.declare(v, n, expr));
+    name.set(n, v);
+  }
+  return { lines, value: name.get(root)! };
+}

@@ -8,7 +8,7 @@
 import { isFloat, isInt, type DType, type TypedArray } from "../dtype.ts";
 import { stridesOf } from "../shape.ts";
 import { lib } from "../backends/cpu/loops.ts";
-import { topoSort, type IRNode, type IRType, type Kernel, type ReduceOp } from "./ir.ts";
+import { emitBody, topoSort, type IRType, type Kernel, type ReduceOp } from "./ir.ts";
 
 export type KernelFn = (out: TypedArray, ...ins: TypedArray[]) => void;
 
@@ -82,36 +82,19 @@ export function renderJs(k: Kernel): string {
   const red = [...reduced].sort((a, b) => a - b);
   // Loop order: kept axes outside, reduced axes inside. Row-major unless a reduced axis precedes a kept one.
   const rowMajor = red.every((a, i) => a === rank - red.length + i);
-  const order = topoSort(k.body);
-  const usesFlat = order.some((n) => n.op === "flat");
+  const usesFlat = topoSort(k.body).some((n) => n.op === "flat");
 
-  const name = new Map<IRNode, string>();
-  const body: string[] = [];
-  for (const n of order) {
-    const a = n.args.map((x) => name.get(x)!);
-    let expr: string;
-    switch (n.op) {
-      case "const": name.set(n, literal(n.arg!)); continue;
-      case "idx": name.set(n, `i${n.arg}`); continue;
-      case "flat": name.set(n, "f"); continue;
-      case "load": expr = `in${n.arg}[${a[0]}]`; break;
-      case "iadd": expr = `${a[0]} + ${a[1]}`; break;
-      case "imul": expr = `${a[0]} * ${a[1]}`; break;
-      case "idiv": expr = `Math.floor(${a[0]} / ${a[1]})`; break;
-      case "imod": expr = `${a[0]} % ${a[1]}`; break;
-      default: {
-        const t = ALU[n.op];
-        if (!t) throw new Error(`renderJs: no JavaScript for IR op ${n.op}`);
-        const inDtype = n.args[n.op === "select" ? 1 : 0].dtype;
-        const e = t(a, inDtype, n.dtype);
-        expr = EXACT.has(n.op) ? e : cast(e, n.dtype);
-      }
-    }
-    const v = `t${body.length}`;
-    body.push(`const ${v} = ${expr};`);
-    name.set(n, v);
-  }
-  const value = name.get(k.body)!;
+  const { lines: body, value } = emitBody(k.body, {
+    literal: (n) => literal(n.arg!),
+    idiv: (x, y) => `Math.floor(${x} / ${y})`,
+    alu(n, a) {
+      const t = ALU[n.op];
+      if (!t) throw new Error(`renderJs: no JavaScript for IR op ${n.op}`);
+      const e = t(a, n.args[n.op === "select" ? 1 : 0].dtype, n.dtype);
+      return EXACT.has(n.op) ? e : cast(e, n.dtype);
+    },
+    declare: (v, _n, expr) => `const ${v} = ${expr};`,
+  }, (axis) => `i${axis}`, "f");
   const st = stridesOf(k.shape);
   const flatDecl = usesFlat && !rowMajor ? `const f = ${k.shape.map((_, d) => `i${d} * ${st[d]}`).join(" + ") || "0"};` : "";
   const flatStep = usesFlat && rowMajor ? "f++;" : "";

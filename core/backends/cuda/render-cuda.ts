@@ -14,7 +14,7 @@
  */
 import type { DType } from "../../dtype.ts";
 import { sizeOf, stridesOf } from "../../shape.ts";
-import { topoSort, type IRNode, type IRType, type Kernel, type ReduceOp } from "../../compiler/ir.ts";
+import { emitBody, type IRType, type Kernel, type ReduceOp } from "../../compiler/ir.ts";
 import { typedArrayFor } from "../../dtype.ts";
 import type { Pass } from "./program.ts";
 import { blocks, ctype, kernel, literal, param, THREADS, type CType } from "./cuda-c.ts";
@@ -140,31 +140,16 @@ export function chooseReduceStrategy(reduced: number, outputs: number): ReduceSt
 
 /** The statements computing `k.body`, given how loop indices and the flat index are named. */
 function renderBody(k: Kernel, idx: (axis: number) => string, flat: string, use: (h: string) => void): { lines: string[]; value: string } {
-  const name = new Map<IRNode, string>();
-  const lines: string[] = [];
-  for (const n of topoSort(k.body)) {
-    const a = n.args.map((x) => name.get(x)!);
-    let expr: string;
-    switch (n.op) {
-      case "const": name.set(n, literal(n.arg!, n.dtype)); continue;
-      case "idx": name.set(n, idx(n.arg!)); continue;
-      case "flat": name.set(n, flat); continue;
-      case "load": expr = `in${n.arg}[${a[0]}]`; break;
-      case "iadd": expr = `${a[0]} + ${a[1]}`; break;
-      case "imul": expr = `${a[0]} * ${a[1]}`; break;
-      case "idiv": expr = `${a[0]} / ${a[1]}`; break;
-      case "imod": expr = `${a[0]} % ${a[1]}`; break;
-      default: {
-        const t = ALU[n.op];
-        if (!t) throw new Error(`cuda: no CUDA C for IR op ${n.op}`);
-        expr = t(a, n.args[n.op === "select" ? 1 : 0].dtype, n.dtype, use);
-      }
-    }
-    const v = `t${lines.length}`;
-    lines.push(`    const ${ctype(n.dtype)} ${v} = ${expr};`);
-    name.set(n, v);
-  }
-  return { lines, value: name.get(k.body)! };
+  return emitBody(k.body, {
+    literal: (n) => literal(n.arg!, n.dtype),
+    idiv: (x, y) => `${x} / ${y}`,
+    alu(n, a) {
+      const t = ALU[n.op];
+      if (!t) throw new Error(`cuda: no CUDA C for IR op ${n.op}`);
+      return t(a, n.args[n.op === "select" ? 1 : 0].dtype, n.dtype, use);
+    },
+    declare: (v, n, expr) => `    const ${ctype(n.dtype)} ${v} = ${expr};`,
+  }, idx, flat);
 }
 
 /** Expressions for loop index `axis`, decoded from a linear counter over `axes` of `shape`. */
