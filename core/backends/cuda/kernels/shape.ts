@@ -4,48 +4,23 @@
  * the IR renderer instead). Shapes and params are baked in as constants.
  */
 import { sizeOf, stridesOf } from "../../../shape.ts";
+import { concatRuns, revSource, sliceSource, u, unravel } from "../../../compiler/index-expr.ts";
 import type { ShapedArray } from "../../../tracer.ts";
-import { defineCuda, type CudaProgram, type Pass, type Ref } from "../program.ts";
+import { defineCuda, type CudaProgram, type Ref } from "../program.ts";
 import { blocks, param, perElement, THREADS } from "../cuda-c.ts";
 
-const u = (v: number) => `${v >>> 0}u`;
-
-/** C lines giving `c0..c{r-1}`, the coordinates in `shape` of the linear index `gi`. */
-export function unravel(shape: readonly number[], v = "gi", prefix = "c"): string {
-  const st = stridesOf(shape);
-  return shape.map((n, d) => `  const unsigned ${prefix}${d} = ${d === 0 ? `${v} / ${u(st[d])}` : `(${v} / ${u(st[d])}) % ${u(n)}`};`).join("\n");
-}
-
-/** The C sum `base + sum_d coeff[d] * c_d` (terms with zero coefficients dropped). */
-function affine(base: number, coeff: readonly number[], prefix = "c"): string {
-  const terms = coeff.flatMap((k, d) => (k === 0 ? [] : [`${prefix}${d} * ${u(k)}`]));
-  return [u(base), ...terms].join(" + ");
-}
+const declare = (name: string, expr: string) => `  const unsigned ${name} = ${expr};`;
 
 /** A one-pass copy program: out[gi] = x[src], with `src` a C expression over the coordinates. */
 function gatherCopy(x: ShapedArray, out: ShapedArray, src: string): CudaProgram {
   const n = sizeOf(out.shape);
-  const body = `${unravel(out.shape)}\n  out[gi] = x[${src}];`;
+  const body = `${unravel(out.shape, declare)}\n  out[gi] = x[${src}];`;
   return { passes: [{ code: perElement([param("x", x.dtype), param("out", out.dtype, true)], n, body), bindings: [{ in: 0 }, { out: 0 }], blocks: blocks(n), threads: THREADS }] };
 }
 
-defineCuda("slice", ([x], [out], { start, strides }) => {
-  const st = stridesOf(x.shape);
-  const base = start.reduce((acc: number, s: number, d: number) => acc + s * st[d], 0);
-  return gatherCopy(x, out, affine(base, st.map((s, d) => s * strides[d])));
-});
+defineCuda("slice", ([x], [out], { start, strides }) => gatherCopy(x, out, sliceSource(x.shape, start, strides)));
 
-defineCuda("rev", ([x], [out], { axes }) => {
-  const st = stridesOf(x.shape);
-  // A reversed axis reads (n - 1 - c) * s = (n - 1) * s - c * s; unsigned wrap-around makes the sum right.
-  let base = 0;
-  const terms = x.shape.map((n, d) => {
-    if (!axes.includes(d)) return ` + c${d} * ${u(st[d])}`;
-    base += (n - 1) * st[d];
-    return ` - c${d} * ${u(st[d])}`;
-  });
-  return gatherCopy(x, out, `${u(base)}${terms.join("")}`);
-});
+defineCuda("rev", ([x], [out], { axes }) => gatherCopy(x, out, revSource(x.shape, axes)));
 
 defineCuda("pad", ([x, v], [out], { config }) => {
   const n = sizeOf(out.shape);
@@ -62,7 +37,7 @@ defineCuda("pad", ([x, v], [out], { config }) => {
     lines.push(`  src += (unsigned)(p${d} / ${step}) * ${u(st[d])};`);
     return lines.join("\n");
   });
-  const body = `${unravel(out.shape)}\n  unsigned src = 0u;\n${checks.join("\n")}\n  out[gi] = x[src];`;
+  const body = `${unravel(out.shape, declare)}\n  unsigned src = 0u;\n${checks.join("\n")}\n  out[gi] = x[src];`;
   const params = [param("x", x.dtype), param("v", v.dtype), param("out", out.dtype, true)];
   return { passes: [{ code: perElement(params, n, body), bindings: [{ in: 0 }, { in: 1 }, { out: 0 }], blocks: blocks(n), threads: THREADS }] };
 });
@@ -70,27 +45,11 @@ defineCuda("pad", ([x, v], [out], { config }) => {
 /** Inputs per concatenate launch (kernel parameters are limited; the runtime takes 64 pointers). */
 const CONCAT_INPUTS_PER_PASS = 32;
 
-defineCuda("concatenate", (ins, [out], { axis }) => {
-  const outer = sizeOf(out.shape.slice(0, axis));
-  const innerOut = sizeOf(out.shape.slice(axis));
-  const inner = ins.map((a) => sizeOf(a.shape.slice(axis)));
-  const offsets = inner.map((_, k) => inner.slice(0, k).reduce((a, b) => a + b, 0));
-  // Each launch covers the output columns [off, off + width) of a run of inputs.
-  const passes: Pass[] = [];
-  for (let first = 0; first < ins.length; first += CONCAT_INPUTS_PER_PASS) {
-    const ks = [...Array(Math.min(CONCAT_INPUTS_PER_PASS, ins.length - first)).keys()].map((i) => first + i).filter((k) => inner[k] > 0);
-    if (ks.length === 0) continue;
-    const off = offsets[ks[0]];
-    const width = ks.reduce((acc, k) => acc + inner[k], 0);
-    const n = outer * width;
-    const params = [...ks.map((k, b) => param(`x${b}`, ins[k].dtype)), param("out", out.dtype, true)];
-    const branches = ks.map((k, b) => {
-      const lo = offsets[k] - off;
-      const read = `out[o * ${u(innerOut)} + ${u(off)} + r] = x${b}[o * ${u(inner[k])} + r - ${u(lo)}];`;
-      return b === ks.length - 1 ? `{ ${read} }` : `if (r < ${u(lo + inner[k])}) { ${read} }`;
-    });
-    const body = `  const unsigned o = gi / ${u(width)};\n  const unsigned r = gi % ${u(width)};\n  ${branches.join(" else ")}`;
-    passes.push({ code: perElement(params, n, body), bindings: [...ks.map((k) => ({ in: k }) as Ref), { out: 0 } as Ref], blocks: blocks(n), threads: THREADS });
-  }
-  return { passes };
-});
+defineCuda("concatenate", (ins, [out], { axis }) => ({
+  passes: concatRuns(ins, out.shape, axis, CONCAT_INPUTS_PER_PASS).map(({ ks, n, body }) => ({
+    code: perElement([...ks.map((k, b) => param(`x${b}`, ins[k].dtype)), param("out", out.dtype, true)], n, body(declare)),
+    bindings: [...ks.map((k) => ({ in: k }) as Ref), { out: 0 } as Ref],
+    blocks: blocks(n),
+    threads: THREADS,
+  })),
+}));
