@@ -10,3 +10,14 @@ export function maxDiff(a: Tracer, b: Tracer): number {
   a.dataSync().forEach((v, i) => (m = Math.max(m, Math.abs(v - y[i]))));
   return m;
 }
+
+/** The collector, when node runs with --expose-gc (vitest.config.ts sets it). */
+export const gc = (globalThis as { gc?: () => void }).gc;
+
+/** Collects garbage and lets FinalizationRegistry callbacks (which run as tasks after a collection) release buffers. */
+export async function settle(): Promise<void> {
+  for (let k = 0; k < 3; k++) {
+    gc?.();
+    await new Promise((r) => setImmediate(r));
+  }
+}

@@ -1,15 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { gc, settle } from "../helpers.ts";
 import { np, getBackend, type Array } from "../../index.ts";
 import { NDArray } from "../../core/array.ts";
 
-const gc = (globalThis as { gc?: () => void }).gc;
-const settle = async () => {
-  // FinalizationRegistry callbacks run as tasks after a collection: collect, then yield twice.
-  for (let k = 0; k < 3; k++) {
-    gc?.();
-    await new Promise((r) => setImmediate(r));
-  }
-};
 
 describe("memory", () => {
   it("dispose() and `using` release buffers at once; use after dispose is an error", () => {

@@ -11,6 +11,7 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { gc, settle } from "../../helpers.ts";
 import fc from "fast-check";
 import { devices, getBackend, grad, initBackend, jit, makeJaxpr, np, vmap } from "../../../index.ts";
 import { NDArray } from "../../../core/array.ts";
@@ -129,14 +130,6 @@ describe.skipIf(skipReason !== null)("CUDA primitives match the CPU", () => {
   }
 });
 
-const gc = (globalThis as { gc?: () => void }).gc;
-const settle = async () => {
-  // FinalizationRegistry callbacks run as tasks after a collection: collect, then yield.
-  for (let k = 0; k < 3; k++) {
-    gc?.();
-    await new Promise((r) => setImmediate(r));
-  }
-};
 const cpuRange = (n: number, scale = 1e-3) => np.mul(np.arange(n, undefined, 1, { dtype: "float32" }), scale) as NDArray;
 const chain = (x: Tracer) => np.sum(np.tanh(x.mul(1.5).add(0.25)).mul(np.exp(x.neg())).sub(0.5));
 

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { gc, settle } from "../../helpers.ts";
 import { getBackend, jit, makeJaxpr, np } from "../../../index.ts";
 import { NDArray } from "../../../core/array.ts";
 import { gpuStats, WebGpuBackend } from "../../../core/backends/webgpu/index.ts";
@@ -13,14 +14,6 @@ import { setFusion } from "../../../core/compiler/index.ts";
 import type { Tracer } from "../../../core/tracer.ts";
 import { compareValues, gpuSkipReason, onGpu } from "./gpu.ts";
 
-const gc = (globalThis as { gc?: () => void }).gc;
-const settle = async () => {
-  // FinalizationRegistry callbacks run as tasks after a collection: collect, then yield.
-  for (let k = 0; k < 3; k++) {
-    gc?.();
-    await new Promise((r) => setImmediate(r));
-  }
-};
 const cpuRange = (n: number, scale = 1e-3) => np.mul(np.arange(n, undefined, 1, { dtype: "float32" }), scale) as NDArray;
 const chain = (x: Tracer) => np.sum(np.tanh(x.mul(1.5).add(0.25)).mul(np.exp(x.neg())).sub(0.5));
 
