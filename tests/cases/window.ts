@@ -18,18 +18,21 @@ import type { PrimCase, Rng } from "./types.ts";
  * A random shape (rank 1 to 3) with a valid window, strides and (asymmetric, maybe negative)
  * padding. `overlapOnly` keeps padding below the window size, so every window holds at least
  * one operand element: a max over padding alone is -inf, and finite differences of inf are NaN.
+ * `sizes` fixes the rank or widens padding (up to `maxPad`) and axis lengths (up to `maxDim`).
  */
-export function randomWindowConfig(rng: Rng, maxRank = 3, overlapOnly = false): { shape: number[]; params: WindowParams } {
-  const rank = rng.int(1, maxRank + 1);
+export function randomWindowConfig(
+  rng: Rng, maxRank = 3, overlapOnly = false, sizes: { rank?: number; maxPad?: number; maxDim?: number } = {},
+): { shape: number[]; params: WindowParams } {
+  const rank = sizes.rank ?? rng.int(1, maxRank + 1);
   const window: number[] = [];
   const strides: number[] = [];
   const padding: [number, number][] = [];
   const shape = Array.from({ length: rank }, () => {
     const w = rng.int(1, 4);
-    const maxPad = overlapOnly ? w - 1 : 2;
+    const maxPad = overlapOnly ? w - 1 : (sizes.maxPad ?? 2);
     const lo = rng.int(-1, maxPad + 1);
     const hi = rng.int(-1, maxPad + 1);
-    let n = rng.int(1, 6);
+    let n = rng.int(1, (sizes.maxDim ?? 5) + 1);
     while (n + lo + hi < w) n++;
     window.push(w);
     strides.push(rng.int(1, 4));

@@ -10,7 +10,7 @@ import { isFloat, type DType } from "../../../core/dtype.ts";
 import type { Params } from "../../../core/primitive.ts";
 import { sizeOf } from "../../../core/shape.ts";
 import { Rng } from "../../cases/types.ts";
-import { windowedShape } from "../../cases/window.ts";
+import { randomWindowConfig, windowedShape } from "../../cases/window.ts";
 import { applyPrim } from "../../transforms/harness.ts";
 import { compareValues, gpuSkipReason, onGpu } from "./gpu.ts";
 
@@ -26,20 +26,7 @@ async function expectSame(prim: string, args: NDArray[], params: Params): Promis
 }
 
 /** A random window config of `rank` axes whose padding may exceed the window (windows of padding only). */
-function config(rng: Rng, rank: number): { shape: number[]; params: { window: number[]; strides: number[]; padding: [number, number][] } } {
-  const window: number[] = [], strides: number[] = [], padding: [number, number][] = [];
-  const shape = Array.from({ length: rank }, () => {
-    const w = rng.int(1, 4);
-    const lo = rng.int(-1, 5), hi = rng.int(-1, 5);
-    let n = rng.int(1, 9);
-    while (n + lo + hi < w) n++;
-    window.push(w);
-    strides.push(rng.int(1, 4));
-    padding.push([lo, hi]);
-    return n;
-  });
-  return { shape, params: { window, strides, padding } };
-}
+const config = (rng: Rng, rank: number) => randomWindowConfig(rng, rank, false, { rank, maxPad: 4, maxDim: 8 });
 
 /** Values drawn from a few levels, so windows hold ties; NaN at about `nanRate` of the floats. */
 function tiedArray(rng: Rng, shape: number[], dtype: DType, nanRate = 0): NDArray {
