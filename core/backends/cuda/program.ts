@@ -6,6 +6,7 @@
 import type { DType } from "../../dtype.ts";
 import type { Params } from "../../primitive.ts";
 import type { ShapedArray } from "../../tracer.ts";
+import { ruleTable } from "../rules.ts";
 
 /** A buffer a pass reads or writes: the call's input i, output i, or scratch buffer i. */
 export type Ref = { in: number } | { out: number } | { tmp: number };
@@ -33,20 +34,9 @@ export interface CudaProgram {
 /** A rule may return null for operand types it does not cover; the call then runs on the host. */
 export type CudaRule = (inAvals: ShapedArray[], outAvals: ShapedArray[], params: Params) => CudaProgram | null;
 
-const rules = new Map<string, CudaRule>();
+const table = ruleTable<CudaRule>("CUDA");
 
 /** Registers the CUDA kernel of one or more primitives. */
-export function defineCuda(names: string | string[], rule: CudaRule): void {
-  for (const n of typeof names === "string" ? [names] : names) {
-    if (rules.has(n)) throw new Error(`CUDA kernel for ${n} is defined twice`);
-    rules.set(n, rule);
-  }
-}
-
-export function cudaRule(name: string): CudaRule | undefined {
-  return rules.get(name);
-}
-
-export function cudaRuleNames(): string[] {
-  return [...rules.keys()];
-}
+export const defineCuda = table.define;
+export const cudaRule = table.get;
+export const cudaRuleNames = table.names;

@@ -6,6 +6,7 @@
 import type { DType } from "../../dtype.ts";
 import type { Params } from "../../primitive.ts";
 import type { ShapedArray } from "../../tracer.ts";
+import { ruleTable } from "../rules.ts";
 
 /** A buffer a pass binds: the call's input i, output i, or scratch buffer i. */
 export type Ref = { in: number } | { out: number } | { tmp: number };
@@ -30,20 +31,8 @@ export interface GpuProgram {
 
 export type WgslRule = (inAvals: ShapedArray[], outAvals: ShapedArray[], params: Params) => GpuProgram;
 
-const rules = new Map<string, WgslRule>();
+const table = ruleTable<WgslRule>("WebGPU");
 
 /** Registers the WebGPU kernel of one or more primitives. */
-export function defineWgsl(names: string | string[], rule: WgslRule): void {
-  for (const n of typeof names === "string" ? [names] : names) {
-    if (rules.has(n)) throw new Error(`WebGPU kernel for ${n} is defined twice`);
-    rules.set(n, rule);
-  }
-}
-
-export function wgslRule(name: string): WgslRule | undefined {
-  return rules.get(name);
-}
-
-export function wgslRuleNames(): string[] {
-  return [...rules.keys()];
-}
+export const defineWgsl = table.define;
+export const wgslRule = table.get;
