@@ -244,13 +244,14 @@ export class WebGpuBackend implements Backend {
 
   /** Runs one fused kernel of the compiler's IR. */
   runKernel(kernel: Kernel, ins: GpuBuffer[]): GpuBuffer {
-    const key = `k:${kernelKey(kernel)}`;
-    let entry = this.programs.get(key);
-    if (!entry) {
-      entry = { program: { passes: [renderWgsl(kernel)] } };
-      this.programs.set(key, entry);
+    // Plans keep their kernel objects, so the render is memoised on the object; equal
+    // sources from different plans still share one pipeline (keyed by source).
+    let program = kernelPrograms.get(kernel);
+    if (!program) {
+      program = { passes: [renderWgsl(kernel)] };
+      kernelPrograms.set(kernel, program);
     }
-    return this.runProgram(entry.program, ins, [{ shape: kernel.out.shape, dtype: kernel.out.dtype }])[0];
+    return this.runProgram(program, ins, [{ shape: kernel.out.shape, dtype: kernel.out.dtype }])[0];
   }
 
   execute(prim: Primitive, ins: unknown[], inAvals: ShapedArray[], params: Params, outAvals: ShapedArray[]): GpuBuffer[] {
@@ -270,15 +271,7 @@ export class WebGpuBackend implements Backend {
   }
 }
 
-const kernelKeys = new WeakMap<Kernel, string>();
-function kernelKey(k: Kernel): string {
-  let s = kernelKeys.get(k);
-  if (!s) {
-    s = renderWgsl(k).code;
-    kernelKeys.set(k, s);
-  }
-  return s;
-}
+const kernelPrograms = new WeakMap<Kernel, GpuProgram>();
 
 /**
  * The program for one primitive call: its family's WGSL rule, or, for primitives the
