@@ -83,6 +83,17 @@ function kernelBackend(xs: Tracer[]): Backend | null {
   return b?.runKernel ? b : null;
 }
 
+/** Copies of captured CPU constants on accelerators, made once per constant and backend. */
+const placed = new WeakMap<Backend, WeakMap<NDArray, NDArray>>();
+function placedConst(c: NDArray, backend: Backend): NDArray {
+  if (c.backendImpl === backend) return c;
+  let copies = placed.get(backend);
+  if (!copies) placed.set(backend, (copies = new WeakMap()));
+  let copy = copies.get(c);
+  if (!copy) copies.set(c, (copy = c.copyTo(backend)));
+  return copy;
+}
+
 /**
  * Runs a jaxpr on concrete arrays with fused kernels; null when the arguments are not
  * concrete arrays on one kernel-running backend (the caller then evaluates it equation
@@ -91,8 +102,7 @@ function kernelBackend(xs: Tracer[]): Backend | null {
 export function runFused(jaxpr: Jaxpr, consts: Tracer[], args: Tracer[]): Tracer[] | null {
   const backend = kernelBackend([...consts, ...args]);
   if (!backend && consts.length + args.length > 0) return null;
-  // Captured CPU constants join accelerator arguments once per call, so kernels can read them.
-  if (backend && backend.name !== "cpu") consts = consts.map((c) => ((c as NDArray).backendImpl === backend ? c : (c as NDArray).copyTo(backend)));
+  if (backend && backend.name !== "cpu") consts = consts.map((c) => placedConst(c as NDArray, backend));
   const { steps, lastUse } = planFor(jaxpr);
   const { env, read } = jaxprEnv(jaxpr, consts, args, "runFused");
   // Only outputs of ordinary primitives and kernels are fresh buffers; inlined calls may return their inputs.
