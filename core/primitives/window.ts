@@ -52,6 +52,7 @@ function windowLoop(x: TypedArray, xShape: readonly number[], outShape: readonly
   const r = xShape.length;
   const nOut = sizeOf(outShape);
   if (nOut === 0) return;
+  if (r >= 1 && windowsOnLastTwo(xShape, p)) return windowLoop2d(x, xShape, outShape, p, mode, sums, picks);
   // Per axis: the operand coordinate of tap k at output position o, or -1 in the padding.
   const taps = xShape.map((n, d) => {
     const t = new Int32Array(outShape[d] * p.window[d]);
@@ -99,6 +100,67 @@ function windowLoop(x: TypedArray, xShape: readonly number[], outShape: readonly
     for (let e = r - 1; e >= 0; e--) {
       if (++o[e] < outShape[e]) break;
       o[e] = 0;
+    }
+  }
+}
+
+/** Whether every axis before the last two has a trivial window (size 1, stride 1, no padding), as in pooling NCHW images. */
+function windowsOnLastTwo(xShape: readonly number[], p: WindowParams): boolean {
+  return xShape.every((_, d) => d >= xShape.length - 2 || (p.window[d] === 1 && p.strides[d] === 1 && p.padding[d][0] === 0 && p.padding[d][1] === 0));
+}
+
+/**
+ * windowLoop for windows over the last two axes only (the others are a batch): the same
+ * visiting order and tie and NaN rules, with the tap arithmetic written out, because the
+ * general loop's per-axis bookkeeping costs several times the work itself.
+ */
+function windowLoop2d(x: TypedArray, xShape: readonly number[], outShape: readonly number[], p: WindowParams, mode: number, sums: Float64Array | null, picks: Int32Array | null): void {
+  const r = xShape.length;
+  const at = (v: readonly number[], back: number, fill: number) => (r >= back ? v[r - back] : fill);
+  const [h, w, oh, ow] = [at(xShape, 2, 1), at(xShape, 1, 1), at(outShape, 2, 1), at(outShape, 1, 1)];
+  const [kh, kw, sh, sw] = [at(p.window, 2, 1), at(p.window, 1, 1), at(p.strides, 2, 1), at(p.strides, 1, 1)];
+  const [ph, pw] = [r >= 2 ? p.padding[r - 2][0] : 0, p.padding[r - 1][0]];
+  const batch = sizeOf(xShape.slice(0, Math.max(0, r - 2)));
+  const sign = mode === MAX ? 1 : -1;
+  for (let b = 0, f = 0; b < batch; b++) {
+    const base = b * h * w;
+    for (let oy = 0; oy < oh; oy++) {
+      const y0 = oy * sh - ph;
+      const kyLo = Math.max(0, -y0), kyHi = Math.min(kh, h - y0);
+      for (let ox = 0; ox < ow; ox++, f++) {
+        const x0 = ox * sw - pw;
+        const kxLo = Math.max(0, -x0), kxHi = Math.min(kw, w - x0);
+        if (mode === SUM) {
+          let acc = 0;
+          for (let ky = kyLo; ky < kyHi; ky++) {
+            const row = base + (y0 + ky) * w + x0;
+            for (let kx = kxLo; kx < kxHi; kx++) acc += x[row + kx];
+          }
+          sums![f] = acc;
+          continue;
+        }
+        // The first in-bounds tap, then strictly better ones (sign turns min into max); a NaN ends the window.
+        let best = -1;
+        if (kyLo < kyHi && kxLo < kxHi) {
+          best = base + (y0 + kyLo) * w + x0 + kxLo;
+          let bestS = x[best] * sign;
+          for (let ky = kyLo; ky < kyHi && bestS === bestS; ky++) {
+            const row = base + (y0 + ky) * w + x0;
+            for (let kx = kxLo; kx < kxHi; kx++) {
+              const v = x[row + kx] * sign;
+              if (v > bestS) {
+                best = row + kx;
+                bestS = v;
+              } else if (v !== v) {
+                best = row + kx;
+                bestS = v;
+                break;
+              }
+            }
+          }
+        }
+        picks![f] = best;
+      }
     }
   }
 }
@@ -230,6 +292,12 @@ export const selectAndScatterAddP: Primitive = definePrimitive({
   impl: {
     cpu([s, x], [out], p, [sa, xa]) {
       const picks = selectPicks(x, xa, sa.shape, p);
+      out.fill(0);
+      if (p.window.every((k: number, d: number) => p.strides[d] >= k)) {
+        // Windows do not overlap: each position is picked at most once, so no sums to round.
+        for (let i = 0; i < picks.length; i++) if (picks[i] >= 0) out[picks[i]] = s[i];
+        return;
+      }
       const acc = new Float64Array(out.length);
       for (let i = 0; i < picks.length; i++) if (picks[i] >= 0) acc[picks[i]] += s[i];
       for (let i = 0; i < out.length; i++) out[i] = acc[i];

@@ -9,7 +9,7 @@ import fc from "fast-check";
 import { grad, jit, np, vjp, vmap, type Array } from "../../index.ts";
 import { fromTyped } from "../../core/array.ts";
 import { reduceWindow } from "../../core/lax-conv.ts";
-import { selectAndGatherAdd, selectAndScatterAdd, type WindowParams } from "../../core/primitives/window.ts";
+import { reduceWindowMax, reduceWindowSum, selectAndGatherAdd, selectAndScatterAdd, type WindowParams } from "../../core/primitives/window.ts";
 import { sizeOf, stridesOf } from "../../core/shape.ts";
 import { distinctArray, randomWindowConfig, windowedShape } from "../cases/window.ts";
 import { Rng } from "../cases/types.ts";
@@ -177,6 +177,39 @@ describe("reduceWindow gradients", () => {
       }),
       { numRuns: 50 },
     );
+  });
+});
+
+describe("the pooling fast path (windows on the last two axes only)", () => {
+  // The same windows laid out as [H, W, B] (trailing batch axis: the general loop) and
+  // [B, H, W] (leading batch: the two-axis loop) must agree exactly, ties and NaN included.
+  it("picks the same positions, ties and NaN included, as the general loop", () => {
+    fc.assert(
+      fc.property(seeds, fc.constantFrom<"max" | "min">("max", "min"), (seed, sel) => {
+        const rng = new Rng(seed);
+        const { shape: hw, params: p2 } = randomWindowConfig(rng, 2, false, { rank: 2, maxDim: 7 });
+        const b = rng.int(1, 4);
+        // Few distinct values, so windows tie; an occasional NaN.
+        const vals = Float64Array.from({ length: b * hw[0] * hw[1] }, () => (rng.int(0, 20) === 0 ? NaN : rng.int(0, 3)));
+        const lead = fromTyped(vals, [b, ...hw], "float64");
+        const trail = np.transpose(lead, [1, 2, 0]);
+        const fast: WindowParams = { window: [1, ...p2.window], strides: [1, ...p2.strides], padding: [[0, 0], ...p2.padding] };
+        const general: WindowParams = { window: [...p2.window, 1], strides: [...p2.strides, 1], padding: [...p2.padding, [0, 0]] };
+        const s = rng.array([b, ...windowedShape(hw, p2)]);
+        const same = (a: Array, c: Array, what: string) => expect([...a.dataSync()], what).toEqual([...np.transpose(c, [2, 0, 1]).dataSync()]);
+        same(selectAndScatterAdd(s, lead, fast, sel), selectAndScatterAdd(np.transpose(s, [1, 2, 0]), trail, general, sel), "select_and_scatter_add");
+        same(selectAndGatherAdd(lead, lead, fast, sel), selectAndGatherAdd(trail, trail, general, sel), "select_and_gather_add");
+        same(reduceWindowSum(lead, fast), reduceWindowSum(trail, general), "reduce_window_sum");
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it("an empty operand gives every window the identity (all windows in padding)", () => {
+    const p: WindowParams = { window: [2, 1], strides: [1, 1], padding: [[2, 2], [0, 0]] };
+    const y = reduceWindowMax(np.zeros([0, 3]), p);
+    expect(y.shape).toEqual([3, 3]);
+    expect([...y.dataSync()]).toEqual([-Infinity, -Infinity, -Infinity, -Infinity, -Infinity, -Infinity, -Infinity, -Infinity, -Infinity]);
   });
 });
 
