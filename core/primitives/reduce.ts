@@ -15,26 +15,42 @@ function reducedAval(name: string, x: ShapedArray, axes: number[], dtype: DType 
 }
 
 /**
- * Visits every input element in row-major order with the flat index of its output element.
- * The output index advances with zero stride along reduced axes.
+ * Folds x into acc (one slot per output element), visiting x in row-major order. Adjacent
+ * axes that are both reduced or both kept merge into one, so the innermost loop runs over
+ * a contiguous row: either folded into one slot or combined slot by slot into a row of acc.
  */
-function forEachReduced(shape: readonly number[], axes: readonly number[], visit: (i: number, o: number) => void): void {
-  const rank = shape.length;
-  const keptShape = shape.filter((_, i) => !axes.includes(i));
-  const keptStrides = stridesOf(keptShape);
-  const oStride = new Array<number>(rank).fill(0);
-  let k = 0;
-  for (let d = 0; d < rank; d++) if (!axes.includes(d)) oStride[d] = keptStrides[k++];
-  let n = 1;
-  for (const s of shape) n *= s;
-  const idx = new Array<number>(rank).fill(0);
-  let o = 0;
-  for (let i = 0; i < n; i++) {
-    visit(i, o);
-    for (let d = rank - 1; d >= 0; d--) {
+function foldInto(x: TypedArray, shape: readonly number[], axes: readonly number[], acc: Float64Array, combine: (acc: number, v: number) => number): void {
+  if (x.length === 0) return;
+  const dims: { n: number; reduced: boolean }[] = [];
+  shape.forEach((n, d) => {
+    if (n === 1) return;
+    const reduced = axes.includes(d);
+    const last = dims[dims.length - 1];
+    if (last && last.reduced === reduced) last.n *= n;
+    else dims.push({ n, reduced });
+  });
+  if (dims.length === 0) {
+    acc[0] = combine(acc[0], x[0]);
+    return;
+  }
+  // Output strides of the merged axes (0 along reduced ones).
+  const oStride = new Array<number>(dims.length).fill(0);
+  for (let d = dims.length - 1, s = 1; d >= 0; d--) if (!dims[d].reduced) (oStride[d] = s), (s *= dims[d].n);
+  const inner = dims[dims.length - 1];
+  const outer = dims.length - 1;
+  const idx = new Array<number>(outer).fill(0);
+  for (let i = 0, o = 0; i < x.length; i += inner.n) {
+    if (inner.reduced) {
+      let a = acc[o];
+      for (let j = i, end = i + inner.n; j < end; j++) a = combine(a, x[j]);
+      acc[o] = a;
+    } else {
+      for (let j = 0; j < inner.n; j++) acc[o + j] = combine(acc[o + j], x[i + j]);
+    }
+    for (let d = outer - 1; d >= 0; d--) {
       o += oStride[d];
-      if (++idx[d] < shape[d]) break;
-      o -= oStride[d] * shape[d];
+      if (++idx[d] < dims[d].n) break;
+      o -= oStride[d] * dims[d].n;
       idx[d] = 0;
     }
   }
@@ -44,25 +60,7 @@ function reduceImpl(init: number, combine: (acc: number, v: number) => number) {
   return ([x]: TypedArray[], [out]: TypedArray[], { axes }: Params, [xa]: ShapedArray[]) => {
     // Accumulate in float64 so float32 sums of many terms stay accurate.
     const acc = new Float64Array(out.length).fill(init);
-    const rank = xa.shape.length;
-    const k = axes.length;
-    const isSuffix = axes.every((a: number, i: number) => a === rank - k + i);
-    const isPrefix = axes.every((a: number, i: number) => a === i);
-    if (isSuffix) {
-      // Contiguous rows: out[o] = combine over x[o * inner .. (o + 1) * inner).
-      const inner = out.length === 0 ? 0 : x.length / out.length;
-      for (let o = 0, i = 0; o < out.length; o++) {
-        let a = init;
-        for (const end = i + inner; i < end; i++) a = combine(a, x[i]);
-        acc[o] = a;
-      }
-    } else if (isPrefix) {
-      // Leading axes reduced: accumulate whole rows of the output at a time.
-      const m = out.length;
-      for (let i = 0; i < x.length; i += m) for (let j = 0; j < m; j++) acc[j] = combine(acc[j], x[i + j]);
-    } else {
-      forEachReduced(xa.shape, axes, (i, o) => (acc[o] = combine(acc[o], x[i])));
-    }
+    foldInto(x, xa.shape, axes, acc, combine);
     for (let i = 0; i < out.length; i++) out[i] = acc[i];
   };
 }
