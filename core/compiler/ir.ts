@@ -135,12 +135,14 @@ export interface Dialect {
 }
 
 /**
- * The statements computing `root`, one per non-leaf node in dependency order, given how
- * loop indices (`idx`) and the flat index (`flat`) are named; `value` names the root.
+ * The statements computing `root`, one per non-leaf node in dependency order (`nodes[i]`
+ * is the node of `lines[i]`), given how loop indices (`idx`) and the flat index (`flat`)
+ * are named; `value` names the root.
  */
-export function emitBody(root: IRNode, d: Dialect, idx: (axis: number) => string, flat: string): { lines: string[]; value: string } {
+export function emitBody(root: IRNode, d: Dialect, idx: (axis: number) => string, flat: string): { lines: string[]; nodes: IRNode[]; value: string } {
   const name = new Map<IRNode, string>();
   const lines: string[] = [];
+  const nodes: IRNode[] = [];
   for (const n of topoSort(root)) {
     const a = n.args.map((x) => name.get(x)!);
     let expr: string;
@@ -157,7 +159,8 @@ export function emitBody(root: IRNode, d: Dialect, idx: (axis: number) => string
     }
     const v = `t${lines.length}`;
     lines.push(d.declare(v, n, expr));
+    nodes.push(n);
     name.set(n, v);
   }
-  return { lines, value: name.get(root)! };
+  return { lines, nodes, value: name.get(root)! };
 }
