@@ -16,9 +16,20 @@ const POOL_LIMIT_BYTES = 256 * 1024 * 1024;
 const profile = process.env.AUGERINO_PROFILE ? new Map<string, { ms: number; calls: number }>() : null;
 if (profile) {
   process.on("exit", () => {
-    const rows = [...profile.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 25);
-    process.stderr.write(`cpu kernel time by primitive:\n${rows.map(([n, e]) => `  ${n.padEnd(24)} ${e.ms.toFixed(1).padStart(9)} ms ${String(e.calls).padStart(7)} calls`).join("\n")}\n`);
+    const rows = [...profile.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 40);
+    process.stderr.write(`cpu kernel time by primitive:\n${rows.map(([n, e]) => `  ${n.padEnd(40)} ${e.ms.toFixed(1).padStart(9)} ms ${String(e.calls).padStart(7)} calls`).join("\n")}\n`);
   });
+}
+
+/** Runs `work`, adding its time to the profile under `name` when profiling. */
+function timed(name: string | null, work: () => void): void {
+  if (!profile || name === null) return work();
+  const t = performance.now();
+  work();
+  const e = profile.get(name) ?? { ms: 0, calls: 0 };
+  e.ms += performance.now() - t;
+  e.calls++;
+  profile.set(name, e);
 }
 
 export class CpuBackend implements Backend {
@@ -84,20 +95,14 @@ export class CpuBackend implements Backend {
     const kernel = prim.impl.cpu;
     if (!kernel) throw new Error(`${prim.name}: no CPU kernel`);
     const outs = outAvals.map((a) => this.alloc(a.dtype, sizeOf(a.shape)));
-    if (profile) {
-      const t = performance.now();
-      kernel(ins as TypedArray[], outs, params, inAvals, outAvals);
-      const e = profile.get(prim.name) ?? { ms: 0, calls: 0 };
-      e.ms += performance.now() - t;
-      e.calls++;
-      profile.set(prim.name, e);
-    } else kernel(ins as TypedArray[], outs, params, inAvals, outAvals);
+    timed(prim.name, () => kernel(ins as TypedArray[], outs, params, inAvals, outAvals));
     return outs;
   }
 
   runKernel(kernel: Kernel, ins: unknown[]): TypedArray {
     const out = this.alloc(kernel.out.dtype, sizeOf(kernel.out.shape));
-    jsKernel(kernel)(out, ...(ins as TypedArray[]));
+    const fn = jsKernel(kernel);
+    timed(profile && `fused ${kernel.reduce ? `reduce_${kernel.reduce.op}` : "map"} [${kernel.shape}]`, () => fn(out, ...(ins as TypedArray[])));
     return out;
   }
 
