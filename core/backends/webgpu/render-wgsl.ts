@@ -1,6 +1,6 @@
 /**
  * Renders kernel IR (core/compiler/ir.ts) to a WGSL compute pass. Without a reduction
- * each invocation computes one output element. With one, an output element is either
+ * each invocation computes one output element (several in large kernels). With one, an output element is either
  * folded by one invocation (many outputs, short reductions) or by a whole workgroup that
  * strides over the reduced points and combines partial results in workgroup memory
  * (few outputs, long reductions). Floats are f32 throughout, so results match the CPU's
@@ -10,6 +10,7 @@ import type { DType } from "../../dtype.ts";
 import { sizeOf, stridesOf } from "../../shape.ts";
 import { emitBody, type IRType, type Kernel, type ReduceOp } from "../../compiler/ir.ts";
 import type { Pass } from "./program.ts";
+import { perElements } from "./kernels/grid.ts";
 import { binding, groups, helpers, LINEAR_WORKGROUP, literal, MAIN_ARGS, WG, wgslType } from "./wgsl.ts";
 
 type Emit = (a: string[], from: IRType, to: IRType, use: (h: string) => void) => string;
@@ -94,6 +95,9 @@ const REDUCE: Record<ReduceOp, { init: (d: DType) => string; combine: (acc: stri
   },
 };
 
+/** Elements from which a map kernel loops over several elements per invocation. */
+const MANY = 1 << 16;
+
 /** Workgroup size of the cooperative reduction. */
 const RWG = 256;
 
@@ -137,12 +141,14 @@ export function renderWgsl(k: Kernel): Pass {
   if (!k.reduce) {
     const idx = decoder(k.shape, [...Array(rank).keys()], "gi");
     const { lines, value } = renderBody(k, (a) => idx.get(a)!, "gi", use);
+    const body = `${lines.join("\n")}\n  out[gi] = ${value};`;
+    // Large maps give each invocation several elements (see kernels/grid.ts for why).
+    if (outSize >= MANY) return { ...perElements([...decls, ...helpers(used)], outSize, body), bindings };
     const main = `@compute @workgroup_size(${WG})
 fn main(${MAIN_ARGS}) {
   let gi = ${LINEAR_WORKGROUP} * ${WG}u + lid;
   if (gi >= ${outSize}u) { return; }
-${lines.join("\n")}
-  out[gi] = ${value};
+${body}
 }`;
     return { code: [...decls, ...helpers(used), main].join("\n"), bindings, workgroups: groups(outSize) };
   }
