@@ -17,8 +17,8 @@ export function typedArrayFor(dtype: DType, size: number): TypedArray {
   return new CTORS[dtype](size);
 }
 
-export function typedArrayFrom(dtype: DType, buffer: ArrayBuffer, size: number): TypedArray {
-  return new CTORS[dtype](buffer, 0, size);
+export function typedArrayFrom(dtype: DType, buffer: ArrayBuffer, size: number, byteOffset = 0): TypedArray {
+  return new CTORS[dtype](buffer, byteOffset, size);
 }
 
 export function bytesPer(dtype: DType): number {

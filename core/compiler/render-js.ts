@@ -6,9 +6,9 @@
  * float64 in row-major order of the reduced axes, as the reduce kernels do.
  */
 import { isFloat, isInt, type DType, type TypedArray } from "../dtype.ts";
-import { stridesOf } from "../shape.ts";
 import { lib } from "../backends/cpu/loops.ts";
-import { emitBody, topoSort, type IRNode, type IRType, type Kernel, type ReduceOp } from "./ir.ts";
+import { emitBody, topoSort, type IRType, type Kernel, type ReduceOp } from "./ir.ts";
+import { loopPlan } from "./loop-plan.ts";
 
 export type KernelFn = (out: TypedArray, ...ins: TypedArray[]) => void;
 
@@ -74,50 +74,19 @@ function literal(v: number): string {
   return v < 0 ? `(${v})` : String(v);
 }
 
-/** One loop of a rendered kernel: over one axis, or over trailing axes merged into one. */
-interface Loop {
-  v: string;
-  extent: number;
-  /** The element stride of the loop variable in the loop space (row-major). */
-  stride: number;
-}
-
 /**
  * The source of a function `(out, in0, in1, ...) => void` computing the kernel.
  *
- * Loops run over the kept axes, then the reduced ones. Each statement sits in the
- * outermost loop whose indices it reads, so a broadcast operand is loaded once per row
- * rather than once per element (inputs never alias the output, so hoisted loads stay
- * valid); trailing axes no statement reads individually merge into one loop.
+ * Loops follow `loopPlan`: kept axes, then reduced ones, unread trailing axes merged, and
+ * each statement in the outermost loop whose indices it reads, so a broadcast operand is
+ * loaded once per row rather than once per element (inputs never alias the output, so
+ * hoisted loads stay valid).
  */
 export function renderJs(k: Kernel): string {
-  const rank = k.shape.length;
-  const reduced = new Set(k.reduce?.axes ?? []);
-  const kept = [...k.shape.keys()].filter((d) => !reduced.has(d));
-  const red = [...reduced].sort((a, b) => a - b);
-  // Row-major unless a reduced axis precedes a kept one; then the flat index is computed, not counted.
-  const rowMajor = red.every((a, i) => a === rank - red.length + i);
-  const nodes = topoSort(k.body);
-  const usesFlat = nodes.some((n) => n.op === "flat");
-  const counted = !k.reduce || (usesFlat && rowMajor);
-  const st = stridesOf(k.shape);
-
-  // The last group's trailing axes that are consecutive and never read by an idx node merge.
-  const read = new Set(nodes.filter((n) => n.op === "idx").map((n) => n.arg!));
-  const last = k.reduce && red.length > 0 ? red : kept;
-  let from = last.length;
-  while (from > 0 && !read.has(last[from - 1]) && (from === last.length || last[from - 1] === last[from] - 1)) from--;
-  if (from === last.length - 1) from = last.length;
-  const single = (d: number): Loop => ({ v: `i${d}`, extent: k.shape[d], stride: st[d] });
-  const group = (axes: number[]): Loop[] => {
-    if (axes !== last || from === last.length) return axes.map(single);
-    const tail = last.slice(from);
-    return [...last.slice(0, from).map(single), { v: "m", extent: tail.reduce((a, d) => a * k.shape[d], 1), stride: st[tail[tail.length - 1]] }];
-  };
-  const keptLoops = group(kept);
-  const loops = [...keptLoops, ...(k.reduce ? group(red) : [])];
-  const levelOf = new Map<string, number>(loops.map((l, i) => [l.v, i]));
+  const plan = loopPlan(k);
+  const { loops, counted, usesFlat } = plan;
   const inner = loops.length - 1;
+  const v = (level: number) => (loops[level].axes.length === 1 ? `i${loops[level].axes[0]}` : "m");
   const flatName = counted ? "f" : inner < 0 ? "0" : `f${inner}`;
 
   const { lines, nodes: lineNodes, value } = emitBody(k.body, {
@@ -129,29 +98,21 @@ export function renderJs(k: Kernel): string {
       const e = t(a, n.args[n.op === "select" ? 1 : 0].dtype, n.dtype);
       return EXACT.has(n.op) ? e : cast(e, n.dtype);
     },
-    declare: (v, _n, expr) => `const ${v} = ${expr};`,
+    declare: (name, _n, expr) => `const ${name} = ${expr};`,
   }, (axis) => `i${axis}`, flatName);
 
-  // The loop level each node needs (-1: before every loop).
-  const depth = new Map<IRNode, number>();
-  for (const n of nodes) {
-    const d = n.op === "idx" ? levelOf.get(`i${n.arg}`)! : n.op === "flat" ? inner : Math.max(-1, ...n.args.map((a) => depth.get(a)!));
-    depth.set(n, d);
-  }
+  const depth = plan.depthOf(topoSort(k.body));
   const at: string[][] = Array.from({ length: loops.length + 1 }, () => []);
   lineNodes.forEach((n, i) => at[depth.get(n)! + 1].push(lines[i]));
-  if (usesFlat && !counted) loops.forEach((l, i) => at[i + 1].unshift(`const f${i} = ${i === 0 ? "" : `f${i - 1} + `}${l.v} * ${l.stride};`));
+  if (usesFlat && !counted) loops.forEach((l, i) => at[i + 1].unshift(`const f${i} = ${i === 0 ? "" : `f${i - 1} + `}${v(i)} * ${l.stride};`));
 
   const r = k.reduce ? REDUCE[k.reduce.op] : null;
   const innermost = r ? `acc = ${r.combine("acc", value)};${counted ? "\nf++;" : ""}` : `out[f] = ${value};\nf++;`;
-  const loop = (level: number): string => {
-    const l = loops[level];
-    return `for (let ${l.v} = 0; ${l.v} < ${l.extent}; ${l.v}++) {\n${block(level)}\n}`;
-  };
+  const loop = (level: number): string => `for (let ${v(level)} = 0; ${v(level)} < ${loops[level].extent}; ${v(level)}++) {\n${block(level)}\n}`;
   // The statements inside loop `level` (-1: the function body).
   const block = (level: number): string => {
     const out = [...at[level + 1]];
-    if (r && level === keptLoops.length - 1) {
+    if (r && level === plan.keptLoops - 1) {
       out.push(`let acc = ${r.init};`, level === inner ? innermost : loop(level + 1), "out[o++] = acc;");
     } else out.push(level === inner ? innermost : loop(level + 1));
     return out.join("\n");

@@ -9,8 +9,11 @@ import { sizeOf } from "../../shape.ts";
 import type { ShapedArray } from "../../tracer.ts";
 import type { Kernel } from "../../compiler/ir.ts";
 import { jsKernel } from "../../compiler/render-js.ts";
+import { heapArray, inHeap, releaseHeapArray, runWasmKernel, wantsWasm, wasmKernelsEnabled } from "./wasm/kernels.ts";
 
 const POOL_LIMIT_BYTES = 256 * 1024 * 1024;
+/** Buffers from this size live in the WebAssembly heap, where the wasm kernels use them in place. */
+const HEAP_MIN_BYTES = 16384;
 
 /** AUGERINO_PROFILE=1 collects time per primitive; printed at exit. */
 const profile = process.env.AUGERINO_PROFILE ? new Map<string, { ms: number; calls: number }>() : null;
@@ -41,9 +44,13 @@ export class CpuBackend implements Backend {
 
   alloc(dtype: DType, size: number): TypedArray {
     const bytes = size * bytesPer(dtype);
-    const free = this.pool.get(bytes);
     this.liveBuffers++;
     this.liveBytes += bytes;
+    if (bytes >= HEAP_MIN_BYTES && wasmKernelsEnabled()) {
+      const a = heapArray(dtype, size);
+      if (a) return a;
+    }
+    const free = this.pool.get(bytes);
     if (free && free.length > 0) {
       this.pooledBytes -= bytes;
       return typedArrayFrom(dtype, free.pop()!, size);
@@ -84,7 +91,9 @@ export class CpuBackend implements Backend {
     }
     this.liveBuffers--;
     this.liveBytes -= a.byteLength;
-    if (this.pooledBytes + a.byteLength > POOL_LIMIT_BYTES || a.byteLength === 0) return;
+    if (inHeap(a)) return releaseHeapArray(a);
+    // The pool takes back only whole buffers of its own making.
+    if (this.pooledBytes + a.byteLength > POOL_LIMIT_BYTES || a.byteLength === 0 || a.byteOffset !== 0 || a.byteLength !== a.buffer.byteLength) return;
     const list = this.pool.get(a.byteLength) ?? [];
     list.push(a.buffer as ArrayBuffer);
     this.pool.set(a.byteLength, list);
@@ -100,9 +109,19 @@ export class CpuBackend implements Backend {
   }
 
   runKernel(kernel: Kernel, ins: unknown[]): TypedArray {
-    const out = this.alloc(kernel.out.dtype, sizeOf(kernel.out.shape));
+    const size = sizeOf(kernel.out.shape);
+    const name = profile && `fused ${kernel.reduce ? `reduce_${kernel.reduce.op}` : "map"} [${kernel.shape}]`;
+    // The wasm kernel writes its output in the heap, also when it is small (a reduction's).
+    const inWasm = wantsWasm(kernel) ? heapArray(kernel.out.dtype, size) : null;
+    if (inWasm) {
+      this.liveBuffers++;
+      this.liveBytes += inWasm.byteLength;
+      timed(name, () => runWasmKernel(kernel, inWasm, ins as TypedArray[]));
+      return inWasm;
+    }
+    const out = this.alloc(kernel.out.dtype, size);
     const fn = jsKernel(kernel);
-    timed(profile && `fused ${kernel.reduce ? `reduce_${kernel.reduce.op}` : "map"} [${kernel.shape}]`, () => fn(out, ...(ins as TypedArray[])));
+    timed(name, () => fn(out, ...(ins as TypedArray[])));
     return out;
   }
 

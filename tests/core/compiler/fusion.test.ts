@@ -2,12 +2,13 @@
  * Fused jit = unfused jit, bit for bit, over random chains of elementwise ops, broadcasts,
  * transposes, reshapes and a trailing reduction; and the target chain runs as one kernel.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { jit, np } from "../../../index.ts";
 import type { DType } from "../../../core/dtype.ts";
 import type { Tracer } from "../../../core/tracer.ts";
 import { fusionEnabled, fusionStats, partition, resetFusionStats, setFusion } from "../../../core/compiler/index.ts";
+import { DEFAULT_WASM_KERNEL_MIN_SIZE, setWasmKernelMinSize, wasmKernelStats } from "../../../core/backends/cpu/wasm/kernels.ts";
 
 afterEach(() => setFusion(undefined));
 
@@ -99,20 +100,21 @@ function program(ops: Op[], reduce: Reduce) {
   };
 }
 
-describe("kernel fusion (jit on the CPU)", () => {
-  it("the switch is read at call time", () => {
-    const before = process.env.AUGERINO_FUSE;
-    process.env.AUGERINO_FUSE = "1";
-    expect(fusionEnabled()).toBe(true);
-    process.env.AUGERINO_FUSE = "0";
-    expect(fusionEnabled()).toBe(false);
-    setFusion(true);
-    expect(fusionEnabled()).toBe(true);
-    setFusion(undefined);
-    delete process.env.AUGERINO_FUSE;
-    expect(fusionEnabled()).toBe(true); // on by default
-    if (before === undefined) delete process.env.AUGERINO_FUSE;
-    else process.env.AUGERINO_FUSE = before;
+// Fused kernels run as JavaScript, or as WebAssembly from a size (0 here: every kernel).
+describe.each([
+  ["JavaScript", Infinity],
+  ["WebAssembly", 0],
+])("fused kernels rendered to %s", (_, minSize) => {
+  let runsBefore = 0;
+  beforeAll(() => {
+    setWasmKernelMinSize(minSize);
+    runsBefore = wasmKernelStats.runs;
+  });
+  afterAll(() => {
+    setWasmKernelMinSize(DEFAULT_WASM_KERNEL_MIN_SIZE);
+    // The WebAssembly pass must really have run wasm kernels (and the JavaScript pass none).
+    if (minSize === 0) expect(wasmKernelStats.runs - runsBefore).toBeGreaterThan(100);
+    else expect(wasmKernelStats.runs).toBe(runsBefore);
   });
 
   it("fused = unfused bit for bit on random elementwise/broadcast/transpose/reshape/reduce chains", () => {
@@ -149,6 +151,23 @@ describe("kernel fusion (jit on the CPU)", () => {
       }),
       { numRuns: 50 },
     );
+  });
+});
+
+describe("kernel fusion (jit on the CPU)", () => {
+  it("the switch is read at call time", () => {
+    const before = process.env.AUGERINO_FUSE;
+    process.env.AUGERINO_FUSE = "1";
+    expect(fusionEnabled()).toBe(true);
+    process.env.AUGERINO_FUSE = "0";
+    expect(fusionEnabled()).toBe(false);
+    setFusion(true);
+    expect(fusionEnabled()).toBe(true);
+    setFusion(undefined);
+    delete process.env.AUGERINO_FUSE;
+    expect(fusionEnabled()).toBe(true); // on by default
+    if (before === undefined) delete process.env.AUGERINO_FUSE;
+    else process.env.AUGERINO_FUSE = before;
   });
 
   it("tanh(x*a+b)*sigmoid(x) - 0.5 followed by sum runs as one kernel", () => {

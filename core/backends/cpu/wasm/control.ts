@@ -10,7 +10,7 @@ import type { FunctionBuilder } from "./emit.ts";
 
 export const CONTROL_BYTES = 4096;
 
-export const jobKind = { sgemm: 0, im2col: 1 } as const;
+export const jobKind = { sgemm: 0, im2col: 1, fused: 2 } as const;
 
 export const word = {
   /** Next block to claim (atomic), blocks in the job, and the job's kind. */
@@ -29,6 +29,9 @@ export const word = {
   // im2col (im2col.ts), one block per image: the first image, and its im2col arguments.
   src: 24, imageBytes: 25, chanBytes: 26, rowBytes: 27, cg: 28, kh: 29, kw: 30, ho: 31, wo: 32,
   rowTaps: 33, colTaps: 34, colAt: 35, colAtStride: 36, dst: 37,
+
+  // fused (kernels.ts): the kernel's id, its outer loop's length, and its pointers (output first).
+  fusedId: 38, fusedOuter: 39, fusedPtrs: 40, fusedPtr0: 41,
 
   /** Per worker thread, two words from here: [wake counter, ready flag]. */
   workers: 64,

@@ -10,17 +10,22 @@
  *   new WebAssembly.Module(m.bytes());
  */
 
-export type ValType = "i32" | "f32" | "v128";
+export type ValType = "i32" | "f32" | "f64" | "v128";
 
-const valTypeCode: Record<ValType, number> = { i32: 0x7f, f32: 0x7d, v128: 0x7b };
+const valTypeCode: Record<ValType, number> = { i32: 0x7f, f32: 0x7d, f64: 0x7c, v128: 0x7b };
 
 /** Opcodes without immediates. SIMD ones are 0xfd followed by a LEB128 index. */
 const plainOps = {
   "i32.eqz": [0x45], "i32.eq": [0x46], "i32.ne": [0x47],
   "i32.lt_s": [0x48], "i32.lt_u": [0x49], "i32.gt_s": [0x4a], "i32.gt_u": [0x4b],
   "i32.le_s": [0x4c], "i32.le_u": [0x4d], "i32.ge_s": [0x4e], "i32.ge_u": [0x4f],
-  "i32.add": [0x6a], "i32.sub": [0x6b], "i32.mul": [0x6c], "i32.div_u": [0x6e],
-  "i32.or": [0x72], "i32.shl": [0x74],
+  "i32.add": [0x6a], "i32.sub": [0x6b], "i32.mul": [0x6c], "i32.div_s": [0x6d], "i32.div_u": [0x6e], "i32.rem_s": [0x6f], "i32.rem_u": [0x70],
+  "i32.and": [0x71], "i32.or": [0x72], "i32.xor": [0x73], "i32.shl": [0x74], "i32.shr_u": [0x76],
+  "f64.eq": [0x61], "f64.ne": [0x62], "f64.lt": [0x63], "f64.gt": [0x64], "f64.le": [0x65], "f64.ge": [0x66],
+  "f64.abs": [0x99], "f64.neg": [0x9a], "f64.ceil": [0x9b], "f64.floor": [0x9c], "f64.nearest": [0x9e], "f64.sqrt": [0x9f],
+  "f64.add": [0xa0], "f64.sub": [0xa1], "f64.mul": [0xa2], "f64.div": [0xa3],
+  "f32.demote_f64": [0xb6], "f64.convert_i32_s": [0xb7], "f64.convert_i32_u": [0xb8], "f64.promote_f32": [0xbb],
+  "i32.trunc_sat_f64_s": [0xfc, 0x02],
   "select": [0x1b], "drop": [0x1a], "return": [0x0f],
   "f32x4.splat": simd(0x13), "f32x4.add": simd(0xe4), "f32x4.sub": simd(0xe5), "f32x4.mul": simd(0xe6),
   // Relaxed SIMD; Node 20 rejects it unless started with --experimental-wasm-relaxed-simd.
@@ -30,6 +35,7 @@ const plainOps = {
 /** Memory instructions: opcode bytes and the natural alignment (log2 bytes) used in the memarg. */
 const memOps = {
   "i32.load": [[0x28], 2], "f32.load": [[0x2a], 2], "i32.store": [[0x36], 2], "f32.store": [[0x38], 2],
+  "f64.load": [[0x2b], 3], "f64.store": [[0x39], 3], "i32.load8_u": [[0x2d], 0], "i32.store8": [[0x3a], 0],
   "v128.load": [simd(0x00), 4], "v128.load32_splat": [simd(0x09), 2], "v128.store": [simd(0x0b), 4],
   // Atomics (prefix 0xfe) must use exactly the natural alignment.
   "i32.atomic.rmw.add": [[0xfe, 0x1e], 2],
@@ -120,6 +126,11 @@ export class FunctionBuilder {
     return this;
   }
 
+  f64(v: number): this {
+    this.code.push(0x44, ...new Uint8Array(new Float64Array([v]).buffer));
+    return this;
+  }
+
   /** A v128 with every f32 lane equal to v. */
   f32x4(v: number): this {
     const lanes = new Uint8Array(new Float32Array([v, v, v, v]).buffer);
@@ -144,8 +155,9 @@ export class FunctionBuilder {
     return this;
   }
 
-  if(): this {
-    this.code.push(0x04, 0x40);
+  /** `if` without a result, or with one value of type `result`. */
+  if(result?: ValType): this {
+    this.code.push(0x04, result ? valTypeCode[result] : 0x40);
     return this;
   }
 
@@ -169,7 +181,7 @@ export class FunctionBuilder {
     return this;
   }
 
-  call(fn: FunctionBuilder): this {
+  call(fn: { index: number }): this {
     this.code.push(0x10, ...uleb(fn.index));
     return this;
   }
@@ -207,15 +219,32 @@ export interface MemoryImport {
   maxPages: number;
 }
 
+/** A function imported from `env` (JavaScript), called like a defined one. */
+export interface FunctionImport {
+  name: string;
+  index: number;
+  params: readonly ValType[];
+  results: readonly ValType[];
+}
+
 /** A module that imports `env.memory` (shared, so worker threads can instantiate it too). */
 export class ModuleBuilder {
   private readonly fns: FunctionBuilder[] = [];
+  private readonly imports: FunctionImport[] = [];
   private readonly exported = new Set<FunctionBuilder>();
 
   constructor(private readonly memory: MemoryImport) {}
 
+  /** Imports `env[name]`; all imports come before the first defined function (they share one index space). */
+  importFn(name: string, params: ValType[], results: ValType[]): FunctionImport {
+    if (this.fns.length > 0) throw new Error("ModuleBuilder: import functions before defining any");
+    const f = { name, index: this.imports.length, params, results };
+    this.imports.push(f);
+    return f;
+  }
+
   fn(name: string, params: ValType[], results: ValType[] = [], exported = true): FunctionBuilder {
-    const f = new FunctionBuilder(name, this.fns.length, params, results);
+    const f = new FunctionBuilder(name, this.imports.length + this.fns.length, params, results);
     this.fns.push(f);
     if (exported) this.exported.add(f);
     return f;
@@ -223,14 +252,17 @@ export class ModuleBuilder {
 
   bytes(): Uint8Array<ArrayBuffer> {
     // One type per function keeps the builder simple; the engine deduplicates them anyway.
-    const types = this.fns.map((f) => [0x60, ...vec(f.params.map((t) => [valTypeCode[t]])), ...vec(f.results.map((t) => [valTypeCode[t]]))]);
+    const sigs = [...this.imports, ...this.fns];
+    const types = sigs.map((f) => [0x60, ...vec(f.params.map((t) => [valTypeCode[t]])), ...vec(f.results.map((t) => [valTypeCode[t]]))]);
     // Limits flag 0x03: a maximum is present and the memory is shared.
     const memImport = [...utf8Name("env"), ...utf8Name("memory"), 0x02, 0x03, ...uleb(this.memory.minPages), ...uleb(this.memory.maxPages)];
+    const fnImports = this.imports.map((f) => [...utf8Name("env"), ...utf8Name(f.name), 0x00, ...uleb(f.index)]);
     const exports = [...this.exported].map((f) => [...utf8Name(f.name), 0x00, ...uleb(f.index)]);
     return new Uint8Array([
       0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
       ...section(1, vec(types)),
-      ...section(2, vec([memImport])),
+      ...section(2, vec([...fnImports, memImport])),
+      // Each function's type index equals its function index (one type per function).
       ...section(3, vec(this.fns.map((f) => uleb(f.index)))),
       ...section(7, vec(exports)),
       ...section(10, vec(this.fns.map((f) => f.encode()))),

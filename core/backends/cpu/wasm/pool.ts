@@ -15,8 +15,8 @@
  *   setCpuThreads(1);   // single-threaded from here on
  */
 import os from "node:os";
-import { Worker } from "node:worker_threads";
-import { CONTROL_BYTES, word } from "./control.ts";
+import { MessageChannel, Worker, type MessagePort } from "node:worker_threads";
+import { CONTROL_BYTES, jobKind, word } from "./control.ts";
 import { sgemmModule, type SgemmExports } from "./matmul.ts";
 import { webAssembly, type WasmMemory, type WasmModule } from "./webassembly.ts";
 
@@ -48,6 +48,9 @@ interface PoolWorker {
   ready: number;
   alive: boolean;
   started: Promise<boolean>;
+  /** Where fused kernel modules go (the worker reads them synchronously when a job needs one), and the ids sent. */
+  port: MessagePort;
+  known: Set<number>;
 }
 const workers: PoolWorker[] = [];
 let threads = initialThreads();
@@ -95,11 +98,12 @@ export function workerBlockCount(): number {
 
 /**
  * Runs a job to completion on this thread and, when `parallel`, on the workers that are
- * ready; `describe` gets the number of threads taking part and returns the job.
+ * ready; `describe` gets the number of threads taking part and returns the job. This
+ * thread claims blocks with the sgemm module's `run`, or with `work` when given.
  */
-export function runJob(parallel: boolean, describe: (team: number) => Job): void {
+export function runJob(parallel: boolean, describe: (team: number) => Job, work?: () => void, helpers?: PoolWorker[]): void {
   const { kernel, ctrl } = wasmRuntime();
-  const helpers = parallel && threads > 1 ? readyWorkers(threads - 1) : [];
+  helpers ??= parallel && threads > 1 ? readyWorkers(threads - 1) : [];
   const job = describe(helpers.length + 1);
   for (const [w, v] of job.words) ctrl[w] = v;
   ctrl[word.kind] = job.kind;
@@ -113,7 +117,8 @@ export function runJob(parallel: boolean, describe: (team: number) => Job): void
   }
   let failure: unknown = null;
   try {
-    kernel.run();
+    if (work) work();
+    else kernel.run();
   } catch (e) {
     // Let the workers finish (they stop once the counter runs out) before rethrowing.
     Atomics.store(ctrl, word.next, job.blocks);
@@ -122,6 +127,30 @@ export function runJob(parallel: boolean, describe: (team: number) => Job): void
   for (let r = Atomics.load(ctrl, word.running); r !== 0; r = Atomics.load(ctrl, word.running)) Atomics.wait(ctrl, word.running, r);
   if (failure) throw failure;
   if (Atomics.exchange(ctrl, word.failed, 0) !== 0) throw new Error("wasm kernels: a worker thread failed (its error is on stderr)");
+}
+
+/**
+ * Runs a fused kernel (kernels.ts) in `blocks` blocks of its outer loop on this thread
+ * and the ready workers, sending each worker the module the first time. False when no
+ * worker is ready or the pointers do not fit the control block (the caller runs it alone).
+ */
+export function runKernelJob(module: WasmModule, id: number, outer: number, blocks: number, ptrs: number[], heap: WasmMemory, run: (lo: number, hi: number, ...ptrs: number[]) => void): boolean {
+  if (threads <= 1 || word.fusedPtr0 + ptrs.length > word.workers) return false;
+  const helpers = readyWorkers(threads - 1);
+  if (helpers.length === 0) return false;
+  for (const h of helpers) {
+    if (h.known.has(id)) continue;
+    h.port.postMessage({ id, module, heap });
+    h.known.add(id);
+  }
+  const { ctrl } = wasmRuntime();
+  const words: [number, number][] = [[word.fusedId, id], [word.fusedOuter, outer], [word.fusedPtrs, ptrs.length], ...ptrs.map((p, i): [number, number] => [word.fusedPtr0 + i, p])];
+  runJob(true, () => ({ kind: jobKind.fused, words, blocks }), () => {
+    for (let b = Atomics.add(ctrl, word.next, 1); b < blocks; b = Atomics.add(ctrl, word.next, 1)) {
+      run(Math.floor((b * outer) / blocks), Math.floor(((b + 1) * outer) / blocks), ...ptrs);
+    }
+  }, helpers);
+  return true;
 }
 
 /**
@@ -149,9 +178,15 @@ function spawnWorkers(n: number): void {
   const { memory, module } = wasmRuntime();
   while (workers.length < n) {
     const slot = word.workers + workers.length * WORDS_PER_WORKER;
-    const words = { controlWords: CONTROL_BYTES / 4, wake: slot, ready: slot + 1, running: word.running, failed: word.failed, helped: word.helped };
+    const words = {
+      controlWords: CONTROL_BYTES / 4, wake: slot, ready: slot + 1, running: word.running, failed: word.failed, helped: word.helped,
+      kind: word.kind, next: word.next, blocks: word.blocks, fusedKind: jobKind.fused,
+      fusedId: word.fusedId, fusedOuter: word.fusedOuter, fusedPtrs: word.fusedPtrs, fusedPtr0: word.fusedPtr0,
+    };
+    const { port1, port2 } = new MessageChannel();
     // execArgv: [] because the worker is plain JS; inheriting a TypeScript loader only slows its start.
-    const worker = new Worker(new URL("./worker.js", import.meta.url), { workerData: { module, memory, words }, execArgv: [] });
+    const worker = new Worker(new URL("./worker.js", import.meta.url), { workerData: { module, memory, words, port: port2 }, transferList: [port2], execArgv: [] });
+    port1.unref();
     const started = new Promise<boolean>((resolve) => {
       worker.once("message", () => resolve(true));
       worker.once("error", (e) => {
@@ -164,7 +199,7 @@ function spawnWorkers(n: number): void {
         resolve(false);
       });
     });
-    const entry: PoolWorker = { worker, wake: words.wake, ready: words.ready, alive: true, started };
+    const entry: PoolWorker = { worker, wake: words.wake, ready: words.ready, alive: true, started, port: port1, known: new Set() };
     worker.unref();
     workers.push(entry);
   }

@@ -1,0 +1,121 @@
+/**
+ * Runs the compiler's fused kernels as WebAssembly on the CPU heap (heap.ts): each
+ * kernel is rendered once (render-wasm.ts), compiled and instantiated on the heap's
+ * memory. Outputs live in the heap; inputs outside it (small arrays) are copied into
+ * temporary blocks for the call. Large kernels split their outer loop over the worker
+ * threads of pool.ts; small ones run on the calling thread.
+ *
+ * AUGERINO_WASM=0 turns the path off; `setWasmKernelMinSize(n)` sets the smallest loop
+ * space that uses it (tests set 0 to run every kernel through WebAssembly).
+ */
+import { bytesPer, typedArrayFrom, type DType, type TypedArray } from "../../../dtype.ts";
+import { sizeOf } from "../../../shape.ts";
+import type { Kernel } from "../../../compiler/ir.ts";
+import { Heap } from "./heap.ts";
+import { renderWasm, WASM_IMPORTS } from "./render-wasm.ts";
+import { webAssembly, type WasmModule } from "./webassembly.ts";
+import { runKernelJob } from "./pool.ts";
+
+/** Loop points from which a kernel runs as WebAssembly (below, the JS kernel's call is cheaper than the copies). */
+export const DEFAULT_WASM_KERNEL_MIN_SIZE = 1 << 14;
+let minSize = DEFAULT_WASM_KERNEL_MIN_SIZE;
+/** Loop points per thread block; below twice this a kernel stays on the calling thread. */
+const BLOCK_POINTS = 1 << 16;
+
+export function setWasmKernelMinSize(n: number): void {
+  if (!(Number.isInteger(n) || n === Infinity) || n < 0) throw new Error(`setWasmKernelMinSize: expected a non-negative integer, got ${n}`);
+  minSize = n;
+}
+
+export function wasmKernelsEnabled(): boolean {
+  return process.env.AUGERINO_WASM !== "0";
+}
+
+let heap: Heap | null = null;
+/** The heap, made on first use. */
+export function cpuHeap(): Heap {
+  return (heap ??= new Heap());
+}
+
+/** Whether `a` lives in the heap (false before the heap exists). */
+export function inHeap(a: ArrayBufferView): boolean {
+  return heap !== null && heap.owns(a);
+}
+
+/** Returns a heap array's block to the heap. */
+export function releaseHeapArray(a: ArrayBufferView): void {
+  cpuHeap().release(a.byteOffset, a.byteLength);
+}
+
+/** A typed array of `size` elements in the heap, or null when the heap is full. */
+export function heapArray(dtype: DType, size: number): TypedArray | null {
+  const h = cpuHeap();
+  const at = h.alloc(size * bytesPer(dtype));
+  return at === null ? null : typedArrayFrom(dtype, h.buffer as ArrayBuffer, size, at);
+}
+
+interface Compiled {
+  module: WasmModule;
+  run: (lo: number, hi: number, out: number, ...ins: number[]) => void;
+  outer: number;
+  splittable: boolean;
+  /** Loop points per outer iteration. */
+  perOuter: number;
+  id: number;
+}
+
+const compiled = new WeakMap<Kernel, Compiled>();
+const bySource = new Map<string, Compiled>();
+let nextId = 0;
+export const wasmKernelStats = { compiled: 0, runs: 0, threaded: 0 };
+
+function compile(k: Kernel): Compiled {
+  let c = compiled.get(k);
+  if (c) return c;
+  const code = renderWasm(k);
+  // Kernels from different plans are often the same code: key the module by its bytes and
+  // the outer loop's length, which the code does not contain (the caller passes the range).
+  const key = `${code.outer}:${Buffer.from(code.bytes).toString("base64")}`;
+  c = bySource.get(key);
+  if (!c) {
+    const module = new webAssembly.Module(code.bytes);
+    const instance = new webAssembly.Instance(module, { env: { memory: cpuHeap().memory, ...WASM_IMPORTS } });
+    const run = (instance.exports as unknown as { kernel: Compiled["run"] }).kernel;
+    c = { module, run, outer: code.outer, splittable: code.splittable, perOuter: sizeOf(k.shape) / Math.max(1, code.outer), id: nextId++ };
+    bySource.set(key, c);
+    wasmKernelStats.compiled++;
+  }
+  compiled.set(k, c);
+  return c;
+}
+
+/** Whether `runWasmKernel` should take this kernel. */
+export function wantsWasm(k: Kernel): boolean {
+  return wasmKernelsEnabled() && sizeOf(k.shape) >= minSize && sizeOf(k.shape) > 0;
+}
+
+/** Runs kernel k into `out` (a heap array) from `ins`. */
+export function runWasmKernel(k: Kernel, out: TypedArray, ins: TypedArray[]): void {
+  const h = cpuHeap();
+  const c = compile(k);
+  const temps: [number, number][] = [];
+  try {
+    const ptrs = ins.map((a) => {
+      if (h.owns(a)) return a.byteOffset;
+      const at = h.alloc(a.byteLength);
+      if (at === null) throw new Error(`wasm kernels: no heap space for a ${a.byteLength}-byte input`);
+      temps.push([at, a.byteLength]);
+      new Uint8Array(h.buffer, at, a.byteLength).set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+      return at;
+    });
+    wasmKernelStats.runs++;
+    const blocks = c.splittable ? Math.min(c.outer, Math.floor((c.outer * c.perOuter) / BLOCK_POINTS)) : 1;
+    if (blocks >= 2 && runKernelJob(c.module, c.id, c.outer, blocks, [out.byteOffset, ...ptrs], h.memory, c.run)) {
+      wasmKernelStats.threaded++;
+      return;
+    }
+    c.run(0, c.outer, out.byteOffset, ...ptrs);
+  } finally {
+    for (const [at, bytes] of temps) h.release(at, bytes);
+  }
+}

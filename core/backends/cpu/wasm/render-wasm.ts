@@ -1,0 +1,480 @@
+/**
+ * Renders kernel IR (core/compiler/ir.ts) to a WebAssembly function, bit for bit the
+ * JavaScript renderer's results (render-js.ts): every float is computed in f64, as
+ * JavaScript computes, and each float32 ALU result is rounded through f32 exactly where
+ * the JS kernel calls Math.fround. Transcendentals and the rarer integer helpers call
+ * the same JavaScript functions (Math.exp, lib.erf, ...) as imports, so they agree too.
+ *
+ * The exported `kernel(lo, hi, out, in0, in1, ...)` runs iterations [lo, hi) of the
+ * outermost loop, so threads can split a kernel into blocks; pointers are byte offsets
+ * in the imported shared memory. Loops, hoisting and merged trailing axes are those of
+ * render-js.ts (`loopPlan`).
+ */
+import { bytesPer, type DType } from "../../../dtype.ts";
+import { lib } from "../loops.ts";
+import { topoSort, type IRNode, type IRType, type Kernel, type ReduceOp } from "../../../compiler/ir.ts";
+import { loopPlan, type LoopPlan } from "../../../compiler/loop-plan.ts";
+import { FunctionBuilder, ModuleBuilder, type FunctionImport, type PlainOp, type ValType } from "./emit.ts";
+
+const MAX_PAGES = 65536;
+
+/**
+ * The JavaScript each import runs; an i32 result converts with ToInt32, as `| 0` does.
+ * `MATH_IMPORTS` are builtins (plus two one-liners) that worker threads define the same
+ * way (worker.js); kernels calling the others run on the calling thread only.
+ */
+export const MATH_IMPORTS = {
+  exp: Math.exp, log: Math.log, log1p: Math.log1p, expm1: Math.expm1,
+  sin: Math.sin, cos: Math.cos, tan: Math.tan, tanh: Math.tanh, atan2: Math.atan2, pow: Math.pow,
+  fmod: (a: number, b: number) => a % b,
+  toInt32: (a: number) => a,
+};
+export const WASM_IMPORTS = {
+  ...MATH_IMPORTS,
+  erf: lib.erf, erfInv: lib.erfInv,
+  erfInv64: (a: number) => ((y) => (Number.isFinite(y) ? y - (lib.erf(y) - a) * 0.886226925452758 * Math.exp(y * y) : y))(lib.erfInv(a)),
+  ipow: (a: number, b: number) => lib.ipow(a, b),
+  upow: (a: number, b: number) => lib.ipow(a >>> 0, b >>> 0),
+};
+type ImportName = keyof typeof WASM_IMPORTS;
+
+const SIGS: Record<ImportName, [ValType[], ValType[]]> = {
+  exp: [["f64"], ["f64"]], log: [["f64"], ["f64"]], log1p: [["f64"], ["f64"]], expm1: [["f64"], ["f64"]],
+  sin: [["f64"], ["f64"]], cos: [["f64"], ["f64"]], tan: [["f64"], ["f64"]], tanh: [["f64"], ["f64"]],
+  atan2: [["f64", "f64"], ["f64"]], pow: [["f64", "f64"], ["f64"]], erf: [["f64"], ["f64"]], erfInv: [["f64"], ["f64"]],
+  erfInv64: [["f64"], ["f64"]], fmod: [["f64", "f64"], ["f64"]], toInt32: [["f64"], ["i32"]],
+  ipow: [["i32", "i32"], ["i32"]], upow: [["i32", "i32"], ["i32"]],
+};
+
+const isFloatType = (d: IRType) => d === "float32" || d === "float64";
+const valType = (d: IRType): ValType => (isFloatType(d) ? "f64" : "i32");
+
+export interface WasmKernelCode {
+  bytes: Uint8Array<ArrayBuffer>;
+  /** Iterations of the outermost loop (the range `kernel(lo, hi, ...)` splits); 1 without loops. */
+  outer: number;
+  /** Whether blocks of the outer loop may run on different threads (false when it is a reduced axis or an import is main-thread only). */
+  splittable: boolean;
+}
+
+/** Emits one kernel; see the file comment. */
+export function renderWasm(k: Kernel): WasmKernelCode {
+  const plan = loopPlan(k);
+  const m = new ModuleBuilder({ minPages: 1, maxPages: MAX_PAGES });
+  const nodes = topoSort(k.body);
+  // Imports first (one index space); only those the body uses.
+  const wanted = new Set<ImportName>(["toInt32"]);
+  for (const n of nodes) for (const i of importsOf(n)) wanted.add(i);
+  const imports = new Map<ImportName, FunctionImport>();
+  for (const name of Object.keys(SIGS) as ImportName[]) if (wanted.has(name)) imports.set(name, m.importFn(name, ...SIGS[name]));
+
+  const f = m.fn("kernel", ["i32", "i32", "i32", ...k.inputs.map((): ValType => "i32")]);
+  const [LO, HI, OUT] = [0, 1, 2];
+  const inPtr = (i: number) => 3 + i;
+  const loopVar = plan.loops.map(() => f.local("i32"));
+  const flatPart = plan.loops.map(() => f.local("i32"));
+  const counter = f.local("i32"); // f: the counted flat index
+  const outIdx = f.local("i32"); // o: the reduction's output index
+  const acc = f.local("f64");
+  const local = new Map<IRNode, number>();
+  const imp = (name: ImportName) => imports.get(name)!;
+
+  const e = new Emitter(f, k, plan, local, loopVar, flatPart, counter, imp);
+  // Statements at each loop level (index 0: before every loop).
+  const depth = plan.depthOf(nodes);
+  const at: IRNode[][] = Array.from({ length: plan.loops.length + 1 }, () => []);
+  for (const n of nodes) if (!LEAF.has(n.op)) at[depth.get(n)! + 1].push(n);
+  for (const n of nodes) if (!LEAF.has(n.op)) local.set(n, f.local(valType(n.dtype)));
+
+  const r = k.reduce ? k.reduce.op : null;
+  const innerPerOuter = plan.loops.slice(1).reduce((a, l) => a * l.extent, 1);
+  const keptPerOuter = plan.keptLoops > 0 ? plan.loops.slice(1, plan.keptLoops).reduce((a, l) => a * l.extent, 1) : 0;
+  const inner = plan.loops.length - 1;
+
+  // Counters start where block lo begins.
+  if (plan.counted) f.get(LO).i32(innerPerOuter).op("i32.mul").set(counter);
+  if (r) {
+    if (plan.keptLoops > 0) f.get(LO).i32(keptPerOuter).op("i32.mul").set(outIdx);
+    else f.i32(0).set(outIdx);
+  }
+
+  const statements = (level: number) => {
+    if (plan.usesFlat && !plan.counted && level >= 0) {
+      if (level > 0) f.get(flatPart[level - 1]);
+      else f.i32(0);
+      f.get(loopVar[level]).i32(plan.loops[level].stride).op("i32.mul").op("i32.add").set(flatPart[level]);
+    }
+    for (const n of at[level + 1]) {
+      e.value(n);
+      f.set(local.get(n)!);
+    }
+  };
+  const innermost = () => {
+    if (r) {
+      e.combine(r, acc, k.body);
+      if (plan.counted) f.addTo(counter, 1);
+    } else {
+      // out[f] = value; f++
+      f.get(OUT).get(counter).i32(bytesPer(k.out.dtype)).op("i32.mul").op("i32.add");
+      e.push(k.body);
+      e.store(k.out.dtype);
+      f.addTo(counter, 1);
+    }
+  };
+  const storeAcc = () => {
+    f.get(OUT).get(outIdx).i32(bytesPer(k.out.dtype)).op("i32.mul").op("i32.add");
+    f.get(acc);
+    e.fromF64(k.out.dtype);
+    e.store(k.out.dtype);
+    f.addTo(outIdx, 1);
+  };
+  const loop = (level: number) => {
+    const v = loopVar[level];
+    const end = level === 0 ? HI : null;
+    if (level === 0) f.get(LO).set(v);
+    else f.i32(0).set(v);
+    f.block().loop();
+    f.get(v);
+    if (end !== null) f.get(end);
+    else f.i32(plan.loops[level].extent);
+    f.op("i32.ge_u").brIf(1);
+    block(level);
+    f.addTo(v, 1).br(0).end().end();
+  };
+  const block = (level: number) => {
+    statements(level);
+    if (r && level === plan.keptLoops - 1) {
+      f.f64(REDUCE_INIT[r]).set(acc);
+      if (level === inner) innermost();
+      else loop(level + 1);
+      storeAcc();
+    } else if (level === inner) innermost();
+    else loop(level + 1);
+  };
+  block(-1);
+
+  const threadSafe = [...wanted].every((name) => name in MATH_IMPORTS);
+  return { bytes: m.bytes(), outer: plan.loops.length > 0 ? plan.loops[0].extent : 1, splittable: threadSafe && plan.loops.length > 0 && (!r || plan.keptLoops > 0) };
+}
+
+const LEAF = new Set(["const", "idx", "flat"]);
+
+const REDUCE_INIT: Record<ReduceOp, number> = { sum: 0, prod: 1, max: -Infinity, min: Infinity };
+
+/** The imports an ALU node calls. */
+function importsOf(n: IRNode): ImportName[] {
+  const d = n.args[0]?.dtype;
+  const u = d === "uint32";
+  switch (n.op) {
+    case "exp": case "log": case "log1p": case "expm1": case "sin": case "cos": case "tan": case "tanh": case "atan2": case "erf":
+      return [n.op];
+    case "logistic": return ["exp"];
+    case "erf_inv": return [d === "float64" ? "erfInv64" : "erfInv"];
+    case "rem": return isFloatType(d!) ? ["fmod"] : [];
+    case "pow": return isFloatType(d!) ? ["pow"] : [u ? "upow" : "ipow"];
+    default: return [];
+  }
+}
+
+/** Writes the instructions computing IR nodes; values of hoisted nodes are read from their locals. */
+class Emitter {
+  constructor(
+    private readonly f: FunctionBuilder,
+    private readonly k: Kernel,
+    private readonly plan: LoopPlan,
+    private readonly local: Map<IRNode, number>,
+    private readonly loopVar: number[],
+    private readonly flatPart: number[],
+    private readonly counter: number,
+    private readonly imp: (name: ImportName) => FunctionImport,
+  ) {}
+
+  /** Pushes node n's value (its local once computed; leaves directly). */
+  push(n: IRNode): void {
+    const f = this.f;
+    switch (n.op) {
+      case "const":
+        if (isFloatType(n.dtype)) f.f64(n.arg!);
+        else f.i32(n.arg! | 0);
+        return;
+      case "idx":
+        f.get(this.loopVar[this.plan.levelOfAxis(n.arg!)]);
+        return;
+      case "flat":
+        if (this.plan.counted) f.get(this.counter);
+        else if (this.plan.loops.length === 0) f.i32(0);
+        else f.get(this.flatPart[this.plan.loops.length - 1]);
+        return;
+      default:
+        f.get(this.local.get(n)!);
+    }
+  }
+
+  /** Pushes the value of a non-leaf node from its arguments. */
+  value(n: IRNode): void {
+    const f = this.f;
+    const a = n.args;
+    switch (n.op) {
+      case "load": {
+        const dt = this.k.inputs[n.arg!].dtype;
+        f.get(3 + n.arg!);
+        this.push(a[0]);
+        f.i32(bytesPer(dt)).op("i32.mul").op("i32.add");
+        this.load(dt);
+        return;
+      }
+      case "iadd": case "imul": case "idiv": case "imod": {
+        this.push(a[0]);
+        this.push(a[1]);
+        f.op(({ iadd: "i32.add", imul: "i32.mul", idiv: "i32.div_u", imod: "i32.rem_u" } as const)[n.op as "iadd"]);
+        return;
+      }
+    }
+    this.alu(n);
+  }
+
+  private load(dt: DType): void {
+    const f = this.f;
+    switch (dt) {
+      case "float32": f.mem("f32.load").op("f64.promote_f32"); return;
+      case "float64": f.mem("f64.load"); return;
+      case "bool": f.mem("i32.load8_u"); return;
+      default: f.mem("i32.load");
+    }
+  }
+
+  /** Stores the value on the stack (f64 for floats, i32 otherwise) at the address below it. */
+  store(dt: DType): void {
+    const f = this.f;
+    switch (dt) {
+      case "float32": f.op("f32.demote_f64").mem("f32.store"); return;
+      case "float64": f.mem("f64.store"); return;
+      case "bool": f.mem("i32.store8"); return;
+      default: f.mem("i32.store");
+    }
+  }
+
+  /** Converts an f64 on the stack to what a typed array of `dt` stores (ToInt32 for integers). */
+  fromF64(dt: DType): void {
+    if (dt === "float32" || dt === "float64") return;
+    this.toInt32();
+  }
+
+  /** ToInt32 of the f64 on the stack: a direct truncation when it is in range, else the import. */
+  private toInt32(): void {
+    const f = this.f;
+    const t = f.local("f64");
+    f.set(t).get(t).op("f64.abs").f64(2147483648).op("f64.lt").if("i32");
+    f.get(t).op("i32.trunc_sat_f64_s").else().get(t).call(this.imp("toInt32")).end();
+  }
+
+  /** Math.fround of the f64 on the stack. */
+  private fround(): void {
+    this.f.op("f32.demote_f64").op("f64.promote_f32");
+  }
+
+  /** acc = combine(acc, body) in float64, as render-js.ts folds. */
+  combine(op: ReduceOp, acc: number, body: IRNode): void {
+    const f = this.f;
+    const v = f.local("f64");
+    this.push(body);
+    this.toF64(body.dtype);
+    f.set(v);
+    switch (op) {
+      case "sum": f.get(acc).get(v).op("f64.add").set(acc); return;
+      case "prod": f.get(acc).get(v).op("f64.mul").set(acc); return;
+      default:
+        // (v > acc || v !== v) ? v : acc, and < for min.
+        f.get(v).get(acc).get(v).get(acc).op(op === "max" ? "f64.gt" : "f64.lt").get(v).get(v).op("f64.ne").op("i32.or").op("select").set(acc);
+    }
+  }
+
+  /** The i32 on the stack as the JS number it stands for (signed, unsigned or 0/1). */
+  private toF64(d: IRType): void {
+    if (isFloatType(d)) return;
+    this.f.op(d === "int32" ? "f64.convert_i32_s" : "f64.convert_i32_u");
+  }
+
+  private alu(n: IRNode): void {
+    const f = this.f;
+    const a = n.args;
+    const from = a[n.op === "select" ? 1 : 0].dtype;
+    const to = n.dtype;
+    const fl = isFloatType(from);
+    const pushAll = () => a.forEach((x) => this.push(x));
+    const bin = (op: PlainOp) => {
+      pushAll();
+      f.op(op);
+    };
+    const call = (name: ImportName) => {
+      pushAll();
+      f.call(this.imp(name));
+    };
+    const cmp = (fOp: PlainOp, sOp: PlainOp, uOp: PlainOp) => bin(fl ? fOp : from === "int32" ? sOp : uOp);
+    // Float results are rounded to float32 where render-js.ts rounds; integers come out exact.
+    const round = () => {
+      if (to === "float32") this.fround();
+    };
+    switch (n.op) {
+      case "neg":
+        if (fl) bin("f64.neg");
+        else (f.i32(0), this.push(a[0]), f.op("i32.sub"));
+        return round();
+      case "exp": case "log": case "log1p": case "expm1": case "sin": case "cos": case "tan": case "tanh": case "erf":
+        call(n.op);
+        return round();
+      case "atan2":
+        call("atan2");
+        return round();
+      case "sqrt":
+        bin("f64.sqrt");
+        return round();
+      case "rsqrt":
+        f.f64(1);
+        bin("f64.sqrt");
+        f.op("f64.div");
+        return round();
+      case "logistic":
+        // 1 / (1 + Math.exp(-a))
+        f.f64(1).f64(1);
+        this.push(a[0]);
+        f.op("f64.neg").call(this.imp("exp")).op("f64.add").op("f64.div");
+        return round();
+      case "erf_inv":
+        call(from === "float64" ? "erfInv64" : "erfInv");
+        return round();
+      case "abs":
+        if (fl) bin("f64.abs");
+        else if (from === "int32") {
+          // Math.abs(a) | 0: -a when negative (wrapping at -2^31, as |0 does).
+          const t = f.local("i32");
+          this.push(a[0]);
+          f.set(t).i32(0).get(t).op("i32.sub").get(t).get(t).i32(0).op("i32.lt_s").op("select");
+        } else this.push(a[0]);
+        return round();
+      case "sign":
+        if (fl) {
+          // a > 0 ? 1 : a < 0 ? -1 : a
+          const t = f.local("f64");
+          this.push(a[0]);
+          f.set(t).f64(1).f64(-1).get(t).get(t).f64(0).op("f64.lt").op("select").get(t).f64(0).op("f64.gt").op("select");
+        } else if (from === "int32") {
+          const t = f.local("i32");
+          this.push(a[0]);
+          f.set(t).i32(1).i32(-1).i32(0).get(t).i32(0).op("i32.lt_s").op("select").get(t).i32(0).op("i32.gt_s").op("select");
+        } else (this.push(a[0]), f.i32(0).op("i32.ne"));
+        return round();
+      case "floor": case "ceil": case "round":
+        if (fl) bin(({ floor: "f64.floor", ceil: "f64.ceil", round: "f64.nearest" } as const)[n.op as "floor"]);
+        else this.push(a[0]);
+        return round();
+      case "not":
+        if (from === "bool") bin("i32.eqz");
+        else (this.push(a[0]), f.i32(-1).op("i32.xor"));
+        return;
+      case "is_finite":
+        // a - a is 0 exactly when a is finite.
+        if (fl) (this.push(a[0]), this.push(a[0]), f.op("f64.sub").f64(0).op("f64.eq"));
+        else f.i32(1);
+        return;
+      case "add": case "sub":
+        bin(fl ? (n.op === "add" ? "f64.add" : "f64.sub") : n.op === "add" ? "i32.add" : "i32.sub");
+        return round();
+      case "mul":
+        bin(fl ? "f64.mul" : "i32.mul");
+        return round();
+      case "div":
+        if (fl) bin("f64.div");
+        else this.intDivide(a[0], a[1], from === "uint32" ? "i32.div_u" : "i32.div_s");
+        return round();
+      case "rem":
+        if (fl) call("fmod");
+        else this.intDivide(a[0], a[1], from === "uint32" ? "i32.rem_u" : "i32.rem_s");
+        return round();
+      case "pow":
+        call(fl ? "pow" : from === "uint32" ? "upow" : "ipow");
+        return round();
+      case "max": case "min": {
+        // (a > b || a !== a) ? a : b, with < for min; integers compare as their dtype's numbers.
+        const [x, y] = [f.local(valType(from)), f.local(valType(from))];
+        this.push(a[0]);
+        f.set(x);
+        this.push(a[1]);
+        f.set(y);
+        f.get(x).get(y).get(x).get(y);
+        const gt = n.op === "max";
+        f.op(fl ? (gt ? "f64.gt" : "f64.lt") : from === "int32" ? (gt ? "i32.gt_s" : "i32.lt_s") : gt ? "i32.gt_u" : "i32.lt_u");
+        if (fl) f.get(x).get(x).op("f64.ne").op("i32.or");
+        f.op("select");
+        return;
+      }
+      case "eq": return cmp("f64.eq", "i32.eq", "i32.eq");
+      case "ne": return cmp("f64.ne", "i32.ne", "i32.ne");
+      case "lt": return cmp("f64.lt", "i32.lt_s", "i32.lt_u");
+      case "le": return cmp("f64.le", "i32.le_s", "i32.le_u");
+      case "gt": return cmp("f64.gt", "i32.gt_s", "i32.gt_u");
+      case "ge": return cmp("f64.ge", "i32.ge_s", "i32.ge_u");
+      case "and": return bin("i32.and");
+      case "or": return bin("i32.or");
+      case "xor": return bin("i32.xor");
+      case "shift_left": case "shift_right_logical": {
+        // (b >>> 0) >= 32 ? 0 : a << b (or a >>> b)
+        const b = f.local("i32");
+        this.push(a[1]);
+        f.set(b);
+        f.i32(0);
+        this.push(a[0]);
+        f.get(b).op(n.op === "shift_left" ? "i32.shl" : "i32.shr_u");
+        f.get(b).i32(32).op("i32.ge_u").op("select");
+        return;
+      }
+      case "select":
+        // p ? t : f
+        this.push(a[1]);
+        this.push(a[2]);
+        this.push(a[0]);
+        f.op("select");
+        return;
+      case "convert_element_type":
+        return this.convert(a[0], from, to);
+    }
+    throw new Error(`renderWasm: no WebAssembly for IR op ${n.op}`);
+  }
+
+  /**
+   * lib.idiv / lib.irem then ToInt32: 0 for a zero divisor; the signed quotient of
+   * -2^31 / -1 wraps to -2^31 (div_s would trap). Math.trunc(a / b) is the exact
+   * truncated quotient for 32-bit operands, so div_s / div_u give the same value.
+   */
+  private intDivide(x: IRNode, y: IRNode, op: "i32.div_s" | "i32.div_u" | "i32.rem_s" | "i32.rem_u"): void {
+    const f = this.f;
+    const [a, b] = [f.local("i32"), f.local("i32")];
+    this.push(x);
+    f.set(a);
+    this.push(y);
+    f.set(b);
+    f.get(b).op("i32.eqz").if("i32").i32(0).else();
+    if (op === "i32.div_s") {
+      f.get(a).i32(-2147483648).op("i32.eq").get(b).i32(-1).op("i32.eq").op("i32.and").if("i32").i32(-2147483648).else();
+      f.get(a).get(b).op(op).end();
+    } else f.get(a).get(b).op(op);
+    f.end();
+  }
+
+  private convert(x: IRNode, from: IRType, to: IRType): void {
+    const f = this.f;
+    this.push(x);
+    if (to === "bool") {
+      if (isFloatType(from)) f.f64(0).op("f64.ne");
+      else f.i32(0).op("i32.ne");
+      return;
+    }
+    if (isFloatType(to)) {
+      this.toF64(from);
+      if (to === "float32") this.fround();
+      return;
+    }
+    // To int32 / uint32: Math.trunc then | 0 (or >>> 0: the same bits).
+    if (isFloatType(from)) this.toInt32();
+  }
+}

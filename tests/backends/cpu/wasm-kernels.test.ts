@@ -1,0 +1,161 @@
+/**
+ * The WebAssembly rendering of fused kernels (core/backends/cpu/wasm/render-wasm.ts)
+ * against the JavaScript kernels, bit for bit: every IR ALU op on every dtype it takes,
+ * on edge values (signed zeros, NaN, infinities, halves, int32 extremes, shifts past 31,
+ * out-of-range float to int conversions, division by zero), as map kernels and as
+ * reductions; and large kernels split over worker threads.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import fc from "fast-check";
+import { jit, np } from "../../../index.ts";
+import { fromTyped, type NDArray } from "../../../core/array.ts";
+import type { DType } from "../../../core/dtype.ts";
+import { getPrimitive } from "../../../core/primitive.ts";
+import { bind1 } from "../../../core/trace.ts";
+import type { Tracer } from "../../../core/tracer.ts";
+import { setFusion } from "../../../core/compiler/index.ts";
+import { cpuHeap, DEFAULT_WASM_KERNEL_MIN_SIZE, inHeap, setWasmKernelMinSize, wasmKernelStats } from "../../../core/backends/cpu/wasm/kernels.ts";
+import { startWorkers } from "../../../core/backends/cpu/wasm/pool.ts";
+
+const FLOATS = [0, -0, NaN, Infinity, -Infinity, 0.5, -0.5, 1.5, 2.5, -2.5, 3, -3, 1e30, -1e-30, 1e10, -1e10, 2147483648, -2147483649, 4294967301, 0.75, -7.25, 1e-45];
+const INT32 = [0, 1, -1, 7, -7, -2147483648, 2147483647, 31, 32, 33, -32, 12345, -99999, 65536];
+const UINT32 = [0, 1, 7, 31, 32, 33, 2147483648, 4294967295, 12345, 65536, 3000000000, 2];
+const BOOLS = [0, 1];
+const VALUES: Record<DType, number[]> = { float32: FLOATS, float64: FLOATS, int32: INT32, uint32: UINT32, bool: BOOLS };
+
+/** Every pair (a_i, b_j) of a dtype's edge values, as two flat arrays. */
+function pairs(dtype: DType): [NDArray, NDArray] {
+  const v = VALUES[dtype];
+  const a = v.flatMap((x) => v.map(() => x));
+  const b = v.flatMap(() => v);
+  return [fromTyped(a as unknown as Float64Array, [a.length], dtype), fromTyped(b as unknown as Float64Array, [b.length], dtype)];
+}
+
+function same(a: Tracer, b: Tracer, what: string): void {
+  const x = a.dataSync();
+  const y = b.dataSync();
+  expect(y.length, what).toBe(x.length);
+  for (let i = 0; i < x.length; i++) if (!Object.is(x[i], y[i])) throw new Error(`${what}: element ${i}: JavaScript ${x[i]}, WebAssembly ${y[i]}`);
+}
+
+/** Runs f jitted with its kernels in JavaScript, then in WebAssembly, and compares. */
+function bothRenderers(f: (...xs: Tracer[]) => Tracer, args: Tracer[], what: string): void {
+  setWasmKernelMinSize(Infinity);
+  const js = jit(f)(...args);
+  setWasmKernelMinSize(0);
+  const before = wasmKernelStats.runs;
+  const wasm = jit(f)(...args);
+  expect(wasmKernelStats.runs, `${what} ran no wasm kernel`).toBeGreaterThan(before);
+  same(js, wasm, what);
+}
+
+const bind = (name: string, args: Tracer[], params: Record<string, unknown> = {}) => bind1(getPrimitive(name), args, params);
+// A reshape after the op makes a two-equation group, so the op runs inside a fused kernel.
+const fused = (name: string, params?: Record<string, unknown>) => (...xs: Tracer[]) => np.reshape(bind(name, xs, params), [-1, 1]);
+
+const FLOAT_UNARY = ["neg", "exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "sin", "cos", "tan", "tanh", "logistic", "erf", "abs", "sign", "floor", "ceil", "round", "is_finite"];
+const FLOAT_BINARY = ["add", "sub", "mul", "div", "rem", "pow", "max", "min", "atan2", "eq", "ne", "lt", "le", "gt", "ge"];
+const INT_UNARY = ["neg", "abs", "sign", "not"];
+const INT_BINARY = ["add", "sub", "mul", "div", "rem", "pow", "max", "min", "eq", "ne", "lt", "le", "gt", "ge", "and", "or", "xor", "shift_left", "shift_right_logical"];
+
+beforeAll(() => setFusion(true));
+afterAll(() => {
+  setFusion(undefined);
+  setWasmKernelMinSize(DEFAULT_WASM_KERNEL_MIN_SIZE);
+});
+
+describe("WebAssembly kernels = JavaScript kernels, bit for bit", () => {
+  for (const dtype of ["float32", "float64"] as DType[]) {
+    it(`every float op on ${dtype} edge values`, () => {
+      const [a, b] = pairs(dtype);
+      for (const op of FLOAT_UNARY) bothRenderers(fused(op), [a], `${op} ${dtype}`);
+      // erf_inv on its domain and beyond.
+      const u = fromTyped(Float64Array.from([-1, -0.999, -0.5, 0, -0, 0.3, 0.9999, 1, 1.5, NaN]), [10], dtype);
+      bothRenderers(fused("erf_inv"), [u], `erf_inv ${dtype}`);
+      for (const op of FLOAT_BINARY) bothRenderers(fused(op), [a, b], `${op} ${dtype}`);
+    });
+  }
+
+  for (const dtype of ["int32", "uint32"] as DType[]) {
+    it(`every integer op on ${dtype} edge values (wrap-around, division by zero, shifts past 31)`, () => {
+      const [a, b] = pairs(dtype);
+      for (const op of INT_UNARY) bothRenderers(fused(op), [a], `${op} ${dtype}`);
+      for (const op of INT_BINARY) bothRenderers(fused(op), [a, b], `${op} ${dtype}`);
+    });
+  }
+
+  it("bool ops and select", () => {
+    const [a, b] = pairs("bool");
+    for (const op of ["not", "and", "or", "xor", "eq", "ne", "lt", "gt"]) bothRenderers(fused(op, {}), op === "not" ? [a] : [a, b], `${op} bool`);
+    const [x, y] = pairs("float32");
+    const p = np.greater(x, y);
+    bothRenderers((pp, xx, yy) => np.reshape(bind("select", [pp, xx, yy]), [-1, 1]), [p, x, y], "select");
+  });
+
+  it("every conversion between dtypes", () => {
+    const dtypes: DType[] = ["float32", "float64", "int32", "uint32", "bool"];
+    for (const from of dtypes) {
+      const [a] = pairs(from);
+      for (const to of dtypes) bothRenderers(fused("convert_element_type", { newDtype: to }), [a], `${from} -> ${to}`);
+    }
+  });
+
+  it("reductions (sum, prod, max, min) over kept and reduced axes, every dtype", () => {
+    for (const dtype of ["float32", "float64", "int32", "uint32"] as DType[]) {
+      const v = VALUES[dtype];
+      const x = fromTyped(Float64Array.from({ length: 6 * v.length }, (_, i) => v[(i * 7) % v.length]), [6, v.length], dtype);
+      for (const red of ["sum", "prod", "max", "min"] as const) {
+        for (const axis of [0, 1, null]) {
+          const f = (t: Tracer) => (np as unknown as Record<string, (x: Tracer, o: object) => Tracer>)[red === "sum" ? "sum" : red === "prod" ? "prod" : red](np.abs(t), { axis });
+          bothRenderers(f, [x], `${red} axis ${axis} ${dtype}`);
+        }
+      }
+    }
+  });
+
+  it("random chains with transposes and broadcasts (property)", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 1000 }), fc.constantFrom<DType>("float32", "float64"), (m, n, seed, dtype) => {
+        const vals = (k: number, len: number) => Float64Array.from({ length: len }, (_, i) => FLOATS[(seed * 31 + k * 17 + i * 13) % FLOATS.length]);
+        const x = fromTyped(vals(1, m * n), [m, n], dtype);
+        const r = fromTyped(vals(2, n), [n], dtype);
+        const f = (a: Tracer, b: Tracer) => np.sum(np.transpose(np.maximum(np.mul(np.tanh(a), b), np.sub(a, b))), { axis: 1 });
+        bothRenderers(f, [x, r], `chain ${m}x${n} ${dtype}`);
+      }),
+      { numRuns: 100 },
+    );
+  });
+});
+
+describe("the CPU heap", () => {
+  it("buffers made before and after the heap grows go back to it when freed, and are not shared", () => {
+    const heap = cpuHeap();
+    const live0 = heap.stats().liveBytes;
+    // Enough 1 MiB arrays to grow the memory several times.
+    const xs = Array.from({ length: 24 }, (_, i) => np.full([256, 1024], i, { dtype: "float32" }));
+    expect(xs.every((x) => inHeap((x as NDArray).handle as Float32Array))).toBe(true);
+    expect(heap.stats().liveBytes - live0).toBeGreaterThanOrEqual(24 * 1024 * 1024);
+    for (const x of xs) x.dispose();
+    expect(heap.stats().liveBytes).toBe(live0);
+    // Fresh arrays reuse the freed blocks and hold their own values.
+    const ys = Array.from({ length: 3 }, (_, i) => np.full([256, 1024], i + 100, { dtype: "float32" }));
+    ys.forEach((y, i) => expect(new Set(y.dataSync())).toEqual(new Set([i + 100])));
+  });
+});
+
+describe("WebAssembly kernels on worker threads", () => {
+  it("a large map and a large reduction split over the threads give the single-thread result", async () => {
+    const ready = await startWorkers();
+    if (ready === 0) {
+      console.log("[wasm-kernels] one core: the threaded path is not exercised here");
+      return;
+    }
+    const n = 1 << 20;
+    const x = fromTyped(Float32Array.from({ length: n }, (_, i) => Math.sin(i) * 3), [256, n / 256], "float32");
+    const b = fromTyped(Float32Array.from({ length: n / 256 }, (_, i) => Math.cos(i)), [n / 256], "float32");
+    const before = wasmKernelStats.threaded;
+    bothRenderers((a, c) => np.sub(np.mul(np.tanh(np.add(a, c)), a), 0.5), [x, b], "threaded map");
+    bothRenderers((a, c) => np.sum(np.mul(np.add(a, c), a), { axis: 1 }), [x, b], "threaded reduction");
+    expect(wasmKernelStats.threaded - before).toBeGreaterThanOrEqual(2);
+  });
+});
