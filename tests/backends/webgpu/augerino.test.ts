@@ -1,0 +1,378 @@
+/**
+ * Augerino's properties on WebGPU: the ones of tests/augerino (generators, gridSample,
+ * invariant and equivariant averaging, Monte Carlo averaging, learning a width, and aug.loss
+ * under grad / jit / vmap), run with every array on the GPU, in float32 (WGSL has no float64).
+ * Each result is checked to live on webgpu, and compared with exact values, with the group
+ * property itself, or with the CPU in float64 from the same float32 inputs.
+ */
+import { describe, expect, it } from "vitest";
+import fc from "fast-check";
+import { np, random, grad, jit, vmap, linalg, type Tracer } from "../../../index.ts";
+import type { NDArray } from "../../../core/array.ts";
+import * as aug from "../../../augerino/index.ts";
+import * as optim from "../../../optim/index.ts";
+import { Rng } from "../../cases/types.ts";
+import { gpuSkipReason, onGpu } from "./gpu.ts";
+
+/** A random float32 array on the GPU; `cpu` is the same values on the CPU in float64 (for references). */
+function gpuArray(rng: Rng, shape: number[], lo = -1, hi = 1): { gpu: Tracer; cpu: Tracer } {
+  const a = rng.array(shape, "float32", lo, hi);
+  return { gpu: onGpu(a), cpu: a.astype("float64") };
+}
+
+/** Reads a result, first checking that it was computed on the GPU. */
+async function readGpu(x: Tracer, what: string): Promise<Float32Array> {
+  expect((x as NDArray).backendImpl.name, `${what} lives on webgpu`).toBe("webgpu");
+  expect(x.dtype, `${what} dtype`).toBe("float32");
+  return (await (x as NDArray).data()) as Float32Array;
+}
+
+/** The largest absolute difference of a GPU result from another array (GPU or CPU) or plain numbers. */
+async function maxDiffGpu(got: Tracer, want: Tracer | ArrayLike<number>, what: string): Promise<number> {
+  const g = await readGpu(got, what);
+  let w: ArrayLike<number>;
+  if ("shape" in want) {
+    expect(got.shape, `${what} shape`).toEqual(want.shape);
+    w = await (want as NDArray).data();
+  } else w = want;
+  expect(g.length, `${what} size`).toBe(w.length);
+  let m = 0;
+  g.forEach((v, i) => (m = Math.max(m, Math.abs(v - w[i]))));
+  return Number.isNaN(m) ? Infinity : m; // Math.max propagates a NaN element
+}
+
+/** The largest difference relative to max(1, |reference|), for gradients whose size varies. */
+async function relDiffGpu(got: Tracer, want: Tracer, what: string): Promise<number> {
+  const g = await readGpu(got, what);
+  expect(got.shape, `${what} shape`).toEqual(want.shape);
+  const w = await (want as NDArray).data();
+  let m = 0;
+  g.forEach((v, i) => (m = Math.max(m, Math.abs(v - w[i]) / Math.max(1, Math.abs(w[i])))));
+  return Number.isNaN(m) ? Infinity : m;
+}
+
+const gpuKey = (seed: number) => onGpu(random.key(seed));
+const rot90 = () => onGpu(aug.rotations90());
+
+describe.skipIf(gpuSkipReason !== null)("augerino on WebGPU: generators", () => {
+  it("expm(t * G_rot) is the rotation by t, and expm(A) expm(-A) = I", async () => {
+    const G = onGpu(aug.generators2d());
+    await fc.assert(
+      // Angles on a fine grid over [-7, 7]: fc.double would mostly draw tiny magnitudes.
+      fc.asyncProperty(fc.integer({ min: -70000, max: 70000 }), fc.integer({ min: 1, max: 1e9 }), async (k, seed) => {
+        const t = Math.fround(k / 10000); // the angle as the GPU sees it
+        const r = linalg.expm(G.slice(2).mul(t));
+        const want = [Math.cos(t), -Math.sin(t), 0, Math.sin(t), Math.cos(t), 0, 0, 0, 1];
+        // float32 scaling and squaring: a few ulp (6e-8) per squaring, and |t| <= 7 needs about 3.
+        expect(await maxDiffGpu(r, want, "expm(t G_rot)")).toBeLessThan(5e-6);
+        const coeffs = onGpu(new Rng(seed).array([6], "float32"));
+        const a = np.einsum("k,kij->ij", coeffs, G);
+        const prod = np.matmul(linalg.expm(a), linalg.expm(a.neg()));
+        // Entries of expm(+-A) reach a few units here; float32 products of 3 terms lose a few ulp of that.
+        expect(await maxDiffGpu(prod, [1, 0, 0, 0, 1, 0, 0, 0, 1], "expm(A) expm(-A)")).toBeLessThan(1e-5);
+      }),
+      { numRuns: 8 },
+    );
+  });
+
+  it("zero widths give the identity transform and augment returns the input", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 1e9 }), async (seed) => {
+        const dist = aug.uniformAffine({ initRaw: [-1e4, -1e4, -1e4, -1e4, -1e4, -1e4] });
+        const theta = onGpu(dist.init());
+        // softplus(-1e4) underflows to exactly 0 in float32, so the transform is exactly expm(0) = I.
+        expect(await maxDiffGpu(dist.width(theta), [0, 0, 0, 0, 0, 0], "width")).toBe(0);
+        const mats = dist.sample(gpuKey(seed), theta, 3);
+        expect(await maxDiffGpu(mats, Array.from({ length: 3 }, () => [1, 0, 0, 0, 1, 0, 0, 0, 1]).flat(), "samples")).toBe(0);
+        const { gpu: x } = gpuArray(new Rng(seed), [3, 2, 6, 6]);
+        // The identity grid lands on pixel centres up to float32 rounding of (v + 1) * (s - 1) / 2.
+        expect(await maxDiffGpu(aug.augment(gpuKey(seed), dist, theta, x), x, "augment")).toBeLessThan(1e-5);
+      }),
+      { numRuns: 5 },
+    );
+  });
+});
+
+describe.skipIf(gpuSkipReason !== null)("augerino on WebGPU: gridSample", () => {
+  it("the identity grid returns the input", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 1e9 }), fc.boolean(), async (seed, alignCorners) => {
+        const rng = new Rng(seed);
+        const { gpu: x } = gpuArray(rng, [2, rng.int(1, 3), rng.int(1, 7), rng.int(1, 7)]);
+        const eye = onGpu(np.broadcastTo(np.array([[1, 0, 0], [0, 1, 0]]), [2, 2, 3]));
+        const y = aug.gridSample(x, aug.affineGrid(eye, x.shape, { alignCorners }), { alignCorners });
+        // Normalising and unnormalising a pixel index in float32 moves it by about 1e-6 of a pixel.
+        expect(await maxDiffGpu(y, x, "identity warp")).toBeLessThan(1e-5);
+      }),
+      { numRuns: 6 },
+    );
+  });
+
+  it("a 90-degree rotation of a square image (alignCorners) is the index permutation (to float32 rounding)", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 1e9 }), fc.integer({ min: 1, max: 7 }), async (seed, s) => {
+        const { gpu: x, cpu: xc } = gpuArray(new Rng(seed), [1, 2, s, s]);
+        const rot = onGpu(np.array([[[0, -1, 0], [1, 0, 0]]]));
+        const y = aug.gridSample(x, aug.affineGrid(rot, x.shape, { alignCorners: true }), { alignCorners: true });
+        // out[i][j] = in[j][s-1-i], the permutation computed on the CPU.
+        const want = np.flip(np.swapaxes(xc, 2, 3), { axis: 2 });
+        // Pixel coordinates round-trip through [-1, 1] in float32: off by about 1e-6 of a pixel.
+        expect(await maxDiffGpu(y, want, "rotated image")).toBeLessThan(1e-5);
+      }),
+      { numRuns: 6 },
+    );
+  });
+
+  it("gradients in the image and in the grid agree with the CPU's (float64, same inputs)", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 1e9 }), fc.constantFrom("zeros", "border") as fc.Arbitrary<"zeros" | "border">, async (seed, padding) => {
+        const rng = new Rng(seed);
+        const x = gpuArray(rng, [1, 2, 4, 5]);
+        // Up to 1.2 so some samples fall outside the image (zeros) or on the clipped border.
+        const grid = gpuArray(rng, [1, 3, 3, 2], -1.2, 1.2);
+        const ct = gpuArray(rng, [1, 2, 3, 3]);
+        const f = (ctv: Tracer) => (a: Tracer, g: Tracer) => np.sum(aug.gridSample(a, g, { padding, alignCorners: true }).mul(ctv));
+        const [gx, gg] = grad(f(ct.gpu), { argnums: [0, 1] })(x.gpu, grid.gpu);
+        const [wx, wg] = grad(f(ct.cpu), { argnums: [0, 1] })(x.cpu, grid.cpu);
+        // Both start from the same float32 values; the GPU rounds each op to float32 (about 6e-8
+        // relative) and the grid gradient sums up to 4 x 2 such terms scaled by (size - 1) / 2:
+        // 1e-5 relative to max(1, |ref|) leaves room for a few ulp of each.
+        expect(await relDiffGpu(gx, wx, "image gradient")).toBeLessThan(1e-5);
+        expect(await relDiffGpu(gg, wg, "grid gradient")).toBeLessThan(1e-5);
+      }),
+      { numRuns: 6 },
+    );
+  });
+});
+
+// A small random network: a linear map of the flattened image to 3 logits.
+function randomNet(seed: number, c: number, s: number) {
+  const w = onGpu(new Rng(seed).array([c * s * s, 3], "float32"));
+  return { w, apply: (w: Tracer, x: Tracer) => np.matmul(x.reshape([x.shape[0], -1]), w) };
+}
+
+describe.skipIf(gpuSkipReason !== null)("augerino on WebGPU: invariant and equivariant averaging", () => {
+  it("predict is invariant under a finite group (the four 90-degree rotations)", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 1e9 }), fc.integer({ min: 2, max: 6 }), fc.integer({ min: 1, max: 3 }), async (seed, s, k) => {
+        const { w, apply } = randomNet(seed, 2, s);
+        const dist = aug.finiteGroup(rot90());
+        const { gpu: x } = gpuArray(new Rng(seed + 1), [2, 2, s, s]);
+        const h = np.broadcastTo(rot90().slice([k, k + 1]), [2, 3, 3]);
+        const hx = dist.apply(x, h);
+        // Not a tautology: the network itself sees h x differently from x.
+        expect(await maxDiffGpu(apply(w, hx), apply(w, x), "f(h x) - f(x)")).toBeGreaterThan(1e-2);
+        const params = { w, theta: onGpu(dist.init()) };
+        const p1 = aug.predict(apply, params, gpuKey(0), x, { dist });
+        const p2 = aug.predict(apply, params, gpuKey(5), hx, { dist });
+        // Probabilities in [0, 1] from float32 warps and dot products of at most 72 terms.
+        expect(await maxDiffGpu(p1, p2, "predict(h x) - predict(x)")).toBeLessThan(1e-5);
+      }),
+      { numRuns: 6 },
+    );
+  });
+
+  it("predictEquivariant commutes with the group: f(h x) = h f(x)", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 1e9 }), fc.integer({ min: 2, max: 6 }), fc.integer({ min: 1, max: 3 }), async (seed, s, k) => {
+        const rng = new Rng(seed);
+        // A dense (per-pixel) network that is not itself equivariant: a 1x1 channel mix plus a fixed bias map.
+        const mix = gpuArray(rng, [3, 2]).gpu;
+        const bias = gpuArray(rng, [1, 3, s, s]).gpu;
+        const apply = (wt: { mix: Tracer; bias: Tracer }, x: Tracer) => np.einsum("oc,nchw->nohw", wt.mix, x).add(wt.bias);
+        const dist = aug.finiteGroup(rot90());
+        const { gpu: x } = gpuArray(rng, [2, 2, s, s]);
+        const h = np.broadcastTo(rot90().slice([k, k + 1]), [2, 3, 3]);
+        const params = { w: { mix, bias }, theta: onGpu(dist.init()) };
+        expect(await maxDiffGpu(apply(params.w, dist.apply(x, h)), dist.apply(apply(params.w, x), h), "plain network")).toBeGreaterThan(1e-2);
+        const lhs = aug.predictEquivariant(apply, params, gpuKey(0), dist.apply(x, h), { dist });
+        const rhs = dist.apply(aug.predictEquivariant(apply, params, gpuKey(0), x, { dist }), h);
+        // Outputs of size ~2 through two float32 warps each (1e-6 of a pixel per warp).
+        expect(await maxDiffGpu(lhs, rhs, "f(h x) - h f(x)")).toBeLessThan(1e-5);
+      }),
+      { numRuns: 6 },
+    );
+  });
+});
+
+const S = 9;
+/** A disc of radius r about the image centre, float32 on the CPU. */
+function discMask(r: number): Tracer {
+  const c = (S - 1) / 2;
+  return np.array(Array.from({ length: S * S }, (_, i) => ((Math.floor(i / S) - c) ** 2 + ((i % S) - c) ** 2 <= r * r ? 1 : 0))).reshape([S, S]);
+}
+// A disc mask: content outside it never enters the frame, so rotations only permute it.
+const disc = discMask((S - 1) / 2 - 0.5);
+
+function images(seed: number, n: number): Tracer {
+  return onGpu(new Rng(seed).array([n, 1, S, S], "float32", 0, 1).mul(disc));
+}
+
+const rotation = (a: number, n: number) => onGpu(np.broadcastTo(np.array([[Math.cos(a), -Math.sin(a), 0], [Math.sin(a), Math.cos(a), 0], [0, 0, 1]]), [n, 3, 3]));
+
+describe.skipIf(gpuSkipReason !== null)("augerino on WebGPU: Monte Carlo averaging", () => {
+  it("the invariance error of predict falls as nCopies grows (64 copies well below 4)", async () => {
+    const w = onGpu(new Rng(11).array([S * S, 3], "float32"));
+    const apply = (w: Tracer, x: Tracer) => np.matmul(x.reshape([x.shape[0], -1]), w);
+    const dist = aug.uniformAffine({ initWidth: [1e-6, 1e-6, 2 * Math.PI, 1e-6, 1e-6, 1e-6] });
+    const params = { w, theta: onGpu(dist.init()) };
+    const x = images(3, 4);
+    const hx = dist.apply(x, rotation(0.7, 4));
+    const err = async (n: number) => {
+      // One compiled program per nCopies instead of thousands of eager dispatches.
+      const gap = jit((p: typeof params, k1: Tracer, k2: Tracer, a: Tracer, b: Tracer) =>
+        np.mean(np.abs(aug.predict(apply, p, k1, a, { dist, nCopies: n }).sub(aug.predict(apply, p, k2, b, { dist, nCopies: n })))),
+      );
+      let total = 0;
+      for (let s = 0; s < 6; s++) total += (await readGpu(gap(params, gpuKey(100 + s), gpuKey(200 + s), x, hx), `gap ${n}`))[0];
+      return total / 6;
+    };
+    const e4 = await err(4);
+    const e64 = await err(64);
+    // Monte Carlo error falls as 1/sqrt(n), 4x from 4 to 64 copies asymptotically; these keys
+    // give 2.8x, the same as the CPU test's, since the GPU draws the same threefry bits.
+    expect(e64).toBeLessThan(e4 / 2.5);
+  });
+});
+
+type Params = { w: Tracer; theta: Tracer };
+
+function trainTheta(lossOf: (p: Params, key: Tracer) => Tracer, init: Params, steps: number) {
+  const tx = optim.adam({ lr: 0.05 });
+  const step = jit((p: Params, s: optim.OptState, key: Tracer) => {
+    const g = grad(lossOf)(p, key);
+    const { updates, state } = tx.update(g, s, p);
+    return { p: optim.applyUpdates(p, updates), s: state };
+  });
+  let p = init;
+  let s = tx.init(p);
+  for (let i = 0; i < steps; i++) ({ p, s } = step(p, s, gpuKey(i)) as { p: typeof p; s: optim.OptState });
+  return p;
+}
+
+describe.skipIf(gpuSkipReason !== null)("augerino on WebGPU: the regulariser and learning a width", () => {
+  it("the regulariser rewards width: with lambda alone the gradient widens every generator", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.double({ min: 0.01, max: 3, noNaN: true }), { minLength: 6, maxLength: 6 }), fc.constantFrom("norm", "sqnorm") as fc.Arbitrary<"norm" | "sqnorm">, async (widths, reg) => {
+        const dist = aug.uniformAffine({ initWidth: widths });
+        const g = grad((t: Tracer) => aug.regularizer(dist, t, reg).mul(-1))(onGpu(dist.init()));
+        (await readGpu(g, "regulariser gradient")).forEach((v) => expect(v).toBeLessThan(0));
+      }),
+      { numRuns: 5 },
+    );
+  });
+
+  it("with a network invariant by construction (masked global pooling), training grows the rotation width", async () => {
+    // Unlike tests/augerino/training.test.ts, the images fill only the central disc of radius
+    // 2.5 while the network pools over radius 3.5: bilinear samples of a rotated image then
+    // stay inside the pooled disc. With content out to 3.5 (as there), rotation loses mass at
+    // the edge, and the task loss's own pull on the rotation width is 24 times the
+    // regulariser's, so the width grows even with the sign of lambda flipped.
+    const core = discMask(2.5);
+    const x = onGpu(new Rng(5).array([16, 1, S, S], "float32", 0, 1).mul(core));
+    const y = onGpu(np.array(Array.from({ length: 16 }, (_, i) => i % 2), { dtype: "int32" }));
+    const mask = onGpu(disc);
+    // Pooled over the whole (masked) image: rotations leave the output unchanged, up to interpolation.
+    const apply = (w: Tracer, x: Tracer) => np.sum(x.mul(mask), { axis: [1, 2, 3] }).reshape([-1, 1]).mul(w);
+    const dist = aug.uniformAffine({ initWidth: [0.01, 0.01, 0.5, 0.01, 0.01, 0.01] });
+    const widthAfter = async (lambda: number) => {
+      const init: Params = { w: onGpu(np.array([[1, -1]])), theta: onGpu(dist.init()) };
+      const lossOf = (p: Params, key: Tracer) => aug.loss(apply, p, key, x, y, { dist, nCopies: 2, lambda });
+      return (await readGpu(dist.width(trainTheta(lossOf, init, 30).theta), "width"))[2];
+    };
+    const grown = await widthAfter(0.05);
+    // The control, same keys without the regulariser: Adam still follows the interpolation's
+    // small residual pull (to about 0.9), so the regulariser must account for the difference.
+    const control = await widthAfter(0);
+    expect(grown).toBeGreaterThan(0.5 + 0.5);
+    expect(grown - control).toBeGreaterThan(0.3);
+  });
+
+  it("when the targets depend on the rotation, training shrinks the rotation width", async () => {
+    // A bar through the centre at angle a; the target is cos(2a) and sin(2a), which rotations change.
+    const n = 24;
+    const angles = Array.from({ length: n }, (_, i) => (Math.PI * i) / n);
+    const bars = angles.map((a) => {
+      const img: number[][] = [];
+      for (let i = 0; i < S; i++) {
+        img.push([]);
+        for (let j = 0; j < S; j++) {
+          const u = j - (S - 1) / 2;
+          const v = i - (S - 1) / 2;
+          const d = Math.abs(-Math.sin(a) * u + Math.cos(a) * v);
+          img[i].push(Math.exp(-d * d) * (u * u + v * v <= 12 ? 1 : 0));
+        }
+      }
+      return [img];
+    });
+    const xc = np.array(bars, { dtype: "float64" });
+    const yc = np.array(angles.map((a) => [Math.cos(2 * a), Math.sin(2 * a)]), { dtype: "float64" });
+    // The starting fit (ridge regression, so the task loss is sensitive to the augmentation) is
+    // solved once on the CPU in float64; all training runs on the GPU.
+    const X = xc.reshape([n, -1]);
+    const w0 = linalg.solve(np.matmul(X.T, X).add(np.eye(S * S, S * S, { dtype: "float64" }).mul(1e-3)), np.matmul(X.T, yc));
+    const [x, y] = [onGpu(xc.astype("float32")), onGpu(yc.astype("float32"))];
+    const apply = (w: Tracer, x: Tracer) => np.matmul(x.reshape([x.shape[0], -1]), w);
+    const dist = aug.uniformAffine({ initWidth: [0.01, 0.01, 1.0, 0.01, 0.01, 0.01] });
+    const init: Params = { w: onGpu(w0.astype("float32")), theta: onGpu(dist.init()) };
+    const lossOf = (p: Params, key: Tracer) => aug.loss(apply, p, key, x, y, { dist, nCopies: 2, lambda: 0.001, task: "mse" });
+    const p = trainTheta(lossOf, init, 40);
+    expect((await readGpu(dist.width(p.theta), "width"))[2]).toBeLessThan(0.5);
+  });
+});
+
+describe.skipIf(gpuSkipReason !== null)("augerino on WebGPU: aug.loss composes with grad, jit and vmap", () => {
+  const setup = (seed: number) => {
+    const rng = new Rng(seed);
+    const w = gpuArray(rng, [S * S, 3]);
+    const xs = new Rng(seed).array([4, 1, S, S], "float32", 0, 1).mul(disc);
+    const x = { gpu: onGpu(xs), cpu: xs.astype("float64") };
+    const y = np.array([0, 1, 2, 1], { dtype: "int32" });
+    const dist = aug.uniformAffine({ initWidth: [0.2, 0.2, 1, 0.1, 0.1, 0.1] });
+    const theta = dist.init();
+    return { w, x, y: { gpu: onGpu(y), cpu: y }, dist, theta: { gpu: onGpu(theta), cpu: theta.astype("float64") } };
+  };
+  const apply = (w: Tracer, x: Tracer) => np.matmul(x.reshape([x.shape[0], -1]), w);
+
+  it("grad in w and theta agrees with the CPU's (float64, same inputs and key)", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 1e9 }), fc.constantFrom("norm", "sqnorm") as fc.Arbitrary<"norm" | "sqnorm">, async (seed, reg) => {
+        const { w, x, y, dist, theta } = setup(seed);
+        const f = (xs: Tracer, ys: Tracer, key: Tracer) => (p: Params) => aug.loss(apply, p, key, xs, ys, { dist, nCopies: 2, lambda: 0.05, reg });
+        const gg = grad(f(x.gpu, y.gpu, gpuKey(seed)))({ w: w.gpu, theta: theta.gpu });
+        const gc = grad(f(x.cpu, y.cpu, random.key(seed)))({ w: w.cpu, theta: theta.cpu });
+        // The random draws are float32 on both (the same threefry bits); the GPU then rounds
+        // every op of expm, warp and softmax to float32 (6e-8 relative each), and the theta
+        // gradient sums 2 copies x 4 images x 81 pixels through expm's Frechet derivative.
+        expect(await relDiffGpu(gg.w, gc.w, "grad w")).toBeLessThan(1e-5);
+        expect(await relDiffGpu(gg.theta, gc.theta, "grad theta")).toBeLessThan(1e-4);
+      }),
+      { numRuns: 4 },
+    );
+  });
+
+  it("jit of the loss equals eager (on the GPU) and the CPU", async () => {
+    const { w, x, y, dist, theta } = setup(3);
+    const f = (p: Params, k: Tracer, xs: Tracer, ys: Tracer) => aug.loss(apply, p, k, xs, ys, { dist, nCopies: 3 });
+    const jitted = jit(f)({ w: w.gpu, theta: theta.gpu }, gpuKey(4), x.gpu, y.gpu);
+    const eager = f({ w: w.gpu, theta: theta.gpu }, gpuKey(4), x.gpu, y.gpu);
+    const cpu = f({ w: w.cpu, theta: theta.cpu }, random.key(4), x.cpu, y.cpu);
+    // Fusion may reorder float32 sums; the loss is of order 1-10, 1e-5 is about 100 ulp.
+    expect(await maxDiffGpu(jitted, eager, "jit - eager")).toBeLessThan(1e-5);
+    expect(await relDiffGpu(jitted, cpu, "jit - CPU")).toBeLessThan(1e-5);
+  });
+
+  it("per-example losses with vmap equal a loop", async () => {
+    const { w, x, y, dist, theta } = setup(2);
+    const params = { w: w.gpu, theta: theta.gpu };
+    const key = gpuKey(1);
+    const per = vmap((xi: Tracer, yi: Tracer) => aug.loss(apply, params, key, xi.reshape([1, 1, S, S]), yi.reshape([1]), { dist, nCopies: 2 }))(x.gpu, y.gpu);
+    const got = await readGpu(per, "vmapped losses");
+    expect(got.length).toBe(4);
+    for (let i = 0; i < 4; i++) {
+      const one = aug.loss(apply, params, key, x.gpu.slice([i, i + 1]), y.gpu.slice([i, i + 1]), { dist, nCopies: 2 });
+      // The same float32 ops per example; only the batching differs.
+      expect(Math.abs(got[i] - (await readGpu(one, `loss ${i}`))[0])).toBeLessThan(1e-5);
+    }
+  });
+});
