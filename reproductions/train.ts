@@ -119,6 +119,7 @@ export async function trainAugerino(cfg: TrainConfig): Promise<TrainResult> {
     const perm = random.permutation(random.foldIn(kTrain, epoch), n);
     let lossSum = 0;
     let hits = 0;
+    let lastWidths: ArrayLike<number> = [];
     for (let b = 0; b < steps; b++) {
       const idx = perm.slice([b * cfg.batchSize, (b + 1) * cfg.batchSize]);
       const xb = np.take(cfg.data.x, idx, { axis: 0 });
@@ -126,9 +127,11 @@ export async function trainAugerino(cfg: TrainConfig): Promise<TrainResult> {
       const out = step(params, optState, random.foldIn(random.foldIn(kTrain, epoch), b + 1_000_003), xb, yb);
       params = out.params;
       optState = out.optState;
-      lossSum += out.loss.item() as number;
-      if (cfg.task === "ce") hits += correct(params.w, xb, yb).item() as number;
-      const widths = cfg.dist.width(params.theta).dataSync();
+      // One batched read per step (a GPU round trip on webgpu): the loss, the hits and the widths.
+      const [loss, widths, hit] = await Promise.all([out.loss.data(), cfg.dist.width(params.theta).data(), cfg.task === "ce" ? correct(params.w, xb, yb).data() : undefined]);
+      lossSum += loss[0];
+      if (hit) hits += hit[0];
+      lastWidths = widths;
       progress.update(epoch * steps + b + 1, `epoch ${epoch + 1} loss ${(lossSum / (b + 1)).toFixed(4)}${cfg.task === "ce" ? ` acc ${(hits / ((b + 1) * cfg.batchSize)).toFixed(3)}` : ""} widths ${fmtWidths(widths)}`);
       // Let finalizers return the step's buffers to the pool.
       await new Promise((r) => setImmediate(r));
@@ -138,7 +141,8 @@ export async function trainAugerino(cfg: TrainConfig): Promise<TrainResult> {
       step: (epoch + 1) * steps,
       loss: lossSum / steps,
       trainAcc: cfg.task === "ce" ? hits / (steps * cfg.batchSize) : undefined,
-      widths: [...cfg.dist.width(params.theta).dataSync()],
+      // The widths after the epoch's last step, as read for its progress line.
+      widths: Array.from(lastWidths),
     });
     if (ckptJson && ckptTensors) {
       mkdirSync(cfg.checkpointDir!, { recursive: true });

@@ -49,10 +49,12 @@ export const landscapeExperiment: Experiment = {
     const progress = new Progress("landscape (sweep)", widths.length, opts.quiet);
     for (const [wi, w] of widths.entries()) {
       const raw = np.array(aug.inverseSoftplus(w));
-      for (const [name, lambda] of [["no regulariser", 0], ["regularised", cfg.lambda]] as const) {
-        const out = valueAndSlope(raw, np.array(lambda));
-        const l = out.loss.item() as number;
-        const s = out.slope.item() as number;
+      const runs = ([["no regulariser", 0], ["regularised", cfg.lambda]] as const).map(([name, lambda]) => ({ name, out: valueAndSlope(raw, np.array(lambda)) }));
+      // The four values of this width read together (one round trip on webgpu).
+      const vals = await Promise.all(runs.flatMap(({ out }) => [out.loss.data(), out.slope.data()]));
+      for (const [i, { name }] of runs.entries()) {
+        const l = vals[2 * i][0];
+        const s = vals[2 * i + 1][0];
         curves[name].push({ w, loss: l, slope: s });
         rows.push({ width: w, value: l, curve: `loss (${name})` }, { width: w, value: s, curve: `d loss / d width (${name})` });
       }

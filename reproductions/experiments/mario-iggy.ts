@@ -61,7 +61,7 @@ export const marioIggyExperiment: Experiment = {
       });
       trajectory[start] = [{ epoch: 0, widths }, ...res.history.map((h) => ({ epoch: h.epoch, widths: h.widths }))];
       finals[start] = res.history[res.history.length - 1].widths;
-      accs[start] = testAccuracy(apply, res.params, dist, data.test.x, data.test.y, opts.seed);
+      accs[start] = await testAccuracy(apply, res.params, dist, data.test.x, data.test.y, opts.seed);
       if (start === "right") rightParams = res.params;
       if (!opts.quiet) process.stderr.write(`  ${start}: widths ${fmtWidths(finals[start])}, test accuracy ${accs[start].toFixed(4)}\n`);
     }
@@ -76,7 +76,7 @@ export const marioIggyExperiment: Experiment = {
       return [[-Math.PI, 0], [-half, 0], [-half, d], [half, d], [half, 0], [Math.PI, 0]].map(([angle, density], i) => ({ angle, density, start, i }));
     });
     figures.push(...(await writeChart(lineChart({ title: "Learned distribution over rotations (uniform on [-w/2, w/2])", x: "angle", y: "density", series: "start", rows: densRows, order: "i" }), join(opts.out, "rotation-distribution"))));
-    figures.push(...(await writeChart(probabilityVsAngle(apply, rightParams!, data.sprites), join(opts.out, "probability-vs-angle"))));
+    figures.push(...(await writeChart(await probabilityVsAngle(apply, rightParams!, data.sprites), join(opts.out, "probability-vs-angle"))));
 
     const targets = Object.entries(finals).map(([start, w]) => ({ name: `rotation width from the ${start} start`, value: w[2], target: "|w - pi/2| <= 0.2", met: Math.abs(w[2] - Math.PI / 2) <= 0.2 }));
     const metrics: Record<string, number> = {};
@@ -100,25 +100,30 @@ export const marioIggyExperiment: Experiment = {
   },
 };
 
-/** Accuracy of the averaged predictor (4 copies) on the test set, in jitted batches. */
-export function testAccuracy(apply: (w: unknown, x: Tracer) => Tracer, params: { w: unknown; theta: Tracer }, dist: aug.AugDist, x: Tracer, y: Tracer, seed: number): number {
+/**
+ * Accuracy of the averaged predictor (4 copies) on the test set, in jitted batches. The
+ * per-batch hit counts are read together at the end (one round trip on webgpu).
+ */
+export async function testAccuracy(apply: (w: unknown, x: Tracer) => Tracer, params: { w: unknown; theta: Tracer }, dist: aug.AugDist, x: Tracer, y: Tracer, seed: number): Promise<number> {
   const batch = 250;
   const hits = jit((p: typeof params, k: Tracer, xb: Tracer, yb: Tracer) => np.sum(np.equal(np.argmax(aug.predict(apply, p, k, xb, { dist, nCopies: 4 }), { axis: -1 }), yb)));
-  let total = 0;
-  let n = 0;
+  const counts: Tracer[] = [];
   for (let s = 0; s + batch <= x.shape[0]; s += batch) {
-    total += hits(params, random.key(seed + s), x.slice([s, s + batch]), y.slice([s, s + batch])).item() as number;
-    n += batch;
+    counts.push(hits(params, random.key(seed + s), x.slice([s, s + batch]), y.slice([s, s + batch])));
+    // Let finalizers return the batch's buffers to the pool.
+    await new Promise((r) => setImmediate(r));
   }
-  return total / n;
+  let total = 0;
+  for (const c of await Promise.all(counts.map((c) => c.data()))) total += c[0];
+  return total / (counts.length * batch);
 }
 
 /** Fig. 3 (right): the trained model's class probabilities as a function of the input's rotation. */
-function probabilityVsAngle(apply: (w: unknown, x: Tracer) => Tracer, params: { w: unknown; theta: Tracer }, sprites: { mario: Tracer; iggy: Tracer }) {
+async function probabilityVsAngle(apply: (w: unknown, x: Tracer) => Tracer, params: { w: unknown; theta: Tracer }, sprites: { mario: Tracer; iggy: Tracer }) {
   const angles = Array.from({ length: 73 }, (_, i) => -Math.PI + (2 * Math.PI * i) / 72);
   const mats = np.array(angles.map((a) => [[Math.cos(a), -Math.sin(a), 0], [Math.sin(a), Math.cos(a), 0], [0, 0, 1]]));
   const x = aug.warp(np.broadcastTo(sprites.mario, [angles.length, ...sprites.mario.shape.slice(1)]), mats);
-  const probs = np.softmax(apply(params.w, x), { axis: -1 }).toArraySync() as number[][];
+  const probs = (await np.softmax(apply(params.w, x), { axis: -1 }).toArray()) as number[][];
   const names = ["mario, upright", "mario, upside down", "iggy, upright", "iggy, upside down"];
   const rows = angles.flatMap((a, i) => probs[i].map((p, c) => ({ angle: a, probability: p, class: names[c] })));
   return lineChart({ title: "Predicted probability vs input rotation (Mario)", x: "angle", y: "probability", series: "class", rows });

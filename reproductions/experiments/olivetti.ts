@@ -35,7 +35,7 @@ export const olivettiExperiment: Experiment = {
     });
     const widths = res.history[res.history.length - 1].widths;
     const apply = applyOf(net);
-    const testMse = jit((w: unknown, x: Tracer, y: Tracer) => np.mean(np.square(apply(w, x).reshape([-1]).sub(y))))(res.params.w, data.test.x, data.test.y).item() as number;
+    const testMse = (await jit((w: unknown, x: Tracer, y: Tracer) => np.mean(np.square(apply(w, x).reshape([-1]).sub(y))))(res.params.w, data.test.x, data.test.y).data())[0];
     const trajectory = { run: [{ epoch: 0, widths: init }, ...res.history.map((h) => ({ epoch: h.epoch, widths: h.widths }))] };
     const rows = trajectory.run.flatMap((t) => aug.GENERATOR_NAMES_2D.map((g, i) => ({ epoch: t.epoch, width: t.widths[i], generator: g })));
     const figures = await writeChart(lineChart({ title: "Olivetti: learned widths per generator", x: "epoch", y: "width", series: "generator", rows }), join(opts.out, "width-trajectories"));

@@ -50,7 +50,7 @@ export const rotmnistExperiment: Experiment = {
     const metrics: Record<string, number> = {};
     for (const lambda of cfg.lambdas) {
       const dist = aug.uniformAffine({ initRaw: cfg.initRaw });
-      const initWidths = [...dist.width(dist.init()).dataSync()];
+      const initWidths = Array.from(await dist.width(dist.init()).data());
       const res = await trainAugerino({
         net, dist, task: "ce", data: data.train, ...hyperparams({ ...cfg, lambda }), seed: opts.seed,
         checkpointDir: join(opts.out, `checkpoint-lambda-${lambda}`), label: `rotmnist lambda=${lambda}`, quiet: opts.quiet,
@@ -59,7 +59,7 @@ export const rotmnistExperiment: Experiment = {
       trajectory[key] = [{ epoch: 0, widths: initWidths }, ...res.history.map((h) => ({ epoch: h.epoch, widths: h.widths }))];
       finals[key] = res.history[res.history.length - 1].widths;
       metrics[`rotationWidth_${lambda}`] = finals[key][2];
-      metrics[`testAccuracy_${lambda}`] = testAccuracy(applyOf(net), res.params, dist, data.test.x, data.test.y, opts.seed);
+      metrics[`testAccuracy_${lambda}`] = await testAccuracy(applyOf(net), res.params, dist, data.test.x, data.test.y, opts.seed);
       if (!opts.quiet) process.stderr.write(`  ${key}: widths ${fmtWidths(finals[key])}, test accuracy ${metrics[`testAccuracy_${lambda}`].toFixed(4)}\n`);
     }
     const rows = Object.entries(trajectory).flatMap(([run, tr]) => tr.map((t) => ({ epoch: t.epoch, rotation: t.widths[2], run })));
