@@ -16,7 +16,8 @@ export type Step =
  * Greedy grouping from the last equation backwards: each fusible equation (or reduction)
  * not yet taken roots a group, which absorbs the producers of its inputs while every
  * reader of the produced value is already in the group and the value is not a program
- * output. Groups of one equation stay ordinary steps.
+ * output. A group may be one equation: as a kernel it runs in the backend's generated code
+ * (WebAssembly on all cores on the CPU) instead of the primitive's own loop.
  */
 export function partition(jaxpr: Jaxpr): Step[] {
   const producer = new Map<Var, Eqn>();
@@ -51,7 +52,6 @@ export function partition(jaxpr: Jaxpr): Step[] {
         }
       }
     }
-    if (members.size < 2) continue;
     for (const m of members) taken.add(m);
     groupOfRoot.set(root, members);
   }
