@@ -10,6 +10,6 @@ export const workloads: Workload[] = [...matmulWorkloads([256, 512, 1024]), ...c
 
 export const ours = (backend: string): Library => ({
   name: `augerino (${backend})`,
-  note: "float32 matmul and conv in WebAssembly SIMD on all cores (worker_threads); other kernels in JavaScript, jit fusing elementwise chains and reductions.",
+  note: "float32 matmul and conv in WebAssembly SIMD, jit's fused elementwise/reduction kernels in generated WebAssembly, all on all cores (worker_threads); other primitives in JavaScript.",
   impls: { matmul: oursMatmul, conv: oursConv, convGrad: oursConvGrad, chain: oursChain, gridSample: oursGridSample, train: oursTrain },
 });
