@@ -3,6 +3,7 @@ import { np, random, grad, jit, vmap, linalg, type Tracer } from "../../index.ts
 import * as aug from "../../augerino/index.ts";
 import * as optim from "../../optim/index.ts";
 import { Rng } from "../cases/types.ts";
+import { barTask } from "./bars.ts";
 
 const S = 9;
 // A disc mask: content outside it never enters the frame, so rotations only permute it.
@@ -80,22 +81,7 @@ describe("learning a width from data", () => {
   it("when the targets depend on the rotation, training shrinks the rotation width", () => {
     // A bar through the centre at angle a; the target is cos(2a) and sin(2a), which rotations change.
     const n = 24;
-    const angles = Array.from({ length: n }, (_, i) => (Math.PI * i) / n);
-    const bars = angles.map((a) => {
-      const img: number[][] = [];
-      for (let i = 0; i < S; i++) {
-        img.push([]);
-        for (let j = 0; j < S; j++) {
-          const u = j - (S - 1) / 2;
-          const v = i - (S - 1) / 2;
-          const dist = Math.abs(-Math.sin(a) * u + Math.cos(a) * v);
-          img[i].push(Math.exp(-dist * dist) * (u * u + v * v <= 12 ? 1 : 0));
-        }
-      }
-      return [img];
-    });
-    const x = np.array(bars, { dtype: "float64" });
-    const y = np.array(angles.map((a) => [Math.cos(2 * a), Math.sin(2 * a)]), { dtype: "float64" });
+    const { x, y } = barTask(n, S);
     const apply = (w: Tracer, x: Tracer) => np.matmul(x.reshape([x.shape[0], -1]), w);
     // Fit the network first so the task loss is sensitive to the augmentation.
     const X = x.reshape([n, -1]);

@@ -13,6 +13,7 @@ import * as aug from "../../../augerino/index.ts";
 import * as optim from "../../../optim/index.ts";
 import { Rng } from "../../cases/types.ts";
 import { gpuSkipReason, onGpu } from "./gpu.ts";
+import { barTask } from "../../augerino/bars.ts";
 
 /** A random float32 array on the GPU; `cpu` is the same values on the CPU in float64 (for references). */
 function gpuArray(rng: Rng, shape: number[], lo = -1, hi = 1): { gpu: Tracer; cpu: Tracer } {
@@ -291,22 +292,7 @@ describe.skipIf(gpuSkipReason !== null)("augerino on WebGPU: the regulariser and
   it("when the targets depend on the rotation, training shrinks the rotation width", async () => {
     // A bar through the centre at angle a; the target is cos(2a) and sin(2a), which rotations change.
     const n = 24;
-    const angles = Array.from({ length: n }, (_, i) => (Math.PI * i) / n);
-    const bars = angles.map((a) => {
-      const img: number[][] = [];
-      for (let i = 0; i < S; i++) {
-        img.push([]);
-        for (let j = 0; j < S; j++) {
-          const u = j - (S - 1) / 2;
-          const v = i - (S - 1) / 2;
-          const d = Math.abs(-Math.sin(a) * u + Math.cos(a) * v);
-          img[i].push(Math.exp(-d * d) * (u * u + v * v <= 12 ? 1 : 0));
-        }
-      }
-      return [img];
-    });
-    const xc = np.array(bars, { dtype: "float64" });
-    const yc = np.array(angles.map((a) => [Math.cos(2 * a), Math.sin(2 * a)]), { dtype: "float64" });
+    const { x: xc, y: yc } = barTask(n, S);
     // The starting fit (ridge regression, so the task loss is sensitive to the augmentation) is
     // solved once on the CPU in float64; all training runs on the GPU.
     const X = xc.reshape([n, -1]);

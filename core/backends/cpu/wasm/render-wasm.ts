@@ -159,6 +159,15 @@ export function renderWasm(k: Kernel): WasmKernelCode {
 
 const LEAF = new Set(["const", "idx", "flat"]);
 
+/** How each dtype is read into its computing type (f64 for floats, i32 otherwise) and written back. */
+const ACCESS: Record<DType, { load: (f: FunctionBuilder) => void; store: (f: FunctionBuilder) => void }> = {
+  float32: { load: (f) => f.mem("f32.load").op("f64.promote_f32"), store: (f) => f.op("f32.demote_f64").mem("f32.store") },
+  float64: { load: (f) => f.mem("f64.load"), store: (f) => f.mem("f64.store") },
+  int32: { load: (f) => f.mem("i32.load"), store: (f) => f.mem("i32.store") },
+  uint32: { load: (f) => f.mem("i32.load"), store: (f) => f.mem("i32.store") },
+  bool: { load: (f) => f.mem("i32.load8_u"), store: (f) => f.mem("i32.store8") },
+};
+
 const REDUCE_INIT: Record<ReduceOp, number> = { sum: 0, prod: 1, max: -Infinity, min: Infinity };
 
 /** The imports an ALU node calls. */
@@ -234,24 +243,12 @@ class Emitter {
   }
 
   private load(dt: DType): void {
-    const f = this.f;
-    switch (dt) {
-      case "float32": f.mem("f32.load").op("f64.promote_f32"); return;
-      case "float64": f.mem("f64.load"); return;
-      case "bool": f.mem("i32.load8_u"); return;
-      default: f.mem("i32.load");
-    }
+    ACCESS[dt].load(this.f);
   }
 
   /** Stores the value on the stack (f64 for floats, i32 otherwise) at the address below it. */
   store(dt: DType): void {
-    const f = this.f;
-    switch (dt) {
-      case "float32": f.op("f32.demote_f64").mem("f32.store"); return;
-      case "float64": f.mem("f64.store"); return;
-      case "bool": f.mem("i32.store8"); return;
-      default: f.mem("i32.store");
-    }
+    ACCESS[dt].store(this.f);
   }
 
   /** Converts an f64 on the stack to what a typed array of `dt` stores (ToInt32 for integers). */
