@@ -6,7 +6,8 @@
  * vmap of grad stay inside this one primitive.
  */
 import { isFloat, type TypedArray } from "../dtype.ts";
-import { SgemmPlan, wasmMatmulEnabled } from "../backends/cpu/wasm/gemm.ts";
+import { SgemmPlan } from "../backends/cpu/wasm/gemm.ts";
+import { wasmEnabled } from "../backends/cpu/wasm/webassembly.ts";
 import { tiling } from "../backends/cpu/wasm/matmul.ts";
 import { definePrimitive, isZeroTangent, UndefinedPrimal, type Primitive } from "../primitive.ts";
 import { fmtShape } from "../shape.ts";
@@ -92,7 +93,7 @@ export const convGeneralDilatedP: Primitive = definePrimitive({
     // Float32 runs as im2col + the WebAssembly SIMD sgemm (threaded); other dtypes, and all
     // of them with AUGERINO_WASM=0, on the JavaScript loop.
     cpu([x, w], [out], params, [la, ra], [oa]) {
-      if (la.dtype === "float32" && wasmMatmulEnabled() && convWasm(x as Float32Array, w as Float32Array, out as Float32Array, params as ConvParams, la, ra, oa)) return;
+      if (la.dtype === "float32" && wasmEnabled() && convWasm(x as Float32Array, w as Float32Array, out as Float32Array, params as ConvParams, la, ra, oa)) return;
       convGeneralDilatedLoop(x, w, out, params as ConvParams, la, ra, oa);
     },
   },
@@ -148,22 +149,31 @@ export const convGeneralDilatedP: Primitive = definePrimitive({
 });
 
 /**
+ * The sizes both CPU convolution kernels use, and each spatial axis's tap table (operand
+ * coordinate of every output position and tap); null when the output is empty.
+ */
+function convGeometry(p: ConvParams, la: ShapedArray, ra: ShapedArray, oa: ShapedArray) {
+  const [N, C, H, W] = la.shape;
+  const [O, Cg, KH, KW] = ra.shape;
+  const [, , Ho, Wo] = oa.shape;
+  const G = p.groups;
+  const S = Ho * Wo;
+  if (S === 0 || N === 0 || O === 0) return null;
+  const rows = tapTable(H, KH, Ho, p.strides[0], p.padding[0][0], p.lhsDilation[0], p.rhsDilation[0]);
+  const cols = tapTable(W, KW, Wo, p.strides[1], p.padding[1][0], p.lhsDilation[1], p.rhsDilation[1]);
+  return { N, C, H, W, O, Cg, KH, KW, Ho, Wo, G, Og: O / G, K: Cg * KH * KW, S, rows, cols };
+}
+
+/**
  * The reference CPU kernel for every dtype: im2col per (image, group) into a float64
  * [Ho*Wo, Cg*KH*KW] scratch, then dot products against the kernel rows (OIHW rows are
  * already contiguous), blocked 2 channels x 4 pixels so each loaded value feeds several
  * multiply-adds. Accumulates in float64.
  */
 export function convGeneralDilatedLoop(x: TypedArray, w: TypedArray, out: TypedArray, p: ConvParams, la: ShapedArray, ra: ShapedArray, oa: ShapedArray): void {
-  const [N, C, H, W] = la.shape;
-  const [O, Cg, KH, KW] = ra.shape;
-  const [, , Ho, Wo] = oa.shape;
-  const G = p.groups;
-  const Og = O / G;
-  const K = Cg * KH * KW;
-  const S = Ho * Wo;
-  if (S === 0 || N === 0 || O === 0) return;
-  const rows = tapTable(H, KH, Ho, p.strides[0], p.padding[0][0], p.lhsDilation[0], p.rhsDilation[0]);
-  const cols = tapTable(W, KW, Wo, p.strides[1], p.padding[1][0], p.lhsDilation[1], p.rhsDilation[1]);
+  const geo = convGeometry(p, la, ra, oa);
+  if (!geo) return;
+  const { N, C, H, W, O, Cg, KH, KW, Ho, Wo, G, Og, K, S, rows, cols } = geo;
   const patches = new Float64Array(S * K);
   for (let n = 0; n < N; n++) {
     for (let g = 0; g < G; g++) {
@@ -241,16 +251,9 @@ const PATCH_FLOATS = 1 << 22;
  * False if the wasm memory cannot hold a chunk.
  */
 export function convWasm(x: Float32Array, w: Float32Array, out: Float32Array, p: ConvParams, la: ShapedArray, ra: ShapedArray, oa: ShapedArray): boolean {
-  const [N, C, H, W] = la.shape;
-  const [O, Cg, KH, KW] = ra.shape;
-  const [, , Ho, Wo] = oa.shape;
-  const G = p.groups;
-  const Og = O / G;
-  const K = Cg * KH * KW;
-  const S = Ho * Wo;
-  if (S === 0 || N === 0 || O === 0) return true;
-  const rows = tapTable(H, KH, Ho, p.strides[0], p.padding[0][0], p.lhsDilation[0], p.rhsDilation[0]);
-  const cols = tapTable(W, KW, Wo, p.strides[1], p.padding[1][0], p.lhsDilation[1], p.rhsDilation[1]);
+  const geo = convGeometry(p, la, ra, oa);
+  if (!geo) return true;
+  const { N, C, H, W, O, Cg, KH, KW, Ho, Wo, G, Og, K, S, rows, cols } = geo;
   const chunks = Math.ceil(N / Math.max(1, Math.floor(PATCH_FLOATS / (K * S))));
   const chunk = Math.ceil(N / chunks);
   const NR = tiling.nr;

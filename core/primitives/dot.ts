@@ -7,7 +7,8 @@ import { fmtShape, sizeOf, stridesOf } from "../shape.ts";
 import { bind1 } from "../trace.ts";
 import type { ShapedArray, Tracer } from "../tracer.ts";
 import { stridedCopy } from "../backends/cpu/strided.ts";
-import { sgemmBatched, wasmMatmulEnabled, type MatrixView } from "../backends/cpu/wasm/gemm.ts";
+import { sgemmBatched, type MatrixView } from "../backends/cpu/wasm/gemm.ts";
+import { wasmEnabled } from "../backends/cpu/wasm/webassembly.ts";
 import { isInt, type TypedArray } from "../dtype.ts";
 import { add } from "./elementwise.ts";
 import { moveaxis, transpose } from "./shape.ts";
@@ -46,7 +47,7 @@ export const dotGeneralP: Primitive = definePrimitive({
     cpu([l, r], [out], params, [la, ra]) {
       // Float32 runs on the WebAssembly SIMD kernel (threaded); other dtypes, and all of
       // them with AUGERINO_WASM=0, on the JavaScript loop.
-      if (la.dtype === "float32" && wasmMatmulEnabled() && dotGeneralWasm(l as Float32Array, r as Float32Array, out as Float32Array, params.dims, la.shape, ra.shape)) return;
+      if (la.dtype === "float32" && wasmEnabled() && dotGeneralWasm(l as Float32Array, r as Float32Array, out as Float32Array, params.dims, la.shape, ra.shape)) return;
       dotGeneralLoop(l, r, out, params.dims, la, ra);
     },
   },

@@ -9,7 +9,8 @@ import { sizeOf } from "../../shape.ts";
 import type { ShapedArray } from "../../tracer.ts";
 import type { Kernel } from "../../compiler/ir.ts";
 import { jsKernel } from "../../compiler/render-js.ts";
-import { heapArray, inHeap, releaseHeapArray, runWasmKernel, wantsWasm, wasmKernelsEnabled } from "./wasm/kernels.ts";
+import { heapArray, inHeap, releaseHeapArray, runWasmKernel, wantsWasm } from "./wasm/kernels.ts";
+import { wasmEnabled } from "./wasm/webassembly.ts";
 
 const POOL_LIMIT_BYTES = 256 * 1024 * 1024;
 /** Buffers from this size live in the WebAssembly heap, where the wasm kernels use them in place. */
@@ -42,11 +43,12 @@ export class CpuBackend implements Backend {
   private liveBuffers = 0;
   private liveBytes = 0;
 
-  alloc(dtype: DType, size: number): TypedArray {
+  /** A buffer of `size` elements: in the WebAssembly heap from HEAP_MIN_BYTES (or when `inWasmHeap`), else from the pool. */
+  alloc(dtype: DType, size: number, inWasmHeap = false): TypedArray {
     const bytes = size * bytesPer(dtype);
     this.liveBuffers++;
     this.liveBytes += bytes;
-    if (bytes >= HEAP_MIN_BYTES && wasmKernelsEnabled()) {
+    if ((inWasmHeap || bytes >= HEAP_MIN_BYTES) && wasmEnabled()) {
       const a = heapArray(dtype, size);
       if (a) return a;
     }
@@ -109,19 +111,16 @@ export class CpuBackend implements Backend {
   }
 
   runKernel(kernel: Kernel, ins: unknown[]): TypedArray {
-    const size = sizeOf(kernel.out.shape);
     const name = profile && `fused ${kernel.reduce ? `reduce_${kernel.reduce.op}` : "map"} [${kernel.shape}]`;
-    // The wasm kernel writes its output in the heap, also when it is small (a reduction's).
-    const inWasm = wantsWasm(kernel) ? heapArray(kernel.out.dtype, size) : null;
-    if (inWasm) {
-      this.liveBuffers++;
-      this.liveBytes += inWasm.byteLength;
-      timed(name, () => runWasmKernel(kernel, inWasm, ins as TypedArray[]));
-      return inWasm;
+    // The wasm kernel writes its output in the heap, also when it is small (a reduction's);
+    // when the heap is full the output comes from the pool and the JS kernel runs.
+    const wasm = wantsWasm(kernel);
+    const out = this.alloc(kernel.out.dtype, sizeOf(kernel.out.shape), wasm);
+    if (wasm && inHeap(out)) timed(name, () => runWasmKernel(kernel, out, ins as TypedArray[]));
+    else {
+      const fn = jsKernel(kernel);
+      timed(name, () => fn(out, ...(ins as TypedArray[])));
     }
-    const out = this.alloc(kernel.out.dtype, size);
-    const fn = jsKernel(kernel);
-    timed(name, () => fn(out, ...(ins as TypedArray[])));
     return out;
   }
 

@@ -6,7 +6,7 @@
  *   sgemmBatched(1, 2, 3, 4, rowMajor(a, 2, 4), rowMajor(b, 4, 3), out);  // out = a @ b
  *
  * `SgemmPlan` is the same in steps, for callers that write packed B themselves (conv's
- * im2col). AUGERINO_WASM=0 in the environment turns the path off (`wasmMatmulEnabled()`);
+ * im2col). AUGERINO_WASM=0 in the environment turns the path off (`wasmEnabled()`);
  * callers then use their JavaScript loop.
  */
 import { CONTROL_BYTES, jobKind, word } from "./control.ts";
@@ -51,10 +51,6 @@ export interface OutputLayout {
   offset: number;
   batchStride: number;
   rowStride: number;
-}
-
-export function wasmMatmulEnabled(): boolean {
-  return process.env.AUGERINO_WASM !== "0";
 }
 
 const ALIGN = 64;

@@ -13,7 +13,7 @@ import { sizeOf } from "../../../shape.ts";
 import type { Kernel } from "../../../compiler/ir.ts";
 import { Heap } from "./heap.ts";
 import { renderWasm, WASM_IMPORTS } from "./render-wasm.ts";
-import { webAssembly, type WasmModule } from "./webassembly.ts";
+import { wasmEnabled, webAssembly, type WasmModule } from "./webassembly.ts";
 import { runKernelJob } from "./pool.ts";
 
 /** Loop points from which a kernel runs as WebAssembly (below, the JS kernel's call is cheaper than the copies). */
@@ -25,10 +25,6 @@ const BLOCK_POINTS = 1 << 16;
 export function setWasmKernelMinSize(n: number): void {
   if (!(Number.isInteger(n) || n === Infinity) || n < 0) throw new Error(`setWasmKernelMinSize: expected a non-negative integer, got ${n}`);
   minSize = n;
-}
-
-export function wasmKernelsEnabled(): boolean {
-  return process.env.AUGERINO_WASM !== "0";
 }
 
 let heap: Heap | null = null;
@@ -91,7 +87,8 @@ function compile(k: Kernel): Compiled {
 
 /** Whether `runWasmKernel` should take this kernel. */
 export function wantsWasm(k: Kernel): boolean {
-  return wasmKernelsEnabled() && sizeOf(k.shape) >= minSize && sizeOf(k.shape) > 0;
+  const points = sizeOf(k.shape);
+  return wasmEnabled() && points >= minSize && points > 0;
 }
 
 /** Runs kernel k into `out` (a heap array) from `ins`. */

@@ -25,3 +25,8 @@ export interface WebAssemblyApi {
 }
 
 export const webAssembly = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
+
+/** Whether the CPU uses its WebAssembly kernels (matmul, conv, fused kernels, the heap); AUGERINO_WASM=0 turns them off. */
+export function wasmEnabled(): boolean {
+  return process.env.AUGERINO_WASM !== "0";
+}
