@@ -70,7 +70,6 @@ export function renderWasm(k: Kernel): WasmKernelCode {
 
   const f = m.fn("kernel", ["i32", "i32", "i32", ...k.inputs.map((): ValType => "i32")]);
   const [LO, HI, OUT] = [0, 1, 2];
-  const inPtr = (i: number) => 3 + i;
   const loopVar = plan.loops.map(() => f.local("i32"));
   const flatPart = plan.loops.map(() => f.local("i32"));
   const counter = f.local("i32"); // f: the counted flat index
@@ -115,27 +114,26 @@ export function renderWasm(k: Kernel): WasmKernelCode {
       if (plan.counted) f.addTo(counter, 1);
     } else {
       // out[f] = value; f++
-      f.get(OUT).get(counter).i32(bytesPer(k.out.dtype)).op("i32.mul").op("i32.add");
+      e.address(OUT, () => f.get(counter), k.out.dtype);
       e.push(k.body);
       e.store(k.out.dtype);
       f.addTo(counter, 1);
     }
   };
   const storeAcc = () => {
-    f.get(OUT).get(outIdx).i32(bytesPer(k.out.dtype)).op("i32.mul").op("i32.add");
+    e.address(OUT, () => f.get(outIdx), k.out.dtype);
     f.get(acc);
     e.fromF64(k.out.dtype);
     e.store(k.out.dtype);
     f.addTo(outIdx, 1);
   };
   const loop = (level: number) => {
+    // The outermost loop runs the block [lo, hi) the caller passes; the others their whole extent.
     const v = loopVar[level];
-    const end = level === 0 ? HI : null;
     if (level === 0) f.get(LO).set(v);
     else f.i32(0).set(v);
-    f.block().loop();
-    f.get(v);
-    if (end !== null) f.get(end);
+    f.block().loop().get(v);
+    if (level === 0) f.get(HI);
     else f.i32(plan.loops[level].extent);
     f.op("i32.ge_u").brIf(1);
     block(level);
@@ -158,6 +156,9 @@ export function renderWasm(k: Kernel): WasmKernelCode {
 }
 
 const LEAF = new Set(["const", "idx", "flat"]);
+
+/** Parameters of `kernel`: lo, hi, the output pointer, then the input pointers from IN0. */
+const IN0 = 3;
 
 /** How each dtype is read into its computing type (f64 for floats, i32 otherwise) and written back. */
 const ACCESS: Record<DType, { load: (f: FunctionBuilder) => void; store: (f: FunctionBuilder) => void }> = {
@@ -226,9 +227,7 @@ class Emitter {
     switch (n.op) {
       case "load": {
         const dt = this.k.inputs[n.arg!].dtype;
-        f.get(3 + n.arg!);
-        this.push(a[0]);
-        f.i32(bytesPer(dt)).op("i32.mul").op("i32.add");
+        this.address(IN0 + n.arg!, () => this.push(a[0]), dt);
         this.load(dt);
         return;
       }
@@ -240,6 +239,13 @@ class Emitter {
       }
     }
     this.alu(n);
+  }
+
+  /** Pushes the byte address of element `index()` of the `dt` array whose pointer is parameter `ptr`. */
+  address(ptr: number, index: () => void, dt: DType): void {
+    this.f.get(ptr);
+    index();
+    this.f.i32(bytesPer(dt)).op("i32.mul").op("i32.add");
   }
 
   private load(dt: DType): void {
