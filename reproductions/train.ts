@@ -2,10 +2,14 @@
  * The Augerino training loop shared by the experiments: a jitted step over { w, theta }
  * with Adam in two parameter groups (weight decay on the network only, as the reference),
  * a progress bar, per-epoch width trajectories and resumable checkpoints.
+ *
+ * Networks with batch statistics (batchNorm) train on the statistics of each augmented
+ * batch; their running averages are estimated once training ends, from augmented training
+ * batches, so the per-step state never has to cross the vmap over copies.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { np, random, jit, valueAndGrad, type Tracer } from "../index.ts";
+import { np, random, jit, tree, valueAndGrad, type Tracer } from "../index.ts";
 import * as nn from "../nn/index.ts";
 import * as optim from "../optim/index.ts";
 import * as aug from "../augerino/index.ts";
@@ -29,6 +33,8 @@ export interface TrainConfig {
   lambda: number;
   reg: "norm" | "sqnorm";
   nCopies: number;
+  /** The network's learning rate over training: constant (default) or cosine decay to 0. */
+  schedule?: "constant" | "cosine";
   seed: number;
   /** Where checkpoints go; training resumes from one whose config matches. */
   checkpointDir?: string;
@@ -40,29 +46,53 @@ export interface HistoryRow {
   epoch: number;
   step: number;
   loss: number;
-  /** Accuracy on the un-augmented training batches of the epoch (classification). */
+  /** Accuracy on the un-augmented training batches of the epoch (classification; batch statistics for batchNorm nets). */
   trainAcc?: number;
   widths: number[];
 }
 
 export interface TrainResult {
   params: { w: unknown; theta: Tracer };
+  /** The network's state for evaluation (batchNorm running averages), null when it has none. */
+  state: unknown;
   history: HistoryRow[];
   seconds: number;
   resumedFrom?: number;
 }
 
-export type Hyperparams = Pick<TrainConfig, "epochs" | "batchSize" | "lr" | "lrAug" | "weightDecay" | "lambda" | "reg" | "nCopies">;
+export type Hyperparams = Pick<TrainConfig, "epochs" | "batchSize" | "lr" | "lrAug" | "weightDecay" | "lambda" | "reg" | "nCopies" | "schedule">;
 
 /** The optimisation settings out of an experiment's configuration. */
 export function hyperparams(cfg: Hyperparams): Hyperparams {
-  const { epochs, batchSize, lr, lrAug, weightDecay, lambda, reg, nCopies } = cfg;
-  return { epochs, batchSize, lr, lrAug, weightDecay, lambda, reg, nCopies };
+  const { epochs, batchSize, lr, lrAug, weightDecay, lambda, reg, nCopies, schedule } = cfg;
+  return { epochs, batchSize, lr, lrAug, weightDecay, lambda, reg, nCopies, ...(schedule ? { schedule } : {}) };
 }
 
-/** The network as `apply(w, x) -> outputs` (the experiments' networks carry no state). */
-export function applyOf(net: nn.Layer) {
-  return (w: unknown, x: Tracer) => net.apply(w, null, x).y;
+/** The network in evaluation mode as `apply(w, x) -> outputs`, with its state (e.g. a TrainResult's). */
+export function applyOf(net: nn.Layer, state: unknown = null) {
+  return (w: unknown, x: Tracer) => net.apply(w, state, x).y;
+}
+
+const hasLeaves = (t: unknown) => tree.leaves(t).length > 0;
+
+/** Batches whose statistics make the running averages (momentum 0.1 forgets the initial ones). */
+const STAT_BATCHES = 100;
+
+/**
+ * The running averages of a network's batch statistics under the learned augmentation:
+ * training-mode passes over augmented training batches, as the averages would have been
+ * accumulated in training.
+ */
+async function estimateState(net: nn.Layer, params: { w: unknown; theta: Tracer }, state: unknown, dist: aug.AugDist, data: Dataset, batchSize: number, key: Tracer): Promise<unknown> {
+  const n = data.x.shape[0];
+  const pass = jit((w: unknown, theta: Tracer, s: unknown, k: Tracer, x: Tracer) => net.apply(w, s, aug.augment(k, dist, theta, x), { train: true }).state);
+  const perm = random.permutation(key, n);
+  for (let b = 0; b < STAT_BATCHES; b++) {
+    const start = (b * batchSize) % (n - batchSize + 1);
+    state = pass(params.w, params.theta, state, random.foldIn(key, b + 1), np.take(data.x, perm.slice([start, start + batchSize]), { axis: 0 }));
+    await new Promise((r) => setImmediate(r));
+  }
+  return state;
 }
 
 function configKey(cfg: TrainConfig): string {
@@ -72,15 +102,19 @@ function configKey(cfg: TrainConfig): string {
 
 export async function trainAugerino(cfg: TrainConfig): Promise<TrainResult> {
   const t0 = Date.now();
-  const apply = applyOf(cfg.net);
   const n = cfg.data.x.shape[0];
   const steps = Math.floor(n / cfg.batchSize);
   if (steps < 1) throw new Error(`train: batch size ${cfg.batchSize} exceeds the ${n} training examples`);
   const [kInit, kTrain] = random.split(random.key(cfg.seed));
-  let params = { w: cfg.net.init(kInit, [1, ...cfg.data.x.shape.slice(1)]).params, theta: cfg.dist.init() };
+  const init = cfg.net.init(kInit, [1, ...cfg.data.x.shape.slice(1)]);
+  let params = { w: init.params, theta: cfg.dist.init() };
+  // With batch statistics, training normalises each batch by its own (the state passed in is unused).
+  const batchStats = hasLeaves(init.state);
+  const apply = batchStats ? (w: unknown, x: Tracer) => cfg.net.apply(w, init.state, x, { train: true }).y : applyOf(cfg.net);
+  const lr = cfg.schedule === "cosine" ? optim.cosineDecay({ init: cfg.lr, decaySteps: cfg.epochs * steps }) : cfg.lr;
   const tx = optim.multiTransform(
     {
-      w: optim.chain(optim.addDecayedWeights(cfg.weightDecay), optim.adam({ lr: cfg.lr })),
+      w: optim.chain(optim.addDecayedWeights(cfg.weightDecay), optim.adam({ lr })),
       theta: optim.adam({ lr: cfg.lrAug }),
     },
     { w: "w", theta: "theta" },
@@ -94,7 +128,7 @@ export async function trainAugerino(cfg: TrainConfig): Promise<TrainResult> {
   const ckptTensors = cfg.checkpointDir ? join(cfg.checkpointDir, "checkpoint.safetensors") : undefined;
   if (ckptJson && ckptTensors && existsSync(ckptJson) && existsSync(ckptTensors)) {
     const meta = JSON.parse(readFileSync(ckptJson, "utf8"));
-    if (meta.config === configKey(cfg) && meta.epoch < cfg.epochs) {
+    if (meta.config === configKey(cfg) && meta.epoch <= cfg.epochs) {
       const saved = (await nn.load(ckptTensors)) as { params: typeof params; optState: typeof optState };
       params = saved.params;
       optState = saved.optState;
@@ -151,7 +185,8 @@ export async function trainAugerino(cfg: TrainConfig): Promise<TrainResult> {
     }
   }
   progress.done();
-  return { params, history, seconds: (Date.now() - t0) / 1000, resumedFrom };
+  const state = batchStats ? await estimateState(cfg.net, params, init.state, cfg.dist, cfg.data, cfg.batchSize, random.foldIn(kTrain, -1)) : init.state;
+  return { params, state, history, seconds: (Date.now() - t0) / 1000, resumedFrom };
 }
 
 export function fmtWidths(ws: ArrayLike<number>): string {

@@ -12,12 +12,17 @@ import { lineChart, writeChart } from "../figures.ts";
 import { applyOf, fmtWidths, trainAugerino, hyperparams } from "../train.ts";
 import { testAccuracy } from "./mario-iggy.ts";
 
-/** A VGG-style CNN without batch statistics (so augmented copies can be a plain vmap). */
+/**
+ * The reference's conv-batchNorm-ReLU blocks (k, k | pool | 2k, 2k | pool | 2k, then a
+ * global mean and a linear head), without dropout. Without the batch statistics the same
+ * net learned rotated digits several times slower (22% train accuracy after an epoch).
+ */
+const block = (out: number) => [nn.conv2d(out, 3), nn.batchNorm(), nn.relu()];
 const digitNet = (k: number) =>
   nn.sequential(
-    nn.conv2d(k, 3), nn.relu(), nn.conv2d(k, 3), nn.relu(), nn.maxPool(2),
-    nn.conv2d(2 * k, 3), nn.relu(), nn.conv2d(2 * k, 3), nn.relu(), nn.maxPool(2),
-    nn.conv2d(2 * k, 3), nn.relu(), nn.globalAvgPool(), nn.dense(10),
+    ...block(k), ...block(k), nn.maxPool(2),
+    ...block(2 * k), ...block(2 * k), nn.maxPool(2),
+    ...block(2 * k), nn.globalAvgPool(), nn.dense(10),
   );
 
 export function rotmnistConfig(quick: boolean, epochs?: number) {
@@ -25,13 +30,14 @@ export function rotmnistConfig(quick: boolean, epochs?: number) {
     lambdas: quick ? [0.05] : [0.01, 0.05, 0.1],
     nTrain: quick ? 2000 : 12000,
     nTest: quick ? 1000 : 10000,
-    epochs: epochs ?? (quick ? 3 : 20),
+    epochs: epochs ?? (quick ? 3 : 12),
     batchSize: 50,
     lr: 3e-3,
     lrAug: 5e-2,
     weightDecay: 1e-4,
     reg: "norm" as const,
     nCopies: 1,
+    schedule: "cosine" as const,
     k: quick ? 8 : 32,
     initRaw: [-5, -5, 1, -5, -5, -5],
   };
@@ -59,7 +65,7 @@ export const rotmnistExperiment: Experiment = {
       trajectory[key] = [{ epoch: 0, widths: initWidths }, ...res.history.map((h) => ({ epoch: h.epoch, widths: h.widths }))];
       finals[key] = res.history[res.history.length - 1].widths;
       metrics[`rotationWidth_${lambda}`] = finals[key][2];
-      metrics[`testAccuracy_${lambda}`] = await testAccuracy(applyOf(net), res.params, dist, data.test.x, data.test.y, opts.seed);
+      metrics[`testAccuracy_${lambda}`] = await testAccuracy(applyOf(net, res.state), res.params, dist, data.test.x, data.test.y, opts.seed);
       if (!opts.quiet) process.stderr.write(`  ${key}: widths ${fmtWidths(finals[key])}, test accuracy ${metrics[`testAccuracy_${lambda}`].toFixed(4)}\n`);
     }
     const rows = Object.entries(trajectory).flatMap(([run, tr]) => tr.map((t) => ({ epoch: t.epoch, rotation: t.widths[2], run })));
