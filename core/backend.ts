@@ -6,6 +6,7 @@ import type { DType, TypedArray } from "./dtype.ts";
 import type { Params, Primitive } from "./primitive.ts";
 import type { ShapedArray } from "./tracer.ts";
 import type { Kernel } from "./compiler/ir.ts";
+import type { Eqn } from "./jaxpr.ts";
 
 export type Handle = unknown;
 
@@ -31,6 +32,14 @@ export interface Backend {
   execute(prim: Primitive, ins: Handle[], inAvals: ShapedArray[], params: Params, outAvals: ShapedArray[]): Handle[];
   /** Runs one fused kernel of the compiler's IR over input buffers; backends without it run jit programs op by op. */
   runKernel?(kernel: Kernel, ins: Handle[]): Handle;
+  /**
+   * Runs product equation `head` (dot_general or conv_general_dilated, over `headIns`) with
+   * `kernel` applied in its final stores, so the product is never materialised: the kernel's
+   * input `input` is the head's output, read at the kernel's own loop point, and `others`
+   * are its other inputs in order. Returns the kernel's output, or null where this program
+   * cannot take the epilogue (the caller then runs the head and the kernel separately).
+   */
+  runEpilogue?(head: Eqn, headIns: Handle[], kernel: Kernel, input: number, others: Handle[]): Handle | null;
   /** The most input buffers one kernel may read (WebGPU's storage-buffer limit); larger groups run op by op. */
   readonly maxKernelInputs?: number;
   memoryStats(): MemoryStats;

@@ -9,8 +9,8 @@
  * jit((x) => np.sum(np.tanh(x).mul(2)))(np.ones([1000])); // one fused kernel
  */
 import { NDArray } from "../array.ts";
-import type { Backend } from "../backend.ts";
-import { jaxprEnv, type Jaxpr, type Var } from "../jaxpr.ts";
+import type { Backend, Handle } from "../backend.ts";
+import { jaxprEnv, type Eqn, type Jaxpr, type Var } from "../jaxpr.ts";
 import { bind } from "../trace.ts";
 import type { Tracer } from "../tracer.ts";
 import { partition, type Step } from "./fuse.ts";
@@ -39,13 +39,15 @@ export const fusionStats = {
   plans: 0,
   kernelsRun: 0,
   eqnsFused: 0,
+  /** Kernels run as a dot or convolution program's epilogue (the backend's `runEpilogue`). */
+  epiloguesRun: 0,
   get kernelsCompiled(): number {
     return jsKernelStats.compiled;
   },
 };
 
 export function resetFusionStats(): void {
-  Object.assign(fusionStats, { plans: 0, kernelsRun: 0, eqnsFused: 0 });
+  Object.assign(fusionStats, { plans: 0, kernelsRun: 0, eqnsFused: 0, epiloguesRun: 0 });
   jsKernelStats.compiled = 0;
 }
 
@@ -64,7 +66,8 @@ function planFor(jaxpr: Jaxpr): Plan {
   const steps = partition(jaxpr);
   const lastUse = new Map<Var, number>();
   steps.forEach((s, k) => {
-    const [ins, outs] = s.kind === "eqn" ? [s.eqn.inputs, s.eqn.outs] : [s.inputs, [s.out]];
+    // A kernel step also reads its head's inputs (the head runs inside the step).
+    const [ins, outs] = s.kind === "eqn" ? [s.eqn.inputs, s.eqn.outs] : [[...(s.head?.eqn.inputs ?? []), ...s.inputs], [s.out]];
     for (const v of ins) lastUse.set(v, k);
     for (const v of outs) if (!lastUse.has(v)) lastUse.set(v, k);
   });
@@ -114,22 +117,37 @@ export function runFused(jaxpr: Jaxpr, consts: Tracer[], args: Tracer[]): Tracer
       const x = read(v);
       return x instanceof NDArray && x.backendImpl === backend;
     };
-    if (s.kind === "kernel" && backend && s.inputs.length <= (backend.maxKernelInputs ?? Infinity) && s.inputs.every(onBackend)) {
-      ins = s.inputs;
+    const handle = (v: Var) => (read(v) as NDArray).handle;
+    const runEqn = (e: Eqn) => {
+      const res = bind(e.prim, e.inputs.map(read), e.params);
+      e.outs.forEach((v, i) => env.set(v, res[i]));
+      if (!e.prim.inline) for (const v of e.outs) fresh.add(v);
+    };
+    const head = s.kind === "kernel" ? s.head : undefined;
+    // The head's output is not in env yet: the fused path needs what it and the rest of the kernel read.
+    const others = s.kind === "kernel" ? s.inputs.filter((_, i) => i !== head?.input) : [];
+    const needed = s.kind === "kernel" ? (head ? [...head.eqn.inputs, ...others] : s.inputs) : [];
+    if (s.kind === "kernel" && backend && s.inputs.length <= (backend.maxKernelInputs ?? Infinity) && needed.every(onBackend)) {
+      ins = [...(head?.eqn.inputs ?? []), ...s.inputs];
       outs = [s.out];
-      const out = backend.runKernel!(s.kernel, s.inputs.map((v) => (read(v) as NDArray).handle));
+      let out: Handle | null = null;
+      if (head && backend.runEpilogue) {
+        out = backend.runEpilogue(head.eqn, head.eqn.inputs.map(handle), s.kernel, head.input, others.map(handle));
+        if (out !== null) fusionStats.epiloguesRun++;
+      }
+      if (out === null) {
+        // No epilogue here (or not for this program): materialise the head's output, then run the kernel.
+        if (head) runEqn(head.eqn);
+        out = backend.runKernel!(s.kernel, s.inputs.map(handle));
+      }
       env.set(s.out, new NDArray(s.out.aval, backend, out));
       fresh.add(s.out);
       fusionStats.kernelsRun++;
       fusionStats.eqnsFused += s.eqns.length;
     } else {
       // An ordinary equation, or a kernel whose inputs left the CPU: run its equations one by one.
-      const eqns = s.kind === "eqn" ? [s.eqn] : s.eqns;
-      for (const e of eqns) {
-        const res = bind(e.prim, e.inputs.map(read), e.params);
-        e.outs.forEach((v, i) => env.set(v, res[i]));
-        if (!e.prim.inline) for (const v of e.outs) fresh.add(v);
-      }
+      const eqns = s.kind === "eqn" ? [s.eqn] : [...(head ? [head.eqn] : []), ...s.eqns];
+      for (const e of eqns) runEqn(e);
       ins = eqns.flatMap((e) => e.inputs);
       outs = eqns.flatMap((e) => e.outs);
     }

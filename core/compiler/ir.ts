@@ -132,6 +132,8 @@ export interface Dialect {
   alu(n: IRNode, args: string[]): string;
   /** A statement binding `name` to `expr`, the value of node `n`. */
   declare(name: string, n: IRNode, expr: string): string;
+  /** Element `index` of input `buffer` (default `in{buffer}[index]`); an epilogue reads its fused input from a register instead. */
+  load?(buffer: number, index: string): string;
 }
 
 /**
@@ -150,7 +152,7 @@ export function emitBody(root: IRNode, d: Dialect, idx: (axis: number) => string
       case "const": name.set(n, d.literal(n)); continue;
       case "idx": name.set(n, idx(n.arg!)); continue;
       case "flat": name.set(n, flat); continue;
-      case "load": expr = `in${n.arg}[${a[0]}]`; break;
+      case "load": expr = d.load ? d.load(n.arg!, a[0]) : `in${n.arg}[${a[0]}]`; break;
       case "iadd": expr = `${a[0]} + ${a[1]}`; break;
       case "imul": expr = `${a[0]} * ${a[1]}`; break;
       case "idiv": expr = d.idiv(a[0], a[1]); break;

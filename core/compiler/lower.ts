@@ -67,6 +67,9 @@ const ELEMENTWISE = [
   "select", "convert_element_type",
 ];
 
+/** Primitives computing each output element from the same element of every input (what a dot's epilogue may run). */
+export const ELEMENTWISE_PRIMS: ReadonlySet<string> = new Set([...ELEMENTWISE, "stop_gradient"]);
+
 export const loweringRules: Record<string, LoweringRule> = {
   ...Object.fromEntries(ELEMENTWISE.map((n) => [n, elementwiseRule])),
   stop_gradient: ({ at }, pos) => at(0, pos),

@@ -19,7 +19,7 @@ import type { Kernel } from "../../compiler/ir.ts";
 import { lowerGroup, loweringRules, reduceRules } from "../../compiler/lower.ts";
 import { startGpu, type GpuContext } from "./device.ts";
 import { wgslRule, type GpuProgram, type Pass, type Ref } from "./program.ts";
-import { renderWgsl } from "./render-wgsl.ts";
+import { renderWgsl, withEpilogue } from "./render-wgsl.ts";
 import { GPU_ELEM_BYTES, wgslType, withNonFinite } from "./wgsl.ts";
 import "./kernels/index.ts";
 
@@ -254,16 +254,42 @@ export class WebGpuBackend implements Backend {
     return this.runProgram(program, ins, [{ shape: kernel.out.shape, dtype: kernel.out.dtype }])[0];
   }
 
-  execute(prim: Primitive, ins: unknown[], inAvals: ShapedArray[], params: Params, outAvals: ShapedArray[]): GpuBuffer[] {
-    for (const a of [...inAvals, ...outAvals]) wgslType(a.dtype);
+  /** The cached program of one primitive call (the key also names the call for `runEpilogue`). */
+  private entryFor(prim: Primitive, inAvals: ShapedArray[], params: Params, outAvals: ShapedArray[]): { key: string; program: GpuProgram; order?: number[] } {
     const key = `${prim.name}|${inAvals.map((a) => `${a.dtype}[${a.shape}]`).join(",")}|${JSON.stringify(params)}`;
     let entry = this.programs.get(key);
     if (!entry) {
       entry = programFor(prim, inAvals, params, outAvals);
       this.programs.set(key, entry);
     }
+    return { key, ...entry };
+  }
+
+  execute(prim: Primitive, ins: unknown[], inAvals: ShapedArray[], params: Params, outAvals: ShapedArray[]): GpuBuffer[] {
+    for (const a of [...inAvals, ...outAvals]) wgslType(a.dtype);
+    const entry = this.entryFor(prim, inAvals, params, outAvals);
     const bufs = ins as GpuBuffer[];
     return this.runProgram(entry.program, entry.order ? entry.order.map((i) => bufs[i]) : bufs, outAvals);
+  }
+
+  /** Runs a dot or convolution with a fused kernel in its final stores (see `withEpilogue`); null where it cannot. */
+  runEpilogue(head: Eqn, headIns: unknown[], kernel: Kernel, input: number, others: unknown[]): GpuBuffer | null {
+    const inAvals = head.inputs.map((v) => v.aval);
+    const outAvals = head.outs.map((v) => v.aval);
+    for (const a of [...inAvals, ...outAvals]) wgslType(a.dtype);
+    const entry = this.entryFor(head.prim, inAvals, head.params, outAvals);
+    const headBufs = (entry.order ? entry.order.map((i) => headIns[i]) : headIns) as GpuBuffer[];
+    // Plans keep their kernel objects, so the fused program (or the finding that there is none) is cached on the kernel.
+    let byHead = epiloguePrograms.get(kernel);
+    if (!byHead) epiloguePrograms.set(kernel, (byHead = new Map()));
+    const key = `${input}|${entry.key}`;
+    let fused = byHead.get(key);
+    if (fused === undefined) {
+      fused = withEpilogue(entry.program, kernel, input, headBufs.length, this.device.limits.maxStorageBuffersPerShaderStage);
+      byHead.set(key, fused);
+    }
+    if (!fused) return null;
+    return this.runProgram(fused, [...headBufs, ...(others as GpuBuffer[])], [{ shape: kernel.out.shape, dtype: kernel.out.dtype }])[0];
   }
 
   memoryStats(): MemoryStats {
@@ -272,6 +298,7 @@ export class WebGpuBackend implements Backend {
 }
 
 const kernelPrograms = new WeakMap<Kernel, GpuProgram>();
+const epiloguePrograms = new WeakMap<Kernel, Map<string, GpuProgram | null>>();
 
 /**
  * The program for one primitive call: its family's WGSL rule, or, for primitives the

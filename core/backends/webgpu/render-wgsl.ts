@@ -8,8 +8,8 @@
  */
 import type { DType } from "../../dtype.ts";
 import { sizeOf, stridesOf } from "../../shape.ts";
-import { emitBody, type IRType, type Kernel, type ReduceOp } from "../../compiler/ir.ts";
-import type { Pass } from "./program.ts";
+import { emitBody, type Dialect, type IRType, type Kernel, type ReduceOp } from "../../compiler/ir.ts";
+import type { GpuProgram, Pass } from "./program.ts";
 import { perElements } from "./kernels/grid.ts";
 import { binding, groups, helpers, LINEAR_WORKGROUP, literal, MAIN_ARGS, WG, wgslType } from "./wgsl.ts";
 
@@ -101,9 +101,9 @@ const MANY = 1 << 16;
 /** Workgroup size of the cooperative reduction. */
 const RWG = 256;
 
-/** The statements computing `k.body`, given how loop indices and the flat index are named. */
-function renderBody(k: Kernel, idx: (axis: number) => string, flat: string, use: (h: string) => void): { lines: string[]; value: string } {
-  return emitBody(k.body, {
+/** How WGSL spells kernel bodies; `use` collects the helper functions the body calls. */
+function wgslDialect(use: (h: string) => void, load?: Dialect["load"]): Dialect {
+  return {
     literal: (n) => literal(n.arg!, n.dtype as DType | "index"),
     idiv: (x, y) => `${x} / ${y}`,
     alu(n, a) {
@@ -112,7 +112,13 @@ function renderBody(k: Kernel, idx: (axis: number) => string, flat: string, use:
       return t(a, n.args[n.op === "select" ? 1 : 0].dtype, n.dtype, use);
     },
     declare: (v, _n, expr) => `  let ${v} = ${expr};`,
-  }, idx, flat);
+    load,
+  };
+}
+
+/** The statements computing `k.body`, given how loop indices and the flat index are named. */
+function renderBody(k: Kernel, idx: (axis: number) => string, flat: string, use: (h: string) => void): { lines: string[]; value: string } {
+  return emitBody(k.body, wgslDialect(use), idx, flat);
 }
 
 /** Names for loop index `axis`, decoded from a linear counter over `axes` of `shape`. */
@@ -198,4 +204,57 @@ ${point}
 }`;
   }
   return { code: [...decls, ...helpers(used), main].join("\n"), bindings, workgroups: cooperative ? Math.max(1, outSize) : groups(outSize) };
+}
+
+/** A store to the output buffer: `out[index] = value;`. */
+const STORE = /\bout\[([^\[\]]+)\] = ([^;]+);/g;
+
+/**
+ * `program` (one output, e.g. a dot or convolution) with kernel `k` applied in every store
+ * to its output, so the fused pair runs as one program: `k`'s input `input` is the value
+ * being stored, read at `k`'s own loop point (fuse.ts only attaches such kernels); its other
+ * inputs j are bound as `ep{slot}` after each pass's own bindings and refer to the
+ * program's input `base + slot`. Passes not writing the output (packing, im2col) are kept.
+ * Null where a pass does not have the expected shape or would bind more than `maxBindings`.
+ *
+ * @example
+ * const fused = withEpilogue(dotProgram(ins, [out], params), kernel, 0, 2, 8);
+ * // run with runProgram(fused, [lhs, rhs, ...kernelInputsBut0], [kernelOut])
+ */
+export function withEpilogue(program: GpuProgram, k: Kernel, input: number, base: number, maxBindings: number): GpuProgram | null {
+  if (k.reduce || k.inputs[input]?.dtype !== k.out.dtype) return null;
+  const T = wgslType(k.out.dtype);
+  const slot = (j: number) => (j < input ? j : j - 1);
+  const used = new Set<string>();
+  const idx = decoder(k.shape, [...k.shape.keys()], "ei");
+  const load = (buf: number, index: string) => (buf === input ? "ev" : `ep${slot(buf)}[${index}]`);
+  const { lines, value } = emitBody(k.body, wgslDialect((h) => used.add(h), load), (a) => idx.get(a)!, "ei");
+  const epi = `fn epi_(ei: u32, ev: ${T}) -> ${T} {\n${lines.join("\n")}\n  return ${value};\n}`;
+  const others = k.inputs.flatMap((b, j) => (j === input ? [] : [b]));
+  let stores = 0;
+  const passes: Pass[] = [];
+  for (const pass of program.passes) {
+    const o = pass.bindings.findIndex((r) => "out" in r && r.out === 0);
+    if (o < 0) {
+      passes.push(pass);
+      continue;
+    }
+    // The product's element type must be what the epilogue takes and returns.
+    const decl = new RegExp(`@binding\\(${o}\\) var<storage, read_write> out: array<(\\w+)>`).exec(pass.code);
+    if (!decl || decl[1] !== T || pass.bindings.length + others.length > maxBindings) return null;
+    // Every use of `out` must be a plain store, or the rewrite would miss one.
+    const uses = pass.code.match(/\bout\[/g)?.length ?? 0;
+    const matched = pass.code.match(STORE)?.length ?? 0;
+    if (uses === 0 || matched !== uses) return null;
+    stores += matched;
+    const code = pass.code.replace(STORE, (_, i: string, v: string) => `out[${i}] = epi_(${i}, ${v});`);
+    const n = pass.bindings.length;
+    // Helpers the pass already defines (e.g. its own isnan_) must not be declared twice.
+    const extra = helpers(used).filter((h) => !code.includes(/^fn \w+\(/.exec(h)![0]));
+    const decls = [...others.map((b, j) => binding(n + j, `ep${j}`, b.dtype)), ...extra, epi, ""].join("\n");
+    const at = code.indexOf("@compute");
+    if (at < 0) return null;
+    passes.push({ ...pass, code: code.slice(0, at) + decls + code.slice(at), bindings: [...pass.bindings, ...others.map((_, j) => ({ in: base + j }))] });
+  }
+  return stores > 0 ? { ...program, passes } : null;
 }
