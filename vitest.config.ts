@@ -1,12 +1,24 @@
 import { defineConfig } from "vitest/config";
 
+// Every test runs on the CPU; the ones that are backend-agnostic (nn, optim) run a second
+// time with WebGPU as the default backend (tests/backend-under-test.ts reads the variable).
 export default defineConfig({
   test: {
-    include: ["tests/**/*.test.ts"],
     setupFiles: ["tests/setup.ts"],
     pool: "forks",
     // --expose-gc lets the memory test force collection and read a flat heap.
     execArgv: ["--expose-gc"],
     testTimeout: 60_000,
+    projects: [
+      { extends: true, test: { name: "cpu", include: ["tests/**/*.test.ts"], env: { AUGERINO_TEST_BACKEND: "cpu" } } },
+      {
+        extends: true,
+        test: {
+          name: "webgpu",
+          include: ["tests/optim/**/*.test.ts", "tests/nn/**/*.test.ts"],
+          env: { AUGERINO_TEST_BACKEND: "webgpu" },
+        },
+      },
+    ],
   },
 });

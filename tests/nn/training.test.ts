@@ -4,9 +4,27 @@ import { np, random, grad, jit, valueAndGrad, tree, type Tracer } from "../../in
 import * as nn from "../../nn/index.ts";
 import * as optim from "../../optim/index.ts";
 import { Rng } from "../cases/types.ts";
+import type { NDArray } from "../../core/array.ts";
+import { FLOAT, onCpu } from "../backend-under-test.ts";
+import { scalarOf, settle } from "../helpers.ts";
+
+/** A float64 copy of a pytree of float arrays on the CPU (the finite-difference reference's inputs). */
+async function cpuFloat64<T>(t: T): Promise<T> {
+  const [leaves, def] = tree.flatten<NDArray>(t as never);
+  const moved = await Promise.all(leaves.map((l) => l.to("cpu")));
+  return onCpu(() => tree.unflatten(def, moved.map((l) => l.astype("float64")))) as T;
+}
+
+/** sum(a * b) of two arrays on any backend, in JS doubles. */
+async function dot(a: Tracer, b: Tracer): Promise<number> {
+  const [u, v] = await Promise.all([a.data(), b.data()]);
+  let s = 0;
+  u.forEach((x: number, i: number) => (s += x * v[i]));
+  return s;
+}
 
 describe("training", () => {
-  it("a small MLP reaches >= 97% train accuracy on two interleaved spirals in a jitted loop", () => {
+  it("a small MLP reaches >= 97% train accuracy on two interleaved spirals in a jitted loop", async () => {
     const n = 200;
     const rng = new Rng(3);
     const pts: number[][] = [];
@@ -28,12 +46,18 @@ describe("training", () => {
       const { updates, state: s2 } = tx.update(g, s, p as optim.Params);
       return { p: optim.applyUpdates(p, updates), s: s2, loss };
     });
-    for (let i = 0; i < 600; i++) ({ p: params, s: state } = step(params, state));
-    const acc = nn.accuracy(net.apply(params, null, x).y, y).item() as number;
+    for (let i = 0; i < 600; i++) {
+      ({ p: params, s: state } = step(params, state));
+      // Lets the buffers of dropped arrays go (FinalizationRegistry runs only between tasks).
+      if (i % 200 === 199) await settle();
+    }
+    const acc = await scalarOf(nn.accuracy(net.apply(params, null, x).y, y));
     expect(acc).toBeGreaterThanOrEqual(0.97);
   });
 
-  it("gradients through every layer match finite differences (float64)", () => {
+  // On the CPU everything is float64. On WebGPU (no float64) the gradients are float32 ones
+  // computed there, against float64 central differences on the CPU at the same inputs.
+  it("gradients through every layer match finite differences (float64)", async () => {
     const layers: [string, nn.Layer, number[]][] = [
       ["dense", nn.dense(3), [4, 5]],
       ["conv2d", nn.conv2d(2, 3, { strides: 2, padding: 1 }), [2, 3, 5, 5]],
@@ -47,28 +71,34 @@ describe("training", () => {
       ["gelu", nn.gelu(), [3, 4]],
       ["dropout", nn.dropout(0.3), [3, 4]],
     ];
-    fc.assert(
-      fc.property(fc.integer({ min: 1, max: 1e9 }), (seed) => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 1e9 }), async (seed) => {
         for (const [name, layer, shape] of layers) {
           const rng = new Rng(seed);
           const init = layer.init(random.key(seed), shape);
-          const params = tree.map((p: Tracer) => p.astype("float64"), init.params);
-          const state = tree.map((p: Tracer) => p.astype("float64"), init.state);
-          const x = rng.array(shape);
-          const ct = rng.array(init.outputShape);
+          const params = tree.map((p: Tracer) => p.astype(FLOAT), init.params);
+          const state = tree.map((p: Tracer) => p.astype(FLOAT), init.state);
+          const x = rng.array(shape, FLOAT);
+          const ct = rng.array(init.outputShape, FLOAT);
           const f = (p: unknown, xv: Tracer) => np.sum(layer.apply(p, state, xv, { train: true, key: random.key(1) }).y.mul(ct));
           const [gp, gx] = grad(f, { argnums: [0, 1] })(params, x);
+          // The reference: f in float64 on the CPU.
+          const [p64, s64, x64, ct64] = await cpuFloat64([params, state, x, ct]);
+          const f64 = (p: unknown, xv: Tracer) => onCpu(() => np.sum(layer.apply(p, s64, xv, { train: true, key: random.key(1) }).y.mul(ct64)).item() as number);
           const eps = 1e-6;
-          const dx = rng.array(shape);
-          const fdX = ((f(params, x.add(dx.mul(eps))).item() as number) - (f(params, x.sub(dx.mul(eps))).item() as number)) / (2 * eps);
-          expect(Math.abs((np.sum(gx.mul(dx)).item() as number) - fdX), `${name} input`).toBeLessThan(1e-5 * (1 + Math.abs(fdX)));
+          const dx = rng.array(shape, FLOAT);
+          const dx64 = await cpuFloat64(dx);
+          const fdX = (f64(p64, onCpu(() => x64.add(dx64.mul(eps)))) - f64(p64, onCpu(() => x64.sub(dx64.mul(eps))))) / (2 * eps);
+          expect(Math.abs((await dot(gx, dx)) - fdX), `${name} input`).toBeLessThan(1e-5 * (1 + Math.abs(fdX)));
           const leaves = tree.leaves(params) as Tracer[];
           if (leaves.length === 0) continue;
-          const dirs = leaves.map((l) => rng.array(l.shape));
-          const [dl, def] = tree.flatten(params);
-          const shift = (s: number) => tree.unflatten(def, (dl as Tracer[]).map((l, i) => l.add(dirs[i].mul(s))));
-          const fdP = ((f(shift(eps), x).item() as number) - (f(shift(-eps), x).item() as number)) / (2 * eps);
-          const an = (tree.leaves(gp) as Tracer[]).reduce((acc, g, i) => acc + (np.sum(g.mul(dirs[i])).item() as number), 0);
+          const dirs = leaves.map((l) => rng.array(l.shape, FLOAT));
+          const dirs64 = await cpuFloat64(dirs);
+          const [dl, def] = tree.flatten(p64);
+          const shift = (s: number) => onCpu(() => tree.unflatten(def, (dl as Tracer[]).map((l, i) => l.add(dirs64[i].mul(s)))));
+          const fdP = (f64(shift(eps), x64) - f64(shift(-eps), x64)) / (2 * eps);
+          let an = 0;
+          for (const [i, g] of (tree.leaves(gp) as Tracer[]).entries()) an += await dot(g, dirs[i]);
           expect(Math.abs(an - fdP), `${name} params`).toBeLessThan(1e-5 * (1 + Math.abs(fdP)));
         }
       }),

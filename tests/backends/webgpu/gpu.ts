@@ -4,19 +4,13 @@
  * adapter fails the suite instead of skipping it.
  */
 import "../../../index.ts";
-import { getBackend, initBackend } from "../../../index.ts";
+import { getBackend } from "../../../index.ts";
 import { NDArray } from "../../../core/array.ts";
 import type { TypedArray } from "../../../core/dtype.ts";
 import type { Tracer } from "../../../core/tracer.ts";
+import { startWebgpu } from "../../backend-under-test.ts";
 
-export let gpuSkipReason: string | null = null;
-try {
-  await initBackend("webgpu");
-} catch (e) {
-  gpuSkipReason = (e as Error).message;
-  if (process.env.AUGERINO_REQUIRE_WEBGPU === "1") throw new Error(`AUGERINO_REQUIRE_WEBGPU=1 but ${gpuSkipReason}`);
-  console.log(`[webgpu] tests skipped: ${gpuSkipReason}`);
-}
+export const gpuSkipReason: string | null = await startWebgpu();
 
 /** A copy of a CPU array on the WebGPU backend. */
 export function onGpu(x: Tracer): NDArray {
