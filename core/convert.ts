@@ -9,11 +9,14 @@ export function isTracer(x: unknown): x is Tracer {
   return x instanceof Tracer;
 }
 
-/** An array from any array-like; JS numbers take `dtypeHint` (weak typing) when given. */
-export function asArray(x: ArrayLike, dtypeHint?: DType): Tracer {
+/**
+ * An array from any array-like; JS numbers take `dtypeHint` (weak typing) when given and
+ * are made on `backend` (default: the default backend).
+ */
+export function asArray(x: ArrayLike, dtypeHint?: DType, backend?: string): Tracer {
   if (x instanceof Tracer) return x;
   if (typeof x === "number" || typeof x === "boolean") {
-    return scalar(x, dtypeHint ? weakTypeFor(x, dtypeHint) : typeof x === "boolean" ? "bool" : "float32");
+    return scalar(x, dtypeHint ? weakTypeFor(x, dtypeHint) : typeof x === "boolean" ? "bool" : "float32", backend);
   }
   return arrayFrom(x);
 }

@@ -1,4 +1,5 @@
 /** Elementwise numpy functions: broadcasting, dtype promotion and weak-typed JS numbers. */
+import { NDArray } from "../array.ts";
 import { asArray, isTracer, type ArrayLike } from "../convert.ts";
 import { isFloat, promoteTypes, weakTypeFor, type DType } from "../dtype.ts";
 import { broadcastShapes, shapeEq } from "../shape.ts";
@@ -35,11 +36,23 @@ export function resultType(...xs: ArrayLike[]): DType {
   return dtype ?? "float32";
 }
 
+/**
+ * Where the JS numbers among `xs` are made: beside the first concrete array (so a float64
+ * CPU array times 2 stays on the CPU under a WebGPU default, as JAX's uncommitted scalars
+ * follow committed arrays); on the CPU while tracing (constants there move to whichever
+ * backend runs the program); else on the default backend.
+ */
+function homeOf(xs: ArrayLike[]): string | undefined {
+  const concrete = xs.find((x) => x instanceof NDArray) as NDArray | undefined;
+  if (concrete) return concrete.backend;
+  return xs.some(isTracer) ? "cpu" : undefined;
+}
+
 /** Converts, promotes and broadcasts operands to a common dtype and shape. */
 export function promoteBroadcast(op: string, xs: ArrayLike[], minDtype?: "float"): Tracer[] {
   let dtype = resultType(...xs);
   if (minDtype === "float" && !isFloat(dtype)) dtype = "float32";
-  const arrays = xs.map((x) => astype(asArray(x, dtype), dtype));
+  const arrays = xs.map((x) => astype(asArray(x, dtype, homeOf(xs)), dtype));
   const shape = broadcastShapes(op, ...arrays.map((a) => a.shape));
   return arrays.map((a) => broadcastTo(a, shape));
 }

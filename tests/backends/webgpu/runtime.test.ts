@@ -6,7 +6,8 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { gc, settle } from "../../helpers.ts";
-import { getBackend, jit, makeJaxpr, np } from "../../../index.ts";
+import { getBackend, jit, makeJaxpr, np, setDefaultBackend } from "../../../index.ts";
+import { defaultBackendName } from "../../../core/backend.ts";
 import { NDArray } from "../../../core/array.ts";
 import { gpuStats, WebGpuBackend } from "../../../core/backends/webgpu/index.ts";
 import { startGpu } from "../../../core/backends/webgpu/device.ts";
@@ -91,6 +92,27 @@ describe.skipIf(gpuSkipReason !== null)("webgpu runtime", () => {
     const y = x.add(np.array([10, 20, 30])) as NDArray;
     expect(y.backend).toBe("webgpu");
     expect([...(await y.data())]).toEqual([11, 22, 33]);
+  });
+
+  it("numbers follow the arrays they meet: a float64 CPU array times 2 stays on the CPU under a WebGPU default", async () => {
+    const before = defaultBackendName();
+    setDefaultBackend("webgpu");
+    try {
+      const x = np.array(new Float64Array([0.1, 0.2, 0.3]), { backend: "cpu" });
+      const y = x.mul(2).add(1) as NDArray;
+      expect([y.backend, y.dtype]).toEqual(["cpu", "float64"]);
+      expect([...y.dataSync()]).toEqual([1.2, 1.4, 1.6]);
+      const j = jit((v: Tracer) => np.exp(v.mul(0.5)).sub(1))(x) as NDArray;
+      expect([j.backend, j.dtype]).toEqual(["cpu", "float64"]);
+      expect([...j.dataSync()]).toEqual([0.1, 0.2, 0.3].map((v) => Math.exp(v * 0.5) - 1));
+      // Beside a WebGPU array, or alone, a number lands on the GPU (the default).
+      const g = np.array([1, 2]).mul(3) as NDArray;
+      expect(g.backend).toBe("webgpu");
+      expect([...(await g.data())]).toEqual([3, 6]);
+      expect((np.full([2], 7) as NDArray).backend).toBe("webgpu");
+    } finally {
+      setDefaultBackend(before);
+    }
   });
 
   it("reads are asynchronous: dataSync names the alternative", () => {
