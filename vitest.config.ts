@@ -1,7 +1,8 @@
 import { defineConfig } from "vitest/config";
 
-// Every test runs on the CPU; the ones that are backend-agnostic (nn, optim) run a second
-// time with WebGPU as the default backend (tests/backend-under-test.ts reads the variable).
+// Every test runs on the CPU; the ones that are backend-agnostic (nn, optim, transforms,
+// augerino) run a second time with WebGPU as the default backend (tests/backend-under-test.ts
+// reads the variable).
 export default defineConfig({
   test: {
     setupFiles: ["tests/setup.ts"],
@@ -15,7 +16,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: "webgpu",
-          include: ["tests/optim/**/*.test.ts", "tests/nn/**/*.test.ts"],
+          include: ["tests/optim/**/*.test.ts", "tests/nn/**/*.test.ts", "tests/transforms/**/*.test.ts", "tests/augerino/**/*.test.ts"],
           env: { AUGERINO_TEST_BACKEND: "webgpu" },
         },
       },

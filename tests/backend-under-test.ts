@@ -6,8 +6,8 @@
  * Test files import it to pick dtypes and tolerances.
  */
 import { initBackend, setDefaultBackend, tree, type DType } from "../index.ts";
-import { defaultBackendName } from "../core/backend.ts";
-import type { NDArray } from "../core/array.ts";
+import { defaultBackendName, getBackend } from "../core/backend.ts";
+import { fromTyped, type NDArray } from "../core/array.ts";
 
 let webgpuStart: Promise<string | null> | undefined;
 
@@ -56,6 +56,25 @@ export function onCpu<T>(f: () => T): T {
   } finally {
     setDefaultBackend(was);
   }
+}
+
+/**
+ * An array in two forms: `dev` on the backend under test, `ref` on the CPU for float64
+ * references (finite differences). On the CPU both are `x`. On WebGPU (no float64) a
+ * float64 `x` becomes float32 there, and `ref` holds those same float32 values in float64,
+ * so the reference and the backend compute at the same point. `x` is a CPU array.
+ */
+export interface Pair {
+  dev: NDArray;
+  ref: NDArray;
+}
+
+export function pairOf(x: NDArray): Pair {
+  if (!onWebgpu) return { dev: x, ref: x };
+  const gpu = getBackend("webgpu");
+  if (x.dtype !== "float64") return { dev: x.copyTo(gpu), ref: x };
+  const f32 = Float32Array.from(x.dataSync());
+  return { dev: fromTyped(f32, x.shape, "float32", "webgpu"), ref: fromTyped(Float64Array.from(f32), x.shape, "float64", "cpu") };
 }
 
 /** A copy of a pytree with every leaf on the backend under test. */

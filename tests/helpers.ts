@@ -2,6 +2,8 @@
 import { expect } from "vitest";
 import type { Tracer } from "../index.ts";
 import type { TypedArray } from "../core/dtype.ts";
+import type { NDArray } from "../core/array.ts";
+import { testBackend } from "./backend-under-test.ts";
 
 function largestGap(x: TypedArray, y: TypedArray): number {
   let m = 0;
@@ -26,6 +28,11 @@ export async function maxDiffAsync(a: Tracer, b: Tracer): Promise<number> {
 export async function scalarOf(x: Tracer): Promise<number> {
   expect(x.size).toBe(1);
   return Number((await x.data())[0]);
+}
+
+/** Checks that results were computed on the backend under test (not quietly on the CPU). */
+export function expectOnTestBackend(...xs: Tracer[]): void {
+  for (const x of xs) expect((x as NDArray).backend, "computed on the backend under test").toBe(testBackend);
 }
 
 /** The collector, when node runs with --expose-gc (vitest.config.ts sets it). */

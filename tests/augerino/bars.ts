@@ -3,9 +3,9 @@
  * through the centre of an s x s frame at angles pi k / n (inside a disc), with targets
  * cos(2a) and sin(2a), which rotations change.
  */
-import { np, type Tracer } from "../../index.ts";
+import { np, type DType, type Tracer } from "../../index.ts";
 
-export function barTask(n: number, s: number): { x: Tracer; y: Tracer } {
+export function barTask(n: number, s: number, dtype: DType = "float64"): { x: Tracer; y: Tracer } {
   const angles = Array.from({ length: n }, (_, i) => (Math.PI * i) / n);
   const bars = angles.map((a) => {
     const img: number[][] = [];
@@ -21,7 +21,7 @@ export function barTask(n: number, s: number): { x: Tracer; y: Tracer } {
     return [img];
   });
   return {
-    x: np.array(bars, { dtype: "float64" }),
-    y: np.array(angles.map((a) => [Math.cos(2 * a), Math.sin(2 * a)]), { dtype: "float64" }),
+    x: np.array(bars, { dtype }),
+    y: np.array(angles.map((a) => [Math.cos(2 * a), Math.sin(2 * a)]), { dtype }),
   };
 }

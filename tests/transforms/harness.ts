@@ -1,7 +1,9 @@
 /**
  * Helpers for the registry-driven property suite: applying a primitive by name, finite
  * differences, comparisons, and the value streams that let vmap tests draw several input
- * sets with one shape.
+ * sets with one shape. Cases are drawn on the CPU; comparisons read results on any backend
+ * (asynchronously, as WebGPU must), while finite-difference references (centralDiff, axpy)
+ * run on the CPU, synchronously.
  */
 import { expect } from "vitest";
 import { fromTyped, type NDArray } from "../../core/array.ts";
@@ -11,6 +13,7 @@ import { stridesOf } from "../../core/shape.ts";
 import { bind } from "../../core/trace.ts";
 import type { Tracer } from "../../core/tracer.ts";
 import { Rng, type PrimCase } from "../cases/types.ts";
+import { FLOAT, onCpu, onWebgpu } from "../backend-under-test.ts";
 
 /** Applies a registered primitive to arrays (or tracers), as a transformation sees it. */
 export function applyPrim(name: string, args: Tracer[], params: Params): Tracer[] {
@@ -33,8 +36,15 @@ export class SplitRng extends Rng {
   }
 }
 
+/** A case's inputs as drawn: CPU arrays (float64 for float operands), whatever the default backend. */
 export function makeCase(c: PrimCase, seed: number, valueSeed = seed ^ 0x5bd1e995): { args: NDArray[]; params: Params } {
-  return c.make(new SplitRng(seed, valueSeed));
+  return onCpu(() => c.make(new SplitRng(seed, valueSeed)));
+}
+
+/** Params for the backend under test: a float64 dtype param (convert_element_type's newDtype) becomes float32 on WebGPU. */
+export function deviceParams(params: Params): Params {
+  if (!onWebgpu) return params;
+  return Object.fromEntries(Object.entries(params).map(([k, v]) => [k, v === "float64" ? FLOAT : v]));
 }
 
 /** Float inputs to differentiate: case.diffArgs or every float input. */
@@ -42,18 +52,21 @@ export function diffArgsOf(c: PrimCase, args: Tracer[]): number[] {
   return c.diffArgs ?? args.flatMap((a, i) => (isFloat(a.dtype) ? [i] : []));
 }
 
-export const read = (x: Tracer): TypedArray => x.dataSync();
+/** The elements of an array on any backend (WebGPU reads asynchronously). */
+export const read = (x: Tracer): Promise<TypedArray> => x.data();
+
+/** The elements of a CPU array (the references), synchronously. */
+export const readCpu = (x: Tracer): TypedArray => x.dataSync();
 
 export function sameValue(a: number, b: number): boolean {
   return a === b || (Number.isNaN(a) && Number.isNaN(b));
 }
 
 /** Elementwise |a - b| <= tol * (1 + |b|); NaNs match NaNs. */
-export function expectClose(actual: Tracer, expected: Tracer, tol: number, what: string, checkDtype = true): void {
+export async function expectClose(actual: Tracer, expected: Tracer, tol: number, what: string, checkDtype = true): Promise<void> {
   expect(actual.shape, `${what}: shape`).toEqual(expected.shape);
   if (checkDtype) expect(actual.dtype, `${what}: dtype`).toBe(expected.dtype);
-  const x = read(actual);
-  const y = read(expected);
+  const [x, y] = await Promise.all([read(actual), read(expected)]);
   for (let i = 0; i < x.length; i++) {
     if (sameValue(x[i], y[i])) continue;
     const ok = Math.abs(x[i] - y[i]) <= tol * (1 + Math.abs(y[i]));
@@ -62,38 +75,35 @@ export function expectClose(actual: Tracer, expected: Tracer, tol: number, what:
 }
 
 /** Exact equality for integer and bool outputs, `tol` for floats. */
-export function expectMatch(actual: Tracer, expected: Tracer, tol: number, what: string): void {
+export async function expectMatch(actual: Tracer, expected: Tracer, tol: number, what: string): Promise<void> {
   if (isFloat(expected.dtype)) return expectClose(actual, expected, tol, what);
   expect(actual.shape, `${what}: shape`).toEqual(expected.shape);
   expect(actual.dtype, `${what}: dtype`).toBe(expected.dtype);
-  expect([...read(actual)], what).toEqual([...read(expected)]);
+  expect([...(await read(actual))], what).toEqual([...(await read(expected))]);
 }
 
-export function dotProduct(a: Tracer, b: Tracer): number {
-  const x = read(a);
-  const y = read(b);
+/** sum(a * b) in JS doubles, of arrays on any backend. */
+export async function dotProduct(a: Tracer, b: Tracer): Promise<number> {
+  const [x, y] = await Promise.all([read(a), read(b)]);
   let s = 0;
   for (let i = 0; i < x.length; i++) s += x[i] * y[i];
   return s;
 }
 
-export function l1(a: Tracer): number {
-  let s = 0;
-  for (const v of read(a)) s += Math.abs(v);
-  return s;
-}
-
-/** x + s * d elementwise, in x's dtype. */
+/** x + s * d elementwise, in x's dtype (CPU arrays). */
 export function axpy(x: Tracer, s: number, d: Tracer): NDArray {
-  const a = read(x);
-  const b = read(d);
+  const a = readCpu(x);
+  const b = readCpu(d);
   const out = a.slice();
   for (let i = 0; i < a.length; i++) out[i] = a[i] + s * b[i];
-  return fromTyped(out, x.shape, x.dtype);
+  return fromTyped(out, x.shape, x.dtype, "cpu");
 }
 
+const TYPED = { float32: Float32Array, float64: Float64Array, int32: Int32Array, uint32: Uint32Array, bool: Uint8Array };
+
+/** Zeros of x's shape and dtype, on x's backend. */
 export function zerosOf(x: Tracer): NDArray {
-  return fromTyped(read(x).slice().fill(0), x.shape, x.dtype);
+  return fromTyped(new TYPED[x.dtype](x.size), x.shape, x.dtype, (x as NDArray).backend);
 }
 
 /** Step and tolerance floor for central differences in an input's precision. */
@@ -103,34 +113,34 @@ export function fdEps(dtype: DType): number {
 
 /**
  * Central differences of every float output of `f` along the direction `dirs[i]` for
- * each input `i` in `which` (all moved together).
+ * each input `i` in `which` (all moved together), on the CPU (the reference).
  */
 export function centralDiff(f: (args: Tracer[]) => Tracer[], args: Tracer[], which: number[], dirs: Tracer[], eps: number): (Tracer | null)[] {
-  const shifted = (s: number) => args.map((a, i) => (which.includes(i) ? axpy(a, s * eps, dirs[which.indexOf(i)]) : a));
-  const plus = f(shifted(1));
-  const minus = f(shifted(-1));
-  return plus.map((p, k) => {
-    if (!isFloat(p.dtype)) return null;
-    const a = read(p);
-    const b = read(minus[k]);
-    const out = new Float64Array(a.length);
-    // Equal values (infinities included, e.g. a window of padding) have a zero difference.
-    for (let i = 0; i < a.length; i++) out[i] = a[i] === b[i] ? 0 : (a[i] - b[i]) / (2 * eps);
-    return fromTyped(out, p.shape, "float64");
+  return onCpu(() => {
+    const shifted = (s: number) => args.map((a, i) => (which.includes(i) ? axpy(a, s * eps, dirs[which.indexOf(i)]) : a));
+    const plus = f(shifted(1));
+    const minus = f(shifted(-1));
+    return plus.map((p, k) => {
+      if (!isFloat(p.dtype)) return null;
+      const a = readCpu(p);
+      const b = readCpu(minus[k]);
+      const out = new Float64Array(a.length);
+      // Equal values (infinities included, e.g. a window of padding) have a zero difference.
+      for (let i = 0; i < a.length; i++) out[i] = a[i] === b[i] ? 0 : (a[i] - b[i]) / (2 * eps);
+      return fromTyped(out, p.shape, "float64", "cpu");
+    });
   });
 }
 
-/** Stacks same-shaped arrays along a new axis `axis`, in plain JS (independent of the library). */
-export function stackAt(xs: Tracer[], axis: number): NDArray {
-  const shape = xs[0].shape;
-  const outShape = [...shape.slice(0, axis), xs.length, ...shape.slice(axis)];
-  const datas = xs.map(read);
+/** Stacks same-shaped element lists along a new axis `axis`, in plain JS (independent of the library). */
+function stackData(datas: TypedArray[], shape: readonly number[], axis: number): { data: TypedArray; shape: number[] } {
+  const outShape = [...shape.slice(0, axis), datas.length, ...shape.slice(axis)];
   const out = datas[0].slice(0, 0).constructor as new (n: number) => TypedArray;
-  const res = new out(datas[0].length * xs.length);
+  const res = new out(datas[0].length * datas.length);
   const ost = stridesOf(outShape);
   const ist = stridesOf(shape);
   const n = datas[0].length;
-  for (let b = 0; b < xs.length; b++) {
+  for (let b = 0; b < datas.length; b++) {
     for (let i = 0; i < n; i++) {
       let o = b * ost[axis];
       let rem = i;
@@ -142,7 +152,19 @@ export function stackAt(xs: Tracer[], axis: number): NDArray {
       res[o] = datas[b][i];
     }
   }
-  return fromTyped(res, outShape, xs[0].dtype);
+  return { data: res, shape: outShape };
+}
+
+/** Stacks same-shaped CPU arrays along a new axis `axis` (a CPU array). */
+export function stackAt(xs: Tracer[], axis: number): NDArray {
+  const { data, shape } = stackData(xs.map(readCpu), xs[0].shape, axis);
+  return fromTyped(data, shape, xs[0].dtype, "cpu");
+}
+
+/** stackAt for arrays on any backend; the result lives on the first one's backend. */
+export async function stackAtAsync(xs: Tracer[], axis: number): Promise<NDArray> {
+  const { data, shape } = stackData(await Promise.all(xs.map(read)), xs[0].shape, axis);
+  return fromTyped(data, shape, xs[0].dtype, (xs[0] as NDArray).backend);
 }
 
 /** Reports each skipped check once, so skips are visible in the test output. */
