@@ -5,6 +5,7 @@
  * file's own code runs (and, where it cannot start, every test of the file is skipped).
  * Test files import it to pick dtypes and tolerances.
  */
+import { it } from "vitest";
 import { initBackend, setDefaultBackend, tree, type DType } from "../index.ts";
 import { defaultBackendName, getBackend } from "../core/backend.ts";
 import { fromTyped, type NDArray } from "../core/array.ts";
@@ -81,4 +82,20 @@ export function pairOf(x: NDArray): Pair {
 export async function toTestBackend<T>(t: T): Promise<T> {
   const [leaves, def] = tree.flatten<NDArray>(t as never);
   return tree.unflatten(def, await Promise.all(leaves.map((l) => l.to(testBackend)))) as T;
+}
+
+/**
+ * `it` on the CPU; on WebGPU the test is listed as skipped, its name carrying `reason`,
+ * which is also printed, so a case that cannot run there never passes silently (float64
+ * itself, CPU-only machinery, or a known WebGPU bug named in `reason`).
+ *
+ * @example
+ * itOnCpu("WebGPU has no float64")("keeps float64 precision", () => { ... });
+ */
+export function itOnCpu(reason: string): (name: string, fn: () => unknown) => void {
+  return (name, fn) => {
+    if (!onWebgpu) return void it(name, fn);
+    console.log(`[webgpu] skipped "${name}": ${reason}`);
+    it.skip(`${name} — skipped on WebGPU: ${reason}`, fn);
+  };
 }

@@ -1,11 +1,20 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { np, lax, grad, vmap, jit, type Array } from "../../index.ts";
+import { FLOAT, itOnCpu, onCpu, onWebgpu } from "../backend-under-test.ts";
+import { scalarOf } from "../helpers.ts";
 
-const f64 = (xs: number[]) => np.array(xs, { dtype: "float64" });
-const expectClose = (a: Array, b: Array, tol = 1e-9) => {
-  const x = a.dataSync();
-  const y = b.dataSync();
+/** An array of the widest float of the backend under test (float32 on WebGPU). */
+const f64 = (xs: number[]) => np.array(xs, { dtype: FLOAT });
+/** The values as the backend holds them, in float64 on the CPU: references at the same point. */
+const held = (xs: number[]) => onCpu(() => np.array(onWebgpu ? xs.map(Math.fround) : xs, { dtype: "float64" }));
+/**
+ * Agreement of two routes to the same values: 1e-9 in float64; WebGPU computes in float32,
+ * where a few steps of sin, mul and add (and their reordering between routes) stay inside 1e-5.
+ */
+const CLOSE = onWebgpu ? 1e-5 : 1e-9;
+const expectClose = async (a: Array, b: Array, tol = CLOSE) => {
+  const [x, y] = await Promise.all([a.data(), b.data()]);
   expect(a.shape).toEqual(b.shape);
   x.forEach((v, i) => expect(Math.abs(v - y[i])).toBeLessThanOrEqual(tol * (1 + Math.abs(y[i]))));
 };
@@ -25,32 +34,36 @@ describe("lax.scan", () => {
     return [c, np.stack(ys)] as const;
   };
 
-  it("equals a JS loop, forwards and in reverse", () => {
-    fc.assert(
-      fc.property(values, (xs) => {
+  it("equals a JS loop, forwards and in reverse", async () => {
+    await fc.assert(
+      fc.asyncProperty(values, async (xs) => {
         const [c, ys] = lax.scan(cumprodSin, f64([1]).reshape([]), f64(xs));
         const [lc, lys] = loop(f64([1]).reshape([]), xs);
-        expectClose(c, lc);
-        expectClose(ys, lys);
+        await expectClose(c, lc);
+        await expectClose(ys, lys);
         const [rc] = lax.scan(cumprodSin, f64([1]).reshape([]), f64(xs), { reverse: true });
-        expectClose(rc, loop(f64([1]).reshape([]), [...xs].reverse())[0]);
+        await expectClose(rc, loop(f64([1]).reshape([]), [...xs].reverse())[0]);
       }),
       { numRuns: 20 },
     );
   });
 
-  it("differentiates (grad vs finite differences), batches (vmap vs loop) and stages (jit vs eager)", () => {
-    fc.assert(
-      fc.property(values, fc.double({ min: -1, max: 1, noNaN: true }), (xs, c0) => {
+  it("differentiates (grad vs finite differences), batches (vmap vs loop) and stages (jit vs eager)", async () => {
+    await fc.assert(
+      fc.asyncProperty(values, fc.double({ min: -1, max: 1, noNaN: true }), async (xs, c0) => {
         const f = (c: Array) => np.sum(lax.scan(cumprodSin, c, f64(xs))[1]);
-        const g = grad(f)(f64([c0]).reshape([])).item() as number;
+        const g = await scalarOf(grad(f)(f64([c0]).reshape([])));
+        // Finite differences in float64 on the CPU, at the point the backend holds.
+        const fRef = (c: number) => onCpu(() => np.sum(lax.scan(cumprodSin, held([c]).reshape([]), held(xs))[1]).item() as number);
+        const at = onWebgpu ? Math.fround(c0) : c0;
         const eps = 1e-6;
-        const fd = ((f(f64([c0 + eps]).reshape([])).item() as number) - (f(f64([c0 - eps]).reshape([])).item() as number)) / (2 * eps);
-        expect(Math.abs(g - fd)).toBeLessThan(1e-5 * (1 + Math.abs(fd)));
+        const fd = (fRef(at + eps) - fRef(at - eps)) / (2 * eps);
+        // WebGPU: the float32 gradient of a sum of up to 6 float32 steps, beside a float64 difference quotient.
+        expect(Math.abs(g - fd)).toBeLessThan((onWebgpu ? 1e-4 : 1e-5) * (1 + Math.abs(fd)));
         const inits = f64([c0, c0 + 1, -c0]);
         const batched = vmap(f)(inits);
-        [0, 1, 2].forEach((i) => expectClose(batched.slice(i), f(inits.slice(i))));
-        expectClose(jit(f)(f64([c0]).reshape([])), f(f64([c0]).reshape([])));
+        for (const i of [0, 1, 2]) await expectClose(batched.slice(i), f(inits.slice(i)));
+        await expectClose(jit(f)(f64([c0]).reshape([])), f(f64([c0]).reshape([])));
       }),
       { numRuns: 10 },
     );
@@ -63,28 +76,44 @@ describe("lax.scan", () => {
 });
 
 describe("lax.forLoop", () => {
-  it("runs the body upper-lower times with the index", () => {
-    const out = lax.forLoop(0, 4, (i: Array, c: Array) => c.mul(2).add(i.astype("float64")), f64([1]).reshape([]));
-    expect(out.item()).toBe(((1 * 2 + 0) * 2 + 1) * 2 * 2 + 2 * 2 + 3);
+  it("runs the body upper-lower times with the index", async () => {
+    const out = lax.forLoop(0, 4, (i: Array, c: Array) => c.mul(2).add(i.astype(FLOAT)), f64([1]).reshape([]));
+    expect(await scalarOf(out)).toBe(((1 * 2 + 0) * 2 + 1) * 2 * 2 + 2 * 2 + 3);
     const d = grad((x: Array) => lax.forLoop(0, 3, (_i: Array, c: Array) => c.mul(c), x))(f64([1.1]).reshape([]));
-    expect(d.item()).toBeCloseTo(8 * 1.1 ** 7, 9);
+    // 8 x^7 at the x the backend holds; float32 (WebGPU) keeps ~7 digits of 15.6.
+    const x = onWebgpu ? Math.fround(1.1) : 1.1;
+    expect(await scalarOf(d)).toBeCloseTo(8 * x ** 7, onWebgpu ? 4 : 9);
   });
 });
 
 describe("lax.cond", () => {
   const branches = [(v: Array) => v.mul(v), (v: Array) => np.sin(v)] as const;
-  it("picks a branch for concrete and traced predicates alike", () => {
-    fc.assert(
-      fc.property(fc.double({ min: -2, max: 2, noNaN: true }), (v) => {
+  // Digits: 12 in float64; float32 (WebGPU) values of size up to 4 keep 6.
+  const digits = onWebgpu ? 6 : 12;
+  const f = (x: Array) => lax.cond(x.greater(0), branches[0], branches[1], x);
+  const want = (v: number) => (v > 0 ? v * v : Math.sin(v));
+  const point = fc.double({ min: -2, max: 2, noNaN: true }).map((v) => (onWebgpu ? Math.fround(v) : v));
+
+  itOnCpu("known bug: lax.cond reads a concrete predicate with item() (core/control.ts), which WebGPU cannot do synchronously")(
+    "picks a branch for a concrete predicate",
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(point, async (v) => {
+          expect(await scalarOf(f(f64([v]).reshape([])))).toBeCloseTo(want(v), digits);
+        }),
+        { numRuns: 20 },
+      );
+    },
+  );
+
+  it("picks a branch for traced predicates (jit, grad, vmap)", async () => {
+    await fc.assert(
+      fc.asyncProperty(point, async (v) => {
         const x = f64([v]).reshape([]);
-        const f = (x: Array) => lax.cond(x.greater(0), branches[0], branches[1], x);
-        const want = v > 0 ? v * v : Math.sin(v);
-        expect(f(x).item()).toBeCloseTo(want, 12);
-        expect(jit(f)(x).item()).toBeCloseTo(want, 12);
-        expect(grad(f)(x).item()).toBeCloseTo(v > 0 ? 2 * v : Math.cos(v), 12);
-        const xs = f64([v, -v, 0.5]);
-        const batched = vmap(f)(xs);
-        [0, 1, 2].forEach((i) => expect(batched.slice(i).item()).toBeCloseTo(f(xs.slice(i)).item() as number, 12));
+        expect(await scalarOf(jit(f)(x))).toBeCloseTo(want(v), digits);
+        expect(await scalarOf(grad(f)(x))).toBeCloseTo(v > 0 ? 2 * v : Math.cos(v), digits);
+        const batched = vmap(f)(f64([v, -v, 0.5]));
+        for (const [i, u] of [v, -v, 0.5].entries()) expect(await scalarOf(batched.slice(i))).toBeCloseTo(want(u), digits);
       }),
       { numRuns: 20 },
     );

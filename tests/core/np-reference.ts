@@ -7,6 +7,7 @@ import fc from "fast-check";
 import { fromTyped, type NDArray } from "../../core/array.ts";
 import type { DType } from "../../core/dtype.ts";
 import type { Tracer } from "../../core/tracer.ts";
+import { FLOAT, onWebgpu, testBackend } from "../backend-under-test.ts";
 
 export interface Ref {
   shape: number[];
@@ -64,17 +65,25 @@ export function broadcastRule(...shapes: number[][]): number[] | null {
   return out;
 }
 
-export const ref = (x: Tracer): Ref => ({ shape: x.shape, data: [...x.dataSync()] });
+/** The values of `x` (on any backend) as a reference array. */
+export const ref = async (x: Tracer): Promise<Ref> => ({ shape: x.shape, data: [...(await x.data())] });
 
-export function toArray(r: Ref, dtype: DType = "float64"): NDArray {
+/** An array of the backend under test holding `r` (the widest float dtype there by default: float32 on WebGPU). */
+export function toArray(r: Ref, dtype: DType = FLOAT): NDArray {
   const C = { float32: Float32Array, float64: Float64Array, int32: Int32Array, uint32: Uint32Array, bool: Uint8Array }[dtype];
   return fromTyped(C.from(r.data), r.shape, dtype);
 }
 
-/** Elementwise |a - e| <= tol * (1 + |e|), NaN matching NaN and infinities matching exactly. */
-export function expectRef(actual: Tracer, expected: Ref, tol = 1e-12, what = "value"): void {
+/**
+ * Elementwise |a - e| <= tol * (1 + |e|), NaN matching NaN and infinities matching exactly;
+ * reads `actual` on any backend. `tol` is the CPU's (float64) tolerance; on WebGPU, where
+ * floats are float32, callers pass `f32Tol` (see F32 below) where rounding differs.
+ */
+export async function expectRef(actual: Tracer, expected: Ref, tol = 1e-12, what = "value", f32Tol?: number): Promise<void> {
   expect(actual.shape, `${what}: shape`).toEqual(expected.shape);
-  const a = actual.dataSync();
+  if (onWebgpu && f32Tol !== undefined) tol = f32Tol;
+  if ("backend" in actual) expect((actual as NDArray).backend, `${what}: computed on the backend under test`).toBe(testBackend);
+  const a = await actual.data();
   for (let i = 0; i < expected.data.length; i++) {
     const x = a[i];
     const y = expected.data[i];
@@ -87,12 +96,17 @@ export function expectRef(actual: Tracer, expected: Ref, tol = 1e-12, what = "va
 export const shapeArb = (maxRank = 4, maxDim = 4, minRank = 0) =>
   fc.array(fc.integer({ min: 1, max: maxDim }), { minLength: minRank, maxLength: maxRank });
 
-/** Values for a shape, in [lo, hi]; integers when `ints`. */
+/**
+ * Values for a shape, in [lo, hi]; integers when `ints`. On WebGPU the doubles are rounded
+ * to float32, so the float64 reference is computed at the point the backend holds.
+ */
 export const valuesArb = (shape: number[], lo = -3, hi = 3, ints = false) =>
-  fc.array(ints ? fc.integer({ min: lo, max: hi }) : fc.double({ min: lo, max: hi, noNaN: true, noDefaultInfinity: true }), {
-    minLength: size(shape),
-    maxLength: size(shape),
-  });
+  fc
+    .array(ints ? fc.integer({ min: lo, max: hi }) : fc.double({ min: lo, max: hi, noNaN: true, noDefaultInfinity: true }), {
+      minLength: size(shape),
+      maxLength: size(shape),
+    })
+    .map((vs) => (onWebgpu && !ints ? vs.map(Math.fround) : vs));
 
 /** A random float64 reference array. */
 export const refArb = (maxRank = 4, maxDim = 4, minRank = 0, lo = -3, hi = 3) =>
@@ -125,4 +139,15 @@ export function reduceRef(r: Ref, axes: number[], init: number, combine: (acc: n
   return { shape: keepdims ? kept : r.shape.filter((_, d) => !axes.includes(d)), data: acc };
 }
 
-export const config = { numRuns: Number(process.env.NP_RUNS ?? 25) };
+/** A JS number as the backend under test holds it in FLOAT (float32 on WebGPU). */
+export const held = (v: number) => (onWebgpu ? Math.fround(v) : v);
+
+/** Property runs: fewer on WebGPU, where every run dispatches (and reads back) kernels on lavapipe. */
+export const config = { numRuns: Number(process.env.NP_RUNS ?? (onWebgpu ? 10 : 25)) };
+
+/**
+ * Float32 relative tolerances for WebGPU (epsilon 1.2e-7): EXACT_F32 for a single correctly
+ * rounded op, F32 for transcendentals and short sums (WGSL allows a few ulp).
+ */
+export const EXACT_F32 = 2.5e-7;
+export const F32 = 2e-6;

@@ -13,6 +13,25 @@ import { reduceWindowMax, reduceWindowSum, selectAndGatherAdd, selectAndScatterA
 import { sizeOf, stridesOf } from "../../core/shape.ts";
 import { distinctArray, randomWindowConfig, windowedShape } from "../cases/window.ts";
 import { Rng } from "../cases/types.ts";
+import { FLOAT, itOnCpu, onCpu, onWebgpu, pairOf, type Pair } from "../backend-under-test.ts";
+
+/**
+ * Random float64 operands as Pairs: `dev` on the backend under test (float32 on WebGPU),
+ * `ref` the same values in float64 on the CPU for references and finite differences.
+ */
+const draw = (rng: Rng, shape: number[]): Pair => pairOf(onCpu(() => rng.array(shape)));
+const drawDistinct = (rng: Rng, shape: number[]): Pair => pairOf(onCpu(() => distinctArray(rng, shape)));
+/**
+ * Tolerances, relative to 1 + |expected|: 1e-12 in float64 on the CPU; WebGPU sums windows of
+ * up to a few dozen float32 values (and jit, vmap and grad take other routes to them), 1e-5;
+ * float32 gradients against float64 finite differences, 5e-5.
+ */
+const EXACT = onWebgpu ? 1e-5 : 1e-12;
+const FD = (cpu: number) => (onWebgpu ? 5e-5 : cpu);
+/** Property runs: fewer on WebGPU, where each new shape compiles shaders on lavapipe. */
+const runs = (n: number) => (onWebgpu ? Math.ceil(n / 4) : n);
+/** The elements of `x` (on any backend) as numbers. */
+const vals = async (x: Array) => [...(await x.data())];
 
 type Op = "sum" | "max" | "min" | "mean";
 const seeds = fc.integer({ min: 1, max: 0x7fffffff });
@@ -21,7 +40,7 @@ const seeds = fc.integer({ min: 1, max: 0x7fffffff });
 function referenceWindow(x: Array, op: Op, p: WindowParams): Array {
   const shape = x.shape;
   const outShape = windowedShape(shape, p);
-  const xd = x.dataSync();
+  const xd = x.dataSync(); // a CPU array (the float64 reference)
   const st = stridesOf(shape);
   const out = new Float64Array(sizeOf(outShape));
   const unravel = (f: number, s: number[]) => s.map((_, d) => Math.floor(f / sizeOf(s.slice(d + 1))) % s[d]);
@@ -37,20 +56,24 @@ function referenceWindow(x: Array, op: Op, p: WindowParams): Array {
     }
     out[f] = op === "mean" ? acc / sizeOf(p.window) : acc;
   }
-  return fromTyped(out, outShape, "float64");
+  return fromTyped(out, outShape, "float64", "cpu");
 }
 
-function expectClose(a: Array, b: Array, tol: number, what = ""): void {
+async function expectClose(a: Array, b: Array, tol: number, what = ""): Promise<void> {
   expect(a.shape, `${what} shape`).toEqual(b.shape);
-  const x = a.dataSync();
-  const y = b.dataSync();
+  const [x, y] = await Promise.all([a.data(), b.data()]);
   for (let i = 0; i < x.length; i++) {
     if (x[i] === y[i]) continue;
     if (!(Math.abs(x[i] - y[i]) <= tol * (1 + Math.abs(y[i])))) expect.fail(`${what} element ${i}: ${x[i]} vs ${y[i]}`);
   }
 }
 
+/** Central differences in float64 on the CPU (`x` a CPU array). */
 function fdGrad(f: (v: Array) => Array, x: Array, eps = 1e-6): Array {
+  return onCpu(() => fdGradHere(f, x, eps));
+}
+
+function fdGradHere(f: (v: Array) => Array, x: Array, eps: number): Array {
   const base = Float64Array.from(x.dataSync());
   const g = new Float64Array(base.length);
   for (let i = 0; i < base.length; i++) {
@@ -67,30 +90,31 @@ function fdGrad(f: (v: Array) => Array, x: Array, eps = 1e-6): Array {
 const pool = (op: Op, p: WindowParams) => (x: Array) => reduceWindow(x, op, p);
 
 describe("reduceWindow values", () => {
-  it("sum / max / min / mean match the reference for random shapes, windows, strides and paddings", () => {
-    fc.assert(
-      fc.property(seeds, fc.constantFrom<Op>("sum", "max", "min", "mean"), (seed, op) => {
+  it("sum / max / min / mean match the reference for random shapes, windows, strides and paddings", async () => {
+    await fc.assert(
+      fc.asyncProperty(seeds, fc.constantFrom<Op>("sum", "max", "min", "mean"), async (seed, op) => {
         const rng = new Rng(seed);
         const { shape, params } = randomWindowConfig(rng, 4);
-        const x = rng.array(shape);
-        expectClose(reduceWindow(x, op, params), referenceWindow(x, op, params), 1e-12, `${op} seed ${seed}`);
+        const x = draw(rng, shape);
+        await expectClose(reduceWindow(x.dev, op, params), referenceWindow(x.ref, op, params), EXACT, `${op} seed ${seed}`);
       }),
-      { numRuns: 150 },
+      { numRuns: runs(150) },
     );
   });
 
-  it("a window shorter than the rank pools the trailing axes (NCHW max pooling)", () => {
-    const x = np.arange(32, undefined, 1, { dtype: "float64" }).reshape([2, 1, 4, 4]);
+  it("a window shorter than the rank pools the trailing axes (NCHW max pooling)", async () => {
+    const x = np.arange(32, undefined, 1, { dtype: FLOAT }).reshape([2, 1, 4, 4]);
     const y = reduceWindow(x, "max", { window: [2, 2], strides: [2, 2] });
     expect(y.shape).toEqual([2, 1, 2, 2]);
-    expect([...y.dataSync()]).toEqual([5, 7, 13, 15, 21, 23, 29, 31]);
+    expect(await vals(y)).toEqual([5, 7, 13, 15, 21, 23, 29, 31]);
     const full = { window: [1, 1, 2, 2], strides: [1, 1, 2, 2], padding: [[0, 0], [0, 0], [0, 0], [0, 0]] as [number, number][] };
-    expectClose(reduceWindow(x, "mean", { window: [2, 2], strides: 2 }), referenceWindow(x, "mean", full), 1e-12);
+    const xr = onCpu(() => np.arange(32, undefined, 1, { dtype: "float64" }).reshape([2, 1, 4, 4]));
+    await expectClose(reduceWindow(x, "mean", { window: [2, 2], strides: 2 }), referenceWindow(xr, "mean", full), EXACT);
   });
 
-  it("SAME gives ceil(n / stride) outputs per pooled axis", () => {
-    fc.assert(
-      fc.property(fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 4 }), (h, w, k, s) => {
+  it("SAME gives ceil(n / stride) outputs per pooled axis", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 4 }), async (h, w, k, s) => {
         const y = reduceWindow(np.ones([2, h, w]), "max", { window: [k, k], strides: [s, s], padding: "SAME" });
         expect(y.shape).toEqual([2, Math.ceil(h / s), Math.ceil(w / s)]);
       }),
@@ -98,18 +122,19 @@ describe("reduceWindow values", () => {
     );
   });
 
-  it("mean with SAME padding counts padded zeros (count_include_pad = true)", () => {
-    const y = reduceWindow(np.ones([1, 1, 3, 3], { dtype: "float64" }), "mean", { window: [3, 3], padding: "SAME" });
-    expect([...y.dataSync()]).toEqual([4 / 9, 6 / 9, 4 / 9, 6 / 9, 1, 6 / 9, 4 / 9, 6 / 9, 4 / 9]);
+  it("mean with SAME padding counts padded zeros (count_include_pad = true)", async () => {
+    const y = reduceWindow(np.ones([1, 1, 3, 3], { dtype: FLOAT }), "mean", { window: [3, 3], padding: "SAME" });
+    // In float32 (WebGPU) the quotients round once more: compare within EXACT.
+    await expectClose(y, onCpu(() => np.array([[[[4 / 9, 6 / 9, 4 / 9], [6 / 9, 1, 6 / 9], [4 / 9, 6 / 9, 4 / 9]]]], { dtype: "float64" })), onWebgpu ? EXACT : 0);
   });
 
-  it("max pads with -inf and works on integers", () => {
-    const x = np.array([[-5, -3], [-4, -9]], { dtype: "float64" });
-    expect([...reduceWindow(x, "max", { window: [2, 2], padding: "SAME" }).dataSync()]).toEqual([-3, -3, -4, -9]);
+  it("max pads with -inf and works on integers", async () => {
+    const x = np.array([[-5, -3], [-4, -9]], { dtype: FLOAT });
+    expect(await vals(reduceWindow(x, "max", { window: [2, 2], padding: "SAME" }))).toEqual([-3, -3, -4, -9]);
     const xi = np.array([3, 1, 4, 1, 5], { dtype: "int32" });
     const yi = reduceWindow(xi, "max", { window: [2] });
     expect(yi.dtype).toBe("int32");
-    expect([...yi.dataSync()]).toEqual([3, 4, 4, 5]);
+    expect(await vals(yi)).toEqual([3, 4, 4, 5]);
     expect(reduceWindow(xi, "mean", { window: [2] }).dtype).toBe("float32");
   });
 });
@@ -127,55 +152,56 @@ describe("reduceWindow errors", () => {
 });
 
 describe("reduceWindow gradients", () => {
-  it("grad of every op equals central finite differences (max / min on inputs without ties)", () => {
-    fc.assert(
-      fc.property(seeds, fc.constantFrom<Op>("sum", "max", "min", "mean"), (seed, op) => {
+  it("grad of every op equals central finite differences (max / min on inputs without ties)", async () => {
+    await fc.assert(
+      fc.asyncProperty(seeds, fc.constantFrom<Op>("sum", "max", "min", "mean"), async (seed, op) => {
         const rng = new Rng(seed);
         const { shape, params } = randomWindowConfig(rng, 3, op === "max" || op === "min");
-        const x = distinctArray(rng, shape);
-        const r = rng.array(windowedShape(shape, params));
-        const loss = (v: Array) => np.sum(np.mul(reduceWindow(v, op, params), r));
-        expectClose(grad(loss)(x), fdGrad(loss, x), 1e-6, `${op} seed ${seed}`);
+        const x = drawDistinct(rng, shape);
+        const r = draw(rng, windowedShape(shape, params));
+        const loss = (v: Array) => np.sum(np.mul(reduceWindow(v, op, params), v.dtype === "float64" ? r.ref : r.dev));
+        await expectClose(grad(loss)(x.dev), fdGrad(loss, x.ref), FD(1e-6), `${op} seed ${seed}`);
       }),
-      { numRuns: 80 },
+      { numRuns: runs(80) },
     );
   });
 
-  it("max-pool gradient goes to the first maximum when a window ties", () => {
-    const x = np.array([[1, 1], [0, 1]], { dtype: "float64" });
-    expect([...grad((v: Array) => np.sum(reduceWindow(v, "max", { window: [2, 2] })))(x).dataSync()]).toEqual([1, 0, 0, 0]);
+  it("max-pool gradient goes to the first maximum when a window ties", async () => {
+    const x = np.array([[1, 1], [0, 1]], { dtype: FLOAT });
+    expect(await vals(grad((v: Array) => np.sum(reduceWindow(v, "max", { window: [2, 2] })))(x))).toEqual([1, 0, 0, 0]);
   });
 
-  it("second order through max pooling (jvp and transpose of the select primitives) equals finite differences", () => {
-    fc.assert(
-      fc.property(seeds, (seed) => {
+  it("second order through max pooling (jvp and transpose of the select primitives) equals finite differences", async () => {
+    await fc.assert(
+      fc.asyncProperty(seeds, async (seed) => {
         const rng = new Rng(seed);
         const { shape, params } = randomWindowConfig(rng, 3, true);
-        const x = distinctArray(rng, shape);
-        const v = rng.array(shape);
+        const x = drawDistinct(rng, shape);
+        const v = draw(rng, shape);
         const f = (a: Array) => np.sum(np.sin(reduceWindow(a, "max", params)));
-        const g = (a: Array) => np.sum(grad(f)(a).mul(v));
-        expectClose(grad(g)(x), fdGrad(g, x), 1e-5, `seed ${seed}`);
+        const g = (a: Array) => np.sum(grad(f)(a).mul(a.dtype === "float64" ? v.ref : v.dev));
+        await expectClose(grad(g)(x.dev), fdGrad(g, x.ref), FD(1e-5), `seed ${seed}`);
       }),
-      { numRuns: 30 },
+      { numRuns: runs(30) },
     );
   });
 
-  it("select_and_gather_add and select_and_scatter_add are each other's transpose", () => {
-    fc.assert(
-      fc.property(seeds, fc.constantFrom<"max" | "min">("max", "min"), (seed, sel) => {
+  it("select_and_gather_add and select_and_scatter_add are each other's transpose", async () => {
+    await fc.assert(
+      fc.asyncProperty(seeds, fc.constantFrom<"max" | "min">("max", "min"), async (seed, sel) => {
         const rng = new Rng(seed);
         const { shape, params } = randomWindowConfig(rng, 3);
-        const x = distinctArray(rng, shape);
-        const t = rng.array(shape);
-        const c = rng.array(windowedShape(shape, params));
-        const dot = (a: Array, b: Array) => np.sum(np.mul(a, b)).item() as number;
-        const lhs = dot(selectAndGatherAdd(t, x, params, sel), c);
-        expect(Math.abs(lhs - dot(t, selectAndScatterAdd(c, x, params, sel)))).toBeLessThan(1e-12);
+        const x = drawDistinct(rng, shape).dev;
+        const t = draw(rng, shape).dev;
+        const c = draw(rng, windowedShape(shape, params)).dev;
+        const dot = async (a: Array, b: Array) => Number((await np.sum(np.mul(a, b)).data())[0]);
+        const lhs = await dot(selectAndGatherAdd(t, x, params, sel), c);
+        // Two float32 sums (WebGPU) of the same products in different orders: 1e-5.
+        expect(Math.abs(lhs - (await dot(t, selectAndScatterAdd(c, x, params, sel))))).toBeLessThan(EXACT);
         const [, back] = vjp((s: Array) => selectAndScatterAdd(s, x, params, sel), c);
-        expectClose(back(t)[0] as Array, selectAndGatherAdd(t, x, params, sel), 1e-12);
+        await expectClose(back(t)[0] as Array, selectAndGatherAdd(t, x, params, sel), EXACT);
       }),
-      { numRuns: 50 },
+      { numRuns: runs(50) },
     );
   });
 });
@@ -183,9 +209,9 @@ describe("reduceWindow gradients", () => {
 describe("the pooling fast path (windows on the last two axes only)", () => {
   // The same windows laid out as [H, W, B] (trailing batch axis: the general loop) and
   // [B, H, W] (leading batch: the two-axis loop) must agree exactly, ties and NaN included.
-  it("picks the same positions, ties and NaN included, as the general loop", () => {
-    fc.assert(
-      fc.property(seeds, fc.constantFrom<"max" | "min">("max", "min"), (seed, sel) => {
+  itOnCpu("tests the CPU's two-axis pooling loop against its general loop (float64)")("picks the same positions, ties and NaN included, as the general loop", async () => {
+    await fc.assert(
+      fc.asyncProperty(seeds, fc.constantFrom<"max" | "min">("max", "min"), async (seed, sel) => {
         const rng = new Rng(seed);
         const { shape: hw, params: p2 } = randomWindowConfig(rng, 2, false, { rank: 2, maxDim: 7 });
         const b = rng.int(1, 4);
@@ -205,45 +231,46 @@ describe("the pooling fast path (windows on the last two axes only)", () => {
     );
   });
 
-  it("an empty operand gives every window the identity (all windows in padding)", () => {
+  it("an empty operand gives every window the identity (all windows in padding)", async () => {
     const p: WindowParams = { window: [2, 1], strides: [1, 1], padding: [[2, 2], [0, 0]] };
     const y = reduceWindowMax(np.zeros([0, 3]), p);
     expect(y.shape).toEqual([3, 3]);
-    expect([...y.dataSync()]).toEqual([-Infinity, -Infinity, -Infinity, -Infinity, -Infinity, -Infinity, -Infinity, -Infinity, -Infinity]);
+    expect(await vals(y)).toEqual([-Infinity, -Infinity, -Infinity, -Infinity, -Infinity, -Infinity, -Infinity, -Infinity, -Infinity]);
   });
 });
 
 describe("reduceWindow under vmap and jit", () => {
-  it("vmap at any axis equals a loop, also for grad of max pooling", () => {
-    fc.assert(
-      fc.property(seeds, fc.constantFrom<Op>("sum", "max", "min", "mean"), (seed, op) => {
+  it("vmap at any axis equals a loop, also for grad of max pooling", async () => {
+    await fc.assert(
+      fc.asyncProperty(seeds, fc.constantFrom<Op>("sum", "max", "min", "mean"), async (seed, op) => {
         const rng = new Rng(seed);
         const { shape, params } = randomWindowConfig(rng, 3, true);
         const B = rng.int(1, 4);
-        const xs = globalThis.Array.from({ length: B }, () => distinctArray(rng, shape));
+        const xs = globalThis.Array.from({ length: B }, () => drawDistinct(rng, shape).dev);
         const axis = rng.int(0, shape.length + 1);
         const stacked = np.stack(xs, { axis });
         const f = pool(op, params);
-        expectClose(vmap(f, { inAxes: axis })(stacked), np.stack(xs.map(f)), 1e-12, `${op} seed ${seed}`);
+        await expectClose(vmap(f, { inAxes: axis })(stacked), np.stack(xs.map(f)), EXACT, `${op} seed ${seed}`);
         const g = grad((a: Array) => np.sum(np.square(f(a))));
-        expectClose(vmap(g, { inAxes: axis })(stacked), np.stack(xs.map(g)), 1e-12, `grad ${op} seed ${seed}`);
+        await expectClose(vmap(g, { inAxes: axis })(stacked), np.stack(xs.map(g)), EXACT, `grad ${op} seed ${seed}`);
       }),
-      { numRuns: 60 },
+      { numRuns: runs(60) },
     );
   });
 
-  it("jit equals eager for values and gradients", () => {
-    fc.assert(
-      fc.property(seeds, fc.constantFrom<Op>("sum", "max", "min", "mean"), (seed, op) => {
+  it("jit equals eager for values and gradients", async () => {
+    await fc.assert(
+      fc.asyncProperty(seeds, fc.constantFrom<Op>("sum", "max", "min", "mean"), async (seed, op) => {
         const rng = new Rng(seed);
         const { shape, params } = randomWindowConfig(rng, 3, true);
-        const x = distinctArray(rng, shape);
+        const x = drawDistinct(rng, shape).dev;
         const f = pool(op, params);
-        expectClose(jit(f)(x), f(x), 0);
+        // Sums and means of float32 windows (WebGPU) may be ordered differently by jit's kernels.
+        await expectClose(jit(f)(x), f(x), onWebgpu ? EXACT : 0);
         const g = grad((a: Array) => np.sum(np.sin(f(a))));
-        expectClose(jit(g)(x), g(x), 1e-12);
+        await expectClose(jit(g)(x), g(x), EXACT);
       }),
-      { numRuns: 30 },
+      { numRuns: runs(30) },
     );
   });
 });
