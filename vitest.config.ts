@@ -22,8 +22,6 @@ export default defineConfig({
             "tests/core/compiler/**",
             // Reads the CPU backend's buffer pool and live-buffer counts (getBackend("cpu").memoryStats()).
             "tests/core/memory.test.ts",
-            // Not converted yet: synchronous reads and float64 throughout (WebGPU needs await x.data() and float32).
-            "tests/core/linalg.test.ts",
           ],
           env: { AUGERINO_TEST_BACKEND: "webgpu" },
         },
