@@ -65,7 +65,7 @@ export type Hyperparams = Pick<TrainConfig, "epochs" | "batchSize" | "lr" | "lrA
 /** The optimisation settings out of an experiment's configuration. */
 export function hyperparams(cfg: Hyperparams): Hyperparams {
   const { epochs, batchSize, lr, lrAug, weightDecay, lambda, reg, nCopies, schedule } = cfg;
-  return { epochs, batchSize, lr, lrAug, weightDecay, lambda, reg, nCopies, ...(schedule ? { schedule } : {}) };
+  return { epochs, batchSize, lr, lrAug, weightDecay, lambda, reg, nCopies, schedule };
 }
 
 /** The network in evaluation mode as `apply(w, x) -> outputs`, with its state (e.g. a TrainResult's). */

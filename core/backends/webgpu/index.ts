@@ -254,8 +254,9 @@ export class WebGpuBackend implements Backend {
     return this.runProgram(program, ins, [{ shape: kernel.out.shape, dtype: kernel.out.dtype }])[0];
   }
 
-  /** The cached program of one primitive call (the key also names the call for `runEpilogue`). */
+  /** The cached program of one primitive call (the key also names the call for `runEpilogue`); refuses dtypes WGSL lacks. */
   private entryFor(prim: Primitive, inAvals: ShapedArray[], params: Params, outAvals: ShapedArray[]): { key: string; program: GpuProgram; order?: number[] } {
+    for (const a of [...inAvals, ...outAvals]) wgslType(a.dtype);
     const key = `${prim.name}|${inAvals.map((a) => `${a.dtype}[${a.shape}]`).join(",")}|${JSON.stringify(params)}`;
     let entry = this.programs.get(key);
     if (!entry) {
@@ -266,7 +267,6 @@ export class WebGpuBackend implements Backend {
   }
 
   execute(prim: Primitive, ins: unknown[], inAvals: ShapedArray[], params: Params, outAvals: ShapedArray[]): GpuBuffer[] {
-    for (const a of [...inAvals, ...outAvals]) wgslType(a.dtype);
     const entry = this.entryFor(prim, inAvals, params, outAvals);
     const bufs = ins as GpuBuffer[];
     return this.runProgram(entry.program, entry.order ? entry.order.map((i) => bufs[i]) : bufs, outAvals);
@@ -276,7 +276,6 @@ export class WebGpuBackend implements Backend {
   runEpilogue(head: Eqn, headIns: unknown[], kernel: Kernel, input: number, others: unknown[]): GpuBuffer | null {
     const inAvals = head.inputs.map((v) => v.aval);
     const outAvals = head.outs.map((v) => v.aval);
-    for (const a of [...inAvals, ...outAvals]) wgslType(a.dtype);
     const entry = this.entryFor(head.prim, inAvals, head.params, outAvals);
     const headBufs = (entry.order ? entry.order.map((i) => headIns[i]) : headIns) as GpuBuffer[];
     // Plans keep their kernel objects, so the fused program (or the finding that there is none) is cached on the kernel.
