@@ -75,15 +75,16 @@ export function forLoop(lower: number, upper: number, body: (i: Tracer, carry: T
 }
 
 /**
- * `pred ? trueFn(...operands) : falseFn(...operands)`. A concrete predicate runs one branch;
- * a traced one (inside jit, vmap, ...) runs both and selects, so both must return the same
- * structure, shapes and dtypes. Gradients flow through the selected branch.
+ * `pred ? trueFn(...operands) : falseFn(...operands)`. A concrete predicate on a backend that
+ * reads synchronously (the CPU) runs one branch; a traced one (inside jit, vmap, ...) or one
+ * on a device (WebGPU, whose values arrive asynchronously) runs both and selects, so both
+ * must return the same structure, shapes and dtypes. Gradients flow through the selected branch.
  * @example lax.cond(x.sum().greater(0), (v) => v.mul(2), (v) => v.neg(), x)
  */
 export function cond(pred: Tracer | boolean | number, trueFn: (...ops: Tree[]) => Tree, falseFn: (...ops: Tree[]) => Tree, ...operands: Tree[]): Tree {
   const p = asArray(pred);
   if (p.size !== 1) throw new Error(`cond: the predicate must be a scalar, got shape [${p.shape}]`);
-  if (p instanceof NDArray) return p.item() ? trueFn(...operands) : falseFn(...operands);
+  if (p instanceof NDArray && p.backendImpl.readSync) return p.item() ? trueFn(...operands) : falseFn(...operands);
   const [tl, td] = leafArrays(trueFn(...operands), "cond trueFn");
   const [fl, fd] = leafArrays(falseFn(...operands), "cond falseFn");
   if (!td.equals(fd)) throw new Error(`cond: branches return different structures (${td} vs ${fd})`);

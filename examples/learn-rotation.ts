@@ -28,4 +28,4 @@ const step = jit((p: typeof params, s: typeof state, key: Tracer) => {
   return { p: optim.applyUpdates(p, updates), s: s2, loss };
 });
 for (let i = 0; i < 60; i++) ({ p: params, s: state } = step(params, state, random.key(100 + i)));
-console.log("learned widths (tx, ty, rot, scale, stretch, shear):", Array.from(dist.width(params.theta).dataSync(), (v) => v.toFixed(2)).join(" "));
+console.log("learned widths (tx, ty, rot, scale, stretch, shear):", Array.from(await dist.width(params.theta).data(), (v) => v.toFixed(2)).join(" "));

@@ -1,6 +1,7 @@
 /** What every experiment provides, and how its outputs are written. */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import type { DatasetSpec } from "./datasets/files.ts";
 
 export interface RunOpts {
   seed: number;
@@ -42,6 +43,8 @@ export interface ExperimentResult {
 export interface Experiment {
   name: string;
   summary: string;
+  /** The datasets it reads: their files are looked for before a backend starts. */
+  datasets: DatasetSpec[];
   run(opts: RunOpts): Promise<ExperimentResult>;
 }
 

@@ -5,7 +5,7 @@ import { defineCommand } from "./cli.ts";
 import { writeReport, type Experiment } from "./experiment.ts";
 import { experiments } from "./experiments/index.ts";
 import { fmtTime } from "./progress.ts";
-import { DataError } from "./datasets/index.ts";
+import { DataError, requirePresent } from "./datasets/index.ts";
 
 const USAGE = "usage: augerino reproduce <experiment> [--backend cpu|webgpu|cuda] [--seed N] [--epochs N] [--out DIR] [--quick] [--quiet]";
 
@@ -47,6 +47,13 @@ export function parseReproduceArgs(args: string[]): Parsed {
   return p;
 }
 
+/** A missing or corrupt data file: its one-line message and exit code 3; anything else propagates. */
+function dataExit(e: unknown): number {
+  if (!(e instanceof DataError)) throw e;
+  console.error(e.message);
+  return 3;
+}
+
 defineCommand("reproduce", {
   summary: "run one of the paper's experiments (see `augerino list`)",
   async run(args) {
@@ -61,6 +68,12 @@ defineCommand("reproduce", {
       throw e;
     }
     try {
+      // Missing data is known at once, before a device spends seconds starting.
+      for (const spec of p.exp.datasets) requirePresent(spec);
+    } catch (e) {
+      return dataExit(e);
+    }
+    try {
       await initBackend(p.backend);
       setDefaultBackend(p.backend);
     } catch (e) {
@@ -71,11 +84,7 @@ defineCommand("reproduce", {
     try {
       res = await p.exp.run({ seed: p.seed, epochs: p.epochs, quick: p.quick, out: p.out, backend: p.backend, quiet: p.quiet });
     } catch (e) {
-      if (e instanceof DataError) {
-        console.error(e.message);
-        return 3;
-      }
-      throw e;
+      return dataExit(e);
     }
     writeReport(p.exp.name, `${p.exp.name}: ${p.exp.summary}`, res, p.out);
     console.log(`${p.exp.name}: done in ${fmtTime(res.seconds)}; results in ${p.out}/ (results.json, report.md, figures)`);

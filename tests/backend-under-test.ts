@@ -1,5 +1,5 @@
 /**
- * The backend the tests of a vitest project run on: AUGERINO_TEST_BACKEND, "cpu" by
+ * The backend the tests of a vitest project run on: AUGERINO_BACKEND, "cpu" by
  * default; vitest.config.ts's "webgpu" project sets "webgpu". tests/setup.ts imports this
  * module before each test file, so the backend is started and made the default before the
  * file's own code runs (and, where it cannot start, every test of the file is skipped).
@@ -29,8 +29,8 @@ export function startWebgpu(): Promise<string | null> {
   return webgpuStart;
 }
 
-const name = process.env.AUGERINO_TEST_BACKEND || "cpu";
-if (name !== "cpu" && name !== "webgpu") throw new Error(`AUGERINO_TEST_BACKEND="${name}": the tests run on "cpu" or "webgpu"`);
+const name = process.env.AUGERINO_BACKEND || "cpu";
+if (name !== "cpu" && name !== "webgpu") throw new Error(`AUGERINO_BACKEND="${name}": the tests run on "cpu" or "webgpu"`);
 
 /** The default backend of this project's tests. */
 export const testBackend: "cpu" | "webgpu" = name;

@@ -2,7 +2,7 @@
 // (fast-check prints the seed and path of any counterexample it finds).
 import fc from "fast-check";
 import { beforeEach } from "vitest";
-// Starts the project's backend (AUGERINO_TEST_BACKEND) and makes it the default.
+// Starts the project's backend (AUGERINO_BACKEND) and makes it the default.
 import { backendSkipReason, testBackend } from "./backend-under-test.ts";
 
 fc.configureGlobal({ seed: Number(process.env.FC_SEED ?? 20261124) });

@@ -121,6 +121,11 @@ export function readPart(spec: DatasetSpec, role: string): { bytes: Uint8Array; 
   return { bytes: bytes ?? readFileSync(loc.path), path: loc.path, variant: loc.variant };
 }
 
+/** Throws DataError naming the first required file of `spec` found nowhere (contents are verified when read). */
+export function requirePresent(spec: DatasetSpec): void {
+  for (const part of spec.parts) if (!part.optional && !locate(spec.name, part)) throw new DataError(missingMessage(spec, part));
+}
+
 export type PartStatus = { role: string; state: "OK" | "missing" | "corrupt" | "absent"; path?: string; detail?: string };
 
 /**

@@ -10,7 +10,7 @@ import { OLIVETTI, facesFromMat } from "./olivetti.ts";
 import { parseNpy, parseNpz } from "./npy.ts";
 import { DataError } from "./files.ts";
 
-export { DataError, FIX, searchDirs, cacheRoot, checkDataset, readPart, type DatasetSpec, type FilePart, type FileVariant, type PartStatus } from "./files.ts";
+export { DataError, FIX, searchDirs, cacheRoot, checkDataset, readPart, requirePresent, type DatasetSpec, type FilePart, type FileVariant, type PartStatus } from "./files.ts";
 export { parseNpy, parseNpz, type NpyArray, type NpyData } from "./npy.ts";
 export { parseMat, type MatVariable } from "./matv5.ts";
 export { MNIST, parseIdx, loadMnist, readMnistRaw, type MnistRaw } from "./mnist.ts";

@@ -6,7 +6,7 @@
 import { join } from "node:path";
 import { np, random, valueAndGrad, jit, type Tracer } from "../../index.ts";
 import * as aug from "../../augerino/index.ts";
-import { marioIggy } from "../datasets/index.ts";
+import { MARIO_IGGY, marioIggy } from "../datasets/index.ts";
 import type { Experiment, ExperimentResult, RunOpts } from "../experiment.ts";
 import { lineChart, writeChart } from "../figures.ts";
 import { applyOf, trainAugerino, hyperparams } from "../train.ts";
@@ -16,6 +16,7 @@ import { marioConfig, marioNet } from "./mario-iggy.ts";
 export const landscapeExperiment: Experiment = {
   name: "landscape",
   summary: "Fig. 5b: loss and its derivative vs rotation width on Mario-Iggy, with and without the regulariser",
+  datasets: [MARIO_IGGY],
   async run(opts: RunOpts): Promise<ExperimentResult> {
     const t0 = Date.now();
     const cfg = { ...marioConfig(opts.quick, opts.epochs), points: opts.quick ? 13 : 33, evalN: opts.quick ? 256 : 1000, copies: opts.quick ? 4 : 8 };

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { np, random, jit, type Tracer } from "../../index.ts";
 import * as nn from "../../nn/index.ts";
 import * as aug from "../../augerino/index.ts";
-import { marioIggy } from "../datasets/index.ts";
+import { MARIO_IGGY, marioIggy } from "../datasets/index.ts";
 import type { Experiment, ExperimentResult, RunOpts } from "../experiment.ts";
 import { lineChart, writeChart } from "../figures.ts";
 import { applyOf, fmtWidths, trainAugerino, hyperparams } from "../train.ts";
@@ -42,6 +42,7 @@ export function marioConfig(quick: boolean, epochs?: number) {
 export const marioIggyExperiment: Experiment = {
   name: "mario-iggy",
   summary: "Fig. 3/6: learn the rotation width pi/2 from narrow, right and wide starts",
+  datasets: [MARIO_IGGY],
   async run(opts: RunOpts): Promise<ExperimentResult> {
     const t0 = Date.now();
     const cfg = marioConfig(opts.quick, opts.epochs);

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { np, jit, type Tracer } from "../../index.ts";
 import * as nn from "../../nn/index.ts";
 import * as aug from "../../augerino/index.ts";
-import { olivetti } from "../datasets/index.ts";
+import { OLIVETTI, olivetti } from "../datasets/index.ts";
 import type { Experiment, ExperimentResult, RunOpts } from "../experiment.ts";
 import { lineChart, writeChart } from "../figures.ts";
 import { applyOf, trainAugerino, hyperparams } from "../train.ts";
@@ -22,6 +22,7 @@ export function olivettiConfig(quick: boolean, epochs?: number) {
 export const olivettiExperiment: Experiment = {
   name: "olivetti",
   summary: "Fig. 4: regressing the rotation angle of faces collapses the rotation width",
+  datasets: [OLIVETTI],
   async run(opts: RunOpts): Promise<ExperimentResult> {
     const t0 = Date.now();
     const cfg = olivettiConfig(opts.quick, opts.epochs);

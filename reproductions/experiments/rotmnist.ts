@@ -6,7 +6,7 @@
 import { join } from "node:path";
 import * as nn from "../../nn/index.ts";
 import * as aug from "../../augerino/index.ts";
-import { rotMnist } from "../datasets/index.ts";
+import { MNIST, rotMnist } from "../datasets/index.ts";
 import type { Experiment, ExperimentResult, RunOpts } from "../experiment.ts";
 import { lineChart, writeChart } from "../figures.ts";
 import { applyOf, fmtWidths, trainAugerino, hyperparams } from "../train.ts";
@@ -46,6 +46,7 @@ export function rotmnistConfig(quick: boolean, epochs?: number) {
 export const rotmnistExperiment: Experiment = {
   name: "rotmnist",
   summary: "Fig. 2: on rotated MNIST the rotation width grows toward 2 pi",
+  datasets: [MNIST],
   async run(opts: RunOpts): Promise<ExperimentResult> {
     const t0 = Date.now();
     const cfg = rotmnistConfig(opts.quick, opts.epochs);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { np, lax, grad, vmap, jit, type Array } from "../../index.ts";
-import { FLOAT, itOnCpu, onCpu, onWebgpu } from "../backend-under-test.ts";
+import { FLOAT, onCpu, onWebgpu } from "../backend-under-test.ts";
 import { scalarOf } from "../helpers.ts";
 
 /** An array of the widest float of the backend under test (float32 on WebGPU). */
@@ -94,17 +94,14 @@ describe("lax.cond", () => {
   const want = (v: number) => (v > 0 ? v * v : Math.sin(v));
   const point = fc.double({ min: -2, max: 2, noNaN: true }).map((v) => (onWebgpu ? Math.fround(v) : v));
 
-  itOnCpu("known bug: lax.cond reads a concrete predicate with item() (core/control.ts), which WebGPU cannot do synchronously")(
-    "picks a branch for a concrete predicate",
-    async () => {
-      await fc.assert(
-        fc.asyncProperty(point, async (v) => {
-          expect(await scalarOf(f(f64([v]).reshape([])))).toBeCloseTo(want(v), digits);
-        }),
-        { numRuns: 20 },
-      );
-    },
-  );
+  it("picks a branch for a concrete predicate", async () => {
+    await fc.assert(
+      fc.asyncProperty(point, async (v) => {
+        expect(await scalarOf(f(f64([v]).reshape([])))).toBeCloseTo(want(v), digits);
+      }),
+      { numRuns: 20 },
+    );
+  });
 
   it("picks a branch for traced predicates (jit, grad, vmap)", async () => {
     await fc.assert(

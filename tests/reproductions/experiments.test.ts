@@ -4,9 +4,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { experiments } from "../../reproductions/experiments/index.ts";
 import { writeReport } from "../../reproductions/experiment.ts";
+import { testBackend } from "../backend-under-test.ts";
 
-// The quick variants are small budgets that still show each paper effect; seeds are fixed
-// and the CPU backend is deterministic, so their targets are checked exactly.
+// The quick variants are small budgets that still show each paper effect; seeds are fixed,
+// so their targets are checked exactly, on the backend under test (the default one here).
 const dataDir = process.env.AUGERINO_DATA_DIR ?? (existsSync("/work/shared/data") ? "/work/shared/data" : undefined);
 if (dataDir) process.env.AUGERINO_DATA_DIR = dataDir;
 const reason = "the datasets are absent (set AUGERINO_DATA_DIR to the shared data folder)";
@@ -16,7 +17,7 @@ describe.skipIf(!dataDir)("quick reproductions meet their targets", () => {
   for (const name of ["mario-iggy", "olivetti", "landscape", "rotmnist"]) {
     it(`${name} --quick`, async () => {
       const out = mkdtempSync(join(tmpdir(), `augerino-${name}-`));
-      const res = await experiments[name].run({ seed: 0, quick: true, out, backend: "cpu", quiet: true });
+      const res = await experiments[name].run({ seed: 0, quick: true, out, backend: testBackend, quiet: true });
       writeReport(name, name, res, out);
       const saved = JSON.parse(readFileSync(join(out, "results.json"), "utf8"));
       expect(saved.widths).toHaveLength(6);

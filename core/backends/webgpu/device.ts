@@ -9,7 +9,10 @@ export interface GpuContext {
   adapterInfo: { vendor: string; architecture: string; device: string; description: string };
   /** Software rasteriser (lavapipe): kernels prefer register blocking to workgroup memory there. */
   software: boolean;
+  /** The largest storage buffer binding; larger arrays are bound as several windows (windows.ts). */
   maxBindingBytes: number;
+  /** The largest buffer, so the largest array. */
+  maxBufferBytes: number;
   /** Kept alive with the device: Dawn frees its instance when this object is collected. */
   gpu: unknown;
 }
@@ -42,6 +45,8 @@ export async function startGpu(): Promise<GpuContext> {
       maxComputeInvocationsPerWorkgroup: Math.min(1024, lim.maxComputeInvocationsPerWorkgroup),
       maxStorageBuffersPerShaderStage: lim.maxStorageBuffersPerShaderStage,
       maxComputeWorkgroupStorageSize: lim.maxComputeWorkgroupStorageSize,
+      // Arrays over the binding limit are bound as windows at multiples of this (windows.ts).
+      minStorageBufferOffsetAlignment: lim.minStorageBufferOffsetAlignment,
     },
   });
   const info = adapter.info;
@@ -50,6 +55,9 @@ export async function startGpu(): Promise<GpuContext> {
     adapterInfo: { vendor: info.vendor, architecture: info.architecture, device: info.device, description: info.description },
     software: info.architecture === "software" || /llvmpipe|lavapipe|swiftshader/i.test(`${info.device} ${info.description}`),
     maxBindingBytes: Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize),
+    // Kernels index elements in u32, and some run past the element count (sort pads lines to
+    // a power of two, grids round up), so arrays stop at 2^30 elements whatever the adapter allows.
+    maxBufferBytes: Math.min(device.limits.maxBufferSize, 2 ** 32),
     gpu,
   };
 }

@@ -15,12 +15,13 @@ import { Var, type Eqn } from "../../jaxpr.ts";
 import type { Params, Primitive } from "../../primitive.ts";
 import { fmtShape, sizeOf } from "../../shape.ts";
 import type { ShapedArray } from "../../tracer.ts";
-import type { Kernel } from "../../compiler/ir.ts";
+import { topoSort, type Kernel } from "../../compiler/ir.ts";
 import { lowerGroup, loweringRules, reduceRules } from "../../compiler/lower.ts";
 import { startGpu, type GpuContext } from "./device.ts";
-import { wgslRule, type GpuProgram, type Pass, type Ref } from "./program.ts";
+import { wgslRule, type GpuProgram, type Ref } from "./program.ts";
 import { renderWgsl, withEpilogue } from "./render-wgsl.ts";
 import { GPU_ELEM_BYTES, wgslType, withNonFinite } from "./wgsl.ts";
+import { bindingCount, windowedPass, windowLimits, type WindowLimits } from "./windows.ts";
 import "./kernels/index.ts";
 
 /** A device buffer with its owner count (reshapes share their input's buffer). */
@@ -35,7 +36,7 @@ const POOL_LIMIT_BYTES = 512 * 1024 * 1024;
 const MAX_DISPATCHES_PER_SUBMIT = 512;
 
 /** Counters for tests and profiling. */
-export const gpuStats = { dispatches: 0, submits: 0, pipelinesCompiled: 0, uploads: 0, reads: 0 };
+export const gpuStats = { dispatches: 0, submits: 0, pipelinesCompiled: 0, uploads: 0, reads: 0, windowedDispatches: 0 };
 
 export class WebGpuBackend implements Backend {
   readonly name = "webgpu";
@@ -54,10 +55,13 @@ export class WebGpuBackend implements Backend {
   private error: string | null = null;
 
   readonly maxKernelInputs: number;
+  /** How arrays over the binding limit are split; tests shrink `windowBytes` to split small arrays. */
+  windows: WindowLimits;
 
   constructor(ctx: GpuContext) {
     this.ctx = ctx;
     this.device = ctx.device;
+    this.windows = windowLimits(this.device.limits);
     // One binding is the output.
     this.maxKernelInputs = this.device.limits.maxStorageBuffersPerShaderStage - 1;
     void this.device.lost.then((info) => {
@@ -83,11 +87,17 @@ export class WebGpuBackend implements Backend {
     }
   }
 
-  private alloc(elements: number): GpuBuffer {
+  /** Bytes of a buffer of `elements`; throws, naming `what` and the sizes, past the adapter's largest buffer. */
+  private bufferBytes(elements: number, what: string): number {
     const bytes = Math.max(4, elements * GPU_ELEM_BYTES);
-    if (bytes > this.ctx.maxBindingBytes) {
-      throw new Error(`webgpu: an array of ${elements} elements (${bytes} bytes) exceeds this adapter's largest storage buffer binding (${this.ctx.maxBindingBytes} bytes)`);
+    if (bytes > this.ctx.maxBufferBytes) {
+      throw new Error(`webgpu: ${what}: an array of ${elements} elements (${bytes} bytes) exceeds this adapter's largest buffer (maxBufferSize, ${this.ctx.maxBufferBytes} bytes); split it or keep it on the CPU`);
     }
+    return bytes;
+  }
+
+  private alloc(elements: number, what = "allocating"): GpuBuffer {
+    const bytes = this.bufferBytes(elements, what);
     this.liveBuffers++;
     this.liveBytes += bytes;
     const free = this.pool.get(bytes);
@@ -107,7 +117,7 @@ export class WebGpuBackend implements Backend {
     // Work already encoded may still read a pooled buffer, and queue writes run before
     // unsubmitted commands, so writes go to a fresh buffer unless nothing is pending.
     if (this.pending > 0) {
-      const bytes = Math.max(4, words.length * GPU_ELEM_BYTES);
+      const bytes = this.bufferBytes(words.length, "upload");
       const buffer = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST, mappedAtCreation: true });
       new Uint8Array(buffer.getMappedRange()).set(new Uint8Array(words.buffer, words.byteOffset, words.byteLength));
       buffer.unmap();
@@ -115,7 +125,7 @@ export class WebGpuBackend implements Backend {
       this.liveBytes += bytes;
       return { buffer, bytes, owners: 1 };
     }
-    const h = this.alloc(words.length);
+    const h = this.alloc(words.length, "upload");
     if (words.byteLength > 0) this.device.queue.writeBuffer(h.buffer, 0, words.buffer, words.byteOffset, words.byteLength);
     return h;
   }
@@ -183,12 +193,13 @@ export class WebGpuBackend implements Backend {
     this.pending = 0;
   }
 
-  private pipeline(pass: Pass): GPUComputePipeline {
-    let p = this.pipelines.get(pass.code);
+  /** The pipeline of WGSL `code` whose binding k is a buffer of kind `bindings[k]` (inputs read-only). */
+  private pipeline(code: string, bindings: Ref[]): GPUComputePipeline {
+    let p = this.pipelines.get(code);
     if (!p) {
-      const module = this.device.createShaderModule({ code: withNonFinite(pass.code) });
+      const module = this.device.createShaderModule({ code: withNonFinite(code) });
       const layout = this.device.createBindGroupLayout({
-        entries: pass.bindings.map((r, k) => ({
+        entries: bindings.map((r, k) => ({
           binding: k,
           visibility: GPUShaderStage.COMPUTE,
           buffer: { type: "in" in r ? "read-only-storage" : "storage" } as GPUBufferBindingLayout,
@@ -200,33 +211,48 @@ export class WebGpuBackend implements Backend {
       });
       if (process.env.AUGERINO_WGSL_DEBUG) {
         void module.getCompilationInfo().then((info) => {
-          for (const m of info.messages) if (m.type === "error") process.stderr.write(`WGSL error ${m.lineNum}:${m.linePos} ${m.message}\n${pass.code}\n`);
+          for (const m of info.messages) if (m.type === "error") process.stderr.write(`WGSL error ${m.lineNum}:${m.linePos} ${m.message}\n${code}\n`);
         });
       }
-      p = { pipeline, bindings: pass.bindings };
-      this.pipelines.set(pass.code, p);
+      p = { pipeline, bindings };
+      this.pipelines.set(code, p);
       gpuStats.pipelinesCompiled++;
     }
     return p.pipeline;
   }
 
-  /** Encodes a program's passes over the given buffers; outputs and scratch are allocated here. */
-  runProgram(program: GpuProgram, ins: GpuBuffer[], outAvals: ShapedArray[]): GpuBuffer[] {
+  /** Bytes of the buffer each binding of each pass takes (before the outputs and scratch exist). */
+  private bindingBytes(program: GpuProgram, ins: GpuBuffer[], outAvals: ShapedArray[], what: string): number[][] {
+    const outs = outAvals.map((a) => this.bufferBytes(sizeOf(a.shape), what));
+    const temps = (program.temps ?? []).map((t) => this.bufferBytes(t.size, `${what} (scratch)`));
+    return program.passes.map((p) => p.bindings.map((r) => ("in" in r ? ins[r.in].bytes : "out" in r ? outs[r.out] : temps[r.tmp])));
+  }
+
+  /**
+   * Encodes a program's passes over the given buffers; outputs and scratch are allocated
+   * here. `what` names the call in errors. Buffers over the binding limit are bound as
+   * windows (windows.ts), which is decided before anything is allocated or encoded, so a
+   * program that cannot be bound fails cleanly.
+   */
+  runProgram(program: GpuProgram, ins: GpuBuffer[], outAvals: ShapedArray[], what = "a kernel"): GpuBuffer[] {
     this.check();
-    const outs = outAvals.map((a) => this.alloc(sizeOf(a.shape)));
+    const bytes = this.bindingBytes(program, ins, outAvals, what);
+    const bound = program.passes.map((pass, i) => (pass.workgroups > 0 ? windowedPass(pass, bytes[i], this.windows, () => what) : null));
+    const outs = outAvals.map((a) => this.alloc(sizeOf(a.shape), what));
     if (outAvals.some((a) => sizeOf(a.shape) === 0)) return outs;
-    const temps = (program.temps ?? []).map((t) => this.alloc(t.size));
+    const temps = (program.temps ?? []).map((t) => this.alloc(t.size, what));
     const pick = (r: Ref) => ("in" in r ? ins[r.in] : "out" in r ? outs[r.out] : temps[r.tmp]);
-    for (const pass of program.passes) {
-      if (pass.workgroups <= 0) continue;
-      const pipeline = this.pipeline(pass);
+    for (const [i, pass] of program.passes.entries()) {
+      const b = bound[i];
+      if (!b) continue;
+      const pipeline = this.pipeline(b.code, b.slots.map((s) => pass.bindings[s.binding]));
       if (!this.encoder) {
         this.encoder = this.device.createCommandEncoder();
         this.pass = this.encoder.beginComputePass();
       }
       const group = this.device.createBindGroup({
         layout: pipeline.getBindGroupLayout(0),
-        entries: pass.bindings.map((r, k) => ({ binding: k, resource: { buffer: pick(r).buffer, size: pick(r).bytes } })),
+        entries: b.slots.map((s, k) => ({ binding: k, resource: { buffer: pick(pass.bindings[s.binding]).buffer, offset: s.offset, size: s.size } })),
       });
       this.pass!.setPipeline(pipeline);
       this.pass!.setBindGroup(0, group);
@@ -235,6 +261,7 @@ export class WebGpuBackend implements Backend {
       if (y > 65535) throw new Error(`webgpu: ${pass.workgroups} workgroups exceed the 65535 x 65535 grid`);
       this.pass!.dispatchWorkgroups(x, y);
       gpuStats.dispatches++;
+      if (b.slots.length > pass.bindings.length) gpuStats.windowedDispatches++;
       this.pending++;
     }
     for (const t of temps) this.free(t);
@@ -246,12 +273,12 @@ export class WebGpuBackend implements Backend {
   runKernel(kernel: Kernel, ins: GpuBuffer[]): GpuBuffer {
     // Plans keep their kernel objects, so the render is memoised on the object; equal
     // sources from different plans still share one pipeline (keyed by source).
-    let program = kernelPrograms.get(kernel);
-    if (!program) {
-      program = { passes: [renderWgsl(kernel)] };
-      kernelPrograms.set(kernel, program);
+    let entry = kernelPrograms.get(kernel);
+    if (!entry) {
+      entry = { program: { passes: [renderWgsl(kernel)] }, name: kernelName(kernel) };
+      kernelPrograms.set(kernel, entry);
     }
-    return this.runProgram(program, ins, [{ shape: kernel.out.shape, dtype: kernel.out.dtype }])[0];
+    return this.runProgram(entry.program, ins, [{ shape: kernel.out.shape, dtype: kernel.out.dtype }], entry.name)[0];
   }
 
   /** The cached program of one primitive call (the key also names the call for `runEpilogue`); refuses dtypes WGSL lacks. */
@@ -269,7 +296,7 @@ export class WebGpuBackend implements Backend {
   execute(prim: Primitive, ins: unknown[], inAvals: ShapedArray[], params: Params, outAvals: ShapedArray[]): GpuBuffer[] {
     const entry = this.entryFor(prim, inAvals, params, outAvals);
     const bufs = ins as GpuBuffer[];
-    return this.runProgram(entry.program, entry.order ? entry.order.map((i) => bufs[i]) : bufs, outAvals);
+    return this.runProgram(entry.program, entry.order ? entry.order.map((i) => bufs[i]) : bufs, outAvals, prim.name);
   }
 
   /** Runs a dot or convolution with a fused kernel in its final stores (see `withEpilogue`); null where it cannot. */
@@ -288,7 +315,12 @@ export class WebGpuBackend implements Backend {
       byHead.set(key, fused);
     }
     if (!fused) return null;
-    return this.runProgram(fused, [...headBufs, ...(others as GpuBuffer[])], [{ shape: kernel.out.shape, dtype: kernel.out.dtype }])[0];
+    const ins = [...headBufs, ...(others as GpuBuffer[])];
+    const out = [{ shape: kernel.out.shape, dtype: kernel.out.dtype }];
+    const what = `${head.prim.name} with a fused epilogue`;
+    // Windows of large arrays take extra bindings; then the product and the kernel run apart.
+    if (this.bindingBytes(fused, ins, out, what).some((b) => bindingCount(b, this.windows) > this.windows.maxBindings)) return null;
+    return this.runProgram(fused, ins, out, what)[0];
   }
 
   memoryStats(): MemoryStats {
@@ -296,8 +328,18 @@ export class WebGpuBackend implements Backend {
   }
 }
 
-const kernelPrograms = new WeakMap<Kernel, GpuProgram>();
+const kernelPrograms = new WeakMap<Kernel, { program: GpuProgram; name: string }>();
 const epiloguePrograms = new WeakMap<Kernel, Map<string, GpuProgram | null>>();
+
+/** IR nodes that are index arithmetic or leaves, not operations worth naming. */
+const PLUMBING = new Set(["const", "idx", "flat", "load", "iadd", "imul", "idiv", "imod"]);
+
+/** A fused kernel as errors name it: its ops and loop space. */
+function kernelName(k: Kernel): string {
+  const ops = new Set(topoSort(k.body).map((n) => n.op).filter((op) => !PLUMBING.has(op)));
+  if (k.reduce) ops.add(`reduce_${k.reduce.op}`);
+  return `a fused kernel (${[...ops].join(", ") || "copy"}) over [${k.shape.join(", ")}]`;
+}
 
 /**
  * The program for one primitive call: its family's WGSL rule, or, for primitives the

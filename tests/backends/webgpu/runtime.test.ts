@@ -124,10 +124,15 @@ describe.skipIf(gpuSkipReason !== null)("webgpu runtime", () => {
     expect(() => onGpu(np.array(new Float64Array([1, 2])))).toThrow(/float64 is not supported/);
   });
 
-  it("arrays over the storage binding limit are refused with sizes", () => {
+  it("arrays over the largest buffer are refused with the primitive, the sizes and the limit", () => {
     const b = getBackend("webgpu") as WebGpuBackend;
-    const n = Math.floor(b.ctx.maxBindingBytes / 4) + 1;
-    expect(() => np.zeros([n], { backend: "webgpu" })).toThrow(/exceeds this adapter's largest storage buffer binding/);
+    const n = Math.floor(b.ctx.maxBufferBytes / 4) + 1;
+    // A broadcast scalar: the output's size is checked before anything is allocated.
+    const message = `broadcast_in_dim: an array of ${n} elements (${4 * n} bytes) exceeds this adapter's largest buffer (maxBufferSize, ${b.ctx.maxBufferBytes} bytes)`;
+    const zero = onGpu(np.array(0, { dtype: "float32" }));
+    const live = b.memoryStats().liveBytes;
+    expect(() => np.broadcastTo(zero, [n])).toThrow(message);
+    expect(b.memoryStats().liveBytes).toBe(live);
   });
 
   it.skipIf(!gc)("memory stays flat over many steps (needs node --expose-gc, set in vitest.config.ts)", async () => {
