@@ -9,7 +9,6 @@
  * const x = np.arange(4, { backend: "webgpu" });
  * await np.exp(x).data();
  */
-import { readFileSync } from "node:fs";
 import type { DType, TypedArray } from "../../dtype.ts";
 import { registerBackend, type Backend, type MemoryStats } from "../../backend.ts";
 import { Var, type Eqn } from "../../jaxpr.ts";
@@ -33,20 +32,6 @@ export interface GpuBuffer {
 }
 
 const POOL_LIMIT_BYTES = 512 * 1024 * 1024;
-
-/**
- * How many device buffers may exist at once. Drivers such as lavapipe map every buffer into
- * the process, and past vm.max_map_count (Linux) the driver crashes; arrays dropped in a long
- * synchronous loop are freed only when the event loop turns, so such a loop can get there.
- * A fraction of the limit leaves room for the process's other mappings.
- */
-function bufferLimit(): number {
-  try {
-    return Math.floor(0.6 * Number(readFileSync("/proc/sys/vm/max_map_count", "utf8")));
-  } catch {
-    return Infinity;
-  }
-}
 /** Dispatches per submitted command buffer: bounds latency and the encoder's memory. */
 const MAX_DISPATCHES_PER_SUBMIT = 512;
 
@@ -61,9 +46,6 @@ export class WebGpuBackend implements Backend {
   private pooledBytes = 0;
   private liveBuffers = 0;
   private liveBytes = 0;
-  /** Device buffers in existence (live and pooled), and how many may be (bufferLimit). */
-  private buffers = 0;
-  maxBuffers = bufferLimit();
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private pending = 0;
@@ -123,36 +105,8 @@ export class WebGpuBackend implements Backend {
       this.pooledBytes -= bytes;
       return { buffer: free.pop()!, bytes, owners: 1 };
     }
-    const buffer = this.newBuffer(bytes, false);
+    const buffer = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
     return { buffer, bytes, owners: 1 };
-  }
-
-  /** A storage buffer; past `maxBuffers` the pool is released first, then a clear error is thrown. */
-  private newBuffer(bytes: number, mapped: boolean): GPUBuffer {
-    if (this.buffers >= this.maxBuffers) this.releasePool();
-    if (this.buffers >= this.maxBuffers) {
-      this.liveBuffers--;
-      this.liveBytes -= bytes;
-      throw new Error(
-        `webgpu: ${this.buffers} device buffers exist at once, near this process's limit of memory mappings (${this.maxBuffers} buffers, from vm.max_map_count); ` +
-          "arrays you drop are freed only when the event loop runs, so in a long synchronous loop await now and then (e.g. `await new Promise((r) => setImmediate(r))`) or dispose() arrays you no longer need",
-      );
-    }
-    this.buffers++;
-    return this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST, mappedAtCreation: mapped });
-  }
-
-  private destroyBuffer(b: GPUBuffer): void {
-    b.destroy();
-    this.buffers--;
-  }
-
-  /** Destroys every pooled buffer (after submitting the work that may still use them). */
-  private releasePool(): void {
-    this.flush();
-    for (const list of this.pool.values()) for (const b of list) this.destroyBuffer(b);
-    this.pool.clear();
-    this.pooledBytes = 0;
   }
 
   upload(data: TypedArray, dtype: DType): GpuBuffer {
@@ -164,11 +118,11 @@ export class WebGpuBackend implements Backend {
     // unsubmitted commands, so writes go to a fresh buffer unless nothing is pending.
     if (this.pending > 0) {
       const bytes = this.bufferBytes(words.length, "upload");
-      this.liveBuffers++;
-      this.liveBytes += bytes;
-      const buffer = this.newBuffer(bytes, true);
+      const buffer = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST, mappedAtCreation: true });
       new Uint8Array(buffer.getMappedRange()).set(new Uint8Array(words.buffer, words.byteOffset, words.byteLength));
       buffer.unmap();
+      this.liveBuffers++;
+      this.liveBytes += bytes;
       return { buffer, bytes, owners: 1 };
     }
     const h = this.alloc(words.length, "upload");
@@ -219,7 +173,7 @@ export class WebGpuBackend implements Backend {
     if (this.pooledBytes + h.bytes > POOL_LIMIT_BYTES || this.failure) {
       // Destroying a buffer that encoded work still uses is an error, so submit first.
       this.flush();
-      this.destroyBuffer(h.buffer);
+      h.buffer.destroy();
       return;
     }
     const list = this.pool.get(h.bytes) ?? [];

@@ -135,32 +135,6 @@ describe.skipIf(gpuSkipReason !== null)("webgpu runtime", () => {
     expect(b.memoryStats().liveBytes).toBe(live);
   });
 
-  it("too many buffers at once (a synchronous loop that never lets dropped arrays go) is a clear error, not a driver crash", async () => {
-    const b = getBackend("webgpu") as WebGpuBackend;
-    const limit = b.maxBuffers;
-    const x = onGpu(cpuRange(64));
-    await settle();
-    const kept: Tracer[] = [];
-    let error: Error | null = null;
-    try {
-      // Room for a few hundred more; distinct sizes, so none comes from the pool.
-      b.maxBuffers = b.memoryStats().liveBuffers + 300;
-      for (let k = 1; k < 2000 && !error; k++) {
-        try {
-          kept.push(np.add(onGpu(np.arange(k + 100, undefined, 1, { dtype: "float32" }) as NDArray), 1));
-        } catch (e) {
-          error = e as Error;
-        }
-      }
-    } finally {
-      b.maxBuffers = limit;
-    }
-    expect(error?.message).toMatch(/webgpu: \d+ device buffers exist at once, near this process's limit of memory mappings .*vm\.max_map_count.*await now and then/);
-    // Nothing is wedged: once the arrays go, work goes on.
-    for (const k of kept) (k as NDArray).dispose();
-    expect(await np.add(x, 1).data()).toEqual(Float32Array.from({ length: 64 }, (_, i) => Math.fround(i * 1e-3) + 1));
-  });
-
   it.skipIf(!gc)("memory stays flat over many steps (needs node --expose-gc, set in vitest.config.ts)", async () => {
     const b = getBackend("webgpu");
     const x = onGpu(cpuRange(4096));
