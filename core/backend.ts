@@ -91,3 +91,17 @@ export function setDefaultBackend(name: string): void {
 export function defaultBackendName(): string {
   return defaultName;
 }
+
+/**
+ * Runs `fn` (synchronous, so no other code sees the switch) with `name` as the default
+ * backend: arrays it creates, scalars inside library ops included, live there.
+ */
+export function withDefaultBackend<T>(name: string, fn: () => T): T {
+  const previous = defaultName;
+  setDefaultBackend(name);
+  try {
+    return fn();
+  } finally {
+    defaultName = previous;
+  }
+}

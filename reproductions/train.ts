@@ -14,6 +14,7 @@ import * as nn from "../nn/index.ts";
 import * as optim from "../optim/index.ts";
 import * as aug from "../augerino/index.ts";
 import { Progress } from "./progress.ts";
+import { yieldToEventLoop } from "./datasets/index.ts";
 
 export interface Dataset {
   x: Tracer;
@@ -90,7 +91,7 @@ async function estimateState(net: nn.Layer, params: { w: unknown; theta: Tracer 
   for (let b = 0; b < STAT_BATCHES; b++) {
     const start = (b * batchSize) % (n - batchSize + 1);
     state = pass(params.w, params.theta, state, random.foldIn(key, b + 1), np.take(data.x, perm.slice([start, start + batchSize]), { axis: 0 }));
-    await new Promise((r) => setImmediate(r));
+    await yieldToEventLoop();
   }
   return state;
 }
@@ -168,7 +169,7 @@ export async function trainAugerino(cfg: TrainConfig): Promise<TrainResult> {
       lastWidths = widths;
       progress.update(epoch * steps + b + 1, `epoch ${epoch + 1} loss ${(lossSum / (b + 1)).toFixed(4)}${cfg.task === "ce" ? ` acc ${(hits / ((b + 1) * cfg.batchSize)).toFixed(3)}` : ""} widths ${fmtWidths(widths)}`);
       // Let finalizers return the step's buffers to the pool.
-      await new Promise((r) => setImmediate(r));
+      await yieldToEventLoop();
     }
     history.push({
       epoch: epoch + 1,

@@ -7,7 +7,7 @@
  */
 import { it } from "vitest";
 import { initBackend, setDefaultBackend, tree, type DType } from "../index.ts";
-import { defaultBackendName, getBackend } from "../core/backend.ts";
+import { getBackend, withDefaultBackend } from "../core/backend.ts";
 import { fromTyped, type NDArray } from "../core/array.ts";
 
 let webgpuStart: Promise<string | null> | undefined;
@@ -49,15 +49,7 @@ export const FLOAT: DType = onWebgpu ? "float32" : "float64";
  * WebGPU one is copied there, so `{ backend: "cpu" }` inputs alone would not keep a
  * float64 computation on the CPU.)
  */
-export function onCpu<T>(f: () => T): T {
-  const was = defaultBackendName();
-  setDefaultBackend("cpu");
-  try {
-    return f();
-  } finally {
-    setDefaultBackend(was);
-  }
-}
+export const onCpu = <T>(f: () => T): T => withDefaultBackend("cpu", f);
 
 /**
  * An array in two forms: `dev` on the backend under test, `ref` on the CPU for float64

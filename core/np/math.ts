@@ -52,7 +52,8 @@ function homeOf(xs: ArrayLike[]): string | undefined {
 export function promoteBroadcast(op: string, xs: ArrayLike[], minDtype?: "float"): Tracer[] {
   let dtype = resultType(...xs);
   if (minDtype === "float" && !isFloat(dtype)) dtype = "float32";
-  const arrays = xs.map((x) => astype(asArray(x, dtype, homeOf(xs)), dtype));
+  const home = homeOf(xs);
+  const arrays = xs.map((x) => astype(asArray(x, dtype, home), dtype));
   const shape = broadcastShapes(op, ...arrays.map((a) => a.shape));
   return arrays.map((a) => broadcastTo(a, shape));
 }

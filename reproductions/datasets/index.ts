@@ -18,7 +18,7 @@ export { rotMnist, type RotMnist, type RotMnistOpts, type RotatedSplit } from ".
 export { MARIO_IGGY, MARIO_IGGY_CLASSES, marioIggy, readSprites, type MarioIggy, type MarioIggyOpts } from "./marioiggy.ts";
 export { OLIVETTI, olivetti, readFaces, type Olivetti, type OlivettiOpts } from "./olivetti.ts";
 export { downloadDataset, type DownloadOpts, type Fetch } from "./download.ts";
-export { onCpu, uniformAngles, permutation, streamKey, rotationMatrices, rotateImages } from "./rotate.ts";
+export { onCpu, yieldToEventLoop, uniformAngles, permutation, streamKey, rotationMatrices, rotateImages } from "./rotate.ts";
 
 /** A dataset and the structural check `augerino data --check` runs on each of its files. */
 export interface RegisteredDataset {

@@ -12,25 +12,14 @@
  */
 import { jit, random } from "../../index.ts";
 import { fromTyped, type NDArray } from "../../core/array.ts";
-import { defaultBackendName, setDefaultBackend } from "../../core/backend.ts";
+import { withDefaultBackend } from "../../core/backend.ts";
 import type { Tracer } from "../../core/tracer.ts";
 import { affineGrid, gridSample, warp } from "../../augerino/warp.ts";
 
 const ANGLE_BLOCK = 1000;
 
-/**
- * Runs `fn` (synchronous, so no other code sees the switch) with the CPU backend as the
- * default: arrays it creates, scalars inside library ops included, live on the CPU.
- */
-export function onCpu<T>(fn: () => T): T {
-  const previous = defaultBackendName();
-  setDefaultBackend("cpu");
-  try {
-    return fn();
-  } finally {
-    setDefaultBackend(previous);
-  }
-}
+/** Runs `fn` with the CPU as the default backend (see withDefaultBackend). */
+export const onCpu = <T>(fn: () => T): T => withDefaultBackend("cpu", fn);
 
 /** Lets pending finalizers run, so the buffers of dropped arrays go back to the pool. */
 export const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));

@@ -6,7 +6,7 @@
 import { join } from "node:path";
 import { np, random, valueAndGrad, jit, type Tracer } from "../../index.ts";
 import * as aug from "../../augerino/index.ts";
-import { MARIO_IGGY, marioIggy } from "../datasets/index.ts";
+import { MARIO_IGGY, marioIggy, yieldToEventLoop } from "../datasets/index.ts";
 import type { Experiment, ExperimentResult, RunOpts } from "../experiment.ts";
 import { lineChart, writeChart } from "../figures.ts";
 import { applyOf, trainAugerino, hyperparams } from "../train.ts";
@@ -60,7 +60,7 @@ export const landscapeExperiment: Experiment = {
         rows.push({ width: w, value: l, curve: `loss (${name})` }, { width: w, value: s, curve: `d loss / d width (${name})` });
       }
       progress.update(wi + 1, `width ${w.toFixed(2)} loss ${curves["no regulariser"][wi].loss.toFixed(4)}`);
-      await new Promise((r) => setImmediate(r));
+      await yieldToEventLoop();
     }
     progress.done();
     const figures = [

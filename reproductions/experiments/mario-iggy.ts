@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { np, random, jit, type Tracer } from "../../index.ts";
 import * as nn from "../../nn/index.ts";
 import * as aug from "../../augerino/index.ts";
-import { MARIO_IGGY, marioIggy } from "../datasets/index.ts";
+import { MARIO_IGGY, marioIggy, yieldToEventLoop } from "../datasets/index.ts";
 import type { Experiment, ExperimentResult, RunOpts } from "../experiment.ts";
 import { lineChart, writeChart } from "../figures.ts";
 import { applyOf, fmtWidths, trainAugerino, hyperparams } from "../train.ts";
@@ -112,7 +112,7 @@ export async function testAccuracy(apply: (w: unknown, x: Tracer) => Tracer, par
   for (let s = 0; s + batch <= x.shape[0]; s += batch) {
     counts.push(hits(params, random.key(seed + s), x.slice([s, s + batch]), y.slice([s, s + batch])));
     // Let finalizers return the batch's buffers to the pool.
-    await new Promise((r) => setImmediate(r));
+    await yieldToEventLoop();
   }
   let total = 0;
   for (const c of await Promise.all(counts.map((c) => c.data()))) total += c[0];

@@ -174,14 +174,22 @@ function atomicAccessor(w: Windows, fn: string, t: string, refuse: (name: string
   return refuse(w.name, `calls ${fn} on its elements`);
 }
 
-/** Index of the bracket closing the one at `open`. */
-function closing(src: string, open: number): number {
+/** Index of the `close` matching the `src[open]` opener, or -1. */
+function matching(src: string, open: number, close: "]" | "}"): number {
+  const opener = src[open];
   let depth = 0;
   for (let i = open; i < src.length; i++) {
-    if (src[i] === "[") depth++;
-    else if (src[i] === "]" && --depth === 0) return i;
+    if (src[i] === opener) depth++;
+    else if (src[i] === close && --depth === 0) return i;
   }
-  throw new Error(`webgpu: unbalanced brackets in kernel source at ${open}`);
+  return -1;
+}
+
+/** Index of the bracket closing the one at `open`. */
+function closing(src: string, open: number): number {
+  const i = matching(src, open, "]");
+  if (i < 0) throw new Error(`webgpu: unbalanced brackets in kernel source at ${open}`);
+  return i;
 }
 
 /** Index of the first `end` (";" or ")") outside brackets from `from`: the end of a statement, or of a call's arguments. */
@@ -268,18 +276,9 @@ function shadowed(src: string, name: string): boolean {
   for (const m of src.matchAll(/\bfn\s+\w+\s*\(/g)) {
     const open = src.indexOf("{", m.index);
     if (open < 0) break;
-    const text = src.slice(m.index, braceEnd(src, open) + 1);
+    const end = matching(src, open, "}");
+    const text = src.slice(m.index, end < 0 ? src.length : end + 1);
     if (declares.test(text) && indexes.test(text)) return true;
   }
   return false;
-}
-
-/** Index of the brace closing the one at `open`. */
-function braceEnd(src: string, open: number): number {
-  let depth = 0;
-  for (let i = open; i < src.length; i++) {
-    if (src[i] === "{") depth++;
-    else if (src[i] === "}" && --depth === 0) return i;
-  }
-  return src.length - 1;
 }
