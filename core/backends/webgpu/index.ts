@@ -21,6 +21,7 @@ import { startGpu, type GpuContext } from "./device.ts";
 import { wgslRule, type GpuProgram, type Ref } from "./program.ts";
 import { renderWgsl, withEpilogue } from "./render-wgsl.ts";
 import { GPU_ELEM_BYTES, wgslType, withNonFinite } from "./wgsl.ts";
+import { MappingGuard } from "./mappings.ts";
 import { bindingCount, windowedPass, windowLimits, type WindowLimits } from "./windows.ts";
 import "./kernels/index.ts";
 
@@ -49,9 +50,11 @@ export class WebGpuBackend implements Backend {
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private pending = 0;
-  private pipelines = new Map<string, { pipeline: GPUComputePipeline; bindings: Ref[] }>();
+  private pipelines = new Map<string, { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout }>();
   private programs = new Map<string, { program: GpuProgram; order?: number[] }>();
   private failure: string | null = null;
+  /** Refuses launches near the process's memory-mapping limit instead of letting lavapipe crash. */
+  readonly mappings = new MappingGuard();
   private error: string | null = null;
 
   readonly maxKernelInputs: number;
@@ -118,9 +121,10 @@ export class WebGpuBackend implements Backend {
     // unsubmitted commands, so writes go to a fresh buffer unless nothing is pending.
     if (this.pending > 0) {
       const bytes = this.bufferBytes(words.length, "upload");
-      const buffer = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST, mappedAtCreation: true });
-      new Uint8Array(buffer.getMappedRange()).set(new Uint8Array(words.buffer, words.byteOffset, words.byteLength));
-      buffer.unmap();
+      // Not mappedAtCreation: on lavapipe each such buffer holds a memory mapping of its own
+      // until Dawn's next tick, while queue writes share Dawn's staging ring (mappings.ts).
+      const buffer = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+      if (words.byteLength > 0) this.device.queue.writeBuffer(buffer, 0, words.buffer, words.byteOffset, words.byteLength);
       this.liveBuffers++;
       this.liveBytes += bytes;
       return { buffer, bytes, owners: 1 };
@@ -193,8 +197,8 @@ export class WebGpuBackend implements Backend {
     this.pending = 0;
   }
 
-  /** The pipeline of WGSL `code` whose binding k is a buffer of kind `bindings[k]` (inputs read-only). */
-  private pipeline(code: string, bindings: Ref[]): GPUComputePipeline {
+  /** The pipeline of WGSL `code` whose binding k is a buffer of kind `bindings[k]` (inputs read-only), with its bind group layout. */
+  private pipeline(code: string, bindings: Ref[]): { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout } {
     let p = this.pipelines.get(code);
     if (!p) {
       const module = this.device.createShaderModule({ code: withNonFinite(code) });
@@ -214,11 +218,11 @@ export class WebGpuBackend implements Backend {
           for (const m of info.messages) if (m.type === "error") process.stderr.write(`WGSL error ${m.lineNum}:${m.linePos} ${m.message}\n${code}\n`);
         });
       }
-      p = { pipeline, bindings };
+      p = { pipeline, layout };
       this.pipelines.set(code, p);
       gpuStats.pipelinesCompiled++;
     }
-    return p.pipeline;
+    return p;
   }
 
   /** Bytes of the buffer each binding of each pass takes (before the outputs and scratch exist). */
@@ -236,6 +240,7 @@ export class WebGpuBackend implements Backend {
    */
   runProgram(program: GpuProgram, ins: GpuBuffer[], outAvals: ShapedArray[], what = "a kernel"): GpuBuffer[] {
     this.check();
+    this.mappings.check(what);
     const bytes = this.bindingBytes(program, ins, outAvals, what);
     const bound = program.passes.map((pass, i) => (pass.workgroups > 0 ? windowedPass(pass, bytes[i], this.windows, () => what) : null));
     const outs = outAvals.map((a) => this.alloc(sizeOf(a.shape), what));
@@ -245,15 +250,16 @@ export class WebGpuBackend implements Backend {
     for (const [i, pass] of program.passes.entries()) {
       const b = bound[i];
       if (!b) continue;
-      const pipeline = this.pipeline(b.code, b.slots.map((s) => pass.bindings[s.binding]));
+      const { pipeline, layout } = this.pipeline(b.code, b.slots.map((s) => pass.bindings[s.binding]));
       if (!this.encoder) {
         this.encoder = this.device.createCommandEncoder();
         this.pass = this.encoder.beginComputePass();
       }
       const group = this.device.createBindGroup({
-        layout: pipeline.getBindGroupLayout(0),
+        layout,
         entries: b.slots.map((s, k) => ({ binding: k, resource: { buffer: pick(pass.bindings[s.binding]).buffer, offset: s.offset, size: s.size } })),
       });
+      this.mappings.made++;
       this.pass!.setPipeline(pipeline);
       this.pass!.setBindGroup(0, group);
       const x = Math.min(pass.workgroups, 65535);
