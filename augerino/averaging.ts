@@ -60,14 +60,28 @@ export function loss(apply: ApplyFn, params: { w: unknown; theta: Tracer }, key:
   return np.mean(perCopy).sub(regularizer(dist, params.theta, reg).mul(lambda));
 }
 
-/** Samples for every copy: the whole group when the distribution can enumerate it, else nCopies draws per input. */
-function copies(dist: AugDist, theta: Tracer, key: Tracer, n: number, nCopies: number): Tracer[] {
+/**
+ * Samples for every copy, stacked [copies, n, ...]: the whole group when the distribution
+ * can enumerate it, else nCopies draws per input.
+ */
+function copies(dist: AugDist, theta: Tracer, key: Tracer, n: number, nCopies: number): Tracer {
   if (dist.enumerate) {
     const elems = dist.enumerate(theta);
-    return Array.from({ length: elems.shape[0] }, (_, g) => np.broadcastTo(elems.slice(g).reshape([1, ...elems.shape.slice(1)]), [n, ...elems.shape.slice(1)]));
+    const [g, ...rest] = elems.shape;
+    return np.broadcastTo(elems.reshape([g, 1, ...rest]), [g, n, ...rest]);
   }
   const keys = random.split(key, nCopies) as unknown as Tracer;
-  return Array.from({ length: nCopies }, (_, i) => dist.sample(keys.slice(i), theta, n));
+  return vmap((k: Tracer) => dist.sample(k, theta, n))(keys);
+}
+
+/**
+ * The mean over copies of `each(out, s)`, out = apply(w, g_s x). The copies are one `vmap`,
+ * so a compiled predictor launches the same kernels for 64 copies as for one, batched.
+ */
+function averageCopies(apply: ApplyFn, params: { w: unknown; theta: Tracer }, key: Tracer, x: Tracer, opts: PredictOpts, each: (out: Tracer, s: Tracer) => Tracer): Tracer {
+  const { dist, nCopies = 4 } = opts;
+  const samples = copies(dist, params.theta, key, x.shape[0], nCopies);
+  return np.mean(vmap((s: Tracer) => each(apply(params.w, dist.apply(x, s)), s))(samples), { axis: 0 });
 }
 
 export interface PredictOpts {
@@ -82,12 +96,8 @@ export interface PredictOpts {
  * probabilities (or raw outputs). Exact (an average over the group) for finite groups.
  */
 export function predict(apply: ApplyFn, params: { w: unknown; theta: Tracer }, key: Tracer, x: Tracer, opts: PredictOpts): Tracer {
-  const { dist, nCopies = 4, output = "probs" } = opts;
-  const outs = copies(dist, params.theta, key, x.shape[0], nCopies).map((s) => {
-    const out = apply(params.w, dist.apply(x, s));
-    return output === "probs" ? np.softmax(out, { axis: -1 }) : out;
-  });
-  return np.mean(np.stack(outs), { axis: 0 });
+  const probs = (opts.output ?? "probs") === "probs";
+  return averageCopies(apply, params, key, x, opts, (out) => (probs ? np.softmax(out, { axis: -1 }) : out));
 }
 
 /**
@@ -95,12 +105,10 @@ export function predict(apply: ApplyFn, params: { w: unknown; theta: Tracer }, k
  * segmentation maps): each output map is warped back by the inverse transform.
  */
 export function predictEquivariant(apply: ApplyFn, params: { w: unknown; theta: Tracer }, key: Tracer, x: Tracer, opts: PredictOpts): Tracer {
-  const { dist, nCopies = 4 } = opts;
+  const { dist } = opts;
   if (!dist.inverse) throw new Error(`predictEquivariant: distribution ${dist.name} has no inverse transforms`);
-  const outs = copies(dist, params.theta, key, x.shape[0], nCopies).map((s) => {
-    const out = apply(params.w, dist.apply(x, s));
+  return averageCopies(apply, params, key, x, opts, (out, s) => {
     if (out.ndim !== 4) throw new Error(`predictEquivariant: the model must return dense maps [N, K, H, W], got [${out.shape}]`);
     return dist.apply(out, dist.inverse!(s));
   });
-  return np.mean(np.stack(outs), { axis: 0 });
 }

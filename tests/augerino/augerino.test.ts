@@ -106,6 +106,30 @@ describe("invariant and equivariant averaging", () => {
     );
   });
 
+  it("predict with sampled copies is the mean over a loop of the same copies (the copies are batched)", async () => {
+    const tol = onWebgpu ? 1e-5 : 1e-12;
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 1e9 }), fc.integer({ min: 1, max: 6 }), fc.constantFrom<"probs" | "raw">("probs", "raw"), async (seed, nCopies, output) => {
+        const { w, apply } = randomNet(seed, 1, 5);
+        const dist = aug.uniformAffine({ initWidth: 0.4 });
+        const params = { w, theta: dist.init().astype(FLOAT) };
+        const x = new Rng(seed + 1).array([3, 1, 5, 5], FLOAT);
+        const key = random.key(seed % 1000);
+        const got = aug.predict(apply, params, key, x, { dist, nCopies, output });
+        const keys = random.split(key, nCopies) as unknown as Tracer;
+        const each = Array.from({ length: nCopies }, (_, i) => {
+          const out = apply(w, dist.apply(x, dist.sample(keys.slice(i), params.theta, 3)));
+          return output === "probs" ? np.softmax(out, { axis: -1 }) : out;
+        });
+        const want = np.mean(np.stack(each), { axis: 0 });
+        expectOnTestBackend(got);
+        expect(got.shape).toEqual([3, 3]);
+        expect(await maxDiffAsync(got, want)).toBeLessThan(tol);
+      }),
+      { numRuns: onWebgpu ? 6 : 20 },
+    );
+  });
+
   it("predictEquivariant commutes with the group: f(h x) = h f(x)", async () => {
     // Exact up to rounding: 1e-12 in float64; on WebGPU, outputs of size ~2 through two
     // float32 warps each (1e-6 of a pixel per warp).

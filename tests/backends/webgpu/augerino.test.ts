@@ -13,6 +13,7 @@ import { np, random, grad, jit, linalg, type Tracer } from "../../../index.ts";
 import type { NDArray } from "../../../core/array.ts";
 import * as aug from "../../../augerino/index.ts";
 import { Rng } from "../../cases/types.ts";
+import { gpuStats } from "../../../core/backends/webgpu/index.ts";
 import { gpuSkipReason, onGpu } from "./gpu.ts";
 
 /** A random float32 array on the GPU; `cpu` is the same values on the CPU in float64 (for references). */
@@ -193,6 +194,27 @@ describe.skipIf(gpuSkipReason !== null)("augerino on WebGPU: invariant and equiv
       }),
       { numRuns: 6 },
     );
+  });
+
+  it("a compiled predict launches as many kernels for 64 copies as for 2 (the copies are one batch)", async () => {
+    const rng = new Rng(3);
+    const w = gpuArray(rng, [25, 3]).gpu;
+    const apply = (w: Tracer, x: Tracer) => np.matmul(x.reshape([x.shape[0], -1]), w);
+    const dist = aug.uniformAffine({ initWidth: 0.4 });
+    const params = { w, theta: onGpu(dist.init().astype("float32")) };
+    const x = gpuArray(rng, [4, 1, 5, 5]).gpu;
+    const launches = async (nCopies: number) => {
+      const f = jit((p: typeof params, k: Tracer) => aug.predict(apply, p, k, x, { dist, nCopies }));
+      await readGpu(f(params, gpuKey(1)), "predict (compiling)");
+      const before = gpuStats.dispatches;
+      const out = f(params, gpuKey(2));
+      const n = gpuStats.dispatches - before;
+      await readGpu(out, "predict");
+      return n;
+    };
+    const two = await launches(2);
+    expect(two).toBeGreaterThan(0);
+    expect(await launches(64)).toBe(two);
   });
 });
 
