@@ -99,11 +99,12 @@ export class WebGpuBackend implements Backend {
     return bytes;
   }
 
-  private alloc(elements: number, what = "allocating"): GpuBuffer {
+  /** A buffer of `elements`, from the pool unless `pooled` is false. */
+  private alloc(elements: number, what = "allocating", pooled = true): GpuBuffer {
     const bytes = this.bufferBytes(elements, what);
     this.liveBuffers++;
     this.liveBytes += bytes;
-    const free = this.pool.get(bytes);
+    const free = pooled ? this.pool.get(bytes) : undefined;
     if (free && free.length > 0) {
       this.pooledBytes -= bytes;
       return { buffer: free.pop()!, bytes, owners: 1 };
@@ -118,18 +119,10 @@ export class WebGpuBackend implements Backend {
     const words = dtype === "bool" ? Uint32Array.from(data as Uint8Array) : data;
     gpuStats.uploads++;
     // Work already encoded may still read a pooled buffer, and queue writes run before
-    // unsubmitted commands, so writes go to a fresh buffer unless nothing is pending.
-    if (this.pending > 0) {
-      const bytes = this.bufferBytes(words.length, "upload");
-      // Not mappedAtCreation: on lavapipe each such buffer holds a memory mapping of its own
-      // until Dawn's next tick, while queue writes share Dawn's staging ring (mappings.ts).
-      const buffer = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
-      if (words.byteLength > 0) this.device.queue.writeBuffer(buffer, 0, words.buffer, words.byteOffset, words.byteLength);
-      this.liveBuffers++;
-      this.liveBytes += bytes;
-      return { buffer, bytes, owners: 1 };
-    }
-    const h = this.alloc(words.length, "upload");
+    // unsubmitted commands, so writes go to a fresh buffer unless nothing is pending. Not
+    // mappedAtCreation: on lavapipe each such buffer holds a memory mapping of its own until
+    // Dawn's next tick, while queue writes share Dawn's staging ring (mappings.ts).
+    const h = this.alloc(words.length, "upload", this.pending === 0);
     if (words.byteLength > 0) this.device.queue.writeBuffer(h.buffer, 0, words.buffer, words.byteOffset, words.byteLength);
     return h;
   }
@@ -236,12 +229,13 @@ export class WebGpuBackend implements Backend {
    * Encodes a program's passes over the given buffers; outputs and scratch are allocated
    * here. `what` names the call in errors. Buffers over the binding limit are bound as
    * windows (windows.ts), which is decided before anything is allocated or encoded, so a
-   * program that cannot be bound fails cleanly.
+   * program that cannot be bound fails cleanly. `sized`: the program's `bindingBytes`, where
+   * the caller has them already.
    */
-  runProgram(program: GpuProgram, ins: GpuBuffer[], outAvals: ShapedArray[], what = "a kernel"): GpuBuffer[] {
+  runProgram(program: GpuProgram, ins: GpuBuffer[], outAvals: ShapedArray[], what = "a kernel", sized?: number[][]): GpuBuffer[] {
     this.check();
     this.mappings.check(what);
-    const bytes = this.bindingBytes(program, ins, outAvals, what);
+    const bytes = sized ?? this.bindingBytes(program, ins, outAvals, what);
     const bound = program.passes.map((pass, i) => (pass.workgroups > 0 ? windowedPass(pass, bytes[i], this.windows, () => what) : null));
     const outs = outAvals.map((a) => this.alloc(sizeOf(a.shape), what));
     if (outAvals.some((a) => sizeOf(a.shape) === 0)) return outs;
@@ -325,8 +319,9 @@ export class WebGpuBackend implements Backend {
     const out = [{ shape: kernel.out.shape, dtype: kernel.out.dtype }];
     const what = `${head.prim.name} with a fused epilogue`;
     // Windows of large arrays take extra bindings; then the product and the kernel run apart.
-    if (this.bindingBytes(fused, ins, out, what).some((b) => bindingCount(b, this.windows) > this.windows.maxBindings)) return null;
-    return this.runProgram(fused, ins, out, what)[0];
+    const bytes = this.bindingBytes(fused, ins, out, what);
+    if (bytes.some((b) => bindingCount(b, this.windows) > this.windows.maxBindings)) return null;
+    return this.runProgram(fused, ins, out, what, bytes)[0];
   }
 
   memoryStats(): MemoryStats {

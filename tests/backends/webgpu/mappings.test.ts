@@ -77,7 +77,7 @@ describe("the memory-mapping guard's policy (simulated counts)", () => {
 });
 
 describe.skipIf(gpuSkipReason !== null || !linux)("webgpu memory-mapping guard (Linux: reads /proc)", () => {
-  it.skipIf(!gc)("refuses launches in a synchronous loop near the limit, then works again once the loop yields", async () => {
+  it.skipIf(!gc)("refuses launches in a synchronous loop near the limit, then works again once the loop yields (needs node --expose-gc, set in vitest.config.ts)", async () => {
     const b = getBackend("webgpu") as WebGpuBackend;
     const saved = b.mappings.hooks.limit;
     const x = onGpu(np.ones([16, 8]));
