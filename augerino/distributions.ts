@@ -5,8 +5,8 @@
  * (one sample per example) and, for affine families, `inverse(samples)` undoes them.
  */
 import { np, random, linalg, stopGradient, type Tracer } from "../index.ts";
-import { generators2d } from "./generators.ts";
-import { warp, type SampleOpts } from "./warp.ts";
+import { generators2d, generators3d, GENERATOR_NAMES_2D, GENERATOR_NAMES_3D } from "./generators.ts";
+import { warp, transformPoints, type SampleOpts } from "./warp.ts";
 
 export interface AugDist {
   readonly name: string;
@@ -56,24 +56,36 @@ function initTheta(opts: AffineOpts, k: number, dflt: number): Tracer {
   return np.array(ws.map(inverseSoftplus));
 }
 
-function affineFamily(name: string, opts: AffineOpts, coeffs: (key: Tracer, width: Tracer, n: number) => Tracer): AugDist {
-  const gens = generators2d({ transScale: opts.transScale });
-  if (opts.trainable && opts.trainable.length !== 6) throw new Error(`${name}: trainable must have 6 entries (tx, ty, rotation, scale, stretch, shear), got ${opts.trainable.length}`);
+/** An affine family's generators, their names (for messages) and how a batch of its matrices acts. */
+interface AffineKind {
+  gens: Tracer;
+  names: readonly string[];
+  apply(x: Tracer, mats: Tracer): Tracer;
+}
+
+const planar = (opts: AffineOpts): AffineKind => ({ gens: generators2d({ transScale: opts.transScale }), names: GENERATOR_NAMES_2D, apply: (x, mats) => warp(x, mats, opts.warp) });
+
+function affineFamily(name: string, opts: AffineOpts, kind: AffineKind, coeffs: (key: Tracer, width: Tracer, n: number) => Tracer): AugDist {
+  const { gens, names } = kind;
+  const k = names.length;
+  if (opts.trainable && opts.trainable.length !== k) throw new Error(`${name}: trainable must have ${k} entries (${names.join(", ")}), got ${opts.trainable.length}`);
   const mask = opts.trainable ? np.array(opts.trainable) : null;
   // Frozen generators pass no gradient to their raw parameters.
   const width = (theta: Tracer) => (mask ? np.where(mask, softplus(theta), stopGradient(softplus(theta))) : softplus(theta));
   return {
     name: opts.trainable ? `${name}(trainable ${opts.trainable.map(Number).join("")})` : name,
-    init: () => initTheta(opts, 6, 0.1),
+    init: () => initTheta(opts, k, 0.1),
     width,
     sample(key, theta, n) {
-      const eps = coeffs(key, width(theta), n); // [n, 6]
+      const eps = coeffs(key, width(theta), n); // [n, k]
       return linalg.expm(np.einsum("nk,kij->nij", eps, gens.astype(eps.dtype)));
     },
-    apply: (x, mats) => warp(x, mats, opts.warp),
+    apply: kind.apply,
     inverse: (mats) => linalg.inv(mats),
   };
 }
+
+const uniformCoeffs = (k: number) => (key: Tracer, width: Tracer, n: number) => random.uniform(key, [n, k]).mul(width).sub(width.div(2));
 
 /**
  * Uniform over the Lie algebra, the reference parametrisation: u ~ U[0,1]^6 and
@@ -82,12 +94,24 @@ function affineFamily(name: string, opts: AffineOpts, coeffs: (key: Tracer, widt
  * @example const dist = aug.uniformAffine({ initRaw: [-5, -5, 1, -5, -5, -5] });
  */
 export function uniformAffine(opts: AffineOpts = {}): AugDist {
-  return affineFamily("uniformAffine", opts, (key, width, n) => random.uniform(key, [n, 6]).mul(width).sub(width.div(2)));
+  return affineFamily("uniformAffine", opts, planar(opts), uniformCoeffs(6));
 }
 
 /** Gaussian over the Lie algebra: coefficients eps ~ N(0, width^2) (the segmentation experiment). */
 export function gaussianAffine(opts: AffineOpts = {}): AugDist {
-  return affineFamily("gaussianAffine", opts, (key, width, n) => random.normal(key, [n, 6]).mul(width));
+  return affineFamily("gaussianAffine", opts, planar(opts), (key, width, n) => random.normal(key, [n, 6]).mul(width));
+}
+
+/**
+ * Uniform over the Lie algebra of 3-D affine maps (the twelve `generators3d`, in
+ * `GENERATOR_NAMES_3D` order), acting on point clouds [N, P, 3] by `transformPoints`: the
+ * QM9 family. Widths are full ranges, as in `uniformAffine` (a rotation width of 2 pi covers
+ * every angle in that plane). `warp` does not apply here.
+ * @example const dist = aug.uniformAffine3d({ initWidth: 0.1 }); dist.apply(coords, dist.sample(key, dist.init(), coords.shape[0]))
+ */
+export function uniformAffine3d(opts: Omit<AffineOpts, "warp"> = {}): AugDist {
+  if ((opts as AffineOpts).warp) throw new Error("uniformAffine3d: warp options are for images; this family acts on point clouds");
+  return affineFamily("uniformAffine3d", opts, { gens: generators3d({ transScale: opts.transScale }), names: GENERATOR_NAMES_3D, apply: (x, mats) => transformPoints(mats, x) }, uniformCoeffs(12));
 }
 
 /**
