@@ -115,6 +115,46 @@ export function uniformAffine3d(opts: Omit<AffineOpts, "warp"> = {}): AugDist {
 }
 
 /**
+ * Rotations [n, 3, 3] from quaternions (w, x, y, z) [n, 4], normalised here. Standard normal
+ * quaternions give rotations uniform on SO(3) (the Haar measure).
+ */
+export function rotationsFromQuaternions(q: Tracer): Tracer {
+  const u = q.div(np.sqrt(np.sum(np.square(q), { axis: -1, keepdims: true })));
+  const [w, x, y, z] = [0, 1, 2, 3].map((i) => u.slice(null, i));
+  const one = np.onesLike(w);
+  const row = (...es: Tracer[]) => np.stack(es, { axis: -1 });
+  const two = (a: Tracer, b: Tracer) => a.mul(b).mul(2);
+  return np.stack(
+    [
+      row(one.sub(two(y, y)).sub(two(z, z)), two(x, y).sub(two(w, z)), two(x, z).add(two(w, y))),
+      row(two(x, y).add(two(w, z)), one.sub(two(x, x)).sub(two(z, z)), two(y, z).sub(two(w, x))),
+      row(two(x, z).sub(two(w, y)), two(y, z).add(two(w, x)), one.sub(two(x, x)).sub(two(y, y))),
+    ],
+    { axis: -2 },
+  );
+}
+
+/**
+ * Rotations of point clouds [N, P, 3] uniform on SO(3) (the Haar measure), with no learnable
+ * width: averaging a model over many of them makes it rotation invariant up to Monte Carlo
+ * error, as the fixed SO(3) augmentation baseline of the paper's QM9 table does.
+ * @example const dist = aug.uniformSO3(); const rotated = dist.apply(coords, dist.sample(key, dist.init(), coords.shape[0]));
+ */
+export function uniformSO3(): AugDist {
+  return {
+    name: "uniformSO3",
+    init: () => np.zeros([0]),
+    width: () => np.zeros([0]),
+    sample: (key, theta, n) => rotationsFromQuaternions(random.normal(key, [n, 4], { dtype: theta.dtype })),
+    apply(x, r) {
+      if (x.ndim !== 3 || x.shape[2] !== 3) throw new Error(`uniformSO3: point clouds must be [N, P, 3], got [${x.shape}]`);
+      return np.einsum("nij,npj->npi", r.astype(x.dtype), x);
+    },
+    inverse: (r) => np.transpose(r, [0, 2, 1]),
+  };
+}
+
+/**
  * Brightness and contrast as differentiable maps of pixel values: with u ~ U[-1/2, 1/2]^2
  * scaled by the widths (b, c), x -> (x - m) * exp(c) + m + b where m is each image's mean.
  */

@@ -109,23 +109,6 @@ function onPositions<X>(op: string, x: X, fn: (p: Tracer) => Tracer): X {
 
 const rotatePoints = (op: string) => <X>(x: X, r: Tracer) => onPositions(op, x, (p) => np.einsum("nij,npj->npi", r.astype(p.dtype), p));
 
-/** Rotations [n, 3, 3] from quaternions [n, 4] (normalised here). */
-function rotationsFromQuaternions(q: Tracer): Tracer {
-  const u = q.div(np.sqrt(np.sum(np.square(q), { axis: -1, keepdims: true })));
-  const [w, x, y, z] = [0, 1, 2, 3].map((i) => u.slice(null, i));
-  const one = np.onesLike(w);
-  const row = (...es: Tracer[]) => np.stack(es, { axis: -1 });
-  const two = (a: Tracer, b: Tracer) => a.mul(b).mul(2);
-  return np.stack(
-    [
-      row(one.sub(two(y, y)).sub(two(z, z)), two(x, y).sub(two(w, z)), two(x, z).add(two(w, y))),
-      row(two(x, y).add(two(w, z)), one.sub(two(x, x)).sub(two(z, z)), two(y, z).sub(two(w, x))),
-      row(two(x, z).sub(two(w, y)), two(y, z).add(two(w, x)), one.sub(two(x, x)).sub(two(y, y))),
-    ],
-    { axis: -2 },
-  );
-}
-
 /**
  * Rotations of point clouds: uniform on SO(3), or by at most `maxAngle` about a uniform
  * axis. Acts on positions only (masks and features are unchanged); exact up to rounding.
@@ -137,12 +120,12 @@ export function so3<X extends Tracer | PointCloud = Tracer>(opts: { maxAngle?: n
   const draw = (key: Tracer, x: Tracer | PointCloud) => {
     const n = batchSize(name, x);
     const dtype = floatDtypeOf(x);
-    if (max === undefined) return rotationsFromQuaternions(random.normal(key, [n, 4], { dtype }));
+    if (max === undefined) return aug.rotationsFromQuaternions(random.normal(key, [n, 4], { dtype }));
     const [ka, kb] = random.split(key) as unknown as Tracer[];
     const axis = random.normal(ka, [n, 3], { dtype });
     const half = random.uniform(kb, [n, 1], { minval: -max / 2, maxval: max / 2, dtype });
     const v = axis.div(np.sqrt(np.sum(np.square(axis), { axis: -1, keepdims: true }))).mul(np.sin(half));
-    return rotationsFromQuaternions(np.concatenate([np.cos(half), v], { axis: -1 }));
+    return aug.rotationsFromQuaternions(np.concatenate([np.cos(half), v], { axis: -1 }));
   };
   return matrixGroup<X>(name, arb.so3(opts), { name, draw, act, inverse: (r) => np.transpose(r, [0, 2, 1]) });
 }

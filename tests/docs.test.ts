@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 
 const root = new URL("../", import.meta.url);
 const toPackage = (src: string) =>
-  src.replace('"../index.ts"', '"augerino"').replace('"../nn/index.ts"', '"augerino/nn"').replace('"../optim/index.ts"', '"augerino/optim"').replace('"../augerino/index.ts"', '"augerino/augerino"');
+  src.replace('"../index.ts"', '"augerino"').replace('"../nn/index.ts"', '"augerino/nn"').replace('"../optim/index.ts"', '"augerino/optim"').replace('"../augerino/index.ts"', '"augerino/augerino"').replace('"../testing/index.ts"', '"augerino/testing"');
 const firstTsBlock = (md: string) => md.split("```ts\n")[1].split("```")[0];
 
 describe("docs show the code that the examples run", () => {
@@ -27,5 +27,29 @@ describe("docs show the code that the examples run", () => {
     }
     const widths = logs.join("").split(":")[1].trim().split(/\s+/).map(Number);
     expect(widths[2]).toBeGreaterThan(1.5);
+  });
+
+  it("docs/testing.md holds examples/invariance-checks.ts", () => {
+    const doc = readFileSync(new URL("docs/testing.md", root), "utf8");
+    expect(doc.split("```ts\n")[2].split("```")[0]).toBe(toPackage(readFileSync(new URL("examples/invariance-checks.ts", root), "utf8")));
+  });
+  it("the testing example finds and shrinks a counterexample, and the averaged models pass within the stated tolerances", async () => {
+    const logs: string[] = [];
+    const orig = console.log;
+    console.log = (...a: unknown[]) => logs.push(a.join(" "));
+    try {
+      await import("../examples/invariance-checks.ts");
+    } finally {
+      console.log = orig;
+    }
+    const out = logs.join("\n");
+    expect(out).toContain("cnn invariant under C4: false");
+    // Shrunk to the smallest image the arbitrary allows, from seed 0, and the first quarter turn.
+    expect(out).toMatch(/input: {3}image \[1, 1, 3, 3\] \(seed 0\)\n {2}element: rotation by 90 degrees\n {2}error: {3}[0-9.e-]+ > tol 0\.0001/);
+    expect(Number(/C4 average: largest change ([0-9.e+-]+)/.exec(out)![1])).toBeLessThan(1e-5);
+    const [, before, after] = /output moves by up to ([0-9.]+) under rotations; averaged over 256 rotations, by ([0-9.]+)/.exec(out)!.map(Number);
+    expect(before).toBeGreaterThan(0.1);
+    expect(after).toBeLessThan(Math.min(0.05, 0.2 * before));
+    expect(out).toContain("segmentation network equivariant: false; its C4 average: true");
   });
 });

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { np, random, grad, jit, linalg, type Tracer } from "../../index.ts";
 import * as aug from "../../augerino/index.ts";
+import * as check from "../../testing/index.ts";
 import type { NDArray } from "../../core/array.ts";
 import { Rng } from "../cases/types.ts";
 import { expectOnTestBackend, maxDiffAsync, scalarOf } from "../helpers.ts";
@@ -84,22 +85,25 @@ function randomNet(seed: number, c: number, s: number) {
 }
 
 describe("invariant and equivariant averaging", () => {
-  it("predict is exactly invariant under a finite group (the four 90-degree rotations)", async () => {
+  it("predict is exactly invariant under a finite group (the four 90-degree rotations), and the network alone is not", async () => {
     // Exact up to rounding: 1e-12 in float64; on WebGPU, probabilities in [0, 1] from float32
     // warps (1e-6 of a pixel) and dot products of at most 72 terms.
     const tol = onWebgpu ? 1e-5 : 1e-12;
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 1, max: 1e9 }), fc.integer({ min: 2, max: 6 }), fc.integer({ min: 0, max: 3 }), async (seed, s, k) => {
+      fc.asyncProperty(fc.integer({ min: 1, max: 1e9 }), fc.integer({ min: 2, max: 6 }), async (seed, s) => {
         const { w, apply } = randomNet(seed, 2, s);
         const dist = aug.finiteGroup(aug.rotations90().astype(FLOAT));
-        const x = new Rng(seed + 1).array([2, 2, s, s], FLOAT);
-        const h = aug.rotations90().astype(FLOAT).slice([k, k + 1]);
-        const hx = dist.apply(x, np.broadcastTo(h, [2, 3, 3]));
         const params = { w, theta: dist.init() };
-        const p1 = aug.predict(apply, params, random.key(0), x, { dist });
-        const p2 = aug.predict(apply, params, random.key(5), hx, { dist });
-        expectOnTestBackend(p1, p2);
-        expect(await maxDiffAsync(p1, p2)).toBeLessThan(tol);
+        const x = new Rng(seed + 1).array([2, 2, s, s], FLOAT);
+        // Every element of C4 is checked (no sampling), each against predict at the same key.
+        const report = check.invarianceError((xx: Tracer) => aug.predict(apply, params, random.key(0), xx, { dist }), check.groups.c4(), x);
+        expectOnTestBackend(report.errors);
+        const r = await check.summarize(report);
+        expect([r.exact, r.samples]).toEqual([true, 4]);
+        expect(r.max).toBeLessThan(tol);
+        // The measure is not blind: the network's own probabilities move under quarter turns.
+        const alone = await check.summarize(check.invarianceError((xx: Tracer) => np.softmax(apply(w, xx), { axis: -1 }), check.groups.c4(), x));
+        expect(alone.max).toBeGreaterThan(1e-6);
       }),
       // Fewer draws on WebGPU, where each takes about 0.3 s of eager dispatches on lavapipe.
       { numRuns: onWebgpu ? 8 : 25 },
@@ -130,12 +134,12 @@ describe("invariant and equivariant averaging", () => {
     );
   });
 
-  it("predictEquivariant commutes with the group: f(h x) = h f(x)", async () => {
+  it("predictEquivariant commutes with the group: f(h x) = h f(x), while the dense network alone does not", async () => {
     // Exact up to rounding: 1e-12 in float64; on WebGPU, outputs of size ~2 through two
     // float32 warps each (1e-6 of a pixel per warp).
     const tol = onWebgpu ? 1e-5 : 1e-12;
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 1, max: 1e9 }), fc.integer({ min: 2, max: 6 }), fc.integer({ min: 0, max: 3 }), async (seed, s, k) => {
+      fc.asyncProperty(fc.integer({ min: 1, max: 1e9 }), fc.integer({ min: 2, max: 6 }), async (seed, s) => {
         const rng = new Rng(seed);
         // A dense (per-pixel) network that is not itself equivariant: a 1x1 channel mix plus a fixed bias map.
         const mix = rng.array([3, 2], FLOAT);
@@ -143,11 +147,14 @@ describe("invariant and equivariant averaging", () => {
         const apply = (wt: { mix: Tracer; bias: Tracer }, x: Tracer) => np.einsum("oc,nchw->nohw", wt.mix, x).add(wt.bias);
         const dist = aug.finiteGroup(aug.rotations90().astype(FLOAT));
         const x = rng.array([2, 2, s, s], FLOAT);
-        const h = np.broadcastTo(aug.rotations90().astype(FLOAT).slice([k, k + 1]), [2, 3, 3]);
         const params = { w: { mix, bias }, theta: dist.init() };
-        const lhs = aug.predictEquivariant(apply, params, random.key(0), dist.apply(x, h), { dist });
-        const rhs = dist.apply(aug.predictEquivariant(apply, params, random.key(0), x, { dist }), h);
-        expect(await maxDiffAsync(lhs, rhs)).toBeLessThan(tol);
+        const eq = (xx: Tracer) => aug.predictEquivariant(apply, params, random.key(0), xx, { dist });
+        const c4 = check.groups.c4();
+        const r = await check.summarize(check.equivarianceError(eq, c4, c4, x));
+        expect([r.exact, r.samples]).toEqual([true, 4]);
+        expect(r.max).toBeLessThan(tol);
+        const alone = await check.summarize(check.equivarianceError((xx: Tracer) => apply(params.w, xx), c4, c4, x));
+        expect(alone.max).toBeGreaterThan(1e-6);
       }),
       // Fewer draws on WebGPU, where each takes about 0.3 s of eager dispatches on lavapipe.
       { numRuns: onWebgpu ? 8 : 25 },

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { np, random, grad, jit, vmap, linalg, type Tracer } from "../../index.ts";
 import * as aug from "../../augerino/index.ts";
+import * as check from "../../testing/index.ts";
 import * as optim from "../../optim/index.ts";
 import { Rng } from "../cases/types.ts";
 import { barTask } from "./bars.ts";
@@ -27,14 +28,11 @@ describe("Monte Carlo averaging", () => {
     const dist = aug.uniformAffine({ initWidth: [1e-6, 1e-6, 2 * Math.PI, 1e-6, 1e-6, 1e-6] });
     const params = { w, theta: dist.init().astype(FLOAT) };
     const x = images(3, 4);
-    const rot = (a: number) => np.broadcastTo(np.array([[Math.cos(a), -Math.sin(a), 0], [Math.sin(a), Math.cos(a), 0], [0, 0, 1]], { dtype: FLOAT }), [4, 3, 3]);
-    const hx = dist.apply(x, rot(0.7));
+    const rotations = check.groups.rotations2d();
     const err = async (n: number) => {
-      const gapOf = (p: typeof params, k1: Tracer, k2: Tracer) => {
-        const a = aug.predict(apply, p, k1, x, { dist, nCopies: n });
-        const b = aug.predict(apply, p, k2, hx, { dist, nCopies: n });
-        return np.mean(np.abs(a.sub(b)));
-      };
+      // The mean change of the averaged predictions under two random rotations, the copies at a fixed key.
+      const gapOf = (p: typeof params, k: Tracer, kg: Tracer) =>
+        check.invarianceError((xx: Tracer) => aug.predict(apply, p, k, xx, { dist, nCopies: n }), rotations, x, { samples: 2, key: kg, reduce: "mean" }).mean;
       // Eager on the CPU. On WebGPU one compiled program per nCopies: eagerly, the 64 copies
       // are ~25,000 dispatches, 14 s on lavapipe.
       const gap = onWebgpu ? jit(gapOf) : gapOf;
