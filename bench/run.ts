@@ -18,7 +18,7 @@ const args = process.argv.slice(2);
 // Usage errors exit before any peer loads: TF.js wasm installs a handler that turns a later throw into a page of minified source.
 const fail = (msg: string): never => {
   console.error(msg);
-  process.exit(1);
+  process.exit(2);
 };
 const opt = (name: string) => {
   const i = args.indexOf(`--${name}`);

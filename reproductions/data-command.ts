@@ -1,54 +1,44 @@
 /**
- * `augerino data [--check] [--download]`: reports each dataset's files as OK / missing /
- * corrupt (exit 0 when every required file is present and valid, 3 otherwise), or fetches
- * the canonical public files into ~/.cache/augerino first. Bad arguments exit 2.
+ * `augerino data [--check] [--download] [NAME ...]`: reports each dataset's files (all of
+ * them, or the named ones) as OK / missing / corrupt (exit 0 when every required file is
+ * present and valid, 3 otherwise), or fetches the canonical public files into
+ * ~/.cache/augerino first. Bad arguments exit 2.
  */
-import { defineCommand } from "./cli.ts";
-import { checkDataset, DataError, DATASETS, downloadDataset, FIX, searchDirs, type DownloadOpts } from "./datasets/index.ts";
+import { consoleOutput, defineCommand, exitFor, parseFlags, UsageError, type Output } from "./cli.ts";
+import { checkDataset, DATASETS, downloadDataset, FIX, searchDirs, type DownloadOpts, type RegisteredDataset } from "./datasets/index.ts";
 
-const USAGE = "usage: augerino data [--check] [--download]   (--check is the default)";
+const USAGE = `usage: augerino data [--check] [--download] [NAME ...]   (--check is the default; NAME: ${DATASETS.map((d) => d.spec.name).join(", ")}, all when none)`;
 
-export interface DataCommandIO {
-  out?: (line: string) => void;
-  err?: (line: string) => void;
+export interface DataCommandIO extends Partial<Output> {
   /** Passed to the downloads (tests inject a fetch). */
   download?: DownloadOpts;
 }
 
 /** Runs the command; returns the exit code. */
 export async function runData(args: string[], io: DataCommandIO = {}): Promise<number> {
-  const out = io.out ?? ((l: string) => console.log(l));
-  const err = io.err ?? ((l: string) => console.error(l));
-  let download = false;
-  for (const a of args) {
-    if (a === "--check") continue;
-    else if (a === "--download") download = true;
-    else if (a === "--help" || a === "-h") {
-      out(USAGE);
-      return 0;
-    } else {
-      err(`augerino data: unknown option "${a}"; ${USAGE}`);
-      return 2;
-    }
-  }
+  const o: Output = { out: io.out ?? consoleOutput.out, err: io.err ?? consoleOutput.err };
   try {
-    if (download) {
-      for (const d of DATASETS) await downloadDataset(d.spec, { log: out, ...io.download });
-    }
-    return check(out, err);
+    const { values, positionals } = parseFlags(args, { check: { type: "boolean" }, download: { type: "boolean" } });
+    const chosen = select(positionals);
+    if (values.download) for (const d of chosen) await downloadDataset(d.spec, { log: o.out, ...io.download });
+    return check(chosen, o);
   } catch (e) {
-    if (e instanceof DataError) {
-      err(`augerino data: ${e.message}`);
-      return 3;
-    }
-    err(`augerino data: internal error: ${e instanceof Error ? e.message : String(e)}`);
-    return 1;
+    return exitFor(e, "data", USAGE, o);
   }
 }
 
-function check(out: (l: string) => void, err: (l: string) => void): number {
+function select(names: string[]): RegisteredDataset[] {
+  if (names.length === 0) return DATASETS;
+  return names.map((n) => {
+    const d = DATASETS.find((x) => x.spec.name === n);
+    if (!d) throw new UsageError(`unknown dataset "${n}"; known: ${DATASETS.map((x) => x.spec.name).join(", ")}`);
+    return d;
+  });
+}
+
+function check(datasets: RegisteredDataset[], { out, err }: Output): number {
   let bad = 0;
-  for (const { spec, validate } of DATASETS) {
+  for (const { spec, validate } of datasets) {
     out(`${spec.name}: ${spec.description} (searched ${searchDirs(spec.name).join(", ")})`);
     for (const s of checkDataset(spec, validate)) {
       if (s.state === "missing" || s.state === "corrupt") bad++;
@@ -65,4 +55,4 @@ function check(out: (l: string) => void, err: (l: string) => void): number {
   return 0;
 }
 
-defineCommand("data", { summary: "check or download the datasets (--check, --download)", run: (args) => runData(args) });
+defineCommand("data", { summary: "check or download the datasets (--check, --download [NAME])", usage: USAGE, run: (args) => runData(args) });

@@ -2,6 +2,8 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { DatasetSpec } from "./datasets/files.ts";
+import type { Resume } from "./checkpoint.ts";
+import { fmtTime } from "./progress.ts";
 
 export interface RunOpts {
   seed: number;
@@ -48,16 +50,30 @@ export interface Experiment {
   run(opts: RunOpts): Promise<ExperimentResult>;
 }
 
+/** How the run went across sessions: the trainings continued from checkpoints, and the whole run's time. */
+export interface RunRecord {
+  resumed: Resume[];
+  seconds: number;
+}
+
 /** Markdown table cells: a literal pipe would end the cell. */
 const cell = (s: string) => s.replace(/\|/g, "\\|");
 
-export function writeReport(name: string, title: string, res: ExperimentResult, out: string): void {
+function runLine(run: RunRecord): string {
+  const whole = `The whole run took ${fmtTime(run.seconds)}`;
+  if (run.resumed.length === 0) return `${whole}; it was not resumed.`;
+  const from = run.resumed.map((r) => `${r.label} after epoch ${r.epoch} of ${r.epochs}`).join(", ");
+  return `${whole}, earlier sessions included; it was resumed from checkpoints (${from}).`;
+}
+
+export function writeReport(name: string, title: string, res: ExperimentResult, out: string, run?: RunRecord): void {
   mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, "results.json"), JSON.stringify({ experiment: name, ...res }, null, 2));
+  writeFileSync(join(out, "results.json"), JSON.stringify({ experiment: name, ...res, ...(run && { run }) }, null, 2));
   const lines = [
     `# ${title}`,
     "",
     `Run: \`npx augerino reproduce ${name}${res.config.quick ? " --quick" : ""} --seed ${res.config.seed}\` (${res.seconds.toFixed(0)} s on ${res.config.backend}).`,
+    ...(run ? [runLine(run)] : []),
     "",
     "| quantity | paper | ours |",
     "|---|---|---|",

@@ -7,13 +7,12 @@
  * batch; their running averages are estimated once training ends, from augmented training
  * batches, so the per-step state never has to cross the vmap over copies.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { np, random, jit, tree, valueAndGrad, type Tracer } from "../index.ts";
 import * as nn from "../nn/index.ts";
 import * as optim from "../optim/index.ts";
 import * as aug from "../augerino/index.ts";
 import { Progress } from "./progress.ts";
+import { loadCheckpoint, saveCheckpoint, stampOf } from "./checkpoint.ts";
 import { yieldToEventLoop } from "./datasets/index.ts";
 
 export interface Dataset {
@@ -37,7 +36,7 @@ export interface TrainConfig {
   /** The network's learning rate over training: constant (default) or cosine decay to 0. */
   schedule?: "constant" | "cosine";
   seed: number;
-  /** Where checkpoints go; training resumes from one whose config matches. */
+  /** Where checkpoints go; training resumes from one whose version, config and code match. */
   checkpointDir?: string;
   label?: string;
   quiet?: boolean;
@@ -125,19 +124,13 @@ export async function trainAugerino(cfg: TrainConfig): Promise<TrainResult> {
   let startEpoch = 0;
   let resumedFrom: number | undefined;
 
-  const ckptJson = cfg.checkpointDir ? join(cfg.checkpointDir, "checkpoint.json") : undefined;
-  const ckptTensors = cfg.checkpointDir ? join(cfg.checkpointDir, "checkpoint.safetensors") : undefined;
-  if (ckptJson && ckptTensors && existsSync(ckptJson) && existsSync(ckptTensors)) {
-    const meta = JSON.parse(readFileSync(ckptJson, "utf8"));
-    if (meta.config === configKey(cfg) && meta.epoch <= cfg.epochs) {
-      const saved = (await nn.load(ckptTensors)) as { params: typeof params; optState: typeof optState };
-      params = saved.params;
-      optState = saved.optState;
-      history = meta.history;
-      startEpoch = meta.epoch;
-      resumedFrom = meta.epoch;
-      if (!cfg.quiet) process.stderr.write(`resuming from the checkpoint after epoch ${meta.epoch}\n`);
-    }
+  const label = cfg.label ?? "train";
+  const ckpt = cfg.checkpointDir ? { dir: cfg.checkpointDir, stamp: stampOf(configKey(cfg)) } : undefined;
+  const saved = ckpt && (await loadCheckpoint<{ params: typeof params; optState: typeof optState }, HistoryRow>(ckpt.dir, ckpt.stamp, cfg.epochs, label, cfg.quiet));
+  if (saved) {
+    ({ params, optState } = saved.state);
+    history = saved.history;
+    startEpoch = resumedFrom = saved.epoch;
   }
 
   const lossFn = (p: typeof params, key: Tracer, x: Tracer, y: Tracer) =>
@@ -149,7 +142,7 @@ export async function trainAugerino(cfg: TrainConfig): Promise<TrainResult> {
   });
   const correct = jit((w: unknown, x: Tracer, y: Tracer) => np.sum(np.equal(np.argmax(apply(w, x), { axis: -1 }), y)));
 
-  const progress = new Progress(cfg.label ?? "train", cfg.epochs * steps, cfg.quiet);
+  const progress = new Progress(label, cfg.epochs * steps, cfg.quiet);
   for (let epoch = startEpoch; epoch < cfg.epochs; epoch++) {
     const perm = random.permutation(random.foldIn(kTrain, epoch), n);
     let lossSum = 0;
@@ -179,11 +172,7 @@ export async function trainAugerino(cfg: TrainConfig): Promise<TrainResult> {
       // The widths after the epoch's last step, as read for its progress line.
       widths: Array.from(lastWidths),
     });
-    if (ckptJson && ckptTensors) {
-      mkdirSync(cfg.checkpointDir!, { recursive: true });
-      await nn.save(ckptTensors, { params, optState });
-      writeFileSync(ckptJson, JSON.stringify({ config: configKey(cfg), epoch: epoch + 1, history }));
-    }
+    if (ckpt) await saveCheckpoint(ckpt.dir, ckpt.stamp, epoch + 1, history, { params, optState });
   }
   progress.done();
   const state = batchStats ? await estimateState(cfg.net, params, init.state, cfg.dist, cfg.data, cfg.batchSize, random.foldIn(kTrain, -1)) : init.state;

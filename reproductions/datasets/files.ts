@@ -121,9 +121,15 @@ export function readPart(spec: DatasetSpec, role: string): { bytes: Uint8Array; 
   return { bytes: bytes ?? readFileSync(loc.path), path: loc.path, variant: loc.variant };
 }
 
+/** The first required part of `spec` found nowhere, if any. */
+export function firstMissing(spec: DatasetSpec): FilePart | undefined {
+  return spec.parts.find((part) => !part.optional && !locate(spec.name, part));
+}
+
 /** Throws DataError naming the first required file of `spec` found nowhere (contents are verified when read). */
 export function requirePresent(spec: DatasetSpec): void {
-  for (const part of spec.parts) if (!part.optional && !locate(spec.name, part)) throw new DataError(missingMessage(spec, part));
+  const part = firstMissing(spec);
+  if (part) throw new DataError(missingMessage(spec, part));
 }
 
 export type PartStatus = { role: string; state: "OK" | "missing" | "corrupt" | "absent"; path?: string; detail?: string };

@@ -17,7 +17,7 @@ export { MNIST, parseIdx, loadMnist, readMnistRaw, type MnistRaw } from "./mnist
 export { rotMnist, type RotMnist, type RotMnistOpts, type RotatedSplit } from "./rotmnist.ts";
 export { MARIO_IGGY, MARIO_IGGY_CLASSES, marioIggy, readSprites, type MarioIggy, type MarioIggyOpts } from "./marioiggy.ts";
 export { OLIVETTI, olivetti, readFaces, type Olivetti, type OlivettiOpts } from "./olivetti.ts";
-export { downloadDataset, type DownloadOpts, type Fetch } from "./download.ts";
+export { downloadDataset, ensureDataset, type DownloadOpts, type Fetch } from "./download.ts";
 export { onCpu, yieldToEventLoop, uniformAngles, permutation, streamKey, rotationMatrices, rotateImages } from "./rotate.ts";
 
 /** A dataset and the structural check `augerino data --check` runs on each of its files. */

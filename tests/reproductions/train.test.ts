@@ -1,8 +1,13 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { np, random, type Tracer } from "../../index.ts";
 import * as nn from "../../nn/index.ts";
 import * as aug from "../../augerino/index.ts";
 import { applyOf, trainAugerino, type TrainConfig } from "../../reproductions/train.ts";
+import { beginRun, runResumes, runSeconds } from "../../reproductions/checkpoint.ts";
+import { packageVersion } from "../../reproductions/cli.ts";
+import { writeReport, type ExperimentResult } from "../../reproductions/experiment.ts";
 import { tempDir } from "./fixtures.ts";
 
 // A small batchNorm net on a synthetic two-class task: vertical vs horizontal stripes.
@@ -56,5 +61,67 @@ describe("trainAugerino with batch statistics", () => {
     // A different schedule is a different run: its checkpoint does not match.
     const constant = await trainAugerino(config({ checkpointDir: dir }));
     expect(constant.resumedFrom).toBeUndefined();
+  }, 120_000);
+});
+
+describe("checkpoints", () => {
+  const small = (dir: string) => config({ data: task(60), epochs: 1, checkpointDir: dir, label: "small" });
+
+  /** Trains while collecting stderr, for the notices. */
+  async function trainNoting(cfg: TrainConfig) {
+    const notes: string[] = [];
+    const spy = vi.spyOn(process.stderr, "write").mockImplementation((chunk) => (notes.push(String(chunk)), true));
+    try {
+      return { res: await trainAugerino(cfg), notes: notes.join("") };
+    } finally {
+      spy.mockRestore();
+    }
+  }
+
+  it("record the version and hashes, and start fresh with one notice when they differ", async () => {
+    const dir = tempDir("ckpt-stamp");
+    await trainAugerino(small(dir));
+    const json = join(dir, "checkpoint.json");
+    const meta = JSON.parse(readFileSync(json, "utf8"));
+    const version = packageVersion();
+    expect(meta).toMatchObject({ version, epoch: 1, configHash: expect.stringMatching(/^[0-9a-f]{64}$/), codeHash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    const tampered: [Record<string, unknown>, RegExp][] = [
+      [{ ...meta, version: "0.0.0-old" }, new RegExp(`made by augerino 0\\.0\\.0-old, this is ${version.replace(/\./g, "\\.")}`)],
+      [{ ...meta, codeHash: "0".repeat(64) }, /made by other code \(code hash 000000000000, now [0-9a-f]{12}\)/],
+      [{ ...meta, configHash: "0".repeat(64) }, /made with another configuration/],
+      // What the code before this stamp wrote.
+      [{ config: "{}", epoch: 1, history: meta.history }, /made by an older augerino that recorded no version/],
+    ];
+    for (const [saved, why] of tampered) {
+      writeFileSync(json, JSON.stringify(saved));
+      const { res, notes } = await trainNoting({ ...small(dir), quiet: true });
+      expect(res.resumedFrom).toBeUndefined();
+      expect(notes).toMatch(new RegExp(`^small: not resuming from ${dir}: it was ${why.source}; starting fresh\n$`));
+      // The fresh run's checkpoint carries the current stamp again.
+      expect(JSON.parse(readFileSync(json, "utf8"))).toMatchObject({ version: meta.version, codeHash: meta.codeHash, configHash: meta.configHash });
+    }
+  }, 120_000);
+
+  it("a resumed run is journalled with the time of its earlier sessions", async () => {
+    const dir = tempDir("ckpt-journal");
+    beginRun();
+    await trainAugerino(small(dir));
+    expect(runResumes()).toEqual([]);
+    const json = join(dir, "checkpoint.json");
+    writeFileSync(json, JSON.stringify({ ...JSON.parse(readFileSync(json, "utf8")), runSeconds: 1000 }));
+    beginRun();
+    const { res, notes } = await trainNoting({ ...small(dir), quiet: false });
+    expect(res.resumedFrom).toBe(1);
+    expect(notes).toMatch(/small: resuming from the checkpoint after epoch 1 of 1/);
+    expect(runResumes()).toEqual([{ label: "small", epoch: 1, epochs: 1 }]);
+    expect(runSeconds()).toBeGreaterThanOrEqual(1000);
+
+    const out = tempDir("report");
+    const result: ExperimentResult = { config: { seed: 0, backend: "cpu" }, metrics: {}, widths: [], trajectory: {}, targets: [], paper: [], figures: [], seconds: 3 };
+    writeReport("demo", "demo", result, out, { resumed: runResumes(), seconds: 1234 });
+    expect(readFileSync(join(out, "report.md"), "utf8")).toContain("The whole run took 20m34s, earlier sessions included; it was resumed from checkpoints (small after epoch 1 of 1).");
+    writeReport("demo", "demo", result, out, { resumed: [], seconds: 42 });
+    expect(readFileSync(join(out, "report.md"), "utf8")).toContain("The whole run took 42.0s; it was not resumed.");
+    expect(JSON.parse(readFileSync(join(out, "results.json"), "utf8")).run).toEqual({ resumed: [], seconds: 42 });
   }, 120_000);
 });
