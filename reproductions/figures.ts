@@ -15,25 +15,37 @@ export async function writeChart(spec: TopLevelSpec, base: string): Promise<stri
   return [`${base}.svg`, `${base}.png`];
 }
 
-/** A line chart of several named series over a shared x. */
-export function lineChart(opts: { title: string; x: string; y: string; rows: Record<string, number | string>[]; series?: string; rule?: { y: number; label: string }; order?: string }): TopLevelSpec {
+/** A dashed reference line with its label drawn beside it (horizontal at y, or vertical at x). */
+export type Rule = { y: number; label: string } | { x: number; label: string };
+
+function ruleLayers(rule: Rule): object[] {
+  const along = "y" in rule ? "y" : "x";
+  const at = "y" in rule ? rule.y : rule.x;
+  const encoding = { [along]: { field: "at", type: "quantitative" as const } };
+  return [
+    { data: { values: [{ at, label: rule.label }] }, mark: { type: "rule", strokeDash: [4, 4], color: "gray" }, encoding },
+    {
+      data: { values: [{ at, label: rule.label }] },
+      // Horizontal rules are labelled at their right end; vertical ones at the top.
+      mark: along === "y" ? { type: "text", align: "right", baseline: "bottom", dy: -2, color: "gray", x: "width" } : { type: "text", align: "left", baseline: "top", dx: 3, color: "gray", y: 0 },
+      encoding: { ...encoding, text: { field: "label", type: "nominal" as const } },
+    },
+  ];
+}
+
+/** A line chart of several named series over a shared x; axis titles default to the field names. */
+export function lineChart(opts: { title: string; x: string; y: string; xTitle?: string; yTitle?: string; rows: Record<string, number | string>[]; series?: string; rule?: Rule; rules?: Rule[]; order?: string }): TopLevelSpec {
   const line = {
     mark: { type: "line" as const, point: opts.rows.length <= 60 },
     encoding: {
-      x: { field: opts.x, type: "quantitative" as const, title: opts.x },
-      y: { field: opts.y, type: "quantitative" as const, title: opts.y },
+      x: { field: opts.x, type: "quantitative" as const, title: opts.xTitle ?? opts.x },
+      y: { field: opts.y, type: "quantitative" as const, title: opts.yTitle ?? opts.y },
       ...(opts.series ? { color: { field: opts.series, type: "nominal" as const } } : {}),
       // Draw points in the given order rather than sorted by x (for step shapes).
       ...(opts.order ? { order: { field: opts.order, type: "quantitative" as const } } : {}),
     },
   };
-  const layers: object[] = [line];
-  if (opts.rule) {
-    layers.push({
-      data: { values: [{ y: opts.rule.y, label: opts.rule.label }] },
-      mark: { type: "rule", strokeDash: [4, 4], color: "gray" },
-      encoding: { y: { field: "y", type: "quantitative" } },
-    });
-  }
+  const rules = [...(opts.rule ? [opts.rule] : []), ...(opts.rules ?? [])];
+  const layers: object[] = [line, ...rules.flatMap(ruleLayers)];
   return { $schema: "https://vega.github.io/schema/vega-lite/v5.json", title: opts.title, width: 480, height: 300, data: { values: opts.rows }, layer: layers } as TopLevelSpec;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { np, linalg, type Tracer } from "../../index.ts";
+import { np, linalg, random, type Tracer } from "../../index.ts";
 import * as aug from "../../augerino/index.ts";
 import * as check from "../../testing/index.ts";
 import { FLOAT, onCpu } from "../backend-under-test.ts";
@@ -67,6 +67,19 @@ describe("group elements", () => {
       fc.property(check.arb.so3({ maxAngle: 0.3 }), (g) => {
         expect(rotationAngle(g.value as M)).toBeLessThanOrEqual(0.3 + 1e-9);
       }),
+    );
+  });
+
+  it("affine3d: 4x4 homogeneous maps; rotation-only widths give rotations", () => {
+    fc.assert(
+      fc.property(check.arb.affine3d({ widths: [0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0] }), (g) => {
+        const m = g.value as M;
+        expect(m[3]).toEqual([0, 0, 0, 1]);
+        const r = m.slice(0, 3).map((row) => row.slice(0, 3));
+        expect(gap(mul(r, transpose(r)), eye(3))).toBeLessThan(1e-12);
+        expect(Math.abs(det3(r) - 1)).toBeLessThan(1e-12);
+      }),
+      { numRuns: 30 },
     );
   });
 
@@ -138,6 +151,12 @@ describe("inputs", () => {
       }),
       { numRuns: 20 },
     );
+  });
+
+  it("keys are random.key(seed), printed with their seed", async () => {
+    const [k] = fc.sample(check.arb.key(), { numRuns: 1, seed: 4 });
+    const seed = Number(/^random\.key\((\d+)\)$/.exec(fc.stringify(k))![1]);
+    expect(Array.from(await k.data())).toEqual(Array.from(await random.key(seed).data()));
   });
 
   it("bad ranges are clear errors", () => {

@@ -8,12 +8,13 @@ import type { PointCloud } from "../../testing/index.ts";
 import { FLOAT } from "../backend-under-test.ts";
 
 /**
- * A sum of the pixels weighted by the square of their raster index, and the plain sum, [N, 2]:
- * invariant under no rotation (the square keeps even the half-turn average from being constant). Any image size.
+ * A sum of the pixels weighted by cos(1.3 i + 0.4) of their raster index i, and the plain sum,
+ * [N, 2]: weights with no symmetry of the square, so no rotation or reflection leaves it (or a
+ * partial average of it) unchanged. Any image size.
  */
 export function ramp(x: Tracer): Tracer {
   const [, , h, w] = x.shape;
-  const weights = np.square(np.arange(h * w).astype(x.dtype).div(h * w)).reshape([1, 1, h, w]);
+  const weights = np.cos(np.arange(h * w).astype(x.dtype).mul(1.3).add(0.4)).reshape([1, 1, h, w]);
   const s = np.sum(x.mul(weights), { axis: [1, 2, 3] });
   return np.stack([s, np.sum(x, { axis: [1, 2, 3] })], { axis: -1 });
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { random, type Tracer } from "../../index.ts";
+import { np, random, type Tracer } from "../../index.ts";
 import * as aug from "../../augerino/index.ts";
 import * as check from "../../testing/index.ts";
 import { FLOAT, onWebgpu } from "../backend-under-test.ts";
@@ -44,6 +44,37 @@ describe("properties catch broken models and pass correct ones", () => {
     await fc.assert(check.equivariant(centroid, check.groups.so3(), check.groups.so3(), clouds(), { tol: onWebgpu ? 1e-4 : 1e-10 }), runs);
     // Equivariance is not invariance.
     expect((await fc.check(check.invariant(centroid, check.groups.so3(), clouds()), runs)).failed).toBe(true);
+  });
+
+  it("D4: an average over all eight symmetries passes; an average over C4 alone is caught by the reflections", async () => {
+    const d4 = check.groups.d4();
+    const mats = np.array(d4.elements!.map((e) => e.value as number[][]), { dtype: FLOAT });
+    await fc.assert(check.invariant(averaged(ramp, mats), d4, imgs()), runs);
+    const d = await fc.check(check.invariant(averaged(ramp), d4, imgs()), runs);
+    expect(d.failed).toBe(true);
+    expect(d.counterexample![1].label).toMatch(/flip/);
+  });
+
+  it("permutation equivariance of per-point outputs: a shared per-point map passes; adding the point's index is caught", async () => {
+    const perPoint = (pc: check.PointCloud) => np.tanh(pc.positions).mul(pc.mask.reshape([...pc.mask.shape, 1]));
+    const indexed = (pc: check.PointCloud) => perPoint(pc).add(np.arange(pc.mask.shape[1]).astype(FLOAT).reshape([1, -1, 1]));
+    const perm = check.groups.permutations<check.PointCloud>();
+    const onOutputs = check.groups.permutations<Tracer>();
+    await fc.assert(check.equivariant(perPoint, perm, onOutputs, clouds()), runs);
+    const d = await fc.check(check.equivariant(indexed, perm, onOutputs, clouds()), runs);
+    expect(d.failed).toBe(true);
+    // Shrunk to a small counterexample: one cloud of two slots (the fewest a permutation can move), and a code that moves the first point only.
+    expect(fc.stringify(d.counterexample![0])).toMatch(/^point clouds of \[[12]\] points padded to 2 \(seed 0\)$/);
+    expect(d.counterexample![1].label).toMatch(/^permutation with Lehmer code \[\d+\]$/);
+  });
+
+  it("affine groups: a translation- and rotation-invariant energy passes small 3-D rigid motions; a scale-sensitive one is caught under 2-D scalings", async () => {
+    const rigid = check.groups.affine3d<check.PointCloud>({ widths: [1, 1, 1, 2, 2, 2, 0, 0, 0, 0, 0, 0] });
+    await fc.assert(check.invariant(pairEnergy, rigid, clouds(), { tol: onWebgpu ? 1e-4 : 1e-10 }), runs);
+    const scalings = check.groups.affine2d({ widths: [0, 0, 0, 0.5, 0, 0] });
+    const d = await fc.check(check.invariant((x: Tracer) => np.sum(x, { axis: [1, 2, 3] }), scalings, imgs([4, 6]), { tol: 1e-3 }), runs);
+    expect(d.failed).toBe(true);
+    expect(d.counterexample![1].label).toMatch(/^affine exp\([0-9.e-]+ scale\)$/);
   });
 
   it("a fixed input works in place of an arbitrary", async () => {
