@@ -128,6 +128,16 @@ export function so3(opts: { maxAngle?: number } = {}): fc.Arbitrary<GroupElement
 }
 
 /**
+ * Elements of any group from `check.groups` (C4, D4, a finite group, SO(3), ...): its own
+ * arbitrary, shrinking toward the identity.
+ * @example fc.assert(fc.property(check.arb.groupElement(check.groups.d4()), (g) => ...))
+ */
+export function groupElement(group: { name?: string; arb: fc.Arbitrary<GroupElement> }): fc.Arbitrary<GroupElement> {
+  if (!group || !(group.arb instanceof fc.Arbitrary)) throw new Error(`check.arb.groupElement: give a group from check.groups (c4(), d4(), so3(), ...), got ${String(group)}`);
+  return group.arb;
+}
+
+/**
  * The permutation of `n` items that a Lehmer code stands for (entries taken modulo the
  * choices left, so one code serves every n; the all-zero code is the identity).
  */

@@ -93,6 +93,14 @@ describe("group elements", () => {
     expect(check.arb.decodePermutation([], 4)).toEqual([0, 1, 2, 3]);
   });
 
+  it("groupElement draws a group's elements, every one of a finite group, shrinking to the identity", () => {
+    const labels = new Set(fc.sample(check.arb.groupElement(check.groups.d4()), { numRuns: 200, seed: 2 }).map((g) => g.label));
+    expect(labels).toEqual(new Set(check.groups.d4().elements!.map((e) => e.label)));
+    const d = fc.check(fc.property(check.arb.groupElement(check.groups.c4()), () => false), { seed: 1 });
+    expect(d.counterexample![0].label).toBe("identity");
+    expect(() => check.arb.groupElement(aug.uniformAffine() as never)).toThrow(/give a group from check\.groups/);
+  });
+
   it("C4 and D4 are closed under composition, with the identity first", () => {
     for (const group of [check.groups.c4(), check.groups.d4()]) {
       const els = group.elements!.map((e) => e.value as M);
