@@ -4,6 +4,18 @@ import { readFileSync } from "node:fs";
 const root = new URL("../", import.meta.url);
 const toPackage = (src: string) =>
   src.replace('"../index.ts"', '"augerino"').replace('"../nn/index.ts"', '"augerino/nn"').replace('"../optim/index.ts"', '"augerino/optim"').replace('"../augerino/index.ts"', '"augerino/augerino"').replace('"../testing/index.ts"', '"augerino/testing"');
+/** What an example prints (console.log lines) while it runs. */
+async function printedBy(run: () => Promise<unknown>): Promise<string[]> {
+  const logs: string[] = [];
+  const orig = console.log;
+  console.log = (...a: unknown[]) => logs.push(a.join(" "));
+  try {
+    await run();
+  } finally {
+    console.log = orig;
+  }
+  return logs;
+}
 const firstTsBlock = (md: string) => md.split("```ts\n")[1].split("```")[0];
 
 describe("docs show the code that the examples run", () => {
@@ -17,14 +29,7 @@ describe("docs show the code that the examples run", () => {
     expect(firstTsBlock(readme)).toBe(toPackage(example));
   });
   it("the Augerino example learns a wider rotation", async () => {
-    const logs: string[] = [];
-    const orig = console.log;
-    console.log = (...a: unknown[]) => logs.push(a.join(" "));
-    try {
-      await import("../examples/learn-rotation.ts");
-    } finally {
-      console.log = orig;
-    }
+    const logs = await printedBy(() => import("../examples/learn-rotation.ts"));
     const widths = logs.join("").split(":")[1].trim().split(/\s+/).map(Number);
     expect(widths[2]).toBeGreaterThan(1.5);
   });
@@ -34,15 +39,7 @@ describe("docs show the code that the examples run", () => {
     expect(doc.split("```ts\n")[2].split("```")[0]).toBe(toPackage(readFileSync(new URL("examples/invariance-checks.ts", root), "utf8")));
   });
   it("the testing example finds and shrinks a counterexample, and the averaged models pass within the stated tolerances", async () => {
-    const logs: string[] = [];
-    const orig = console.log;
-    console.log = (...a: unknown[]) => logs.push(a.join(" "));
-    try {
-      await import("../examples/invariance-checks.ts");
-    } finally {
-      console.log = orig;
-    }
-    const out = logs.join("\n");
+    const out = (await printedBy(() => import("../examples/invariance-checks.ts"))).join("\n");
     expect(out).toContain("cnn invariant under C4: false");
     // Shrunk to the smallest image the arbitrary allows, from seed 0, and the first quarter turn.
     expect(out).toMatch(/input: {3}image \[1, 1, 3, 3\] \(seed 0\)\n {2}element: rotation by 90 degrees\n {2}error: {3}[0-9.e-]+ > tol 0\.0001/);
