@@ -186,7 +186,7 @@ export function finiteGroup(elements: Tracer, opts: { warp?: SampleOpts } = {}):
     name: `finiteGroup(${g})`,
     init: () => np.zeros([0]),
     width: () => np.zeros([0]),
-    sample: (key, _theta, n) => np.take(elements, random.randint(key, [n], 0, g), { axis: 0 }),
+    sample: (key, _theta, n) => np.take(elements, random.randint(key, [n], 0, g), { axis: 0, mode: "clip" }),
     apply: (x, mats) => warp(x, mats, opts.warp),
     inverse: (mats) => linalg.inv(mats),
     enumerate: () => elements,

@@ -7,7 +7,7 @@ import { castScalar, checkDType, isFloat, type DType, type TypedArray } from "./
 import { getBackend, registerBackend, type Backend, type Handle } from "./backend.ts";
 import { CpuBackend } from "./backends/cpu/index.ts";
 import type { Params, Primitive } from "./primitive.ts";
-import { fmtShape, sizeOf, stridesOf } from "./shape.ts";
+import { checkAddressable, fmtShape, sizeOf, stridesOf } from "./shape.ts";
 import { evalHooks, Trace, type MainTrace } from "./trace.ts";
 import { fmtAval, Tracer, type ShapedArray } from "./tracer.ts";
 
@@ -257,6 +257,7 @@ class EvalTrace extends Trace {
     const arrays = placeInputs(prim, tracers as NDArray[]);
     const inAvals = arrays.map((a) => a.aval);
     const outAvals = prim.abstractEval(inAvals, params);
+    for (const a of outAvals) checkAddressable(prim.name, a.shape);
     const backend = arrays.length > 0 ? arrays[0].backendImpl : getBackend(params.backend as string | undefined);
     if (prim.viewOf !== undefined && backend.share) {
       // Same elements, new shape: the output owns the input's buffer too (arrays are immutable).

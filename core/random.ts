@@ -31,6 +31,7 @@ import { reshape, slice } from "./primitives/shape.ts";
 import { argsort } from "./primitives/sort.ts";
 import { threefry2x32 } from "./primitives/random.ts";
 import * as np from "./np.ts";
+import { AXIS, DTYPE, describeArg, isPlainObject, optionsOf } from "./options.ts";
 
 /** A key array whose leading axis can be destructured: `const [a, b] = random.split(k)`. */
 export type KeyArray = Tracer & Iterable<Tracer>;
@@ -158,6 +159,35 @@ export interface UniformOpts {
   dtype?: DType;
 }
 
+/** `f(key, shape, "float64")` or `f(key, shape, { dtype })` (normal, gumbel): JAX's positional dtype. */
+const dtypeOptions = (fn: string, arg: unknown) => optionsOf<{ dtype?: DType }>(`random.${fn}`, arg, ["dtype"], DTYPE);
+
+/** A bound given positionally: a number, a JS list of numbers or an array (not a dtype, not options). */
+const isBound = (v: unknown) => typeof v === "number" || Array.isArray(v) || v instanceof Tracer;
+
+/**
+ * uniform's arguments after the shape, in the three forms users write: JAX's
+ * `(dtype, minval, maxval)`, jax-js / the issue's `(minval, maxval, { dtype })`, and `{ minval, maxval, dtype }`.
+ */
+function uniformOptions(a: unknown, b: unknown, c: unknown): UniformOpts {
+  const op = "random.uniform";
+  const keys = ["minval", "maxval", "dtype"];
+  if (typeof a === "string") {
+    for (const [name, v] of [["minval", b], ["maxval", c]] as const) {
+      if (v !== undefined && !isBound(v)) throw new Error(`${op}: ${name} must be a number or an array, got ${describeArg(v)}`);
+    }
+    return { dtype: a as DType, ...(b !== undefined && { minval: b as ArrayLike }), ...(c !== undefined && { maxval: c as ArrayLike }) };
+  }
+  if (isBound(a)) {
+    if (b !== undefined && !isBound(b)) throw new Error(`${op}: maxval must be a number or an array, got ${describeArg(b)}`);
+    const rest = optionsOf<UniformOpts>(op, c, ["dtype"], DTYPE);
+    return { ...rest, minval: a as ArrayLike, ...(b !== undefined && { maxval: b as ArrayLike }) };
+  }
+  if (a !== undefined && !isPlainObject(a)) throw new Error(`${op}: expected minval (a number or an array), a dtype, or an options object {${keys.join(", ")}}, got ${describeArg(a)}`);
+  if (b !== undefined || c !== undefined) throw new Error(`${op}: nothing may follow the options object, got ${describeArg(b ?? c)}`);
+  return optionsOf<UniformOpts>(op, a, keys);
+}
+
 function floatDtype(fn: string, dtype: DType | undefined): DType {
   const d = dtype ?? "float32";
   if (!isFloat(d)) throw new Error(`random.${fn}: dtype must be float32 or float64, got ${d}`);
@@ -169,20 +199,23 @@ function floatDtype(fn: string, dtype: DType | undefined): DType {
  * reparametrisation u * (maxval - minval) + minval), which may be arrays. As in JAX, only
  * the lower bound is clamped: when |minval| is much larger than maxval - minval, float
  * rounding can return maxval itself.
- * @example random.uniform(key, [2, 3], { minval: -1, maxval: 1 })
+ * Called as `uniform(key, shape, minval, maxval)`, as JAX's `uniform(key, shape, dtype, minval,
+ * maxval)`, or with an options object.
+ * @example random.uniform(key, [2, 3], { minval: -1, maxval: 1 }) // or random.uniform(key, [2, 3], -1, 1)
  */
-export function uniform(key: Tracer, shape: number[] = [], opts: UniformOpts = {}): Tracer {
+export function uniform(key: Tracer, shape: number[] = [], minvalOrOpts?: ArrayLike | DType | UniformOpts, maxval?: ArrayLike, dtypeOrOpts?: DType | { dtype?: DType }): Tracer {
+  const opts = uniformOptions(minvalOrOpts, maxval, dtypeOrOpts);
   const dtype = floatDtype("uniform", opts.dtype);
   const k = checkKey("uniform", key);
   const minval = np.astype(asArray(opts.minval ?? 0, dtype), dtype);
-  const maxval = np.astype(asArray(opts.maxval ?? 1, dtype), dtype);
-  const s = checkDrawShape("uniform", shape, minval.shape, maxval.shape);
+  const hi = np.astype(asArray(opts.maxval ?? 1, dtype), dtype);
+  const s = checkDrawShape("uniform", shape, minval.shape, hi.shape);
   const b = bits(k, s);
   // The top 23 bits become the mantissa of a float in [1, 2); subtracting 1 leaves [0, 1).
   const mantissa = ew.or(ew.shiftRightLogical(b, np.fullLike(b, 9)), np.fullLike(b, 0x3f800000));
   let floats = np.sub(ew.bitcastConvertType(mantissa, "float32"), 1);
   if (dtype === "float64") floats = np.astype(floats, "float64");
-  const scaled = np.add(np.mul(floats, np.sub(maxval, minval)), minval);
+  const scaled = np.add(np.mul(floats, np.sub(hi, minval)), minval);
   // Rounding can never go below minval, but JAX clamps anyway; keeping it keeps the bits equal.
   return np.maximum(minval, scaled);
 }
@@ -191,8 +224,8 @@ export function uniform(key: Tracer, shape: number[] = [], opts: UniformOpts = {
  * Standard normal samples: sqrt(2) * erfInv(u), u uniform in (-1, 1).
  * @example random.normal(key, [3]).mul(sigma).add(mu)
  */
-export function normal(key: Tracer, shape: number[] = [], opts: { dtype?: DType } = {}): Tracer {
-  const dtype = floatDtype("normal", opts.dtype);
+export function normal(key: Tracer, shape: number[] = [], dtypeOrOpts?: DType | { dtype?: DType }): Tracer {
+  const dtype = floatDtype("normal", dtypeOptions("normal", dtypeOrOpts).dtype);
   checkKey("normal", key);
   checkDrawShape("normal", shape);
   // nextafter(-1, 0) in the dtype keeps erfInv finite.
@@ -217,8 +250,8 @@ export function bernoulli(key: Tracer, p: ArrayLike = 0.5, shape?: number[]): Tr
  * Standard Gumbel samples, -log(-log(u)) with u uniform in [tiny, 1).
  * @example random.gumbel(key, [5])
  */
-export function gumbel(key: Tracer, shape: number[] = [], opts: { dtype?: DType } = {}): Tracer {
-  const dtype = floatDtype("gumbel", opts.dtype);
+export function gumbel(key: Tracer, shape: number[] = [], dtypeOrOpts?: DType | { dtype?: DType }): Tracer {
+  const dtype = floatDtype("gumbel", dtypeOptions("gumbel", dtypeOrOpts).dtype);
   checkKey("gumbel", key);
   checkDrawShape("gumbel", shape);
   // The smallest normal float of the dtype (finfo.tiny) keeps log(u) finite.
@@ -232,7 +265,9 @@ export function gumbel(key: Tracer, shape: number[] = [], opts: { dtype?: DType 
  * leading dimensions draw independent samples.
  * @example random.categorical(key, np.log(np.array([0.2, 0.8])), { shape: [1000] })
  */
-export function categorical(key: Tracer, logits: ArrayLike, opts: { axis?: number; shape?: number[] } = {}): Tracer {
+export function categorical(key: Tracer, logits: ArrayLike, axisOrOpts?: number | { axis?: number; shape?: number[] }, shape?: number[]): Tracer {
+  // JAX's positional form is categorical(key, logits, axis, shape).
+  const opts = optionsOf<{ axis?: number; shape?: number[] }>("random.categorical", axisOrOpts, ["axis", "shape"], AXIS, shape === undefined ? undefined : { shape });
   checkKey("categorical", key);
   let l = asArray(logits);
   if (!isFloat(l.dtype)) l = np.astype(l, "float32");
@@ -264,8 +299,8 @@ function intBound(name: string, v: ArrayLike, dtype: DType): Tracer {
  * modulo the span, which keeps the bias tiny for any span; maxval <= minval gives minval.
  * @example random.randint(key, [3], 0, 10) // int32 in 0..9
  */
-export function randint(key: Tracer, shape: number[], minval: ArrayLike, maxval: ArrayLike, opts: { dtype?: DType } = {}): Tracer {
-  const dtype = opts.dtype ?? "int32";
+export function randint(key: Tracer, shape: number[], minval: ArrayLike, maxval: ArrayLike, dtypeOrOpts?: DType | { dtype?: DType }): Tracer {
+  const dtype = dtypeOptions("randint", dtypeOrOpts).dtype ?? "int32";
   if (dtype !== "int32" && dtype !== "uint32") throw new Error(`random.randint: dtype must be int32 or uint32, got ${dtype}`);
   const [k1, k2] = split(checkKey("randint", key));
   const lo0 = intBound("minval", minval, dtype);
@@ -295,7 +330,7 @@ function shuffle(key: Tracer, x: Tracer, axis: number): Tracer {
     const [next, sub] = split(k);
     k = next;
     const perm = argsort(bits(sub, x.shape), axis);
-    x = np.takeAlongAxis(x, perm, { axis });
+    x = np.takeAlongAxis(x, perm, { axis, mode: "clip" });
   }
   return x;
 }
@@ -305,7 +340,8 @@ function shuffle(key: Tracer, x: Tracer, axis: number): Tracer {
  * With `independent`, each slice along `axis` is shuffled separately.
  * @example random.permutation(key, 5) // e.g. [3, 0, 4, 1, 2]
  */
-export function permutation(key: Tracer, x: number | ArrayLike, opts: { axis?: number; independent?: boolean } = {}): Tracer {
+export function permutation(key: Tracer, x: number | ArrayLike, axisOrOpts?: number | { axis?: number; independent?: boolean }, rest?: { independent?: boolean }): Tracer {
+  const opts = optionsOf<{ axis?: number; independent?: boolean }>("random.permutation", axisOrOpts, ["axis", "independent"], AXIS, rest);
   const k = checkKey("permutation", key);
   if (typeof x === "number") {
     if (!Number.isInteger(x) || x < 0) throw new Error(`random.permutation: n must be a non-negative integer, got ${x}`);
@@ -315,5 +351,5 @@ export function permutation(key: Tracer, x: number | ArrayLike, opts: { axis?: n
   if (a.ndim === 0) throw new Error(`random.permutation: x must be a number n or an array of rank >= 1, got shape []`);
   const axis = normalizeAxis("random.permutation", opts.axis ?? 0, a.ndim);
   if (opts.independent || a.ndim === 1) return shuffle(k, a, axis);
-  return np.take(a, shuffle(k, np.arange(a.shape[axis]), 0), { axis });
+  return np.take(a, shuffle(k, np.arange(a.shape[axis]), 0), { axis, mode: "clip" });
 }

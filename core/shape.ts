@@ -58,6 +58,22 @@ export function normalizeAxes(op: string, axis: number | readonly number[] | und
   return out.sort((a, b) => a - b);
 }
 
+/**
+ * The most elements one kernel may address. Every backend indexes with 32-bit integers (wasm's
+ * signed i32 on the CPU, u32 in WGSL and CUDA C), and a larger loop would wrap around and return
+ * a wrong answer silently (a jitted sum over 2^32 elements gave the count modulo 2^32), so larger
+ * arrays and loop spaces are refused instead; split the work (e.g. sum over chunks) to go beyond.
+ */
+export const MAX_KERNEL_ELEMENTS = 2 ** 31 - 1;
+
+/** Throws naming the op and the size when `shape` holds more elements than a kernel can address. */
+export function checkAddressable(op: string, shape: readonly number[]): void {
+  const n = sizeOf(shape);
+  if (n > MAX_KERNEL_ELEMENTS) {
+    throw new Error(`${op}: ${fmtShape(shape)} has ${n} elements, more than the ${MAX_KERNEL_ELEMENTS} (2^31 - 1) that 32-bit kernel index arithmetic addresses on every backend; split the computation into smaller pieces`);
+  }
+}
+
 export function checkShape(op: string, shape: unknown): number[] {
   if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
     throw new Error(`${op}: shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);

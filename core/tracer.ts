@@ -21,7 +21,9 @@ export function fmtAval(a: ShapedArray): string {
 export const ops = {} as typeof npModule;
 
 type NpArg = Parameters<typeof npModule.add>[1];
-type AxisOpts = { axis?: number | number[] | null; keepdims?: boolean };
+/** A function's parameters after the array it is a method of. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Rest<F> = F extends (x: any, ...rest: infer R) => any ? R : never;
 
 export abstract class Tracer {
   abstract get aval(): ShapedArray;
@@ -74,14 +76,17 @@ export abstract class Tracer {
   cos() { return ops.cos(this); }
   tanh() { return ops.tanh(this); }
   sigmoid() { return ops.sigmoid(this); }
-  sum(opts?: AxisOpts) { return ops.sum(this, opts); }
-  mean(opts?: AxisOpts) { return ops.mean(this, opts); }
-  max(opts?: AxisOpts) { return ops.max(this, opts); }
-  min(opts?: AxisOpts) { return ops.min(this, opts); }
-  prod(opts?: AxisOpts) { return ops.prod(this, opts); }
-  var(opts?: AxisOpts) { return ops.var(this, opts); }
-  argmax(opts?: { axis?: number; keepdims?: boolean }) { return ops.argmax(this, opts); }
-  argmin(opts?: { axis?: number; keepdims?: boolean }) { return ops.argmin(this, opts); }
+  // Methods take what the functions take after the array: `x.sum(1)` as well as `x.sum({ axis: 1 })`.
+  sum(...a: Rest<typeof npModule.sum>) { return ops.sum(this, ...a); }
+  mean(...a: Rest<typeof npModule.mean>) { return ops.mean(this, ...a); }
+  max(...a: Rest<typeof npModule.max>) { return ops.max(this, ...a); }
+  min(...a: Rest<typeof npModule.min>) { return ops.min(this, ...a); }
+  prod(...a: Rest<typeof npModule.prod>) { return ops.prod(this, ...a); }
+  var(...a: Rest<typeof npModule.var>) { return ops.var(this, ...a); }
+  std(...a: Rest<typeof npModule.std>) { return ops.std(this, ...a); }
+  argmax(...a: Rest<typeof npModule.argmax>) { return ops.argmax(this, ...a); }
+  argmin(...a: Rest<typeof npModule.argmin>) { return ops.argmin(this, ...a); }
+  logsumexp(...a: Rest<typeof npModule.logsumexp>) { return ops.logsumexp(this, ...a); }
   reshape(shape: number[]) { return ops.reshape(this, shape); }
   transpose(axes?: number[]) { return ops.transpose(this, axes); }
   get T() { return ops.transpose(this); }
@@ -92,10 +97,12 @@ export abstract class Tracer {
   astype(dtype: DType) { return ops.astype(this, dtype); }
   matmul(y: NpArg) { return ops.matmul(this, y); }
   dot(y: NpArg) { return ops.dot(this, y); }
-  take(indices: NpArg, opts?: { axis?: number }) { return ops.take(this, indices, opts); }
+  take(...a: Rest<typeof npModule.take>) { return ops.take(this, ...a); }
   slice(...index: Parameters<typeof npModule.slice>[1]) { return ops.slice(this, index); }
-  softmax(opts?: { axis?: number }) { return ops.softmax(this, opts); }
-  logSoftmax(opts?: { axis?: number }) { return ops.logSoftmax(this, opts); }
+  softmax(...a: Rest<typeof npModule.softmax>) { return ops.softmax(this, ...a); }
+  logSoftmax(...a: Rest<typeof npModule.logSoftmax>) { return ops.logSoftmax(this, ...a); }
+  sort(...a: Rest<typeof npModule.sort>) { return ops.sort(this, ...a); }
+  argsort(...a: Rest<typeof npModule.argsort>) { return ops.argsort(this, ...a); }
 
   dataSync(): import("./dtype.ts").TypedArray {
     throw concretizationError(this, "read its data (dataSync)");

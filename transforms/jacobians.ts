@@ -6,6 +6,16 @@ import { moveaxis, reshape } from "../core/primitives/shape.ts";
 import { jvp } from "./jvp.ts";
 import { vjp } from "./vjp.ts";
 import { vmap } from "./vmap.ts";
+import { ARGNUMS, optionsOf } from "../core/options.ts";
+
+type ArgnumArg = number | { argnums?: number };
+
+/** `jacfwd(f, 1)` or `jacfwd(f, { argnums: 1 })`; one argument only (a list would need a tuple of Jacobians). */
+function argnumOf(op: string, arg: unknown): number {
+  const { argnums = 0 } = optionsOf<{ argnums?: unknown }>(op, arg, ["argnums"], ARGNUMS);
+  if (!Number.isInteger(argnums) || (argnums as number) < 0) throw new Error(`${op}: argnums must be one non-negative integer, got ${JSON.stringify(argnums)}`);
+  return argnums as number;
+}
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Fn = (...args: any[]) => Tracer;
@@ -20,8 +30,8 @@ function withArg(args: unknown[], argnum: number, x: Tracer): unknown[] {
  * Forward-mode Jacobian of an array function: shape out.shape + x.shape.
  * @example jacfwd((x) => np.sin(x))(x) // diag(cos x)
  */
-export function jacfwd(f: Fn, opts: { argnums?: number } = {}) {
-  const argnum = opts.argnums ?? 0;
+export function jacfwd(f: Fn, argnumsOrOpts?: ArgnumArg) {
+  const argnum = argnumOf("jacfwd", argnumsOrOpts);
   return (...args: unknown[]): Tracer => {
     const x = asArray(args[argnum] as never);
     const basis = reshape(eye(x.size, x.size, { dtype: x.dtype }), [x.size, ...x.shape]);
@@ -35,8 +45,8 @@ export function jacfwd(f: Fn, opts: { argnums?: number } = {}) {
  * Reverse-mode Jacobian of an array function: shape out.shape + x.shape.
  * @example jacrev((x) => x.mul(x))(x) // diag(2x)
  */
-export function jacrev(f: Fn, opts: { argnums?: number } = {}) {
-  const argnum = opts.argnums ?? 0;
+export function jacrev(f: Fn, argnumsOrOpts?: ArgnumArg) {
+  const argnum = argnumOf("jacrev", argnumsOrOpts);
   return (...args: unknown[]): Tracer => {
     const x = asArray(args[argnum] as never);
     const [y, back] = vjp((xv: Tracer) => f(...withArg(args, argnum, xv)), x);
@@ -47,6 +57,7 @@ export function jacrev(f: Fn, opts: { argnums?: number } = {}) {
 }
 
 /** Hessian of a scalar function: jacfwd of jacrev. */
-export function hessian(f: Fn, opts: { argnums?: number } = {}) {
-  return jacfwd(jacrev(f, opts), opts);
+export function hessian(f: Fn, argnumsOrOpts?: ArgnumArg) {
+  const argnums = argnumOf("hessian", argnumsOrOpts);
+  return jacfwd(jacrev(f, argnums), argnums);
 }

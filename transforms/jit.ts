@@ -12,6 +12,7 @@ import { flatten, unflatten, type TreeDef } from "../core/tree.ts";
 import { NDArray } from "../core/array.ts";
 import { fusionEnabled, runFused } from "../core/compiler/index.ts";
 import { flatOutputs } from "./jvp.ts";
+import { checkOptions } from "../core/options.ts";
 
 export const jitCallP: Primitive = definePrimitive({
   name: "jit_call",
@@ -28,7 +29,7 @@ export const jitCallP: Primitive = definePrimitive({
 
 export interface JitOpts {
   /** Positional arguments treated as compile-time constants (any JS value; part of the cache key). */
-  staticArgnums?: number[];
+  staticArgnums?: number | number[];
 }
 
 interface Staged {
@@ -50,7 +51,12 @@ function staticKey(v: unknown): string {
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function jit<F extends (...args: any[]) => any>(f: F, opts: JitOpts = {}): F & { lower(...args: Parameters<F>): ClosedJaxpr; cacheSize(): number } {
-  const statics = new Set(opts.staticArgnums ?? []);
+  checkOptions("jit", opts, ["staticArgnums"]);
+  if (typeof f !== "function") throw new Error(`jit: expected a function to compile, got ${typeof f}`);
+  // JAX takes one number or a list.
+  const nums = typeof opts.staticArgnums === "number" ? [opts.staticArgnums] : (opts.staticArgnums ?? []);
+  if (!Array.isArray(nums) || !nums.every((n) => Number.isInteger(n) && n >= 0)) throw new Error(`jit: staticArgnums must be a non-negative integer or a list of them, got ${JSON.stringify(opts.staticArgnums)}`);
+  const statics = new Set(nums);
   const cache = new Map<string, Staged>();
   const name = f.name || "anonymous";
 

@@ -13,6 +13,7 @@ import { flatten, unflatten, type PyTree, type TreeDef } from "../core/tree.ts";
 import { add } from "../core/primitives/elementwise.ts";
 import { zeros, onesLike } from "../core/np/creation.ts";
 import { flatOutputs, jvpFlat } from "./jvp.ts";
+import { ARGNUMS, optionsOf } from "../core/options.ts";
 
 export interface Linearized {
   primalsOut: Tracer[];
@@ -136,11 +137,17 @@ export interface GradOpts {
   hasAux?: boolean;
 }
 
+/** `grad(f, 1)`, `grad(f, [0, 2], { hasAux })` and `grad(f, { argnums: 1 })` are one call (JAX's grad(fun, argnums, has_aux)). */
+const gradOptions = (op: string, arg: unknown, rest: unknown) => optionsOf<GradOpts>(op, arg, ["argnums", "hasAux"], ARGNUMS, rest);
+
 /**
  * Value and gradient of a scalar function of pytrees.
  * @example const [loss, g] = valueAndGrad((w) => np.sum(w.mul(w)))(w)
+ * @example valueAndGrad(f, 1)(x, y) // with respect to y
  */
-export function valueAndGrad(f: (...args: never[]) => unknown, opts: GradOpts = {}) {
+export function valueAndGrad(f: (...args: never[]) => unknown, argnumsOrOpts?: number | number[] | GradOpts, rest?: { hasAux?: boolean }) {
+  const opts = gradOptions("valueAndGrad", argnumsOrOpts, rest);
+  if (typeof f !== "function") throw new Error(`valueAndGrad: expected a function to differentiate, got ${typeof f}`);
   const argnums = opts.argnums ?? 0;
   const nums = typeof argnums === "number" ? [argnums] : argnums;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -177,8 +184,10 @@ export function valueAndGrad(f: (...args: never[]) => unknown, opts: GradOpts = 
 /**
  * Gradient of a scalar function with respect to argument `argnums` (default 0).
  * @example grad((x) => np.sin(x))(np.array(0)) // 1
+ * @example grad((x, y) => np.sum(x.mul(y)), 1)(x, y) // d/dy = x
  */
-export function grad(f: (...args: never[]) => unknown, opts: GradOpts = {}) {
+export function grad(f: (...args: never[]) => unknown, argnumsOrOpts?: number | number[] | GradOpts, rest?: { hasAux?: boolean }) {
+  const opts = gradOptions("grad", argnumsOrOpts, rest);
   const vg = valueAndGrad(f, opts);
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   return (...args: any[]): any => {

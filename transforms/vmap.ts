@@ -8,6 +8,7 @@ import { broadcastPrefix, flatten, unflatten, type PyTree } from "../core/tree.t
 import { bdimToFront, concatenate, moveaxis, reshape, slice } from "../core/primitives/shape.ts";
 import { broadcastTo } from "../core/np/math.ts";
 import { flatOutputs } from "./jvp.ts";
+import { IN_AXES, optionsOf } from "../core/options.ts";
 
 export class BatchTracer extends Tracer {
   constructor(
@@ -80,10 +81,14 @@ export interface VmapOpts {
 
 /**
  * Vectorising map: f over a leading (or chosen) axis of its arguments, run as one batched program.
+ * Called as JAX's `vmap(f, inAxes, outAxes)` or with `{ inAxes, outAxes, axisSize }`.
  * @example vmap((x) => np.dot(x, w))(xs) // one dot per row of xs
+ * @example vmap((x, w) => np.dot(x, w), [0, null])(xs, w) // w is shared
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export function vmap(f: (...args: any[]) => any, opts: VmapOpts = {}) {
+export function vmap(f: (...args: any[]) => any, inAxesOrOpts?: VmapOpts["inAxes"] | VmapOpts, outAxes?: VmapOpts["outAxes"]) {
+  const opts = optionsOf<VmapOpts>("vmap", inAxesOrOpts, ["inAxes", "outAxes", "axisSize"], IN_AXES, outAxes === undefined ? undefined : { outAxes });
+  if (typeof f !== "function") throw new Error(`vmap: expected a function to map, got ${typeof f}`);
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   return (...args: any[]): any => {
     const inAxesTree = opts.inAxes === undefined ? 0 : opts.inAxes;

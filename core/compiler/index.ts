@@ -12,6 +12,7 @@ import { NDArray } from "../array.ts";
 import type { Backend, Handle } from "../backend.ts";
 import { jaxprEnv, type Eqn, type Jaxpr, type Var } from "../jaxpr.ts";
 import { bind } from "../trace.ts";
+import { checkAddressable } from "../shape.ts";
 import type { Tracer } from "../tracer.ts";
 import { partition, type Step } from "./fuse.ts";
 import { jsKernelStats } from "./render-js.ts";
@@ -107,6 +108,8 @@ export function runFused(jaxpr: Jaxpr, consts: Tracer[], args: Tracer[]): Tracer
   if (!backend && consts.length + args.length > 0) return null;
   if (backend && backend.name !== "cpu") consts = consts.map((c) => placedConst(c as NDArray, backend));
   const { steps, lastUse } = planFor(jaxpr);
+  // A kernel's loop space (reduced axes included) can exceed every array it touches: check it before anything runs.
+  for (const s of steps) if (s.kind === "kernel") checkAddressable(`jit (a fused kernel of ${s.eqns.map((e) => e.prim.name).join(", ")})`, s.kernel.shape);
   const { env, read } = jaxprEnv(jaxpr, consts, args, "runFused");
   // Only outputs of ordinary primitives and kernels are fresh buffers; inlined calls may return their inputs.
   const fresh = new Set<Var>();

@@ -1,42 +1,118 @@
-/** Integer indexing: take, takeAlongAxis. Negative indices count from the end; others are clamped. */
+/**
+ * Integer indexing: take, takeAlongAxis. Negative indices count from the end. Indices outside
+ * [-n, n) follow `mode`, as jnp.take / jnp.take_along_axis do:
+ * - default (no mode): an error naming the op, the bad index and the valid range when the
+ *   indices are known (JS numbers, or concrete arrays on a backend that reads synchronously,
+ *   the CPU); where they are not known (traced by jit or vmap, or on WebGPU) "fill", which is
+ *   JAX's documented default for both functions;
+ * - "fill": NaN for floating-point results, the smallest value for int32, the largest for
+ *   uint32, true for bool (JAX's fill values);
+ * - "clip": clamped to [0, n - 1] after negative indices are wrapped (XLA's gather clamp).
+ */
+import { NDArray } from "../array.ts";
 import { asArray, isTracer, type ArrayLike } from "../convert.ts";
-import { isInt } from "../dtype.ts";
+import { isFloat, isInt, type DType } from "../dtype.ts";
+import { AXIS_OR_NONE, optionsOf } from "../options.ts";
 import { broadcastShapes, fmtShape, normalizeAxis, stridesOf } from "../shape.ts";
 import type { Tracer } from "../tracer.ts";
 import * as g from "../primitives/gather.ts";
-import { add, astype, broadcastTo, mul, where, less } from "./math.ts";
+import { add, astype, broadcastTo, mul, where, less, logicalAnd, greaterEqual } from "./math.ts";
 import { reshape } from "./manipulation.ts";
 import { arange } from "./creation.ts";
 
-function indices(op: string, idx: ArrayLike, n: number): Tracer {
+export type IndexMode = "fill" | "clip";
+export interface TakeOpts {
+  /** The axis to index (take: the flattened array when omitted or null). */
+  axis?: number | null;
+  /** What out-of-range indices give; see the module comment. */
+  mode?: IndexMode;
+}
+type NumberList = { readonly length: number; readonly [i: number]: number };
+const TAKE_KEYS = ["axis", "mode"] as const;
+
+/** JAX's fill values for out-of-range gathers. */
+function fillValue(dtype: DType): number | boolean {
+  if (isFloat(dtype)) return NaN;
+  return dtype === "int32" ? -(2 ** 31) : dtype === "uint32" ? 2 ** 32 - 1 : true;
+}
+
+/** The indices' values where they are known now (see the module comment), else undefined. */
+function knownValues(idx: ArrayLike): NumberList | undefined {
+  if (!isTracer(idx)) return Array.isArray(idx) ? ((idx as unknown[]).flat(Infinity as 1) as number[]) : [idx as number];
+  if (idx instanceof NDArray && idx.backendImpl.readSync) return idx.dataSync();
+  return undefined;
+}
+
+/** Throws naming the op, the first index outside [-n, n) and that range. */
+function checkInRange(op: string, values: NumberList, n: number, axis: number): void {
+  for (let k = 0; k < values.length; k++) {
+    const v = values[k];
+    if (v < -n || v >= n) {
+      throw new Error(`${op}: index ${v} is out of range for axis ${axis} of size ${n} (valid: ${-n} to ${n - 1}); pass mode: "clip" or "fill" to keep such indices`);
+    }
+  }
+}
+
+interface Indices {
+  /** In [0, n) where the index was valid (the gather primitive clamps the rest). */
+  idx: Tracer;
+  /** Where the index was valid; only for mode "fill" (undefined: nothing to fill). */
+  valid?: Tracer;
+}
+
+function indices(op: string, idx: ArrayLike, n: number, axis: number, mode: IndexMode | undefined): Indices {
+  if (mode !== undefined && mode !== "fill" && mode !== "clip") throw new Error(`${op}: mode must be "fill" or "clip", got ${JSON.stringify(mode)}`);
   if (!isTracer(idx)) {
     // JS numbers become arrays here: reject fractions instead of truncating them.
-    const bad = (v: unknown): boolean => (Array.isArray(v) ? v.some(bad) : typeof v === "number" && !Number.isInteger(v));
+    const bad = (v: unknown): boolean => (Array.isArray(v) ? v.some(bad) : typeof v !== "number" || !Number.isInteger(v));
     if (bad(idx)) throw new Error(`${op}: indices must be integers, got ${JSON.stringify(idx)}`);
-    return indices(op, asArray(idx as number | number[], "int32").astype("int32"), n);
   }
-  let i = idx;
+  let i = isTracer(idx) ? idx : asArray(idx as number | number[], "int32").astype("int32");
   if (!isInt(i.dtype)) throw new Error(`${op}: indices must be integers, got ${i.dtype}`);
-  if (i.dtype === "uint32") return astype(i, "int32");
-  return where(less(i, 0), add(i, n), i);
+  const known = mode === undefined ? knownValues(idx) : undefined;
+  if (known) checkInRange(op, known, n, axis);
+  const fill = mode === "fill" || (mode === undefined && !known);
+  if (i.dtype === "uint32") {
+    // Beyond int32's range a uint32 index is out of range anyway; clamp before the cast.
+    i = astype(i.minimum(2 ** 31 - 1), "int32");
+  }
+  const valid = fill ? logicalAnd(greaterEqual(i, -n), less(i, n)) : undefined;
+  return { idx: where(less(i, 0), add(i, n), i), valid };
+}
+
+function filled(y: Tracer, valid: Tracer | undefined): Tracer {
+  return valid ? where(valid, y, fillValue(y.dtype)) : y;
 }
 
 /**
- * Elements at `indices` along `axis` (the flattened array when axis is omitted).
+ * Elements at `indices` along `axis` (the flattened array when axis is omitted or null).
+ * Out-of-range indices: see the module comment (an error when known, else "fill").
  * @example np.take(np.array([10, 20, 30]), [2, 0]) // [30, 10]
+ * @example np.take(x, idx, 1) // the same as np.take(x, idx, { axis: 1 })
  */
-export function take(x: ArrayLike, idx: ArrayLike, opts: { axis?: number } = {}): Tracer {
+export function take(x: ArrayLike, idx: ArrayLike, axisOrOpts?: number | null | TakeOpts): Tracer {
+  const opts = optionsOf<TakeOpts>("take", axisOrOpts, TAKE_KEYS, AXIS_OR_NONE);
   let a = asArray(x);
-  if (opts.axis === undefined) a = reshape(a, [-1]);
+  if (opts.axis === undefined || opts.axis === null) a = reshape(a, [-1]);
   const axis = normalizeAxis("take", opts.axis ?? 0, a.ndim);
-  return g.take(a, indices("take", idx, a.shape[axis]), axis);
+  const { idx: i, valid } = indices("take", idx, a.shape[axis], axis, opts.mode);
+  const y = g.take(a, i, axis);
+  // The mask has the indices' shape; y has it in place of `axis`.
+  return filled(y, valid && reshape(valid, [...a.shape.slice(0, axis).map(() => 1), ...valid.shape, ...a.shape.slice(axis + 1).map(() => 1)]));
 }
 
-/** out[..., i, ...] = x[..., idx[..., i, ...], ...] along `axis` (NumPy take_along_axis). */
-export function takeAlongAxis(x: ArrayLike, idx: ArrayLike, opts: { axis: number }): Tracer {
+/**
+ * out[..., i, ...] = x[..., idx[..., i, ...], ...] along `axis` (NumPy take_along_axis).
+ * Out-of-range indices: as `take`.
+ * @example np.takeAlongAxis(logp, labels.reshape([-1, 1]), -1)
+ */
+export function takeAlongAxis(x: ArrayLike, idx: ArrayLike, axisOrOpts: number | TakeOpts): Tracer {
+  const opts = optionsOf<TakeOpts>("takeAlongAxis", axisOrOpts, TAKE_KEYS, AXIS_OR_NONE);
+  if (typeof opts.axis !== "number") throw new Error(`takeAlongAxis: an axis is required (a number), got ${JSON.stringify(opts.axis)}`);
   const a = asArray(x);
   const axis = normalizeAxis("takeAlongAxis", opts.axis, a.ndim);
-  let i = indices("takeAlongAxis", idx, a.shape[axis]);
+  const ind = indices("takeAlongAxis", idx, a.shape[axis], axis, opts.mode);
+  let i = ind.idx;
   if (i.ndim !== a.ndim) throw new Error(`takeAlongAxis: indices ${fmtShape(i.shape)} must have the rank of the array ${fmtShape(a.shape)}`);
   const others = a.shape.map((n, d) => (d === axis ? i.shape[d] : n));
   const shape = broadcastShapes("takeAlongAxis", others, i.shape);
@@ -50,5 +126,5 @@ export function takeAlongAxis(x: ArrayLike, idx: ArrayLike, opts: { axis: number
     const coord = reshape(arange(n), shape.map((_, k) => (k === d ? n : 1)));
     flat = add(flat, mul(coord, strides[d]));
   });
-  return g.take(reshape(a, [-1]), flat, 0);
+  return filled(g.take(reshape(a, [-1]), flat, 0), ind.valid && broadcastTo(ind.valid, shape));
 }

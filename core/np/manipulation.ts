@@ -5,6 +5,14 @@ import type { Tracer } from "../tracer.ts";
 import * as sh from "../primitives/shape.ts";
 import { astype, broadcastTo, resultType } from "./math.ts";
 import { scalar } from "../array.ts";
+import { AXES, AXIS, AXIS_OR_NONE, optionsOf, type Positional } from "../options.ts";
+
+type AxisOf<A> = A | { axis?: A };
+/** The axis of `f(xs, 1)` or `f(xs, { axis: 1 })`; `fallback` when neither gives one. */
+function axisOf<A>(op: string, arg: unknown, positional: Positional, fallback: A): A {
+  const o = optionsOf<{ axis?: A }>(op, arg, ["axis"], positional);
+  return o.axis === undefined ? fallback : o.axis;
+}
 
 /** Reshape; one dimension may be -1 and is inferred. */
 export function reshape(x: ArrayLike, shape: number[]): Tracer {
@@ -60,29 +68,40 @@ export function squeeze(x: ArrayLike, axis?: number | number[]): Tracer {
   return sh.reshape(a, a.shape.filter((_, i) => !axes.includes(i)));
 }
 
-export function concatenate(xs: ArrayLike[], opts: { axis?: number } = {}): Tracer {
-  if (xs.length === 0) throw new Error("concatenate: need at least one array");
+/**
+ * Joins arrays along an existing axis (0 by default; null flattens them first, as NumPy).
+ * @example np.concatenate([a, b], 1) // the same as np.concatenate([a, b], { axis: 1 })
+ */
+export function concatenate(xs: ArrayLike[], axisOrOpts?: AxisOf<number | null>): Tracer {
+  const axis = axisOf<number | null>("concatenate", axisOrOpts, AXIS_OR_NONE, 0);
+  if (!Array.isArray(xs) || xs.length === 0) throw new Error("concatenate: need a non-empty list of arrays");
   const dtype = resultType(...xs);
-  const arrays = xs.map((x) => astype(asArray(x, dtype), dtype));
+  let arrays = xs.map((x) => astype(asArray(x, dtype), dtype));
+  if (axis === null) arrays = arrays.map((a) => sh.reshape(a, [a.size]));
   const rank = arrays[0].ndim;
   if (rank === 0) throw new Error("concatenate: zero-dimensional arrays cannot be concatenated; use stack");
-  return sh.concatenate(arrays, normalizeAxis("concatenate", opts.axis ?? 0, rank));
+  return sh.concatenate(arrays, normalizeAxis("concatenate", axis ?? 0, rank));
 }
 
-export function stack(xs: ArrayLike[], opts: { axis?: number } = {}): Tracer {
-  if (xs.length === 0) throw new Error("stack: need at least one array");
+/** Joins arrays along a new axis. @example np.stack([a, b], 1) */
+export function stack(xs: ArrayLike[], axisOrOpts?: AxisOf<number>): Tracer {
+  const at = axisOf("stack", axisOrOpts, AXIS, 0);
+  if (!Array.isArray(xs) || xs.length === 0) throw new Error("stack: need a non-empty list of arrays");
   const arrays = xs.map((x) => asArray(x));
-  const axis = normalizeAxis("stack", opts.axis ?? 0, arrays[0].ndim + 1);
+  const axis = normalizeAxis("stack", at, arrays[0].ndim + 1);
   for (const a of arrays) {
     if (a.shape.join() !== arrays[0].shape.join()) throw new Error(`stack: all arrays need the same shape, got ${arrays.map((b) => fmtShape(b.shape)).join(", ")}`);
   }
   return concatenate(arrays.map((a) => expandDims(a, axis)), { axis });
 }
 
-/** Splits into `sections` equal parts, or at the given indices. */
-export function split(x: ArrayLike, sections: number | number[], opts: { axis?: number } = {}): Tracer[] {
+/** Splits into `sections` equal parts, or at the given indices. @example np.split(x, 2, 1) // two halves of axis 1 */
+export function split(x: ArrayLike, sections: number | number[], axisOrOpts?: AxisOf<number>): Tracer[] {
   const a = asArray(x);
-  const axis = normalizeAxis("split", opts.axis ?? 0, a.ndim);
+  const axis = normalizeAxis("split", axisOf("split", axisOrOpts, AXIS, 0), a.ndim);
+  if (!(typeof sections === "number" && Number.isInteger(sections) && sections > 0) && !(Array.isArray(sections) && sections.every(Number.isInteger))) {
+    throw new Error(`split: sections must be a positive integer or a list of integer indices, got ${JSON.stringify(sections)}`);
+  }
   const n = a.shape[axis];
   let bounds: number[];
   if (typeof sections === "number") {
@@ -106,6 +125,7 @@ type PadWidth = number | [number, number] | [number, number][];
 
 /** Constant padding, NumPy style: `padWidth` per axis as [before, after]. */
 export function pad(x: ArrayLike, padWidth: PadWidth, opts: { constantValues?: number } = {}): Tracer {
+  optionsOf("pad", opts, ["constantValues"]);
   const a = asArray(x);
   const widths: [number, number][] =
     typeof padWidth === "number"
@@ -120,16 +140,18 @@ export function pad(x: ArrayLike, padWidth: PadWidth, opts: { constantValues?: n
 }
 
 /** Reverses the order of elements along the given axes (all when omitted). */
-export function flip(x: ArrayLike, opts: { axis?: number | number[] } = {}): Tracer {
+export function flip(x: ArrayLike, axisOrOpts?: AxisOf<number | number[] | null>): Tracer {
   const a = asArray(x);
-  return sh.rev(a, normalizeAxes("flip", opts.axis, a.ndim));
+  return sh.rev(a, normalizeAxes("flip", axisOf<number | number[] | null>("flip", axisOrOpts, AXES, null), a.ndim));
 }
 
 /** Rolls elements along an axis (the flattened array when no axis is given). */
-export function roll(x: ArrayLike, shift: number, opts: { axis?: number } = {}): Tracer {
+export function roll(x: ArrayLike, shift: number, axisOrOpts?: AxisOf<number | null>): Tracer {
   const a = asArray(x);
-  if (opts.axis === undefined) return reshape(roll(reshape(a, [-1]), shift, { axis: 0 }), a.shape);
-  const axis = normalizeAxis("roll", opts.axis, a.ndim);
+  const at = axisOf<number | null>("roll", axisOrOpts, AXIS_OR_NONE, null);
+  if (!Number.isInteger(shift)) throw new Error(`roll: shift must be an integer, got ${JSON.stringify(shift)}`);
+  if (at === null) return reshape(roll(reshape(a, [-1]), shift, 0), a.shape);
+  const axis = normalizeAxis("roll", at, a.ndim);
   const n = a.shape[axis];
   if (n === 0) return a;
   const s = ((shift % n) + n) % n;

@@ -86,7 +86,7 @@ export const sortP: Primitive = definePrimitive({
     const y = sort(x, axis);
     if (!isFloat(x.dtype)) return [[y], [null]];
     // The tangent follows its element to the sorted position: t[perm], a linear gather.
-    return [[y], [np.takeAlongAxis(t, argsort(x, axis), { axis })]];
+    return [[y], [np.takeAlongAxis(t, argsort(x, axis), { axis, mode: "clip" })]];
   },
   batch: axisBatch(() => sortP),
   printParams: (p) => `axis=${p.axis}`,
