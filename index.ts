@@ -25,6 +25,7 @@ export { vjp, grad, valueAndGrad } from "./transforms/vjp.ts";
 export { vmap } from "./transforms/vmap.ts";
 export { jit, makeJaxpr } from "./transforms/jit.ts";
 export { jacfwd, jacrev, hessian } from "./transforms/jacobians.ts";
+export { hvp } from "./transforms/hvp.ts";
 export { customVjp } from "./transforms/custom.ts";
 export { stopGradient } from "./core/np/math.ts";
 export { allPrimitives } from "./core/primitive.ts";

@@ -123,3 +123,5 @@ export function slogdet(a: ArrayLike): [Tracer, Tracer] {
   const A = squareMatrix("slogdet", a);
   return [prims.detSign(A), prims.logAbsDet(A)];
 }
+
+export { lanczos, type LanczosOpts, type LanczosResult } from "./lanczos.ts";
