@@ -7,6 +7,7 @@
 import { np, random, linalg, stopGradient, type Tracer } from "../index.ts";
 import { generators2d, generators3d, GENERATOR_NAMES_2D, GENERATOR_NAMES_3D } from "./generators.ts";
 import { warp, transformPoints, type SampleOpts } from "./warp.ts";
+import { checkOptions } from "../core/options.ts";
 
 export interface AugDist {
   readonly name: string;
@@ -44,6 +45,8 @@ export interface AffineOpts {
   /** Warp options (default: bilinear, zero padding, alignCorners true, as the reference). */
   warp?: SampleOpts;
 }
+
+const AFFINE_KEYS = ["initWidth", "initRaw", "transScale", "trainable", "warp"] as const;
 
 function initTheta(opts: AffineOpts, k: number, dflt: number): Tracer {
   if (opts.initRaw) {
@@ -94,11 +97,13 @@ const uniformCoeffs = (k: number) => (key: Tracer, width: Tracer, n: number) => 
  * @example const dist = aug.uniformAffine({ initRaw: [-5, -5, 1, -5, -5, -5] });
  */
 export function uniformAffine(opts: AffineOpts = {}): AugDist {
+  checkOptions("aug.uniformAffine", opts, AFFINE_KEYS);
   return affineFamily("uniformAffine", opts, planar(opts), uniformCoeffs(6));
 }
 
 /** Gaussian over the Lie algebra: coefficients eps ~ N(0, width^2) (the segmentation experiment). */
 export function gaussianAffine(opts: AffineOpts = {}): AugDist {
+  checkOptions("aug.gaussianAffine", opts, AFFINE_KEYS);
   return affineFamily("gaussianAffine", opts, planar(opts), (key, width, n) => random.normal(key, [n, 6]).mul(width));
 }
 
@@ -110,6 +115,7 @@ export function gaussianAffine(opts: AffineOpts = {}): AugDist {
  * @example const dist = aug.uniformAffine3d({ initWidth: 0.1 }); dist.apply(coords, dist.sample(key, dist.init(), coords.shape[0]))
  */
 export function uniformAffine3d(opts: Omit<AffineOpts, "warp"> = {}): AugDist {
+  checkOptions("aug.uniformAffine3d", opts, AFFINE_KEYS);
   if ((opts as AffineOpts).warp) throw new Error("uniformAffine3d: warp options are for images; this family acts on point clouds");
   return affineFamily("uniformAffine3d", opts, { gens: generators3d({ transScale: opts.transScale }), names: GENERATOR_NAMES_3D, apply: (x, mats) => transformPoints(mats, x) }, uniformCoeffs(12));
 }
@@ -140,7 +146,8 @@ export function rotationsFromQuaternions(q: Tracer): Tracer {
  * error, as the fixed SO(3) augmentation baseline of the paper's QM9 table does.
  * @example const dist = aug.uniformSO3(); const rotated = dist.apply(coords, dist.sample(key, dist.init(), coords.shape[0]));
  */
-export function uniformSO3(): AugDist {
+export function uniformSO3(...args: never[]): AugDist {
+  if (args.length > 0) throw new Error("uniformSO3: takes no arguments (its rotations are uniform on SO(3), with nothing to learn)");
   return {
     name: "uniformSO3",
     init: () => np.zeros([0]),
@@ -159,6 +166,7 @@ export function uniformSO3(): AugDist {
  * scaled by the widths (b, c), x -> (x - m) * exp(c) + m + b where m is each image's mean.
  */
 export function colorJitter(opts: { initWidth?: number | [number, number] } = {}): AugDist {
+  checkOptions("aug.colorJitter", opts, ["initWidth"]);
   return {
     name: "colorJitter",
     init: () => initTheta({ initWidth: opts.initWidth as number | number[] | undefined }, 2, 0.1),
@@ -180,6 +188,7 @@ export function colorJitter(opts: { initWidth?: number | [number, number] } = {}
  * averaging over it is exact.
  */
 export function finiteGroup(elements: Tracer, opts: { warp?: SampleOpts } = {}): AugDist {
+  checkOptions("aug.finiteGroup", opts, ["warp"]);
   if (elements.ndim !== 3 || elements.shape[1] !== 3 || elements.shape[2] !== 3) throw new Error(`finiteGroup: elements must be [G, 3, 3], got [${elements.shape}]`);
   const g = elements.shape[0];
   return {

@@ -8,6 +8,7 @@
 import fc from "fast-check";
 import { np, random, linalg, type DType, type Tracer } from "../index.ts";
 import { withDefaultBackend } from "../core/backend.ts";
+import { checkOptions } from "../core/options.ts";
 import { generators2d, generators3d, GENERATOR_NAMES_2D, GENERATOR_NAMES_3D } from "../augerino/index.ts";
 
 /** A group element as the properties use it: a matrix (homogeneous) or a permutation's Lehmer code, with a readable label. */
@@ -54,6 +55,7 @@ export const rotation2dMatrix = (a: number) => [[Math.cos(a), -Math.sin(a), 0], 
  * @example fc.assert(fc.property(check.arb.rotation2d({ maxAngle: 0.5 }), (g) => ...))
  */
 export function rotation2d(opts: { maxAngle?: number } = {}): fc.Arbitrary<GroupElement> {
+  checkOptions("check.arb.rotation2d", opts, ["maxAngle"]);
   const max = opts.maxAngle ?? Math.PI;
   if (!(max >= 0)) throw new Error(`check.arb.rotation2d: maxAngle must be non-negative, got ${max}`);
   return real(-max, max).map((a) => element(`rotation by ${fmt(a)} rad`, rotation2dMatrix(a)));
@@ -80,11 +82,13 @@ function affine(op: string, names: readonly string[], gens: () => Tracer, widths
  * shrinking toward the identity.
  */
 export function affine2d(opts: { widths?: number | number[]; transScale?: number } = {}): fc.Arbitrary<GroupElement> {
+  checkOptions("check.arb.affine2d", opts, ["widths", "transScale"]);
   return affine("check.arb.affine2d", GENERATOR_NAMES_2D, () => generators2d({ transScale: opts.transScale }), opts.widths ?? 0.5);
 }
 
 /** Affine maps of R^3 (4x4 homogeneous; the twelve `generators3d`), coefficients in [-width_i/2, width_i/2]. */
 export function affine3d(opts: { widths?: number | number[]; transScale?: number } = {}): fc.Arbitrary<GroupElement> {
+  checkOptions("check.arb.affine3d", opts, ["widths", "transScale"]);
   return affine("check.arb.affine3d", GENERATOR_NAMES_3D, () => generators3d({ transScale: opts.transScale }), opts.widths ?? 0.5);
 }
 
@@ -110,6 +114,7 @@ function rotationElement(w: number, x: number, y: number, z: number): GroupEleme
  * `maxAngle`, rotations by at most that angle about a uniform axis.
  */
 export function so3(opts: { maxAngle?: number } = {}): fc.Arbitrary<GroupElement> {
+  checkOptions("check.arb.so3", opts, ["maxAngle"]);
   if (opts.maxAngle === undefined) {
     // Without fast-check's bias toward small integers, so that draws are uniform (Haar).
     const u = fc.noBias(real(0, 1));
@@ -148,6 +153,7 @@ export function decodePermutation(code: number[], n: number): number[] {
 
 /** Permutations of the points of a set (as Lehmer codes, shrinking toward the identity). */
 export function permutation(opts: { maxLength?: number } = {}): fc.Arbitrary<GroupElement> {
+  checkOptions("check.arb.permutation", opts, ["maxLength"]);
   return fc.array(fc.nat({ max: 1 << 20 }), { maxLength: opts.maxLength ?? 64 }).map((code) => {
     let last = code.length - 1;
     while (last >= 0 && code[last] === 0) last--;
@@ -172,6 +178,7 @@ export interface ImageOpts {
  */
 export function image(opts: ImageOpts = {}): fc.Arbitrary<Tracer> {
   const op = "check.arb.image";
+  checkOptions(op, opts, ["batch", "channels", "size", "height", "width", "dtype"]);
   const square = opts.height === undefined && opts.width === undefined;
   const size = intRange(op, "size", opts.size ?? [2, 8]);
   return fc
@@ -212,6 +219,7 @@ export interface PointCloudOpts {
  */
 export function pointCloud(opts: PointCloudOpts = {}): fc.Arbitrary<PointCloud> {
   const op = "check.arb.pointCloud";
+  checkOptions(op, opts, ["batch", "points", "padding", "features", "dtype"]);
   const [bMin, bMax] = typeof opts.batch === "number" ? [opts.batch, opts.batch] : (opts.batch ?? [1, 3]);
   intRange(op, "batch", [bMin, bMax]);
   const f = opts.features ?? 0;

@@ -8,6 +8,7 @@ import fc from "fast-check";
 import { np, random, linalg, tree, type Tracer } from "../index.ts";
 import * as aug from "../augerino/index.ts";
 import type { SampleOpts } from "../augerino/index.ts";
+import { checkOptions } from "../core/options.ts";
 import { batchSize, distAction, floatDtypeOf, repeatElement, type Action } from "./actions.ts";
 import * as arb from "./arbitraries.ts";
 import { element, type GroupElement, type PointCloud } from "./arbitraries.ts";
@@ -42,6 +43,7 @@ function matrixGroup<X>(name: string, elementArb: fc.Arbitrary<GroupElement>, ac
  * @example await expect(f).toBeInvariantUnder(check.groups.rotations2d(), { inputs: check.arb.image() })
  */
 export function rotations2d(opts: { maxAngle?: number; warp?: SampleOpts } = {}): Group {
+  checkOptions("check.groups.rotations2d", opts, ["maxAngle", "warp"]);
   const max = opts.maxAngle ?? Math.PI;
   const dist = aug.uniformAffine({ initWidth: [0, 0, 2 * max, 0, 0, 0], warp: opts.warp });
   return matrixGroup(`rotations2d(|angle| <= ${Number(max.toFixed(4))})`, arb.rotation2d({ maxAngle: max }), distAction(dist, dist.init()));
@@ -49,6 +51,7 @@ export function rotations2d(opts: { maxAngle?: number; warp?: SampleOpts } = {})
 
 /** Affine maps of images with coefficients in [-width_i/2, width_i/2] (aug.uniformAffine's convention and order). */
 export function affine2d(opts: { widths?: number | number[]; transScale?: number; warp?: SampleOpts } = {}): Group {
+  checkOptions("check.groups.affine2d", opts, ["widths", "transScale", "warp"]);
   const widths = opts.widths ?? 0.5;
   const dist = aug.uniformAffine({ initWidth: widths, transScale: opts.transScale, warp: opts.warp });
   return matrixGroup(`affine2d(widths ${JSON.stringify(widths)})`, arb.affine2d(opts), distAction(dist, dist.init()));
@@ -67,6 +70,7 @@ function matricesOf(op: string, t: Tracer): number[][][] {
  * @example check.groups.finite([[[1, 0, 0], [0, 1, 0], [0, 0, 1]], [[-1, 0, 0], [0, 1, 0], [0, 0, 1]]], { labels: ["identity", "flip"] })
  */
 export function finite(elements: number[][][] | Tracer | aug.AugDist, opts: { labels?: string[]; name?: string; warp?: SampleOpts } = {}): Group {
+  checkOptions("check.groups.finite", opts, ["labels", "name", "warp"]);
   const op = "check.groups.finite";
   const isDist = (e: unknown): e is aug.AugDist => typeof (e as aug.AugDist).enumerate === "function";
   const mats = Array.isArray(elements) ? elements : matricesOf(op, isDist(elements) ? elements.enumerate!(elements.init()) : (elements as Tracer));
@@ -88,11 +92,13 @@ const QUARTER_LABELS = ["identity", "rotation by 90 degrees", "rotation by 180 d
 
 /** The four rotations by multiples of 90 degrees: exact permutations of the pixels of square images. */
 export function c4(opts: { warp?: SampleOpts } = {}): Group {
+  checkOptions("check.groups.c4", opts, ["warp"]);
   return finite(QUARTER_TURNS, { labels: QUARTER_LABELS, name: "C4", warp: opts.warp });
 }
 
 /** C4 and the four reflections (the symmetries of the square). */
 export function d4(opts: { warp?: SampleOpts } = {}): Group {
+  checkOptions("check.groups.d4", opts, ["warp"]);
   // Each rotation after a left-right flip (x -> -x): its first column changes sign.
   const flipped = QUARTER_TURNS.map((m) => m.map((row) => [0 - row[0], row[1], row[2]]));
   const labels = [...QUARTER_LABELS, "left-right flip", ...[90, 180, 270].map((d) => `left-right flip, then rotation by ${d} degrees`)];
@@ -114,6 +120,7 @@ const rotatePoints = (op: string) => <X>(x: X, r: Tracer) => onPositions(op, x, 
  * axis. Acts on positions only (masks and features are unchanged); exact up to rounding.
  */
 export function so3<X extends Tracer | PointCloud = Tracer>(opts: { maxAngle?: number } = {}): Group<X> {
+  checkOptions("check.groups.so3", opts, ["maxAngle"]);
   const name = opts.maxAngle === undefined ? "SO(3)" : `SO(3)(angle <= ${opts.maxAngle})`;
   const act = rotatePoints(name);
   const max = opts.maxAngle;
@@ -132,6 +139,7 @@ export function so3<X extends Tracer | PointCloud = Tracer>(opts: { maxAngle?: n
 
 /** Affine maps of point clouds (4x4 homogeneous, the twelve `generators3d`), as `aug.uniformAffine3d` samples them. */
 export function affine3d<X extends Tracer | PointCloud = Tracer>(opts: { widths?: number | number[]; transScale?: number } = {}): Group<X> {
+  checkOptions("check.groups.affine3d", opts, ["widths", "transScale"]);
   const widths = opts.widths ?? 0.5;
   const dist = aug.uniformAffine3d({ initWidth: widths, transScale: opts.transScale });
   const theta = dist.init();
@@ -165,6 +173,7 @@ const pointCount = (op: string, x: unknown) => {
  * (axis 1: positions, mask, features, per-point outputs) is reordered together.
  */
 export function permutations<X extends Tracer | PointCloud = Tracer>(): Group<X> {
+  if (arguments.length > 0) throw new Error("check.groups.permutations: takes no arguments (the point count comes from the input)");
   const name = "permutations";
   return {
     name,

@@ -171,6 +171,12 @@ describe("inputs", () => {
     expect(() => check.arb.image({ size: [5, 2] })).toThrow(/check\.arb\.image: size must be a non-negative integer or \[min, max\], got \[5,2\]/);
     expect(() => check.arb.affine2d({ widths: [1, 2] })).toThrow(/widths must be 6 non-negative numbers/);
     expect(() => check.arb.rotation2d({ maxAngle: -1 })).toThrow(/maxAngle must be non-negative/);
+    // A guessed positional form or a misspelt key is an error, never a silent default.
+    expect(() => check.groups.rotations2d(0.5 as never)).toThrow(/check\.groups\.rotations2d: options must be an object/);
+    expect(() => check.arb.image({ sizes: 4 } as never)).toThrow(/check\.arb\.image: unknown option "sizes"/);
+    expect(() => check.groups.so3({ max_angle: 1 } as never)).toThrow(/unknown option "max_angle" \(did you mean "maxAngle"\?\)/);
+    expect(() => (check.groups.permutations as (...a: unknown[]) => unknown)(3)).toThrow(/takes no arguments/);
+    expect(() => aug.uniformSO3(1 as never)).toThrow(/uniformSO3: takes no arguments/);
   });
 });
 
