@@ -4,6 +4,8 @@
  */
 import { np, random, vmap, type Tracer } from "../index.ts";
 import type { AugDist } from "./distributions.ts";
+import { crossEntropy } from "../nn/losses.ts";
+import { checkChoice, checkOptions } from "../core/options.ts";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type ApplyFn = (w: any, x: Tracer) => Tracer;
@@ -14,6 +16,14 @@ export type ApplyFn = (w: any, x: Tracer) => Tracer;
  */
 export function augment(key: Tracer, dist: AugDist, theta: Tracer, x: Tracer): Tracer {
   return dist.apply(x, dist.sample(key, theta, x.shape[0]));
+}
+
+/** The required `dist` option: an augmentation distribution (an object with sample and apply). */
+function checkDist(op: string, opts: { dist?: AugDist } | undefined): void {
+  const d = opts?.dist;
+  if (typeof d !== "object" || d === null || typeof d.sample !== "function" || typeof d.apply !== "function") {
+    throw new Error(`${op}: options need dist, an augmentation distribution such as aug.uniformAffine(), got ${d === undefined ? "none" : typeof d}`);
+  }
 }
 
 export interface LossOpts {
@@ -36,8 +46,7 @@ function taskLoss(task: "ce" | "mse", out: Tracer, y: Tracer): Tracer {
   if (y.ndim !== 1 || out.ndim !== 2 || out.shape[0] !== y.shape[0]) {
     throw new Error(`aug.loss: task "ce" needs logits [N, K] and integer labels [N], got [${out.shape}] and [${y.shape}]`);
   }
-  const logp = np.logSoftmax(out, { axis: -1 });
-  return np.mean(np.takeAlongAxis(logp, y.astype("int32").reshape([-1, 1]), { axis: 1 })).neg();
+  return crossEntropy(out, y.astype("int32"));
 }
 
 /** The regulariser R(theta), which rewards wide distributions (it is subtracted from the loss). */
@@ -53,6 +62,10 @@ export function regularizer(dist: AugDist, theta: Tracer, reg: "norm" | "sqnorm"
  * @example const g = grad((p) => aug.loss(apply, p, key, x, y, { dist }))({ w, theta })
  */
 export function loss(apply: ApplyFn, params: { w: unknown; theta: Tracer }, key: Tracer, x: Tracer, y: Tracer, opts: LossOpts): Tracer {
+  checkOptions("aug.loss", opts, ["dist", "nCopies", "lambda", "reg", "task"]);
+  checkDist("aug.loss", opts);
+  checkChoice("aug.loss", "reg", opts.reg, ["norm", "sqnorm"]);
+  checkChoice("aug.loss", "task", opts.task, ["ce", "mse"]);
   const { dist, nCopies = 4, lambda = 0.01, reg = "norm", task = "ce" } = opts;
   if (!Number.isInteger(nCopies) || nCopies < 1) throw new Error(`aug.loss: nCopies must be a positive integer, got ${nCopies}`);
   const keys = random.split(key, nCopies) as unknown as Tracer;
@@ -78,7 +91,10 @@ function copies(dist: AugDist, theta: Tracer, key: Tracer, n: number, nCopies: n
  * The mean over copies of `each(out, s)`, out = apply(w, g_s x). The copies are one `vmap`,
  * so a compiled predictor launches the same kernels for 64 copies as for one, batched.
  */
-function averageCopies(apply: ApplyFn, params: { w: unknown; theta: Tracer }, key: Tracer, x: Tracer, opts: PredictOpts, each: (out: Tracer, s: Tracer) => Tracer): Tracer {
+function averageCopies(op: string, apply: ApplyFn, params: { w: unknown; theta: Tracer }, key: Tracer, x: Tracer, opts: PredictOpts, each: (out: Tracer, s: Tracer) => Tracer): Tracer {
+  checkOptions(op, opts, ["dist", "nCopies", "output"]);
+  checkDist(op, opts);
+  checkChoice(op, "output", opts.output, ["probs", "raw"]);
   const { dist, nCopies = 4 } = opts;
   const samples = copies(dist, params.theta, key, x.shape[0], nCopies);
   return np.mean(vmap((s: Tracer) => each(apply(params.w, dist.apply(x, s)), s))(samples), { axis: 0 });
@@ -97,7 +113,7 @@ export interface PredictOpts {
  */
 export function predict(apply: ApplyFn, params: { w: unknown; theta: Tracer }, key: Tracer, x: Tracer, opts: PredictOpts): Tracer {
   const probs = (opts.output ?? "probs") === "probs";
-  return averageCopies(apply, params, key, x, opts, (out) => (probs ? np.softmax(out, { axis: -1 }) : out));
+  return averageCopies("aug.predict", apply, params, key, x, opts, (out) => (probs ? np.softmax(out, { axis: -1 }) : out));
 }
 
 /**
@@ -105,9 +121,10 @@ export function predict(apply: ApplyFn, params: { w: unknown; theta: Tracer }, k
  * segmentation maps): each output map is warped back by the inverse transform.
  */
 export function predictEquivariant(apply: ApplyFn, params: { w: unknown; theta: Tracer }, key: Tracer, x: Tracer, opts: PredictOpts): Tracer {
+  checkDist("aug.predictEquivariant", opts);
   const { dist } = opts;
   if (!dist.inverse) throw new Error(`predictEquivariant: distribution ${dist.name} has no inverse transforms`);
-  return averageCopies(apply, params, key, x, opts, (out, s) => {
+  return averageCopies("aug.predictEquivariant", apply, params, key, x, opts, (out, s) => {
     if (out.ndim !== 4) throw new Error(`predictEquivariant: the model must return dense maps [N, K, H, W], got [${out.shape}]`);
     return dist.apply(out, dist.inverse!(s));
   });

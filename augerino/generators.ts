@@ -3,6 +3,7 @@
  * A transformation is g = expm(sum_i eps_i * G_i).
  */
 import { np, type Tracer } from "../index.ts";
+import { checkOptions } from "../core/options.ts";
 
 /** Order of the 2-D generators (and of every `widths` vector in this package). */
 export const GENERATOR_NAMES_2D = ["tx", "ty", "rotation", "scale", "stretch", "shear"] as const;
@@ -13,6 +14,7 @@ export const GENERATOR_NAMES_2D = ["tx", "ty", "rotation", "scale", "stretch", "
  * @example aug.generators2d().shape // [6, 3, 3]
  */
 export function generators2d(opts: { transScale?: number } = {}): Tracer {
+  checkOptions("aug.generators2d", opts, ["transScale"]);
   const t = opts.transScale ?? 0.1;
   const g: number[][][] = [
     [[0, 0, t], [0, 0, 0], [0, 0, 0]],
@@ -33,6 +35,7 @@ export const GENERATOR_NAMES_3D = ["tx", "ty", "tz", "rxy", "rxz", "ryz", "sx", 
  * and symmetric shears xy, xz, yz. Together they span the whole affine algebra of R^3.
  */
 export function generators3d(opts: { transScale?: number } = {}): Tracer {
+  checkOptions("aug.generators3d", opts, ["transScale"]);
   const t = opts.transScale ?? 0.1;
   const gens: number[][][] = [];
   const unit = (entries: [number, number, number][]) => {

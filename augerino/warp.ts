@@ -4,6 +4,7 @@
  * and the action of 3-D affine maps on point clouds.
  */
 import { np, type Tracer, type DType } from "../index.ts";
+import { checkChoice, checkOptions } from "../core/options.ts";
 
 export interface GridOpts {
   /** Corner pixels' centres sit at -1 and 1 (true, the reference's choice) or the pixel edges do (false). */
@@ -22,6 +23,7 @@ function baseCoords(n: number, alignCorners: boolean, dtype: DType): Tracer {
  * @example aug.affineGrid(np.array([[[1, 0, 0], [0, 1, 0]]]), [1, 1, 28, 28], { alignCorners: true })
  */
 export function affineGrid(theta: Tracer, size: number[], opts: GridOpts = {}): Tracer {
+  checkOptions("aug.affineGrid", opts, ["alignCorners"]);
   const alignCorners = opts.alignCorners ?? false;
   if (theta.ndim !== 3 || theta.shape[1] !== 2 || theta.shape[2] !== 3) throw new Error(`affineGrid: theta must be [N, 2, 3], got [${theta.shape}]`);
   if (size.length !== 4 || size[0] !== theta.shape[0]) throw new Error(`affineGrid: size must be [N, C, H, W] with N = ${theta.shape[0]}, got [${size}]`);
@@ -44,6 +46,9 @@ export interface SampleOpts extends GridOpts {
  * border padding. Differentiable in x and, for bilinear, in the grid.
  */
 export function gridSample(x: Tracer, grid: Tracer, opts: SampleOpts = {}): Tracer {
+  checkOptions("aug.gridSample", opts, ["mode", "padding", "alignCorners"]);
+  checkChoice("aug.gridSample", "mode", opts.mode, ["bilinear", "nearest"]);
+  checkChoice("aug.gridSample", "padding", opts.padding, ["zeros", "border"]);
   const { mode = "bilinear", padding = "zeros", alignCorners = false } = opts;
   if (x.ndim !== 4) throw new Error(`gridSample: input must be [N, C, H, W], got [${x.shape}]`);
   if (grid.ndim !== 4 || grid.shape[3] !== 2 || grid.shape[0] !== x.shape[0]) {
@@ -103,7 +108,7 @@ export function gridSample(x: Tracer, grid: Tracer, opts: SampleOpts = {}): Trac
 export function warp(x: Tracer, mats: Tracer, opts: SampleOpts = {}): Tracer {
   const o = { alignCorners: true, ...opts };
   const theta = mats.slice(null, [0, 2], null);
-  return gridSample(x, affineGrid(theta, x.shape, o), o);
+  return gridSample(x, affineGrid(theta, x.shape, { alignCorners: o.alignCorners }), o);
 }
 
 /**

@@ -91,3 +91,14 @@ export function optionsOf<T extends object>(op: string, arg: unknown, allowed: r
   if (rest !== undefined) throw new Error(`${op}: options given twice (${describeArg(arg)} and ${describeArg(rest)}); pass one options object`);
   return (arg ?? {}) as T;
 }
+
+/**
+ * Throws unless `value` is one of `choices` (or undefined, for the default): a string option
+ * such as `reg: "sq_norm"` must not silently select the default.
+ * @example checkChoice("aug.loss", "reg", opts.reg, ["norm", "sqnorm"]);
+ */
+export function checkChoice(op: string, name: string, value: unknown, choices: readonly unknown[]): void {
+  if (value !== undefined && !choices.includes(value)) {
+    throw new Error(`${op}: ${name} must be one of ${choices.map((c) => JSON.stringify(c)).join(", ")}, got ${describeArg(value)}`);
+  }
+}

@@ -1,6 +1,7 @@
 /** Batch normalisation over all axes but the channel axis (1), with PyTorch's semantics. */
 import { np, stopGradient } from "../index.ts";
-import type { Layer } from "./layer.ts";
+import { checkApplyOptions, type Layer } from "./layer.ts";
+import { checkOptions } from "../core/options.ts";
 
 /**
  * In training, normalises with the batch statistics (biased variance) and updates the
@@ -9,6 +10,7 @@ import type { Layer } from "./layer.ts";
  * @example const bn = nn.batchNorm(); const { params, state } = bn.init(key, [8, 16, 28, 28]);
  */
 export function batchNorm(opts: { momentum?: number; eps?: number } = {}): Layer {
+  checkOptions("nn.batchNorm", opts, ["momentum", "eps"]);
   const momentum = opts.momentum ?? 0.1;
   const eps = opts.eps ?? 1e-5;
   return {
@@ -22,7 +24,9 @@ export function batchNorm(opts: { momentum?: number; eps?: number } = {}): Layer
         outputShape: inputShape,
       };
     },
-    apply(params, state, x, { train = false } = {}) {
+    apply(params, state, x, opts = {}) {
+      checkApplyOptions("batchNorm", opts);
+      const train = opts.train ?? false;
       if (!state || !state.mean || !state.var) throw new Error("batchNorm: apply needs the running statistics: pass the `state` that init returned (and the updated state after each training step)");
       const c = params.weight.shape[0];
       if (x.ndim < 2 || x.shape[1] !== c) throw new Error(`batchNorm: input [${x.shape}] should have ${c} channels on axis 1`);

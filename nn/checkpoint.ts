@@ -10,6 +10,7 @@
  * written by other tools (no such entry) load as a flat `{ name: array }` object.
  */
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { checkOptions } from "../core/options.ts";
 import { dirname } from "node:path";
 import { endianness } from "node:os";
 import { fromTyped } from "../core/array.ts";
@@ -79,6 +80,7 @@ function describeTree(tree: PyTree, path: string): [Skeleton, Entry[]] {
  * const restored = await nn.load("ckpt/model.safetensors"); // same nesting
  */
 export async function save(path: string, tree: PyTree, opts: { metadata?: Record<string, string> } = {}): Promise<void> {
+  checkOptions("nn.save", opts, ["metadata"]);
   checkHostEndianness(`nn.save(${path})`);
   const [skeleton, entries] = describeTree(tree, path);
   // Widest elements first keeps every tensor naturally aligned in the file (as Python's writer does).
@@ -199,6 +201,7 @@ function rebuild(path: string, skeleton: Skeleton, arrays: Map<string, Tracer>):
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export async function load(path: string, opts: { backend?: string } = {}): Promise<any> {
+  checkOptions("nn.load", opts, ["backend"]);
   checkHostEndianness(`nn.load(${path})`);
   const buf = await readFile(path);
   const { infos, metadata, dataStart } = parseHeader(path, buf);

@@ -2,7 +2,8 @@
 import { np, type Tracer } from "../index.ts";
 import { conv, reduceWindow } from "../core/lax-conv.ts";
 import { kaimingUniformDefault } from "./init.ts";
-import { splitKeys, stateless, type Layer } from "./layer.ts";
+import { checkApplyOptions, splitKeys, stateless, type Layer } from "./layer.ts";
+import { checkOptions } from "../core/options.ts";
 
 type Padding = "SAME" | "VALID" | [number, number][] | number;
 
@@ -34,6 +35,7 @@ export interface Conv2dOpts {
  * @example const layer = nn.conv2d(32, 3); layer.init(key, [1, 3, 28, 28]).outputShape // [1, 32, 28, 28]
  */
 export function conv2d(outChannels: number, kernel: number | [number, number], opts: Conv2dOpts = {}): Layer {
+  checkOptions("nn.conv2d", opts, ["strides", "padding", "dilation", "groups", "bias"]);
   const [kh, kw] = pair(kernel, "conv2d kernel");
   const strides = pair(opts.strides ?? 1, "conv2d strides");
   const dilation = pair(opts.dilation ?? 1, "conv2d dilation");
@@ -56,7 +58,8 @@ export function conv2d(outChannels: number, kernel: number | [number, number], o
       const outputShape = run(np.zeros([1, inC, inputShape[2], inputShape[3]]), np.zeros([outChannels, inC / groups, kh, kw])).shape;
       return { params, state: null, outputShape: [inputShape[0], ...outputShape.slice(1)] };
     },
-    apply(params, state, x) {
+    apply(params, state, x, opts) {
+      checkApplyOptions("conv2d", opts);
       checkNCHW("conv2d", x.shape);
       let y = run(x, params.weight);
       if (params.bias) y = y.add(params.bias.reshape([1, -1, 1, 1]));
@@ -66,6 +69,7 @@ export function conv2d(outChannels: number, kernel: number | [number, number], o
 }
 
 function pool(name: string, op: "max" | "mean", window: number | [number, number], opts: { strides?: number | [number, number]; padding?: Padding }): Layer {
+  checkOptions(`nn.${name}`, opts, ["strides", "padding"]);
   const win = pair(window, `${name} window`);
   const strides = pair(opts.strides ?? win, `${name} strides`);
   const padding = paddingOf(opts.padding ?? "VALID");

@@ -1,12 +1,14 @@
 /** Fully connected layer: y = x W^T + b, with W [out, in] as in PyTorch. */
 import { np } from "../index.ts";
 import { kaimingUniformDefault } from "./init.ts";
-import { splitKeys, type Layer } from "./layer.ts";
+import { checkApplyOptions, splitKeys, type Layer } from "./layer.ts";
+import { checkOptions } from "../core/options.ts";
 
 /**
  * @example const layer = nn.dense(10); const { params } = layer.init(key, [1, 64]);
  */
 export function dense(features: number, opts: { bias?: boolean } = {}): Layer {
+  checkOptions("nn.dense", opts, ["bias"]);
   const useBias = opts.bias ?? true;
   if (!Number.isInteger(features) || features <= 0) throw new Error(`dense: features must be a positive integer, got ${features}`);
   return {
@@ -21,7 +23,8 @@ export function dense(features: number, opts: { bias?: boolean } = {}): Layer {
       };
       return { params, state: null, outputShape: [...inputShape.slice(0, -1), features] };
     },
-    apply(params, state, x) {
+    apply(params, state, x, opts) {
+      checkApplyOptions("dense", opts);
       const inF = params.weight.shape[1];
       if (x.shape[x.ndim - 1] !== inF) throw new Error(`dense: input [${x.shape}] has ${x.shape[x.ndim - 1]} features, the layer expects ${inF}`);
       let y = np.matmul(x, params.weight.T);

@@ -1,13 +1,15 @@
 /** Dropout and spatial (channel) dropout; active only in training, and then keyed. */
 import { np, random, type Tracer } from "../index.ts";
-import type { Layer } from "./layer.ts";
+import { checkApplyOptions, type Layer } from "./layer.ts";
 
 function dropoutLayer(name: string, rate: number, maskShape: (x: Tracer) => number[]): Layer {
   if (!(rate >= 0 && rate < 1)) throw new Error(`${name}: rate must be in [0, 1), got ${rate}`);
   return {
     name: `${name}(${rate})`,
     init: (_key, inputShape) => ({ params: null, state: null, outputShape: inputShape }),
-    apply(_params, state, x, { train = false, key } = {}) {
+    apply(_params, state, x, opts = {}) {
+      checkApplyOptions(name, opts);
+      const { train = false, key } = opts;
       if (!train || rate === 0) return { y: x, state };
       if (!key) throw new Error(`${name}: training mode needs a key: apply(params, state, x, { train: true, key })`);
       const keep = random.bernoulli(key, 1 - rate, maskShape(x));

@@ -5,9 +5,15 @@
  */
 import type { Tracer } from "../index.ts";
 import { np, random } from "../index.ts";
+import { checkOptions } from "../core/options.ts";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Params = any;
+
+/** Checks a layer's apply options (`{ train, key }`): a misspelt `trian` would silently evaluate. */
+export function checkApplyOptions(layer: string, opts: unknown): void {
+  checkOptions(`nn.${layer}.apply`, opts, ["train", "key"]);
+}
 
 export interface ApplyOpts {
   /** Training mode: batch statistics in batchNorm, active dropout. Default false. */
@@ -33,7 +39,10 @@ export function stateless(name: string, fn: (x: Tracer) => Tracer, outShape: (s:
   return {
     name,
     init: (_key, inputShape) => ({ params: null, state: null, outputShape: outShape(inputShape) }),
-    apply: (_p, state, x) => ({ y: fn(x), state }),
+    apply: (_p, state, x, opts) => {
+      checkApplyOptions(name, opts);
+      return { y: fn(x), state };
+    },
   };
 }
 
@@ -41,7 +50,10 @@ export function stateless(name: string, fn: (x: Tracer) => Tracer, outShape: (s:
 export const relu = (): Layer => stateless("relu", (x) => np.maximum(x, 0));
 
 /** max(x, slope * x). */
-export const leakyRelu = (slope = 0.01): Layer => stateless("leakyRelu", (x) => np.where(x.greater(0), x, x.mul(slope)));
+export const leakyRelu = (slope = 0.01): Layer => {
+  if (typeof slope !== "number") throw new Error(`nn.leakyRelu: slope must be a number, got ${JSON.stringify(slope)}`);
+  return stateless("leakyRelu", (x) => np.where(x.greater(0), x, x.mul(slope)));
+};
 
 /** GELU, exact (erf) form as PyTorch's default. */
 export const gelu = (): Layer => stateless("gelu", (x) => x.mul(np.erf(x.mul(Math.SQRT1_2)).add(1)).mul(0.5));
@@ -80,6 +92,7 @@ export function sequential(...layers: Layer[]): Layer {
       return { params, state, outputShape: shape };
     },
     apply(params, state, x, opts = {}) {
+      checkApplyOptions("sequential", opts);
       if (!Array.isArray(params) || params.length !== layers.length) {
         throw new Error(`sequential: expected params as an array of ${layers.length} entries (one per layer), got ${Array.isArray(params) ? params.length : typeof params}`);
       }

@@ -4,6 +4,7 @@ import { conv2d, globalAvgPool, maxPool } from "./conv.ts";
 import { dense } from "./dense.ts";
 import { dropout } from "./dropout.ts";
 import { relu, sequential, type Layer } from "./layer.ts";
+import { checkOptions } from "../core/options.ts";
 
 export interface ModelOpts {
   inChannels?: number;
@@ -26,7 +27,10 @@ const head = (numClasses: number): Layer[] => [globalAvgPool(), dense(numClasses
  * 3 input channels and 10 classes it has 3,993,482 trainable parameters.
  * @example const net = nn.models.layer13({ inChannels: 1, numClasses: 10, k: 16 });
  */
+const MODEL_KEYS = ["inChannels", "numClasses", "k", "dropout"] as const;
+
 export function layer13(opts: ModelOpts = {}): Layer {
+  checkOptions("nn.models.layer13", opts, MODEL_KEYS);
   const { k = 128, numClasses = 10, dropout: rate = 0.3 } = opts;
   return sequential(
     ...convBnRelu(k), ...convBnRelu(k), ...convBnRelu(2 * k),
@@ -44,6 +48,7 @@ export function layer13(opts: ModelOpts = {}): Layer {
  * last two: k, k, 2k | pool, dropout | 2k | pool, dropout | 2k | dropout | mean | linear.
  */
 export function smallConv(opts: ModelOpts = {}): Layer {
+  checkOptions("nn.models.smallConv", opts, MODEL_KEYS);
   const { k = 32, numClasses = 10, dropout: rate = 0.3 } = opts;
   return sequential(
     ...convBnRelu(k), ...convBnRelu(k), ...convBnRelu(2 * k),

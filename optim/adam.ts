@@ -4,6 +4,7 @@ import type { DType } from "../core/dtype.ts";
 import type { Tracer } from "../core/tracer.ts";
 import { map } from "../core/tree.ts";
 import { chain } from "./combine.ts";
+import { checkOptions } from "../core/options.ts";
 import { addDecayedWeights, incrementCount, initCount, scaleByLearningRate, type GradientTransformation, type LearningRate, type Updates } from "./transform.ts";
 
 export interface AdamOpts {
@@ -14,6 +15,8 @@ export interface AdamOpts {
   epsRoot?: number;
 }
 
+const ADAM_KEYS = ["b1", "b2", "eps", "epsRoot"] as const;
+
 type AdamState = { count: Tracer; mu: Updates; nu: Updates };
 
 /**
@@ -23,6 +26,7 @@ type AdamState = { count: Tracer; mu: Updates; nu: Updates };
  * @example optim.chain(optim.scaleByAdam({ b1: 0.9 }), optim.scaleByLearningRate(1e-3)) // = optim.adam({ lr: 1e-3 })
  */
 export function scaleByAdam(opts: AdamOpts = {}): GradientTransformation {
+  checkOptions("optim.scaleByAdam", opts, ADAM_KEYS);
   const { b1 = 0.9, b2 = 0.999, eps = 1e-8, epsRoot = 0 } = opts;
   return {
     init: (params) => ({
@@ -63,7 +67,9 @@ export function scaleByAdam(opts: AdamOpts = {}): GradientTransformation {
  * const state = tx.init(params);
  */
 export function adam(opts: AdamOpts & { lr: LearningRate }): GradientTransformation {
-  return chain(scaleByAdam(opts), scaleByLearningRate(opts.lr));
+  checkOptions("optim.adam", opts, [...ADAM_KEYS, "lr"]);
+  const { lr, ...moments } = opts;
+  return chain(scaleByAdam(moments), scaleByLearningRate(lr));
 }
 
 /**
@@ -72,5 +78,7 @@ export function adam(opts: AdamOpts & { lr: LearningRate }): GradientTransformat
  * @example const tx = optim.adamw({ lr: 1e-3, weightDecay: 1e-2 });
  */
 export function adamw(opts: AdamOpts & { lr: LearningRate; weightDecay?: number }): GradientTransformation {
-  return chain(scaleByAdam(opts), addDecayedWeights(opts.weightDecay ?? 1e-4), scaleByLearningRate(opts.lr));
+  checkOptions("optim.adamw", opts, [...ADAM_KEYS, "lr", "weightDecay"]);
+  const { lr, weightDecay = 1e-4, ...moments } = opts;
+  return chain(scaleByAdam(moments), addDecayedWeights(weightDecay), scaleByLearningRate(lr));
 }

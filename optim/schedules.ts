@@ -7,6 +7,7 @@ import * as np from "../core/np.ts";
 import { asArray, type ArrayLike } from "../core/convert.ts";
 import { isFloat } from "../core/dtype.ts";
 import type { Tracer } from "../core/tracer.ts";
+import { checkOptions } from "../core/options.ts";
 
 /** step count (int or float scalar array, or a JS number) -> scalar value array. */
 export type Schedule = (count: ArrayLike) => Tracer;
@@ -31,6 +32,7 @@ export function constantSchedule(value: number): Schedule {
  * @example optim.linearSchedule({ init: 0, end: 1, transitionSteps: 10 })(5) // 0.5
  */
 export function linearSchedule(opts: { init: number; end: number; transitionSteps: number; transitionBegin?: number }): Schedule {
+  checkOptions("optim.linearSchedule", opts, ["init", "end", "transitionSteps", "transitionBegin"]);
   const { init, end, transitionSteps } = opts;
   const begin = Math.max(0, opts.transitionBegin ?? 0);
   // optax holds the initial value when there is nothing to interpolate over.
@@ -48,6 +50,7 @@ export function linearSchedule(opts: { init: number; end: number; transitionStep
  * @example optim.cosineDecay({ init: 0.1, decaySteps: 100 })(50) // 0.05
  */
 export function cosineDecay(opts: { init: number; decaySteps: number; alpha?: number; exponent?: number }): Schedule {
+  checkOptions("optim.cosineDecay", opts, ["init", "decaySteps", "alpha", "exponent"]);
   const { init, decaySteps } = opts;
   const alpha = opts.alpha ?? 0;
   const exponent = opts.exponent ?? 1;
@@ -68,6 +71,7 @@ export function cosineDecay(opts: { init: number; decaySteps: number; alpha?: nu
  * lr(99) // 0.1;  lr(100) // 0.01;  lr(200) // 0.001
  */
 export function piecewiseConstant(opts: { init: number; boundaries?: Record<number, number> }): Schedule {
+  checkOptions("optim.piecewiseConstant", opts, ["init", "boundaries"]);
   const entries = Object.entries(opts.boundaries ?? {})
     .map(([b, f]) => [Number(b), f] as const)
     .sort((a, b) => a[0] - b[0]);
@@ -112,6 +116,7 @@ export function joinSchedules(schedules: Schedule[], boundaries: number[]): Sche
  * lr(50) // 5e-4;  lr(100) // 1e-3;  lr(1000) // 0
  */
 export function warmupCosine(opts: { init?: number; peak: number; warmupSteps: number; decaySteps: number; end?: number; exponent?: number }): Schedule {
+  checkOptions("optim.warmupCosine", opts, ["init", "peak", "warmupSteps", "decaySteps", "end", "exponent"]);
   const { peak, warmupSteps, decaySteps } = opts;
   const end = opts.end ?? 0;
   if (!(decaySteps > warmupSteps)) {
@@ -133,6 +138,7 @@ export function warmupCosine(opts: { init?: number; peak: number; warmupSteps: n
  * @example optim.exponentialDecay({ init: 1, transitionSteps: 10, decayRate: 0.5 })(20) // 0.25
  */
 export function exponentialDecay(opts: { init: number; transitionSteps: number; decayRate: number; transitionBegin?: number; staircase?: boolean; end?: number }): Schedule {
+  checkOptions("optim.exponentialDecay", opts, ["init", "transitionSteps", "decayRate", "transitionBegin", "staircase", "end"]);
   const { init, transitionSteps, decayRate } = opts;
   if (transitionSteps <= 0 || decayRate === 0) return constantSchedule(init);
   const begin = Math.max(0, opts.transitionBegin ?? 0);

@@ -3,6 +3,7 @@ import type { Tracer } from "../core/tracer.ts";
 import { map } from "../core/tree.ts";
 import * as np from "../core/np.ts";
 import { chain } from "./combine.ts";
+import { checkOptions } from "../core/options.ts";
 import { identity, scaleByLearningRate, type GradientTransformation, type LearningRate, type Updates } from "./transform.ts";
 
 /**
@@ -11,6 +12,7 @@ import { identity, scaleByLearningRate, type GradientTransformation, type Learni
  * @example optim.chain(optim.trace({ decay: 0.9 }), optim.scaleByLearningRate(0.1)) // = optim.sgd({ lr: 0.1, momentum: 0.9 })
  */
 export function trace(opts: { decay: number; nesterov?: boolean }): GradientTransformation {
+  checkOptions("optim.trace", opts, ["decay", "nesterov"]);
   const { decay, nesterov = false } = opts;
   return {
     init: (params) => ({ trace: map((p: Tracer) => np.zerosLike(p), params) }),
@@ -33,6 +35,7 @@ export function trace(opts: { decay: number; nesterov?: boolean }): GradientTran
  * params = optim.applyUpdates(params, updates);
  */
 export function sgd(opts: { lr: LearningRate; momentum?: number; nesterov?: boolean }): GradientTransformation {
+  checkOptions("optim.sgd", opts, ["lr", "momentum", "nesterov"]);
   const { lr, momentum = 0, nesterov = false } = opts;
   if (momentum < 0) throw new Error(`sgd: momentum must be non-negative, got ${momentum}`);
   return chain(momentum > 0 ? trace({ decay: momentum, nesterov }) : identity(), scaleByLearningRate(lr));

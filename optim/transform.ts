@@ -9,6 +9,7 @@ import { isFloat, type DType } from "../core/dtype.ts";
 import type { Tracer } from "../core/tracer.ts";
 import { leaves, map, type PyTree } from "../core/tree.ts";
 import type { Schedule } from "./schedules.ts";
+import { checkOptions } from "../core/options.ts";
 
 /** A pytree of arrays: parameters, gradients or updates. */
 export type Updates = PyTree<Tracer>;
@@ -107,6 +108,7 @@ export function scaleBySchedule(schedule: Schedule): GradientTransformation {
  * const tx = optim.chain(optim.scaleByAdam(), optim.scaleByLearningRate(optim.cosineDecay({ init: 1e-3, decaySteps: 1000 })));
  */
 export function scaleByLearningRate(lr: LearningRate, opts: { flipSign?: boolean } = {}): GradientTransformation {
+  checkOptions("optim.scaleByLearningRate", opts, ["flipSign"]);
   const sign = opts.flipSign === false ? 1 : -1;
   if (typeof lr === "number") return scale(sign * lr);
   if (typeof lr !== "function") throw new TypeError(`scaleByLearningRate: lr must be a number or a schedule (count => value), got ${typeof lr}`);

@@ -153,6 +153,8 @@ export function valueAndGrad(f: (...args: never[]) => unknown, argnumsOrOpts?: n
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   return (...args: any[]): [any, any] => {
     for (const n of nums) if (!Number.isInteger(n) || n < 0 || n >= args.length) throw new Error(`grad: argnums ${n} is out of range for ${args.length} arguments`);
+    // A repeated argument would be replaced twice, and the first gradient would silently read zero.
+    if (new Set(nums).size !== nums.length) throw new Error(`grad: argnums ${JSON.stringify(argnums)} repeats an argument`);
     const [leaves, def] = flatten(nums.map((n) => args[n]));
     const xs = leaves.map((l) => asArray(l as never));
     checkDifferentiable(xs, "grad");

@@ -84,8 +84,8 @@ export function fullLike(x: Tracer, value: number | boolean, dtypeOrOpts?: DType
 export function arange(start: number, stop?: number | null, step: number | null = 1, dtypeOrOpts?: DTypeArg): Tracer {
   const opts = createOpts("arange", dtypeOrOpts);
   step ??= 1;
+  for (const [name, v] of [["start", start], ["stop", stop ?? 0], ["step", step]] as const) checkNumber("arange", name, v);
   if (stop === undefined || stop === null) [start, stop] = [0, start];
-  for (const [name, v] of [["start", start], ["stop", stop], ["step", step]] as const) checkNumber("arange", name, v);
   if (step === 0) throw new Error("arange: step must not be zero");
   const n = Math.max(0, Math.ceil((stop - start) / step));
   const dtype = opts.dtype ?? ([start, stop, step].every(Number.isInteger) ? "int32" : "float32");

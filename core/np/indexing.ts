@@ -43,14 +43,19 @@ function knownValues(idx: ArrayLike): NumberList | undefined {
   return undefined;
 }
 
-/** Throws naming the op, the first index outside [-n, n) and that range. */
-function checkInRange(op: string, values: NumberList, n: number, axis: number): void {
+/**
+ * Where the values of `idx` are known now (see the module comment), throws naming the op, the
+ * first value outside [lo, hi] and that range; returns whether they were known.
+ * @example checkIndexRange("crossEntropy", labels, 0, k - 1, "label", "for 10 classes")
+ */
+export function checkIndexRange(op: string, idx: ArrayLike, lo: number, hi: number, what: string, where: string, hint = ""): boolean {
+  const values = knownValues(idx);
+  if (!values) return false;
   for (let k = 0; k < values.length; k++) {
     const v = values[k];
-    if (v < -n || v >= n) {
-      throw new Error(`${op}: index ${v} is out of range for axis ${axis} of size ${n} (valid: ${-n} to ${n - 1}); pass mode: "clip" or "fill" to keep such indices`);
-    }
+    if (v < lo || v > hi) throw new Error(`${op}: ${what} ${v} is out of range ${where} (valid: ${lo} to ${hi})${hint}`);
   }
+  return true;
 }
 
 interface Indices {
@@ -69,8 +74,7 @@ function indices(op: string, idx: ArrayLike, n: number, axis: number, mode: Inde
   }
   let i = isTracer(idx) ? idx : asArray(idx as number | number[], "int32").astype("int32");
   if (!isInt(i.dtype)) throw new Error(`${op}: indices must be integers, got ${i.dtype}`);
-  const known = mode === undefined ? knownValues(idx) : undefined;
-  if (known) checkInRange(op, known, n, axis);
+  const known = mode === undefined && checkIndexRange(op, idx, -n, n - 1, "index", `for axis ${axis} of size ${n}`, '; pass mode: "clip" or "fill" to keep such indices');
   const fill = mode === "fill" || (mode === undefined && !known);
   if (i.dtype === "uint32") {
     // Beyond int32's range a uint32 index is out of range anyway; clamp before the cast.
