@@ -4,6 +4,7 @@ import { join } from "node:path";
 import type { DatasetSpec } from "./datasets/files.ts";
 import type { Resume } from "./checkpoint.ts";
 import { fmtTime } from "./progress.ts";
+import type { Overrides } from "./config-overrides.ts";
 
 export interface RunOpts {
   seed: number;
@@ -13,6 +14,8 @@ export interface RunOpts {
   out: string;
   backend: string;
   quiet?: boolean;
+  /** `--set key=value`: changes to the fields of `Experiment.config`, checked against them. */
+  set?: Overrides;
 }
 
 export interface Target {
@@ -47,6 +50,8 @@ export interface Experiment {
   summary: string;
   /** The datasets it reads: their files are looked for before a backend starts. */
   datasets: DatasetSpec[];
+  /** The default configuration for a budget: the fields `--set` may change, and their types. */
+  config(quick: boolean, epochs?: number): object;
   run(opts: RunOpts): Promise<ExperimentResult>;
 }
 
@@ -66,13 +71,16 @@ function runLine(run: RunRecord): string {
   return `${whole}, earlier sessions included; it was resumed from checkpoints (${from}).`;
 }
 
-export function writeReport(name: string, title: string, res: ExperimentResult, out: string, run?: RunRecord): void {
+/** `--set` flags for report.md's command line, so the run can be repeated. */
+const setFlags = (set: Overrides) => Object.entries(set).map(([k, v]) => ` --set ${k}=${v}`).join("");
+
+export function writeReport(name: string, title: string, res: ExperimentResult, out: string, run?: RunRecord, overrides: Overrides = {}): void {
   mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, "results.json"), JSON.stringify({ experiment: name, ...res, ...(run && { run }) }, null, 2));
+  writeFileSync(join(out, "results.json"), JSON.stringify({ experiment: name, overrides, ...res, ...(run && { run }) }, null, 2));
   const lines = [
     `# ${title}`,
     "",
-    `Run: \`npx augerino reproduce ${name}${res.config.quick ? " --quick" : ""} --seed ${res.config.seed}\` (${res.seconds.toFixed(0)} s on ${res.config.backend}).`,
+    `Run: \`npx augerino reproduce ${name}${res.config.quick ? " --quick" : ""} --seed ${res.config.seed}${setFlags(overrides)}\` (${res.seconds.toFixed(0)} s on ${res.config.backend}).`,
     ...(run ? [runLine(run)] : []),
     "",
     "| quantity | paper | ours |",

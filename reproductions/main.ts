@@ -4,4 +4,5 @@
 await import("./reproduce-command.ts");
 await import("./data-command.ts");
 await import("./bench-command.ts");
+await import("./sweep-command.ts");
 export { main } from "./cli.ts";

@@ -7,8 +7,9 @@ import { fmtTime } from "./progress.ts";
 import { ensureDataset } from "./datasets/index.ts";
 import { beginRun, runResumes, runSeconds } from "./checkpoint.ts";
 import { prepareOutDir } from "./out-dir.ts";
+import { parseAssignments, parseOverrides, type Overrides } from "./config-overrides.ts";
 
-const USAGE = "usage: augerino reproduce <experiment> [--backend cpu|webgpu|cuda] [--seed N] [--epochs N] [--out DIR] [--quick] [--quiet]";
+const USAGE = "usage: augerino reproduce <experiment> [--backend cpu|webgpu|cuda] [--seed N] [--epochs N] [--out DIR] [--quick] [--quiet] [--set key=value ...]";
 
 const OPTIONS = {
   backend: { type: "string" },
@@ -17,6 +18,7 @@ const OPTIONS = {
   out: { type: "string" },
   quick: { type: "boolean" },
   quiet: { type: "boolean" },
+  set: { type: "string", multiple: true },
 } as const;
 
 export interface Parsed {
@@ -28,6 +30,8 @@ export interface Parsed {
   quick: boolean;
   quiet: boolean;
   backend: string;
+  /** `--set key=value`, as given; already checked against the experiment's configuration. */
+  set: Overrides;
 }
 
 /** The arguments of `reproduce`, in any order; UsageError when they are bad. */
@@ -39,10 +43,15 @@ export function parseReproduceArgs(args: string[]): Parsed {
   const exp = experiments[name];
   if (!exp) throw new UsageError(`unknown experiment "${name}"; known: ${known}`);
   for (const flag of ["out", "backend"] as const) if (v[flag] === "") throw new UsageError(`--${flag} needs a value`);
+  const epochs = v.epochs === undefined ? undefined : intFlag("epochs", v.epochs, 1);
+  const set = parseAssignments("set", v.set);
+  // Checked now, so a typo costs one line rather than a run that fails after loading data.
+  parseOverrides(exp.config(v.quick ?? false, epochs), set);
   return {
     exp,
     seed: v.seed === undefined ? 0 : intFlag("seed", v.seed),
-    epochs: v.epochs === undefined ? undefined : intFlag("epochs", v.epochs, 1),
+    epochs,
+    set,
     out: v.out ?? `results/${name}`,
     quick: v.quick ?? false,
     quiet: v.quiet ?? false,
@@ -69,9 +78,9 @@ defineCommand("reproduce", {
     // Missing data is known (and fetched) at once, before a device spends seconds starting.
     for (const spec of p.exp.datasets) await ensureDataset(spec, { log: (l) => console.log(l) });
     await startBackend(p.backend);
-    const res = await p.exp.run({ seed: p.seed, epochs: p.epochs, quick: p.quick, out, backend: p.backend, quiet: p.quiet });
+    const res = await p.exp.run({ seed: p.seed, epochs: p.epochs, quick: p.quick, out, backend: p.backend, quiet: p.quiet, set: p.set });
     const run = { resumed: runResumes(), seconds: runSeconds() };
-    writeReport(p.exp.name, `${p.exp.name}: ${p.exp.summary}`, res, out, run);
+    writeReport(p.exp.name, `${p.exp.name}: ${p.exp.summary}`, res, out, run, p.set);
     const resumed = run.resumed.length > 0 ? ", earlier sessions included (resumed from checkpoints)" : "";
     console.log(`${p.exp.name}: done in ${fmtTime(run.seconds)}${resumed}; results in ${out}/ (results.json, report.md, figures)`);
     for (const t of res.targets) console.log(`  ${t.met ? "met    " : "MISSED "} ${t.name}: ${t.value.toFixed(4)} (${t.target})`);

@@ -12,14 +12,21 @@ import { lineChart, writeChart } from "../figures.ts";
 import { applyOf, trainAugerino, hyperparams } from "../train.ts";
 import { Progress } from "../progress.ts";
 import { marioConfig, marioNet } from "./mario-iggy.ts";
+import { withOverrides } from "../config-overrides.ts";
+
+/** Mario-Iggy's training, then the widths to evaluate and the batch that evaluates them. */
+function landscapeConfig(quick: boolean, epochs?: number) {
+  return { ...marioConfig(quick, epochs), points: quick ? 13 : 33, evalN: quick ? 256 : 1000, copies: quick ? 4 : 8 };
+}
 
 export const landscapeExperiment: Experiment = {
   name: "landscape",
   summary: "Fig. 5b: loss and its derivative vs rotation width on Mario-Iggy, with and without the regulariser",
   datasets: [MARIO_IGGY],
+  config: landscapeConfig,
   async run(opts: RunOpts): Promise<ExperimentResult> {
     const t0 = Date.now();
-    const cfg = { ...marioConfig(opts.quick, opts.epochs), points: opts.quick ? 13 : 33, evalN: opts.quick ? 256 : 1000, copies: opts.quick ? 4 : 8 };
+    const cfg = withOverrides(landscapeConfig(opts.quick, opts.epochs), opts.set);
     const data = await marioIggy({ seed: opts.seed, nTrain: cfg.nTrain, nTest: cfg.nTest });
     const net = marioNet(cfg.k);
     const apply = applyOf(net);

@@ -13,6 +13,7 @@ import { MARIO_IGGY, marioIggy, yieldToEventLoop } from "../datasets/index.ts";
 import type { Experiment, ExperimentResult, RunOpts } from "../experiment.ts";
 import { lineChart, writeChart } from "../figures.ts";
 import { applyOf, fmtWidths, trainAugerino, hyperparams } from "../train.ts";
+import { withOverrides } from "../config-overrides.ts";
 
 /** A small CNN: two strided 3x3 convolutions and a linear head. */
 export const marioNet = (k = 8) =>
@@ -44,9 +45,10 @@ export const marioIggyExperiment: Experiment = {
   name: "mario-iggy",
   summary: "Fig. 3/6: learn the rotation width pi/2 from narrow, right and wide starts",
   datasets: [MARIO_IGGY],
+  config: marioConfig,
   async run(opts: RunOpts): Promise<ExperimentResult> {
     const t0 = Date.now();
-    const cfg = marioConfig(opts.quick, opts.epochs);
+    const cfg = withOverrides(marioConfig(opts.quick, opts.epochs), opts.set);
     const data = await marioIggy({ seed: opts.seed, nTrain: cfg.nTrain, nTest: cfg.nTest });
     const net = marioNet(cfg.k);
     const apply = applyOf(net);

@@ -11,6 +11,7 @@ import { OLIVETTI, olivetti } from "../datasets/index.ts";
 import type { Experiment, ExperimentResult, RunOpts } from "../experiment.ts";
 import { lineChart, writeChart } from "../figures.ts";
 import { applyOf, trainAugerino, hyperparams } from "../train.ts";
+import { withOverrides } from "../config-overrides.ts";
 
 const faceNet = (k = 8) =>
   nn.sequential(nn.conv2d(k, 3, { strides: 2 }), nn.relu(), nn.conv2d(2 * k, 3, { strides: 2 }), nn.relu(), nn.conv2d(2 * k, 3, { strides: 2 }), nn.relu(), nn.flatten(), nn.dense(1));
@@ -23,9 +24,10 @@ export const olivettiExperiment: Experiment = {
   name: "olivetti",
   summary: "Fig. 4: regressing the rotation angle of faces collapses the rotation width",
   datasets: [OLIVETTI],
+  config: olivettiConfig,
   async run(opts: RunOpts): Promise<ExperimentResult> {
     const t0 = Date.now();
-    const cfg = olivettiConfig(opts.quick, opts.epochs);
+    const cfg = withOverrides(olivettiConfig(opts.quick, opts.epochs), opts.set);
     const data = await olivetti({ seed: opts.seed, repeats: cfg.repeats });
     const net = faceNet(cfg.k);
     const init = [cfg.initOther, cfg.initOther, cfg.initRotation, cfg.initOther, cfg.initOther, cfg.initOther];

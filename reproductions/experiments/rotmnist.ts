@@ -11,6 +11,7 @@ import type { Experiment, ExperimentResult, RunOpts } from "../experiment.ts";
 import { lineChart, writeChart } from "../figures.ts";
 import { applyOf, fmtWidths, trainAugerino, hyperparams } from "../train.ts";
 import { testAccuracy } from "./mario-iggy.ts";
+import { withOverrides } from "../config-overrides.ts";
 
 /**
  * The reference's conv-batchNorm-ReLU blocks (k, k | pool | 2k, 2k | pool | 2k, then a
@@ -47,9 +48,10 @@ export const rotmnistExperiment: Experiment = {
   name: "rotmnist",
   summary: "Fig. 2: on rotated MNIST the rotation width grows toward 2 pi",
   datasets: [MNIST],
+  config: rotmnistConfig,
   async run(opts: RunOpts): Promise<ExperimentResult> {
     const t0 = Date.now();
-    const cfg = rotmnistConfig(opts.quick, opts.epochs);
+    const cfg = withOverrides(rotmnistConfig(opts.quick, opts.epochs), opts.set);
     const data = await rotMnist({ seed: opts.seed, nTrain: cfg.nTrain, nTest: cfg.nTest });
     const net = digitNet(cfg.k);
     const trajectory: ExperimentResult["trajectory"] = {};
