@@ -11,6 +11,7 @@ import { flatten, unflatten, type PyTree } from "./tree.ts";
 import { Tracer } from "./tracer.ts";
 import { concatenate, reshape, slice } from "./primitives/shape.ts";
 import { where } from "./np/math.ts";
+import { checkOptions } from "./options.ts";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Tree = any;
@@ -31,7 +32,9 @@ function leafArrays(t: PyTree, what: string): [Tracer[], ReturnType<typeof flatt
  * Loops `f(carry, x) -> [carry, y]` over the leading axis of `xs`, stacking the ys.
  * @example const [total, partial] = lax.scan((c, x) => [c.add(x), c.add(x)], np.array(0), np.arange(5).astype("float32"))
  */
-export function scan(f: (carry: Tree, x: Tree) => [Tree, Tree], init: Tree, xs: Tree, opts: { length?: number; reverse?: boolean } = {}): [Tree, Tree] {
+export function scan(f: (carry: Tree, x: Tree) => [Tree, Tree], init: Tree, xs: Tree, opts: { length?: number; reverse?: boolean; unroll?: number | boolean } = {}): [Tree, Tree] {
+  // unroll is accepted as JAX's is: a speed hint that changes no result (this loop runs step by step anyway).
+  checkOptions("lax.scan", opts, ["length", "reverse", "unroll"]);
   const [xLeaves, xDef] = leafArrays(xs ?? null, "scan xs");
   const lengths = new Set(xLeaves.map((x) => {
     if (x.ndim === 0) throw new Error("scan: every leaf of xs needs a leading axis to scan over (got a scalar)");

@@ -6,6 +6,7 @@
 import { asArray, type ArrayLike } from "./convert.ts";
 import { isFloat } from "./dtype.ts";
 import { fmtShape } from "./shape.ts";
+import { checkChoice, checkOptions } from "./options.ts";
 import type { Tracer } from "./tracer.ts";
 import { astype, div, resultType } from "./np/math.ts";
 import { convGeneralDilated as bindConv, dilateDim, type ConvParams } from "./primitives/conv.ts";
@@ -87,6 +88,7 @@ function promoteFloat(x: ArrayLike, w: ArrayLike): [Tracer, Tracer] {
  * lax.convGeneralDilated(x, w, { lhsDilation: 2, padding: "SAME" }).shape // [1, 1, 9, 9]
  */
 export function convGeneralDilated(x: ArrayLike, w: ArrayLike, opts: ConvGeneralOpts = {}): Tracer {
+  checkOptions("lax.convGeneralDilated", opts, ["strides", "padding", "lhsDilation", "rhsDilation", "groups"]);
   const [a, b] = promoteFloat(x, w);
   if (a.ndim !== 4 || b.ndim !== 4) {
     throw new Error(`lax.conv: input ${fmtShape(a.shape)} must be NCHW and kernel ${fmtShape(b.shape)} OIHW (rank 4 each); add a batch axis with x.expandDims(0) for a single image`);
@@ -110,6 +112,7 @@ export function convGeneralDilated(x: ArrayLike, w: ArrayLike, opts: ConvGeneral
  * lax.conv(x, w, { strides: 2, padding: "SAME" }).shape // [2, 4, 4, 4]
  */
 export function conv(x: ArrayLike, w: ArrayLike, opts: ConvOpts = {}): Tracer {
+  checkOptions("lax.conv", opts, ["strides", "padding", "dilation", "groups"]);
   return convGeneralDilated(x, w, { strides: opts.strides, padding: opts.padding, rhsDilation: opts.dilation, groups: opts.groups });
 }
 
@@ -136,6 +139,8 @@ export interface ReduceWindowOpts {
  * lax.reduceWindow(x, "max", { window: [2, 2], strides: [2, 2] }) // [[[[5, 7], [13, 15]]]]
  */
 export function reduceWindow(x: ArrayLike, op: "sum" | "max" | "min" | "mean", opts: ReduceWindowOpts): Tracer {
+  checkChoice("lax.reduceWindow", "op", op, ["sum", "max", "min", "mean"]);
+  checkOptions("lax.reduceWindow", opts, ["window", "strides", "padding"]);
   let a = asArray(x);
   const what = `lax.reduceWindow(${op}) of ${a.dtype}${fmtShape(a.shape)}`;
   const win = [...(opts?.window ?? [])];

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { np, random, grad, valueAndGrad, vmap, jit, jacfwd, type Array } from "../../index.ts";
+import { np, lax, random, grad, valueAndGrad, vmap, jit, jacfwd, type Array } from "../../index.ts";
 import * as nn from "../../nn/index.ts";
 import * as optim from "../../optim/index.ts";
 import * as aug from "../../augerino/index.ts";
@@ -181,6 +181,9 @@ describe("unknown options and wrong argument kinds are errors naming the functio
     ["random.uniform(key, [3], { min: -1 })", () => untyped(random.uniform)(random.key(0), [3], { min: -1 }), /^random.uniform: unknown option "min"/],
     ["random.uniform(key, [3], -1, 'x')", () => untyped(random.uniform)(random.key(0), [3], -1, "x"), /^random.uniform: maxval must be/],
     ["random.normal(key, [3], { dtype: 'float64', mean: 1 })", () => untyped(random.normal)(random.key(0), [3], { dtype: "float64", mean: 1 }), /^random.normal: unknown option "mean"/],
+    ["lax.conv(x, w, { stride: 2 })", () => untyped(lax.conv)(np.ones([1, 1, 4, 4]), np.ones([1, 1, 3, 3]), { stride: 2 }), /^lax.conv: unknown option "stride"/],
+    ["lax.scan(f, 0, xs, { revers: true })", () => untyped(lax.scan)((c: Array, v: Array) => [c, v], np.array(0), np.ones([2]), { revers: true }), /^lax.scan: unknown option "revers"/],
+    ["np.allclose(a, b, { equal_nan: true })", () => untyped(np.allclose)(x, x, { equal_nan: true }), /did you mean "equalNan"/],
     ["nn.dense(4, { use_bias: false })", () => untyped(nn.dense)(4, { use_bias: false }), /^nn.dense: unknown option "use_bias"; accepted: bias/],
     ["nn.conv2d(4, 3, { stride: 2 })", () => untyped(nn.conv2d)(4, 3, { stride: 2 }), /^nn.conv2d: unknown option "stride"/],
     ["nn.batchNorm({ epsilon: 1e-3 })", () => untyped(nn.batchNorm)({ epsilon: 1e-3 }), /^nn.batchNorm: unknown option "epsilon"/],
