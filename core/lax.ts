@@ -10,6 +10,6 @@ export {
 export { reshape, transpose, broadcastInDim, slice, pad, concatenate, rev } from "./primitives/shape.ts";
 export { reduceSum, reduceMax, reduceMin, reduceProd, argmax, argmin } from "./primitives/reduce.ts";
 export { dotGeneral, type DotDims } from "./primitives/dot.ts";
-export { take as gather, scatterAdd } from "./primitives/gather.ts";
+export { gather, scatterAdd } from "./np/indexing.ts";
 export { scan, forLoop, cond } from "./control.ts";
 export { conv, convGeneralDilated, reduceWindow } from "./lax-conv.ts";

@@ -12,7 +12,7 @@
 import { NDArray } from "../array.ts";
 import { asArray, isTracer, type ArrayLike } from "../convert.ts";
 import { isFloat, isInt, type DType } from "../dtype.ts";
-import { AXIS_OR_NONE, optionsOf } from "../options.ts";
+import { AXIS_OR_NONE, checkChoice, checkOptions, optionsOf } from "../options.ts";
 import { broadcastShapes, fmtShape, normalizeAxis, stridesOf } from "../shape.ts";
 import type { Tracer } from "../tracer.ts";
 import * as g from "../primitives/gather.ts";
@@ -66,7 +66,7 @@ interface Indices {
 }
 
 function indices(op: string, idx: ArrayLike, n: number, axis: number, mode: IndexMode | undefined): Indices {
-  if (mode !== undefined && mode !== "fill" && mode !== "clip") throw new Error(`${op}: mode must be "fill" or "clip", got ${JSON.stringify(mode)}`);
+  checkChoice(op, "mode", mode, ["fill", "clip"]);
   if (!isTracer(idx)) {
     // JS numbers become arrays here: reject fractions instead of truncating them.
     const bad = (v: unknown): boolean => (Array.isArray(v) ? v.some(bad) : typeof v !== "number" || !Number.isInteger(v));
@@ -84,8 +84,50 @@ function indices(op: string, idx: ArrayLike, n: number, axis: number, mode: Inde
   return { idx: where(less(i, 0), add(i, n), i), valid };
 }
 
-function filled(y: Tracer, valid: Tracer | undefined): Tracer {
-  return valid ? where(valid, y, fillValue(y.dtype)) : y;
+function filled(y: Tracer, valid: Tracer | undefined, value: number | boolean = fillValue(y.dtype)): Tracer {
+  return valid ? where(valid, y, value) : y;
+}
+
+/** The indices' mask, shaped to broadcast against a gather's output (the indices' axes stand where `axis` was). */
+const maskAt = (valid: Tracer, axis: number, shape: readonly number[]) =>
+  reshape(valid, [...shape.slice(0, axis).map(() => 1), ...valid.shape, ...shape.slice(axis + 1).map(() => 1)]);
+
+/**
+ * The lax-level indices (no negative wrap-around, as lax.gather): known ones outside [0, n) are
+ * an error unless a mode is given; the mask of valid ones where the mode (or, for unknown
+ * indices, `unknownMode`) is "fill".
+ */
+function laxIndices(op: string, idx: Tracer, n: number, axis: number, mode: IndexMode | undefined, unknownMode: IndexMode): Tracer | undefined {
+  checkChoice(op, "mode", mode, ["fill", "clip"]);
+  // Non-integer indices are the primitive's error to report.
+  if (!isInt(idx.dtype)) return undefined;
+  const known = mode === undefined && checkIndexRange(op, idx, 0, n - 1, "index", `for axis ${axis} of size ${n}`, '; pass { mode: "clip" } or { mode: "fill" } to keep such indices');
+  return (mode ?? (known ? "clip" : unknownMode)) === "fill" ? logicalAnd(greaterEqual(idx, 0), less(idx, n)) : undefined;
+}
+
+/**
+ * lax.gather: x[..., idx, ...] along `axis` with indices in [0, n) (no wrap-around). Known
+ * indices outside are an error; unknown ones (under jit) are clamped, XLA's gather rule, unless
+ * `mode: "fill"` asks for JAX's fill values.
+ * @example lax.gather(x, np.array([2, 0], "int32"), 0)
+ */
+export function gather(x: Tracer, idx: Tracer, axis: number, opts: { mode?: IndexMode } = {}): Tracer {
+  checkOptions("lax.gather", opts, ["mode"]);
+  const valid = laxIndices("lax.gather", idx, x.shape[axis], axis, opts.mode, "clip");
+  const y = g.take(x, idx, axis);
+  return filled(y, valid && maskAt(valid, axis, x.shape));
+}
+
+/**
+ * lax.scatterAdd: op with upd added at op[..., idx, ...] along `axis`. Known indices outside
+ * [0, n) are an error; unknown ones drop their updates (JAX's default scatter mode,
+ * FILL_OR_DROP) unless `mode: "clip"` clamps them onto the edge.
+ * @example lax.scatterAdd(np.zeros([3]), np.array([0, 0], "int32"), np.ones([2]), 0) // [2, 0, 0]
+ */
+export function scatterAdd(op: Tracer, idx: Tracer, upd: Tracer, axis: number, opts: { mode?: IndexMode } = {}): Tracer {
+  checkOptions("lax.scatterAdd", opts, ["mode"]);
+  const valid = laxIndices("lax.scatterAdd", idx, op.shape[axis], axis, opts.mode, "fill");
+  return g.scatterAdd(op, idx, filled(upd, valid && maskAt(valid, axis, op.shape), 0), axis);
 }
 
 /**
@@ -102,7 +144,7 @@ export function take(x: ArrayLike, idx: ArrayLike, axisOrOpts?: number | null | 
   const { idx: i, valid } = indices("take", idx, a.shape[axis], axis, opts.mode);
   const y = g.take(a, i, axis);
   // The mask has the indices' shape; y has it in place of `axis`.
-  return filled(y, valid && reshape(valid, [...a.shape.slice(0, axis).map(() => 1), ...valid.shape, ...a.shape.slice(axis + 1).map(() => 1)]));
+  return filled(y, valid && maskAt(valid, axis, a.shape));
 }
 
 /**
