@@ -18,7 +18,8 @@ write_conf() {
   local host cpus user
   host="$(hostname -s)"; cpus="$(nproc)"; user="$(id -un)"
   mkdir -p "$DIR/spool" "$DIR/state" "$DIR/munge"
-  # CR_CPU makes each CPU a slot, so several one-CPU array tasks run at once. No slurmdbd:
+  # CR_CPU makes each CPU a slot, so several one-CPU array tasks run at once; sched/builtin
+  # starts a queued task as soon as a CPU frees (backfill waits for its interval). No slurmdbd:
   # finished jobs stay visible to scontrol for MinJobAge seconds instead of through sacct.
   cat >"$DIR/slurm.conf" <<EOF
 ClusterName=augerino-ci
@@ -35,8 +36,7 @@ SelectTypeParameters=CR_CPU
 ReturnToService=2
 MinJobAge=3600
 KillWait=5
-SchedulerType=sched/backfill
-SchedulerParameters=sched_interval=2
+SchedulerType=sched/builtin
 SlurmctldPidFile=$DIR/slurmctld.pid
 SlurmdPidFile=$DIR/slurmd.pid
 SlurmdSpoolDir=$DIR/spool
@@ -51,7 +51,8 @@ EOF
 }
 
 start() {
-  install
+  # stdout carries only the export line (callers eval it); apt's chatter goes to stderr.
+  install >&2
   write_conf
   export SLURM_CONF="$DIR/slurm.conf"
   # munged keeps its socket and pid under $DIR (slurm.conf's AuthInfo names the socket), so a

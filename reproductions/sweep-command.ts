@@ -61,7 +61,8 @@ function claimFolder(dir: string, s: SweepSettings): void {
   } catch {
     // A new sweep.
   }
-  const now = JSON.stringify(s, null, 2);
+  // --set in any order is the same sweep.
+  const now = JSON.stringify({ ...s, set: Object.fromEntries(Object.entries(s.set).sort()) }, null, 2);
   if (before !== undefined && before !== now) {
     throw new UsageError(`--out ${dir} holds a sweep with other settings (${JSON.stringify(JSON.parse(before))}); give the same --set, --quick, --epochs and --backend, or another --out`);
   }

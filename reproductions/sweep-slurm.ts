@@ -18,8 +18,8 @@ export class SetupError extends Error {}
 export interface SlurmOpts {
   slurm: Record<string, string>;
   resubmitFailed: boolean;
-  /** How often squeue is asked, in ms. */
-  pollMs?: number;
+  /** The longest wait between two squeue calls, in ms (default 10 s). */
+  maxPollMs?: number;
 }
 
 interface TaskRecord {
@@ -43,9 +43,14 @@ function readState(dir: string): State {
   }
 }
 
-/** A Slurm client's output; bounded, so a hung controller fails the sweep instead of stalling it. */
+/** A Slurm client's output; bounded, so a hung controller fails the sweep instead of stalling it. SetupError with its complaint otherwise. */
 function slurm(cmd: string, args: string[]): string {
-  return execFileSync(cmd, args, { encoding: "utf8", timeout: 60_000, stdio: ["ignore", "pipe", "pipe"] });
+  try {
+    return execFileSync(cmd, args, { encoding: "utf8", timeout: 60_000, stdio: ["ignore", "pipe", "pipe"] });
+  } catch (e) {
+    const said = String((e as { stderr?: string }).stderr ?? "").trim().split("\n")[0];
+    throw new SetupError(`${cmd} ${args.join(" ")} failed: ${said || (e as Error).message.split("\n")[0]}`);
+  }
 }
 
 const onPath = (cmd: string) => (process.env.PATH ?? "").split(delimiter).some((d) => d !== "" && existsSync(join(d, cmd)));
@@ -100,7 +105,7 @@ function activeTasks(jobs: string[]): Map<string, string> {
       lines = slurm("squeue", ["-h", "-r", "-j", job, "-o", "%F %K %T"]).split("\n");
     } catch (e) {
       // A job the controller has forgotten is over; squeue calls its id invalid.
-      if (/invalid job id/i.test(String((e as { stderr?: string }).stderr))) continue;
+      if (/invalid job id/i.test((e as Error).message)) continue;
       throw e;
     }
     for (const line of lines) {
@@ -113,18 +118,46 @@ function activeTasks(jobs: string[]): Map<string, string> {
 
 const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
 
-/** Waits until no task of `jobs` is queued or running (or `stop.now`), printing each task's changes of state. */
-async function follow(jobs: string[], points: Point[], io: Output, pollMs: number, stop: { now: boolean }): Promise<void> {
+/**
+ * Waits until no task of `jobs` is queued or running (or `stop.now`), printing each task's
+ * changes of state and its end. squeue is asked every second after a change, backing off to
+ * every `maxPollMs` while nothing moves, so long runs do not load the controller.
+ */
+async function follow(dir: string, jobs: string[], points: Point[], io: Output, maxPollMs: number, stop: { now: boolean }): Promise<void> {
   const seen = new Map<string, string>();
+  const label = (task: string) => {
+    const p = points[Number(task.split("_")[1])];
+    return { p, name: `task ${task}${p ? ` (${describePoint(p)})` : ""}` };
+  };
+  let pollMs = 1000;
+  let misses = 0;
   while (!stop.now) {
-    const active = activeTasks(jobs);
+    let active: Map<string, string>;
+    try {
+      active = activeTasks(jobs);
+      misses = 0;
+    } catch (e) {
+      // A busy controller times out now and then; a sweep that runs for hours should not end on one miss.
+      if (++misses >= 5) throw e;
+      io.err(`augerino sweep: ${(e as Error).message}; asking again`);
+      await sleep(2000 * misses);
+      continue;
+    }
+    let changed = false;
     for (const [task, state] of active) {
       if (seen.get(task) === state) continue;
       seen.set(task, state);
-      const p = points[Number(task.split("_")[1])];
-      io.out(`task ${task}${p ? ` (${describePoint(p)})` : ""}: ${state}`);
+      changed = true;
+      io.out(`${label(task).name}: ${state}`);
+    }
+    for (const task of [...seen.keys()].filter((t) => !active.has(t))) {
+      seen.delete(task);
+      changed = true;
+      const { p, name } = label(task);
+      io.out(`${name}: left the queue, ${p && finished(dir, p) ? "results written" : "no results"}`);
     }
     if (active.size === 0) return;
+    pollMs = changed ? 1000 : Math.min(maxPollMs, pollMs * 1.5);
     await sleep(pollMs);
   }
 }
@@ -138,12 +171,7 @@ function submit(dir: string, indices: number[]): string {
 
 export async function runSlurm(dir: string, s: SweepSettings, points: Point[], opts: SlurmOpts, io: Output): Promise<EngineResult> {
   if (!onPath("sbatch")) throw new SetupError("sbatch is not on PATH: the slurm engine runs where Slurm's commands are (a login node), or use --engine local");
-  try {
-    checkSharedFolder(dir);
-  } catch (e) {
-    if (e instanceof SetupError) throw e;
-    throw new SetupError(`Slurm does not answer: ${((e as { stderr?: string }).stderr || (e as Error).message).trim().split("\n")[0]}`);
-  }
+  checkSharedFolder(dir);
   const state = readState(dir);
   // Tasks of an earlier run of this command that are still queued or running are followed, not submitted again.
   const stillActive = new Set([...activeTasks(state.jobs).keys()].map((t) => Number(t.split("_")[1])));
@@ -169,7 +197,7 @@ export async function runSlurm(dir: string, s: SweepSettings, points: Point[], o
   const onSignal = () => (stop.now = true);
   process.once("SIGINT", onSignal);
   try {
-    await follow(jobs, points, io, opts.pollMs ?? 3000, stop);
+    await follow(dir, jobs, points, io, opts.maxPollMs ?? 10_000, stop);
   } finally {
     process.off("SIGINT", onSignal);
   }

@@ -112,4 +112,10 @@ describe.skipIf(!runsOnce || !data || (problem !== null && !requireSlurm))("slur
     expect(resubmit.out).toMatch(/3 of 4 points finished earlier[^]*submitted array job \d+ \(1 task: 0\)/);
     expectMergedReport(dir);
   }, 120_000);
+
+  it("says in one line what sbatch refused", async () => {
+    const r = await sweep([...SMALL, "--engine", "slurm", "--slurm", "partition=no-such-partition", "--out", tempDir("sweep-refused")]);
+    expect(r.code).toBe(2);
+    expect(r.err.trim()).toMatch(/^augerino sweep: sbatch --parsable --array=0,1,2,3 \S+ failed: sbatch: error: .*partition/i);
+  }, 30_000);
 });
