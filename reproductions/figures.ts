@@ -3,6 +3,7 @@ import { writeFileSync } from "node:fs";
 import * as vega from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
 import { Resvg } from "@resvg/resvg-js";
+import type { RunOpts } from "./experiment.ts";
 
 /** Renders a Vega-Lite spec to `<base>.svg` and `<base>.png`; returns the two paths. */
 export async function writeChart(spec: TopLevelSpec, base: string): Promise<string[]> {
@@ -33,8 +34,20 @@ function ruleLayers(rule: Rule): object[] {
   ];
 }
 
-/** A line chart of several named series over a shared x; axis titles default to the field names. */
-export function lineChart(opts: { title: string; x: string; y: string; xTitle?: string; yTitle?: string; rows: Record<string, number | string>[]; series?: string; rule?: Rule; rules?: Rule[]; order?: string }): TopLevelSpec {
+/**
+ * The command that reproduces a run, shown under each figure's title so a figure says which
+ * run it shows: e.g. `npx augerino reproduce mario-iggy --quick --seed 0 --backend cpu`.
+ */
+export function runCaption(name: string, opts: Pick<RunOpts, "seed" | "quick" | "epochs" | "backend" | "set">): string {
+  const sets = Object.entries(opts.set ?? {}).map(([k, v]) => ` --set ${k}=${v}`);
+  return `npx augerino reproduce ${name}${opts.quick ? " --quick" : ""}${opts.epochs !== undefined ? ` --epochs ${opts.epochs}` : ""} --seed ${opts.seed} --backend ${opts.backend}${sets.join("")}`;
+}
+
+/**
+ * A line chart of several named series over a shared x. Axis titles default to the field
+ * names: give `xTitle`/`yTitle` with units; `caption` (see runCaption) goes under the title.
+ */
+export function lineChart(opts: { title: string; caption?: string; x: string; y: string; xTitle?: string; yTitle?: string; rows: Record<string, number | string>[]; series?: string; rule?: Rule; rules?: Rule[]; order?: string }): TopLevelSpec {
   const line = {
     mark: { type: "line" as const, point: opts.rows.length <= 60 },
     encoding: {
@@ -47,5 +60,6 @@ export function lineChart(opts: { title: string; x: string; y: string; xTitle?: 
   };
   const rules = [...(opts.rule ? [opts.rule] : []), ...(opts.rules ?? [])];
   const layers: object[] = [line, ...rules.flatMap(ruleLayers)];
-  return { $schema: "https://vega.github.io/schema/vega-lite/v5.json", title: opts.title, width: 480, height: 300, data: { values: opts.rows }, layer: layers } as TopLevelSpec;
+  const title = opts.caption ? { text: opts.title, subtitle: opts.caption } : opts.title;
+  return { $schema: "https://vega.github.io/schema/vega-lite/v5.json", title, width: 480, height: 300, data: { values: opts.rows }, layer: layers } as TopLevelSpec;
 }

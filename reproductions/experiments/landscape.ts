@@ -8,7 +8,7 @@ import { np, random, valueAndGrad, jit, type Tracer } from "../../index.ts";
 import * as aug from "../../augerino/index.ts";
 import { MARIO_IGGY, marioIggy, yieldToEventLoop } from "../datasets/index.ts";
 import type { Experiment, ExperimentResult, RunOpts } from "../experiment.ts";
-import { lineChart, writeChart } from "../figures.ts";
+import { lineChart, runCaption, writeChart } from "../figures.ts";
 import { applyOf, trainAugerino, hyperparams } from "../train.ts";
 import { Progress } from "../progress.ts";
 import { marioConfig, marioNet } from "./mario-iggy.ts";
@@ -71,8 +71,8 @@ export const landscapeExperiment: Experiment = {
     }
     progress.done();
     const figures = [
-      ...(await writeChart(lineChart({ title: "Loss vs rotation width (Mario-Iggy)", x: "width", y: "value", series: "curve", rows: rows.filter((r) => r.curve.startsWith("loss")) }), join(opts.out, "loss-vs-width"))),
-      ...(await writeChart(lineChart({ title: "Derivative of the loss w.r.t. rotation width (by grad)", x: "width", y: "value", series: "curve", rows: rows.filter((r) => r.curve.startsWith("d ")) }), join(opts.out, "slope-vs-width"))),
+      ...(await writeChart(lineChart({ title: "Loss vs rotation width (Mario-Iggy)", caption: runCaption("landscape", opts), x: "width", y: "value", xTitle: "rotation width (rad)", yTitle: "loss (cross-entropy, nats)", series: "curve", rows: rows.filter((r) => r.curve.startsWith("loss")) }), join(opts.out, "loss-vs-width"))),
+      ...(await writeChart(lineChart({ title: "Derivative of the loss w.r.t. rotation width (by grad)", caption: runCaption("landscape", opts), x: "width", y: "value", xTitle: "rotation width (rad)", yTitle: "d loss / d width (nats per rad)", series: "curve", rows: rows.filter((r) => r.curve.startsWith("d ")) }), join(opts.out, "slope-vs-width"))),
     ];
     const plain = curves["no regulariser"];
     const flat = plain.filter((c) => c.w <= Math.PI / 2);

@@ -11,7 +11,7 @@ import * as aug from "../../augerino/index.ts";
 import * as check from "../../testing/index.ts";
 import { MARIO_IGGY, marioIggy, yieldToEventLoop } from "../datasets/index.ts";
 import type { Experiment, ExperimentResult, RunOpts } from "../experiment.ts";
-import { lineChart, writeChart } from "../figures.ts";
+import { lineChart, runCaption, writeChart } from "../figures.ts";
 import { applyOf, fmtWidths, trainAugerino, hyperparams } from "../train.ts";
 import { withOverrides } from "../config-overrides.ts";
 
@@ -72,16 +72,16 @@ export const marioIggyExperiment: Experiment = {
 
     const figures: string[] = [];
     const rows = Object.entries(trajectory).flatMap(([start, tr]) => tr.map((t) => ({ epoch: t.epoch, rotation: t.widths[2], start })));
-    figures.push(...(await writeChart(lineChart({ title: "Learned rotation width (rad) from three starts", x: "epoch", y: "rotation", yTitle: "rotation width (rad)", series: "start", rows, rule: { y: Math.PI / 2, label: "pi/2" } }), join(opts.out, "width-trajectories"))));
+    figures.push(...(await writeChart(lineChart({ title: "Learned rotation width (rad) from three starts", caption: runCaption("mario-iggy", opts), x: "epoch", y: "rotation", xTitle: "epoch", yTitle: "rotation width (rad)", series: "start", rows, rule: { y: Math.PI / 2, label: "pi/2" } }), join(opts.out, "width-trajectories"))));
     // The learned distribution over rotation angles: uniform on [-w/2, w/2].
     const densRows = Object.entries(finals).flatMap(([start, w]) => {
       const half = w[2] / 2;
       const d = 1 / w[2];
       return [[-Math.PI, 0], [-half, 0], [-half, d], [half, d], [half, 0], [Math.PI, 0]].map(([angle, density], i) => ({ angle, density, start, i }));
     });
-    figures.push(...(await writeChart(lineChart({ title: "Learned distribution over rotations (uniform on [-w/2, w/2])", x: "angle", y: "density", series: "start", rows: densRows, order: "i" }), join(opts.out, "rotation-distribution"))));
-    figures.push(...(await writeChart(await probabilityVsAngle(apply, right!.params, data.sprites), join(opts.out, "probability-vs-angle"))));
-    const soft = await softInvariance(apply, right!.params, right!.dist, data.test.x.slice([0, 32]), finals.right[2]);
+    figures.push(...(await writeChart(lineChart({ title: "Learned distribution over rotations (uniform on [-w/2, w/2])", caption: runCaption("mario-iggy", opts), x: "angle", y: "density", xTitle: "rotation angle (rad)", yTitle: "density (1/rad)", series: "start", rows: densRows, order: "i" }), join(opts.out, "rotation-distribution"))));
+    figures.push(...(await writeChart(await probabilityVsAngle(apply, right!.params, data.sprites, runCaption("mario-iggy", opts)), join(opts.out, "probability-vs-angle"))));
+    const soft = await softInvariance(apply, right!.params, right!.dist, data.test.x.slice([0, 32]), finals.right[2], runCaption("mario-iggy", opts));
     figures.push(...(await writeChart(soft.chart, join(opts.out, "invariance-profile"))));
 
     const targets = Object.entries(finals).map(([start, w]) => ({ name: `rotation width from the ${start} start`, value: w[2], target: "|w - pi/2| <= 0.2", met: Math.abs(w[2] - Math.PI / 2) <= 0.2 }));
@@ -128,14 +128,14 @@ export async function testAccuracy(apply: (w: unknown, x: Tracer) => Tracer, par
 }
 
 /** Fig. 3 (right): the trained model's class probabilities as a function of the input's rotation. */
-async function probabilityVsAngle(apply: (w: unknown, x: Tracer) => Tracer, params: { w: unknown; theta: Tracer }, sprites: { mario: Tracer; iggy: Tracer }) {
+async function probabilityVsAngle(apply: (w: unknown, x: Tracer) => Tracer, params: { w: unknown; theta: Tracer }, sprites: { mario: Tracer; iggy: Tracer }, caption: string) {
   const angles = Array.from({ length: 73 }, (_, i) => -Math.PI + (2 * Math.PI * i) / 72);
   const mats = np.array(angles.map((a) => [[Math.cos(a), -Math.sin(a), 0], [Math.sin(a), Math.cos(a), 0], [0, 0, 1]]));
   const x = aug.warp(np.broadcastTo(sprites.mario, [angles.length, ...sprites.mario.shape.slice(1)]), mats);
   const probs = (await np.softmax(apply(params.w, x), { axis: -1 }).toArray()) as number[][];
   const names = ["mario, upright", "mario, upside down", "iggy, upright", "iggy, upside down"];
   const rows = angles.flatMap((a, i) => probs[i].map((p, c) => ({ angle: a, probability: p, class: names[c] })));
-  return lineChart({ title: "Predicted probability vs input rotation (Mario)", x: "angle", y: "probability", series: "class", rows });
+  return lineChart({ title: "Predicted probability vs input rotation (Mario; the network from the right start)", caption, x: "angle", y: "probability", xTitle: "rotation of the input (rad)", yTitle: "predicted probability", series: "class", rows });
 }
 
 /**
@@ -144,7 +144,7 @@ async function probabilityVsAngle(apply: (w: unknown, x: Tracer) => Tracer, para
  * network trained from the "right" start and for its Augerino average. It stays near 0 while
  * t is within the learned range [-w/2, w/2] and grows beyond, where the half-plane (the label) changes.
  */
-async function softInvariance(apply: (w: unknown, x: Tracer) => Tracer, params: { w: unknown; theta: Tracer }, dist: aug.AugDist, x: Tracer, width: number) {
+async function softInvariance(apply: (w: unknown, x: Tracer) => Tracer, params: { w: unknown; theta: Tracer }, dist: aug.AugDist, x: Tracer, width: number, caption: string) {
   const range: [number, number] = [-Math.PI, Math.PI];
   const steps = 37; // every 10 degrees
   const network = jit((xx: Tracer) => np.softmax(apply(params.w, xx), { axis: -1 }));
@@ -153,6 +153,7 @@ async function softInvariance(apply: (w: unknown, x: Tracer) => Tracer, params: 
   const rows = Object.entries(profiles).flatMap(([model, p]) => p.magnitudes.map((angle, i) => ({ angle, change: p.mean[i], model })));
   const chart = lineChart({
     title: `Change of predicted probabilities under rotation (${x.shape[0]} test images, right start)`,
+    caption,
     x: "angle",
     y: "change",
     xTitle: "rotation of the input t (rad)",

@@ -9,7 +9,7 @@ import * as nn from "../../nn/index.ts";
 import * as aug from "../../augerino/index.ts";
 import { OLIVETTI, olivetti } from "../datasets/index.ts";
 import type { Experiment, ExperimentResult, RunOpts } from "../experiment.ts";
-import { lineChart, writeChart } from "../figures.ts";
+import { lineChart, runCaption, writeChart } from "../figures.ts";
 import { applyOf, trainAugerino, hyperparams } from "../train.ts";
 import { withOverrides } from "../config-overrides.ts";
 
@@ -41,7 +41,7 @@ export const olivettiExperiment: Experiment = {
     const testMse = (await jit((w: unknown, x: Tracer, y: Tracer) => np.mean(np.square(apply(w, x).reshape([-1]).sub(y))))(res.params.w, data.test.x, data.test.y).data())[0];
     const trajectory = { run: [{ epoch: 0, widths: init }, ...res.history.map((h) => ({ epoch: h.epoch, widths: h.widths }))] };
     const rows = trajectory.run.flatMap((t) => aug.GENERATOR_NAMES_2D.map((g, i) => ({ epoch: t.epoch, width: t.widths[i], generator: g })));
-    const figures = await writeChart(lineChart({ title: "Olivetti: learned widths per generator", x: "epoch", y: "width", series: "generator", rows }), join(opts.out, "width-trajectories"));
+    const figures = await writeChart(lineChart({ title: "Olivetti: learned widths per generator", caption: runCaption("olivetti", opts), x: "epoch", y: "width", xTitle: "epoch", yTitle: "width (rad for rotation; coefficient range for the others)", series: "generator", rows }), join(opts.out, "width-trajectories"));
     const others = widths.filter((_, i) => i !== 2);
     return {
       config: { ...cfg, seed: opts.seed, quick: opts.quick, backend: opts.backend },

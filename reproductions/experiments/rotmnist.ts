@@ -8,7 +8,7 @@ import * as nn from "../../nn/index.ts";
 import * as aug from "../../augerino/index.ts";
 import { MNIST, rotMnist } from "../datasets/index.ts";
 import type { Experiment, ExperimentResult, RunOpts } from "../experiment.ts";
-import { lineChart, writeChart } from "../figures.ts";
+import { lineChart, runCaption, writeChart } from "../figures.ts";
 import { applyOf, fmtWidths, trainAugerino, hyperparams } from "../train.ts";
 import { testAccuracy } from "./mario-iggy.ts";
 import { withOverrides } from "../config-overrides.ts";
@@ -72,7 +72,7 @@ export const rotmnistExperiment: Experiment = {
       if (!opts.quiet) process.stderr.write(`  ${key}: widths ${fmtWidths(finals[key])}, test accuracy ${metrics[`testAccuracy_${lambda}`].toFixed(4)}\n`);
     }
     const rows = Object.entries(trajectory).flatMap(([run, tr]) => tr.map((t) => ({ epoch: t.epoch, rotation: t.widths[2], run })));
-    const figures = await writeChart(lineChart({ title: "rotMNIST: learned rotation width (rad)", x: "epoch", y: "rotation", series: "run", rows, rule: { y: 2 * Math.PI, label: "2 pi" } }), join(opts.out, "width-trajectories"));
+    const figures = await writeChart(lineChart({ title: "rotMNIST: learned rotation width (rad)", caption: runCaption("rotmnist", opts), x: "epoch", y: "rotation", xTitle: "epoch", yTitle: "rotation width (rad)", series: "run", rows, rule: { y: 2 * Math.PI, label: "2 pi" } }), join(opts.out, "width-trajectories"));
     const initRot = trajectory[Object.keys(trajectory)[0]][0].widths[2];
     const targets = Object.entries(finals).map(([run, w]) =>
       opts.quick
