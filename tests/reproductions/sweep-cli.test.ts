@@ -4,6 +4,7 @@ import { symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { lines, runCli } from "./cli-run.ts";
 import { tempDir } from "./fixtures.ts";
+import { testBackend } from "../backend-under-test.ts";
 
 async function expectOneLine(args: string[], code: number, reason: RegExp, env: Record<string, string> = {}) {
   const r = await runCli(args, env);
@@ -11,7 +12,8 @@ async function expectOneLine(args: string[], code: number, reason: RegExp, env: 
   expect(lines(r.err), args.join(" ")).toEqual([expect.stringMatching(reason)]);
 }
 
-describe("--set and sweep arguments", () => {
+// Argument handling does not depend on the backend: once, in the cpu project.
+describe.runIf(testBackend === "cpu")("--set and sweep arguments", () => {
   it("refuse bad keys, values and grids in one line with exit 2", async () => {
     const out = tempDir("sweep-args");
     await Promise.all([
