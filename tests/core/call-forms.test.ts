@@ -53,6 +53,7 @@ describe("positional forms equal the options forms", () => {
     expect(await read(untyped(np.argmax)(x, 1))).toEqual([2, 2]);
     expect(await read(untyped(np.sum)(x, [0, 1]))).toEqual([21]);
     expect(await read(untyped(np.sum)(x, null))).toEqual([21]);
+    expect(untyped(np.sum)(x, undefined, { keepdims: true }).shape).toEqual([1, 1]);
   });
 
   it("concatenate, stack, split, softmax/logSoftmax, take, sort/argsort, flip and roll take a positional axis", async () => {
