@@ -87,8 +87,9 @@ export abstract class Tracer {
   argmax(...a: Rest<typeof npModule.argmax>) { return ops.argmax(this, ...a); }
   argmin(...a: Rest<typeof npModule.argmin>) { return ops.argmin(this, ...a); }
   logsumexp(...a: Rest<typeof npModule.logsumexp>) { return ops.logsumexp(this, ...a); }
-  reshape(shape: number[]) { return ops.reshape(this, shape); }
-  transpose(axes?: number[]) { return ops.transpose(this, axes); }
+  // NumPy's method forms x.reshape(2, 3) and x.transpose(1, 0) as well as the lists.
+  reshape(shape: number[] | number, ...more: number[]) { return ops.reshape(this, typeof shape === "number" ? [shape, ...more] : shape); }
+  transpose(axes?: number[] | number, ...more: number[]) { return ops.transpose(this, typeof axes === "number" ? [axes, ...more] : axes); }
   get T() { return ops.transpose(this); }
   expandDims(axis: number | number[]) { return ops.expandDims(this, axis); }
   squeeze(axis?: number | number[]) { return ops.squeeze(this, axis); }

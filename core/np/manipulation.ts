@@ -5,7 +5,7 @@ import type { Tracer } from "../tracer.ts";
 import * as sh from "../primitives/shape.ts";
 import { astype, broadcastTo, resultType } from "./math.ts";
 import { scalar } from "../array.ts";
-import { AXES, AXIS, AXIS_OR_NONE, optionsOf, type Positional } from "../options.ts";
+import { AXES, AXIS, AXIS_OR_NONE, describeArg, optionsOf, type Positional } from "../options.ts";
 
 type AxisOf<A> = A | { axis?: A };
 /** The axis of `f(xs, 1)` or `f(xs, { axis: 1 })`; `fallback` when neither gives one. */
@@ -16,6 +16,7 @@ function axisOf<A>(op: string, arg: unknown, positional: Positional, fallback: A
 
 /** Reshape; one dimension may be -1 and is inferred. */
 export function reshape(x: ArrayLike, shape: number[]): Tracer {
+  if (!Array.isArray(shape)) throw new Error(`reshape: shape must be a list of integers (one may be -1), got ${describeArg(shape)}`);
   const a = asArray(x);
   const unknown = shape.filter((d) => d === -1).length;
   if (unknown > 1 || shape.some((d) => !Number.isInteger(d) || d < -1)) throw new Error(`reshape: invalid shape ${fmtShape(shape)}`);
@@ -30,6 +31,7 @@ export function reshape(x: ArrayLike, shape: number[]): Tracer {
 
 /** Permutes axes; reverses them when `axes` is omitted. */
 export function transpose(x: ArrayLike, axes?: number[]): Tracer {
+  if (axes !== undefined && !Array.isArray(axes)) throw new Error(`transpose: axes must be a permutation list such as [1, 0], got ${describeArg(axes)}`);
   const a = asArray(x);
   const perm = axes ? axes.map((p) => normalizeAxis("transpose", p, a.ndim)) : [...Array(a.ndim).keys()].reverse();
   return sh.transpose(a, perm);

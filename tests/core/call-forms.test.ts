@@ -54,6 +54,8 @@ describe("positional forms equal the options forms", () => {
     expect(await read(untyped(np.sum)(x, [0, 1]))).toEqual([21]);
     expect(await read(untyped(np.sum)(x, null))).toEqual([21]);
     expect(untyped(np.sum)(x, undefined, { keepdims: true }).shape).toEqual([1, 1]);
+    expect(untyped(x.reshape).call(x, 3, 2).shape).toEqual([3, 2]);
+    expect(await read(untyped(x.transpose).call(x, 1, 0))).toEqual(await read(x.T));
   });
 
   it("concatenate, stack, split, softmax/logSoftmax, take, sort/argsort, flip and roll take a positional axis", async () => {
@@ -172,6 +174,8 @@ describe("unknown options and wrong argument kinds are errors naming the functio
     ["np.take(x, [0], { axis: 0, mod: 'clip' })", () => untyped(np.take)(x, [0], { axis: 0, mod: "clip" }), /^take: unknown option "mod"/],
     ["np.take(x, [0], { mode: 'wrap' })", () => untyped(np.take)(x, [0], { mode: "wrap" }), /^take: mode must be one of "fill", "clip"/],
     ["np.sort(x, { reverse: true })", () => untyped(np.sort)(x, { reverse: true }), /^sort: unknown option "reverse"/],
+    ["np.transpose(x, { axes: [1, 0] })", () => untyped(np.transpose)(x, { axes: [1, 0] }), /^transpose: axes must be a permutation list/],
+    ["np.reshape(x, 6)", () => untyped(np.reshape)(x, 6), /^reshape: shape must be a list/],
     ["grad(f, [0, 0])", () => untyped(grad)((a: Array, b: Array) => np.sum(a.mul(b)), [0, 0])(np.array(1), np.array(2)), /^grad: argnums \[0,0\] repeats an argument/],
     ["grad(f, '1')", () => untyped(grad)(f, "1"), /^grad: expected argnums/],
     ["grad(f, 1, 2)", () => untyped(grad)(f, 1, 2), /^grad: options must be an object/],
