@@ -6,7 +6,7 @@
  */
 import { join } from "node:path";
 import { UsageError } from "./cli.ts";
-import { parseOverrides, type Overrides } from "./config-overrides.ts";
+import { overridableKeys, parseOverrides, type Overrides } from "./config-overrides.ts";
 import type { Experiment } from "./experiment.ts";
 
 export interface Axis {
@@ -61,7 +61,9 @@ export function parseGrid(entries: string[] = []): Axis[] {
 /** Every key and value of the grid checked against the experiment, with the fixed `--set`s, before any run. */
 export function checkGrid(exp: Experiment, axes: Axis[], s: SweepSettings): void {
   const defaults = exp.config(s.quick, s.epochs);
+  const keys = [...overridableKeys(defaults), "seed"];
   for (const a of axes) {
+    if (!keys.includes(a.key)) throw new UsageError(`--grid: unknown key "${a.key}" (valid keys: ${keys.join(", ")})`);
     if (a.key in s.set) throw new UsageError(`${a.key} is both a --grid axis and a --set`);
     for (const v of a.values) {
       if (a.key === "seed") {
