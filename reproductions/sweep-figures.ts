@@ -8,13 +8,14 @@ export interface MeanRow {
   series: string;
 }
 
-export function errorBarChart(opts: { title: string; xTitle: string; yTitle: string; rows: MeanRow[] }): TopLevelSpec {
+/** `caption` (the sweep's command) goes under the title, so the figure says which runs it shows. */
+export function errorBarChart(opts: { title: string; caption?: string; xTitle: string; yTitle: string; rows: MeanRow[] }): TopLevelSpec {
   const values = opts.rows.map((r) => ({ ...r, lo: r.mean - r.std, hi: r.mean + r.std }));
   const x = { field: "x", type: "quantitative" as const, title: opts.xTitle };
   const color = { field: "series", type: "nominal" as const, title: null };
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v5.json",
-    title: opts.title,
+    title: opts.caption ? { text: opts.title, subtitle: opts.caption } : opts.title,
     width: 480,
     height: 300,
     data: { values },

@@ -72,20 +72,21 @@ const fmt = (x: number) => (Math.abs(x) >= 1e4 || (x !== 0 && Math.abs(x) < 1e-3
 const cell = (s: string) => s.replace(/\|/g, "\\|");
 
 /** Width and accuracy against the first swept setting whose values are all numbers (seeds aside). */
-async function charts(dir: string, axes: Axis[], groups: Group[]): Promise<string[]> {
+async function charts(dir: string, axes: Axis[], groups: Group[], command: string): Promise<string[]> {
   const xAxis = axes.find((a) => a.key !== "seed" && a.values.every((v) => Number.isFinite(Number(v))));
   if (!xAxis) return [];
   const others = axes.filter((a) => a.key !== "seed" && a !== xAxis).map((a) => a.key);
   mkdirSync(join(dir, "figures"), { recursive: true });
   const files: string[] = [];
-  for (const [family, pattern] of [["width", /width/i], ["accuracy", /accuracy/i]] as const) {
+  // Axis titles with their units (widths of rotations are angles; accuracies are fractions).
+  for (const [family, pattern, yTitle] of [["width", /width/i, "learned width (rad)"], ["accuracy", /accuracy/i, "test accuracy (fraction correct)"]] as const) {
     const rows: MeanRow[] = groups.flatMap((g) =>
       Object.entries(g.samples)
         .filter(([name]) => pattern.test(name))
         .map(([name, xs]) => ({ x: Number(g.values[xAxis.key]), series: [name, ...others.map((k) => `${k}=${g.values[k]}`)].join(" "), ...aggregate(xs) })),
     );
     if (rows.length === 0) continue;
-    const spec = errorBarChart({ title: `${family} against ${xAxis.key} (mean +- std over seeds)`, xTitle: xAxis.key, yTitle: family, rows });
+    const spec = errorBarChart({ title: `${family} against ${xAxis.key} (mean +- std over seeds)`, caption: command, xTitle: xAxis.key, yTitle, rows });
     files.push(...(await writeChart(spec, join(dir, "figures", `${family}-vs-${xAxis.key.replace(/[^A-Za-z0-9_-]/g, "-")}`))));
   }
   return files.map((f) => relative(dir, f));
@@ -93,7 +94,7 @@ async function charts(dir: string, axes: Axis[], groups: Group[]): Promise<strin
 
 export async function writeSweepReport(dir: string, s: SweepSettings, axes: Axis[], points: Point[], result: EngineResult, command: string): Promise<{ withResults: number }> {
   const { groups, metrics } = groupsOf(dir, points);
-  const figures = await charts(dir, axes, groups);
+  const figures = await charts(dir, axes, groups, command);
   const stats = groups.map((g) => ({ values: g.values, metrics: Object.fromEntries(Object.entries(g.samples).map(([m, xs]) => [m, { ...aggregate(xs), paper: paperValue(s.experiment, m) }])) }));
   const failed = new Map(result.failures.map((f) => [f.point, f]));
   const sweep = {

@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { lineChart, runCaption, writeChart } from "../../reproductions/figures.ts";
+import { errorBarChart } from "../../reproductions/sweep-figures.ts";
 
 describe("figures", () => {
   it("render axis titles with units, labelled reference lines and the run they show", async () => {
@@ -16,6 +17,19 @@ describe("figures", () => {
       const text = readFileSync(svg, "utf8");
       for (const s of ["rotation width (rad)", "epoch", "pi/2", "+w/2", caption]) expect(text).toContain(s);
       expect(readFileSync(png).subarray(1, 4).toString()).toBe("PNG");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("sweep charts carry their command, units on both axes and error bars", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "augerino-figure-"));
+    try {
+      const caption = "augerino sweep rotmnist --grid lambdas=0.01,0.1 --grid seed=0..1 --quick";
+      const rows = [0.01, 0.1].map((x) => ({ x, mean: 5 + x, std: 0.5, series: "rotationWidth" }));
+      const [svg] = await writeChart(errorBarChart({ title: "width against lambdas", caption, xTitle: "lambdas", yTitle: "learned width (rad)", rows }), join(dir, "bars"));
+      const text = readFileSync(svg, "utf8");
+      for (const s of [caption, "learned width (rad)", "lambdas"]) expect(text).toContain(s);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
