@@ -3,7 +3,7 @@
  * backend's pool when the array is garbage-collected, or at once on `dispose()` /
  * `using`. Users never count references.
  */
-import { castScalar, checkDType, isFloat, type DType, type TypedArray } from "./dtype.ts";
+import { castKnown, castScalar, checkDType, isFloat, type DType, type TypedArray } from "./dtype.ts";
 import { getBackend, registerBackend, type Backend, type Handle } from "./backend.ts";
 import { CpuBackend } from "./backends/cpu/index.ts";
 import type { Params, Primitive } from "./primitive.ts";
@@ -201,6 +201,7 @@ export function arrayFrom(data: ArrayData, opts: { dtype?: DType; backend?: stri
   const inferred: DType = firstTyped ? dtypeOfTyped(firstTyped) : sawBool && !sawFloat && flat.every((v) => v === 0 || v === 1) && allBool(data) ? "bool" : "float32";
   const dtype = opts.dtype !== undefined ? checkDType(opts.dtype, "array") : inferred;
   const b = getBackend(opts.backend);
+  if (!isFloat(dtype)) for (const v of flat) castKnown("array", v, dtype);
   const typed = castArray(flat, dtype);
   return new NDArray({ shape, dtype }, b, b.upload(typed, dtype));
 }

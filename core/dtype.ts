@@ -58,6 +58,31 @@ export function weakTypeFor(value: number | boolean, other: DType): DType {
   return "float32";
 }
 
+const INT_RANGE: Partial<Record<DType, [number, number]>> = { int32: [-2147483648, 2147483647], uint32: [0, 4294967295] };
+
+/**
+ * castScalar for values the caller wrote (np.array, full, arange, linspace): an integer dtype
+ * refuses NaN, infinities and values outside its range, as jnp.array refuses a Python int that
+ * overflows; a cast would silently store a different number. Fractions truncate, as in NumPy.
+ */
+export function castKnown(op: string, value: number, dtype: DType): number {
+  const range = INT_RANGE[dtype];
+  if (range && !(Math.trunc(value) >= range[0] && Math.trunc(value) <= range[1])) {
+    throw new Error(`${op}: ${value} is out of range for ${dtype} (valid: ${range[0]} to ${range[1]})`);
+  }
+  return castScalar(value, dtype);
+}
+
+/**
+ * A JS expression for float `a` converted to int32/uint32 as XLA converts on CPU and GPU:
+ * truncate, saturate at the dtype's bounds, NaN to 0. WGSL's i32()/u32() saturate, so every
+ * backend gives these bits (the wasm kernels use i32.trunc_sat_f64_s/u).
+ */
+export function saturateJs(a: string, to: "int32" | "uint32"): string {
+  const [lo, hi] = INT_RANGE[to]!;
+  return `(${a} !== ${a} ? 0 : ${a} <= ${lo} ? ${lo} : ${a} >= ${hi} ? ${hi} : Math.trunc(${a}))`;
+}
+
 /** Rounds a JS number to what a dtype stores (the cast a typed array would do, with bool as 0/1). */
 export function castScalar(value: number, dtype: DType): number {
   switch (dtype) {

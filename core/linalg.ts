@@ -8,7 +8,8 @@
  */
 import { asArray, type ArrayLike } from "./convert.ts";
 import { isFloat } from "./dtype.ts";
-import { broadcastShapes, fmtShape } from "./shape.ts";
+import { broadcastShapes, fmtShape, normalizeAxes } from "./shape.ts";
+import { checkOptions, optionsOf } from "./options.ts";
 import type { Tracer } from "./tracer.ts";
 import * as np from "./np.ts";
 import * as prims from "./primitives/linalg.ts";
@@ -122,6 +123,51 @@ export function det(a: ArrayLike): Tracer {
 export function slogdet(a: ArrayLike): [Tracer, Tracer] {
   const A = squareMatrix("slogdet", a);
   return [prims.detSign(A), prims.logAbsDet(A)];
+}
+
+type Ord = number | "fro" | "nuc" | null;
+interface NormOpts {
+  ord?: Ord;
+  axis?: number | number[] | null;
+  keepdims?: boolean;
+}
+const ORD = { key: "ord", what: 'an order (a number, "fro", "nuc" or null)', is: (v: unknown) => v === null || typeof v === "number" || v === "fro" || v === "nuc" };
+
+/**
+ * Vector and matrix norms, as np.linalg.norm: `norm(x)` (the 2-norm of the flattened array,
+ * Frobenius for a matrix), `norm(x, ord, axis)` or `{ ord, axis, keepdims }`. Vector orders:
+ * any p, Infinity, -Infinity, 0 (count of nonzeros); matrix orders (two axes): "fro", 1, -1,
+ * Infinity, -Infinity. Orders 2, -2 and "nuc" need singular values, which linalg has no SVD
+ * for yet: they throw.
+ * @example linalg.norm(np.array([3, 4])) // 5; linalg.norm(x, 1, -1) sums |x| along the last axis
+ */
+export function norm(x: ArrayLike, ordOrOpts?: Ord | NormOpts, axis?: number | number[] | null, rest?: { keepdims?: boolean }): Tracer {
+  const opts = optionsOf<NormOpts>("linalg.norm", ordOrOpts, ["ord", "axis", "keepdims"], ORD, axis === undefined ? rest : { ...rest, axis });
+  checkOptions("linalg.norm", rest, ["keepdims"]);
+  const a = floatArray(x);
+  const ord = opts.ord ?? null;
+  const axes = opts.axis === undefined || opts.axis === null ? (a.ndim === 2 && ord !== null ? [0, 1] : null) : normalizeAxes("linalg.norm", opts.axis, a.ndim);
+  const keepdims = opts.keepdims;
+  const m = np.abs(a);
+  if (axes === null || axes.length === 1) {
+    const red = { axis: axes, keepdims };
+    if (typeof ord === "string") throw new Error(`linalg.norm: ord "${ord}" is a matrix norm; give two axes`);
+    if (ord === null || ord === 2) return np.sqrt(np.sum(np.mul(a, a), red));
+    if (ord === Infinity) return np.max(m, red);
+    if (ord === -Infinity) return np.min(m, red);
+    if (ord === 0) return np.sum(np.astype(np.notEqual(a, 0), a.dtype), red);
+    if (ord === 1) return np.sum(m, red);
+    return np.pow(np.sum(np.pow(m, ord), red), 1 / ord);
+  }
+  if (axes.length !== 2) throw new Error(`linalg.norm: axis must name one or two axes, got ${JSON.stringify(opts.axis)}`);
+  const [r, c] = axes;
+  const keep = (y: Tracer) => (keepdims ? np.reshape(y, a.shape.map((n, d) => (axes.includes(d) ? 1 : n))) : y);
+  if (ord === null || ord === "fro") return np.sqrt(np.sum(np.mul(a, a), { axis: axes, keepdims }));
+  // Column sums (ord 1) or row sums (ord inf), then the extreme over the other axis.
+  const lines = (sumAxis: number, other: number, f: typeof np.max) => keep(f(np.sum(m, { axis: sumAxis, keepdims: true }), { axis: other }).reshape(a.shape.filter((_, d) => !axes.includes(d))));
+  if (ord === 1 || ord === -1) return lines(r, c, ord === 1 ? np.max : np.min);
+  if (ord === Infinity || ord === -Infinity) return lines(c, r, ord === Infinity ? np.max : np.min);
+  throw new Error(`linalg.norm: matrix ord ${JSON.stringify(ord)} needs singular values (no SVD in linalg yet); use "fro", 1, -1, Infinity or -Infinity`);
 }
 
 export { lanczos, type LanczosOpts, type LanczosResult } from "./lanczos.ts";

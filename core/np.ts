@@ -12,6 +12,10 @@ export * from "./np/indexing.ts";
 export * from "./np/sorting.ts";
 export { allclose } from "./np/compare.ts";
 export * from "./np/special.ts";
+export * from "./np/ufuncs.ts";
+export * from "./np/cumulative.ts";
+export * from "./np/statistics.ts";
+export * from "./np/matrix.ts";
 import * as self from "./np.ts";
 
 Object.assign(ops, self);

@@ -5,7 +5,7 @@
  * for bit those of running the primitives one at a time. Reductions accumulate in
  * float64 in row-major order of the reduced axes, as the reduce kernels do.
  */
-import { isFloat, isInt, type DType, type TypedArray } from "../dtype.ts";
+import { isFloat, isInt, saturateJs, type DType, type TypedArray } from "../dtype.ts";
 import { lib } from "../backends/cpu/loops.ts";
 import { emitBody, topoSort, type IRType, type Kernel, type ReduceOp } from "./ir.ts";
 import { loopPlan } from "./loop-plan.ts";
@@ -45,7 +45,7 @@ const ALU: Record<string, Template> = {
   shift_right_logical: ([a, b]) => `(${b} >>> 0) >= 32 ? 0 : (${a} >>> ${b})`,
   select: ([p, t, f]) => `${p} ? ${t} : ${f}`,
   convert_element_type: ([a], from, to) =>
-    to === "bool" ? `${a} !== 0 ? 1 : 0` : isFloat(from as DType) && isInt(to as DType) ? `Math.trunc(${a})` : a,
+    to === "bool" ? `${a} !== 0 ? 1 : 0` : isFloat(from as DType) && isInt(to as DType) ? saturateJs(a, to as "int32" | "uint32") : a,
 };
 
 // Ops whose result is one of their operands, so already representable in the output dtype.

@@ -1,8 +1,9 @@
 /** Closeness tests. */
-import { asArray, type ArrayLike } from "../convert.ts";
+import type { ArrayLike } from "../convert.ts";
 import type { Tracer } from "../tracer.ts";
-import { abs, astype, isFinite, lessEqual, logicalAnd, logicalOr, equal, mul, add, sub, logicalNot } from "./math.ts";
+import { astype } from "./math.ts";
 import { min } from "./reductions.ts";
+import { isclose } from "./ufuncs.ts";
 import { checkOptions } from "../options.ts";
 
 /**
@@ -11,14 +12,5 @@ import { checkOptions } from "../options.ts";
  */
 export function allclose(a: ArrayLike, b: ArrayLike, opts: { rtol?: number; atol?: number; equalNan?: boolean } = {}): Tracer {
   checkOptions("allclose", opts, ["rtol", "atol", "equalNan"]);
-  const x = asArray(a);
-  const y = asArray(b);
-  // The tolerance test applies to finite pairs only: with an infinity both sides are inf.
-  const finite = logicalAnd(isFinite(x), isFinite(y));
-  const close = logicalAnd(finite, lessEqual(abs(sub(x, y)), add(opts.atol ?? 1e-8, mul(opts.rtol ?? 1e-5, abs(y)))));
-  // Infinities compare equal only to themselves; NaNs only when equalNan.
-  const bothInf = logicalAnd(logicalNot(isFinite(x)), equal(x, y));
-  let ok = logicalOr(close, bothInf);
-  if (opts.equalNan) ok = logicalOr(ok, logicalAnd(logicalNot(equal(x, x)), logicalNot(equal(y, y))));
-  return min(astype(ok, "int32")).astype("bool");
+  return min(astype(isclose(a, b, opts), "int32")).astype("bool");
 }

@@ -1,6 +1,6 @@
 /** Array creation: array, zeros, ones, full, arange, linspace, eye, zerosLike, onesLike. */
 import { arrayFrom, fromTyped, type ArrayData, NDArray } from "../array.ts";
-import { castScalar, checkDType, typedArrayFor, type DType } from "../dtype.ts";
+import { castKnown, checkDType, typedArrayFor, type DType } from "../dtype.ts";
 import { checkShape, sizeOf } from "../shape.ts";
 import type { Tracer } from "../tracer.ts";
 import { broadcastInDim } from "../primitives/shape.ts";
@@ -49,7 +49,7 @@ export function full(shape: number[], value: number | boolean, dtypeOrOpts?: DTy
   if (typeof value !== "boolean") checkNumber("full", "value", value);
   const dtype = opts.dtype ? checkDType(opts.dtype, "full") : typeof value === "boolean" ? "bool" : "float32";
   const data = typedArrayFor(dtype, sizeOf(shape));
-  data.fill(castScalar(typeof value === "boolean" ? Number(value) : value, dtype));
+  data.fill(castKnown("full", typeof value === "boolean" ? Number(value) : value, dtype));
   return fromTyped(data, shape, dtype, opts.backend);
 }
 
@@ -90,7 +90,7 @@ export function arange(start: number, stop?: number | null, step: number | null 
   const n = Math.max(0, Math.ceil((stop - start) / step));
   const dtype = opts.dtype ?? ([start, stop, step].every(Number.isInteger) ? "int32" : "float32");
   const data = typedArrayFor(dtype, n);
-  for (let i = 0; i < n; i++) data[i] = castScalar(start + i * step, dtype);
+  for (let i = 0; i < n; i++) data[i] = castKnown("arange", start + i * step, dtype);
   return fromTyped(data, [n], dtype, opts.backend);
 }
 
@@ -102,8 +102,8 @@ export function linspace(start: number, stop: number, num = 50, dtypeOrOpts?: DT
   const dtype = opts.dtype ?? "float32";
   const div = opts.endpoint === false ? num : num - 1;
   const data = typedArrayFor(dtype, num);
-  for (let i = 0; i < num; i++) data[i] = castScalar(div > 0 ? start + ((stop - start) * i) / div : start, dtype);
-  if (num > 1 && opts.endpoint !== false) data[num - 1] = castScalar(stop, dtype);
+  for (let i = 0; i < num; i++) data[i] = castKnown("linspace", div > 0 ? start + ((stop - start) * i) / div : start, dtype);
+  if (num > 1 && opts.endpoint !== false) data[num - 1] = castKnown("linspace", stop, dtype);
   return fromTyped(data, [num], dtype, opts.backend);
 }
 

@@ -29,11 +29,16 @@ function keep(op: string, x: Tracer, y: Tracer, axes: number[], keepdims?: boole
   return reshape(y, x.shape.map((n, i) => (axes.includes(i) ? 1 : n)));
 }
 
-const reduction = (op: string, f: (x: Tracer, axes: number[]) => Tracer, prep: (x: Tracer) => Tracer = (x) => x) =>
+const reduction = (op: string, f: (x: Tracer, axes: number[]) => Tracer, prep: (x: Tracer) => Tracer = (x) => x, hasIdentity = true) =>
   (x: ArrayLike, axis?: AxisArg, rest?: { keepdims?: boolean }): Tracer => {
     const opts = axisOptions<AxisOpts>(op, axis, rest);
     const a = prep(asArray(x));
     const axes = normalizeAxes(op, opts.axis, a.ndim);
+    // jnp.max raises here; lax.reduce_max would give -inf, a value no element has.
+    const empty = axes.find((ax) => a.shape[ax] === 0);
+    if (!hasIdentity && empty !== undefined) {
+      throw new Error(`${op}: zero-size array to reduction operation ${op} which has no identity (axis ${empty} of [${a.shape.join(",")}] has size 0)`);
+    }
     return keep(op, a, f(a, axes), axes, opts.keepdims);
   };
 
@@ -42,8 +47,8 @@ const sumPrep = (x: Tracer) => (x.dtype === "bool" ? astype(x, "int32") : x);
 /** @example np.sum(np.ones([2, 3]), 1) // [3, 3]; the same as np.sum(x, { axis: 1 }) */
 export const sum = reduction("sum", red.reduceSum, sumPrep);
 export const prod = reduction("prod", red.reduceProd, sumPrep);
-export const max = reduction("max", red.reduceMax);
-export const min = reduction("min", red.reduceMin);
+export const max = reduction("max", red.reduceMax, undefined, false);
+export const min = reduction("min", red.reduceMin, undefined, false);
 
 export function mean(x: ArrayLike, axis?: AxisArg, rest?: { keepdims?: boolean }): Tracer {
   const opts = axisOptions<AxisOpts>("mean", axis, rest);

@@ -3,7 +3,7 @@
  * select and dtype conversion. Operands of one primitive share a shape and dtype;
  * the numpy layer broadcasts and promotes before binding.
  */
-import { isFloat, isInt, type DType } from "../dtype.ts";
+import { isFloat, isInt, saturateJs, type DType } from "../dtype.ts";
 import { definePrimitive, UndefinedPrimal, type Params, type Primitive } from "../primitive.ts";
 import { fmtShape, shapeEq } from "../shape.ts";
 import { bind1 } from "../trace.ts";
@@ -225,7 +225,7 @@ export const convertElementTypeP: Primitive = reg(definePrimitive({
   },
   impl: {
     cpu: (ins, outs, { newDtype }, [xa]) => {
-      const expr = newDtype === "bool" ? "a !== 0 ? 1 : 0" : isFloat(xa.dtype) && isInt(newDtype) ? "Math.trunc(a)" : "a";
+      const expr = newDtype === "bool" ? "a !== 0 ? 1 : 0" : isFloat(xa.dtype) && isInt(newDtype) ? saturateJs("a", newDtype) : "a";
       elementwiseImpl(() => expr)(ins, outs, {}, [xa], []);
     },
   },

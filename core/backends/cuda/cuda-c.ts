@@ -135,16 +135,13 @@ export const HELPERS: Record<string, string> = {
   irem_i32: `static __device__ __forceinline__ int aug_irem_i32(int a, int b) {
   return (b == 0 || b == -1) ? 0 : a % b;
 }`,
-  // JavaScript's ToUint32(trunc(x)): modulo 2^32, NaN and infinities give 0. Casting to int
-  // gives ToInt32. (C's float-to-integer conversion saturates instead.)
-  to_u32: `static __device__ __forceinline__ unsigned aug_to_u32(double x) {
-  if (!(x - x == 0.0)) return 0u;
-  const double t = trunc(x);
-  if (t >= 0.0 && t < 4294967296.0) return (unsigned)t;
-  if (t < 0.0 && t >= -2147483648.0) return (unsigned)(int)t;
-  double m = fmod(t, 4294967296.0);
-  if (m < 0.0) m += 4294967296.0;
-  return (unsigned)m;
+  // XLA's float-to-integer conversion, as the CPU kernels do: truncate, saturate, NaN to 0
+  // (C's own cast is undefined out of range).
+  to_int: `static __device__ __forceinline__ int aug_to_i32(double x) {
+  return x != x ? 0 : x <= -2147483648.0 ? (int)-2147483648LL : x >= 2147483647.0 ? 2147483647 : (int)x;
+}
+static __device__ __forceinline__ unsigned aug_to_u32(double x) {
+  return x != x ? 0u : x <= 0.0 ? 0u : x >= 4294967295.0 ? 4294967295u : (unsigned)x;
 }`,
 };
 

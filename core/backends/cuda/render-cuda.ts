@@ -82,13 +82,13 @@ const ALU: Record<string, Emit> = {
   convert_element_type: ([a], from, to, use) => convert(a, from, to, use),
 };
 
-/** A value of dtype `from` as dtype `to`, as the CPU converts (float to integer truncates and wraps). */
+/** A value of dtype `from` as dtype `to`, as the CPU converts (float to integer truncates and saturates). */
 export function convert(a: string, from: IRType, to: IRType, use: (h: string) => void): string {
   if (to === "bool") return `(${a} != ${zero(from)})`;
   if (from === to) return a;
   if (isF(from) && (to === "int32" || to === "uint32")) {
-    use("to_u32");
-    return `(${ctype(to)})aug_to_u32((double)${a})`;
+    use("to_int");
+    return `${to === "int32" ? "aug_to_i32" : "aug_to_u32"}((double)${a})`;
   }
   return `(${ctype(to)})${a}`;
 }

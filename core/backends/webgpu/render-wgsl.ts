@@ -72,12 +72,17 @@ const ALU: Record<string, Emit> = {
   convert_element_type: ([a], from, to) => convert(a, from, to),
 };
 
-/** A value of dtype `from` as dtype `to`, as the CPU converts (float to int truncates). */
+/** A value of dtype `from` as dtype `to`, as the CPU converts (float to int truncates and saturates). */
 export function convert(a: string, from: IRType, to: IRType): string {
   const f = wgslType(from as DType), t = wgslType(to as DType);
   if (to === "bool") return `select(0u, 1u, ${a} != ${zero(from)})`;
   if (f === t) return a;
-  if (f === "f32" && t === "u32") return `select(u32(${a}), bitcast<u32>(i32(${a})), ${a} < 0.0)`;
+  if (f === "f32" && t !== "f32") {
+    // WGSL's i32()/u32() saturate, but at the largest f32 below 2^31 (2^32), not at the type's
+    // maximum; NaN (exponent all ones, mantissa nonzero) is 0, as on the CPU.
+    const [top, max] = t === "i32" ? ["2147483648.0", "2147483647"] : ["4294967296.0", "4294967295u"];
+    return `select(select(${t}(${a}), ${max}, ${a} >= ${top}), ${t}(0), (bitcast<u32>(${a}) & 0x7fffffffu) > 0x7f800000u)`;
+  }
   if (from === "bool" || f === "f32" || t === "f32") return `${t}(${a})`;
   return `bitcast<${t}>(${a})`;
 }

@@ -25,7 +25,7 @@ const plainOps = {
   "f64.abs": [0x99], "f64.neg": [0x9a], "f64.ceil": [0x9b], "f64.floor": [0x9c], "f64.nearest": [0x9e], "f64.sqrt": [0x9f],
   "f64.add": [0xa0], "f64.sub": [0xa1], "f64.mul": [0xa2], "f64.div": [0xa3],
   "f32.demote_f64": [0xb6], "f64.convert_i32_s": [0xb7], "f64.convert_i32_u": [0xb8], "f64.promote_f32": [0xbb],
-  "i32.trunc_sat_f64_s": [0xfc, 0x02],
+  "i32.trunc_sat_f64_s": [0xfc, 0x02], "i32.trunc_sat_f64_u": [0xfc, 0x03],
   "select": [0x1b], "drop": [0x1a], "return": [0x0f],
   "f32x4.splat": simd(0x13), "f32x4.add": simd(0xe4), "f32x4.sub": simd(0xe5), "f32x4.mul": simd(0xe6),
   // Relaxed SIMD; Node 20 rejects it unless started with --experimental-wasm-relaxed-simd.

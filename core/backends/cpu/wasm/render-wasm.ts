@@ -477,7 +477,7 @@ class Emitter {
       if (to === "float32") this.fround();
       return;
     }
-    // To int32 / uint32: Math.trunc then | 0 (or >>> 0: the same bits).
-    if (isFloatType(from)) this.toInt32();
+    // XLA's saturating conversion, as saturateJs in the JavaScript kernels.
+    if (isFloatType(from)) f.op(to === "int32" ? "i32.trunc_sat_f64_s" : "i32.trunc_sat_f64_u");
   }
 }
