@@ -3,8 +3,8 @@
  * downloads): numeric, real, non-sparse matrices, compressed (miCOMPRESSED) or not,
  * little-endian. Other variable kinds (cells, structs, sparse) are skipped.
  */
-import { inflateSync } from "node:zlib";
 import { DataError } from "./files.ts";
+import { inflateBounded, inflateHead } from "./inflate.ts";
 
 export interface MatVariable {
   name: string;
@@ -100,12 +100,11 @@ export function parseMat(bytes: Uint8Array, file: string): Record<string, MatVar
     const el = readElement(bytes, at, file);
     let matrix: Element | null = el.type === MI_MATRIX ? el : null;
     if (el.type === MI_COMPRESSED) {
-      let inner: Uint8Array;
-      try {
-        inner = inflateSync(el.body);
-      } catch (e) {
-        throw new DataError(`${file}: corrupt compressed element at byte ${at} (${(e as Error).message})`);
-      }
+      const where = `${file}: compressed element at byte ${at}`;
+      // The inflated element's tag declares its length, which bounds the whole stream.
+      const head = inflateHead("inflate", el.body, 8, where);
+      if (head.length < 8) throw new DataError(`${where}: inflates to ${head.length} bytes, fewer than a data element's 8-byte tag`);
+      const inner = inflateBounded("inflate", el.body, 8 + new DataView(head.buffer, head.byteOffset, 8).getUint32(4, true), where);
       const sub = readElement(inner, 0, file);
       matrix = sub.type === MI_MATRIX ? sub : null;
     }

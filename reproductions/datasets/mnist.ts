@@ -3,9 +3,9 @@
  * files and training labels, and only the first 19,690 training images (a valid idx3 file
  * with that count); the complete upstream training file is accepted as well.
  */
-import { gunzipSync } from "node:zlib";
 import { fromTyped, type NDArray } from "../../core/array.ts";
 import { DataError, readPart, type DatasetSpec } from "./files.ts";
+import { inflateBounded, inflateHead } from "./inflate.ts";
 
 const MIRROR = "https://ossci-datasets.s3.amazonaws.com/mnist/";
 
@@ -57,14 +57,9 @@ export interface Idx {
  * @example parseIdx(readFileSync("t10k-labels-idx1-ubyte.gz"), "t10k-labels-idx1-ubyte.gz", 1).dims // [10000]
  */
 export function parseIdx(bytes: Uint8Array, file: string, ndim: number): Idx {
-  let raw = bytes;
-  if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
-    try {
-      raw = gunzipSync(bytes);
-    } catch (e) {
-      throw new DataError(`${file}: corrupt or truncated gzip stream (${(e as Error).message})`);
-    }
-  }
+  const gzip = bytes[0] === 0x1f && bytes[1] === 0x8b;
+  // A gzip'd file inflates to exactly what its header declares; reading the header first bounds the rest.
+  let raw = gzip ? inflateHead("gunzip", bytes, 4 + 4 * ndim, file) : bytes;
   if (raw.length < 4 + 4 * ndim || raw[0] !== 0 || raw[1] !== 0 || raw[2] !== 0x08 || raw[3] !== ndim) {
     const got = Array.from(raw.subarray(0, 4), (b) => b.toString(16).padStart(2, "0")).join("");
     throw new DataError(`${file}: bad magic ${got}, expected 000008${ndim.toString(16).padStart(2, "0")} (an idx${ndim} file of unsigned bytes)`);
@@ -73,6 +68,7 @@ export function parseIdx(bytes: Uint8Array, file: string, ndim: number): Idx {
   const dims = Array.from({ length: ndim }, (_, i) => dv.getUint32(4 + 4 * i, false));
   const size = dims.reduce((a, b) => a * b, 1);
   const start = 4 + 4 * ndim;
+  if (gzip) raw = inflateBounded("gunzip", bytes, start + size, file);
   if (raw.length !== start + size) throw new DataError(`${file}: ${raw.length - start} data bytes for header dims [${dims}] (${size} expected); truncated?`);
   return { dims, data: raw.subarray(start) };
 }

@@ -6,6 +6,7 @@
  */
 import * as zlib from "node:zlib";
 import { DataError } from "./files.ts";
+import { inflateBounded } from "./inflate.ts";
 
 export type NpyData = Float32Array | Float64Array | Int32Array | Uint8Array;
 
@@ -157,12 +158,16 @@ function zipEntries(bytes: Uint8Array, file: string): ZipEntry[] {
     // Zip64 extra field (id 1): 8-byte values, present only for the fields saturated at 0xffffffff.
     let e = p + 46 + nameLen;
     const end = e + extraLen;
+    if (end + commentLen > bytes.length) throw bad("corrupt central directory (an entry runs past the end)");
     while (e + 4 <= end) {
       const id = dv.getUint16(e, true);
       const len = dv.getUint16(e + 2, true);
       if (id === 1) {
         let q = e + 4;
-        const next = () => Number(dv.getBigUint64((q += 8) - 8, true));
+        const next = () => {
+          if (q + 8 > Math.min(e + 4 + len, end)) throw bad("corrupt zip64 extra field");
+          return Number(dv.getBigUint64((q += 8) - 8, true));
+        };
         if (size === 0xffffffff) size = next();
         if (compSize === 0xffffffff) compSize = next();
         if (localOffset === 0xffffffff) localOffset = next();
@@ -192,13 +197,8 @@ export function parseNpz(bytes: Uint8Array, file: string): Record<string, NpyArr
     const raw = bytes.subarray(start, start + e.compSize);
     let content: Uint8Array;
     if (e.method === 0) content = raw;
-    else if (e.method === 8) {
-      try {
-        content = zlib.inflateRawSync(raw);
-      } catch (err) {
-        throw new DataError(`${where}: corrupt deflate stream (${(err as Error).message})`);
-      }
-    } else throw new DataError(`${where}: unsupported zip compression method ${e.method} (stored or deflated expected)`);
+    else if (e.method === 8) content = inflateBounded("inflateRaw", raw, e.size, where);
+    else throw new DataError(`${where}: unsupported zip compression method ${e.method} (stored or deflated expected)`);
     if (content.length !== e.size) throw new DataError(`${where}: size ${content.length} differs from the declared ${e.size}`);
     // zlib.crc32 exists from Node 20.15; older versions skip the check (the file checksums still apply).
     const crc32 = (zlib as { crc32?: (d: Uint8Array) => number }).crc32;
