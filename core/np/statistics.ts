@@ -12,7 +12,7 @@ import * as sh from "../primitives/shape.ts";
 import { add, astype, broadcastTo, div, equal, greater, logicalNot, mul, sub, where } from "./math.ts";
 import { max, min, prod, sum, mean, type AxisArg, type AxisOpts } from "./reductions.ts";
 import { sort } from "./sorting.ts";
-import { isnan } from "./ufuncs.ts";
+import { isNan } from "./ufuncs.ts";
 
 const REDUCE_KEYS = ["axis", "keepdims"] as const;
 const axisOpts = (op: string, axis: unknown, rest: unknown) => optionsOf<AxisOpts>(op, axis, REDUCE_KEYS, AXES, rest);
@@ -33,20 +33,20 @@ export const countNonzero = named("countNonzero", (a, o) => counts(truthy(a), o)
 export const ptp = named("ptp", (a, o) => sub(max(a, o), min(a, o)));
 
 /** `a` with NaNs replaced by `v` (integers have none). */
-const nanTo = (a: Tracer, v: number) => (isFloat(a.dtype) ? where(isnan(a), v, a) : a);
+const nanTo = (a: Tracer, v: number) => (isFloat(a.dtype) ? where(isNan(a), v, a) : a);
 export const nansum = named("nansum", (a, o) => sum(nanTo(a, 0), o));
 export const nanprod = named("nanprod", (a, o) => prod(nanTo(a, 1), o));
 /** The mean of the non-NaN elements (NaN where there are none). */
 export const nanmean = named("nanmean", (a, o) => {
   const f = isFloat(a.dtype) ? a : astype(a, "float32");
-  return div(sum(nanTo(f, 0), o), counts(logicalNot(isnan(f)), o));
+  return div(sum(nanTo(f, 0), o), counts(logicalNot(isNan(f)), o));
 });
 /** Max and min of the non-NaN elements; NaN where every element is NaN, as NumPy (which also warns). */
 export const nanmax = named("nanmax", (a, o) => ignoringNan(a, o, max, -Infinity));
 export const nanmin = named("nanmin", (a, o) => ignoringNan(a, o, min, Infinity));
 function ignoringNan(a: Tracer, o: AxisOpts, f: (a: Tracer, o: AxisOpts) => Tracer, fill: number): Tracer {
   if (!isFloat(a.dtype)) return f(a, o);
-  return where(all(isnan(a), o), NaN, f(nanTo(a, fill), o));
+  return where(all(isNan(a), o), NaN, f(nanTo(a, fill), o));
 }
 
 /**
@@ -109,7 +109,7 @@ function quantileOf(op: string, x: ArrayLike, q: number | number[], scale: numbe
   const perm = [...a.shape.keys()].filter((d) => !axes.includes(d)).concat(axes);
   const sorted = sort(sh.reshape(sh.transpose(a, perm), [...kept, n]), -1);
   const at = (i: number) => sh.reshape(sh.slice(sorted, [...kept.map(() => 0), i], [...kept, i + 1]), kept);
-  const anyNan = greater(counts(isnan(a), { axis: axes }), 0);
+  const anyNan = greater(counts(isNan(a), { axis: axes }), 0);
   const outs = qs.map((v) => {
     const pos = (v / scale) * (n - 1);
     const lo = Math.floor(pos);

@@ -9,7 +9,7 @@ import type { Tracer } from "../tracer.ts";
 import { checkOptions } from "../options.ts";
 import * as ew from "../primitives/elementwise.ts";
 import {
-  abs, add, astype, atan2, broadcastTo, div, equal, exp, expm1, greater, isFinite, less, log, log1p, logicalAnd, logicalNot,
+  abs, add, astype, atan2, bitwiseAnd, broadcastTo, div, equal, exp, expm1, greater, isFinite, less, log, log1p, logicalAnd, logicalNot,
   maximum, minimum, mul, neg, notEqual, pow, promoteBroadcast, rem, round, sign, sqrt, sub, where,
 } from "./math.ts";
 
@@ -34,7 +34,8 @@ export { remainder as mod, rem as fmod };
 
 /**
  * The floor of x / y (Python's `//`): integers stay integers; floats follow CPython's
- * float_divmod, so floorDivide(x, y) * y + remainder(x, y) == x up to rounding.
+ * float_divmod, so floorDivide(x, y) * y + remainder(x, y) == x up to rounding. A float
+ * divisor of 0 gives x / 0 as NumPy; an integer one gives what lax.div gives.
  * @example np.floorDivide(np.array([-7, 7]), 2) // [-4, 3]
  */
 export function floorDivide(x: ArrayLike, y: ArrayLike): Tracer {
@@ -46,7 +47,9 @@ export function floorDivide(x: ArrayLike, y: ArrayLike): Tracer {
   }
   const m = rem(a, b);
   const d = div(sub(a, m), b);
-  return round(where(logicalAnd(notEqual(m, 0), notEqual(sign(b), sign(m))), sub(d, 1), d));
+  const q = round(where(logicalAnd(notEqual(m, 0), notEqual(sign(b), sign(m))), sub(d, 1), d));
+  // By zero: x / 0 (inf, or NaN for 0 / 0), as NumPy, where the formula above gives NaN.
+  return where(equal(b, 0), div(a, b), q);
 }
 
 /** [floorDivide(x, y), remainder(x, y)], as np.divmod. */
@@ -59,13 +62,23 @@ const floatTest = (f: (a: Tracer) => Tracer) => (x: ArrayLike): Tracer => {
   const a = asArray(x);
   return isFloat(a.dtype) ? f(a) : broadcastTo(asArray(false), a.shape);
 };
-/** @example np.isinf(np.array([1, Infinity, -Infinity, NaN])) // [false, true, true, false] */
-export const isinf = floatTest((a) => equal(abs(a), Infinity));
-export const isposinf = floatTest((a) => equal(a, Infinity));
-export const isneginf = floatTest((a) => equal(a, -Infinity));
-// Not `a != a`: some shader compilers fold it to false; is_finite is exact on every backend.
-/** @example np.isnan(np.array([1, NaN])) // [false, true] */
-export const isnan = floatTest((a) => logicalAnd(logicalNot(isFinite(a)), notEqual(abs(a), Infinity)));
+/**
+ * float32 tests read the bits (sign cleared unless `signed`): WGSL leaves comparisons with NaN
+ * to the implementation, and lavapipe's `abs(NaN) != inf` is false. float64 is CPU-only, where
+ * comparisons follow IEEE.
+ */
+const bits = (a: Tracer, signed = false) => {
+  const u = ew.bitcastConvertType(a, "uint32");
+  return signed ? u : bitwiseAnd(u, 0x7fffffff);
+};
+/** @example np.isInf(np.array([1, Infinity, -Infinity, NaN])) // [false, true, true, false] */
+export const isInf = floatTest((a) => (a.dtype === "float32" ? equal(bits(a), 0x7f800000) : equal(abs(a), Infinity)));
+export const isPosInf = floatTest((a) => (a.dtype === "float32" ? equal(bits(a, true), 0x7f800000) : equal(a, Infinity)));
+export const isNegInf = floatTest((a) => (a.dtype === "float32" ? equal(bits(a, true), 0xff800000) : equal(a, -Infinity)));
+/** @example np.isNan(np.array([1, NaN])) // [false, true] */
+export const isNan = floatTest((a) => (a.dtype === "float32" ? greater(bits(a), 0x7f800000) : notEqual(a, a)));
+/** NumPy's spellings. */
+export { isNan as isnan, isInf as isinf, isFinite as isfinite };
 
 const FLOAT_MAX: Partial<Record<DType, number>> = { float32: 3.4028234663852886e38, float64: Number.MAX_VALUE };
 
@@ -79,8 +92,8 @@ export function nanToNum(x: ArrayLike, opts: { nan?: number; posinf?: number; ne
   const a = asArray(x);
   if (!isFloat(a.dtype)) return a;
   const big = FLOAT_MAX[a.dtype]!;
-  const out = where(isnan(a), opts.nan ?? 0, a);
-  return where(isposinf(a), opts.posinf ?? big, where(isneginf(a), opts.neginf ?? -big, out));
+  const out = where(isNan(a), opts.nan ?? 0, a);
+  return where(isPosInf(a), opts.posinf ?? big, where(isNegInf(a), opts.neginf ?? -big, out));
 }
 
 /**
@@ -93,8 +106,9 @@ export function isclose(a: ArrayLike, b: ArrayLike, opts: { rtol?: number; atol?
   // The tolerance test applies to finite pairs only: with an infinity both sides are inf.
   const finite = logicalAnd(isFinite(x), isFinite(y));
   const close = logicalAnd(finite, ew.le(abs(sub(x, y)), add(opts.atol ?? 1e-8, mul(opts.rtol ?? 1e-5, abs(y)))));
-  const ok = ew.or(close, logicalAnd(logicalNot(isFinite(x)), equal(x, y)));
-  return opts.equalNan ? ew.or(ok, logicalAnd(isnan(x), isnan(y))) : ok;
+  const sameInf = ew.or(logicalAnd(isPosInf(x), isPosInf(y)), logicalAnd(isNegInf(x), isNegInf(y)));
+  const ok = ew.or(close, sameInf);
+  return opts.equalNan ? ew.or(ok, logicalAnd(isNan(x), isNan(y))) : ok;
 }
 
 /** sqrt(x^2 + y^2) without overflow or underflow, as jnp.hypot. */
@@ -106,7 +120,7 @@ export function hypot(x: ArrayLike, y: ArrayLike): Tracer {
   // The inner where keeps lo / 0 out of the gradient at the origin.
   const r = where(zero, 1, div(lo, where(zero, 1, hi)));
   const h = where(zero, hi, mul(hi, sqrt(add(1, mul(r, r)))));
-  return where(logicalAnd(isinf(a), isinf(b)), Infinity, h);
+  return where(logicalAnd(isInf(a), isInf(b)), Infinity, h);
 }
 
 /** The real cube root (negative for negative x). */
