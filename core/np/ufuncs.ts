@@ -9,7 +9,7 @@ import type { Tracer } from "../tracer.ts";
 import { checkOptions } from "../options.ts";
 import * as ew from "../primitives/elementwise.ts";
 import {
-  abs, add, astype, atan2, bitwiseAnd, broadcastTo, div, equal, exp, expm1, greater, isFinite, less, log, log1p, logicalAnd, logicalNot,
+  abs, add, astype, atan2, bitwiseAnd, broadcastTo, div, equal, exp, expm1, greater, isFinite, less, lessEqual, log, log1p, logicalAnd, logicalOr,
   maximum, minimum, mul, neg, notEqual, pow, promoteBroadcast, rem, round, sign, sqrt, sub, where,
 } from "./math.ts";
 
@@ -105,10 +105,10 @@ export function isclose(a: ArrayLike, b: ArrayLike, opts: { rtol?: number; atol?
   const [x, y] = promoteBroadcast("isclose", [a, b]);
   // The tolerance test applies to finite pairs only: with an infinity both sides are inf.
   const finite = logicalAnd(isFinite(x), isFinite(y));
-  const close = logicalAnd(finite, ew.le(abs(sub(x, y)), add(opts.atol ?? 1e-8, mul(opts.rtol ?? 1e-5, abs(y)))));
-  const sameInf = ew.or(logicalAnd(isPosInf(x), isPosInf(y)), logicalAnd(isNegInf(x), isNegInf(y)));
-  const ok = ew.or(close, sameInf);
-  return opts.equalNan ? ew.or(ok, logicalAnd(isNan(x), isNan(y))) : ok;
+  const close = logicalAnd(finite, lessEqual(abs(sub(x, y)), add(opts.atol ?? 1e-8, mul(opts.rtol ?? 1e-5, abs(y)))));
+  const sameInf = logicalOr(logicalAnd(isPosInf(x), isPosInf(y)), logicalAnd(isNegInf(x), isNegInf(y)));
+  const ok = logicalOr(close, sameInf);
+  return opts.equalNan ? logicalOr(ok, logicalAnd(isNan(x), isNan(y))) : ok;
 }
 
 /** sqrt(x^2 + y^2) without overflow or underflow, as jnp.hypot. */

@@ -278,7 +278,9 @@ describe("NumPy names: forms and errors", () => {
     await same(linalg.norm(x, 1, 1), linalg.norm(x, { ord: 1, axis: 1 }));
     expect(await np.cumsum(np.array([true, true, false])).toArray()).toEqual([1, 2, 2]);
     expect(np.cumsum(np.array([true])).dtype).toBe("int32");
-    expect(await np.floorDivide(np.array([7, 9], "uint32"), 2).dtype).toBe("uint32");
+    expect(np.floorDivide(np.array([7, 9], "uint32"), 2).dtype).toBe("uint32");
+    expect(await np.isclose(np.array([1, 2], "int32"), np.array([1, 3], "int32")).toArray()).toEqual([true, false]);
+    expect(await np.isnan(np.array([1], "int32")).toArray()).toEqual([false]);
   });
 
   it("errors name the function and the bad argument", () => {
