@@ -264,6 +264,25 @@ describe("NumPy names against float64 references", () => {
   }
 });
 
+describe("cumsum over long axes (blockwise products)", () => {
+  it("matches running sums, and its gradient is the reversed running sum of the cotangent", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 129, max: 700 }), fc.integer({ min: 1, max: 3 }), fc.integer(), async (n, rows, seed) => {
+        const data = Array.from({ length: rows * n }, (_, i) => Math.sin(seed + i * 1.7));
+        const r: Ref = { shape: [rows, n], data: onWebgpu ? data.map(Math.fround) : data };
+        const x = toArray(r);
+        // Summation order differs from a running sum: rounding grows with n (float32: ~sqrt(n) ulp of the partial sums).
+        await expectRef(np.cumsum(x, 1), scanRef((a, b) => a + b)([r], 1), 1e-12, "cumsum", 1e-5);
+        await expectRef(jit((v: NpArray) => np.cumsum(v.T, 0))(x), scanRef((a, b) => a + b)([{ shape: [n, rows], data: build([n, rows], ([i, j]) => r.data[j * n + i]).data }], 0), 1e-12, "cumsum jit axis 0", 1e-5);
+        const ct = build([rows, n], ([i, j]) => Math.cos(i + j));
+        const g = grad((v: NpArray) => np.sum(np.mul(np.cumsum(v, -1), toArray(ct))))(x) as NpArray;
+        await expectRef(g, alongAxis(ct, 1, (l) => l.map((_, i) => l.slice(i).reduce((a, b) => a + b, 0))), 1e-12, "grad of cumsum", 1e-5);
+      }),
+      { numRuns: onWebgpu ? 3 : 10 },
+    );
+  });
+});
+
 describe("NumPy names: forms and errors", () => {
   it("positional and options forms agree", async () => {
     const x = np.array([[1, 5, 2], [4, 0, 3]]);
