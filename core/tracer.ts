@@ -104,6 +104,14 @@ export abstract class Tracer {
   logSoftmax(...a: Rest<typeof npModule.logSoftmax>) { return ops.logSoftmax(this, ...a); }
   sort(...a: Rest<typeof npModule.sort>) { return ops.sort(this, ...a); }
   argsort(...a: Rest<typeof npModule.argsort>) { return ops.argsort(this, ...a); }
+  cumsum(...a: Rest<typeof npModule.cumsum>) { return ops.cumsum(this, ...a); }
+  cumprod(...a: Rest<typeof npModule.cumprod>) { return ops.cumprod(this, ...a); }
+  any(...a: Rest<typeof npModule.any>) { return ops.any(this, ...a); }
+  all(...a: Rest<typeof npModule.all>) { return ops.all(this, ...a); }
+  ptp(...a: Rest<typeof npModule.ptp>) { return ops.ptp(this, ...a); }
+  diagonal(...a: Rest<typeof npModule.diagonal>) { return ops.diagonal(this, ...a); }
+  clip(...a: Rest<typeof npModule.clip>) { return ops.clip(this, ...a); }
+  round() { return ops.round(this); }
 
   dataSync(): import("./dtype.ts").TypedArray {
     throw concretizationError(this, "read its data (dataSync)");

@@ -48,9 +48,9 @@ const BLOCK = 128;
 /**
  * Running sums of floats along the last axis as products with an upper-triangular matrix of
  * ones, blockwise: each block of BLOCK sums itself in one product, and the block totals, summed
- * the same way, are added on. Matrix products are the fastest kernels on every backend (4x
- * faster than the log-step scan for 1024 float32 elements on the CPU), and the work is
- * O(n BLOCK), not O(n^2).
+ * the same way, are added on. Matrix products are the fastest kernels on every backend: under
+ * jit on a 2-core CPU, [512, 1024] float32 along the last axis takes 80-100 ms, the log-step
+ * scan 180 ms; the work is O(n BLOCK), not O(n^2).
  */
 function blockedCumsum(a: Tracer): Tracer {
   const n = a.shape[a.ndim - 1];

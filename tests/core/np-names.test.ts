@@ -297,6 +297,15 @@ describe("NumPy names: forms and errors", () => {
     await same(linalg.norm(x, 1, 1), linalg.norm(x, { ord: 1, axis: 1 }));
     expect(await np.cumsum(np.array([true, true, false])).toArray()).toEqual([1, 2, 2]);
     expect(np.cumsum(np.array([true])).dtype).toBe("int32");
+    // Methods as on NumPy arrays (x.trace is not one: a tracer's `trace` is its Trace).
+    await same(x.cumsum(1), np.cumsum(x, 1));
+    await same(x.cumprod(), np.cumprod(x));
+    await same(x.any(0), np.any(x, 0));
+    await same(x.all(), np.all(x));
+    await same(x.ptp(1), np.ptp(x, 1));
+    await same(x.diagonal(1), np.diagonal(x, 1));
+    await same(x.clip(1, 3), np.clip(x, 1, 3));
+    await same(x.div(3).round(), np.round(np.div(x, 3)));
     expect(np.floorDivide(np.array([7, 9], "uint32"), 2).dtype).toBe("uint32");
     expect(await np.isclose(np.array([1, 2], "int32"), np.array([1, 3], "int32")).toArray()).toEqual([true, false]);
     expect(await np.isnan(np.array([1], "int32")).toArray()).toEqual([false]);
