@@ -224,3 +224,17 @@ export function slice(x: ArrayLike, index: readonly IndexSpec[]): Tracer {
 }
 
 export { broadcastTo };
+
+/** The flattened array (np.ravel). */
+export const ravel = (x: ArrayLike): Tracer => reshape(x, [-1]);
+
+/** Joins along axis 1 (axis 0 for 1-D arrays), as np.hstack. */
+export function hstack(xs: ArrayLike[]): Tracer {
+  const arrays = xs.map((x) => asArray(x));
+  return concatenate(arrays, arrays[0]?.ndim === 1 ? 0 : 1);
+}
+
+/** Joins along axis 0, 1-D arrays as rows, as np.vstack. */
+export function vstack(xs: ArrayLike[]): Tracer {
+  return concatenate(xs.map((x) => asArray(x)).map((a) => (a.ndim === 1 ? sh.reshape(a, [1, a.size]) : a)), 0);
+}

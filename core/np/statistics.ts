@@ -32,6 +32,16 @@ export const countNonzero = named("countNonzero", (a, o) => counts(truthy(a), o)
 /** Peak to peak: max - min. */
 export const ptp = named("ptp", (a, o) => sub(max(a, o), min(a, o)));
 
+/**
+ * True (a bool scalar) when the shapes are equal and so is every element; NaN never equals, as
+ * np.array_equal.
+ */
+export function arrayEqual(x: ArrayLike, y: ArrayLike): Tracer {
+  const [a, b] = [asArray(x), asArray(y)];
+  if (fmtShape(a.shape) !== fmtShape(b.shape)) return asArray(false);
+  return all(equal(a, b));
+}
+
 /** `a` with NaNs replaced by `v` (integers have none). */
 const nanTo = (a: Tracer, v: number) => (isFloat(a.dtype) ? where(isNan(a), v, a) : a);
 export const nansum = named("nansum", (a, o) => sum(nanTo(a, 0), o));

@@ -10,7 +10,7 @@ import { checkOptions } from "../options.ts";
 import * as ew from "../primitives/elementwise.ts";
 import {
   abs, add, astype, atan2, bitwiseAnd, broadcastTo, div, equal, exp, expm1, greater, isFinite, less, lessEqual, log, log1p, logicalAnd, logicalOr,
-  maximum, minimum, mul, neg, notEqual, pow, promoteBroadcast, rem, round, sign, sqrt, sub, where,
+  maximum, minimum, mul, neg, notEqual, pow, promoteBroadcast, rem, round, sign, sin, sqrt, sub, where,
 } from "./math.ts";
 
 const asFloat = (x: ArrayLike): Tracer => {
@@ -193,3 +193,27 @@ export const arctanh = (x: ArrayLike): Tracer => {
   return mul(sub(log1p(a), log1p(neg(a))), 0.5);
 };
 export { arcsin as asin, arccos as acos, arctan as atan, arcsinh as asinh, arccosh as acosh, arctanh as atanh, atan2 as arctan2 };
+
+/** Logical exclusive or of the truth values, as np.logical_xor. */
+export const logicalXor = (x: ArrayLike, y: ArrayLike): Tracer => notEqual(astype(x, "bool"), astype(y, "bool"));
+
+/** Max and min that ignore a NaN when the other operand is a number, as np.fmax and np.fmin. */
+export const fmax = (x: ArrayLike, y: ArrayLike): Tracer => ignoringNan("fmax", x, y, maximum);
+export const fmin = (x: ArrayLike, y: ArrayLike): Tracer => ignoringNan("fmin", x, y, minimum);
+function ignoringNan(op: string, x: ArrayLike, y: ArrayLike, f: (a: Tracer, b: Tracer) => Tracer): Tracer {
+  const [a, b] = promoteBroadcast(op, [x, y]);
+  return where(isNan(b), a, where(isNan(a), b, f(a, b)));
+}
+
+/**
+ * sin(pi x) / (pi x), as np.sinc. Near 0 it is the series 1 - (pi x)^2 / 6 (exact to rounding
+ * for |pi x| < 1e-4), whose derivative stays finite where the quotient's would divide by
+ * (pi x)^2 = 0.
+ */
+export function sinc(x: ArrayLike): Tracer {
+  const px = mul(asFloat(x), Math.PI);
+  const small = less(abs(px), 1e-4);
+  const safe = where(small, 1, px);
+  return where(small, sub(1, div(mul(px, px), 6)), div(sin(safe), safe));
+}
+

@@ -89,6 +89,10 @@ const cases: NameCase[] = [
   { name: "isPosInf", f: ([x]) => np.isPosInf(x), ref: unary((v) => +(v === Infinity)), domains: [[-3, 3]], specials: "all" },
   { name: "nanToNum", f: ([x]) => np.nanToNum(x), ref: unary((v) => (Number.isNaN(v) ? 0 : v === Infinity ? floatMax : v === -Infinity ? -floatMax : v)), domains: [[-3, 3]], specials: "all" },
   { name: "isclose", f: ([x, y], k) => np.isclose(x, y, { equalNan: k % 2 === 1 }), ref: (rs, k) => binary((x, y) => +((Number.isNaN(x) && Number.isNaN(y) && k % 2 === 1) || x === y || (Number.isFinite(x) && Number.isFinite(y) && Math.abs(x - y) <= 1e-8 + 1e-5 * Math.abs(y))))(rs), domains: [[-2, 2], [-2, 2]], ints: true, specials: "all" },
+  { name: "logicalXor", f: ([x, y]) => np.logicalXor(x, y), ref: binary((x, y) => +((x !== 0) !== (y !== 0))), domains: [[-1, 1], [-1, 1]], ints: true },
+  { name: "fmax", f: ([x, y]) => np.fmax(x, y), ref: binary((x, y) => (Number.isNaN(y) ? x : Number.isNaN(x) ? y : Math.max(x, y))), domains: [[-3, 3], [-3, 3]], specials: "nan" },
+  { name: "fmin", f: ([x, y]) => np.fmin(x, y), ref: binary((x, y) => (Number.isNaN(y) ? x : Number.isNaN(x) ? y : Math.min(x, y))), domains: [[-3, 3], [-3, 3]], specials: "nan" },
+  { name: "sinc", f: ([x]) => np.sinc(x), ref: unary((v) => (v === 0 ? 1 : Math.sin(Math.PI * v) / (Math.PI * v))), domains: [[-3, 3]], grad: {}, f32Tol: F32 },
   { name: "hypot", f: ([x, y]) => np.hypot(x, y), ref: binary(Math.hypot), domains: [[-3, -0.1], [0.1, 3]], grad: {}, f32Tol: F32 },
   { name: "cbrt", f: ([x]) => np.cbrt(x), ref: unary(Math.cbrt), domains: [[0.1, 5]], grad: {}, f32Tol: F32 },
   { name: "cbrt (negative)", f: ([x]) => np.cbrt(x), ref: unary(Math.cbrt), domains: [[-5, -0.1]], grad: {}, f32Tol: F32 },
@@ -297,6 +301,15 @@ describe("NumPy names: forms and errors", () => {
     await same(linalg.norm(x, 1, 1), linalg.norm(x, { ord: 1, axis: 1 }));
     expect(await np.cumsum(np.array([true, true, false])).toArray()).toEqual([1, 2, 2]);
     expect(np.cumsum(np.array([true])).dtype).toBe("int32");
+    await same(np.ravel(x), x.reshape([-1]));
+    await same(np.hstack([x, x]), np.concatenate([x, x], 1));
+    await same(np.hstack([np.ones([2]), np.zeros([1])]), np.array([1, 1, 0]));
+    await same(np.vstack([np.ones([3]), x]), np.concatenate([np.ones([1, 3]), x], 0));
+    expect(await np.arrayEqual(x, x.add(0)).toArray()).toBe(true);
+    expect(await np.arrayEqual(x, x.T).toArray()).toBe(false);
+    expect(await np.arrayEqual(np.array([NaN]), np.array([NaN])).toArray()).toBe(false);
+    expect(await np.sinc(np.array([0])).toArray()).toEqual([1]);
+    expect(await (grad((v: NpArray) => np.sum(np.sinc(v)))(np.array([0])) as NpArray).toArray()).toEqual([0]);
     // Methods as on NumPy arrays (x.trace is not one: a tracer's `trace` is its Trace).
     await same(x.cumsum(1), np.cumsum(x, 1));
     await same(x.cumprod(), np.cumprod(x));
