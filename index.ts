@@ -6,14 +6,20 @@
  * const loss = (w, x, y) => np.mean(np.square(np.matmul(x, w).sub(y)));
  * const step = jit((w, x, y) => w.sub(grad(loss)(w, x, y).mul(0.1)));
  */
-import * as np from "./core/np.ts";
-import * as lax from "./core/lax.ts";
-import * as random from "./core/random.ts";
-import * as linalg from "./core/linalg.ts";
+import * as npModule from "./core/np.ts";
+import * as laxModule from "./core/lax.ts";
+import * as randomModule from "./core/random.ts";
+import * as linalgModule from "./core/linalg.ts";
+import { namedApi } from "./core/options.ts";
 import * as tree from "./core/tree-ns.ts";
 import "./core/backends/webgpu/index.ts";
 import "./core/backends/cuda/index.ts";
 
+// Every error from these names the function the caller called (core/options.ts, namedApi).
+const np = namedApi("np", npModule);
+const lax = namedApi("lax", laxModule);
+const random = namedApi("random", randomModule);
+const linalg = namedApi("linalg", linalgModule);
 export { np, lax, random, linalg, tree };
 export { NDArray } from "./core/array.ts";
 export { Tracer, Tracer as Array, type ShapedArray } from "./core/tracer.ts";

@@ -103,3 +103,44 @@ export function checkChoice(op: string, name: string, value: unknown, choices: r
     throw new Error(`${op}: ${name} must be one of ${choices.map((c) => JSON.stringify(c)).join(", ")}, got ${describeArg(value)}`);
   }
 }
+
+/** An error from inside `op` (a deep TypeError, a primitive's message), as one that names `op`. */
+function namingError(op: string, bare: string, e: unknown, args: unknown[]): unknown {
+  if (!(e instanceof Error)) return new Error(`${op}: threw ${describeArg(e)}`);
+  if (e.message.includes(bare) && !(e instanceof TypeError || e instanceof RangeError)) return e;
+  if (e instanceof TypeError || e instanceof RangeError) {
+    // A JS engine's message ("x.every is not a function") says where, not what was wrong: add the arguments.
+    return new Error(`${op}: invalid arguments (${args.map(describeArg).join(", ")}): ${e.message}`, { cause: e });
+  }
+  // Keep the class (DataError and others are caught by kind); a primitive's name alone does not say which call.
+  e.message = `${op}: ${e.message}`;
+  return e;
+}
+
+/**
+ * The functions of a public namespace (np, lax, random, linalg), each throwing only Errors whose
+ * message names it: under tsx a wrong argument reaches code that assumed the right kind and
+ * fails there, naming an internal function or none. Values that are not functions are kept.
+ * @example export const np = namedApi("np", npModule);
+ */
+export function namedApi<T extends object>(ns: string, mod: T): T {
+  const out: Record<string, unknown> = {};
+  for (const [name, f] of Object.entries(mod)) {
+    if (typeof f !== "function" || /^class\b/.test(Function.prototype.toString.call(f))) {
+      out[name] = f;
+      continue;
+    }
+    const op = `${ns}.${name}`;
+    const wrapped = function (this: unknown, ...args: unknown[]) {
+      try {
+        const r = f.apply(this, args);
+        return r instanceof Promise ? r.catch((e) => Promise.reject(namingError(op, name, e, args))) : r;
+      } catch (e) {
+        throw namingError(op, name, e, args);
+      }
+    };
+    Object.defineProperty(wrapped, "name", { value: name });
+    out[name] = Object.assign(wrapped, f);
+  }
+  return out as T;
+}

@@ -1,13 +1,4 @@
-/**
- * Neural-network layers as pure `{ init, apply }` pairs over parameter pytrees, the
- * paper's models, losses and checkpoints.
- *
- * @example
- * import * as nn from "augerino/nn";
- * const net = nn.sequential(nn.conv2d(16, 3), nn.relu(), nn.globalAvgPool(), nn.dense(10));
- * const { params, state } = net.init(random.key(0), [1, 1, 28, 28]);
- * const { y } = net.apply(params, state, x, { train: false });
- */
+/** The functions of `nn/index.ts` as written; index.ts exports them wrapped by namedApi. */
 export { sequential, relu, leakyRelu, gelu, flatten, stateless, type Layer, type ApplyOpts, type InitResult } from "./layer.ts";
 export { dense } from "./dense.ts";
 export { conv2d, maxPool, avgPool, globalAvgPool, type Conv2dOpts } from "./conv.ts";
