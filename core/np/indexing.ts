@@ -127,7 +127,9 @@ export function gather(x: Tracer, idx: Tracer, axis: number, opts: { mode?: Inde
 export function scatterAdd(op: Tracer, idx: Tracer, upd: Tracer, axis: number, opts: { mode?: IndexMode } = {}): Tracer {
   checkOptions("lax.scatterAdd", opts, ["mode"]);
   const valid = laxIndices("lax.scatterAdd", idx, op.shape[axis], axis, opts.mode, "fill");
-  return g.scatterAdd(op, idx, filled(upd, valid && maskAt(valid, axis, op.shape), 0), axis);
+  // Updates of the wrong shape are the primitive's error to report (masking them first would fail on the broadcast instead).
+  const fits = upd.shape.join() === [...op.shape.slice(0, axis), ...idx.shape, ...op.shape.slice(axis + 1)].join();
+  return g.scatterAdd(op, idx, fits ? filled(upd, valid && maskAt(valid, axis, op.shape), 0) : upd, axis);
 }
 
 /**
