@@ -24,7 +24,7 @@
 import { fromTyped, scalar } from "./array.ts";
 import { asArray, type ArrayLike } from "./convert.ts";
 import { isFloat, isInt, type DType } from "./dtype.ts";
-import { checkShape, fmtShape, normalizeAxis, shapeEq, sizeOf } from "./shape.ts";
+import { checkAddressable, checkShape, fmtShape, normalizeAxis, shapeEq, sizeOf } from "./shape.ts";
 import { fmtAval, Tracer } from "./tracer.ts";
 import * as ew from "./primitives/elementwise.ts";
 import { reshape, slice } from "./primitives/shape.ts";
@@ -112,6 +112,7 @@ export function key(seed: number | Tracer): Tracer {
 export function split(key: Tracer, n = 2): KeyArray {
   const k = checkKey("split", key);
   if (!Number.isInteger(n) || n < 0) throw new Error(`random.split: n must be a non-negative integer, got ${n}`);
+  checkAddressable("random.split", [n, 2]);
   const [k0, k1] = keyWords(k);
   const [hi, lo] = iota2x32([n]);
   const [y0, y1] = threefry2x32(k0, k1, hi, lo);

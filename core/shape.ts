@@ -78,6 +78,8 @@ export function checkShape(op: string, shape: unknown): number[] {
   if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
     throw new Error(`${op}: shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
   }
+  // Before anything is allocated: [2 ** 31] would otherwise fill 8 GiB for an array no kernel can index.
+  checkAddressable(op, shape as number[]);
   return shape as number[];
 }
 

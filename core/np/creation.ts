@@ -1,7 +1,7 @@
 /** Array creation: array, zeros, ones, full, arange, linspace, eye, zerosLike, onesLike. */
 import { arrayFrom, fromTyped, type ArrayData, NDArray } from "../array.ts";
 import { castKnown, checkDType, typedArrayFor, type DType } from "../dtype.ts";
-import { checkShape, sizeOf } from "../shape.ts";
+import { checkAddressable, checkShape, sizeOf } from "../shape.ts";
 import type { Tracer } from "../tracer.ts";
 import { broadcastInDim } from "../primitives/shape.ts";
 import { scalar } from "../array.ts";
@@ -89,6 +89,7 @@ export function arange(start: number, stop?: number | null, step: number | null 
   if (step === 0) throw new Error("arange: step must not be zero");
   const n = Math.max(0, Math.ceil((stop - start) / step));
   const dtype = opts.dtype ?? ([start, stop, step].every(Number.isInteger) ? "int32" : "float32");
+  checkAddressable("arange", [n]);
   const data = typedArrayFor(dtype, n);
   for (let i = 0; i < n; i++) data[i] = castKnown("arange", start + i * step, dtype);
   return fromTyped(data, [n], dtype, opts.backend);
@@ -101,6 +102,7 @@ export function linspace(start: number, stop: number, num = 50, dtypeOrOpts?: DT
   checkNumber("linspace", "stop", stop);  if (!Number.isInteger(num) || num < 0) throw new Error(`linspace: num must be a non-negative integer, got ${num}`);
   const dtype = opts.dtype ?? "float32";
   const div = opts.endpoint === false ? num : num - 1;
+  checkAddressable("linspace", [num]);
   const data = typedArrayFor(dtype, num);
   for (let i = 0; i < num; i++) data[i] = castKnown("linspace", div > 0 ? start + ((stop - start) * i) / div : start, dtype);
   if (num > 1 && opts.endpoint !== false) data[num - 1] = castKnown("linspace", stop, dtype);
@@ -118,6 +120,7 @@ export function eye(n: number, m?: number | null, kOrOpts?: number | DType | (Cr
   }
   const dtype = opts.dtype ?? "float32";
   const k = opts.k ?? 0;
+  checkAddressable("eye", [n, m]);
   const data = typedArrayFor(dtype, n * m);
   for (let i = 0; i < n; i++) if (i + k >= 0 && i + k < m) data[i * m + i + k] = 1;
   return fromTyped(data, [n, m], dtype, opts.backend);

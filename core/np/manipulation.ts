@@ -166,6 +166,8 @@ export function roll(x: ArrayLike, shift: number, axisOrOpts?: AxisOf<number | n
 export function tile(x: ArrayLike, reps: number | number[]): Tracer {
   let a = asArray(x);
   const r = typeof reps === "number" ? [reps] : reps;
+  // broadcastInDim below would take a fractional count as a dimension and return that shape.
+  if (!Array.isArray(r) || !r.every((v) => Number.isInteger(v) && v >= 0)) throw new Error(`tile: reps must be a non-negative integer or a list of them, got ${JSON.stringify(reps)}`);
   const rank = Math.max(a.ndim, r.length);
   a = sh.reshape(a, [...Array(rank - a.ndim).fill(1), ...a.shape]);
   const rr = [...Array(rank - r.length).fill(1), ...r];

@@ -4,7 +4,7 @@
  * eager CPU loop, fused JavaScript, WebAssembly, WGSL), and max/min of nothing is an error.
  */
 import { describe, expect, it } from "vitest";
-import { jit, np, type Array } from "../../index.ts";
+import { jit, np, random, type Array } from "../../index.ts";
 import { setWasmKernelMinSize, wasmKernelStats, DEFAULT_WASM_KERNEL_MIN_SIZE } from "../../core/backends/cpu/wasm/kernels.ts";
 import { wasmEnabled } from "../../core/backends/cpu/wasm/webassembly.ts";
 import { onWebgpu } from "../backend-under-test.ts";
@@ -76,5 +76,24 @@ describe("max and min of nothing", () => {
     // Sums and products have identities.
     expect(await np.sum(np.zeros([0])).toArray()).toBe(0);
     expect(await np.prod(np.zeros([0])).toArray()).toBe(1);
+  });
+});
+
+describe("sizes no kernel can index", () => {
+  it("are refused by the creation functions before anything is allocated", () => {
+    const t0 = performance.now();
+    expect(() => np.zeros([2 ** 31])).toThrow(/full: \[2147483648\] has 2147483648 elements, more than the 2147483647/);
+    expect(() => np.arange(3e9)).toThrow(/arange: \[3000000000\] has 3000000000 elements/);
+    expect(() => np.arange(Infinity)).toThrow(/arange: \[Infinity\]/);
+    expect(() => np.linspace(0, 1, 3e9)).toThrow(/linspace: \[3000000000\]/);
+    expect(() => np.eye(1e5)).toThrow(/eye: \[100000,100000\] has 10000000000 elements/);
+    expect(() => random.split(random.key(0), 2 ** 31)).toThrow(/random\.split: \[2147483648,2\]/);
+    // Each used to fill gigabytes (np.zeros([2 ** 31]) took 26 s) before failing or succeeding.
+    expect(performance.now() - t0).toBeLessThan(2000);
+  });
+
+  it("np.tile takes whole repetition counts only (a fraction gave an array of shape [1.5])", () => {
+    expect(() => np.tile(99, 1.5)).toThrow("tile: reps must be a non-negative integer or a list of them, got 1.5");
+    expect(() => np.tile(np.ones([2]), [2, -1])).toThrow(/tile: reps must be/);
   });
 });

@@ -31,7 +31,7 @@ const SKIP = new Set(["nn.save", "nn.load"]);
 const ALIASES: Record<string, string[]> = {};
 
 const ARGS = 4;
-const RUNS_PER_FUNCTION = 12;
+const RUNS_PER_FUNCTION = 40;
 
 /** The values the arguments are drawn from: mostly wrong for any one position. */
 function valuePool(): unknown[] {
@@ -43,7 +43,7 @@ function valuePool(): unknown[] {
     np.array(1.5),
     np.array([true, false]),
     random.key(0),
-    0, 1, -1, 2, 99, -99, 1.5, NaN, Infinity,
+    0, 1, -1, 2, 99, -99, 1.5, NaN, Infinity, 2 ** 31,
     "int32", "bogus", "",
     null, undefined, true,
     [1, 2], [], [99], [[1, 2], [3, 4]],
