@@ -146,8 +146,10 @@ export class JaxprTracer extends Tracer {
   }
 }
 
-interface Builder {
+export interface Builder {
   trace?: JaxprTrace;
+  /** Stages the tangents of a linearisation: calls that can be transposed stay calls (are not inlined). */
+  linear?: boolean;
   eqns: { prim: Primitive; inputs: JaxprTracer[]; params: Params; outs: JaxprTracer[] }[];
   consts: Map<Tracer, JaxprTracer>;
 }
@@ -171,7 +173,7 @@ export class JaxprTrace extends Trace {
     return this.pure(val);
   }
   processPrimitive(prim: Primitive, tracers: Tracer[], params: Params): Tracer[] {
-    if (prim.inline) return prim.inline(tracers, params);
+    if (prim.inline && !(this.builder.linear && prim.transpose)) return prim.inline(tracers, params);
     const outAvals = prim.abstractEval(tracers.map((t) => t.aval), params);
     const outs = outAvals.map((a) => new JaxprTracer(this, a));
     this.builder.eqns.push({ prim, inputs: tracers as JaxprTracer[], params, outs });

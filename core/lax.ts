@@ -11,5 +11,7 @@ export { reshape, transpose, broadcastInDim, slice, pad, concatenate, rev } from
 export { reduceSum, reduceMax, reduceMin, reduceProd, argmax, argmin } from "./primitives/reduce.ts";
 export { dotGeneral, type DotDims } from "./primitives/dot.ts";
 export { gather, scatterAdd } from "./np/indexing.ts";
-export { scan, forLoop, cond } from "./control.ts";
+export { scan, forLoop, foriLoop } from "./control/scan.ts";
+export { whileLoop } from "./control/while.ts";
+export { cond, switchBranches as switch } from "./control/cond.ts";
 export { conv, convGeneralDilated, reduceWindow } from "./lax-conv.ts";

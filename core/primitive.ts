@@ -32,7 +32,12 @@ export interface Primitive {
   batch?: BatchRule;
   /** The output has the same elements in the same order as this input (reshape), so a backend may share its buffer. */
   viewOf?: number;
-  /** Higher-order primitives (jit calls, control flow) that transforms may run inline. */
+  /**
+   * Higher-order primitives run by the eval trace on the host around their bodies' compiled
+   * programs (loops, branches), instead of a kernel.
+   */
+  evaluate?: (args: Tracer[], params: Params) => Tracer[];
+  /** Higher-order primitives (jit calls) that transforms may run inline. */
   inline?: (args: Tracer[], params: Params) => Tracer[];
   /** Shown by the jaxpr printer instead of raw params. */
   printParams?(params: Params): string;

@@ -4,8 +4,11 @@
  * the call is inlined, so grad of jit, vmap of jit and jit of jit all compose.
  */
 import { asArray } from "../core/convert.ts";
-import { evalJaxpr, traceToJaxpr, type ClosedJaxpr } from "../core/jaxpr.ts";
-import { definePrimitive, type Primitive } from "../core/primitive.ts";
+import { evalJaxpr, Jaxpr, traceToJaxpr, type ClosedJaxpr } from "../core/jaxpr.ts";
+import { definePrimitive, isZeroTangent, UndefinedPrimal, type Primitive } from "../core/primitive.ts";
+import { batchJaxpr, linearizeJaxpr, transposeJaxpr } from "../core/control/jaxprs.ts";
+import { zeros } from "../core/np/creation.ts";
+import { moveaxis } from "../core/primitives/shape.ts";
 import { bind } from "../core/trace.ts";
 import { fmtAval, Tracer, type ShapedArray } from "../core/tracer.ts";
 import { flatten, unflatten, type TreeDef } from "../core/tree.ts";
@@ -24,8 +27,51 @@ export const jitCallP: Primitive = definePrimitive({
     const fused = concrete && fusionEnabled() ? runFused(jaxpr, args.slice(0, numConsts), args.slice(numConsts)) : null;
     return fused ?? evalJaxpr(jaxpr, args.slice(0, numConsts), args.slice(numConsts), { freeIntermediates: concrete });
   },
+  // Under grad, jvp and vmap the call stays one compiled call: its program is transformed once per signature.
+  jvp(primals, tangents, p) {
+    const body = asBody(p.jaxpr);
+    const nonzeros = tangents.map((t) => !isZeroTangent(t));
+    const lin = linearizeJaxpr(body, nonzeros, body.jaxpr.outs.map(() => false));
+    const outs = bindClosed(lin.primal, primals, `${p.name}/primal`);
+    const nOut = outs.length - lin.residuals.length;
+    const tans = tangents.filter((_, i) => nonzeros[i]);
+    const linear = [...lin.residuals.map(() => false), ...tans.map(() => true)];
+    const touts = bindClosed(lin.linear, [...outs.slice(nOut), ...tans], `${p.name}/linear`, linear);
+    let k = 0;
+    return [outs.slice(0, nOut), lin.outNonzero.map((nz) => (nz ? touts[k++] : null))];
+  },
+  transpose(cts, args, p) {
+    const body = asBody(p.jaxpr);
+    const linear: boolean[] = p.linear ?? args.map((a) => a instanceof UndefinedPrimal);
+    const outAvals = body.jaxpr.outAvals;
+    const full = cts.map((c, i) => c ?? zeros([...outAvals[i].shape], { dtype: outAvals[i].dtype }));
+    const known = args.filter((_, i) => !linear[i]) as Tracer[];
+    const outs = bindClosed(transposeJaxpr(body, linear), [...known, ...full], `${p.name}/transpose`);
+    let k = 0;
+    // Linear operands that were known (instantiated zeros) take no cotangent.
+    return args.map((a, i) => (!linear[i] ? null : a instanceof UndefinedPrimal ? outs[k++] : (k++, null)));
+  },
+  batch(vals, dims, p, size) {
+    const body = asBody(p.jaxpr);
+    const batched = batchJaxpr(body, size, dims.map((d) => d !== null), body.jaxpr.outs.map(() => false));
+    const outs = bindClosed(batched.body, vals.map((v, i) => (dims[i] === null ? v : moveaxis(v, dims[i]!, 0))), `${p.name}/vmap`);
+    return [outs, batched.outBatched.map((b) => (b ? 0 : null))];
+  },
   printParams: (p) => `name=${p.name}`,
 });
+
+/** A jit call's program as a closed body: its constants are the call's first operands, so they are bound here. */
+const bodies = new WeakMap<Jaxpr, ClosedJaxpr>();
+function asBody(jaxpr: Jaxpr): ClosedJaxpr {
+  let b = bodies.get(jaxpr);
+  if (!b) bodies.set(jaxpr, (b = { jaxpr: new Jaxpr([], [...jaxpr.constVars, ...jaxpr.inVars], jaxpr.eqns, jaxpr.outs), consts: [] }));
+  return b;
+}
+
+/** One jit call of a closed program (its concrete constants go first). */
+function bindClosed(closed: ClosedJaxpr, args: Tracer[], name: string, linear?: boolean[]): Tracer[] {
+  return bind(jitCallP, [...closed.consts, ...args], { jaxpr: closed.jaxpr, numConsts: closed.consts.length, name, linear: linear && [...closed.consts.map(() => false), ...linear] });
+}
 
 export interface JitOpts {
   /** Positional arguments treated as compile-time constants (any JS value; part of the cache key). */

@@ -46,8 +46,8 @@ export class JVPTrace extends Trace {
   }
 }
 
-/** Runs `f` on flat primals and tangents under a new JVP trace; returns flat primal and tangent outputs. */
-export function jvpFlat(f: (xs: Tracer[]) => Tracer[], primals: Tracer[], tangents: Tracer[]): [Tracer[], (Tracer | null)[]] {
+/** Runs `f` on flat primals and tangents (null: a known zero) under a new JVP trace; returns flat primal and tangent outputs. */
+export function jvpFlat(f: (xs: Tracer[]) => Tracer[], primals: Tracer[], tangents: (Tracer | null)[]): [Tracer[], (Tracer | null)[]] {
   return withNewMain(JVPTrace, null, (main: MainTrace) => {
     const trace = new JVPTrace(main);
     const ins = primals.map((p, i) => new JVPTracer(trace, p, tangents[i]));

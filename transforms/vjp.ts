@@ -7,7 +7,7 @@ import { asArray } from "../core/convert.ts";
 import { isFloat } from "../core/dtype.ts";
 import { buildJaxpr, JaxprTrace, JaxprTracer, type Jaxpr, type Var } from "../core/jaxpr.ts";
 import { UndefinedPrimal } from "../core/primitive.ts";
-import { withNewMain } from "../core/trace.ts";
+import { bind, withNewMain } from "../core/trace.ts";
 import { fmtAval, Tracer } from "../core/tracer.ts";
 import { flatten, unflatten, type PyTree, type TreeDef } from "../core/tree.ts";
 import { add } from "../core/primitives/elementwise.ts";
@@ -27,7 +27,7 @@ export interface Linearized {
 export function linearizeFlat(f: (xs: Tracer[]) => unknown, primals: Tracer[], hasAux = false, what = "vjp"): Linearized {
   let outDef: TreeDef | undefined;
   let aux: unknown;
-  const builder = { eqns: [], consts: new Map() };
+  const builder = { eqns: [], consts: new Map(), linear: true };
   const { primalsOut, jaxpr, consts, linearOut } = withNewMain(JaxprTrace, builder, (main) => {
     const trace = new JaxprTrace(main);
     const tanIns = primals.map((p) => trace.newArg(p.aval));
@@ -84,9 +84,16 @@ export function backwardPass(jaxpr: Jaxpr, consts: Tracer[], cts: (Tracer | null
     const prev = ctEnv.get(v);
     ctEnv.set(v, prev ? add(prev, ct) : ct);
   };
+  // Equations of known values only (a loop body's or checkpoint's recomputed primal work) run forwards first.
+  for (const e of jaxpr.eqns) {
+    if (!e.inputs.every((v) => constEnv.has(v))) continue;
+    const outs = bind(e.prim, e.inputs.map((v) => constEnv.get(v)!), e.params);
+    e.outs.forEach((v, i) => constEnv.set(v, outs[i]));
+  }
   jaxpr.outs.forEach((v, i) => addCt(v, cts[i]));
   for (let k = jaxpr.eqns.length - 1; k >= 0; k--) {
     const e = jaxpr.eqns[k];
+    if (e.outs.every((v) => constEnv.has(v))) continue;
     const outCts = e.outs.map((v) => ctEnv.get(v) ?? null);
     e.outs.forEach((v) => ctEnv.delete(v));
     if (outCts.every((c) => c === null)) continue;

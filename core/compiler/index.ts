@@ -52,10 +52,30 @@ export function resetFusionStats(): void {
   jsKernelStats.compiled = 0;
 }
 
+/**
+ * A partition prepared for running: every variable has a slot, and each step knows the
+ * slots it reads, writes and frees afterwards, so a call (a loop body runs one per step)
+ * does no map lookups or liveness work.
+ */
 interface Plan {
   steps: Step[];
-  /** For each variable, the index of the last step reading it (program outputs: Infinity). */
-  lastUse: Map<Var, number>;
+  nSlots: number;
+  constSlots: number[];
+  inSlots: number[];
+  outSlots: number[];
+  /** Per step: slots of the head's inputs, of the kernel's inputs, of the kernel's inputs other than the head's output. */
+  headIns: number[][];
+  kernelIns: number[][];
+  otherIns: number[][];
+  outSlot: number[];
+  /** Per step run as equations: each equation's input and output slots. */
+  eqnIns: number[][][];
+  eqnOuts: number[][][];
+  /** Slots to free after the step, run as a kernel or as equations (a value dies at its last reader). */
+  freeAsKernel: number[][];
+  freeAsEqns: number[][];
+  /** Kernel loop spaces were checked against the addressable size. */
+  checked: boolean;
 }
 
 const plans = new WeakMap<Jaxpr, Plan>();
@@ -65,6 +85,14 @@ function planFor(jaxpr: Jaxpr): Plan {
   if (plan) return plan;
   fusionStats.plans++;
   const steps = partition(jaxpr);
+  const slots = new Map<Var, number>();
+  const slot = (v: Var) => {
+    let k = slots.get(v);
+    if (k === undefined) slots.set(v, (k = slots.size));
+    return k;
+  };
+  const constSlots = jaxpr.constVars.map(slot);
+  const inSlots = jaxpr.inVars.map(slot);
   const lastUse = new Map<Var, number>();
   steps.forEach((s, k) => {
     // A kernel step also reads its head's inputs (the head runs inside the step).
@@ -73,17 +101,62 @@ function planFor(jaxpr: Jaxpr): Plan {
     for (const v of outs) if (!lastUse.has(v)) lastUse.set(v, k);
   });
   for (const v of jaxpr.outs) lastUse.set(v, Infinity);
-  plan = { steps, lastUse };
-  plans.set(jaxpr, plan);
+  // Only outputs of ordinary primitives and kernels are fresh buffers; inlined calls may return their inputs.
+  const freshEqnOut = (e: Eqn) => !e.prim.inline;
+  const dying = (vars: Var[], k: number, fresh: (v: Var) => boolean) =>
+    [...new Set(vars)].filter((v) => fresh(v) && (lastUse.get(v) === k || lastUse.get(v) === undefined)).map(slot);
+  const producedFresh = new Set<Var>();
+  const p: Plan = {
+    steps, nSlots: 0, constSlots, inSlots, outSlots: [], headIns: [], kernelIns: [], otherIns: [], outSlot: [],
+    eqnIns: [], eqnOuts: [], freeAsKernel: [], freeAsEqns: [], checked: false,
+  };
+  steps.forEach((s, k) => {
+    const eqns = s.kind === "eqn" ? [s.eqn] : [...(s.head ? [s.head.eqn] : []), ...s.eqns];
+    p.eqnIns.push(eqns.map((e) => e.inputs.map(slot)));
+    p.eqnOuts.push(eqns.map((e) => e.outs.map(slot)));
+    if (s.kind === "kernel") {
+      p.headIns.push((s.head?.eqn.inputs ?? []).map(slot));
+      p.kernelIns.push(s.inputs.map(slot));
+      p.otherIns.push(s.inputs.filter((_, i) => i !== s.head?.input).map(slot));
+      p.outSlot.push(slot(s.out));
+    } else {
+      p.headIns.push([]);
+      p.kernelIns.push([]);
+      p.otherIns.push([]);
+      p.outSlot.push(-1);
+    }
+    // Freshness as of this step: earlier fresh outputs, and this step's own.
+    const before = new Set(producedFresh);
+    const asEqns = new Set(before);
+    for (const e of eqns) if (freshEqnOut(e)) for (const v of e.outs) asEqns.add(v);
+    p.freeAsEqns.push(dying(eqns.flatMap((e) => [...e.inputs, ...e.outs]), k, (v) => asEqns.has(v)));
+    if (s.kind === "kernel") {
+      const asKernel = new Set(before).add(s.out);
+      p.freeAsKernel.push(dying([...(s.head?.eqn.inputs ?? []), ...s.inputs, s.out], k, (v) => asKernel.has(v)));
+      producedFresh.add(s.out);
+    } else p.freeAsKernel.push([]);
+    for (const e of eqns) if (freshEqnOut(e)) for (const v of e.outs) producedFresh.add(v);
+  });
+  p.outSlots = jaxpr.outs.map(slot);
+  p.nSlots = slots.size;
+  plans.set(jaxpr, (plan = p));
   return plan;
 }
 
 /** The one backend holding all these arrays, if it runs kernels; CPU constants may sit beside accelerator arguments. */
-function kernelBackend(xs: Tracer[]): Backend | null {
-  if (!xs.every((t) => t instanceof NDArray)) return null;
-  const set = new Set((xs as NDArray[]).map((a) => a.backendImpl));
-  const named = [...set].filter((b) => b.name !== "cpu");
-  const b = named.length === 0 ? [...set][0] : named.length === 1 ? named[0] : undefined;
+function kernelBackend(consts: Tracer[], args: Tracer[]): Backend | null {
+  let cpu: Backend | undefined;
+  let other: Backend | undefined;
+  for (const xs of [consts, args]) {
+    for (const t of xs) {
+      if (!(t instanceof NDArray)) return null;
+      const b = t.backendImpl;
+      if (b.name === "cpu") cpu = b;
+      else if (!other) other = b;
+      else if (other !== b) return null;
+    }
+  }
+  const b = other ?? cpu;
   return b?.runKernel ? b : null;
 }
 
@@ -104,64 +177,68 @@ function placedConst(c: NDArray, backend: Backend): NDArray {
  * by equation).
  */
 export function runFused(jaxpr: Jaxpr, consts: Tracer[], args: Tracer[]): Tracer[] | null {
-  const backend = kernelBackend([...consts, ...args]);
+  const backend = kernelBackend(consts, args);
   if (!backend && consts.length + args.length > 0) return null;
   if (backend && backend.name !== "cpu") consts = consts.map((c) => placedConst(c as NDArray, backend));
-  const { steps, lastUse } = planFor(jaxpr);
-  // A kernel's loop space (reduced axes included) can exceed every array it touches: check it before anything runs.
-  for (const s of steps) if (s.kind === "kernel") checkAddressable(`jit (a fused kernel of ${s.eqns.map((e) => e.prim.name).join(", ")})`, s.kernel.shape);
-  const { env, read } = jaxprEnv(jaxpr, consts, args, "runFused");
-  // Only outputs of ordinary primitives and kernels are fresh buffers; inlined calls may return their inputs.
-  const fresh = new Set<Var>();
-  steps.forEach((s, k) => {
-    let ins: Var[];
-    let outs: Var[];
-    const onBackend = (v: Var) => {
-      const x = read(v);
-      return x instanceof NDArray && x.backendImpl === backend;
-    };
-    const handle = (v: Var) => (read(v) as NDArray).handle;
-    const runEqn = (e: Eqn) => {
-      const res = bind(e.prim, e.inputs.map(read), e.params);
-      e.outs.forEach((v, i) => env.set(v, res[i]));
-      if (!e.prim.inline) for (const v of e.outs) fresh.add(v);
-    };
-    const head = s.kind === "kernel" ? s.head : undefined;
-    // The head's output is not in env yet: the fused path needs what it and the rest of the kernel read.
-    const others = s.kind === "kernel" ? s.inputs.filter((_, i) => i !== head?.input) : [];
-    const needed = s.kind === "kernel" ? (head ? [...head.eqn.inputs, ...others] : s.inputs) : [];
-    if (s.kind === "kernel" && backend && s.inputs.length <= (backend.maxKernelInputs ?? Infinity) && needed.every(onBackend)) {
-      ins = [...(head?.eqn.inputs ?? []), ...s.inputs];
-      outs = [s.out];
+  const plan = planFor(jaxpr);
+  const { steps } = plan;
+  if (!plan.checked) {
+    // A kernel's loop space (reduced axes included) can exceed every array it touches: check it before anything runs.
+    for (const s of steps) if (s.kind === "kernel") checkAddressable(`jit (a fused kernel of ${s.eqns.map((e) => e.prim.name).join(", ")})`, s.kernel.shape);
+    plan.checked = true;
+  }
+  const vals: (Tracer | undefined)[] = new Array(plan.nSlots);
+  plan.constSlots.forEach((k, i) => (vals[k] = consts[i]));
+  plan.inSlots.forEach((k, i) => (vals[k] = args[i]));
+  const read = (k: number) => {
+    const x = vals[k];
+    if (!x) throw new Error("runFused: unbound variable");
+    return x;
+  };
+  const onBackend = (k: number) => {
+    const x = vals[k];
+    return x instanceof NDArray && x.backendImpl === backend;
+  };
+  const handle = (k: number) => (vals[k] as NDArray).handle;
+  const maxIns = backend?.maxKernelInputs ?? Infinity;
+  for (let k = 0; k < steps.length; k++) {
+    const s = steps[k];
+    let asKernel = false;
+    if (s.kind === "kernel" && backend && s.inputs.length <= maxIns) {
+      // The head's output is not computed yet: the fused path needs what it and the rest of the kernel read.
+      const needed = s.head ? [...plan.headIns[k], ...plan.otherIns[k]] : plan.kernelIns[k];
+      asKernel = needed.every(onBackend);
+    }
+    if (asKernel) {
+      const sk = s as Extract<Step, { kind: "kernel" }>;
       let out: Handle | null = null;
-      if (head && backend.runEpilogue) {
-        out = backend.runEpilogue(head.eqn, head.eqn.inputs.map(handle), s.kernel, head.input, others.map(handle));
+      if (sk.head && backend!.runEpilogue) {
+        out = backend!.runEpilogue(sk.head.eqn, plan.headIns[k].map(handle), sk.kernel, sk.head.input, plan.otherIns[k].map(handle));
         if (out !== null) fusionStats.epiloguesRun++;
       }
       if (out === null) {
         // No epilogue here (or not for this program): materialise the head's output, then run the kernel.
-        if (head) runEqn(head.eqn);
-        out = backend.runKernel!(s.kernel, s.inputs.map(handle));
+        if (sk.head) runEqn(sk.head.eqn, plan.eqnIns[k][0], plan.eqnOuts[k][0]);
+        out = backend!.runKernel!(sk.kernel, plan.kernelIns[k].map(handle));
       }
-      env.set(s.out, new NDArray(s.out.aval, backend, out));
-      fresh.add(s.out);
+      vals[plan.outSlot[k]] = new NDArray(sk.out.aval, backend!, out);
       fusionStats.kernelsRun++;
-      fusionStats.eqnsFused += s.eqns.length;
+      fusionStats.eqnsFused += sk.eqns.length;
     } else {
       // An ordinary equation, or a kernel whose inputs left the CPU: run its equations one by one.
-      const eqns = s.kind === "eqn" ? [s.eqn] : [...(head ? [head.eqn] : []), ...s.eqns];
-      for (const e of eqns) runEqn(e);
-      ins = eqns.flatMap((e) => e.inputs);
-      outs = eqns.flatMap((e) => e.outs);
+      const eqns = s.kind === "eqn" ? [s.eqn] : [...(s.head ? [s.head.eqn] : []), ...s.eqns];
+      eqns.forEach((e, i) => runEqn(e, plan.eqnIns[k][i], plan.eqnOuts[k][i]));
     }
-    for (const v of new Set([...ins, ...outs])) {
-      const last = lastUse.get(v);
-      // Group-internal values (no entry) die inside the step.
-      if (fresh.has(v) && (last === k || last === undefined)) {
-        env.get(v)!.dispose();
-        env.delete(v);
-      }
+    for (const d of asKernel ? plan.freeAsKernel[k] : plan.freeAsEqns[k]) {
+      // A head run as the kernel's epilogue never materialised its output.
+      vals[d]?.dispose();
+      vals[d] = undefined;
     }
-  });
-  return jaxpr.outs.map(read);
+  }
+  return plan.outSlots.map(read);
+
+  function runEqn(e: Eqn, ins: number[], outs: number[]): void {
+    const res = bind(e.prim, ins.map(read), e.params);
+    outs.forEach((o, i) => (vals[o] = res[i]));
+  }
 }

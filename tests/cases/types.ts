@@ -55,6 +55,8 @@ export interface PrimCase {
   skip?: Partial<Record<"jvp" | "grad" | "vmap" | "jit" | "transpose", string>>;
   /** For linear primitives: the inputs in which the primitive is linear (others held fixed). */
   linearArgs?: number[];
+  /** Params for a backend computing in `dtype` (WebGPU: float32), for params that hold programs typed by the drawn inputs. */
+  deviceParams?(params: Params, dtype: DType): Params;
   /** Relative tolerance of derivative checks (default 1e-6 in float64). */
   tol?: number;
 }

@@ -42,8 +42,9 @@ export function makeCase(c: PrimCase, seed: number, valueSeed = seed ^ 0x5bd1e99
 }
 
 /** Params for the backend under test: a float64 dtype param (convert_element_type's newDtype) becomes float32 on WebGPU. */
-export function deviceParams(params: Params): Params {
+export function deviceParams(params: Params, c?: PrimCase): Params {
   if (!onWebgpu) return params;
+  if (c?.deviceParams) return c.deviceParams(params, FLOAT);
   return Object.fromEntries(Object.entries(params).map(([k, v]) => [k, v === "float64" ? FLOAT : v]));
 }
 

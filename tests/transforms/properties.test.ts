@@ -102,7 +102,7 @@ async function expectAllZero(xs: (Tracer | null)[], what: string): Promise<void>
 function drawCase(c: PrimCase, seed: number, valueSeed?: number) {
   const { args: drawn, params } = makeCase(c, seed, valueSeed);
   const pairs = drawn.map(pairOf);
-  const devParams = deviceParams(params);
+  const devParams = deviceParams(params, c);
   return {
     drawn,
     args: pairs.map((p) => p.dev),
@@ -185,7 +185,7 @@ async function checkVmap(c: NamedCase, seed: number): Promise<void> {
   const sets = [0, 1, 2].map((b) => makeCase(c, seed, seed * 31 + b + 17));
   const { args: drawn, params: drawnParams } = sets[0];
   sets.forEach((s) => expect(s.args.map((a) => `${a.dtype}${a.shape}`), "a case must draw shapes from structural draws only").toEqual(drawn.map((a) => `${a.dtype}${a.shape}`)));
-  const params = deviceParams(drawnParams);
+  const params = deviceParams(drawnParams, c);
   const rng = new Rng(seed + 3);
   // Odd seeds batch every input; even seeds leave a random subset unbatched (inAxes null).
   const batched = drawn.map(() => seed % 2 === 1 || rng.next() < 0.6);
