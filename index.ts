@@ -30,6 +30,7 @@ export { jvp } from "./transforms/jvp.ts";
 export { vjp, grad, valueAndGrad } from "./transforms/vjp.ts";
 export { vmap } from "./transforms/vmap.ts";
 export { jit, makeJaxpr } from "./transforms/jit.ts";
+export { checkpoint, checkpoint as remat, checkpointPolicies, type CheckpointPolicy } from "./transforms/checkpoint.ts";
 export { jacfwd, jacrev, hessian } from "./transforms/jacobians.ts";
 export { hvp } from "./transforms/hvp.ts";
 export { customVjp } from "./transforms/custom.ts";

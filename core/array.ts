@@ -245,6 +245,9 @@ function disposeCopies(arrays: NDArray[], given: Tracer[]): void {
   arrays.forEach((a, i) => a !== given[i] && a.dispose());
 }
 
+/** Counters for tests: primitives run one by one (eagerly, outside compiled programs). */
+export const evalStats = { primitivesRun: 0 };
+
 /** Level 0: runs each primitive's kernel on the backend holding its inputs. */
 class EvalTrace extends Trace {
   pure(v: Tracer): Tracer {
@@ -256,6 +259,7 @@ class EvalTrace extends Trace {
   processPrimitive(prim: Primitive, tracers: Tracer[], params: Params): Tracer[] {
     if (prim.inline && !prim.impl.cpu) return prim.inline(tracers, params);
     if (prim.evaluate) return prim.evaluate(tracers, params);
+    evalStats.primitivesRun++;
     const arrays = placeInputs(prim, tracers as NDArray[]);
     const inAvals = arrays.map((a) => a.aval);
     const outAvals = prim.abstractEval(inAvals, params);

@@ -7,7 +7,7 @@
  */
 import { definePrimitive, isZeroTangent, UndefinedPrimal, type Primitive } from "../primitive.ts";
 import { bind } from "../trace.ts";
-import { Tracer, type ShapedArray } from "../tracer.ts";
+import { fmtAval, Tracer, type ShapedArray } from "../tracer.ts";
 import { Jaxpr, traceToJaxpr, Var, type ClosedJaxpr } from "../jaxpr.ts";
 import { NDArray, scalar } from "../array.ts";
 import { asArray } from "../convert.ts";
@@ -170,17 +170,17 @@ export function switchBranches(index: Tracer | number, branches: ((...ops: Tree[
   if (!Array.isArray(branches) || branches.length === 0 || !branches.every((b) => typeof b === "function")) throw new Error("lax.switch: branches must be a non-empty list of functions");
   const idx = asArray(index as never);
   if (idx.size !== 1 || !(idx.dtype === "int32" || idx.dtype === "uint32" || idx.dtype === "bool")) throw new Error(`lax.switch: the index must be an integer scalar, got ${fmtAvals([idx.aval])}`);
-  return branchCall("lax.switch", clampIndex(reshape(idx, []), branches.length), branches, operands);
+  return branchCall("lax.switch", clampIndex(reshape(idx, []), branches.length), branches, operands, branches.map((_, b) => `branch ${b}`));
 }
 
 /** Stages every branch over the operands and binds one cond. */
-function branchCall(what: string, index: Tracer, branches: ((...ops: Tree[]) => Tree)[], operands: Tree[]): Tree {
+function branchCall(what: string, index: Tracer, branches: ((...ops: Tree[]) => Tree)[], operands: Tree[], names: string[]): Tree {
   const [leaves, def] = leavesOf(operands, `${what} operands`);
   const avals = leaves.map((l) => l.aval);
   let outDef: TreeDef | undefined;
   const staged = branches.map((f, b) =>
     stageBody(what, avals, (a) => {
-      const [ol, od] = leavesOf(f(...(unflatten(def, a) as Tree[])), `${what} branch ${b}`);
+      const [ol, od] = leavesOf(f(...(unflatten(def, a) as Tree[])), `${what} ${names[b]}`);
       outDef ??= od;
       if (!od.equals(outDef)) throw new Error(`${what}: branches return different structures (${outDef} vs ${od})`);
       return ol;
@@ -190,7 +190,7 @@ function branchCall(what: string, index: Tracer, branches: ((...ops: Tree[]) => 
   outs.forEach((o, b) => {
     o.forEach((a, i) => {
       const w = outs[0][i];
-      if (a.dtype !== w.dtype || a.shape.join() !== w.shape.join()) throw new Error(`${what}: branch outputs differ at leaf ${i}: ${fmtAvals([w])} in branch 0 vs ${fmtAvals([a])} in branch ${b}`);
+      if (a.dtype !== w.dtype || a.shape.join() !== w.shape.join()) throw new Error(`${what}: branch outputs differ at leaf ${i}: ${names[0]} returns ${fmtAval(w)} but ${names[b]} returns ${fmtAval(a)}`);
     });
   });
   // Each branch takes every branch's captured values, then the operands.
@@ -217,5 +217,5 @@ export function cond(pred: Tracer | boolean | number, trueFn: (...ops: Tree[]) =
   if (p.size !== 1) throw new Error(`lax.cond: the predicate must be a scalar, got shape [${p.shape}]`);
   if (typeof trueFn !== "function" || typeof falseFn !== "function") throw new Error("lax.cond: expected (pred, trueFn, falseFn, ...operands)");
   const index = convertElementType(p.dtype === "bool" ? reshape(p, []) : reshape(p, []).notEqual(0), "int32");
-  return branchCall("lax.cond", index, [falseFn, trueFn], operands);
+  return branchCall("lax.cond", index, [falseFn, trueFn], operands, ["falseFn", "trueFn"]);
 }

@@ -10,7 +10,9 @@ import { bind } from "../trace.ts";
 import { Tracer, type ShapedArray } from "../tracer.ts";
 import { traceToJaxpr, Jaxpr } from "../jaxpr.ts";
 import { zeros } from "../np/creation.ts";
-import { concatenate, moveaxis, reshape, slice, broadcastInDim } from "../primitives/shape.ts";
+import { concatenate, moveaxis, reshape, broadcastInDim } from "../primitives/shape.ts";
+import { take } from "../primitives/gather.ts";
+import { NDArray } from "../array.ts";
 import { add, lt } from "../primitives/elementwise.ts";
 import { scalar } from "../array.ts";
 import { asArray } from "../convert.ts";
@@ -80,10 +82,15 @@ export const scanP: Primitive = definePrimitive({
 /** Counters for tests and the docs: steps run by scan loops on the host. */
 export const scanStats = { steps: 0 };
 
-/** Row i of x along axis 0. */
+/**
+ * Row i of x along axis 0, by a gather whose index is data: one kernel for every step (a
+ * slice would bake i into its kernel, and WebGPU would build a pipeline per step).
+ */
 function rowOf(x: Tracer, i: number): Tracer {
-  const s = slice(x, x.shape.map((_, d) => (d === 0 ? i : 0)), x.shape.map((n, d) => (d === 0 ? i + 1 : n)));
-  return reshape(s, x.shape.slice(1));
+  const idx = scalar(i, "int32", (x as NDArray).backend);
+  const row = take(x, idx, 0);
+  idx.dispose();
+  return row;
 }
 
 /** Stacks arrays along a new axis 0, a few dozen at a time (one concatenate of 100,000 pieces would be its own problem). */

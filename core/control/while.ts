@@ -169,9 +169,10 @@ function runWhile(args: Tracer[], p: WhileParams): Tracer[] {
       continue;
     }
     if (p.maxIterations === undefined) {
+      const where = (pred as NDArray).backend;
       pred.dispose();
       throw new Error(
-        `lax.whileLoop: the predicate lives on a backend that reads asynchronously (${(pred as NDArray).backendImpl.name}), so the host cannot test it between steps; ` +
+        `lax.whileLoop: the predicate lives on a backend that reads asynchronously (${where}), so the host cannot test it between steps; ` +
           `pass { maxIterations } (the loop then runs that many masked steps without reading), use lax.forLoop with a static trip count, or run the loop on the cpu`,
       );
     }
