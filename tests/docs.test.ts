@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
+import { onWebgpu } from "./backend-under-test.ts";
 
 const root = new URL("../", import.meta.url);
 const toPackage = (src: string) =>
@@ -19,6 +20,20 @@ async function printedBy(run: () => Promise<unknown>): Promise<string[]> {
 const firstTsBlock = (md: string) => md.split("```ts\n")[1].split("```")[0];
 
 describe("docs show the code that the examples run", () => {
+  // The example reads results with Number(x), as a CPU script does (WebGPU reads asynchronously only).
+  it.skipIf(onWebgpu)("docs/control-flow.md holds examples/control-flow.ts, and it prints what the doc promises", async () => {
+    const doc = readFileSync(new URL("docs/control-flow.md", root), "utf8");
+    expect(firstTsBlock(doc)).toBe(toPackage(readFileSync(new URL("examples/control-flow.ts", root), "utf8")));
+    const out = (await printedBy(() => import("../examples/control-flow.ts"))).join("\n");
+    expect(out).toContain("fit: 3.0000 3.0000");
+    expect(out).toContain("equations at 1,000 steps: 1");
+    expect(out).toContain("scan: 15 1 3 6 10 15");
+    expect(out).toContain("halvings of 1000: 10 | batched: 2 7 0");
+    expect(out).toContain("cond: 0 2 | where: -1 1");
+    expect(out).toContain("switch: 40 2");
+    const [, remat, plain] = /checkpointed steps: ([0-9.-]+) \| same without checkpoint: ([0-9.-]+)/.exec(out)!;
+    expect(remat).toBe(plain);
+  });
   it("docs/augerino.md holds examples/learn-rotation.ts", () => {
     const doc = readFileSync(new URL("docs/augerino.md", root), "utf8");
     expect(firstTsBlock(doc)).toBe(toPackage(readFileSync(new URL("examples/learn-rotation.ts", root), "utf8")));
