@@ -57,7 +57,7 @@ export function resetFusionStats(): void {
  * slots it reads, writes and frees afterwards, so a call (a loop body runs one per step)
  * does no map lookups or liveness work.
  */
-interface Plan {
+export interface Plan {
   steps: Step[];
   nSlots: number;
   constSlots: number[];
@@ -80,7 +80,7 @@ interface Plan {
 
 const plans = new WeakMap<Jaxpr, Plan>();
 
-function planFor(jaxpr: Jaxpr): Plan {
+export function planFor(jaxpr: Jaxpr): Plan {
   let plan = plans.get(jaxpr);
   if (plan) return plan;
   fusionStats.plans++;
@@ -162,7 +162,7 @@ function kernelBackend(consts: Tracer[], args: Tracer[]): Backend | null {
 
 /** Copies of captured CPU constants on accelerators, made once per constant and backend. */
 const placed = new WeakMap<Backend, WeakMap<NDArray, NDArray>>();
-function placedConst(c: NDArray, backend: Backend): NDArray {
+export function placedConst(c: NDArray, backend: Backend): NDArray {
   if (c.backendImpl === backend) return c;
   let copies = placed.get(backend);
   if (!copies) placed.set(backend, (copies = new WeakMap()));

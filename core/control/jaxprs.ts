@@ -11,7 +11,9 @@ import { bind1, fullRaise, withDynamicTrace, withNewMain } from "../trace.ts";
 import { fmtAval, Tracer, type ShapedArray } from "../tracer.ts";
 import { zeros } from "../np/creation.ts";
 import { broadcastInDim, moveaxis, reshapeP } from "../primitives/shape.ts";
-import { fusionEnabled, runFused } from "../compiler/index.ts";
+import { fusionEnabled, placedConst, runFused } from "../compiler/index.ts";
+import { handleProgram } from "../compiler/handles.ts";
+import type { Backend, Handle } from "../backend.ts";
 import { flatOutputs, jvpFlat } from "../../transforms/jvp.ts";
 import { BatchTrace, BatchTracer } from "../../transforms/vmap.ts";
 import { backwardPass } from "../../transforms/vjp.ts";
@@ -77,6 +79,20 @@ export function runBody(body: ClosedJaxpr, args: Tracer[]): Tracer[] {
  */
 export function ownArray(x: Tracer, inputs: ReadonlySet<Tracer>): Tracer {
   return inputs.has(x) ? bind1(reshapeP, [x], { newShape: x.shape }) : x;
+}
+
+/**
+ * The backend every array lives on, and the body's program on handles there, for loops
+ * that run a body many times: null where the arrays are not all on one backend, fusion
+ * is off, or the body needs array objects.
+ */
+export function bodyOnHandles(body: ClosedJaxpr, args: Tracer[]): { backend: Backend; run: (ins: Handle[]) => Handle[]; consts: Handle[] } | null {
+  if (!fusionEnabled() || args.length === 0 || !args.every((a) => a instanceof NDArray)) return null;
+  const backend = (args[0] as NDArray).backendImpl;
+  if (!args.every((a) => (a as NDArray).backendImpl === backend)) return null;
+  const run = handleProgram(body.jaxpr, backend);
+  if (!run) return null;
+  return { backend, run, consts: body.consts.map((c) => placedConst(c as NDArray, backend).handle) };
 }
 
 /** Evaluates a body under whatever traces are active (a rule's inline use). */

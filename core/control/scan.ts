@@ -11,7 +11,8 @@ import { Tracer, type ShapedArray } from "../tracer.ts";
 import { traceToJaxpr, Jaxpr } from "../jaxpr.ts";
 import { zeros } from "../np/creation.ts";
 import { concatenate, moveaxis, reshape, broadcastInDim } from "../primitives/shape.ts";
-import { take } from "../primitives/gather.ts";
+import { take, takeP } from "../primitives/gather.ts";
+import type { Handle } from "../backend.ts";
 import { NDArray } from "../array.ts";
 import { add, lt } from "../primitives/elementwise.ts";
 import { scalar } from "../array.ts";
@@ -19,7 +20,7 @@ import { asArray } from "../convert.ts";
 import { checkOptions } from "../options.ts";
 import { unflatten, type TreeDef } from "../tree.ts";
 import { whileLoop } from "./while.ts";
-import { batchJaxpr, callBody, cached, fmtAvals, leavesOf, linearizeJaxpr, nonzeroOutputs, ownArray, runBody, stageBody, transposeJaxpr } from "./jaxprs.ts";
+import { batchJaxpr, bodyOnHandles, callBody, cached, fmtAvals, leavesOf, linearizeJaxpr, nonzeroOutputs, ownArray, runBody, stageBody, transposeJaxpr } from "./jaxprs.ts";
 
 export interface ScanParams {
   body: ClosedJaxpr;
@@ -109,6 +110,8 @@ function stack(pieces: Tracer[]): Tracer {
 
 /** The loop on the host: each step runs the body's compiled program; a device keeps its queue (no reads). */
 function runScan(args: Tracer[], p: ScanParams): Tracer[] {
+  const onHandles = bodyOnHandles(p.body, args);
+  if (onHandles) return runScanOnHandles(args, p, onHandles);
   const { body, numConsts: nC, numCarry: nK, length: n, reverse } = p;
   const consts = args.slice(0, nC);
   let carry = args.slice(nC, nC + nK);
@@ -136,6 +139,42 @@ function runScan(args: Tracer[], p: ScanParams): Tracer[] {
   const carried = new Set(carry);
   for (const y of kept) if (!owned.has(y) && !carried.has(y)) y.dispose();
   return [...carry, ...ys].map((o) => ownArray(o, owned));
+}
+
+/** runScan on buffer handles: no array objects per step, dead buffers back to the backend at once. */
+function runScanOnHandles(args: Tracer[], p: ScanParams, { backend, run, consts }: NonNullable<ReturnType<typeof bodyOnHandles>>): Tracer[] {
+  const { body, numConsts: nC, numCarry: nK, length: n, reverse } = p;
+  const arrays = args as NDArray[];
+  const constH = [...consts, ...arrays.slice(0, nC).map((a) => a.handle)];
+  const xs = arrays.slice(nC + nK);
+  const index: ShapedArray = { shape: [], dtype: "int32" };
+  const rowAvals = xs.map((x) => ({ shape: x.shape.slice(1), dtype: x.dtype }));
+  const outAvals = body.jaxpr.outAvals;
+  let carry = arrays.slice(nC, nC + nK).map((a) => a.handle);
+  const pieces: Handle[][] = outAvals.slice(nK).map(() => new Array<Handle>(n));
+  for (let k = 0; k < n; k++) {
+    const i = reverse ? n - 1 - k : k;
+    const idx = xs.length > 0 ? backend.upload(Int32Array.of(i), "int32") : null;
+    const rows = xs.map((x, j) => backend.execute(takeP, [x.handle, idx], [x.aval, index], { axis: 0 }, [rowAvals[j]])[0]);
+    if (idx !== null) backend.free(idx, index);
+    const outs = run([...constH, ...carry, ...rows]);
+    scanStats.steps++;
+    rows.forEach((r, j) => backend.free(r, rowAvals[j]));
+    if (k > 0) carry.forEach((c, j) => backend.free(c, outAvals[j]));
+    carry = outs.slice(0, nK);
+    outs.slice(nK).forEach((y, j) => (pieces[j][i] = y));
+  }
+  const wrap = (h: Handle, a: ShapedArray) => new NDArray(a, backend, h);
+  const carryOut = n === 0 ? arrays.slice(nC, nC + nK).map((a) => ownArray(a, new Set([a]))) : carry.map((h, j) => wrap(h, outAvals[j]));
+  const ys = pieces.map((ps, j) => {
+    const a = outAvals[nK + j];
+    if (n === 0) return zeros([0, ...a.shape], { dtype: a.dtype });
+    const parts = ps.map((h) => wrap(h, a));
+    const out = stack(parts);
+    for (const part of parts) part.dispose();
+    return out;
+  });
+  return [...carryOut, ...ys];
 }
 
 function scanJvp(primals: Tracer[], tangents: Tracer[], p: ScanParams): [Tracer[], (Tracer | null)[]] {

@@ -9,6 +9,7 @@ import type { Params } from "../../core/primitive.ts";
 import type { Tracer } from "../../core/tracer.ts";
 import { stageBody } from "../../core/control/jaxprs.ts";
 import { np } from "../../index.ts";
+import { checkpointPolicies } from "../../transforms/checkpoint.ts";
 import type { PrimCase, Rng } from "./types.ts";
 
 type Body = (xs: Tracer[]) => Tracer[];
@@ -72,7 +73,20 @@ function condCase(kind: keyof typeof branchSets) {
   };
 }
 
+/** checkpoint around a body: recomputed under grad; the policy keeps the products or nothing. */
+function checkpointCase(kind: keyof typeof branchSets) {
+  return (rng: Rng) => {
+    const s = [rng.int(1, 4), rng.int(1, 4)];
+    const policy = rng.next() < 0.5 ? checkpointPolicies.nothingSaveable : checkpointPolicies.dotsSaveable;
+    const f: Body = kind === "linear" ? ([x, y]) => [np.matmul(x, np.ones([s[1], s[1]], { dtype: x.dtype })).add(y)] : ([x, y]) => [np.tanh(np.matmul(x, y.T)).mul(np.sin(x).sum())];
+    const params = typed((dt) => ({ body: stage([aval(s, dt), aval(s, dt)], f), policy, name: "case" }));
+    return { args: [rng.array(s), rng.array(s)], params };
+  };
+}
+
 export const cases: PrimCase[] = [
+  { prim: "checkpoint", make: checkpointCase("nonlinear"), deviceParams, skip: { transpose: "this body is not linear (the linear case below checks transposition)" } },
+  { prim: "checkpoint", make: checkpointCase("linear"), deviceParams },
   { prim: "scan", make: scanCase("nonlinear"), deviceParams, skip: { transpose: "this body is not linear (the linear case below checks transposition)" } },
   { prim: "scan", make: scanCase("linear"), deviceParams, linearArgs: [1, 2] },
   {
