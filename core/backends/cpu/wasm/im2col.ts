@@ -1,6 +1,8 @@
 /**
  * The generated im2col of one image: gathers convolution patches straight into the packed
- * B panels of the matmul (matmul.ts), so a convolution needs no patch matrix in between.
+ * B panels of the matmul (matmul.ts), so a convolution needs no patch matrix in between,
+ * or into a row-major patch matrix for the platform BLAS (blas/conv.ts): the step from one
+ * patch row to the next is a job word.
  *
  * Row kk = (c, ky, kx) of B, column s = (y, xo) of the image's output pixels:
  *   B[kk, s] = x[c, rows[ky][y], cols[kx][xo]], or 0 where either tap is -1 (padding or a
@@ -11,16 +13,16 @@ import { emitClaimLoop, loadWord, word } from "./control.ts";
 import type { FunctionBuilder, ModuleBuilder } from "./emit.ts";
 
 export interface Im2colExports {
-  /** Byte addresses, and sizes in elements; chanBytes and rowBytes are strides of x. */
-  im2col(src: number, chanBytes: number, rowBytes: number, cg: number, kh: number, kw: number, ho: number, wo: number, rows: number, cols: number, colAt: number, dst: number): void;
+  /** Byte addresses, and sizes in elements; chanBytes and rowBytes are strides of x, dstRowBytes of the patches. */
+  im2col(src: number, chanBytes: number, rowBytes: number, cg: number, kh: number, kw: number, ho: number, wo: number, rows: number, cols: number, colAt: number, dst: number, dstRowBytes: number): void;
 }
 
 /**
- * Adds `im2col` for packed B panels nr columns wide, and returns `im2col_blocks`, which runs
- * the im2col job in the control block: block i is image i (src and colAt advance by their strides).
+ * Adds `im2col`, and returns `im2col_blocks`, which runs the im2col job in the control
+ * block: block i is image i (src and colAt advance by their strides).
  */
-export function emitIm2col(m: ModuleBuilder, nr: number): FunctionBuilder {
-  const im2col = emitImage(m, nr);
+export function emitIm2col(m: ModuleBuilder): FunctionBuilder {
+  const im2col = emitImage(m);
   const f = m.fn("im2col_blocks", [], ["i32"], false);
   const [blk, done] = [f.local("i32"), f.local("i32")];
   emitClaimLoop(f, blk, () => {
@@ -29,16 +31,17 @@ export function emitIm2col(m: ModuleBuilder, nr: number): FunctionBuilder {
     for (const w of [word.chanBytes, word.rowBytes, word.cg, word.kh, word.kw, word.ho, word.wo, word.rowTaps, word.colTaps]) loadWord(f, w);
     loadWord(f, word.colAt).get(blk);
     loadWord(f, word.colAtStride).op("i32.mul").op("i32.add");
-    loadWord(f, word.dst).call(im2col);
+    loadWord(f, word.dst);
+    loadWord(f, word.dstRowBytes).call(im2col);
     f.addTo(done, 1);
   });
   f.get(done);
   return f;
 }
 
-function emitImage(m: ModuleBuilder, nr: number): FunctionBuilder {
-  const f = m.fn("im2col", Array(12).fill("i32"));
-  const [src, chanBytes, rowBytes, cg, kh, kw, ho, wo, rows, cols, colAt, dst] = [...Array(12).keys()];
+function emitImage(m: ModuleBuilder): FunctionBuilder {
+  const f = m.fn("im2col", Array(13).fill("i32"));
+  const [src, chanBytes, rowBytes, cg, kh, kw, ho, wo, rows, cols, colAt, dst, dstRowBytes] = [...Array(13).keys()];
   const [c, ky, kx, y, r, base, t, tEnd, at, q, ok] = [...Array(11).keys()].map(() => f.local("i32"));
 
   f.i32(0).set(c);
@@ -67,7 +70,7 @@ function emitImage(m: ModuleBuilder, nr: number): FunctionBuilder {
           });
           f.addTo(y, 1);
         });
-        f.addTo(dst, nr * 4);
+        f.addTo(dst, { local: dstRowBytes });
         f.addTo(kx, 1);
       });
       f.addTo(ky, 1);

@@ -1,0 +1,150 @@
+/**
+ * Convolutions on the platform BLAS: per feature group, out (Og x images*Ho*Wo) = kernel
+ * (Og x Cg*KH*KW) times a row-major patch matrix (row (c, ky, kx), column (image, y, x)).
+ * The patches come from the generated im2col on all cores (float32) or a JavaScript loop
+ * (float64, or AUGERINO_WASM=0), in chunks of at most PATCH_FLOATS: the longer side of the
+ * product is cut, so a forward pass (short depth, many pixels) takes images in chunks and a
+ * kernel gradient (depth = batch x pixels, a few columns) takes channels in chunks and
+ * accumulates. One image per chunk writes straight into the output.
+ */
+import type { ConvGeometry } from "../../../primitives/conv.ts";
+import { CONTROL_BYTES } from "../wasm/control.ts";
+import { runIm2col } from "../wasm/gemm.ts";
+import { reserveBytes, wasmRuntime } from "../wasm/pool.ts";
+import { wasmEnabled } from "../wasm/webassembly.ts";
+import { gemmBatched } from "./gemm.ts";
+import { cpuBlas, hintNoBlas, type FloatArray } from "./library.ts";
+
+/** Patch elements per product (16 MiB of float32). */
+const PATCH_FLOATS = 1 << 22;
+let patchBudget = PATCH_FLOATS;
+
+/** Sets the patch elements per product (tests make it small to run many chunks); no argument restores the default. */
+export function setConvPatchBudget(n = PATCH_FLOATS): void {
+  if (!Number.isInteger(n) || n < 1) throw new Error(`setConvPatchBudget: expected a positive integer, got ${n}`);
+  patchBudget = n;
+}
+
+/** Images per chunk and channels per chunk for a patch budget of `budget` elements. */
+export function convChunks(geo: ConvGeometry, budget = patchBudget): { images: number; channels: number } {
+  const { N, Cg, KH, KW, K, S } = geo;
+  const clamp = (v: number, hi: number) => Math.max(1, Math.min(hi, Math.floor(v)));
+  if (K <= N * S) return { images: clamp(budget / (K * S), N), channels: Cg };
+  const images = clamp(budget / (S * KH * KW), N);
+  return { images, channels: clamp(budget / (images * S * KH * KW), Cg) };
+}
+
+/** Reusable arrays: the product's output when scattered, and the JavaScript im2col's patches. */
+const scratch: { out: FloatArray | null; patches: FloatArray | null } = { out: null, patches: null };
+/** scratch[slot] as an array of at least n elements of x's type. */
+function scratchLike<T extends FloatArray>(slot: keyof typeof scratch, x: T, n: number): T {
+  const s = scratch[slot];
+  if (s && s.constructor === x.constructor && s.length >= n) return s as T;
+  return (scratch[slot] = new (x.constructor as new (n: number) => T)(n)) as T;
+}
+
+/** Convolution of x (NCHW) with w (OIHW) into out on the BLAS; false when there is none. */
+export function convBlas<T extends FloatArray>(x: T, w: T, out: T, geo: ConvGeometry): boolean {
+  const blas = cpuBlas();
+  if (!blas) {
+    hintNoBlas();
+    return false;
+  }
+  const { N, C, H, W, O, Cg, KH, KW, G, Og, K, S } = geo;
+  const taps = KH * KW;
+  const chunk = convChunks(geo);
+  const wasm = x instanceof Float32Array && wasmEnabled();
+  const image = C * H * W;
+  for (let n0 = 0; n0 < N; n0 += chunk.images) {
+    const nb = Math.min(chunk.images, N - n0);
+    const columns = nb * S;
+    const patches = wasm ? new WasmPatches(geo, x.subarray(n0 * image, (n0 + nb) * image) as Float32Array, nb, chunk.channels) : null;
+    // One image: C is the output itself (row stride S); more: C is scratch, scattered after.
+    const direct = nb === 1;
+    const c = direct ? out : scratchLike("out", x, Og * columns);
+    for (let g = 0; g < G; g++) {
+      for (let c0 = 0; c0 < Cg; c0 += chunk.channels) {
+        const cc = Math.min(chunk.channels, Cg - c0);
+        const p = patches ? (patches.fill(g * Cg + c0, cc) as T) : im2colJs(x, geo, n0, nb, g * Cg + c0, cc);
+        // Kernel rows of this group, from this chunk's first channel, with row stride K.
+        const a = { data: w.subarray(g * Og * K + c0 * taps) as T, batchStride: 0, rowStride: K, colStride: 1 };
+        const b = { data: p, batchStride: 0, rowStride: columns, colStride: 1 };
+        gemmBatched(blas, 1, Og, columns, cc * taps, a, b, c, direct ? (n0 * O + g * Og) * S : 0, 0, columns, c0 === 0 ? 0 : 1);
+      }
+      if (!direct) for (let i = 0; i < nb; i++) for (let o = 0; o < Og; o++) out.set(c.subarray(o * columns + i * S, o * columns + (i + 1) * S), ((n0 + i) * O + g * Og + o) * S);
+    }
+  }
+  return true;
+}
+
+/** Patch rows of `cc` channels from `c0` for images n0..n0+nb, row-major (rows (c, ky, kx), columns (image, y, x)). */
+function im2colJs<T extends FloatArray>(x: T, geo: ConvGeometry, n0: number, nb: number, c0: number, cc: number): T {
+  const { C, H, W, KH, KW, Ho, Wo, S, rows, cols } = geo;
+  const ld = nb * S;
+  const p = scratchLike("patches", x, cc * KH * KW * ld);
+  for (let c = 0; c < cc; c++) {
+    for (let ky = 0; ky < KH; ky++) {
+      for (let kx = 0; kx < KW; kx++) {
+        const row = ((c * KH + ky) * KW + kx) * ld;
+        for (let i = 0; i < nb; i++) {
+          const chan = ((n0 + i) * C + c0 + c) * H * W;
+          for (let y = 0; y < Ho; y++) {
+            const r = rows[ky * Ho + y];
+            const d = row + i * S + y * Wo;
+            if (r < 0) {
+              p.fill(0, d, d + Wo);
+              continue;
+            }
+            const base = chan + r * W;
+            for (let xo = 0; xo < Wo; xo++) {
+              const q = cols[kx * Wo + xo];
+              p[d + xo] = q < 0 ? 0 : x[base + q];
+            }
+          }
+        }
+      }
+    }
+  }
+  return p;
+}
+
+/**
+ * A chunk of images copied into the wasm kernels' shared memory, with the tap tables, for
+ * the generated im2col: [control][row taps][column taps][column offsets][images][patches].
+ */
+class WasmPatches {
+  private readonly tables: number;
+  private readonly colAt: number;
+  private readonly images: number;
+  private readonly patches: number;
+
+  constructor(private readonly geo: ConvGeometry, x: Float32Array, private readonly nb: number, maxChannels: number) {
+    const { rows, cols, S, KH, KW } = geo;
+    const columns = nb * S;
+    this.tables = CONTROL_BYTES;
+    this.colAt = this.tables + (rows.length + cols.length) * 4;
+    this.images = this.colAt + columns * 4;
+    this.patches = Math.ceil((this.images + x.length * 4) / 64) * 64;
+    if (!reserveBytes(this.patches + maxChannels * KH * KW * columns * 4)) throw new Error(`conv: a ${nb}-image chunk of patches does not fit in wasm32 memory`);
+    const buffer = wasmRuntime().memory.buffer;
+    const ints = new Int32Array(buffer);
+    ints.set(rows, this.tables / 4);
+    ints.set(cols, this.tables / 4 + rows.length);
+    for (let j = 0; j < columns; j++) ints[this.colAt / 4 + j] = j * 4;
+    new Float32Array(buffer).set(x, this.images / 4);
+  }
+
+  /** Writes the patch rows of `cc` channels from channel c0 and returns them (a view into the shared memory). */
+  fill(c0: number, cc: number): Float32Array {
+    const { C, H, W, KH, KW, Ho, Wo, S, rows } = this.geo;
+    const columns = this.nb * S;
+    runIm2col(
+      {
+        images: this.nb, src: this.images + c0 * H * W * 4, imageBytes: C * H * W * 4, chanBytes: H * W * 4, rowBytes: W * 4,
+        cg: cc, kh: KH, kw: KW, ho: Ho, wo: Wo, rowTaps: this.tables, colTaps: this.tables + rows.length * 4, colAt: this.colAt,
+      },
+      cc * KH * KW, this.patches, columns * 4,
+    );
+    return new Float32Array(wasmRuntime().memory.buffer, this.patches, cc * KH * KW * columns);
+  }
+}
