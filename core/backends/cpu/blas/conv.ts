@@ -109,20 +109,41 @@ function im2colJs<T extends FloatArray>(x: T, geo: ConvGeometry, n0: number, nb:
 }
 
 /**
+ * Per kx, (xlo, xhi, q0) when output columns [xlo, xhi) read input columns q0, q0+1, ...
+ * and the others read padding (stride 1, no input dilation along W); null otherwise.
+ */
+export function unitRuns(cols: Int32Array, KW: number, Wo: number): Int32Array | null {
+  const runs = new Int32Array(3 * KW);
+  for (let kx = 0; kx < KW; kx++) {
+    const t = cols.subarray(kx * Wo, (kx + 1) * Wo);
+    let lo = t.findIndex((q) => q >= 0);
+    if (lo < 0) lo = 0;
+    let hi = lo;
+    while (hi < Wo && t[hi] >= 0) hi++;
+    for (let xo = 0; xo < Wo; xo++) if ((xo >= lo && xo < hi) !== t[xo] >= 0 || (t[xo] >= 0 && t[xo] !== t[lo] + xo - lo)) return null;
+    runs.set([lo, hi, hi > lo ? t[lo] : 0], 3 * kx);
+  }
+  return runs;
+}
+
+/**
  * A chunk of images copied into the wasm kernels' shared memory, with the tap tables, for
- * the generated im2col: [control][row taps][column taps][column offsets][images][patches].
+ * the generated im2col: [control][row taps][column taps][column runs][column offsets][images][patches].
  */
 class WasmPatches {
   private readonly tables: number;
+  private readonly runs: number;
   private readonly colAt: number;
   private readonly images: number;
   private readonly patches: number;
 
   constructor(private readonly geo: ConvGeometry, x: Float32Array, private readonly nb: number, maxChannels: number) {
-    const { rows, cols, S, KH, KW } = geo;
+    const { rows, cols, S, KH, KW, Wo } = geo;
     const columns = nb * S;
+    const runs = unitRuns(cols, KW, Wo);
     this.tables = CONTROL_BYTES;
-    this.colAt = this.tables + (rows.length + cols.length) * 4;
+    this.runs = runs ? this.tables + (rows.length + cols.length) * 4 : 0;
+    this.colAt = this.tables + (rows.length + cols.length + (runs?.length ?? 0)) * 4;
     this.images = this.colAt + columns * 4;
     this.patches = Math.ceil((this.images + x.length * 4) / 64) * 64;
     if (!reserveBytes(this.patches + maxChannels * KH * KW * columns * 4)) throw new Error(`conv: a ${nb}-image chunk of patches does not fit in wasm32 memory`);
@@ -130,6 +151,7 @@ class WasmPatches {
     const ints = new Int32Array(buffer);
     ints.set(rows, this.tables / 4);
     ints.set(cols, this.tables / 4 + rows.length);
+    if (runs) ints.set(runs, this.runs / 4);
     for (let j = 0; j < columns; j++) ints[this.colAt / 4 + j] = j * 4;
     new Float32Array(buffer).set(x, this.images / 4);
   }
@@ -143,7 +165,7 @@ class WasmPatches {
         images: this.nb, src: this.images + c0 * H * W * 4, imageBytes: C * H * W * 4, chanBytes: H * W * 4, rowBytes: W * 4,
         cg: cc, kh: KH, kw: KW, ho: Ho, wo: Wo, rowTaps: this.tables, colTaps: this.tables + rows.length * 4, colAt: this.colAt,
       },
-      cc * KH * KW, this.patches, columns * 4,
+      cc * KH * KW, this.patches, columns * 4, this.runs,
     );
     return new Float32Array(wasmRuntime().memory.buffer, this.patches, cc * KH * KW * columns);
   }

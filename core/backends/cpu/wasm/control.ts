@@ -28,6 +28,8 @@ export const word = {
 
   // im2col: bytes from one patch row to the next (NR floats in packed B, a row's length in a row-major matrix).
   dstRowBytes: 21,
+  /** im2col: the table of unit-stride column runs, or 0 (im2col.ts). */
+  colRuns: 22,
 
   // im2col (im2col.ts), one block per image: the first image, and its im2col arguments.
   src: 24, imageBytes: 25, chanBytes: 26, rowBytes: 27, cg: 28, kh: 29, kw: 30, ho: 31, wo: 32,

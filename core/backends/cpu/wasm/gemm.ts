@@ -48,9 +48,10 @@ export interface PatchArgs {
 
 /**
  * Runs the generated im2col on `p.images` images (one block each, in parallel when large):
- * patch row kk (of k) of column j starts at dst + kk * dstRowBytes + colAt[j].
+ * patch row kk (of k) of column j starts at dst + kk * dstRowBytes + colAt[j]; `colRuns`
+ * (im2col.ts) copies unit-stride rows whole, for row-major patches only.
  */
-export function runIm2col(p: PatchArgs, k: number, dst: number, dstRowBytes: number): void {
+export function runIm2col(p: PatchArgs, k: number, dst: number, dstRowBytes: number, colRuns = 0): void {
   const columns = p.ho * p.wo;
   runJob(p.images * k * columns >= PARALLEL_MIN_PATCHES, () => ({
     kind: jobKind.im2col,
@@ -58,7 +59,7 @@ export function runIm2col(p: PatchArgs, k: number, dst: number, dstRowBytes: num
     words: [
       [word.src, p.src], [word.imageBytes, p.imageBytes], [word.chanBytes, p.chanBytes], [word.rowBytes, p.rowBytes],
       [word.cg, p.cg], [word.kh, p.kh], [word.kw, p.kw], [word.ho, p.ho], [word.wo, p.wo],
-      [word.rowTaps, p.rowTaps], [word.colTaps, p.colTaps], [word.colAt, p.colAt], [word.colAtStride, columns * 4], [word.dst, dst], [word.dstRowBytes, dstRowBytes],
+      [word.rowTaps, p.rowTaps], [word.colTaps, p.colTaps], [word.colAt, p.colAt], [word.colAtStride, columns * 4], [word.dst, dst], [word.dstRowBytes, dstRowBytes], [word.colRuns, colRuns],
     ],
   }));
 }
