@@ -214,6 +214,25 @@ withBlas("conv_general_dilated through GEMM on the BLAS", () => {
     expect(convChunks(geo(32, 256, 30, 28, 3), 1 << 22)).toEqual({ images: 32, channels: 18 });
   });
 
+  it("runs a kernel-gradient-shaped convolution (window larger than the output) in channel chunks, matching the JavaScript convolution", () => {
+    // The kernel gradient of a 3x3 SAME conv on 5 images of 6 x 14 x 14: lhs [Cin, N, H, W], rhs [Cout, N, Ho, Wo], output 3 x 3.
+    const p: ConvParams = { strides: [1, 1], padding: [[1, 1], [1, 1]], lhsDilation: [1, 1], rhsDilation: [1, 1], groups: 1 };
+    const la = { shape: [6, 5, 14, 14], dtype: "float32" as const };
+    const ra = { shape: [4, 5, 14, 14], dtype: "float32" as const };
+    const oa = { shape: convOutShape(la, ra, p), dtype: "float32" as const };
+    expect(oa.shape).toEqual([6, 4, 3, 3]);
+    const x = randomData("float32", 6 * 5 * 14 * 14, 31);
+    const w = randomData("float32", 4 * 5 * 14 * 14, 32);
+    const want = new Float64Array(6 * 4 * 9);
+    convGeneralDilatedLoop(x, w, want, p, la, ra, oa);
+    for (const budget of [1 << 22, 2000]) {
+      setConvPatchBudget(budget);
+      const got = new Float32Array(want.length).fill(NaN);
+      expect(convBlas(x, w, got, convGeometry(p, la, ra, oa)!)).toBe(true);
+      got.forEach((v, i) => expect(Math.abs(v - want[i])).toBeLessThanOrEqual(8 * 980 * EPS.float32 * 4));
+    }
+  });
+
   it("gives finite-difference gradients of a float64 convolution in the input and the kernel", () => {
     const x = np.array(randomData("float64", 2 * 3 * 6 * 5, 21)).reshape([2, 3, 6, 5]);
     const w = np.array(randomData("float64", 4 * 3 * 3 * 2, 22)).reshape([4, 3, 3, 2]);

@@ -5,7 +5,8 @@
  * (float64, or AUGERINO_WASM=0), in chunks of at most PATCH_FLOATS: the longer side of the
  * product is cut, so a forward pass (short depth, many pixels) takes images in chunks and a
  * kernel gradient (depth = batch x pixels, a few columns) takes channels in chunks and
- * accumulates. One image per chunk writes straight into the output.
+ * accumulates. One image per chunk writes straight into the output. A window larger than
+ * the output (a kernel gradient) runs as the dual product (`convDual`).
  */
 import type { ConvGeometry } from "../../../primitives/conv.ts";
 import { CONTROL_BYTES } from "../wasm/control.ts";
@@ -13,7 +14,7 @@ import { runIm2col } from "../wasm/gemm.ts";
 import { reserveBytes, wasmRuntime } from "../wasm/pool.ts";
 import { wasmEnabled } from "../wasm/webassembly.ts";
 import { gemmBatched } from "./gemm.ts";
-import { cpuBlas, hintNoBlas, type FloatArray } from "./library.ts";
+import { cpuBlas, hintNoBlas, type Blas, type FloatArray } from "./library.ts";
 
 /** Patch elements per product (16 MiB of float32). */
 const PATCH_FLOATS = 1 << 22;
@@ -54,18 +55,22 @@ export function convBlas<T extends FloatArray>(x: T, w: T, out: T, geo: ConvGeom
   const taps = KH * KW;
   const chunk = convChunks(geo);
   const wasm = x instanceof Float32Array && wasmEnabled();
+  if (wasm && G === 1 && taps > S) {
+    convDual(blas, x as Float32Array, w as Float32Array, out as Float32Array, geo);
+    return true;
+  }
   const image = C * H * W;
   for (let n0 = 0; n0 < N; n0 += chunk.images) {
     const nb = Math.min(chunk.images, N - n0);
     const columns = nb * S;
-    const patches = wasm ? new WasmPatches(geo, x.subarray(n0 * image, (n0 + nb) * image) as Float32Array, nb, chunk.channels) : null;
+    const patches = wasm ? new WasmPatches({ rows: geo.rows, cols: geo.cols, kh: KH, kw: KW, ho: geo.Ho, wo: geo.Wo }, x.subarray(n0 * image, (n0 + nb) * image) as Float32Array, columns, chunk.channels * taps * columns) : null;
     // One image: C is the output itself (row stride S); more: C is scratch, scattered after.
     const direct = nb === 1;
     const c = direct ? out : scratchLike("out", x, Og * columns);
     for (let g = 0; g < G; g++) {
       for (let c0 = 0; c0 < Cg; c0 += chunk.channels) {
         const cc = Math.min(chunk.channels, Cg - c0);
-        const p = patches ? (patches.fill(g * Cg + c0, cc) as T) : im2colJs(x, geo, n0, nb, g * Cg + c0, cc);
+        const p = patches ? (patches.fill((g * Cg + c0) * H * W, nb, image, cc, H * W, W) as T) : im2colJs(x, geo, n0, nb, g * Cg + c0, cc);
         // Kernel rows of this group, from this chunk's first channel, with row stride K.
         const a = { data: w.subarray(g * Og * K + c0 * taps) as T, batchStride: 0, rowStride: K, colStride: 1 };
         const b = { data: p, batchStride: 0, rowStride: columns, colStride: 1 };
@@ -75,6 +80,39 @@ export function convBlas<T extends FloatArray>(x: T, w: T, out: T, geo: ConvGeom
     }
   }
   return true;
+}
+
+/** t[k * outN + o] -> [o * kN + k]: a tap table with the roles of taps and outputs swapped. */
+function transposeTable(t: Int32Array, kN: number, outN: number): Int32Array {
+  const r = new Int32Array(t.length);
+  for (let k = 0; k < kN; k++) for (let o = 0; o < outN; o++) r[o * kN + k] = t[k * outN + o];
+  return r;
+}
+
+/**
+ * A convolution whose window is larger than its output (a kernel gradient: there the window
+ * is the forward's output and the output the forward's taps): C (O x N*S) = w (O x C*taps)
+ * times Q^T, where Q, rows (image, output pixel), columns (channel, tap), is the im2col of
+ * the dual convolution (images and channels swapped, taps and output pixels swapped). Its
+ * rows run along the long window, so the im2col copies long runs; chunks of channels
+ * accumulate.
+ */
+function convDual(blas: Blas, x: Float32Array, w: Float32Array, out: Float32Array, geo: ConvGeometry): void {
+  const { N, C, H, W, O, KH, KW, Ho, Wo, K, S, rows, cols } = geo;
+  const taps = KH * KW;
+  const qRows = N * S;
+  const per = Math.max(1, Math.min(C, Math.floor(patchBudget / (qRows * taps))));
+  const patches = new WasmPatches({ rows: transposeTable(rows, KH, Ho), cols: transposeTable(cols, KW, Wo), kh: Ho, kw: Wo, ho: KH, wo: KW }, x, per * taps, qRows * per * taps);
+  const direct = N === 1;
+  const c = direct ? out : scratchLike("out", x, O * qRows);
+  for (let c0 = 0; c0 < C; c0 += per) {
+    const cc = Math.min(per, C - c0);
+    const q = patches.fill(c0 * H * W, cc, H * W, N, C * H * W, W);
+    const a = { data: w.subarray(c0 * taps), batchStride: 0, rowStride: K, colStride: 1 };
+    const b = { data: q, batchStride: 0, rowStride: 1, colStride: cc * taps };
+    gemmBatched(blas, 1, O, qRows, cc * taps, a, b, c, 0, 0, qRows, c0 === 0 ? 0 : 1);
+  }
+  if (!direct) for (let n = 0; n < N; n++) for (let o = 0; o < O; o++) out.set(c.subarray(o * qRows + n * S, o * qRows + (n + 1) * S), (n * O + o) * S);
 }
 
 /** Patch rows of `cc` channels from `c0` for images n0..n0+nb, row-major (rows (c, ky, kx), columns (image, y, x)). */
@@ -126,9 +164,19 @@ export function unitRuns(cols: Int32Array, KW: number, Wo: number): Int32Array |
   return runs;
 }
 
+/** The tap tables and sizes one im2col reads: `rows[k * out + o]` is the input row of tap k at output row o. */
+interface Taps {
+  rows: Int32Array;
+  cols: Int32Array;
+  kh: number;
+  kw: number;
+  ho: number;
+  wo: number;
+}
+
 /**
- * A chunk of images copied into the wasm kernels' shared memory, with the tap tables, for
- * the generated im2col: [control][row taps][column taps][column runs][column offsets][images][patches].
+ * Images copied into the wasm kernels' shared memory with the tap tables, for the
+ * generated im2col: [control][row taps][column taps][column runs][column offsets][images][patches].
  */
 class WasmPatches {
   private readonly tables: number;
@@ -137,36 +185,40 @@ class WasmPatches {
   private readonly images: number;
   private readonly patches: number;
 
-  constructor(private readonly geo: ConvGeometry, x: Float32Array, private readonly nb: number, maxChannels: number) {
-    const { rows, cols, S, KH, KW, Wo } = geo;
-    const columns = nb * S;
-    const runs = unitRuns(cols, KW, Wo);
+  /** `maxColumns` and `maxFloats` bound the patch matrices `fill` will write. */
+  constructor(private readonly taps: Taps, x: Float32Array, maxColumns: number, maxFloats: number) {
+    const { rows, cols, kw, wo } = taps;
+    const runs = unitRuns(cols, kw, wo);
     this.tables = CONTROL_BYTES;
     this.runs = runs ? this.tables + (rows.length + cols.length) * 4 : 0;
     this.colAt = this.tables + (rows.length + cols.length + (runs?.length ?? 0)) * 4;
-    this.images = this.colAt + columns * 4;
+    this.images = this.colAt + maxColumns * 4;
     this.patches = Math.ceil((this.images + x.length * 4) / 64) * 64;
-    if (!reserveBytes(this.patches + maxChannels * KH * KW * columns * 4)) throw new Error(`conv: a ${nb}-image chunk of patches does not fit in wasm32 memory`);
+    if (!reserveBytes(this.patches + maxFloats * 4)) throw new Error(`conv: ${maxFloats} patch elements do not fit in wasm32 memory`);
     const buffer = wasmRuntime().memory.buffer;
     const ints = new Int32Array(buffer);
     ints.set(rows, this.tables / 4);
     ints.set(cols, this.tables / 4 + rows.length);
     if (runs) ints.set(runs, this.runs / 4);
-    for (let j = 0; j < columns; j++) ints[this.colAt / 4 + j] = j * 4;
+    for (let j = 0; j < maxColumns; j++) ints[this.colAt / 4 + j] = j * 4;
     new Float32Array(buffer).set(x, this.images / 4);
   }
 
-  /** Writes the patch rows of `cc` channels from channel c0 and returns them (a view into the shared memory). */
-  fill(c0: number, cc: number): Float32Array {
-    const { C, H, W, KH, KW, Ho, Wo, S, rows } = this.geo;
-    const columns = this.nb * S;
+  /**
+   * Writes the patches of `images` images of `channels` channels, the first at element
+   * `first` of the copied x, with those strides (in elements) and rows of `width`; returns
+   * the row-major matrix (rows (channel, tap), columns (image, output pixel)), a view into the shared memory.
+   */
+  fill(first: number, images: number, imageStride: number, channels: number, chanStride: number, width: number): Float32Array {
+    const { rows, kh, kw, ho, wo } = this.taps;
+    const columns = images * ho * wo;
     runIm2col(
       {
-        images: this.nb, src: this.images + c0 * H * W * 4, imageBytes: C * H * W * 4, chanBytes: H * W * 4, rowBytes: W * 4,
-        cg: cc, kh: KH, kw: KW, ho: Ho, wo: Wo, rowTaps: this.tables, colTaps: this.tables + rows.length * 4, colAt: this.colAt,
+        images, src: this.images + first * 4, imageBytes: imageStride * 4, chanBytes: chanStride * 4, rowBytes: width * 4,
+        cg: channels, kh, kw, ho, wo, rowTaps: this.tables, colTaps: this.tables + rows.length * 4, colAt: this.colAt,
       },
-      cc * KH * KW, this.patches, columns * 4, this.runs,
+      channels * kh * kw, this.patches, columns * 4, this.runs,
     );
-    return new Float32Array(wasmRuntime().memory.buffer, this.patches, cc * KH * KW * columns);
+    return new Float32Array(wasmRuntime().memory.buffer, this.patches, channels * kh * kw * columns);
   }
 }
