@@ -87,7 +87,7 @@ export const pytorch: Peer = {
       name: `pytorch ${hello.version}`,
       note: `PyTorch ${hello.version} in a python3 subprocess (${python}), ${hello.threads} threads (torch.set_num_threads), ${hello.blas} (Debian: the libblas.so.3 alternative), oneDNN (mkldnn) ${hello.mkldnn ? "on" : "off"}; eager mode. The train step is written as the reference code: a loop over the copies, F.affine_grid / F.grid_sample, torch.matrix_exp, Adam with two parameter groups. A timed call includes one JSON line to the subprocess and back.`,
       impls: {
-        matmul: impl("matmul"), conv: impl("conv"), convGrad: impl("convGrad"), chain: impl("chain"), gridSample: impl("gridSample"),
+        matmul: impl("matmul"), conv: impl("conv"), convGrad: impl("convGrad"), chain: impl("chain"), gridSample: impl("gridSample"), copy: impl("copy"), maxPool: impl("maxPool"),
         train: impl("train", { thetaInit: THETA_INIT, lr: LR, lambda: 0.01 }),
       },
     };

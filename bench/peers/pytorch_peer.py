@@ -88,6 +88,27 @@ def grid_sample(p, inp):
     return run, lambda: out["y"].abs().mean().item()
 
 
+def copy(p, inp):
+    x = load(inp, "x")
+    out = {}
+
+    def run():
+        out["y"] = x.clone()
+
+    return run, lambda: out["y"].abs().mean().item()
+
+
+def max_pool(p, inp):
+    x = load(inp, "x").reshape(p["n"], p["c"], p["h"], p["w"]).requires_grad_(True)
+    g = load(inp, "g").reshape(p["n"], p["c"], p["h"] // 2, p["w"] // 2)
+
+    def run():
+        x.grad = None
+        (F.max_pool2d(x, 2) * g).sum().backward()
+
+    return run, lambda: x.grad.abs().mean().item()
+
+
 class SmallConv(nn.Module):
     """smallConv of the Augerino code (dropout off): conv-bn-relu k, k, 2k, pool, 2k, pool, 2k, global average, linear."""
 
@@ -154,7 +175,7 @@ def train(p, inp):
     return run, lambda: out["loss"]
 
 
-KINDS = {"matmul": matmul, "conv": conv, "convGrad": conv_grad, "chain": chain, "gridSample": grid_sample, "train": train}
+KINDS = {"matmul": matmul, "conv": conv, "convGrad": conv_grad, "chain": chain, "gridSample": grid_sample, "train": train, "copy": copy, "maxPool": max_pool}
 
 
 def main():
