@@ -233,6 +233,29 @@ withBlas("conv_general_dilated through GEMM on the BLAS", () => {
     }
   });
 
+  it("computes few output channels from many input channels (product, then a sum over taps) as the JavaScript convolution does", () => {
+    const cases: ConvParams[] = [
+      { strides: [1, 1], padding: [[1, 1], [1, 1]], lhsDilation: [1, 1], rhsDilation: [1, 1], groups: 1 },
+      { strides: [2, 1], padding: [[0, 2], [-1, 1]], lhsDilation: [1, 1], rhsDilation: [1, 2], groups: 1 },
+      { strides: [1, 2], padding: [[2, 2], [1, 0]], lhsDilation: [2, 1], rhsDilation: [1, 1], groups: 1 },
+    ];
+    for (const dtype of ["float32", "float64"] as const) {
+      for (const [i, p] of cases.entries()) {
+        const la = { shape: [3, 16, 7, 6], dtype };
+        const ra = { shape: [2, 16, 3, 3], dtype };
+        const oa = { shape: convOutShape(la, ra, p), dtype };
+        const x = randomData(dtype, 3 * 16 * 7 * 6, 40 + i);
+        const w = randomData(dtype, 2 * 16 * 9, 50 + i);
+        const size = oa.shape.reduce((u, v) => u * v, 1);
+        const want = new Float64Array(size);
+        convGeneralDilatedLoop(x, w, want, p, la, ra, oa);
+        const got = dtype === "float32" ? new Float32Array(size).fill(NaN) : new Float64Array(size).fill(NaN);
+        expect(convBlas(x, w, got, convGeometry(p, la, ra, oa)!)).toBe(true);
+        got.forEach((v, j) => expect(Math.abs(v - want[j]), `${dtype} case ${i} at ${j}`).toBeLessThanOrEqual(8 * 144 * EPS[dtype] * 4));
+      }
+    }
+  });
+
   it("gives finite-difference gradients of a float64 convolution in the input and the kernel", () => {
     const x = np.array(randomData("float64", 2 * 3 * 6 * 5, 21)).reshape([2, 3, 6, 5]);
     const w = np.array(randomData("float64", 4 * 3 * 3 * 2, 22)).reshape([4, 3, 3, 2]);

@@ -6,7 +6,8 @@
  * product is cut, so a forward pass (short depth, many pixels) takes images in chunks and a
  * kernel gradient (depth = batch x pixels, a few columns) takes channels in chunks and
  * accumulates. One image per chunk writes straight into the output. A window larger than
- * the output (a kernel gradient) runs as the dual product (`convDual`).
+ * the output (a kernel gradient) runs as the dual product (`convDual`), and few output
+ * channels from many input channels as a product then a sum over taps (`convGather`).
  */
 import type { ConvGeometry } from "../../../primitives/conv.ts";
 import { CONTROL_BYTES } from "../wasm/control.ts";
@@ -55,6 +56,10 @@ export function convBlas<T extends FloatArray>(x: T, w: T, out: T, geo: ConvGeom
   const taps = KH * KW;
   const chunk = convChunks(geo);
   const wasm = x instanceof Float32Array && wasmEnabled();
+  if (G === 1 && O * 8 <= C) {
+    convGather(blas, x, w, out, geo);
+    return true;
+  }
   if (wasm && G === 1 && taps > S) {
     convDual(blas, x as Float32Array, w as Float32Array, out as Float32Array, geo);
     return true;
@@ -80,6 +85,42 @@ export function convBlas<T extends FloatArray>(x: T, w: T, out: T, geo: ConvGeom
     }
   }
   return true;
+}
+
+/**
+ * Few output channels from many input channels (the input gradient of a first layer):
+ * Z (taps*O x H*W) = the kernel as (tap, output channel) rows times each image (C x H*W),
+ * read in place, then each output sums Z over the taps at their input positions. The sum
+ * touches O*taps*Ho*Wo values per image where im2col would copy C times as many.
+ */
+function convGather<T extends FloatArray>(blas: Blas, x: T, w: T, out: T, geo: ConvGeometry): void {
+  const { N, C, H, W, O, KH, KW, Ho, Wo, S, rows, cols } = geo;
+  const taps = KH * KW;
+  const wt = new (x.constructor as new (n: number) => T)(taps * O * C);
+  for (let o = 0; o < O; o++) for (let c = 0; c < C; c++) for (let t = 0; t < taps; t++) wt[(t * O + o) * C + c] = w[(o * C + c) * taps + t];
+  const z = scratchLike("patches", x, taps * O * H * W);
+  for (let n = 0; n < N; n++) {
+    gemmBatched(blas, 1, taps * O, H * W, C, { data: wt, batchStride: 0, rowStride: C, colStride: 1 }, { data: x.subarray(n * C * H * W) as T, batchStride: 0, rowStride: H * W, colStride: 1 }, z);
+    for (let o = 0; o < O; o++) {
+      const base = (n * O + o) * S;
+      out.fill(0, base, base + S);
+      for (let ky = 0; ky < KH; ky++) {
+        for (let kx = 0; kx < KW; kx++) {
+          const zt = ((ky * KW + kx) * O + o) * H * W;
+          for (let yo = 0; yo < Ho; yo++) {
+            const r = rows[ky * Ho + yo];
+            if (r < 0) continue;
+            const zr = zt + r * W;
+            const ob = base + yo * Wo;
+            for (let xo = 0; xo < Wo; xo++) {
+              const q = cols[kx * Wo + xo];
+              if (q >= 0) out[ob + xo] += z[zr + q];
+            }
+          }
+        }
+      }
+    }
+  }
 }
 
 /** t[k * outN + o] -> [o * kN + k]: a tap table with the roles of taps and outputs swapped. */
