@@ -56,7 +56,8 @@ export function convBlas<T extends FloatArray>(x: T, w: T, out: T, geo: ConvGeom
   const taps = KH * KW;
   const chunk = convChunks(geo);
   const wasm = x instanceof Float32Array && wasmEnabled();
-  if (G === 1 && O * 8 <= C) {
+  // Only where the output is about as large as the input: the product runs over every input pixel.
+  if (G === 1 && O * 8 <= C && 2 * S >= H * W) {
     convGather(blas, x, w, out, geo);
     return true;
   }
