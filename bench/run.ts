@@ -1,12 +1,14 @@
 /**
- * `npm run bench [-- --json FILE] [--backend cpu|webgpu] [--only SUBSTR] [--reps N] [--slow] [--budget-ms MS]`
+ * `npm run bench [-- --json FILE] [--backend cpu|webgpu] [--only SUBSTR] [--libs SUBSTR,...] [--reps N] [--slow] [--budget-ms MS]`
  * Runs every workload in our library and each peer in this one process and prints a
  * markdown table (stdout); progress goes to stderr.
  */
 import { writeFileSync } from "node:fs";
 import { initBackend, setDefaultBackend } from "../index.ts";
 import { machine, markdownTable, measure, type Cell, type Library, type Peer } from "./harness.ts";
-import { ours, workloads } from "./workloads/index.ts";
+import { ours, oursWasmOnly, workloads } from "./workloads/index.ts";
+import { pytorch } from "./peers/pytorch.ts";
+import { blasDirect } from "./peers/blas.ts";
 import { plainJs } from "./peers/plainjs.ts";
 import { jaxJs } from "./peers/jaxjs.ts";
 import { tfjsCpu, tfjsWasm } from "./peers/tfjs.ts";
@@ -27,7 +29,7 @@ const opt = (name: string) => {
   if (v === undefined || v.startsWith("--")) fail(`bench: --${name} needs a value`);
   return v;
 };
-const known = new Set(["--json", "--backend", "--only", "--reps", "--slow", "--budget-ms"]);
+const known = new Set(["--json", "--backend", "--only", "--libs", "--reps", "--slow", "--budget-ms"]);
 for (const a of args) if (a.startsWith("--") && !known.has(a)) fail(`bench: unknown option ${a}; known: ${[...known].join(" ")}`);
 
 const backend = opt("backend") ?? "cpu";
@@ -53,8 +55,12 @@ const webgpu = backend === "webgpu";
 const selected = workloads.filter((w) => (!only || w.id.includes(only) || w.title.includes(only)) && (!webgpu || WEBGPU_WORKLOADS.includes(w.id)));
 if (selected.length === 0) fail(`bench: --only ${only} matches no workload; ids: ${workloads.map((w) => w.id).join(", ")}`);
 
-const peers: Peer[] = webgpu ? [jaxJsWebgpu] : [plainJs, jaxJs, tfjsCpu, tfjsWasm, gpuJs];
+// --libs keeps the peers whose name contains one of the comma-separated strings (ours always runs).
+const libFilter = opt("libs")?.split(",");
+const wanted = (name: string) => !libFilter || libFilter.some((f) => name.toLowerCase().includes(f.toLowerCase()));
+const peers: Peer[] = (webgpu ? [jaxJsWebgpu] : [pytorch, blasDirect, plainJs, jaxJs, tfjsCpu, tfjsWasm, gpuJs]).filter((p) => wanted(p.name));
 const libs: Library[] = [webgpu ? oursWebgpu() : ours(backend)];
+if (!webgpu && wanted(oursWasmOnly.name) && libs[0].note?.includes("platform BLAS")) libs.push(oursWasmOnly);
 for (const p of peers) {
   try {
     libs.push(await p.load());

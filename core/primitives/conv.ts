@@ -9,6 +9,8 @@ import { isFloat, type TypedArray } from "../dtype.ts";
 import { SgemmPlan } from "../backends/cpu/wasm/gemm.ts";
 import { wasmEnabled } from "../backends/cpu/wasm/webassembly.ts";
 import { tiling } from "../backends/cpu/wasm/matmul.ts";
+import { convBlas } from "../backends/cpu/blas/conv.ts";
+import type { FloatArray } from "../backends/cpu/blas/library.ts";
 import { definePrimitive, isZeroTangent, UndefinedPrimal, type Primitive } from "../primitive.ts";
 import { fmtShape } from "../shape.ts";
 import { bind1 } from "../trace.ts";
@@ -90,9 +92,14 @@ export const convGeneralDilatedP: Primitive = definePrimitive({
     return [{ shape: convOutShape(l, r, params as ConvParams), dtype: l.dtype }];
   },
   impl: {
-    // Float32 runs as im2col + the WebAssembly SIMD sgemm (threaded); other dtypes, and all
-    // of them with AUGERINO_WASM=0, on the JavaScript loop.
+    // Float32 and float64 run as im2col + the platform BLAS when there is one; float32
+    // otherwise as im2col + the WebAssembly SIMD sgemm (threaded); the rest, and all with
+    // AUGERINO_WASM=0 and no BLAS, on the JavaScript loop.
     cpu([x, w], [out], params, [la, ra], [oa]) {
+      if (la.dtype === "float32" || la.dtype === "float64") {
+        const geo = convGeometry(params as ConvParams, la, ra, oa);
+        if (!geo || convBlas(x as FloatArray, w as FloatArray, out as FloatArray, geo)) return;
+      }
       if (la.dtype === "float32" && wasmEnabled() && convWasm(x as Float32Array, w as Float32Array, out as Float32Array, params as ConvParams, la, ra, oa)) return;
       convGeneralDilatedLoop(x, w, out, params as ConvParams, la, ra, oa);
     },
@@ -148,11 +155,13 @@ export const convGeneralDilatedP: Primitive = definePrimitive({
     `strides=${JSON.stringify(p.strides)} padding=${JSON.stringify(p.padding)} lhs_dilation=${JSON.stringify(p.lhsDilation)} rhs_dilation=${JSON.stringify(p.rhsDilation)} groups=${p.groups}`,
 });
 
+export type ConvGeometry = NonNullable<ReturnType<typeof convGeometry>>;
+
 /**
- * The sizes both CPU convolution kernels use, and each spatial axis's tap table (operand
+ * The sizes the CPU convolution kernels use, and each spatial axis's tap table (operand
  * coordinate of every output position and tap); null when the output is empty.
  */
-function convGeometry(p: ConvParams, la: ShapedArray, ra: ShapedArray, oa: ShapedArray) {
+export function convGeometry(p: ConvParams, la: ShapedArray, ra: ShapedArray, oa: ShapedArray) {
   const [N, C, H, W] = la.shape;
   const [O, Cg, KH, KW] = ra.shape;
   const [, , Ho, Wo] = oa.shape;

@@ -7,8 +7,10 @@ import { fmtShape, sizeOf, stridesOf } from "../shape.ts";
 import { bind1 } from "../trace.ts";
 import type { ShapedArray, Tracer } from "../tracer.ts";
 import { stridedCopy } from "../backends/cpu/strided.ts";
-import { sgemmBatched, type MatrixView } from "../backends/cpu/wasm/gemm.ts";
+import { sgemmBatched } from "../backends/cpu/wasm/gemm.ts";
 import { wasmEnabled } from "../backends/cpu/wasm/webassembly.ts";
+import { cpuBlas, hintNoBlas, type FloatArray } from "../backends/cpu/blas/library.ts";
+import { blasWorthIt, gemmBatched } from "../backends/cpu/blas/gemm.ts";
 import { isInt, type TypedArray } from "../dtype.ts";
 import { add } from "./elementwise.ts";
 import { moveaxis, transpose } from "./shape.ts";
@@ -45,8 +47,10 @@ export const dotGeneralP: Primitive = definePrimitive({
   },
   impl: {
     cpu([l, r], [out], params, [la, ra]) {
-      // Float32 runs on the WebAssembly SIMD kernel (threaded); other dtypes, and all of
-      // them with AUGERINO_WASM=0, on the JavaScript loop.
+      // Float32 and float64 run on the platform BLAS when there is one; float32 otherwise on
+      // the WebAssembly SIMD kernel (threaded); the rest, and all with AUGERINO_WASM=0 and
+      // no BLAS, on the JavaScript loop.
+      if ((la.dtype === "float32" || la.dtype === "float64") && dotGeneralBlas(l as FloatArray, r as FloatArray, out as FloatArray, params.dims, la.shape, ra.shape)) return;
       if (la.dtype === "float32" && wasmEnabled() && dotGeneralWasm(l as Float32Array, r as Float32Array, out as Float32Array, params.dims, la.shape, ra.shape)) return;
       dotGeneralLoop(l, r, out, params.dims, la, ra);
     },
@@ -127,13 +131,28 @@ export function dotGeneralWasm(l: Float32Array, r: Float32Array, out: Float32Arr
   return sgemmBatched(size(lShape, g.l[0]), size(lShape, g.l[1]), size(rShape, g.r[2]), size(lShape, g.l[2]), matrixView(l, lShape, g.l), matrixView(r, rShape, g.r), out);
 }
 
+/** dot_general of float32 or float64 operands on the platform BLAS; false when there is none or the products are too small for it. */
+export function dotGeneralBlas(l: FloatArray, r: FloatArray, out: FloatArray, dims: DotDims, lShape: readonly number[], rShape: readonly number[]): boolean {
+  const blas = cpuBlas();
+  if (!blas) {
+    hintNoBlas();
+    return false;
+  }
+  const g = operandGroups(dims, lShape.length, rShape.length);
+  const size = (shape: readonly number[], axes: number[]) => sizeOf(axes.map((a) => shape[a]));
+  const [batch, m, n, k] = [size(lShape, g.l[0]), size(lShape, g.l[1]), size(rShape, g.r[2]), size(lShape, g.l[2])];
+  if (!blasWorthIt(batch, m, n, k)) return false;
+  gemmBatched(blas, batch, m, n, k, matrixView(l, lShape, g.l), matrixView(r, rShape, g.r), out);
+  return true;
+}
+
 /** Strides of the [batch, rows, columns] view of x; a copy when an axis group does not merge into one stride. */
-function matrixView(x: Float32Array, shape: readonly number[], groups: [number[], number[], number[]]): MatrixView {
+function matrixView<T extends FloatArray>(x: T, shape: readonly number[], groups: [number[], number[], number[]]): { data: T; batchStride: number; rowStride: number; colStride: number } {
   const st = stridesOf(shape);
   const [b, i, j] = groups.map((axes) => mergedStride(shape, st, axes));
   if (b !== null && i !== null && j !== null) return { data: x, batchStride: b, rowStride: i, colStride: j };
   const perm = groups.flat();
-  const data = new Float32Array(x.length);
+  const data = new (x.constructor as new (n: number) => T)(x.length);
   stridedCopy(x, data, perm.map((p) => shape[p]), perm.map((p) => st[p]), 0);
   const cols = sizeOf(groups[2].map((a) => shape[a]));
   return { data, batchStride: sizeOf(groups[1].map((a) => shape[a])) * cols, rowStride: cols, colStride: 1 };

@@ -13,6 +13,7 @@ import { fmtShape, sizeOf, stridesOf } from "../shape.ts";
 import { bind1 } from "../trace.ts";
 import type { ShapedArray, Tracer } from "../tracer.ts";
 import { bdimToFront, moveaxis, pad } from "./shape.ts";
+import { extreme2x2, gather2x2, pool2x2Geometry, scatter2x2 } from "../backends/cpu/pool2x2.ts";
 
 export interface WindowParams {
   window: number[];
@@ -229,6 +230,8 @@ function extremum(select: Select): Primitive {
     abstractEval: ([x], p) => [{ shape: windowOutShape(name, x, windowParams(p)), dtype: x.dtype }],
     impl: {
       cpu([x], [out], p, [xa], [oa]) {
+        const g = pool2x2Geometry(xa.shape, windowParams(p));
+        if (g) return extreme2x2(x, out, g, select === "max" ? 1 : -1);
         const picks = selectPicks(x, xa, oa.shape, { ...p, select });
         const empty = emptyValue(select, xa.dtype);
         for (let i = 0; i < out.length; i++) out[i] = picks[i] < 0 ? empty : x[picks[i]];
@@ -259,6 +262,8 @@ export const selectAndGatherAddP: Primitive = definePrimitive({
   },
   impl: {
     cpu([t, x], [out], p, [, xa], [oa]) {
+      const g = pool2x2Geometry(xa.shape, windowParams(p));
+      if (g) return gather2x2(t, x, out, g, p.select === "max" ? 1 : -1);
       const picks = selectPicks(x, xa, oa.shape, p);
       for (let i = 0; i < out.length; i++) out[i] = picks[i] < 0 ? 0 : t[picks[i]];
     },
@@ -291,6 +296,8 @@ export const selectAndScatterAddP: Primitive = definePrimitive({
   },
   impl: {
     cpu([s, x], [out], p, [sa, xa]) {
+      const g = pool2x2Geometry(xa.shape, windowParams(p));
+      if (g) return scatter2x2(s, x, out, g, p.select === "max" ? 1 : -1);
       const picks = selectPicks(x, xa, sa.shape, p);
       out.fill(0);
       if (p.window.every((k: number, d: number) => p.strides[d] >= k)) {

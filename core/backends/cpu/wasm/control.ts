@@ -26,6 +26,11 @@ export const word = {
   a: 8, b: 9, c: 10, aStride: 11, bStride: 12, cStride: 13,
   n: 14, k: 15, rows: 16, blockRows: 17, blockCols: 18, colBlocks: 19, blocksPerBatch: 20,
 
+  // im2col: bytes from one patch row to the next (NR floats in packed B, a row's length in a row-major matrix).
+  dstRowBytes: 21,
+  /** im2col: the table of unit-stride column runs, or 0 (im2col.ts). */
+  colRuns: 22,
+
   // im2col (im2col.ts), one block per image: the first image, and its im2col arguments.
   src: 24, imageBytes: 25, chanBytes: 26, rowBytes: 27, cg: 28, kh: 29, kw: 30, ho: 31, wo: 32,
   rowTaps: 33, colTaps: 34, colAt: 35, colAtStride: 36, dst: 37,

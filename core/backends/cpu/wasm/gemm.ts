@@ -46,6 +46,24 @@ export interface PatchArgs {
   colAt: number;
 }
 
+/**
+ * Runs the generated im2col on `p.images` images (one block each, in parallel when large):
+ * patch row kk (of k) of column j starts at dst + kk * dstRowBytes + colAt[j]; `colRuns`
+ * (im2col.ts) copies unit-stride rows whole, for row-major patches only.
+ */
+export function runIm2col(p: PatchArgs, k: number, dst: number, dstRowBytes: number, colRuns = 0): void {
+  const columns = p.ho * p.wo;
+  runJob(p.images * k * columns >= PARALLEL_MIN_PATCHES, () => ({
+    kind: jobKind.im2col,
+    blocks: p.images,
+    words: [
+      [word.src, p.src], [word.imageBytes, p.imageBytes], [word.chanBytes, p.chanBytes], [word.rowBytes, p.rowBytes],
+      [word.cg, p.cg], [word.kh, p.kh], [word.kw, p.kw], [word.ho, p.ho], [word.wo, p.wo],
+      [word.rowTaps, p.rowTaps], [word.colTaps, p.colTaps], [word.colAt, p.colAt], [word.colAtStride, columns * 4], [word.dst, dst], [word.dstRowBytes, dstRowBytes], [word.colRuns, colRuns],
+    ],
+  }));
+}
+
 /** Where C goes in `out`: element (b, i, j) at offset + b*batchStride + i*rowStride + j. */
 export interface OutputLayout {
   offset: number;
@@ -168,16 +186,7 @@ export class SgemmPlan {
    * one image per block, in parallel: image i fills columns i*ho*wo .. (i+1)*ho*wo.
    */
   packPatches(p: PatchArgs): void {
-    const columns = p.ho * p.wo;
-    runJob(p.images * this.k * columns >= PARALLEL_MIN_PATCHES, () => ({
-      kind: jobKind.im2col,
-      blocks: p.images,
-      words: [
-        [word.src, p.src], [word.imageBytes, p.imageBytes], [word.chanBytes, p.chanBytes], [word.rowBytes, p.rowBytes],
-        [word.cg, p.cg], [word.kh, p.kh], [word.kw, p.kw], [word.ho, p.ho], [word.wo, p.wo],
-        [word.rowTaps, p.rowTaps], [word.colTaps, p.colTaps], [word.colAt, p.colAt], [word.colAtStride, columns * 4], [word.dst, this.bOffset(0) * 4],
-      ],
-    }));
+    runIm2col(p, this.k, this.bOffset(0) * 4, tiling.nr * 4);
   }
 
   run(): void {

@@ -41,7 +41,7 @@ export function sgemmModule(t: GemmTiling = tiling): { bytes: Uint8Array<ArrayBu
   const micro = emitMicroKernel(m, t);
   const sgemm = emitSgemm(m, t, micro);
   const sgemmBlocks = emitSgemmBlocks(m, sgemm);
-  const im2colBlocks = emitIm2col(m, t.nr);
+  const im2colBlocks = emitIm2col(m);
   const run = m.fn("run", [], ["i32"]);
   loadWord(run, word.kind).i32(jobKind.im2col).op("i32.eq").if().call(im2colBlocks).op("return").end().call(sgemmBlocks);
   emitPack(m, "pack_a", t.mr, false);
