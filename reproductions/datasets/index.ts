@@ -7,6 +7,7 @@ import type { DatasetSpec } from "./files.ts";
 import { MNIST, validateMnistPart } from "./mnist.ts";
 import { MARIO_IGGY } from "./marioiggy.ts";
 import { OLIVETTI, facesFromMat } from "./olivetti.ts";
+import { QM9 } from "./qm9.ts";
 import { parseNpy, parseNpz } from "./npy.ts";
 import { DataError } from "./files.ts";
 
@@ -17,6 +18,7 @@ export { MNIST, parseIdx, loadMnist, readMnistRaw, type MnistRaw } from "./mnist
 export { rotMnist, type RotMnist, type RotMnistOpts, type RotatedSplit } from "./rotmnist.ts";
 export { MARIO_IGGY, MARIO_IGGY_CLASSES, marioIggy, readSprites, type MarioIggy, type MarioIggyOpts } from "./marioiggy.ts";
 export { OLIVETTI, olivetti, readFaces, type Olivetti, type OlivettiOpts } from "./olivetti.ts";
+export { QM9, QM9_ELEMENTS, QM9_CHANNELS, QM9_TARGETS, MEV_PER_HARTREE, qm9, type Qm9, type Qm9Opts, type Qm9Target, type MoleculeSplit } from "./qm9.ts";
 export { downloadDataset, ensureDataset, type DownloadOpts, type Fetch } from "./download.ts";
 export { onCpu, yieldToEventLoop, uniformAngles, permutation, streamKey, rotationMatrices, rotateImages } from "./rotate.ts";
 
@@ -45,6 +47,13 @@ export const DATASETS: RegisteredDataset[] = [
         const want = role === "faces" ? "400,64,64" : "400";
         if (a.shape.join(",") !== want) throw new DataError(`${path}: shape [${a.shape}], expected [${want}]`);
       }
+    },
+  },
+  {
+    spec: QM9,
+    validate: (_role, bytes, path) => {
+      const a = parseNpz(bytes, path);
+      for (const k of ["charges", "positions", "homo"]) if (!a[k]) throw new DataError(`${path}: no array "${k}"`);
     },
   },
 ];
