@@ -5,7 +5,8 @@ import { rotmnistExperiment } from "./rotmnist.ts";
 import { olivettiExperiment } from "./olivetti.ts";
 import { landscapeExperiment } from "./landscape.ts";
 import { qm9Experiment } from "./qm9.ts";
+import { effdimExperiment } from "./effdim.ts";
 
 export const experiments: Record<string, Experiment> = Object.fromEntries(
-  [marioIggyExperiment, rotmnistExperiment, olivettiExperiment, landscapeExperiment, qm9Experiment].map((e) => [e.name, e]),
+  [marioIggyExperiment, rotmnistExperiment, olivettiExperiment, landscapeExperiment, qm9Experiment, effdimExperiment].map((e) => [e.name, e]),
 );

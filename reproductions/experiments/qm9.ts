@@ -39,10 +39,10 @@ const LEARNED = GENS.map((_, i) => i >= 3);
 export function qm9Config(quick: boolean, epochs?: number) {
   return {
     target: "homo" as "homo" | "lumo" | "gap",
-    nTrain: quick ? 512 : 10000,
-    nValid: quick ? 256 : 1000,
-    nTest: quick ? 512 : 2083,
-    epochs: epochs ?? (quick ? 4 : 4),
+    nTrain: quick ? 256 : 10000,
+    nValid: quick ? 128 : 1000,
+    nTest: quick ? 256 : 2083,
+    epochs: epochs ?? (quick ? 3 : 4),
     batchSize: 32,
     lr: 3e-3,
     lrAug: 5e-2,
@@ -56,7 +56,7 @@ export function qm9Config(quick: boolean, epochs?: number) {
     /** The initial width of every learned generator (rotations, scales, shears). */
     initWidth: 0.5,
     /** Augmented copies averaged at test time by the augmented arms. */
-    testCopies: 8,
+    testCopies: quick ? 4 : 8,
   };
 }
 
