@@ -7,7 +7,6 @@ import type { DatasetSpec } from "./files.ts";
 import { MNIST, validateMnistPart } from "./mnist.ts";
 import { MARIO_IGGY } from "./marioiggy.ts";
 import { OLIVETTI, facesFromMat } from "./olivetti.ts";
-import { QM9 } from "./qm9.ts";
 import { parseNpy, parseNpz } from "./npy.ts";
 import { DataError } from "./files.ts";
 
@@ -47,13 +46,6 @@ export const DATASETS: RegisteredDataset[] = [
         const want = role === "faces" ? "400,64,64" : "400";
         if (a.shape.join(",") !== want) throw new DataError(`${path}: shape [${a.shape}], expected [${want}]`);
       }
-    },
-  },
-  {
-    spec: QM9,
-    validate: (_role, bytes, path) => {
-      const a = parseNpz(bytes, path);
-      for (const k of ["charges", "positions", "homo"]) if (!a[k]) throw new DataError(`${path}: no array "${k}"`);
     },
   },
 ];
