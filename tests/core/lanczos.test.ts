@@ -138,7 +138,7 @@ describe("linalg.effectiveDimension", () => {
         expect(linalg.effectiveDimension(values, alpha * 2)).toBeLessThanOrEqual(got);
         expect(got).toBeLessThan(n - 1 + 1e-12);
       }),
-      { numRuns: onWebgpu ? 4 : 30 },
+      { numRuns: onWebgpu ? 2 : 30 },
     );
   });
 

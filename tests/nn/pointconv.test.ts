@@ -3,13 +3,15 @@ import fc from "fast-check";
 import { np, random, type Tracer } from "../../index.ts";
 import * as nn from "../../nn/index.ts";
 import * as check from "../../testing/index.ts";
-import { onWebgpu } from "../backend-under-test.ts";
+import { itOnCpu, onWebgpu } from "../backend-under-test.ts";
 
 // Point clouds with 3 features, packed for the layers: [N, P, 4 + 3] = position, mask, features.
 const FEATURES = 3;
 const clouds = () => check.arb.pointCloud({ batch: [1, 3], points: [1, 6], padding: [0, 3], features: FEATURES, dtype: "float32" });
 const pack = (pc: check.PointCloud) => np.concatenate([pc.positions, pc.mask.reshape([...pc.mask.shape, 1]), pc.features!], { axis: -1 });
-const runs = { numRuns: onWebgpu ? 4 : 20 };
+const runs = { numRuns: onWebgpu ? 2 : 20 };
+// Each cloud size the properties draw compiles new kernels, over a minute on lavapipe; the shape and padding tests run the layers there.
+const propertyOnCpu = itOnCpu("lavapipe compiles kernels for every cloud size drawn (over a minute per property)");
 
 const net = nn.sequential(nn.pointConv(8, { kernel: 4, hidden: 8 }), nn.pointConv(8, { kernel: 4, hidden: 8 }), nn.pointPool(), nn.dense(2));
 const { params } = net.init(random.key(0), [1, 5, 4 + FEATURES]);
@@ -27,16 +29,16 @@ describe("nn.pointConv and nn.pointPool", () => {
     expect(nn.pointPool().apply(null, null, y).y.shape).toEqual([x.shape[0], 6]);
   });
 
-  it("are translation invariant (property over clouds of different sizes, padded)", async () => {
+  propertyOnCpu("are translation invariant (property over clouds of different sizes, padded)", async () => {
     const translations = check.groups.affine3d<check.PointCloud>({ widths: [20, 20, 20, 0, 0, 0, 0, 0, 0, 0, 0, 0] });
     await fc.assert(check.invariant(model, translations, clouds()), runs);
   });
 
-  it("are invariant to the order of the points", async () => {
+  propertyOnCpu("are invariant to the order of the points", async () => {
     await fc.assert(check.invariant(model, check.groups.permutations<check.PointCloud>(), clouds()), runs);
   });
 
-  it("are NOT rotation invariant: the relative positions enter as vectors, not lengths", async () => {
+  propertyOnCpu("are NOT rotation invariant: the relative positions enter as vectors, not lengths", async () => {
     const d = await fc.check(check.invariant(model, check.groups.so3<check.PointCloud>(), clouds(), { tol: 1e-3 }), runs);
     expect(d.failed).toBe(true);
     expect(d.errorInstance).toBeInstanceOf(check.InvarianceViolation);
