@@ -113,3 +113,20 @@ export async function lanczos(matvec: (v: Tracer) => Tracer, dim: number, k: num
   }
   return result;
 }
+
+/**
+ * The effective dimension N_eff(alpha) = sum_i max(lambda_i, 0) / (max(lambda_i, 0) + alpha)
+ * of a spectrum (Maddox et al. 2020; the paper's Fig. 9): how many directions are curved by
+ * more than about alpha. Each eigenvalue counts between 0 and 1, near 1 when it is well
+ * above alpha; negative curvature (a saddle's, or rounding's) counts 0. Give the top of a
+ * Hessian's spectrum, e.g. the Ritz values of `lanczos`: the rest, below alpha, adds little.
+ * @example linalg.effectiveDimension([100, 1, 0.01], 1) // 100/101 + 1/2 + 0.01/1.01 = 1.50
+ */
+export function effectiveDimension(eigs: readonly number[], alpha: number): number {
+  const op = "linalg.effectiveDimension";
+  if (!Array.isArray(eigs)) throw new Error(`${op}: eigs must be an array of eigenvalues (numbers), got ${eigs === null ? "null" : typeof eigs}`);
+  const bad = eigs.findIndex((e) => typeof e !== "number" || !Number.isFinite(e));
+  if (bad >= 0) throw new Error(`${op}: eigs[${bad}] must be a finite number, got ${String(eigs[bad])}`);
+  if (typeof alpha !== "number" || !(alpha > 0) || !Number.isFinite(alpha)) throw new Error(`${op}: alpha must be a positive finite number, got ${String(alpha)}`);
+  return eigs.reduce((sum, e) => sum + Math.max(e, 0) / (Math.max(e, 0) + alpha), 0);
+}

@@ -170,4 +170,4 @@ export function norm(x: ArrayLike, ordOrOpts?: Ord | NormOpts, axis?: number | n
   throw new Error(`linalg.norm: matrix ord ${JSON.stringify(ord)} needs singular values (no SVD in linalg yet); use "fro", 1, -1, Infinity or -Infinity`);
 }
 
-export { lanczos, type LanczosOpts, type LanczosResult } from "./lanczos.ts";
+export { lanczos, effectiveDimension, type LanczosOpts, type LanczosResult } from "./lanczos.ts";

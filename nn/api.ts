@@ -3,6 +3,7 @@ export { sequential, relu, leakyRelu, gelu, flatten, stateless, type Layer, type
 export { dense } from "./dense.ts";
 export { conv2d, maxPool, avgPool, globalAvgPool, type Conv2dOpts } from "./conv.ts";
 export { batchNorm } from "./batchnorm.ts";
+export { pointConv, pointPool, type PointConvOpts } from "./pointconv.ts";
 export { dropout, spatialDropout } from "./dropout.ts";
 export { crossEntropy, mse, mae, accuracy } from "./losses.ts";
 export { kaimingUniformDefault, heNormal, glorotUniform } from "./init.ts";

@@ -17,6 +17,7 @@ export { MNIST, parseIdx, loadMnist, readMnistRaw, type MnistRaw } from "./mnist
 export { rotMnist, type RotMnist, type RotMnistOpts, type RotatedSplit } from "./rotmnist.ts";
 export { MARIO_IGGY, MARIO_IGGY_CLASSES, marioIggy, readSprites, type MarioIggy, type MarioIggyOpts } from "./marioiggy.ts";
 export { OLIVETTI, olivetti, readFaces, type Olivetti, type OlivettiOpts } from "./olivetti.ts";
+export { QM9, QM9_ELEMENTS, QM9_CHANNELS, QM9_TARGETS, MEV_PER_HARTREE, qm9, type Qm9, type Qm9Opts, type Qm9Target, type MoleculeSplit } from "./qm9.ts";
 export { downloadDataset, ensureDataset, type DownloadOpts, type Fetch } from "./download.ts";
 export { onCpu, yieldToEventLoop, uniformAngles, permutation, streamKey, rotationMatrices, rotateImages } from "./rotate.ts";
 

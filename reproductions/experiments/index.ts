@@ -4,7 +4,9 @@ import { marioIggyExperiment } from "./mario-iggy.ts";
 import { rotmnistExperiment } from "./rotmnist.ts";
 import { olivettiExperiment } from "./olivetti.ts";
 import { landscapeExperiment } from "./landscape.ts";
+import { qm9Experiment } from "./qm9.ts";
+import { effdimExperiment } from "./effdim.ts";
 
 export const experiments: Record<string, Experiment> = Object.fromEntries(
-  [marioIggyExperiment, rotmnistExperiment, olivettiExperiment, landscapeExperiment].map((e) => [e.name, e]),
+  [marioIggyExperiment, rotmnistExperiment, olivettiExperiment, landscapeExperiment, qm9Experiment, effdimExperiment].map((e) => [e.name, e]),
 );

@@ -9,7 +9,7 @@ import * as aug from "../../augerino/index.ts";
 import { MNIST, rotMnist } from "../datasets/index.ts";
 import type { Experiment, ExperimentResult, RunOpts } from "../experiment.ts";
 import { lineChart, runCaption, writeChart } from "../figures.ts";
-import { applyOf, fmtWidths, trainAugerino, hyperparams } from "../train.ts";
+import { applyOf, fmtWidths, trainAugerino, hyperparams, type Dataset } from "../train.ts";
 import { testAccuracy } from "./mario-iggy.ts";
 import { withOverrides } from "../config-overrides.ts";
 
@@ -19,7 +19,7 @@ import { withOverrides } from "../config-overrides.ts";
  * net learned rotated digits several times slower (22% train accuracy after an epoch).
  */
 const block = (out: number) => [nn.conv2d(out, 3), nn.batchNorm(), nn.relu()];
-const digitNet = (k: number) =>
+export const digitNet = (k: number) =>
   nn.sequential(
     ...block(k), ...block(k), nn.maxPool(2),
     ...block(2 * k), ...block(2 * k), nn.maxPool(2),
@@ -44,6 +44,22 @@ export function rotmnistConfig(quick: boolean, epochs?: number) {
   };
 }
 
+/**
+ * One Augerino training on rotated digits at regularisation `lambda`, from the reference's
+ * initial widths, checkpointed under `checkpoint-lambda-<lambda>`: the trained network, its
+ * distribution, the width trajectory from epoch 0 and the final widths.
+ */
+export async function trainAtLambda(name: string, net: nn.Layer, cfg: ReturnType<typeof rotmnistConfig>, lambda: number, train: Dataset, opts: RunOpts) {
+  const dist = aug.uniformAffine({ initRaw: cfg.initRaw });
+  const initWidths = Array.from(await dist.width(dist.init()).data());
+  const res = await trainAugerino({
+    net, dist, task: "ce", data: train, ...hyperparams({ ...cfg, lambda }), seed: opts.seed,
+    checkpointDir: join(opts.out, `checkpoint-lambda-${lambda}`), label: `${name} lambda=${lambda}`, quiet: opts.quiet,
+  });
+  const history = [{ epoch: 0, widths: initWidths }, ...res.history.map((h) => ({ epoch: h.epoch, widths: h.widths }))];
+  return { dist, res, history, widths: res.history[res.history.length - 1].widths };
+}
+
 export const rotmnistExperiment: Experiment = {
   name: "rotmnist",
   summary: "Fig. 2: on rotated MNIST the rotation width grows toward 2 pi",
@@ -58,15 +74,10 @@ export const rotmnistExperiment: Experiment = {
     const finals: Record<string, number[]> = {};
     const metrics: Record<string, number> = {};
     for (const lambda of cfg.lambdas) {
-      const dist = aug.uniformAffine({ initRaw: cfg.initRaw });
-      const initWidths = Array.from(await dist.width(dist.init()).data());
-      const res = await trainAugerino({
-        net, dist, task: "ce", data: data.train, ...hyperparams({ ...cfg, lambda }), seed: opts.seed,
-        checkpointDir: join(opts.out, `checkpoint-lambda-${lambda}`), label: `rotmnist lambda=${lambda}`, quiet: opts.quiet,
-      });
+      const { dist, res, history, widths } = await trainAtLambda("rotmnist", net, cfg, lambda, data.train, opts);
       const key = `lambda=${lambda}`;
-      trajectory[key] = [{ epoch: 0, widths: initWidths }, ...res.history.map((h) => ({ epoch: h.epoch, widths: h.widths }))];
-      finals[key] = res.history[res.history.length - 1].widths;
+      trajectory[key] = history;
+      finals[key] = widths;
       metrics[`rotationWidth_${lambda}`] = finals[key][2];
       metrics[`testAccuracy_${lambda}`] = await testAccuracy(applyOf(net, res.state), res.params, dist, data.test.x, data.test.y, opts.seed);
       if (!opts.quiet) process.stderr.write(`  ${key}: widths ${fmtWidths(finals[key])}, test accuracy ${metrics[`testAccuracy_${lambda}`].toFixed(4)}\n`);

@@ -118,3 +118,33 @@ describe("hvp", () => {
     expect(() => hvp((x: Tracer) => np.sum(x))(np.ones([2]) as never, np.ones([2]) as never)).toThrow(/call as hvp\(f\)\(\[args\.\.\.\], \[tangents\.\.\.\]\)/);
   });
 });
+
+describe("linalg.effectiveDimension", () => {
+  it("counts each eigenvalue lambda / (lambda + alpha): near 1 far above alpha, 1/2 at alpha, near 0 far below, 0 when negative", () => {
+    expect(linalg.effectiveDimension([1e9, 1, 1e-9, -5], 1)).toBeCloseTo(1 + 0.5 + 0, 6);
+    expect(linalg.effectiveDimension([], 0.1)).toBe(0);
+  });
+
+  it("is the trace of H (H + alpha I)^-1 for a positive semi-definite H, falls as alpha grows, and counts at most the rank", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 1e9 }), fc.integer({ min: 1, max: 8 }), fc.double({ min: 1e-3, max: 10, noNaN: true }), async (seed, n, alpha) => {
+        const rng = new Rng(seed);
+        const values = Array.from({ length: n }, (_, i) => (i === 0 ? 0 : 5 * rng.next()));
+        const h = withSpectrum(values, seed);
+        const trace = np.trace(np.matmul(h, linalg.inv(h.add(np.eye(n, null, { dtype: FLOAT }).mul(alpha)))));
+        const want = Number((await trace.data())[0]);
+        const got = linalg.effectiveDimension(values, alpha);
+        expect(Math.abs(got - want)).toBeLessThan(onWebgpu ? 1e-4 * n : 1e-9 * n);
+        expect(linalg.effectiveDimension(values, alpha * 2)).toBeLessThanOrEqual(got);
+        expect(got).toBeLessThan(n - 1 + 1e-12);
+      }),
+      { numRuns: onWebgpu ? 2 : 30 },
+    );
+  });
+
+  it("bad arguments are clear errors", () => {
+    expect(() => linalg.effectiveDimension(np.ones([3]) as never, 1)).toThrow(/linalg\.effectiveDimension: eigs must be an array/);
+    expect(() => linalg.effectiveDimension([1, NaN], 1)).toThrow(/eigs\[1\] must be a finite number, got NaN/);
+    expect(() => linalg.effectiveDimension([1], 0)).toThrow(/alpha must be a positive finite number, got 0/);
+  });
+});
