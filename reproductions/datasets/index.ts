@@ -9,6 +9,8 @@ import { MARIO_IGGY } from "./marioiggy.ts";
 import { OLIVETTI, facesFromMat } from "./olivetti.ts";
 import { parseNpy, parseNpz } from "./npy.ts";
 import { DataError } from "./files.ts";
+import { CIFAR10, CIFAR10_SUBSET, readCifarArchive, readCifarSubsetNpz } from "./cifar10.ts";
+import { STL10, checkStl10Part } from "./stl10.ts";
 
 export { DataError, FIX, searchDirs, cacheRoot, checkDataset, readPart, requirePresent, type DatasetSpec, type FilePart, type FileVariant, type PartStatus } from "./files.ts";
 export { parseNpy, parseNpz, type NpyArray, type NpyData } from "./npy.ts";
@@ -18,12 +20,17 @@ export { rotMnist, type RotMnist, type RotMnistOpts, type RotatedSplit } from ".
 export { MARIO_IGGY, MARIO_IGGY_CLASSES, marioIggy, readSprites, type MarioIggy, type MarioIggyOpts } from "./marioiggy.ts";
 export { OLIVETTI, olivetti, readFaces, type Olivetti, type OlivettiOpts } from "./olivetti.ts";
 export { downloadDataset, ensureDataset, type DownloadOpts, type Fetch } from "./download.ts";
+export { CIFAR10, CIFAR10_SUBSET, CIFAR10_CLASSES, loadCifar10, readCifarArchive, readCifarSubsetNpz, decodeCifarRecords, type Cifar10, type Cifar10Opts, type ImageSplit } from "./cifar10.ts";
+export { STL10, STL10_CLASSES, loadStl10, decodeStl10, checkStl10Part } from "./stl10.ts";
+export { readTar, writeTar } from "./tar.ts";
 export { onCpu, yieldToEventLoop, uniformAngles, permutation, streamKey, rotationMatrices, rotateImages } from "./rotate.ts";
 
 /** A dataset and the structural check `augerino data --check` runs on each of its files. */
 export interface RegisteredDataset {
   spec: DatasetSpec;
   validate(role: string, bytes: Uint8Array, path: string): void;
+  /** Checked and downloaded only when named (large, or for users who have it): `augerino data cifar10`. */
+  onRequest?: boolean;
 }
 
 /** The datasets `augerino data` knows, in the order it reports them. */
@@ -47,4 +54,7 @@ export const DATASETS: RegisteredDataset[] = [
       }
     },
   },
+  { spec: CIFAR10, validate: (_role, bytes, path) => void readCifarArchive(bytes, path), onRequest: true },
+  { spec: CIFAR10_SUBSET, validate: (_role, bytes, path) => void readCifarSubsetNpz(bytes, path), onRequest: true },
+  { spec: STL10, validate: checkStl10Part, onRequest: true },
 ];
