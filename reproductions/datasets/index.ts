@@ -12,7 +12,7 @@ import { DataError } from "./files.ts";
 import { CIFAR10, CIFAR10_SUBSET, readCifarArchive, readCifarSubsetNpz } from "./cifar10.ts";
 import { STL10, checkStl10Part } from "./stl10.ts";
 
-export { DataError, FIX, searchDirs, cacheRoot, checkDataset, readPart, requirePresent, type DatasetSpec, type FilePart, type FileVariant, type PartStatus } from "./files.ts";
+export { DataError, FIX, locate, searchDirs, cacheRoot, checkDataset, readPart, requirePresent, type DatasetSpec, type FilePart, type FileVariant, type PartStatus } from "./files.ts";
 export { parseNpy, parseNpz, type NpyArray, type NpyData } from "./npy.ts";
 export { parseMat, type MatVariable } from "./matv5.ts";
 export { MNIST, parseIdx, loadMnist, readMnistRaw, type MnistRaw } from "./mnist.ts";

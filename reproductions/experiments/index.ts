@@ -4,7 +4,8 @@ import { marioIggyExperiment } from "./mario-iggy.ts";
 import { rotmnistExperiment } from "./rotmnist.ts";
 import { olivettiExperiment } from "./olivetti.ts";
 import { landscapeExperiment } from "./landscape.ts";
+import { colorExperiment } from "./color.ts";
 
 export const experiments: Record<string, Experiment> = Object.fromEntries(
-  [marioIggyExperiment, rotmnistExperiment, olivettiExperiment, landscapeExperiment].map((e) => [e.name, e]),
+  [marioIggyExperiment, rotmnistExperiment, olivettiExperiment, landscapeExperiment, colorExperiment].map((e) => [e.name, e]),
 );
