@@ -51,7 +51,7 @@ export function colorConfig(quick: boolean, epochs?: number) {
     // testAccuracy scores whole batches of 250: the first 750 of the subset's 846 test images.
     nTest: quick ? 250 : 750,
     imageEpochs: epochs ?? (quick ? 2 : 30),
-    k: quick ? 8 : 32,
+    k: quick ? 8 : 16,
     lambda: 0.01,
     batchSize: 50,
     lr: 3e-3,
