@@ -9,7 +9,6 @@
  *   Augerino color, over seeds, mean and standard deviation.
  */
 import { join } from "node:path";
-import * as nn from "../../nn/index.ts";
 import * as aug from "../../augerino/index.ts";
 import { hueShapes, type HueTask } from "../datasets/hue-shapes.ts";
 import { loadCifar10, loadStl10, locate, STL10, type ImageSplit } from "../datasets/index.ts";
@@ -20,17 +19,10 @@ import { testAccuracy } from "./mario-iggy.ts";
 import { withOverrides } from "../config-overrides.ts";
 import { noAugmentation } from "../fixed-augment.ts";
 import { meanStd, fmtMeanStd } from "./stats.ts";
+import { plainConvNet, smallImageNet } from "./nets.ts";
 
 const GENERATORS = [...aug.COLOR_GENERATORS];
 const HUE = GENERATORS.indexOf("hue");
-
-/** Three padded 3x3 convolutions with pooling, a global mean and a linear head: quick on the CPU (no batch statistics). */
-export const plainConvNet = (k: number, classes: number) =>
-  nn.sequential(
-    nn.conv2d(k, 3, { padding: 1 }), nn.relu(), nn.maxPool(2),
-    nn.conv2d(2 * k, 3, { padding: 1 }), nn.relu(), nn.maxPool(2),
-    nn.conv2d(4 * k, 3, { padding: 1 }), nn.relu(), nn.globalAvgPool(), nn.dense(classes),
-  );
 
 export function colorConfig(quick: boolean, epochs?: number) {
   return {
@@ -125,7 +117,7 @@ export const colorExperiment: Experiment = {
       const seed = opts.seed + s;
       for (const arm of ["baseline", "augerino"] as const) {
         const dist = arm === "baseline" ? noAugmentation() : colorDist(cfg);
-        const net = plainConvNet(cfg.k, 10);
+        const net = smallImageNet(cfg.k, 10);
         const res = await trainAugerino({
           net, dist, task: "ce", data: images.train, epochs: cfg.imageEpochs, batchSize: cfg.batchSize, lr: cfg.lr, lrAug: cfg.lrAug, weightDecay: cfg.weightDecay, lambda: cfg.lambda, reg: cfg.reg, nCopies: cfg.nCopies, schedule: cfg.schedule,
           seed, checkpointDir: join(opts.out, `checkpoint-${arm}-seed-${seed}`), label: `color: ${arm.padEnd(8)} seed ${seed}`, quiet: opts.quiet,

@@ -5,7 +5,8 @@ import { rotmnistExperiment } from "./rotmnist.ts";
 import { olivettiExperiment } from "./olivetti.ts";
 import { landscapeExperiment } from "./landscape.ts";
 import { colorExperiment } from "./color.ts";
+import { cifar10Experiment } from "./cifar10.ts";
 
 export const experiments: Record<string, Experiment> = Object.fromEntries(
-  [marioIggyExperiment, rotmnistExperiment, olivettiExperiment, landscapeExperiment, colorExperiment].map((e) => [e.name, e]),
+  [marioIggyExperiment, rotmnistExperiment, olivettiExperiment, landscapeExperiment, colorExperiment, cifar10Experiment].map((e) => [e.name, e]),
 );
