@@ -38,7 +38,7 @@ export function cifar10Config(quick: boolean, epochs?: number, full = false) {
     nTrain: quick ? 300 : 932,
     // testAccuracy scores whole batches of 250.
     nTest: quick ? 250 : 750,
-    epochs: epochs ?? (quick ? 2 : 20),
+    epochs: epochs ?? (quick ? 2 : 15),
     batchSize: 50,
     lr: 3e-3,
     lrAug: 1e-2,

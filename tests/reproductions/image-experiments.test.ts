@@ -11,13 +11,35 @@ import { experiments } from "../../reproductions/experiments/index.ts";
 import { writeReport } from "../../reproductions/experiment.ts";
 import { testBackend } from "../backend-under-test.ts";
 import { sharedDataDir } from "./fixtures.ts";
+import { np, random } from "../../index.ts";
+import { cropFlip, noAugmentation } from "../../reproductions/fixed-augment.ts";
+import { maxDiffAsync } from "../helpers.ts";
+import { FLOAT, onWebgpu } from "../backend-under-test.ts";
+
+describe("fixed augmentations", () => {
+  it("cropFlip copies pixels: shifts by whole pixels with zero padding, flips columns", async () => {
+    const tol = onWebgpu ? 1e-5 : 1e-9;
+    const x = random.uniform(random.key(0), [2, 3, 8, 8]).astype(FLOAT);
+    const d = cropFlip(4);
+    // Image 0: output (r, q) reads input (r - 1, q + 2); image 1: flipped, no shift.
+    const got = d.apply(x, np.array([[2, -1, 1], [0, 0, -1]], { dtype: FLOAT }));
+    const shifted = np.pad(x.slice(0, null, [0, 7], [2, 8]), [[0, 0], [1, 0], [0, 2]]);
+    expect(await maxDiffAsync(got.slice(0), shifted)).toBeLessThan(tol);
+    expect(await maxDiffAsync(got.slice(1), np.flip(x.slice(1), { axis: -1 }))).toBeLessThan(tol);
+    const s = await d.sample(random.key(1), d.init(), 500).data();
+    const col = (j: number) => Array.from({ length: 500 }, (_, i) => s[i * 3 + j]);
+    expect(new Set(col(0))).toEqual(new Set([-4, -3, -2, -1, 0, 1, 2, 3, 4]));
+    expect(new Set(col(2))).toEqual(new Set([-1, 1]));
+    expect(noAugmentation().apply(x, np.zeros([2, 0]))).toBe(x);
+  });
+});
 
 const dataDir = sharedDataDir();
 if (dataDir) process.env.AUGERINO_DATA_DIR = dataDir;
 else console.log("[image experiments] skipped: the datasets are absent (set AUGERINO_DATA_DIR to the shared data folder)");
 
 describe.skipIf(!dataDir)("quick image reproductions meet their targets", () => {
-  for (const [name, nWidths] of [["color", 4]] as const) {
+  for (const [name, nWidths] of [["color", 4], ["cifar10", 6]] as const) {
     it(`${name} --quick`, async () => {
       const out = mkdtempSync(join(tmpdir(), `augerino-${name}-`));
       const res = await experiments[name].run({ seed: 0, quick: true, out, backend: testBackend, quiet: true });
