@@ -6,7 +6,8 @@ import { olivettiExperiment } from "./olivetti.ts";
 import { landscapeExperiment } from "./landscape.ts";
 import { colorExperiment } from "./color.ts";
 import { cifar10Experiment } from "./cifar10.ts";
+import { segmentationExperiment } from "./segmentation.ts";
 
 export const experiments: Record<string, Experiment> = Object.fromEntries(
-  [marioIggyExperiment, rotmnistExperiment, olivettiExperiment, landscapeExperiment, colorExperiment, cifar10Experiment].map((e) => [e.name, e]),
+  [marioIggyExperiment, rotmnistExperiment, olivettiExperiment, landscapeExperiment, colorExperiment, cifar10Experiment, segmentationExperiment].map((e) => [e.name, e]),
 );

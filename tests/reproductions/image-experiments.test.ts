@@ -39,7 +39,7 @@ if (dataDir) process.env.AUGERINO_DATA_DIR = dataDir;
 else console.log("[image experiments] skipped: the datasets are absent (set AUGERINO_DATA_DIR to the shared data folder)");
 
 describe.skipIf(!dataDir)("quick image reproductions meet their targets", () => {
-  for (const [name, nWidths] of [["color", 4], ["cifar10", 6]] as const) {
+  for (const [name, nWidths] of [["color", 4], ["cifar10", 6], ["segmentation", 6]] as const) {
     it(`${name} --quick`, async () => {
       const out = mkdtempSync(join(tmpdir(), `augerino-${name}-`));
       const res = await experiments[name].run({ seed: 0, quick: true, out, backend: testBackend, quiet: true });
