@@ -23,6 +23,10 @@ export { downloadDataset, ensureDataset, type DownloadOpts, type Fetch } from ".
 export { CIFAR10, CIFAR10_SUBSET, CIFAR10_CLASSES, loadCifar10, readCifarArchive, readCifarSubsetNpz, decodeCifarRecords, type Cifar10, type Cifar10Opts, type ImageSplit } from "./cifar10.ts";
 export { STL10, STL10_CLASSES, loadStl10, decodeStl10, checkStl10Part } from "./stl10.ts";
 export { readTar, writeTar } from "./tar.ts";
+export { decodePng, type Png } from "./png.ts";
+export { CAMVID_CLASSES, camvidDir, loadCamVid, type CamVidOpts } from "./camvid.ts";
+export { digitScenes, type DigitScenes, type DigitScenesOpts, type SegmentationSplit } from "./digit-scenes.ts";
+export { hueShapes, type HueTask, type HueShapesOpts } from "./hue-shapes.ts";
 export { onCpu, yieldToEventLoop, uniformAngles, permutation, streamKey, rotationMatrices, rotateImages } from "./rotate.ts";
 
 /** A dataset and the structural check `augerino data --check` runs on each of its files. */
