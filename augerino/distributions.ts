@@ -21,7 +21,7 @@ export interface AugDist {
   enumerate?(theta: Tracer): Tracer;
 }
 
-const softplus = (x: Tracer) => np.softplus(x);
+export const softplus = (x: Tracer) => np.softplus(x);
 
 /** The raw value whose softplus is `w` (so widths can be given directly). */
 export function inverseSoftplus(w: number): number {
@@ -48,7 +48,7 @@ export interface AffineOpts {
 
 const AFFINE_KEYS = ["initWidth", "initRaw", "transScale", "trainable", "warp"] as const;
 
-function initTheta(opts: AffineOpts, k: number, dflt: number): Tracer {
+export function initTheta(opts: AffineOpts, k: number, dflt: number): Tracer {
   if (opts.initRaw) {
     if (opts.initRaw.length !== k) throw new Error(`initRaw must have ${k} entries, got ${opts.initRaw.length}`);
     return np.array(opts.initRaw);
@@ -57,6 +57,12 @@ function initTheta(opts: AffineOpts, k: number, dflt: number): Tracer {
   const ws = typeof w === "number" ? new Array<number>(k).fill(w) : w;
   if (ws.length !== k) throw new Error(`initWidth must have ${k} entries, got ${ws.length}`);
   return np.array(ws.map(inverseSoftplus));
+}
+
+/** softplus(theta), with no gradient to the raw parameters of generators marked untrainable. */
+export function maskedWidth(trainable?: boolean[]): (theta: Tracer) => Tracer {
+  const mask = trainable ? np.array(trainable) : null;
+  return (theta) => (mask ? np.where(mask, softplus(theta), stopGradient(softplus(theta))) : softplus(theta));
 }
 
 /** An affine family's generators, their names (for messages) and how a batch of its matrices acts. */
@@ -72,9 +78,7 @@ function affineFamily(name: string, opts: AffineOpts, kind: AffineKind, coeffs: 
   const { gens, names } = kind;
   const k = names.length;
   if (opts.trainable && opts.trainable.length !== k) throw new Error(`${name}: trainable must have ${k} entries (${names.join(", ")}), got ${opts.trainable.length}`);
-  const mask = opts.trainable ? np.array(opts.trainable) : null;
-  // Frozen generators pass no gradient to their raw parameters.
-  const width = (theta: Tracer) => (mask ? np.where(mask, softplus(theta), stopGradient(softplus(theta))) : softplus(theta));
+  const width = maskedWidth(opts.trainable);
   return {
     name: opts.trainable ? `${name}(trainable ${opts.trainable.map(Number).join("")})` : name,
     init: () => initTheta(opts, k, 0.1),
@@ -158,27 +162,6 @@ export function uniformSO3(...args: never[]): AugDist {
       return np.einsum("nij,npj->npi", r.astype(x.dtype), x);
     },
     inverse: (r) => np.transpose(r, [0, 2, 1]),
-  };
-}
-
-/**
- * Brightness and contrast as differentiable maps of pixel values: with u ~ U[-1/2, 1/2]^2
- * scaled by the widths (b, c), x -> (x - m) * exp(c) + m + b where m is each image's mean.
- */
-export function colorJitter(opts: { initWidth?: number | [number, number] } = {}): AugDist {
-  checkOptions("aug.colorJitter", opts, ["initWidth"]);
-  return {
-    name: "colorJitter",
-    init: () => initTheta({ initWidth: opts.initWidth as number | number[] | undefined }, 2, 0.1),
-    width: (theta) => softplus(theta),
-    sample: (key, theta, n) => random.uniform(key, [n, 2], { minval: -0.5, maxval: 0.5 }).mul(softplus(theta)),
-    apply(x, s) {
-      const shape = [x.shape[0], ...x.shape.slice(1).map(() => 1)];
-      const b = s.slice(null, 0).reshape(shape);
-      const c = s.slice(null, 1).reshape(shape);
-      const m = np.mean(x, { axis: [...Array(x.ndim - 1).keys()].map((i) => i + 1), keepdims: true });
-      return x.sub(m).mul(np.exp(c)).add(m).add(b);
-    },
   };
 }
 

@@ -7,7 +7,7 @@
 import { consoleOutput, defineCommand, exitFor, parseFlags, UsageError, type Output } from "./cli.ts";
 import { checkDataset, DATASETS, downloadDataset, FIX, searchDirs, type DownloadOpts, type RegisteredDataset } from "./datasets/index.ts";
 
-const USAGE = `usage: augerino data [--check] [--download] [NAME ...]   (--check is the default; NAME: ${DATASETS.map((d) => d.spec.name).join(", ")}, all when none)`;
+const USAGE = `usage: augerino data [--check] [--download] [NAME ...]   (--check is the default; NAME: ${DATASETS.map((d) => d.spec.name).join(", ")}; when none, all but ${DATASETS.filter((d) => d.onRequest).map((d) => d.spec.name).join(", ")}, which are large or the user's own)`;
 
 export interface DataCommandIO extends Partial<Output> {
   /** Passed to the downloads (tests inject a fetch). */
@@ -28,7 +28,7 @@ export async function runData(args: string[], io: DataCommandIO = {}): Promise<n
 }
 
 function select(names: string[]): RegisteredDataset[] {
-  if (names.length === 0) return DATASETS;
+  if (names.length === 0) return DATASETS.filter((d) => !d.onRequest);
   return names.map((n) => {
     const d = DATASETS.find((x) => x.spec.name === n);
     if (!d) throw new UsageError(`unknown dataset "${n}"; known: ${DATASETS.map((x) => x.spec.name).join(", ")}`);

@@ -33,6 +33,11 @@ export interface TrainConfig {
   lambda: number;
   reg: "norm" | "sqnorm";
   nCopies: number;
+  /**
+   * The objective in place of aug.loss (e.g. dense labels transformed together with the
+   * inputs); it gets the loop's `apply`. No training accuracy is tracked then.
+   */
+  objective?: (apply: (w: unknown, x: Tracer) => Tracer, params: { w: unknown; theta: Tracer }, key: Tracer, x: Tracer, y: Tracer) => Tracer;
   /** The network's learning rate over training: constant (default) or cosine decay to 0. */
   schedule?: "constant" | "cosine";
   seed: number;
@@ -133,8 +138,9 @@ export async function trainAugerino(cfg: TrainConfig): Promise<TrainResult> {
     startEpoch = resumedFrom = saved.epoch;
   }
 
+  const classify = cfg.task === "ce" && !cfg.objective;
   const lossFn = (p: typeof params, key: Tracer, x: Tracer, y: Tracer) =>
-    aug.loss(apply, p, key, x, y, { dist: cfg.dist, nCopies: cfg.nCopies, lambda: cfg.lambda, reg: cfg.reg, task: cfg.task });
+    cfg.objective ? cfg.objective(apply, p, key, x, y) : aug.loss(apply, p, key, x, y, { dist: cfg.dist, nCopies: cfg.nCopies, lambda: cfg.lambda, reg: cfg.reg, task: cfg.task });
   const step = jit((p: typeof params, s: typeof optState, key: Tracer, x: Tracer, y: Tracer) => {
     const [loss, g] = valueAndGrad(lossFn)(p, key, x, y);
     const { updates, state } = tx.update(g, s, p);
@@ -156,11 +162,11 @@ export async function trainAugerino(cfg: TrainConfig): Promise<TrainResult> {
       params = out.params;
       optState = out.optState;
       // One batched read per step (a GPU round trip on webgpu): the loss, the hits and the widths.
-      const [loss, widths, hit] = await Promise.all([out.loss.data(), cfg.dist.width(params.theta).data(), cfg.task === "ce" ? correct(params.w, xb, yb).data() : undefined]);
+      const [loss, widths, hit] = await Promise.all([out.loss.data(), cfg.dist.width(params.theta).data(), classify ? correct(params.w, xb, yb).data() : undefined]);
       lossSum += loss[0];
       if (hit) hits += hit[0];
       lastWidths = widths;
-      progress.update(epoch * steps + b + 1, `epoch ${epoch + 1} loss ${(lossSum / (b + 1)).toFixed(4)}${cfg.task === "ce" ? ` acc ${(hits / ((b + 1) * cfg.batchSize)).toFixed(3)}` : ""} widths ${fmtWidths(widths)}`);
+      progress.update(epoch * steps + b + 1, `epoch ${epoch + 1} loss ${(lossSum / (b + 1)).toFixed(4)}${classify ? ` acc ${(hits / ((b + 1) * cfg.batchSize)).toFixed(3)}` : ""} widths ${fmtWidths(widths)}`);
       // Let finalizers return the step's buffers to the pool.
       await yieldToEventLoop();
     }
@@ -168,7 +174,7 @@ export async function trainAugerino(cfg: TrainConfig): Promise<TrainResult> {
       epoch: epoch + 1,
       step: (epoch + 1) * steps,
       loss: lossSum / steps,
-      trainAcc: cfg.task === "ce" ? hits / (steps * cfg.batchSize) : undefined,
+      trainAcc: classify ? hits / (steps * cfg.batchSize) : undefined,
       // The widths after the epoch's last step, as read for its progress line.
       widths: Array.from(lastWidths),
     });

@@ -23,7 +23,7 @@ describe("the augerino command", () => {
   it("lists the experiments, one line each", async () => {
     const r = await runCli(["list"]);
     expect(r.code).toBe(0);
-    expect(lines(r.out).map((l) => l.split(/\s+/)[0])).toEqual(["mario-iggy", "rotmnist", "olivetti", "landscape", "qm9", "effdim"]);
+    expect(lines(r.out).map((l) => l.split(/\s+/)[0])).toEqual(["mario-iggy", "rotmnist", "olivetti", "landscape", "qm9", "effdim", "color", "cifar10", "segmentation"]);
   });
 
   it("rejects bad arguments with exit code 2 and one line with the usage", async () => {
