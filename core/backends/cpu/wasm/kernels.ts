@@ -88,7 +88,8 @@ function compile(k: Kernel): Compiled {
 /** Whether `runWasmKernel` should take this kernel. */
 export function wantsWasm(k: Kernel): boolean {
   const points = sizeOf(k.shape);
-  return wasmEnabled() && points >= minSize && points > 0;
+  // The size test first: reading the environment costs more than a small kernel (a loop body runs many).
+  return points >= minSize && points > 0 && wasmEnabled();
 }
 
 /** Runs kernel k into `out` (a heap array) from `ins`. */
