@@ -79,10 +79,10 @@ describe("PNG and CamVid", () => {
     expect(d.train.y.shape).toEqual([2, 11, 2, 2]);
     expect(d.test.x.shape[0]).toBe(1);
     // Rotation moves pixels, but class weights never exceed 1 and only road carries any.
-    const y = d.train.y.dataSync();
+    const y = (await d.train.y.data());
     const perClass = Array.from({ length: 11 }, (_, c) => Array.from(y).filter((_, i) => Math.floor(i / 4) % 11 === c).reduce((s, v) => s + v, 0));
     expect(perClass.filter((v, c) => c !== 3 && v > 1e-6)).toEqual([]);
     expect(Math.max(...Array.from(y))).toBeLessThanOrEqual(1 + 1e-6);
-    expect(Math.max(...Array.from(d.train.x.dataSync()))).toBeLessThanOrEqual(0.6 + 1e-6);
+    expect(Math.max(...Array.from((await d.train.x.data())))).toBeLessThanOrEqual(0.6 + 1e-6);
   });
 });

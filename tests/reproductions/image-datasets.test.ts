@@ -49,7 +49,7 @@ describe("CIFAR-10 and STL-10 readers", () => {
     expect(() => readTar(bad, "bad.tar")).toThrow(DataError);
   });
 
-  it("reads the official binary archive straight from the tar.gz, in record order", () => {
+  it("reads the official binary archive straight from the tar.gz, in record order", async () => {
     process.env.AUGERINO_DATA_DIR = tempDir("cifar-data");
     mkdirSync(join(process.env.AUGERINO_DATA_DIR, "cifar10"));
     writeFileSync(join(process.env.AUGERINO_DATA_DIR, "cifar10", "cifar-10-binary.tar.gz"), cifarArchive());
@@ -57,10 +57,10 @@ describe("CIFAR-10 and STL-10 readers", () => {
     expect(d.meta.source).toBe("full");
     expect(d.train.x.shape).toEqual([15, 3, 32, 32]);
     expect(d.test.x.shape).toEqual([2, 3, 32, 32]);
-    const y = Array.from(d.train.y.dataSync());
+    const y = Array.from((await d.train.y.data()));
     // Batches 1..5 in order, three records each.
     expect(y).toEqual([1, 2, 3, 2, 3, 4, 3, 4, 5, 4, 5, 6, 5, 6, 7]);
-    const x = d.train.x.dataSync();
+    const x = (await d.train.x.data());
     // Record 4 is record 1 of batch 2: channel 1 (G), row 2, column 5 is pixel p = 1024 + 2 * 32 + 5.
     const p = 1024 + 2 * 32 + 5;
     expect(x[4 * 3072 + p]).toBeCloseTo(((1 * 7 + p + 2) % 256) / 255, 6);
@@ -76,33 +76,33 @@ describe("CIFAR-10 and STL-10 readers", () => {
     expect(() => readCifarArchive(writeTar(torn), "torn.tar")).toThrow(/not whole records of 3073 bytes/);
   });
 
-  it.skipIf(!sharedDataDir())("falls back to the subset npz, and says it is the subset", () => {
+  it.skipIf(!sharedDataDir())("falls back to the subset npz, and says it is the subset", async () => {
     process.env.AUGERINO_DATA_DIR = sharedDataDir()!;
     const d = loadCifar10({ nTrain: 10, nTest: 5 });
     expect(d.meta.source).toBe("subset");
     expect(d.train.x.shape).toEqual([10, 3, 32, 32]);
-    const x = d.train.x.dataSync();
+    const x = (await d.train.x.data());
     expect(Math.min(...x)).toBeGreaterThanOrEqual(0);
     expect(Math.max(...x)).toBeLessThanOrEqual(1);
     // The first CIFAR-10 training image is a frog (label 6), the second a truck (9).
-    expect(Array.from(d.train.y.dataSync()).slice(0, 2)).toEqual([6, 9]);
+    expect(Array.from((await d.train.y.data())).slice(0, 2)).toEqual([6, 9]);
     expect(() => loadCifar10({ nTrain: 933 })).toThrow(/subset holds 932 images.*augerino data --download cifar10/);
   });
 
-  it("reads STL-10's column-major images, shifts labels to 0..9 and box-averages on request", () => {
+  it("reads STL-10's column-major images, shifts labels to 0..9 and box-averages on request", async () => {
     const n = 2;
     const xb = new Uint8Array(n * 3 * 96 * 96);
     // Image i, channel c, row r, column q (stored at q * 96 + r): value (i + c + r + 2 q) % 256.
     for (let i = 0; i < n; i++) for (let c = 0; c < 3; c++) for (let q = 0; q < 96; q++) for (let r = 0; r < 96; r++) xb[(i * 3 + c) * 9216 + q * 96 + r] = (i + c + r + 2 * q) % 256;
     const d = decodeStl10(xb, new Uint8Array([1, 10]), "tiny");
-    expect(Array.from(d.y.dataSync())).toEqual([0, 9]);
-    const x = d.x.dataSync();
+    expect(Array.from((await d.y.data()))).toEqual([0, 9]);
+    const x = (await d.x.data());
     const at = (i: number, c: number, r: number, q: number) => x[((i * 3 + c) * 96 + r) * 96 + q];
     expect(at(1, 2, 5, 7)).toBeCloseTo((1 + 2 + 5 + 14) / 255, 6);
     const small = decodeStl10(xb, new Uint8Array([1, 10]), "tiny", 3);
     expect(small.x.shape).toEqual([2, 3, 32, 32]);
     // The mean over rows 3..5 and columns 0..2 of image 0, channel 0: r + 2 q averages 4 + 2.
-    expect(small.x.dataSync()[32]).toBeCloseTo(6 / 255, 6);
+    expect((await small.x.data())[32]).toBeCloseTo(6 / 255, 6);
     expect(() => decodeStl10(xb, new Uint8Array([0, 3]), "tiny")).toThrow(/label 0 is 0, expected 1\.\.10/);
     expect(() => decodeStl10(xb.subarray(1), new Uint8Array([1, 2]), "tiny")).toThrow(/not whole images/);
   });
