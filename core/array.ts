@@ -10,6 +10,7 @@ import type { Params, Primitive } from "./primitive.ts";
 import { checkAddressable, fmtShape, sizeOf, stridesOf } from "./shape.ts";
 import { evalHooks, Trace, type MainTrace } from "./trace.ts";
 import { fmtAval, Tracer, type ShapedArray } from "./tracer.ts";
+import { eagerKernel, runsAsKernel } from "./compiler/eager.ts";
 
 export const cpuBackend = new CpuBackend();
 registerBackend("cpu", cpuBackend);
@@ -270,6 +271,18 @@ class EvalTrace extends Trace {
       const out = new NDArray(outAvals[0], backend, backend.share(arrays[prim.viewOf].handle));
       disposeCopies(arrays, tracers);
       return [out];
+    }
+    if (runsAsKernel(prim) && backend.runKernel) {
+      const { kernel, order } = eagerKernel(prim, inAvals, params, outAvals);
+      const limit = backend.maxKernelInputs ?? Infinity;
+      if (kernel.inputs.length > limit) {
+        if (!prim.chunked) throw new Error(`${prim.name}: reads ${kernel.inputs.length} buffers, more than the ${limit} one ${backend.name} kernel may bind`);
+        disposeCopies(arrays, tracers);
+        return prim.chunked(tracers, params, limit);
+      }
+      const out = backend.runKernel(kernel, order.map((i) => arrays[i].handle), prim.name);
+      disposeCopies(arrays, tracers);
+      return [new NDArray(outAvals[0], backend, out)];
     }
     const handles = backend.execute(prim, arrays.map((a) => a.handle), inAvals, params, outAvals);
     disposeCopies(arrays, tracers);

@@ -30,8 +30,11 @@ export interface Backend {
    */
   share?(handle: Handle): Handle;
   execute(prim: Primitive, ins: Handle[], inAvals: ShapedArray[], params: Params, outAvals: ShapedArray[]): Handle[];
-  /** Runs one fused kernel of the compiler's IR over input buffers; backends without it run jit programs op by op. */
-  runKernel?(kernel: Kernel, ins: Handle[]): Handle;
+  /**
+   * Runs one kernel of the compiler's IR over input buffers; backends without it run jit
+   * programs op by op. `label` names the work in errors (an eager call's primitive).
+   */
+  runKernel?(kernel: Kernel, ins: Handle[], label?: string): Handle;
   /**
    * Runs product equation `head` (dot_general or conv_general_dilated, over `headIns`) with
    * `kernel` applied in its final stores, so the product is never materialised: the kernel's

@@ -4,6 +4,8 @@
  */
 import type { TypedArray } from "./dtype.ts";
 import type { ShapedArray, Tracer } from "./tracer.ts";
+import type { LoweringRule } from "./compiler/lower.ts";
+import type { ReduceOp } from "./compiler/ir.ts";
 
 // Params are plain, immutable data (numbers, strings, arrays, jaxprs); rules read them by name.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -30,6 +32,21 @@ export interface Primitive {
   /** For primitives linear in some inputs: cotangents of the inputs from cotangents of the outputs. */
   transpose?: TransposeRule;
   batch?: BatchRule;
+  /**
+   * The kernel IR of the output at a point, from the inputs at computed points: elementwise
+   * ops become ALU nodes, movement ops index remapping. Primitives with a rule fuse with
+   * their neighbours under jit and run eagerly as one-equation kernels on every backend.
+   */
+  lower?: LoweringRule;
+  /** Each output element depends only on the same element of every input (what a product's epilogue may run). */
+  pointwise?: boolean;
+  /**
+   * Runs a call whose kernel would read more buffers than a backend binds at once
+   * (`Backend.maxKernelInputs`) as several calls of at most `maxInputs` inputs each.
+   */
+  chunked?: (args: Tracer[], params: Params, maxInputs: number) => Tracer[];
+  /** A reduction over `params.axes` that a kernel's trailing fold computes. */
+  reduceOp?: ReduceOp;
   /** The output has the same elements in the same order as this input (reshape), so a backend may share its buffer. */
   viewOf?: number;
   /**

@@ -12,7 +12,7 @@
  */
 import type { Eqn, Jaxpr, Var } from "../jaxpr.ts";
 import type { Kernel } from "./ir.ts";
-import { ELEMENTWISE_PRIMS, isFusible, lowerGroup, reduceRules } from "./lower.ts";
+import { isFusible, lowerGroup } from "./lower.ts";
 
 /**
  * A kernel step's `head` is a product equation whose single output is the kernel's
@@ -50,7 +50,7 @@ export function partition(jaxpr: Jaxpr): Step[] {
   for (let k = jaxpr.eqns.length - 1; k >= 0; k--) {
     const root = jaxpr.eqns[k];
     if (taken.has(root) || root.outs.length !== 1) continue;
-    if (!isFusible(root) && !(root.prim.name in reduceRules)) continue;
+    if (!isFusible(root) && !root.prim.reduceOp) continue;
     const members = new Set<Eqn>([root]);
     for (let grew = true; grew; ) {
       grew = false;
@@ -107,7 +107,7 @@ function headable(v: Var, root: Eqn, members: Set<Eqn>, producer: Map<Var, Eqn>,
   for (let r = todo.pop(); r; r = todo.pop()) {
     if (seen.has(r)) continue;
     seen.add(r);
-    if (!members.has(r) || !ELEMENTWISE_PRIMS.has(r.prim.name)) return false;
+    if (!members.has(r) || !r.prim.pointwise) return false;
     if (r.outs.some((o) => o.aval.shape.join(",") !== shape)) return false;
     if (r !== root) for (const o of r.outs) todo.push(...(readers.get(o) ?? []));
   }

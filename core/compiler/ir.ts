@@ -17,7 +17,8 @@ export type IRType = DType | "index";
  * - `flat`: the row-major flat index of the loop point in the loop space.
  * - `const`: the number `arg` of type `dtype`.
  * - `load`: element `args[0]` (an index expression) of input buffer `arg`.
- * - `iadd`, `imul`, `idiv`, `imod`: index arithmetic (`idiv` floors; operands are non-negative).
+ * - `iadd`, `isub`, `imul`, `idiv`, `imod`: index arithmetic (`idiv` floors; operands are
+ *   non-negative; `isub` may wrap where its result is then discarded by a `select`).
  * - any other op is an ALU op named like its primitive (`add`, `tanh`, `lt`, `select`, ...),
  *   with `convert_element_type` as the cast; its result is rounded to `dtype` as a store would.
  */
@@ -87,6 +88,28 @@ export class KernelBuilder {
     if (a.op === "const") return this.const(Math.floor(a.arg! / k), "index");
     return this.node("idiv", "index", [a, this.const(k, "index")]);
   }
+  isub(a: IRNode, k: IRNode | number): IRNode {
+    const c = typeof k === "number" ? this.const(k, "index") : k;
+    if (isConst(c, 0)) return a;
+    if (a.op === "const" && c.op === "const") return this.const(a.arg! - c.arg!, "index");
+    return this.node("isub", "index", [a, c]);
+  }
+  /** `a op k` on indices, as a bool (the ALU comparisons read index operands as unsigned). */
+  icmp(op: "lt" | "ge" | "eq", a: IRNode, k: number): IRNode {
+    if (a.op === "const") return this.const(Number(op === "lt" ? a.arg! < k : op === "ge" ? a.arg! >= k : a.arg! === k), "bool");
+    return this.node(op, "bool", [a, this.const(k, "index")]);
+  }
+  /** The conjunction of bool nodes (true for none). */
+  all(conds: readonly IRNode[]): IRNode {
+    const live = conds.filter((c) => !isConst(c, 1));
+    if (live.some((c) => isConst(c, 0))) return this.const(0, "bool");
+    return live.length === 0 ? this.const(1, "bool") : live.reduce((a, c) => this.node("and", "bool", [a, c]));
+  }
+  /** `p ? t : f` for values of any type (indices included). */
+  select(p: IRNode, t: IRNode, f: IRNode): IRNode {
+    if (p.op === "const") return p.arg ? t : f;
+    return this.node("select", t.dtype, [p, t, f]);
+  }
   imod(a: IRNode, k: number): IRNode {
     if (k === 1) return this.const(0, "index");
     if (a.op === "const") return this.const(a.arg! % k, "index");
@@ -154,6 +177,7 @@ export function emitBody(root: IRNode, d: Dialect, idx: (axis: number) => string
       case "flat": name.set(n, flat); continue;
       case "load": expr = d.load ? d.load(n.arg!, a[0]) : `in${n.arg}[${a[0]}]`; break;
       case "iadd": expr = `${a[0]} + ${a[1]}`; break;
+      case "isub": expr = `${a[0]} - ${a[1]}`; break;
       case "imul": expr = `${a[0]} * ${a[1]}`; break;
       case "idiv": expr = d.idiv(a[0], a[1]); break;
       case "imod": expr = `${a[0]} % ${a[1]}`; break;

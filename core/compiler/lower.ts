@@ -1,15 +1,12 @@
 /**
- * Lowering of jaxpr equations to kernel IR expressions. Elementwise primitives become ALU
- * nodes; broadcast_in_dim, reshape and transpose become index remapping of what they read,
- * so they never copy.
- *
- * The rules live in one table here for now; the design wants each to move beside its
- * primitive (a `lower` field on Primitive) so adding a primitive touches one file.
+ * Lowering of jaxpr equations to kernel IR expressions, by each primitive's own `lower`
+ * rule (beside the primitive): elementwise primitives become ALU nodes; movement ops
+ * (broadcast_in_dim, reshape, transpose, ...) become index remapping of what they read,
+ * so they never copy. A reduction (`reduceOp`) ends a group as the kernel's fold.
  */
 import type { Eqn, Var } from "../jaxpr.ts";
-import type { Params } from "../primitive.ts";
 import { sizeOf, stridesOf } from "../shape.ts";
-import { KernelBuilder, type IRNode, type Kernel, type ReduceOp } from "./ir.ts";
+import { KernelBuilder, type IRNode, type Kernel } from "./ir.ts";
 
 /** A point in the index space of one value: its multi-index and its row-major flat index, each built on demand. */
 export interface Pos {
@@ -56,43 +53,8 @@ export interface LowerContext {
 /** Builds the value of an equation's output at `pos` (a point of the output's index space). */
 export type LoweringRule = (ctx: LowerContext, pos: Pos) => IRNode;
 
-const elementwiseRule: LoweringRule = ({ b, eqn, at }, pos) =>
-  b.node(eqn.prim.name, eqn.outs[0].aval.dtype, eqn.inputs.map((_, i) => at(i, pos)));
-
-const ELEMENTWISE = [
-  "neg", "exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "sin", "cos", "tan", "tanh", "logistic", "erf", "erf_inv",
-  "abs", "sign", "floor", "ceil", "round", "not", "is_finite",
-  "add", "sub", "mul", "div", "rem", "pow", "max", "min", "atan2",
-  "eq", "ne", "lt", "le", "gt", "ge", "and", "or", "xor", "shift_left", "shift_right_logical",
-  "select", "convert_element_type",
-];
-
-/** Primitives computing each output element from the same element of every input (what a dot's epilogue may run). */
-export const ELEMENTWISE_PRIMS: ReadonlySet<string> = new Set([...ELEMENTWISE, "stop_gradient"]);
-
-export const loweringRules: Record<string, LoweringRule> = {
-  ...Object.fromEntries(ELEMENTWISE.map((n) => [n, elementwiseRule])),
-  stop_gradient: ({ at }, pos) => at(0, pos),
-  broadcast_in_dim({ b, eqn, at }, pos) {
-    const xs = eqn.inputs[0].aval.shape;
-    const bd = eqn.params.broadcastDimensions as number[];
-    const out = pos.dims();
-    return at(0, posFromDims(b, xs, xs.map((n, i) => (n === 1 ? b.const(0, "index") : out[bd[i]]))));
-  },
-  reshape: ({ b, eqn, at }, pos) => at(0, posFromFlat(b, eqn.inputs[0].aval.shape, pos.flat())),
-  transpose({ b, eqn, at }, pos) {
-    const perm = eqn.params.perm as number[];
-    const out = pos.dims();
-    const dims = new Array<IRNode>(perm.length);
-    perm.forEach((p, i) => (dims[p] = out[i]));
-    return at(0, posFromDims(b, eqn.inputs[0].aval.shape, dims));
-  },
-};
-
-export const reduceRules: Record<string, ReduceOp> = { reduce_sum: "sum", reduce_max: "max", reduce_min: "min", reduce_prod: "prod" };
-
 export function isFusible(e: Eqn): boolean {
-  return e.prim.name in loweringRules;
+  return e.prim.lower !== undefined;
 }
 
 /**
@@ -129,9 +91,9 @@ export function lowerGroup(group: readonly Eqn[], root: Eqn): { kernel: Kernel; 
     m.set(key, node);
     return node;
   };
-  const lowerEqn = (e: Eqn, pos: Pos) => loweringRules[e.prim.name]({ b, eqn: e, at: (i, p) => valueAt(e.inputs[i], p) }, pos);
+  const lowerEqn = (e: Eqn, pos: Pos) => e.prim.lower!({ b, eqn: e, at: (i, p) => valueAt(e.inputs[i], p) }, pos);
 
-  const reduceOp = reduceRules[root.prim.name];
+  const reduceOp = root.prim.reduceOp;
   const shape = reduceOp ? root.inputs[0].aval.shape : root.outs[0].aval.shape;
   const rootPos: Pos = { dims: () => shape.map((_, i) => b.idx(i)), flat: () => b.flat() };
   const body = reduceOp ? valueAt(root.inputs[0], rootPos) : lowerEqn(root, rootPos);
@@ -140,7 +102,7 @@ export function lowerGroup(group: readonly Eqn[], root: Eqn): { kernel: Kernel; 
     shape: [...shape],
     inputs: inputs.map((v) => ({ dtype: v.aval.dtype, size: sizeOf(v.aval.shape) })),
     body,
-    reduce: reduceOp ? { op: reduceOp, axes: [...(root.params as Params).axes] } : undefined,
+    reduce: reduceOp ? { op: reduceOp, axes: [...(root.params.axes as number[])] } : undefined,
     out: { dtype: out.dtype, shape: [...out.shape] },
   };
   return { kernel, inputs };

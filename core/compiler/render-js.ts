@@ -5,51 +5,13 @@
  * for bit those of running the primitives one at a time. Reductions accumulate in
  * float64 in row-major order of the reduced axes, as the reduce kernels do.
  */
-import { isFloat, isInt, saturateJs, type DType, type TypedArray } from "../dtype.ts";
-import { lib } from "../backends/cpu/loops.ts";
+import type { TypedArray } from "../dtype.ts";
+import { aluDef, aluTypes } from "./alu.ts";
+import { lib } from "../backends/cpu/scalar-lib.ts";
 import { emitBody, topoSort, type IRType, type Kernel, type ReduceOp } from "./ir.ts";
 import { loopPlan } from "./loop-plan.ts";
 
 export type KernelFn = (out: TypedArray, ...ins: TypedArray[]) => void;
-
-type Template = (a: string[], inDtype: IRType, outDtype: IRType) => string;
-
-const erfInv64 = (a: string) => `((y) => Number.isFinite(y) ? y - (lib.erf(y) - ${a}) * 0.886226925452758 * Math.exp(y * y) : y)(lib.erfInv(${a}))`;
-const int = (d: IRType) => d === "int32" || d === "uint32";
-const call = (f: string): Template => (a) => `${f}(${a.join(", ")})`;
-const infix = (op: string): Template => ([a, b]) => `${a} ${op} ${b}`;
-const cmp = (op: string): Template => ([a, b]) => `(${a} ${op} ${b}) ? 1 : 0`;
-
-/** JavaScript for each ALU op, written as the eager CPU kernels write it (core/primitives/elementwise.ts). */
-const ALU: Record<string, Template> = {
-  neg: ([a]) => `-${a}`,
-  exp: call("Math.exp"), log: call("Math.log"), log1p: call("Math.log1p"), expm1: call("Math.expm1"),
-  sqrt: call("Math.sqrt"), rsqrt: ([a]) => `1 / Math.sqrt(${a})`,
-  sin: call("Math.sin"), cos: call("Math.cos"), tan: call("Math.tan"), tanh: call("Math.tanh"),
-  logistic: ([a]) => `1 / (1 + Math.exp(-${a}))`,
-  erf: call("lib.erf"), erf_inv: ([a], d) => (d === "float64" ? erfInv64(a) : `lib.erfInv(${a})`),
-  abs: call("Math.abs"), sign: call("lib.sign"), floor: call("Math.floor"), ceil: call("Math.ceil"), round: call("lib.roundEven"),
-  not: ([a], d) => (d === "bool" ? `${a} ? 0 : 1` : `~${a}`),
-  is_finite: ([a]) => `Number.isFinite(${a}) ? 1 : 0`,
-  add: infix("+"), sub: infix("-"),
-  mul: (a, d) => (int(d) ? call("Math.imul")(a, d, d) : infix("*")(a, d, d)),
-  div: (a, d) => (int(d) ? call("lib.idiv")(a, d, d) : infix("/")(a, d, d)),
-  rem: (a, d) => (int(d) ? call("lib.irem")(a, d, d) : infix("%")(a, d, d)),
-  pow: (a, d) => (int(d) ? call("lib.ipow")(a, d, d) : call("Math.pow")(a, d, d)),
-  max: ([a, b]) => `(${a} > ${b} || ${a} !== ${a}) ? ${a} : ${b}`,
-  min: ([a, b]) => `(${a} < ${b} || ${a} !== ${a}) ? ${a} : ${b}`,
-  atan2: call("Math.atan2"),
-  eq: cmp("==="), ne: cmp("!=="), lt: cmp("<"), le: cmp("<="), gt: cmp(">"), ge: cmp(">="),
-  and: infix("&"), or: infix("|"), xor: infix("^"),
-  shift_left: ([a, b]) => `(${b} >>> 0) >= 32 ? 0 : ${a} << ${b}`,
-  shift_right_logical: ([a, b]) => `(${b} >>> 0) >= 32 ? 0 : (${a} >>> ${b})`,
-  select: ([p, t, f]) => `${p} ? ${t} : ${f}`,
-  convert_element_type: ([a], from, to) =>
-    to === "bool" ? `${a} !== 0 ? 1 : 0` : isFloat(from as DType) && isInt(to as DType) ? saturateJs(a, to as "int32" | "uint32") : a,
-};
-
-// Ops whose result is one of their operands, so already representable in the output dtype.
-const EXACT = new Set(["select", "max", "min"]);
 
 /** Rounds a JS number to what a typed array of `dtype` would store. Bool results are already 0/1. */
 function cast(expr: string, dtype: IRType): string {
@@ -93,10 +55,9 @@ export function renderJs(k: Kernel): string {
     literal: (n) => literal(n.arg!),
     idiv: (x, y) => `Math.floor(${x} / ${y})`,
     alu(n, a) {
-      const t = ALU[n.op];
-      if (!t) throw new Error(`renderJs: no JavaScript for IR op ${n.op}`);
-      const e = t(a, n.args[n.op === "select" ? 1 : 0].dtype, n.dtype);
-      return EXACT.has(n.op) ? e : cast(e, n.dtype);
+      const def = aluDef(n.op, "renderJs");
+      const e = def.js(a, aluTypes(n), () => {});
+      return def.exact ? e : cast(e, n.dtype);
     },
     declare: (name, _n, expr) => `const ${name} = ${expr};`,
   }, (axis) => `i${axis}`, flatName);

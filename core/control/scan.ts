@@ -13,6 +13,7 @@ import { zeros } from "../np/creation.ts";
 import { concatenate, moveaxis, reshape, broadcastInDim } from "../primitives/shape.ts";
 import { take, takeP } from "../primitives/gather.ts";
 import type { Handle } from "../backend.ts";
+import { eagerKernel } from "../compiler/eager.ts";
 import { NDArray } from "../array.ts";
 import { add, lt } from "../primitives/elementwise.ts";
 import { scalar } from "../array.ts";
@@ -150,12 +151,14 @@ function runScanOnHandles(args: Tracer[], p: ScanParams, { backend, run, consts 
   const index: ShapedArray = { shape: [], dtype: "int32" };
   const rowAvals = xs.map((x) => ({ shape: x.shape.slice(1), dtype: x.dtype }));
   const outAvals = body.jaxpr.outAvals;
+  const rowKernels = xs.map((x, j) => eagerKernel(takeP, [x.aval, index], { axis: 0 }, [rowAvals[j]]));
   let carry = arrays.slice(nC, nC + nK).map((a) => a.handle);
   const pieces: Handle[][] = outAvals.slice(nK).map(() => new Array<Handle>(n));
   for (let k = 0; k < n; k++) {
     const i = reverse ? n - 1 - k : k;
     const idx = xs.length > 0 ? backend.upload(Int32Array.of(i), "int32") : null;
-    const rows = xs.map((x, j) => backend.execute(takeP, [x.handle, idx], [x.aval, index], { axis: 0 }, [rowAvals[j]])[0]);
+    // The row is a gather at a data index: one kernel for every step (a slice would bake the index in).
+    const rows = xs.map((x, j) => backend.runKernel!(rowKernels[j].kernel, rowKernels[j].order.map((o) => [x.handle, idx][o]), "scan"));
     if (idx !== null) backend.free(idx, index);
     const outs = run([...constH, ...carry, ...rows]);
     scanStats.steps++;

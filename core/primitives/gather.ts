@@ -8,6 +8,7 @@ import { fmtShape, sizeOf } from "../shape.ts";
 import { bind1 } from "../trace.ts";
 import type { ShapedArray, Tracer } from "../tracer.ts";
 import { bdimToFront, moveaxis, reshape } from "./shape.ts";
+import { posFromDims } from "../compiler/lower.ts";
 import * as np from "../np.ts";
 
 function checkIndices(name: string, idx: ShapedArray): void {
@@ -26,21 +27,18 @@ export const takeP: Primitive = definePrimitive({
     if (x.shape[axis] === 0) throw new Error(`take: cannot index into an empty axis of ${fmtShape(x.shape)}`);
     return [{ shape: takeShape(x.shape, idx.shape, axis), dtype: x.dtype }];
   },
-  impl: {
-    cpu([x, idx], [out], { axis }, [xa]) {
-      const outer = sizeOf(xa.shape.slice(0, axis));
-      const n = xa.shape[axis];
-      const inner = sizeOf(xa.shape.slice(axis + 1));
-      const m = idx.length;
-      for (let o = 0; o < outer; o++) {
-        for (let j = 0; j < m; j++) {
-          const k = Math.min(Math.max(idx[j], 0), n - 1);
-          const src = (o * n + k) * inner;
-          const dst = (o * m + j) * inner;
-          for (let i = 0; i < inner; i++) out[dst + i] = x[src + i];
-        }
-      }
-    },
+  impl: {},
+  lower({ b, eqn, at }, pos) {
+    const [xa, ia] = eqn.inputs.map((v) => v.aval);
+    const axis = eqn.params.axis as number;
+    const out = pos.dims();
+    const m = ia.shape.length;
+    const d = ia.dtype;
+    const raw = at(1, posFromDims(b, ia.shape, out.slice(axis, axis + m)));
+    let k = b.node("min", d, [raw, b.const(xa.shape[axis] - 1, d)]);
+    if (d === "int32") k = b.node("max", d, [k, b.const(0, d)]);
+    const row = b.node("convert_element_type", "index", [k]);
+    return at(0, posFromDims(b, xa.shape, [...out.slice(0, axis), row, ...out.slice(axis + m)]));
   },
   jvp: ([x, idx], [tx], { axis }) => [[take(x, idx, axis)], [take(tx, idx, axis)]],
   transpose([ct], [x, idx], { axis }) {

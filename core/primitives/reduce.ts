@@ -14,57 +14,6 @@ function reducedAval(name: string, x: ShapedArray, axes: number[], dtype: DType 
   return { shape: x.shape.filter((_, i) => !axes.includes(i)), dtype };
 }
 
-/**
- * Folds x into acc (one slot per output element), visiting x in row-major order. Adjacent
- * axes that are both reduced or both kept merge into one, so the innermost loop runs over
- * a contiguous row: either folded into one slot or combined slot by slot into a row of acc.
- */
-function foldInto(x: TypedArray, shape: readonly number[], axes: readonly number[], acc: Float64Array, combine: (acc: number, v: number) => number): void {
-  if (x.length === 0) return;
-  const dims: { n: number; reduced: boolean }[] = [];
-  shape.forEach((n, d) => {
-    if (n === 1) return;
-    const reduced = axes.includes(d);
-    const last = dims[dims.length - 1];
-    if (last && last.reduced === reduced) last.n *= n;
-    else dims.push({ n, reduced });
-  });
-  if (dims.length === 0) {
-    acc[0] = combine(acc[0], x[0]);
-    return;
-  }
-  // Output strides of the merged axes (0 along reduced ones).
-  const oStride = new Array<number>(dims.length).fill(0);
-  for (let d = dims.length - 1, s = 1; d >= 0; d--) if (!dims[d].reduced) (oStride[d] = s), (s *= dims[d].n);
-  const inner = dims[dims.length - 1];
-  const outer = dims.length - 1;
-  const idx = new Array<number>(outer).fill(0);
-  for (let i = 0, o = 0; i < x.length; i += inner.n) {
-    if (inner.reduced) {
-      let a = acc[o];
-      for (let j = i, end = i + inner.n; j < end; j++) a = combine(a, x[j]);
-      acc[o] = a;
-    } else {
-      for (let j = 0; j < inner.n; j++) acc[o + j] = combine(acc[o + j], x[i + j]);
-    }
-    for (let d = outer - 1; d >= 0; d--) {
-      o += oStride[d];
-      if (++idx[d] < dims[d].n) break;
-      o -= oStride[d] * dims[d].n;
-      idx[d] = 0;
-    }
-  }
-}
-
-function reduceImpl(init: number, combine: (acc: number, v: number) => number) {
-  return ([x]: TypedArray[], [out]: TypedArray[], { axes }: Params, [xa]: ShapedArray[]) => {
-    // Accumulate in float64 so float32 sums of many terms stay accurate.
-    const acc = new Float64Array(out.length).fill(init);
-    foldInto(x, xa.shape, axes, acc, combine);
-    for (let i = 0; i < out.length; i++) out[i] = acc[i];
-  };
-}
-
 const axesBatch = (prim: () => Primitive) => ([x]: Tracer[], [d]: (number | null)[], params: Params): [Tracer[], (number | null)[]] => {
   const axes = (params.axes as number[]).map((a) => (a >= d! ? a + 1 : a));
   const outDim = d! - (params.axes as number[]).filter((a) => a < d!).length;
@@ -79,11 +28,12 @@ export function expandReduced(y: Tracer, shape: readonly number[], axes: readonl
 
 export const reduceSumP: Primitive = definePrimitive({
   name: "reduce_sum",
+  reduceOp: "sum",
   abstractEval: ([x], { axes }) => {
     if (x.dtype === "bool") throw new Error("reduce_sum: bool arrays must be cast to a number dtype first");
     return [reducedAval("reduce_sum", x, axes)];
   },
-  impl: { cpu: reduceImpl(0, (a, v) => a + v) },
+  impl: {},
   jvp: ([x], [t], { axes }) => [[reduceSum(x, axes)], [reduceSum(t, axes)]],
   transpose: ([ct], [x], { axes }) => [ct && expandReduced(ct, x.aval.shape, axes)],
   batch: axesBatch(() => reduceSumP),
@@ -99,24 +49,27 @@ const maxMinJvp = (self: () => Primitive) => ([x]: Tracer[], [t]: Tracer[], para
 
 export const reduceMaxP: Primitive = definePrimitive({
   name: "reduce_max",
+  reduceOp: "max",
   abstractEval: ([x], { axes }) => [reducedAval("reduce_max", x, axes)],
-  impl: { cpu: reduceImpl(-Infinity, (a, v) => (v > a || v !== v ? v : a)) },
+  impl: {},
   jvp: maxMinJvp(() => reduceMaxP),
   batch: axesBatch(() => reduceMaxP),
 });
 
 export const reduceMinP: Primitive = definePrimitive({
   name: "reduce_min",
+  reduceOp: "min",
   abstractEval: ([x], { axes }) => [reducedAval("reduce_min", x, axes)],
-  impl: { cpu: reduceImpl(Infinity, (a, v) => (v < a || v !== v ? v : a)) },
+  impl: {},
   jvp: maxMinJvp(() => reduceMinP),
   batch: axesBatch(() => reduceMinP),
 });
 
 export const reduceProdP: Primitive = definePrimitive({
   name: "reduce_prod",
+  reduceOp: "prod",
   abstractEval: ([x], { axes }) => [reducedAval("reduce_prod", x, axes)],
-  impl: { cpu: reduceImpl(1, (a, v) => a * v) },
+  impl: {},
   jvp([x], [t], { axes }) {
     // d prod / d x_i = product of the others, computed without dividing by zero.
     const isZero = np.equal(x, 0);

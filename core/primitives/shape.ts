@@ -6,10 +6,11 @@ import { definePrimitive, UndefinedPrimal, type Primitive } from "../primitive.t
 import { fmtShape, isPermutation, shapeEq, sizeOf, stridesOf } from "../shape.ts";
 import { bind1 } from "../trace.ts";
 import type { Tracer, ShapedArray } from "../tracer.ts";
-import { stridedCopy } from "../backends/cpu/strided.ts";
 import { scalar } from "../array.ts";
 import { select, sub } from "./elementwise.ts";
 import { reduceSum } from "./reduce.ts";
+import { posFromDims, posFromFlat } from "../compiler/lower.ts";
+import type { IRNode } from "../compiler/ir.ts";
 
 const linearJvp = (prim: () => Primitive) => (primals: Tracer[], tangents: Tracer[], params: Record<string, unknown>) =>
   [[bind1(prim(), primals, params)], [bind1(prim(), tangents, params)]] as [Tracer[], Tracer[]];
@@ -23,6 +24,7 @@ export const reshapeP: Primitive = definePrimitive({
   },
   impl: { cpu: ([x], [out]) => out.set(x) },
   viewOf: 0,
+  lower: ({ b, eqn, at }, pos) => at(0, posFromFlat(b, eqn.inputs[0].aval.shape, pos.flat())),
   jvp: linearJvp(() => reshapeP),
   transpose: ([ct], [x]) => [ct && reshape(ct, (x as UndefinedPrimal).aval.shape)],
   batch([x], [d], { newShape }, size) {
@@ -42,11 +44,13 @@ export const transposeP: Primitive = definePrimitive({
     if (!isPermutation(perm, x.shape.length)) throw new Error(`transpose: axes ${JSON.stringify(perm)} are not a permutation of the ${x.shape.length} axes of ${fmtShape(x.shape)}`);
     return [{ shape: perm.map((p: number) => x.shape[p]), dtype: x.dtype }];
   },
-  impl: {
-    cpu: ([x], [out], { perm }, [xa], [oa]) => {
-      const st = stridesOf(xa.shape);
-      stridedCopy(x, out, oa.shape, perm.map((p: number) => st[p]), 0);
-    },
+  impl: {},
+  lower({ b, eqn, at }, pos) {
+    const perm = eqn.params.perm as number[];
+    const out = pos.dims();
+    const dims = new Array<IRNode>(perm.length);
+    perm.forEach((p, i) => (dims[p] = out[i]));
+    return at(0, posFromDims(b, eqn.inputs[0].aval.shape, dims));
   },
   jvp: linearJvp(() => transposeP),
   transpose: ([ct], _args, { perm }) => [ct && transpose(ct, invertPerm(perm))],
@@ -84,13 +88,12 @@ export const broadcastInDimP: Primitive = definePrimitive({
     if (!ok) throw new Error(`broadcast_in_dim: cannot broadcast ${fmtShape(x.shape)} to ${fmtShape(shape)} along dims ${JSON.stringify(bd)}`);
     return [{ shape, dtype: x.dtype }];
   },
-  impl: {
-    cpu: ([x], [out], { shape, broadcastDimensions: bd }, [xa]) => {
-      const st = stridesOf(xa.shape);
-      const inStrides = new Array<number>(shape.length).fill(0);
-      bd.forEach((d: number, i: number) => (inStrides[d] = xa.shape[i] === 1 ? 0 : st[i]));
-      stridedCopy(x, out, shape, inStrides, 0);
-    },
+  impl: {},
+  lower({ b, eqn, at }, pos) {
+    const xs = eqn.inputs[0].aval.shape;
+    const bd = eqn.params.broadcastDimensions as number[];
+    const out = pos.dims();
+    return at(0, posFromDims(b, xs, xs.map((n, i) => (n === 1 ? b.const(0, "index") : out[bd[i]]))));
   },
   jvp: linearJvp(() => broadcastInDimP),
   transpose([ct], [x], { shape, broadcastDimensions: bd }) {
@@ -127,12 +130,10 @@ export const sliceP: Primitive = definePrimitive({
     });
     return [{ shape, dtype: x.dtype }];
   },
-  impl: {
-    cpu: ([x], [out], { start, strides }, [xa], [oa]) => {
-      const st = stridesOf(xa.shape);
-      const offset = start.reduce((acc: number, s: number, i: number) => acc + s * st[i], 0);
-      stridedCopy(x, out, oa.shape, st.map((s, i) => s * strides[i]), offset);
-    },
+  impl: {},
+  lower({ b, eqn, at }, pos) {
+    const { start, strides } = eqn.params as { start: number[]; strides: number[] };
+    return at(0, posFromDims(b, eqn.inputs[0].aval.shape, pos.dims().map((o, i) => b.iadd(b.const(start[i], "index"), b.imul(o, strides[i])))));
   },
   jvp: linearJvp(() => sliceP),
   transpose([ct], [x], { start, strides }) {
@@ -172,31 +173,28 @@ export const padP: Primitive = definePrimitive({
     });
     return [{ shape, dtype: x.dtype }];
   },
-  impl: {
-    cpu: ([x, v], [out], { config }, [xa], [oa]) => {
-      out.fill(v[0]);
-      const r = xa.shape.length;
-      const ost = stridesOf(oa.shape);
-      const n = x.length;
-      const idx = new Array<number>(r).fill(0);
-      for (let i = 0; i < n; i++) {
-        let o = 0;
-        let inside = true;
-        for (let d = 0; d < r; d++) {
-          const p = config[d][0] + idx[d] * (config[d][2] + 1);
-          if (p < 0 || p >= oa.shape[d]) {
-            inside = false;
-            break;
-          }
-          o += p * ost[d];
-        }
-        if (inside) out[o] = x[i];
-        for (let d = r - 1; d >= 0; d--) {
-          if (++idx[d] < xa.shape[d]) break;
-          idx[d] = 0;
-        }
-      }
-    },
+  impl: {},
+  lower({ b, eqn, at }, pos) {
+    const xs = eqn.inputs[0].aval.shape;
+    const outShape = eqn.outs[0].aval.shape;
+    const config = eqn.params.config as [number, number, number][];
+    const padValue = at(1, posFromDims(b, [], []));
+    if (sizeOf(xs) === 0) return padValue;
+    // Output coordinate o reads x at (o - lo) / (interior + 1) where that is a whole number inside the axis.
+    const inside: IRNode[] = [];
+    const dims = pos.dims().map((o, d) => {
+      const [lo, , interior] = config[d];
+      const k = interior + 1;
+      if (lo > 0) inside.push(b.icmp("ge", o, lo));
+      const t = lo >= 0 ? b.isub(o, lo) : b.iadd(o, b.const(-lo, "index"));
+      if (k > 1) inside.push(b.icmp("eq", b.imod(t, k), 0));
+      const q = b.idiv(t, k);
+      if (Math.floor((outShape[d] - 1 - lo) / k) >= xs[d]) inside.push(b.icmp("lt", q, xs[d]));
+      return q;
+    });
+    const ok = b.all(inside);
+    // Every load stays in bounds: coordinates outside x read element 0, and the select drops it.
+    return b.select(ok, at(0, posFromDims(b, xs, dims.map((q) => b.select(ok, q, b.const(0, "index"))))), padValue);
   },
   jvp: linearJvp(() => padP),
   transpose([ct], [x, v], { config }) {
@@ -244,17 +242,27 @@ export const concatenateP: Primitive = definePrimitive({
     shape[axis] = xs.reduce((acc, x) => acc + x.shape[axis], 0);
     return [{ shape, dtype: xs[0].dtype }];
   },
-  impl: {
-    cpu: (ins, [out], { axis }, inAvals, [oa]) => {
-      const outer = sizeOf(oa.shape.slice(0, axis));
-      const innerOut = sizeOf(oa.shape.slice(axis));
-      let off = 0;
-      ins.forEach((x, k) => {
-        const inner = sizeOf(inAvals[k].shape.slice(axis));
-        for (let o = 0; o < outer; o++) out.set(x.subarray(o * inner, (o + 1) * inner), o * innerOut + off);
-        off += inner;
-      });
-    },
+  impl: {},
+  lower({ b, eqn, at }, pos) {
+    const axis = eqn.params.axis as number;
+    const out = pos.dims();
+    const o = out[axis];
+    let off = 0;
+    const parts = eqn.inputs.map((v, k) => ({ k, off: (off += v.aval.shape[axis]) - v.aval.shape[axis], n: v.aval.shape[axis] })).filter((p) => p.n > 0);
+    // Along the axis, input k covers [off, off + n); each reads its own part (element 0 elsewhere, then dropped).
+    const partAt = ({ k, off, n }: { k: number; off: number; n: number }) => {
+      const inPart = b.all([b.icmp("ge", o, off), b.icmp("lt", o, off + n)]);
+      const dims = [...out];
+      dims[axis] = b.select(inPart, b.isub(o, off), b.const(0, "index"));
+      return at(k, posFromDims(b, eqn.inputs[k].aval.shape, dims));
+    };
+    if (parts.length === 0) return b.const(0, eqn.outs[0].aval.dtype);
+    return parts.slice(0, -1).reduceRight((rest, p) => b.select(b.icmp("lt", o, p.off + p.n), partAt(p), rest), partAt(parts[parts.length - 1]));
+  },
+  chunked(xs, { axis }, maxInputs) {
+    const groups: Tracer[] = [];
+    for (let i = 0; i < xs.length; i += maxInputs) groups.push(concatenate(xs.slice(i, i + maxInputs), axis));
+    return [concatenate(groups, axis)];
   },
   jvp: (primals, tangents, params) => [[bind1(concatenateP, primals, params)], [bind1(concatenateP, tangents, params)]],
   transpose([ct], args, { axis }) {
@@ -286,17 +294,11 @@ export const revP: Primitive = definePrimitive({
     if (!axes.every((a: number) => a >= 0 && a < x.shape.length)) throw new Error(`rev: axes ${JSON.stringify(axes)} out of range for ${fmtShape(x.shape)}`);
     return [x];
   },
-  impl: {
-    cpu: ([x], [out], { axes }, [xa]) => {
-      const st = stridesOf(xa.shape);
-      let offset = 0;
-      const inStrides = st.map((s, i) => {
-        if (!axes.includes(i)) return s;
-        offset += (xa.shape[i] - 1) * s;
-        return -s;
-      });
-      stridedCopy(x, out, xa.shape, inStrides, offset);
-    },
+  impl: {},
+  lower({ b, eqn, at }, pos) {
+    const xs = eqn.inputs[0].aval.shape;
+    const axes = eqn.params.axes as number[];
+    return at(0, posFromDims(b, xs, pos.dims().map((o, i) => (axes.includes(i) ? b.isub(b.const(xs[i] - 1, "index"), o) : o))));
   },
   jvp: linearJvp(() => revP),
   transpose: ([ct], _args, { axes }) => [ct && rev(ct, axes)],

@@ -1,6 +1,7 @@
 /**
- * The CPU backend: buffers are typed arrays drawn from a size-keyed pool; each primitive
- * runs its `impl.cpu` kernel over them.
+ * The CPU backend: buffers are typed arrays drawn from a size-keyed pool. Kernels of the
+ * compiler's IR run as WebAssembly (large) or JavaScript (small) loops; the other
+ * primitives run their `impl.cpu` routine over the buffers.
  */
 import { bytesPer, typedArrayFor, typedArrayFrom, type DType, type TypedArray } from "../../dtype.ts";
 import type { Backend, MemoryStats } from "../../backend.ts";
@@ -110,8 +111,8 @@ export class CpuBackend implements Backend {
     return outs;
   }
 
-  runKernel(kernel: Kernel, ins: unknown[]): TypedArray {
-    const name = profile && `fused ${kernel.reduce ? `reduce_${kernel.reduce.op}` : "map"} [${kernel.shape}]`;
+  runKernel(kernel: Kernel, ins: unknown[], label?: string): TypedArray {
+    const name = profile && (label ?? `fused ${kernel.reduce ? `reduce_${kernel.reduce.op}` : "map"} [${kernel.shape}]`);
     // The wasm kernel writes its output in the heap, also when it is small (a reduction's);
     // when the heap is full the output comes from the pool and the JS kernel runs.
     const wasm = wantsWasm(kernel);

@@ -21,7 +21,8 @@ import type { Params, Primitive } from "../../primitive.ts";
 import { fmtShape, sizeOf } from "../../shape.ts";
 import type { ShapedArray } from "../../tracer.ts";
 import type { Kernel } from "../../compiler/ir.ts";
-import { lowerGroup, loweringRules, reduceRules } from "../../compiler/lower.ts";
+import { runsAsKernel } from "../../compiler/eager.ts";
+import { getPrimitive } from "../../primitive.ts";
 import { CUDA_ERROR_OUT_OF_MEMORY, CudaDriver, CudaError, loadKoffi, type CudaDeviceInfo } from "./driver.ts";
 import { chooseTarget, compileCached, findCompiler, type CudaCompiler, type Target } from "./nvrtc.ts";
 import { cudaRule, type CudaProgram, type Pass, type Ref } from "./program.ts";
@@ -249,14 +250,14 @@ export class CudaBackend implements Backend {
   }
 
   /** Runs one fused kernel of the compiler's IR. */
-  runKernel(kernel: Kernel, ins: CudaBuffer[]): CudaBuffer {
+  runKernel(kernel: Kernel, ins: CudaBuffer[], label?: string): CudaBuffer {
     let program = kernelPrograms.get(kernel);
     if (!program) {
       program = { passes: [renderCuda(kernel)] };
       kernelPrograms.set(kernel, program);
     }
     const out = { shape: kernel.out.shape, dtype: kernel.out.dtype };
-    return this.runProgram(program, ins, [out], `a fused kernel over [${kernel.shape.join(",")}]`)[0];
+    return this.runProgram(program, ins, [out], label ?? `a fused kernel over [${kernel.shape.join(",")}]`)[0];
   }
 
   execute(prim: Primitive, ins: unknown[], inAvals: ShapedArray[], params: Params, outAvals: ShapedArray[]): CudaBuffer[] {
@@ -300,18 +301,12 @@ export function programFor(prim: Primitive, inAvals: ShapedArray[], params: Para
     const program = rule(inAvals, outAvals, params);
     return program ? { program } : null;
   }
-  if (prim.name in loweringRules || prim.name in reduceRules) {
-    const inputs = inAvals.map((a) => new Var(a));
-    const eqn: Eqn = { prim, inputs, outs: outAvals.map((a) => new Var(a)), params } as Eqn;
-    const { kernel, inputs: used } = lowerGroup([eqn], eqn);
-    return { program: { passes: [renderCuda(kernel)] }, order: used.map((v) => inputs.indexOf(v)) };
-  }
   return null;
 }
 
 /** Whether a primitive runs on the device (its own rule, or lowering through the IR); others run on the host. */
 export function hasCudaKernel(name: string): boolean {
-  return cudaRule(name) !== undefined || name in loweringRules || name in reduceRules;
+  return cudaRule(name) !== undefined || runsAsKernel(getPrimitive(name));
 }
 
 let backend: CudaBackend | undefined;

@@ -16,7 +16,8 @@ import type { Params, Primitive } from "../../primitive.ts";
 import { fmtShape, sizeOf } from "../../shape.ts";
 import type { ShapedArray } from "../../tracer.ts";
 import { topoSort, type Kernel } from "../../compiler/ir.ts";
-import { lowerGroup, loweringRules, reduceRules } from "../../compiler/lower.ts";
+import { runsAsKernel } from "../../compiler/eager.ts";
+import { getPrimitive } from "../../primitive.ts";
 import { startGpu, type GpuContext } from "./device.ts";
 import { wgslRule, type GpuProgram, type Ref } from "./program.ts";
 import { renderWgsl, withEpilogue } from "./render-wgsl.ts";
@@ -270,7 +271,7 @@ export class WebGpuBackend implements Backend {
   }
 
   /** Runs one fused kernel of the compiler's IR. */
-  runKernel(kernel: Kernel, ins: GpuBuffer[]): GpuBuffer {
+  runKernel(kernel: Kernel, ins: GpuBuffer[], label?: string): GpuBuffer {
     // Plans keep their kernel objects, so the render is memoised on the object; equal
     // sources from different plans still share one pipeline (keyed by source).
     let entry = kernelPrograms.get(kernel);
@@ -278,7 +279,7 @@ export class WebGpuBackend implements Backend {
       entry = { program: { passes: [renderWgsl(kernel)] }, name: kernelName(kernel) };
       kernelPrograms.set(kernel, entry);
     }
-    return this.runProgram(entry.program, ins, [{ shape: kernel.out.shape, dtype: kernel.out.dtype }], entry.name)[0];
+    return this.runProgram(entry.program, ins, [{ shape: kernel.out.shape, dtype: kernel.out.dtype }], label ?? entry.name)[0];
   }
 
   /** The cached program of one primitive call (the key also names the call for `runEpilogue`); refuses dtypes WGSL lacks. */
@@ -333,7 +334,7 @@ const kernelPrograms = new WeakMap<Kernel, { program: GpuProgram; name: string }
 const epiloguePrograms = new WeakMap<Kernel, Map<string, GpuProgram | null>>();
 
 /** IR nodes that are index arithmetic or leaves, not operations worth naming. */
-const PLUMBING = new Set(["const", "idx", "flat", "load", "iadd", "imul", "idiv", "imod"]);
+const PLUMBING = new Set(["const", "idx", "flat", "load", "iadd", "isub", "imul", "idiv", "imod"]);
 
 /** A fused kernel as errors name it: its ops and loop space. */
 function kernelName(k: Kernel): string {
@@ -350,18 +351,12 @@ function kernelName(k: Kernel): string {
 function programFor(prim: Primitive, inAvals: ShapedArray[], params: Params, outAvals: ShapedArray[]): { program: GpuProgram; order?: number[] } {
   const rule = wgslRule(prim.name);
   if (rule) return { program: rule(inAvals, outAvals, params) };
-  if (prim.name in loweringRules || prim.name in reduceRules) {
-    const inputs = inAvals.map((a) => new Var(a));
-    const eqn: Eqn = { prim, inputs, outs: outAvals.map((a) => new Var(a)), params } as Eqn;
-    const { kernel, inputs: used } = lowerGroup([eqn], eqn);
-    return { program: { passes: [renderWgsl(kernel)] }, order: used.map((v) => inputs.indexOf(v)) };
-  }
   throw new Error(`${prim.name}: no WebGPU kernel`);
 }
 
 /** Whether a primitive has a WebGPU kernel (its own rule, or lowering through the IR). */
 export function hasWebGpuKernel(name: string): boolean {
-  return wgslRule(name) !== undefined || name in loweringRules || name in reduceRules;
+  return wgslRule(name) !== undefined || runsAsKernel(getPrimitive(name));
 }
 
 let backend: WebGpuBackend | undefined;

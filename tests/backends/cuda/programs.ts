@@ -15,12 +15,12 @@ import "../../../index.ts";
 import { makeJaxpr, np } from "../../../index.ts";
 import { fromTyped, NDArray } from "../../../core/array.ts";
 import { typedArrayFor, type DType, type TypedArray } from "../../../core/dtype.ts";
-import { Var, type Eqn } from "../../../core/jaxpr.ts";
-import { getPrimitive, type Params } from "../../../core/primitive.ts";
+import { allPrimitives, getPrimitive, type Params } from "../../../core/primitive.ts";
 import { sizeOf } from "../../../core/shape.ts";
 import type { ShapedArray, Tracer } from "../../../core/tracer.ts";
 import { partition } from "../../../core/compiler/fuse.ts";
-import { lowerGroup, loweringRules, reduceRules } from "../../../core/compiler/lower.ts";
+import type { Var } from "../../../core/jaxpr.ts";
+import { eagerKernel, runsAsKernel } from "../../../core/compiler/eager.ts";
 import { compileJs } from "../../../core/compiler/render-js.ts";
 import type { Kernel } from "../../../core/compiler/ir.ts";
 import { programFor } from "../../../core/backends/cuda/index.ts";
@@ -55,15 +55,15 @@ const EXACT_OPS = new Set([
 
 const data = (x: Tracer) => (x as NDArray).dataSync();
 
-/** The IR kernel of one equation, as the backend builds it for an eager call. */
+/** The IR kernel of one equation, as every backend runs an eager call. */
 export function oneEqnKernel(prim: string, inAvals: ShapedArray[], params: Params): { kernel: Kernel; order: number[] } {
   const p = getPrimitive(prim);
-  const outAvals = p.abstractEval(inAvals, params);
-  const inputs = inAvals.map((a) => new Var(a));
-  const eqn = { prim: p, inputs, outs: outAvals.map((a) => new Var(a)), params } as Eqn;
-  const { kernel, inputs: used } = lowerGroup([eqn], eqn);
-  return { kernel, order: used.map((v) => inputs.indexOf(v)) };
+  return eagerKernel(p, inAvals, params, p.abstractEval(inAvals, params));
 }
+
+/** Primitives that run as kernels of the IR, and the reductions among them. */
+export const KERNEL_PRIMS = allPrimitives().filter(runsAsKernel).map((p) => p.name);
+const REDUCTIONS = allPrimitives().filter((p) => p.reduceOp).map((p) => p.name);
 
 /** A case running primitive `prim` on `args` through the backend's program for it; null when it runs on the host. */
 function primCase(name: string, prim: string, args: NDArray[], params: Params, tol: number): ProgramCase | null {
@@ -75,10 +75,14 @@ function primCase(name: string, prim: string, args: NDArray[], params: Params, t
   } catch {
     return null;
   }
-  const entry = programFor(p, inAvals, params, outAvals);
+  const entry = runsAsKernel(p) ? kernelProgram(eagerKernel(p, inAvals, params, outAvals)) : programFor(p, inAvals, params, outAvals);
   if (!entry) return null;
   const ins = (entry.order ?? args.map((_, i) => i)).map((i) => data(args[i]));
   return { name, prim, program: entry.program, ins, outAvals, expected: () => applyPrim(prim, args, params).map(data), tol };
+}
+
+function kernelProgram({ kernel, order }: { kernel: Kernel; order: number[] }): { program: CudaProgram; order: number[] } {
+  return { program: { passes: [renderCuda(kernel)] }, order };
 }
 
 /** The same single-equation kernel with a forced reduction strategy. */
@@ -118,7 +122,7 @@ const DOMAIN: Record<string, [number, number]> = {
   erf: [-6, 6],
 };
 
-const ELEMENTWISE = Object.keys(loweringRules).filter((n) => !["broadcast_in_dim", "reshape", "transpose", "stop_gradient", "select", "convert_element_type"].includes(n));
+const ELEMENTWISE = allPrimitives().filter((p) => p.pointwise).map((p) => p.name).filter((n) => !["stop_gradient", "select", "convert_element_type"].includes(n));
 
 function elementwiseCases(): ProgramCase[] {
   const out: ProgramCase[] = [];
@@ -164,7 +168,7 @@ function reduceCases(): ProgramCase[] {
   const out: ProgramCase[] = [];
   const rng = new Rng(11);
   const shape = [4, 6, 5];
-  for (const prim of Object.keys(reduceRules)) {
+  for (const prim of REDUCTIONS) {
     for (const dtype of DTYPES) {
       for (const axes of [[0], [1], [2], [0, 2], [0, 1, 2]]) {
         const a = typedArrayFor(dtype, sizeOf(shape));
@@ -181,7 +185,7 @@ function reduceCases(): ProgramCase[] {
     }
   }
   const long = np.reshape(np.mul(np.sin(np.arange(3 * 4000, undefined, 1, { dtype: "float32" })), 3), [3, 4000]) as NDArray;
-  for (const prim of Object.keys(reduceRules)) {
+  for (const prim of REDUCTIONS) {
     const c = primCase(`${prim} long axis (default strategy)`, prim, [prim === "reduce_prod" ? (np.add(np.mul(long, 1e-4), 1) as NDArray) : long], { axes: [1] }, 1e-5);
     if (c) out.push(c);
   }

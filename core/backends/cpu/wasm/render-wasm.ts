@@ -11,8 +11,9 @@
  * render-js.ts (`loopPlan`).
  */
 import { bytesPer, type DType } from "../../../dtype.ts";
-import { lib } from "../loops.ts";
+import { lib } from "../scalar-lib.ts";
 import { topoSort, type IRNode, type IRType, type Kernel, type ReduceOp } from "../../../compiler/ir.ts";
+import { aluDef, aluTypes } from "../../../compiler/alu.ts";
 import { loopPlan, type LoopPlan } from "../../../compiler/loop-plan.ts";
 import { FunctionBuilder, ModuleBuilder, type FunctionImport, type PlainOp, type ValType } from "./emit.ts";
 
@@ -32,7 +33,7 @@ export const MATH_IMPORTS = {
 export const WASM_IMPORTS = {
   ...MATH_IMPORTS,
   erf: lib.erf, erfInv: lib.erfInv,
-  erfInv64: (a: number) => ((y) => (Number.isFinite(y) ? y - (lib.erf(y) - a) * 0.886226925452758 * Math.exp(y * y) : y))(lib.erfInv(a)),
+  erfInv64: lib.erfInv64,
   ipow: (a: number, b: number) => lib.ipow(a, b),
   upow: (a: number, b: number) => lib.ipow(a >>> 0, b >>> 0),
 };
@@ -173,18 +174,11 @@ const REDUCE_INIT: Record<ReduceOp, number> = { sum: 0, prod: 1, max: -Infinity,
 
 /** The imports an ALU node calls. */
 function importsOf(n: IRNode): ImportName[] {
-  const d = n.args[0]?.dtype;
-  const u = d === "uint32";
-  switch (n.op) {
-    case "exp": case "log": case "log1p": case "expm1": case "sin": case "cos": case "tan": case "tanh": case "atan2": case "erf":
-      return [n.op];
-    case "logistic": return ["exp"];
-    case "erf_inv": return [d === "float64" ? "erfInv64" : "erfInv"];
-    case "rem": return isFloatType(d!) ? ["fmod"] : [];
-    case "pow": return isFloatType(d!) ? ["pow"] : [u ? "upow" : "ipow"];
-    default: return [];
-  }
+  if (LEAF.has(n.op) || INDEX_OPS.has(n.op) || n.op === "load") return [];
+  return (aluDef(n.op, "renderWasm").wasm.imports?.(aluTypes(n)) ?? []) as ImportName[];
 }
+
+const INDEX_OPS = new Set(["iadd", "isub", "imul", "idiv", "imod"]);
 
 /** Writes the instructions computing IR nodes; values of hoisted nodes are read from their locals. */
 class Emitter {
@@ -231,10 +225,10 @@ class Emitter {
         this.load(dt);
         return;
       }
-      case "iadd": case "imul": case "idiv": case "imod": {
+      case "iadd": case "isub": case "imul": case "idiv": case "imod": {
         this.push(a[0]);
         this.push(a[1]);
-        f.op(({ iadd: "i32.add", imul: "i32.mul", idiv: "i32.div_u", imod: "i32.rem_u" } as const)[n.op as "iadd"]);
+        f.op(({ iadd: "i32.add", isub: "i32.sub", imul: "i32.mul", idiv: "i32.div_u", imod: "i32.rem_u" } as const)[n.op as "iadd"]);
         return;
       }
     }
@@ -300,148 +294,19 @@ class Emitter {
 
   private alu(n: IRNode): void {
     const f = this.f;
-    const a = n.args;
-    const from = a[n.op === "select" ? 1 : 0].dtype;
-    const to = n.dtype;
-    const fl = isFloatType(from);
-    const pushAll = () => a.forEach((x) => this.push(x));
-    const bin = (op: PlainOp) => {
-      pushAll();
-      f.op(op);
-    };
-    const call = (name: ImportName) => {
-      pushAll();
-      f.call(this.imp(name));
-    };
-    const cmp = (fOp: PlainOp, sOp: PlainOp, uOp: PlainOp) => bin(fl ? fOp : from === "int32" ? sOp : uOp);
+    const t = aluTypes(n);
+    const def = aluDef(n.op, "renderWasm");
+    def.wasm.emit({
+      f,
+      arg: (i) => this.push(n.args[i]),
+      args: () => n.args.forEach((x) => this.push(x)),
+      call: (name) => void f.call(this.imp(name as ImportName)),
+      toF64: (d) => this.toF64(d),
+      fround: () => this.fround(),
+      intDivide: (op) => this.intDivide(op),
+    }, t);
     // Float results are rounded to float32 where render-js.ts rounds; integers come out exact.
-    const round = () => {
-      if (to === "float32") this.fround();
-    };
-    switch (n.op) {
-      case "neg":
-        if (fl) bin("f64.neg");
-        else (f.i32(0), this.push(a[0]), f.op("i32.sub"));
-        return round();
-      case "exp": case "log": case "log1p": case "expm1": case "sin": case "cos": case "tan": case "tanh": case "erf":
-        call(n.op);
-        return round();
-      case "atan2":
-        call("atan2");
-        return round();
-      case "sqrt":
-        bin("f64.sqrt");
-        return round();
-      case "rsqrt":
-        f.f64(1);
-        bin("f64.sqrt");
-        f.op("f64.div");
-        return round();
-      case "logistic":
-        // 1 / (1 + Math.exp(-a))
-        f.f64(1).f64(1);
-        this.push(a[0]);
-        f.op("f64.neg").call(this.imp("exp")).op("f64.add").op("f64.div");
-        return round();
-      case "erf_inv":
-        call(from === "float64" ? "erfInv64" : "erfInv");
-        return round();
-      case "abs":
-        if (fl) bin("f64.abs");
-        else if (from === "int32") {
-          // Math.abs(a) | 0: -a when negative (wrapping at -2^31, as |0 does).
-          const t = f.local("i32");
-          this.push(a[0]);
-          f.set(t).i32(0).get(t).op("i32.sub").get(t).get(t).i32(0).op("i32.lt_s").op("select");
-        } else this.push(a[0]);
-        return round();
-      case "sign":
-        if (fl) {
-          // a > 0 ? 1 : a < 0 ? -1 : a
-          const t = f.local("f64");
-          this.push(a[0]);
-          f.set(t).f64(1).f64(-1).get(t).get(t).f64(0).op("f64.lt").op("select").get(t).f64(0).op("f64.gt").op("select");
-        } else if (from === "int32") {
-          const t = f.local("i32");
-          this.push(a[0]);
-          f.set(t).i32(1).i32(-1).i32(0).get(t).i32(0).op("i32.lt_s").op("select").get(t).i32(0).op("i32.gt_s").op("select");
-        } else (this.push(a[0]), f.i32(0).op("i32.ne"));
-        return round();
-      case "floor": case "ceil": case "round":
-        if (fl) bin(({ floor: "f64.floor", ceil: "f64.ceil", round: "f64.nearest" } as const)[n.op as "floor"]);
-        else this.push(a[0]);
-        return round();
-      case "not":
-        if (from === "bool") bin("i32.eqz");
-        else (this.push(a[0]), f.i32(-1).op("i32.xor"));
-        return;
-      case "is_finite":
-        // a - a is 0 exactly when a is finite.
-        if (fl) (this.push(a[0]), this.push(a[0]), f.op("f64.sub").f64(0).op("f64.eq"));
-        else f.i32(1);
-        return;
-      case "add": case "sub":
-        bin(fl ? (n.op === "add" ? "f64.add" : "f64.sub") : n.op === "add" ? "i32.add" : "i32.sub");
-        return round();
-      case "mul":
-        bin(fl ? "f64.mul" : "i32.mul");
-        return round();
-      case "div":
-        if (fl) bin("f64.div");
-        else this.intDivide(a[0], a[1], from === "uint32" ? "i32.div_u" : "i32.div_s");
-        return round();
-      case "rem":
-        if (fl) call("fmod");
-        else this.intDivide(a[0], a[1], from === "uint32" ? "i32.rem_u" : "i32.rem_s");
-        return round();
-      case "pow":
-        call(fl ? "pow" : from === "uint32" ? "upow" : "ipow");
-        return round();
-      case "max": case "min": {
-        // (a > b || a !== a) ? a : b, with < for min; integers compare as their dtype's numbers.
-        const [x, y] = [f.local(valType(from)), f.local(valType(from))];
-        this.push(a[0]);
-        f.set(x);
-        this.push(a[1]);
-        f.set(y);
-        f.get(x).get(y).get(x).get(y);
-        const gt = n.op === "max";
-        f.op(fl ? (gt ? "f64.gt" : "f64.lt") : from === "int32" ? (gt ? "i32.gt_s" : "i32.lt_s") : gt ? "i32.gt_u" : "i32.lt_u");
-        if (fl) f.get(x).get(x).op("f64.ne").op("i32.or");
-        f.op("select");
-        return;
-      }
-      case "eq": return cmp("f64.eq", "i32.eq", "i32.eq");
-      case "ne": return cmp("f64.ne", "i32.ne", "i32.ne");
-      case "lt": return cmp("f64.lt", "i32.lt_s", "i32.lt_u");
-      case "le": return cmp("f64.le", "i32.le_s", "i32.le_u");
-      case "gt": return cmp("f64.gt", "i32.gt_s", "i32.gt_u");
-      case "ge": return cmp("f64.ge", "i32.ge_s", "i32.ge_u");
-      case "and": return bin("i32.and");
-      case "or": return bin("i32.or");
-      case "xor": return bin("i32.xor");
-      case "shift_left": case "shift_right_logical": {
-        // (b >>> 0) >= 32 ? 0 : a << b (or a >>> b)
-        const b = f.local("i32");
-        this.push(a[1]);
-        f.set(b);
-        f.i32(0);
-        this.push(a[0]);
-        f.get(b).op(n.op === "shift_left" ? "i32.shl" : "i32.shr_u");
-        f.get(b).i32(32).op("i32.ge_u").op("select");
-        return;
-      }
-      case "select":
-        // p ? t : f
-        this.push(a[1]);
-        this.push(a[2]);
-        this.push(a[0]);
-        f.op("select");
-        return;
-      case "convert_element_type":
-        return this.convert(a[0], from, to);
-    }
-    throw new Error(`renderWasm: no WebAssembly for IR op ${n.op}`);
+    if (t.to === "float32" && !def.exact) this.fround();
   }
 
   /**
@@ -449,35 +314,15 @@ class Emitter {
    * -2^31 / -1 wraps to -2^31 (div_s would trap). Math.trunc(a / b) is the exact
    * truncated quotient for 32-bit operands, so div_s / div_u give the same value.
    */
-  private intDivide(x: IRNode, y: IRNode, op: "i32.div_s" | "i32.div_u" | "i32.rem_s" | "i32.rem_u"): void {
+  private intDivide(op: "i32.div_s" | "i32.div_u" | "i32.rem_s" | "i32.rem_u"): void {
     const f = this.f;
     const [a, b] = [f.local("i32"), f.local("i32")];
-    this.push(x);
-    f.set(a);
-    this.push(y);
-    f.set(b);
+    f.set(b).set(a);
     f.get(b).op("i32.eqz").if("i32").i32(0).else();
     if (op === "i32.div_s") {
       f.get(a).i32(-2147483648).op("i32.eq").get(b).i32(-1).op("i32.eq").op("i32.and").if("i32").i32(-2147483648).else();
       f.get(a).get(b).op(op).end();
     } else f.get(a).get(b).op(op);
     f.end();
-  }
-
-  private convert(x: IRNode, from: IRType, to: IRType): void {
-    const f = this.f;
-    this.push(x);
-    if (to === "bool") {
-      if (isFloatType(from)) f.f64(0).op("f64.ne");
-      else f.i32(0).op("i32.ne");
-      return;
-    }
-    if (isFloatType(to)) {
-      this.toF64(from);
-      if (to === "float32") this.fround();
-      return;
-    }
-    // XLA's saturating conversion, as saturateJs in the JavaScript kernels.
-    if (isFloatType(from)) f.op(to === "int32" ? "i32.trunc_sat_f64_s" : "i32.trunc_sat_f64_u");
   }
 }

@@ -1,5 +1,6 @@
 /**
- * take and scatter_add along one axis, indices clamped into the axis as on the CPU.
+ * scatter_add along one axis, indices clamped into the axis as on the CPU (take is a
+ * kernel of the IR: a load at a gathered index).
  * scatter_add copies the operand, then each update element adds itself to its target with
  * `atomicAdd` (float, double, int and unsigned have hardware atomics). Colliding float
  * updates are summed in whatever order the hardware serialises them, so float results can
@@ -22,18 +23,6 @@ function clamped(idx: ShapedArray, n: number): string {
 function split(shape: readonly number[], axis: number): [number, number, number] {
   return [sizeOf(shape.slice(0, axis)), shape[axis], sizeOf(shape.slice(axis + 1))];
 }
-
-defineCuda("take", ([x, idx], [out], { axis }) => {
-  const [, n, inner] = split(x.shape, axis);
-  const m = sizeOf(idx.shape);
-  const size = sizeOf(out.shape);
-  const body = `  const unsigned o = gi / ${m * inner}u;
-  const unsigned j = (gi / ${inner}u) % ${m}u;
-  ${clamped(idx, n)}
-  out[gi] = x[(o * ${n}u + k) * ${inner}u + gi % ${inner}u];`;
-  const params = [param("x", x.dtype), param("idx", idx.dtype), param("out", out.dtype, true)];
-  return { passes: [{ code: perElement(params, size, body), bindings: [{ in: 0 }, { in: 1 }, { out: 0 }], blocks: blocks(size), threads: THREADS }] };
-});
 
 defineCuda("scatter_add", ([op, idx, upd], [out], { axis }) => {
   if (op.dtype === "bool") return null;

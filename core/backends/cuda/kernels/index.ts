@@ -1,7 +1,6 @@
 // Each family file registers its primitives' CUDA kernels when imported.
 import "./elementwise.ts";
 import "./random.ts";
-import "./shape.ts";
 import "./dot.ts";
 import "./reduce.ts";
 import "./gather.ts";

@@ -1,5 +1,6 @@
 /**
- * take and scatter_add along one axis, indices clamped into the axis as on the CPU.
+ * scatter_add along one axis, indices clamped into the axis as on the CPU (take is a
+ * kernel of the IR: a load at a gathered index).
  * scatter_add has colliding indices and WGSL has no float atomics. A float CAS loop would
  * spin without bound when many updates hit one element (the gradient of a broadcast
  * row), so it groups the updates by index with a counting sort (integer atomics only),
@@ -21,18 +22,6 @@ function clamped(idx: ShapedArray, e: string, n: number): string {
 function split(shape: readonly number[], axis: number): [number, number, number] {
   return [sizeOf(shape.slice(0, axis)), shape[axis], sizeOf(shape.slice(axis + 1))];
 }
-
-defineWgsl("take", ([x, idx], [out], { axis }) => {
-  const [, n, inner] = split(x.shape, axis);
-  const m = sizeOf(idx.shape);
-  const size = sizeOf(out.shape);
-  const body = `  let o = gi / ${m * inner}u;
-  let j = (gi / ${inner}u) % ${m}u;
-  let k = ${clamped(idx, "idx[j]", n)};
-  out[gi] = x[(o * ${n}u + k) * ${inner}u + gi % ${inner}u];`;
-  const decls = [binding(0, "x", x.dtype), binding(1, "idx", idx.dtype), binding(2, "out", out.dtype, true)];
-  return { passes: [{ code: perElement(decls, size, body), bindings: [{ in: 0 }, { in: 1 }, { out: 0 }], workgroups: groups(size) }] };
-});
 
 /** Scratch buffers of a program, handed out as they are needed. */
 class Scratch {

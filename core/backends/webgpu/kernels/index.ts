@@ -2,7 +2,6 @@
 import "./elementwise.ts";
 import "./random.ts";
 import "./linalg.ts";
-import "./shape.ts";
 import "./dot.ts";
 import "./reduce.ts";
 import "./sort.ts";

@@ -1,39 +1,7 @@
 /**
- * JS loop kernels generated from a scalar expression, one specialised function per
- * (expression, arity) so V8 sees monomorphic code. This is the CPU's reference renderer.
+ * Scalar functions that the CPU's kernels call (JavaScript kernels as `lib.*`, WebAssembly
+ * kernels as imports) where one JavaScript operator is not enough.
  */
-import type { TypedArray } from "../../dtype.ts";
-import type { CpuImpl } from "../../primitive.ts";
-
-type Loop = (outs: TypedArray, ...ins: TypedArray[]) => void;
-
-const cache = new Map<string, Loop>();
-
-/** `expr` reads inputs as a, b, c (and helpers from `lib`), and yields the output element. */
-export function elementwiseLoop(expr: string, arity: number): Loop {
-  const key = `${arity}:${expr}`;
-  let fn = cache.get(key);
-  if (!fn) {
-    const names = ["a", "b", "c"].slice(0, arity);
-    const body = `return function(out, ${names.map((n) => `${n}s`).join(", ")}) {
-      const n = out.length;
-      for (let i = 0; i < n; i++) { ${names.map((n) => `const ${n} = ${n}s[i];`).join(" ")} out[i] = ${expr}; }
-    };`;
-    fn = new Function("lib", body)(lib) as Loop;
-    cache.set(key, fn);
-  }
-  return fn;
-}
-
-/** A CPU impl choosing its expression by the dtype of the first input. */
-export function elementwiseImpl(exprFor: (dtype: string) => string): CpuImpl {
-  return (ins, outs, _params, inAvals) => {
-    const loop = elementwiseLoop(exprFor(inAvals[0].dtype), ins.length);
-    loop(outs[0], ...ins);
-  };
-}
-
-// Scalar helpers for expressions that need more than one JS operator.
 export const lib = {
   erf(x: number): number {
     // Abramowitz-Stegun 7.1.26 is too coarse for gradients checks; use a series/continued fraction split.
@@ -86,6 +54,11 @@ export const lib = {
       p = 2.83297682 + p * w;
     }
     return p * y;
+  },
+  /** erf_inv for float64: Giles' float32-accurate value, then one Newton step on erf(y) = a. */
+  erfInv64(a: number): number {
+    const y = lib.erfInv(a);
+    return Number.isFinite(y) ? y - (lib.erf(y) - a) * 0.886226925452758 * Math.exp(y * y) : y;
   },
   /** Round half to even, as NumPy and JAX round. */
   roundEven(x: number): number {

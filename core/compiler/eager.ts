@@ -1,0 +1,37 @@
+/**
+ * Primitives with a lowering rule run eagerly as the kernel of a one-equation group, so an
+ * op called outside jit and the same op fused inside a jit program go through one lowering
+ * and one renderer on every backend.
+ */
+import { Var, type Eqn } from "../jaxpr.ts";
+import type { Params, Primitive } from "../primitive.ts";
+import type { ShapedArray } from "../tracer.ts";
+import type { Kernel } from "./ir.ts";
+import { lowerGroup } from "./lower.ts";
+
+export interface EagerKernel {
+  kernel: Kernel;
+  /** For each kernel input, the position of the call's input it reads (a lowering may skip or reorder inputs). */
+  order: number[];
+}
+
+const cache = new Map<string, EagerKernel>();
+
+/** Whether `prim` runs eagerly as a kernel. */
+export function runsAsKernel(prim: Primitive): boolean {
+  return prim.lower !== undefined || prim.reduceOp !== undefined;
+}
+
+/** The kernel computing one call of `prim`, cached by the call's types and params. */
+export function eagerKernel(prim: Primitive, inAvals: readonly ShapedArray[], params: Params, outAvals: readonly ShapedArray[]): EagerKernel {
+  const key = `${prim.name}|${inAvals.map((a) => `${a.dtype}[${a.shape}]`).join(",")}|${JSON.stringify(params)}`;
+  let k = cache.get(key);
+  if (!k) {
+    const inputs = inAvals.map((a) => new Var(a));
+    const eqn = { prim, inputs, outs: outAvals.map((a) => new Var(a)), params } as Eqn;
+    const { kernel, inputs: used } = lowerGroup([eqn], eqn);
+    k = { kernel, order: used.map((v) => inputs.indexOf(v)) };
+    cache.set(key, k);
+  }
+  return k;
+}

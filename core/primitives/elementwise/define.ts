@@ -1,0 +1,77 @@
+/**
+ * How an elementwise primitive is defined: its dtype rule, batching, and its ALU op (one
+ * spelling per kernel language, core/compiler/alu.ts). Operands of one primitive share a
+ * shape and dtype; the numpy layer broadcasts and promotes before binding. Every backend
+ * runs these primitives as kernels of the compiler's IR, eagerly and under jit alike.
+ */
+import { isFloat, isInt, type DType } from "../../dtype.ts";
+import { definePrimitive, type Params, type Primitive } from "../../primitive.ts";
+import { fmtShape, shapeEq } from "../../shape.ts";
+import { bind1 } from "../../trace.ts";
+import type { ShapedArray, Tracer } from "../../tracer.ts";
+import { defineAlu, type AluDef } from "../../compiler/alu.ts";
+import type { LoweringRule } from "../../compiler/lower.ts";
+import { bdimToFront } from "../shape.ts";
+
+export type DTypeClass = "float" | "int" | "bool" | "any" | "numeric" | "intOrBool";
+
+function accepts(cls: DTypeClass, dtype: DType): boolean {
+  switch (cls) {
+    case "float": return isFloat(dtype);
+    case "int": return isInt(dtype);
+    case "bool": return dtype === "bool";
+    case "intOrBool": return dtype === "bool" || isInt(dtype);
+    case "numeric": return dtype !== "bool";
+    case "any": return true;
+  }
+}
+
+export function checkOperands(name: string, avals: ShapedArray[], cls: DTypeClass): void {
+  const [a] = avals;
+  for (const b of avals) {
+    if (!shapeEq(a.shape, b.shape)) throw new Error(`${name}: operand shapes ${avals.map((v) => fmtShape(v.shape)).join(" and ")} differ`);
+    if (a.dtype !== b.dtype) throw new Error(`${name}: operand dtypes ${avals.map((v) => v.dtype).join(" and ")} differ`);
+  }
+  if (!accepts(cls, a.dtype)) throw new Error(`${name}: dtype ${a.dtype} is not supported (needs ${cls === "float" ? "a floating dtype" : cls === "numeric" ? "a numeric dtype" : cls})`);
+}
+
+/** Elementwise batching: operands already sharing a batch axis run as they are; others move it to the front. */
+export function elementwiseBatch(prim: () => Primitive) {
+  return (vals: Tracer[], dims: (number | null)[], params: Params, size: number): [Tracer[], (number | null)[]] => {
+    const d0 = dims[0];
+    if (d0 !== null && dims.every((d) => d === d0)) return [[bind1(prim(), vals, params)], [d0]];
+    return [[bind1(prim(), vals.map((v, i) => bdimToFront(v, dims[i], size)), params)], [0]];
+  };
+}
+
+/** An ALU op at the output's point, over its operands at the same point. */
+export const aluLowering: LoweringRule = ({ b, eqn, at }, pos) => b.node(eqn.prim.name, eqn.outs[0].aval.dtype, eqn.inputs.map((_, i) => at(i, pos)));
+
+export interface ElementwiseSpec {
+  name: string;
+  arity: number;
+  dtypes: DTypeClass;
+  alu: AluDef;
+  outDtype?: (dtype: DType, params: Params) => DType;
+  jvp?: Primitive["jvp"];
+  transpose?: Primitive["transpose"];
+}
+
+export function elementwise(spec: ElementwiseSpec): Primitive {
+  defineAlu(spec.name, spec.alu);
+  const p: Primitive = definePrimitive({
+    name: spec.name,
+    abstractEval(avals, params) {
+      if (avals.length !== spec.arity) throw new Error(`${spec.name}: expected ${spec.arity} operands, got ${avals.length}`);
+      checkOperands(spec.name, avals, spec.dtypes);
+      return [{ shape: avals[0].shape, dtype: spec.outDtype ? spec.outDtype(avals[0].dtype, params) : avals[0].dtype }];
+    },
+    impl: {},
+    lower: aluLowering,
+    pointwise: true,
+    jvp: spec.jvp,
+    transpose: spec.transpose,
+    batch: elementwiseBatch(() => p),
+  });
+  return p;
+}
