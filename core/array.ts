@@ -11,6 +11,7 @@ import { checkAddressable, fmtShape, sizeOf, stridesOf } from "./shape.ts";
 import { evalHooks, Trace, type MainTrace } from "./trace.ts";
 import { fmtAval, Tracer, type ShapedArray } from "./tracer.ts";
 import { eagerKernel, runsAsKernel } from "./compiler/eager.ts";
+import { routineCall } from "./routines.ts";
 
 export const cpuBackend = new CpuBackend();
 registerBackend("cpu", cpuBackend);
@@ -258,7 +259,7 @@ class EvalTrace extends Trace {
     return v;
   }
   processPrimitive(prim: Primitive, tracers: Tracer[], params: Params): Tracer[] {
-    if (prim.inline && !prim.impl.cpu) return prim.inline(tracers, params);
+    if (prim.inline) return prim.inline(tracers, params);
     if (prim.evaluate) return prim.evaluate(tracers, params);
     evalStats.primitivesRun++;
     const arrays = placeInputs(prim, tracers as NDArray[]);
@@ -284,7 +285,7 @@ class EvalTrace extends Trace {
       disposeCopies(arrays, tracers);
       return [new NDArray(outAvals[0], backend, out)];
     }
-    const handles = backend.execute(prim, arrays.map((a) => a.handle), inAvals, params, outAvals);
+    const handles = backend.execute(routineCall(prim.name, params, inAvals, outAvals), arrays.map((a) => a.handle));
     disposeCopies(arrays, tracers);
     return handles.map((h, i) => new NDArray(outAvals[i], backend, h));
   }

@@ -1,12 +1,12 @@
 /**
- * Backends own device memory and run primitives. The CPU backend always exists;
- * others register a starter and appear in `devices()` once they can start.
+ * Backends own device memory and run kernels of the compiler's IR and a fixed list of
+ * routines (core/routines.ts); they never see primitives or jaxprs. The CPU backend always
+ * exists; others register a starter and appear in `devices()` once they can start.
  */
 import type { DType, TypedArray } from "./dtype.ts";
-import type { Params, Primitive } from "./primitive.ts";
 import type { ShapedArray } from "./tracer.ts";
 import type { Kernel } from "./compiler/ir.ts";
-import type { Eqn } from "./jaxpr.ts";
+import type { RoutineCall } from "./routines.ts";
 
 export type Handle = unknown;
 
@@ -29,20 +29,21 @@ export interface Backend {
    * released when every owner has freed it. Backends without it copy instead.
    */
   share?(handle: Handle): Handle;
-  execute(prim: Primitive, ins: Handle[], inAvals: ShapedArray[], params: Params, outAvals: ShapedArray[]): Handle[];
+  /** Runs one routine (a product, convolution, pooling, sort, small linalg, random bits, ...) over input buffers. */
+  execute(call: RoutineCall, ins: Handle[]): Handle[];
   /**
    * Runs one kernel of the compiler's IR over input buffers; backends without it run jit
    * programs op by op. `label` names the work in errors (an eager call's primitive).
    */
   runKernel?(kernel: Kernel, ins: Handle[], label?: string): Handle;
   /**
-   * Runs product equation `head` (dot_general or conv_general_dilated, over `headIns`) with
+   * Runs product `head` (a dot_general or conv_general_dilated call, over `headIns`) with
    * `kernel` applied in its final stores, so the product is never materialised: the kernel's
    * input `input` is the head's output, read at the kernel's own loop point, and `others`
    * are its other inputs in order. Returns the kernel's output, or null where this program
    * cannot take the epilogue (the caller then runs the head and the kernel separately).
    */
-  runEpilogue?(head: Eqn, headIns: Handle[], kernel: Kernel, input: number, others: Handle[]): Handle | null;
+  runEpilogue?(head: RoutineCall, headIns: Handle[], kernel: Kernel, input: number, others: Handle[]): Handle | null;
   /** The most input buffers one kernel may read (WebGPU's storage-buffer limit); larger groups run op by op. */
   readonly maxKernelInputs?: number;
   memoryStats(): MemoryStats;

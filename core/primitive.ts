@@ -2,7 +2,6 @@
  * A primitive is a named operation with its rules declared beside it in its family file
  * under core/primitives/. `bind` hands it to the innermost active trace.
  */
-import type { TypedArray } from "./dtype.ts";
 import type { ShapedArray, Tracer } from "./tracer.ts";
 import type { LoweringRule } from "./compiler/lower.ts";
 import type { ReduceOp } from "./compiler/ir.ts";
@@ -16,7 +15,6 @@ export class UndefinedPrimal {
   constructor(readonly aval: ShapedArray) {}
 }
 
-export type CpuImpl = (ins: TypedArray[], outs: TypedArray[], params: Params, inAvals: ShapedArray[], outAvals: ShapedArray[]) => void;
 export type JvpRule = (primals: Tracer[], tangents: Tracer[], params: Params) => [Tracer[], (Tracer | null)[]];
 export type TransposeRule = (cts: (Tracer | null)[], args: (Tracer | UndefinedPrimal)[], params: Params) => (Tracer | null)[];
 export type BatchRule = (vals: Tracer[], dims: (number | null)[], params: Params, axisSize: number) => [Tracer[], (number | null)[]];
@@ -25,8 +23,6 @@ export interface Primitive {
   readonly name: string;
   /** Output shapes and dtypes; also where shape and dtype mistakes are reported. */
   abstractEval(avals: ShapedArray[], params: Params): ShapedArray[];
-  /** Kernels per backend, writing into preallocated outputs. */
-  impl: { cpu?: CpuImpl; [backend: string]: CpuImpl | undefined };
   /** Forward-mode rule; "zero" when the outputs carry no derivative (integers, comparisons). */
   jvp?: JvpRule | "zero";
   /** For primitives linear in some inputs: cotangents of the inputs from cotangents of the outputs. */

@@ -38,7 +38,6 @@ interface CheckpointParams {
 export const checkpointP: Primitive = definePrimitive({
   name: "checkpoint",
   abstractEval: (_avals, p) => (p as CheckpointParams).body.jaxpr.outAvals,
-  impl: {},
   evaluate(args, p) {
     const owned = new Set(args);
     return runBody((p as CheckpointParams).body, args).map((o) => ownArray(o, owned));

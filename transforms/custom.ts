@@ -21,7 +21,6 @@ interface CallParams {
 export const customVjpCallP: Primitive = definePrimitive({
   name: "custom_vjp_call",
   abstractEval: (_avals, p) => (p as CallParams).outAvals as never,
-  impl: {},
   inline: (args, p) => (p as CallParams).f(args),
   jvp(primals, tangents, p) {
     const { fwd, bwd } = p as CallParams;
@@ -35,10 +34,8 @@ export const customVjpCallP: Primitive = definePrimitive({
 export const customLinP: Primitive = definePrimitive({
   name: "custom_lin",
   abstractEval: (_avals, p) => p.outAvals,
-  impl: {
-    cpu: () => {
-      throw new Error("customVjp: a function with a custom VJP cannot be differentiated in forward mode (jvp/jacfwd); use grad, vjp or jacrev");
-    },
+  evaluate: () => {
+    throw new Error("customVjp: a function with a custom VJP cannot be differentiated in forward mode (jvp/jacfwd); use grad, vjp or jacrev");
   },
   transpose(cts, args, { bwd, res, outAvals }) {
     const full = cts.map((c, i) => c ?? zeros([...outAvals[i].shape], { dtype: outAvals[i].dtype }));

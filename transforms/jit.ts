@@ -20,7 +20,6 @@ import { checkOptions } from "../core/options.ts";
 export const jitCallP: Primitive = definePrimitive({
   name: "jit_call",
   abstractEval: (_avals, { jaxpr }) => jaxpr.outAvals,
-  impl: {},
   inline: (args, { jaxpr, numConsts }) => {
     // Run concretely (every argument an array): free intermediates as soon as they die.
     const concrete = args.every((a) => a instanceof NDArray);

@@ -8,6 +8,7 @@ import type { Params, Primitive } from "../primitive.ts";
 import type { ShapedArray } from "../tracer.ts";
 import type { Kernel } from "./ir.ts";
 import { lowerGroup } from "./lower.ts";
+import { routineCall, type RoutineCall } from "../routines.ts";
 
 export interface EagerKernel {
   kernel: Kernel;
@@ -34,4 +35,13 @@ export function eagerKernel(prim: Primitive, inAvals: readonly ShapedArray[], pa
     cache.set(key, k);
   }
   return k;
+}
+
+const calls = new WeakMap<Eqn, RoutineCall>();
+
+/** The routine call of an equation that is not a kernel (memoised: loop bodies run theirs every step). */
+export function routineOf(e: Eqn): RoutineCall {
+  let c = calls.get(e);
+  if (!c) calls.set(e, (c = routineCall(e.prim.name, e.params, e.inputs.map((v) => v.aval), e.outs.map((v) => v.aval))));
+  return c;
 }

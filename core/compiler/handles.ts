@@ -4,6 +4,7 @@
  * to the backend at once. Outputs are always the caller's own references (an output that
  * is an input is shared, not returned as the same reference).
  */
+import { routineOf } from "./eager.ts";
 import type { Backend, Handle } from "../backend.ts";
 import type { Eqn, Jaxpr, Var } from "../jaxpr.ts";
 import type { ShapedArray } from "../tracer.ts";
@@ -67,7 +68,7 @@ function build(jaxpr: Jaxpr, backend: Backend): HandleProgram | null {
       vals[outSlots[0]] = share(vals[inSlots[e.prim.viewOf]]);
       return;
     }
-    const res = backend.execute(e.prim, pick(inSlots), e.inputs.map((v) => v.aval), e.params, e.outs.map((v) => v.aval));
+    const res = backend.execute(routineOf(e), pick(inSlots));
     for (let j = 0; j < outSlots.length; j++) vals[outSlots[j]] = res[j];
   };
   return (ins) => {
@@ -78,7 +79,7 @@ function build(jaxpr: Jaxpr, backend: Backend): HandleProgram | null {
       else {
         let out: Handle | null = null;
         if (s.head && backend.runEpilogue) {
-          out = backend.runEpilogue(s.head.eqn, pick(plan.headIns[k]), s.kernel, s.head.input, pick(plan.otherIns[k]));
+          out = backend.runEpilogue(routineOf(s.head.eqn), pick(plan.headIns[k]), s.kernel, s.head.input, pick(plan.otherIns[k]));
           if (out !== null) fusionStats.epiloguesRun++;
         }
         if (out === null) {

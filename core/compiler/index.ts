@@ -8,6 +8,7 @@
  * setFusion(true);
  * jit((x) => np.sum(np.tanh(x).mul(2)))(np.ones([1000])); // one fused kernel
  */
+import { routineOf } from "./eager.ts";
 import { NDArray } from "../array.ts";
 import type { Backend, Handle } from "../backend.ts";
 import { jaxprEnv, type Eqn, type Jaxpr, type Var } from "../jaxpr.ts";
@@ -213,7 +214,7 @@ export function runFused(jaxpr: Jaxpr, consts: Tracer[], args: Tracer[]): Tracer
       const sk = s as Extract<Step, { kind: "kernel" }>;
       let out: Handle | null = null;
       if (sk.head && backend!.runEpilogue) {
-        out = backend!.runEpilogue(sk.head.eqn, plan.headIns[k].map(handle), sk.kernel, sk.head.input, plan.otherIns[k].map(handle));
+        out = backend!.runEpilogue(routineOf(sk.head.eqn), plan.headIns[k].map(handle), sk.kernel, sk.head.input, plan.otherIns[k].map(handle));
         if (out !== null) fusionStats.epiloguesRun++;
       }
       if (out === null) {

@@ -70,7 +70,6 @@ export const condP: Primitive = definePrimitive({
     }
     return branches[0].jaxpr.outAvals;
   },
-  impl: {},
   evaluate(args, params) {
     const { branches } = params as CondParams;
     const [index, ...ops] = args;

@@ -49,7 +49,6 @@ export const scanP: Primitive = definePrimitive({
     const outs = body.jaxpr.outAvals;
     return outs.map((a, i) => (i < nK ? a : stackedAval(a, length)));
   },
-  impl: {},
   evaluate: (args, params) => runScan(args, params as ScanParams),
   jvp: (primals, tangents, params) => scanJvp(primals, tangents, params as ScanParams),
   transpose: (cts, args, params) => scanTranspose(cts, args, params as ScanParams),

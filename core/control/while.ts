@@ -41,7 +41,6 @@ export const whileP: Primitive = definePrimitive({
     if (!sameAvals(carry, body.jaxpr.outAvals)) throw new Error(`while: carry ${fmtAvals(carry)} differs from the body's output ${fmtAvals(body.jaxpr.outAvals)}`);
     return body.jaxpr.outAvals;
   },
-  impl: {},
   evaluate: (args, params) => runWhile(args, params as WhileParams),
   jvp(primals, tangents, params) {
     const p = params as WhileParams;

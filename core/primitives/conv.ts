@@ -18,16 +18,10 @@ import type { ShapedArray, Tracer } from "../tracer.ts";
 import { add } from "./elementwise.ts";
 import { moveaxis, reshape, rev, transpose } from "./shape.ts";
 import { zerosLike } from "../np/creation.ts";
+import { defineCpu } from "../backends/cpu/routines/registry.ts";
 
-export interface ConvParams {
-  strides: [number, number];
-  /** [lo, hi] per spatial axis; negative values crop. */
-  padding: [[number, number], [number, number]];
-  lhsDilation: [number, number];
-  rhsDilation: [number, number];
-  /** Feature groups: input channels and output channels are split into `groups` blocks. */
-  groups: number;
-}
+export type { ConvParams } from "../routines.ts";
+import type { ConvParams } from "../routines.ts";
 
 /** Size of an axis of n samples with dilation d (d-1 holes between neighbours). */
 export const dilateDim = (n: number, d: number) => (n === 0 ? 0 : 1 + d * (n - 1));
@@ -91,19 +85,6 @@ export const convGeneralDilatedP: Primitive = definePrimitive({
   abstractEval([l, r], params) {
     return [{ shape: convOutShape(l, r, params as ConvParams), dtype: l.dtype }];
   },
-  impl: {
-    // Float32 and float64 run as im2col + the platform BLAS when there is one; float32
-    // otherwise as im2col + the WebAssembly SIMD sgemm (threaded); the rest, and all with
-    // AUGERINO_WASM=0 and no BLAS, on the JavaScript loop.
-    cpu([x, w], [out], params, [la, ra], [oa]) {
-      if (la.dtype === "float32" || la.dtype === "float64") {
-        const geo = convGeometry(params as ConvParams, la, ra, oa);
-        if (!geo || convBlas(x as FloatArray, w as FloatArray, out as FloatArray, geo)) return;
-      }
-      if (la.dtype === "float32" && wasmEnabled() && convWasm(x as Float32Array, w as Float32Array, out as Float32Array, params as ConvParams, la, ra, oa)) return;
-      convGeneralDilatedLoop(x, w, out, params as ConvParams, la, ra, oa);
-    },
-  },
   // Bilinear: d(x*w) = dx*w + x*dw. Tangents that are concrete zeros (the JVP trace
   // instantiates missing tangents as zeros) are skipped, which saves a whole convolution
   // per layer when differentiating with respect to only one operand.
@@ -154,6 +135,17 @@ export const convGeneralDilatedP: Primitive = definePrimitive({
   printParams: (p) =>
     `strides=${JSON.stringify(p.strides)} padding=${JSON.stringify(p.padding)} lhs_dilation=${JSON.stringify(p.lhsDilation)} rhs_dilation=${JSON.stringify(p.rhsDilation)} groups=${p.groups}`,
 });
+// Float32 and float64 run as im2col + the platform BLAS when there is one; float32
+// otherwise as im2col + the WebAssembly SIMD sgemm (threaded); the rest, and all with
+// AUGERINO_WASM=0 and no BLAS, on the JavaScript loop.
+defineCpu("conv_general_dilated", ([x, w], [out], params, [la, ra], [oa]) => {
+      if (la.dtype === "float32" || la.dtype === "float64") {
+        const geo = convGeometry(params as ConvParams, la, ra, oa);
+        if (!geo || convBlas(x as FloatArray, w as FloatArray, out as FloatArray, geo)) return;
+      }
+      if (la.dtype === "float32" && wasmEnabled() && convWasm(x as Float32Array, w as Float32Array, out as Float32Array, params as ConvParams, la, ra, oa)) return;
+      convGeneralDilatedLoop(x, w, out, params as ConvParams, la, ra, oa);
+    });
 
 export type ConvGeometry = NonNullable<ReturnType<typeof convGeometry>>;
 

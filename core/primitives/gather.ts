@@ -10,6 +10,7 @@ import type { ShapedArray, Tracer } from "../tracer.ts";
 import { bdimToFront, moveaxis, reshape } from "./shape.ts";
 import { posFromDims } from "../compiler/lower.ts";
 import * as np from "../np.ts";
+import { defineCpu } from "../backends/cpu/routines/registry.ts";
 
 function checkIndices(name: string, idx: ShapedArray): void {
   if (!isInt(idx.dtype)) throw new Error(`${name}: indices must be int32 or uint32, got ${idx.dtype}`);
@@ -27,7 +28,6 @@ export const takeP: Primitive = definePrimitive({
     if (x.shape[axis] === 0) throw new Error(`take: cannot index into an empty axis of ${fmtShape(x.shape)}`);
     return [{ shape: takeShape(x.shape, idx.shape, axis), dtype: x.dtype }];
   },
-  impl: {},
   lower({ b, eqn, at }, pos) {
     const [xa, ia] = eqn.inputs.map((v) => v.aval);
     const axis = eqn.params.axis as number;
@@ -78,23 +78,6 @@ export const scatterAddP: Primitive = definePrimitive({
     }
     return [op];
   },
-  impl: {
-    cpu([op, idx, upd], [out], { axis }, [oa]) {
-      out.set(op);
-      const outer = sizeOf(oa.shape.slice(0, axis));
-      const n = oa.shape[axis];
-      const inner = sizeOf(oa.shape.slice(axis + 1));
-      const m = idx.length;
-      for (let o = 0; o < outer; o++) {
-        for (let j = 0; j < m; j++) {
-          const k = Math.min(Math.max(idx[j], 0), n - 1);
-          const dst = (o * n + k) * inner;
-          const src = (o * m + j) * inner;
-          for (let i = 0; i < inner; i++) out[dst + i] += upd[src + i];
-        }
-      }
-    },
-  },
   jvp: ([op, idx, upd], [top, , tupd], { axis }) => [[scatterAdd(op, idx, upd, axis)], [scatterAdd(top, idx, tupd, axis)]],
   transpose([ct], [op, idx, upd], { axis }) {
     if (idx instanceof UndefinedPrimal) throw new Error("scatter_add: indices cannot be linear");
@@ -112,6 +95,21 @@ export const scatterAddP: Primitive = definePrimitive({
     return [[moveaxis(unmerged, axis, 0)], [0]];
   },
 });
+defineCpu("scatter_add", ([op, idx, upd], [out], { axis }, [oa]) => {
+      out.set(op);
+      const outer = sizeOf(oa.shape.slice(0, axis));
+      const n = oa.shape[axis];
+      const inner = sizeOf(oa.shape.slice(axis + 1));
+      const m = idx.length;
+      for (let o = 0; o < outer; o++) {
+        for (let j = 0; j < m; j++) {
+          const k = Math.min(Math.max(idx[j], 0), n - 1);
+          const dst = (o * n + k) * inner;
+          const src = (o * m + j) * inner;
+          for (let i = 0; i < inner; i++) out[dst + i] += upd[src + i];
+        }
+      }
+    });
 
 export function take(x: Tracer, idx: Tracer, axis: number): Tracer {
   return bind1(takeP, [x, idx], { axis });

@@ -22,6 +22,7 @@ import { bind1 } from "../trace.ts";
 import type { ShapedArray, Tracer } from "../tracer.ts";
 import * as np from "../np.ts";
 import { bdimToFront, moveaxis, slice } from "./shape.ts";
+import { defineCpu } from "../backends/cpu/routines/registry.ts";
 
 // ---------------------------------------------------------------- float64 kernels on one matrix
 
@@ -262,15 +263,13 @@ export const expmP: Primitive = definePrimitive({
     checkSquare("expm", a);
     return [a];
   },
-  impl: {
-    cpu([a], [out], _p, [aa]) {
-      const n = lastDim(aa);
-      for (let b = 0; b < batchCount(a, n * n); b++) out.set(expmMatrix(load(a, b, n * n), n), b * n * n);
-    },
-  },
   jvp: ([a], [da]) => [[expm(a)], [expmFrechet(a, da)]],
   batch: frontBatch((a) => expm(a)),
 });
+defineCpu("expm", ([a], [out], _p, [aa]) => {
+      const n = lastDim(aa);
+      for (let b = 0; b < batchCount(a, n * n); b++) out.set(expmMatrix(load(a, b, n * n), n), b * n * n);
+    });
 
 export const expm = (a: Tracer): Tracer => bind1(expmP, [a]);
 
@@ -284,13 +283,6 @@ export const expmFrechetP: Primitive = definePrimitive({
     if (!shapeEq(a.shape, e.shape)) throw new Error(`expm_frechet: the direction E ${fmtShape(e.shape)} must have the shape of A ${fmtShape(a.shape)}`);
     return [a];
   },
-  impl: {
-    cpu([a, e], [out], _p, [aa]) {
-      const n = lastDim(aa);
-      const len = n * n;
-      for (let b = 0; b < batchCount(a, len); b++) out.set(expmFrechetMatrix(load(a, b, len), load(e, b, len), n), b * len);
-    },
-  },
   // With M = [[A, E], [0, A]], L(A, E) is the top-right block of expm(M) and M is linear in
   // (A, E) jointly, so the derivative along (dA, dE) is the top-right block of
   // L(M, [[dA, dE], [0, dA]]): linear in the tangents, and nests for any derivative order.
@@ -303,6 +295,11 @@ export const expmFrechetP: Primitive = definePrimitive({
   },
   batch: frontBatch((a, e) => expmFrechet(a, e)),
 });
+defineCpu("expm_frechet", ([a, e], [out], _p, [aa]) => {
+      const n = lastDim(aa);
+      const len = n * n;
+      for (let b = 0; b < batchCount(a, len); b++) out.set(expmFrechetMatrix(load(a, b, len), load(e, b, len), n), b * len);
+    });
 
 export const expmFrechet = (a: Tracer, e: Tracer): Tracer => bind1(expmFrechetP, [a, e]);
 
@@ -319,19 +316,6 @@ export const solveP: Primitive = definePrimitive({
     }
     return [b];
   },
-  impl: {
-    cpu([a, bIn], [out], _p, [aa], [oa]) {
-      const n = lastDim(aa);
-      const k = lastDim(oa);
-      for (let b = 0; b < batchCount(a, n * n); b++) {
-        const [sign, lu, piv] = luOf(a, b, n);
-        const x = load(bIn, b, n * k);
-        if (sign === 0) x.fill(NaN);
-        else luSolve(lu, piv, n, x, k);
-        out.set(x, b * n * k);
-      }
-    },
-  },
   // dX = A^-1 (dB - dA X): linear in (dA, dB) with A and X held as constants.
   jvp([a, b], [da, db]) {
     const x = solve(a, b);
@@ -344,6 +328,17 @@ export const solveP: Primitive = definePrimitive({
   },
   batch: frontBatch((a, b) => solve(a, b)),
 });
+defineCpu("solve", ([a, bIn], [out], _p, [aa], [oa]) => {
+      const n = lastDim(aa);
+      const k = lastDim(oa);
+      for (let b = 0; b < batchCount(a, n * n); b++) {
+        const [sign, lu, piv] = luOf(a, b, n);
+        const x = load(bIn, b, n * k);
+        if (sign === 0) x.fill(NaN);
+        else luSolve(lu, piv, n, x, k);
+        out.set(x, b * n * k);
+      }
+    });
 
 export const solve = (a: Tracer, b: Tracer): Tracer => bind1(solveP, [a, b]);
 
@@ -357,8 +352,10 @@ function luScalar(name: string, fromLu: (sign: number, lu: Mat, n: number) => nu
       checkSquare(name, a);
       return [{ shape: a.shape.slice(0, -2), dtype: a.dtype }];
     },
-    impl: {
-      cpu([a], [out], _p, [aa]) {
+    jvp,
+    batch: frontBatch((a) => bind1(p, [a])),
+  });
+  defineCpu(name as "det", ([a], [out], _p, [aa]) => {
         const n = lastDim(aa);
         // An empty matrix (n = 0) has determinant 1.
         if (n === 0) return void out.fill(fromLu(1, new Float64Array(0), 0));
@@ -366,11 +363,7 @@ function luScalar(name: string, fromLu: (sign: number, lu: Mat, n: number) => nu
           const [sign, lu] = luOf(a, b, n);
           out[b] = fromLu(sign, lu, n);
         }
-      },
-    },
-    jvp,
-    batch: frontBatch((a) => bind1(p, [a])),
-  });
+      });
   return p;
 }
 

@@ -11,6 +11,7 @@ import type { Tracer } from "../tracer.ts";
 import type { TypedArray } from "../dtype.ts";
 import { bdimToFront } from "./shape.ts";
 import { broadcastTo } from "../np/math.ts";
+import { defineCpu } from "../backends/cpu/routines/registry.ts";
 
 // Rotation constants of Threefry-2x32 (Random123's R_32x2_*), one group of four per half cycle.
 const ROTATIONS = [13, 15, 26, 6, 17, 29, 16, 24] as const;
@@ -67,7 +68,6 @@ export const threefry2x32P: Primitive = definePrimitive({
     }
     return [a, a];
   },
-  impl: { cpu: threefryKernel },
   // Random bits carry no derivative.
   jvp: "zero",
   // Elementwise, but with two outputs, so elementwiseBatch (one output) does not fit.
@@ -77,6 +77,7 @@ export const threefry2x32P: Primitive = definePrimitive({
     return [bind(threefry2x32P, vals.map((v, i) => bdimToFront(v, dims[i], size)), params), [0, 0]];
   },
 });
+defineCpu("threefry2x32", threefryKernel);
 
 /**
  * threefry2x32 with NumPy broadcasting of its four uint32 operands; returns both output words.

@@ -6,6 +6,7 @@ import { bind1 } from "../trace.ts";
 import type { ShapedArray, Tracer } from "../tracer.ts";
 import { broadcastInDim } from "./shape.ts";
 import * as np from "../np.ts";
+import { defineCpu } from "../backends/cpu/routines/registry.ts";
 
 function reducedAval(name: string, x: ShapedArray, axes: number[], dtype: DType = x.dtype): ShapedArray {
   if (!axes.every((a, i) => Number.isInteger(a) && a >= 0 && a < x.shape.length && (i === 0 || a > axes[i - 1]))) {
@@ -33,7 +34,6 @@ export const reduceSumP: Primitive = definePrimitive({
     if (x.dtype === "bool") throw new Error("reduce_sum: bool arrays must be cast to a number dtype first");
     return [reducedAval("reduce_sum", x, axes)];
   },
-  impl: {},
   jvp: ([x], [t], { axes }) => [[reduceSum(x, axes)], [reduceSum(t, axes)]],
   transpose: ([ct], [x], { axes }) => [ct && expandReduced(ct, x.aval.shape, axes)],
   batch: axesBatch(() => reduceSumP),
@@ -51,7 +51,6 @@ export const reduceMaxP: Primitive = definePrimitive({
   name: "reduce_max",
   reduceOp: "max",
   abstractEval: ([x], { axes }) => [reducedAval("reduce_max", x, axes)],
-  impl: {},
   jvp: maxMinJvp(() => reduceMaxP),
   batch: axesBatch(() => reduceMaxP),
 });
@@ -60,7 +59,6 @@ export const reduceMinP: Primitive = definePrimitive({
   name: "reduce_min",
   reduceOp: "min",
   abstractEval: ([x], { axes }) => [reducedAval("reduce_min", x, axes)],
-  impl: {},
   jvp: maxMinJvp(() => reduceMinP),
   batch: axesBatch(() => reduceMinP),
 });
@@ -69,7 +67,6 @@ export const reduceProdP: Primitive = definePrimitive({
   name: "reduce_prod",
   reduceOp: "prod",
   abstractEval: ([x], { axes }) => [reducedAval("reduce_prod", x, axes)],
-  impl: {},
   jvp([x], [t], { axes }) {
     // d prod / d x_i = product of the others, computed without dividing by zero.
     const isZero = np.equal(x, 0);
@@ -83,7 +80,7 @@ export const reduceProdP: Primitive = definePrimitive({
 });
 
 function argImpl(better: (v: number, best: number) => boolean) {
-  return ([x]: TypedArray[], [out]: TypedArray[], { axis }: Params, [xa]: ShapedArray[]) => {
+  return ([x]: TypedArray[], [out]: TypedArray[], { axis }: { axis: number }, [xa]: readonly ShapedArray[]) => {
     const n = xa.shape[axis];
     const inner = stridesOf(xa.shape)[axis];
     const outer = out.length / inner;
@@ -113,10 +110,10 @@ const argPrim = (name: string, better: (v: number, best: number) => boolean): Pr
       if (x.shape[axis] === 0) throw new Error(`${name}: cannot take ${name} of an empty axis`);
       return [reducedAval(name, x, [axis], "int32")];
     },
-    impl: { cpu: argImpl(better) },
     jvp: "zero",
     batch: ([x], [d], { axis }) => [[bind1(p, [x], { axis: axis >= d! ? axis + 1 : axis })], [axis < d! ? d! - 1 : d]],
   });
+  defineCpu(name as "argmax", argImpl(better));
   return p;
 };
 

@@ -22,7 +22,6 @@ export const reshapeP: Primitive = definePrimitive({
     if (sizeOf(newShape) !== sizeOf(x.shape)) throw new Error(`reshape: cannot reshape ${fmtShape(x.shape)} (size ${sizeOf(x.shape)}) into ${fmtShape(newShape)}`);
     return [{ shape: newShape, dtype: x.dtype }];
   },
-  impl: { cpu: ([x], [out]) => out.set(x) },
   viewOf: 0,
   lower: ({ b, eqn, at }, pos) => at(0, posFromFlat(b, eqn.inputs[0].aval.shape, pos.flat())),
   jvp: linearJvp(() => reshapeP),
@@ -44,7 +43,6 @@ export const transposeP: Primitive = definePrimitive({
     if (!isPermutation(perm, x.shape.length)) throw new Error(`transpose: axes ${JSON.stringify(perm)} are not a permutation of the ${x.shape.length} axes of ${fmtShape(x.shape)}`);
     return [{ shape: perm.map((p: number) => x.shape[p]), dtype: x.dtype }];
   },
-  impl: {},
   lower({ b, eqn, at }, pos) {
     const perm = eqn.params.perm as number[];
     const out = pos.dims();
@@ -88,7 +86,6 @@ export const broadcastInDimP: Primitive = definePrimitive({
     if (!ok) throw new Error(`broadcast_in_dim: cannot broadcast ${fmtShape(x.shape)} to ${fmtShape(shape)} along dims ${JSON.stringify(bd)}`);
     return [{ shape, dtype: x.dtype }];
   },
-  impl: {},
   lower({ b, eqn, at }, pos) {
     const xs = eqn.inputs[0].aval.shape;
     const bd = eqn.params.broadcastDimensions as number[];
@@ -130,7 +127,6 @@ export const sliceP: Primitive = definePrimitive({
     });
     return [{ shape, dtype: x.dtype }];
   },
-  impl: {},
   lower({ b, eqn, at }, pos) {
     const { start, strides } = eqn.params as { start: number[]; strides: number[] };
     return at(0, posFromDims(b, eqn.inputs[0].aval.shape, pos.dims().map((o, i) => b.iadd(b.const(start[i], "index"), b.imul(o, strides[i])))));
@@ -173,7 +169,6 @@ export const padP: Primitive = definePrimitive({
     });
     return [{ shape, dtype: x.dtype }];
   },
-  impl: {},
   lower({ b, eqn, at }, pos) {
     const xs = eqn.inputs[0].aval.shape;
     const outShape = eqn.outs[0].aval.shape;
@@ -242,7 +237,6 @@ export const concatenateP: Primitive = definePrimitive({
     shape[axis] = xs.reduce((acc, x) => acc + x.shape[axis], 0);
     return [{ shape, dtype: xs[0].dtype }];
   },
-  impl: {},
   lower({ b, eqn, at }, pos) {
     const axis = eqn.params.axis as number;
     const out = pos.dims();
@@ -294,7 +288,6 @@ export const revP: Primitive = definePrimitive({
     if (!axes.every((a: number) => a >= 0 && a < x.shape.length)) throw new Error(`rev: axes ${JSON.stringify(axes)} out of range for ${fmtShape(x.shape)}`);
     return [x];
   },
-  impl: {},
   lower({ b, eqn, at }, pos) {
     const xs = eqn.inputs[0].aval.shape;
     const axes = eqn.params.axes as number[];

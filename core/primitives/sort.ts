@@ -10,6 +10,7 @@ import { fmtShape, stridesOf } from "../shape.ts";
 import { bind1 } from "../trace.ts";
 import type { ShapedArray, Tracer } from "../tracer.ts";
 import * as np from "../np.ts";
+import { defineCpu } from "../backends/cpu/routines/registry.ts";
 
 /** a before b in sort order: numeric less-than, with NaN after every number. */
 function before(a: number, b: number): boolean {
@@ -75,13 +76,6 @@ export const sortP: Primitive = definePrimitive({
     checkAxis("sort", x, axis);
     return [x];
   },
-  impl: {
-    cpu([x], [out], { axis }, [xa]) {
-      forEachSortedLine(x, xa, axis, (perm, vals, base, stride) => {
-        for (let k = 0; k < perm.length; k++) out[base + k * stride] = vals[perm[k]];
-      });
-    },
-  },
   jvp([x], [t], { axis }) {
     const y = sort(x, axis);
     if (!isFloat(x.dtype)) return [[y], [null]];
@@ -91,6 +85,11 @@ export const sortP: Primitive = definePrimitive({
   batch: axisBatch(() => sortP),
   printParams: (p) => `axis=${p.axis}`,
 });
+defineCpu("sort", ([x], [out], { axis }, [xa]) => {
+      forEachSortedLine(x, xa, axis, (perm, vals, base, stride) => {
+        for (let k = 0; k < perm.length; k++) out[base + k * stride] = vals[perm[k]];
+      });
+    });
 
 export const argsortP: Primitive = definePrimitive({
   name: "argsort",
@@ -98,17 +97,15 @@ export const argsortP: Primitive = definePrimitive({
     checkAxis("argsort", x, axis);
     return [{ shape: x.shape, dtype: "int32" }];
   },
-  impl: {
-    cpu([x], [out], { axis }, [xa]) {
-      forEachSortedLine(x, xa, axis, (perm, _vals, base, stride) => {
-        for (let k = 0; k < perm.length; k++) out[base + k * stride] = perm[k];
-      });
-    },
-  },
   jvp: "zero",
   batch: axisBatch(() => argsortP),
   printParams: (p) => `axis=${p.axis}`,
 });
+defineCpu("argsort", ([x], [out], { axis }, [xa]) => {
+      forEachSortedLine(x, xa, axis, (perm, _vals, base, stride) => {
+        for (let k = 0; k < perm.length; k++) out[base + k * stride] = perm[k];
+      });
+    });
 
 /** Stable ascending sort along `axis` (non-negative), NaNs last. No broadcasting. */
 export function sort(x: Tracer, axis: number): Tracer {

@@ -14,16 +14,12 @@ import { bind1 } from "../trace.ts";
 import type { ShapedArray, Tracer } from "../tracer.ts";
 import { bdimToFront, moveaxis, pad } from "./shape.ts";
 import { extreme2x2, gather2x2, pool2x2Geometry, scatter2x2 } from "../backends/cpu/pool2x2.ts";
+import { defineCpu } from "../backends/cpu/routines/registry.ts";
 
-export interface WindowParams {
-  window: number[];
-  strides: number[];
-  /** [lo, hi] per axis; negative values crop. */
-  padding: [number, number][];
-}
+export type { WindowParams, Select } from "../routines.ts";
+import type { WindowParams, Select } from "../routines.ts";
 
 /** Which extreme select_and_gather_add / select_and_scatter_add pick in each window. */
-export type Select = "max" | "min";
 
 export function windowOutShape(name: string, x: ShapedArray, p: WindowParams): number[] {
   const r = x.shape.length;
@@ -196,13 +192,6 @@ const printParams = (p: Params) => `window=${JSON.stringify(p.window)} strides=$
 export const reduceWindowSumP: Primitive = definePrimitive({
   name: "reduce_window_sum",
   abstractEval: ([x], p) => [{ shape: windowOutShape("reduce_window_sum", x, windowParams(p)), dtype: x.dtype }],
-  impl: {
-    cpu([x], [out], p, [xa], [oa]) {
-      const sums = new Float64Array(out.length);
-      windowLoop(x, xa.shape, oa.shape, windowParams(p), SUM, sums, null);
-      for (let i = 0; i < out.length; i++) out[i] = sums[i];
-    },
-  },
   jvp: ([x], [t], p) => [[reduceWindowSum(x, windowParams(p))], [reduceWindowSum(t, windowParams(p))]],
   // JAX's _reduce_window_sum_transpose_rule: spread the cotangent with holes of stride-1,
   // pad its edges by the window, and sum it with the same (all-ones, symmetric) window.
@@ -221,6 +210,11 @@ export const reduceWindowSumP: Primitive = definePrimitive({
   batch: ([x], [d], p) => [[reduceWindowSum(moveaxis(x, d!, 0), windowParams(batchedParams(p)))], [0]],
   printParams,
 });
+defineCpu("reduce_window_sum", ([x], [out], p, [xa], [oa]) => {
+      const sums = new Float64Array(out.length);
+      windowLoop(x, xa.shape, oa.shape, windowParams(p), SUM, sums, null);
+      for (let i = 0; i < out.length; i++) out[i] = sums[i];
+    });
 
 // ---------------------------------------------------------------- reduce_window_max / min
 function extremum(select: Select): Primitive {
@@ -228,19 +222,17 @@ function extremum(select: Select): Primitive {
   const prim: Primitive = definePrimitive({
     name,
     abstractEval: ([x], p) => [{ shape: windowOutShape(name, x, windowParams(p)), dtype: x.dtype }],
-    impl: {
-      cpu([x], [out], p, [xa], [oa]) {
+    jvp: ([x], [t], p) => [[bind1(prim, [x], p)], [selectAndGatherAdd(t, x, windowParams(p), select)]],
+    batch: ([x], [d], p) => [[bind1(prim, [moveaxis(x, d!, 0)], batchedParams(p))], [0]],
+    printParams,
+  });
+  defineCpu(name as "reduce_window_max", ([x], [out], p, [xa], [oa]) => {
         const g = pool2x2Geometry(xa.shape, windowParams(p));
         if (g) return extreme2x2(x, out, g, select === "max" ? 1 : -1);
         const picks = selectPicks(x, xa, oa.shape, { ...p, select });
         const empty = emptyValue(select, xa.dtype);
         for (let i = 0; i < out.length; i++) out[i] = picks[i] < 0 ? empty : x[picks[i]];
-      },
-    },
-    jvp: ([x], [t], p) => [[bind1(prim, [x], p)], [selectAndGatherAdd(t, x, windowParams(p), select)]],
-    batch: ([x], [d], p) => [[bind1(prim, [moveaxis(x, d!, 0)], batchedParams(p))], [0]],
-    printParams,
-  });
+      });
   return prim;
 }
 export const reduceWindowMaxP = extremum("max");
@@ -260,14 +252,6 @@ export const selectAndGatherAddP: Primitive = definePrimitive({
     }
     return [{ shape: windowOutShape("select_and_gather_add", x, windowParams(p)), dtype: x.dtype }];
   },
-  impl: {
-    cpu([t, x], [out], p, [, xa], [oa]) {
-      const g = pool2x2Geometry(xa.shape, windowParams(p));
-      if (g) return gather2x2(t, x, out, g, p.select === "max" ? 1 : -1);
-      const picks = selectPicks(x, xa, oa.shape, p);
-      for (let i = 0; i < out.length; i++) out[i] = picks[i] < 0 ? 0 : t[picks[i]];
-    },
-  },
   // The selection is piecewise constant in x, so x's tangent contributes nothing.
   jvp: ([t, x], [dt], p) => [[selectAndGatherAdd(t, x, windowParams(p), p.select)], [selectAndGatherAdd(dt, x, windowParams(p), p.select)]],
   transpose([ct], [t, x], p) {
@@ -278,6 +262,12 @@ export const selectAndGatherAddP: Primitive = definePrimitive({
   batch: ([t, x], [dt, dx], p, size) => [[bind1(selectAndGatherAddP, [bdimToFront(t, dt, size), bdimToFront(x, dx, size)], batchedParams(p))], [0]],
   printParams,
 });
+defineCpu("select_and_gather_add", ([t, x], [out], p, [, xa], [oa]) => {
+      const g = pool2x2Geometry(xa.shape, windowParams(p));
+      if (g) return gather2x2(t, x, out, g, p.select === "max" ? 1 : -1);
+      const picks = selectPicks(x, xa, oa.shape, p);
+      for (let i = 0; i < out.length; i++) out[i] = picks[i] < 0 ? 0 : t[picks[i]];
+    });
 
 // ---------------------------------------------------------------- select_and_scatter_add
 /**
@@ -294,8 +284,16 @@ export const selectAndScatterAddP: Primitive = definePrimitive({
     }
     return [x];
   },
-  impl: {
-    cpu([s, x], [out], p, [sa, xa]) {
+  jvp: ([s, x], [ds], p) => [[selectAndScatterAdd(s, x, windowParams(p), p.select)], [selectAndScatterAdd(ds, x, windowParams(p), p.select)]],
+  transpose([ct], [s, x], p) {
+    if (x instanceof UndefinedPrimal) throw new Error("select_and_scatter_add: not linear in the operand (argument 1)");
+    if (!ct || !(s instanceof UndefinedPrimal)) return [null, null];
+    return [selectAndGatherAdd(ct, x as Tracer, windowParams(p), p.select), null];
+  },
+  batch: ([s, x], [ds, dx], p, size) => [[bind1(selectAndScatterAddP, [bdimToFront(s, ds, size), bdimToFront(x, dx, size)], batchedParams(p))], [0]],
+  printParams,
+});
+defineCpu("select_and_scatter_add", ([s, x], [out], p, [sa, xa]) => {
       const g = pool2x2Geometry(xa.shape, windowParams(p));
       if (g) return scatter2x2(s, x, out, g, p.select === "max" ? 1 : -1);
       const picks = selectPicks(x, xa, sa.shape, p);
@@ -308,17 +306,7 @@ export const selectAndScatterAddP: Primitive = definePrimitive({
       const acc = new Float64Array(out.length);
       for (let i = 0; i < picks.length; i++) if (picks[i] >= 0) acc[picks[i]] += s[i];
       for (let i = 0; i < out.length; i++) out[i] = acc[i];
-    },
-  },
-  jvp: ([s, x], [ds], p) => [[selectAndScatterAdd(s, x, windowParams(p), p.select)], [selectAndScatterAdd(ds, x, windowParams(p), p.select)]],
-  transpose([ct], [s, x], p) {
-    if (x instanceof UndefinedPrimal) throw new Error("select_and_scatter_add: not linear in the operand (argument 1)");
-    if (!ct || !(s instanceof UndefinedPrimal)) return [null, null];
-    return [selectAndGatherAdd(ct, x as Tracer, windowParams(p), p.select), null];
-  },
-  batch: ([s, x], [ds, dx], p, size) => [[bind1(selectAndScatterAddP, [bdimToFront(s, ds, size), bdimToFront(x, dx, size)], batchedParams(p))], [0]],
-  printParams,
-});
+    });
 
 // ---------------------------------------------------------------- binders (explicit params, no defaults)
 const copyParams = (p: WindowParams) => ({ window: [...p.window], strides: [...p.strides], padding: p.padding.map(([lo, hi]) => [lo, hi]) });

@@ -5,7 +5,9 @@
  */
 import { bytesPer, typedArrayFor, typedArrayFrom, type DType, type TypedArray } from "../../dtype.ts";
 import type { Backend, MemoryStats } from "../../backend.ts";
-import type { Params, Primitive } from "../../primitive.ts";
+import type { RoutineCall } from "../../routines.ts";
+import { cpuRoutine } from "./routines/registry.ts";
+import "./routines/dot.ts";
 import { sizeOf } from "../../shape.ts";
 import type { ShapedArray } from "../../tracer.ts";
 import type { Kernel } from "../../compiler/ir.ts";
@@ -103,11 +105,10 @@ export class CpuBackend implements Backend {
     this.pooledBytes += a.byteLength;
   }
 
-  execute(prim: Primitive, ins: unknown[], inAvals: ShapedArray[], params: Params, outAvals: ShapedArray[]): TypedArray[] {
-    const kernel = prim.impl.cpu;
-    if (!kernel) throw new Error(`${prim.name}: no CPU kernel`);
-    const outs = outAvals.map((a) => this.alloc(a.dtype, sizeOf(a.shape)));
-    timed(prim.name, () => kernel(ins as TypedArray[], outs, params, inAvals, outAvals));
+  execute(call: RoutineCall, ins: unknown[]): TypedArray[] {
+    const routine = cpuRoutine(call.routine);
+    const outs = call.outAvals.map((a) => this.alloc(a.dtype, sizeOf(a.shape)));
+    timed(call.routine, () => routine(ins as TypedArray[], outs, call.params as never, call.inAvals, call.outAvals));
     return outs;
   }
 

@@ -16,13 +16,12 @@
  */
 import { bytesPer, typedArrayFor, type DType, type TypedArray } from "../../dtype.ts";
 import { registerBackend, type Backend, type MemoryStats } from "../../backend.ts";
-import { Var, type Eqn } from "../../jaxpr.ts";
-import type { Params, Primitive } from "../../primitive.ts";
+import type { Params } from "../../primitive.ts";
+import type { RoutineCall } from "../../routines.ts";
+import { cpuRoutine } from "../cpu/routines/registry.ts";
 import { fmtShape, sizeOf } from "../../shape.ts";
 import type { ShapedArray } from "../../tracer.ts";
 import type { Kernel } from "../../compiler/ir.ts";
-import { runsAsKernel } from "../../compiler/eager.ts";
-import { getPrimitive } from "../../primitive.ts";
 import { CUDA_ERROR_OUT_OF_MEMORY, CudaDriver, CudaError, loadKoffi, type CudaDeviceInfo } from "./driver.ts";
 import { chooseTarget, compileCached, findCompiler, type CudaCompiler, type Target } from "./nvrtc.ts";
 import { cudaRule, type CudaProgram, type Pass, type Ref } from "./program.ts";
@@ -260,26 +259,26 @@ export class CudaBackend implements Backend {
     return this.runProgram(program, ins, [out], label ?? `a fused kernel over [${kernel.shape.join(",")}]`)[0];
   }
 
-  execute(prim: Primitive, ins: unknown[], inAvals: ShapedArray[], params: Params, outAvals: ShapedArray[]): CudaBuffer[] {
-    const key = `${prim.name}|${inAvals.map((a) => `${a.dtype}[${a.shape}]`).join(",")}|${JSON.stringify(params)}`;
+  execute(call: RoutineCall, ins: unknown[]): CudaBuffer[] {
+    const { routine, inAvals, params, outAvals } = call;
+    const key = `${routine}|${inAvals.map((a) => `${a.dtype}[${a.shape}]`).join(",")}|${JSON.stringify(params)}`;
     let entry = this.programs.get(key);
     if (entry === undefined) {
-      entry = programFor(prim, inAvals, params, outAvals);
+      entry = programFor(routine, inAvals, params, outAvals);
       this.programs.set(key, entry);
     }
     const bufs = ins as CudaBuffer[];
-    if (entry === null) return this.onHost(prim, bufs, inAvals, params, outAvals);
-    return this.runProgram(entry.program, entry.order ? entry.order.map((i) => bufs[i]) : bufs, outAvals, prim.name);
+    if (entry === null) return this.onHost(call, bufs);
+    return this.runProgram(entry.program, entry.order ? entry.order.map((i) => bufs[i]) : bufs, outAvals, routine);
   }
 
   /** Runs a primitive's CPU kernel on copies of its inputs and uploads the results. */
-  private onHost(prim: Primitive, ins: CudaBuffer[], inAvals: ShapedArray[], params: Params, outAvals: ShapedArray[]): CudaBuffer[] {
-    const kernel = prim.impl.cpu;
-    if (!kernel) throw new Error(`${prim.name}: no CUDA kernel and no CPU kernel to fall back on`);
+  private onHost({ routine, inAvals, params, outAvals }: RoutineCall, ins: CudaBuffer[]): CudaBuffer[] {
+    const kernel = cpuRoutine(routine);
     cudaStats.hostFallbacks++;
     const hostIns = ins.map((h, i) => this.readSync(h, inAvals[i]));
     const outs = outAvals.map((a) => typedArrayFor(a.dtype, sizeOf(a.shape)));
-    kernel(hostIns, outs, params, inAvals, outAvals);
+    kernel(hostIns, outs, params as never, inAvals, outAvals);
     return outs.map((o, i) => this.upload(o, outAvals[i].dtype));
   }
 
@@ -295,8 +294,8 @@ const kernelPrograms = new WeakMap<Kernel, CudaProgram>();
  * compiler can lower, the kernel of a one-equation group, so eager calls and fused jit
  * kernels share the renderer; null when the call runs on the host.
  */
-export function programFor(prim: Primitive, inAvals: ShapedArray[], params: Params, outAvals: ShapedArray[]): { program: CudaProgram; order?: number[] } | null {
-  const rule = cudaRule(prim.name);
+export function programFor(name: string, inAvals: ShapedArray[], params: Params, outAvals: ShapedArray[]): { program: CudaProgram; order?: number[] } | null {
+  const rule = cudaRule(name);
   if (rule) {
     const program = rule(inAvals, outAvals, params);
     return program ? { program } : null;
@@ -304,9 +303,9 @@ export function programFor(prim: Primitive, inAvals: ShapedArray[], params: Para
   return null;
 }
 
-/** Whether a primitive runs on the device (its own rule, or lowering through the IR); others run on the host. */
-export function hasCudaKernel(name: string): boolean {
-  return cudaRule(name) !== undefined || runsAsKernel(getPrimitive(name));
+/** Whether CUDA has a program for routine `name` (kernels of the IR run everywhere); other routines run on the host. */
+export function hasCudaRoutine(name: string): boolean {
+  return cudaRule(name) !== undefined;
 }
 
 let backend: CudaBackend | undefined;

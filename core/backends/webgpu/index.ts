@@ -11,13 +11,11 @@
  */
 import type { DType, TypedArray } from "../../dtype.ts";
 import { registerBackend, type Backend, type MemoryStats } from "../../backend.ts";
-import { Var, type Eqn } from "../../jaxpr.ts";
-import type { Params, Primitive } from "../../primitive.ts";
+import type { Params } from "../../primitive.ts";
+import type { RoutineCall } from "../../routines.ts";
 import { fmtShape, sizeOf } from "../../shape.ts";
 import type { ShapedArray } from "../../tracer.ts";
 import { topoSort, type Kernel } from "../../compiler/ir.ts";
-import { runsAsKernel } from "../../compiler/eager.ts";
-import { getPrimitive } from "../../primitive.ts";
 import { startGpu, type GpuContext } from "./device.ts";
 import { wgslRule, type GpuProgram, type Ref } from "./program.ts";
 import { renderWgsl, withEpilogue } from "./render-wgsl.ts";
@@ -283,28 +281,26 @@ export class WebGpuBackend implements Backend {
   }
 
   /** The cached program of one primitive call (the key also names the call for `runEpilogue`); refuses dtypes WGSL lacks. */
-  private entryFor(prim: Primitive, inAvals: ShapedArray[], params: Params, outAvals: ShapedArray[]): { key: string; program: GpuProgram; order?: number[] } {
+  private entryFor({ routine, inAvals, params, outAvals }: RoutineCall): { key: string; program: GpuProgram; order?: number[] } {
     for (const a of [...inAvals, ...outAvals]) wgslType(a.dtype);
-    const key = `${prim.name}|${inAvals.map((a) => `${a.dtype}[${a.shape}]`).join(",")}|${JSON.stringify(params)}`;
+    const key = `${routine}|${inAvals.map((a) => `${a.dtype}[${a.shape}]`).join(",")}|${JSON.stringify(params)}`;
     let entry = this.programs.get(key);
     if (!entry) {
-      entry = programFor(prim, inAvals, params, outAvals);
+      entry = programFor(routine, inAvals, params, outAvals);
       this.programs.set(key, entry);
     }
     return { key, ...entry };
   }
 
-  execute(prim: Primitive, ins: unknown[], inAvals: ShapedArray[], params: Params, outAvals: ShapedArray[]): GpuBuffer[] {
-    const entry = this.entryFor(prim, inAvals, params, outAvals);
+  execute(call: RoutineCall, ins: unknown[]): GpuBuffer[] {
+    const entry = this.entryFor(call);
     const bufs = ins as GpuBuffer[];
-    return this.runProgram(entry.program, entry.order ? entry.order.map((i) => bufs[i]) : bufs, outAvals, prim.name);
+    return this.runProgram(entry.program, entry.order ? entry.order.map((i) => bufs[i]) : bufs, call.outAvals, call.routine);
   }
 
   /** Runs a dot or convolution with a fused kernel in its final stores (see `withEpilogue`); null where it cannot. */
-  runEpilogue(head: Eqn, headIns: unknown[], kernel: Kernel, input: number, others: unknown[]): GpuBuffer | null {
-    const inAvals = head.inputs.map((v) => v.aval);
-    const outAvals = head.outs.map((v) => v.aval);
-    const entry = this.entryFor(head.prim, inAvals, head.params, outAvals);
+  runEpilogue(head: RoutineCall, headIns: unknown[], kernel: Kernel, input: number, others: unknown[]): GpuBuffer | null {
+    const entry = this.entryFor(head);
     const headBufs = (entry.order ? entry.order.map((i) => headIns[i]) : headIns) as GpuBuffer[];
     // Plans keep their kernel objects, so the fused program (or the finding that there is none) is cached on the kernel.
     let byHead = epiloguePrograms.get(kernel);
@@ -318,7 +314,7 @@ export class WebGpuBackend implements Backend {
     if (!fused) return null;
     const ins = [...headBufs, ...(others as GpuBuffer[])];
     const out = [{ shape: kernel.out.shape, dtype: kernel.out.dtype }];
-    const what = `${head.prim.name} with a fused epilogue`;
+    const what = `${head.routine} with a fused epilogue`;
     // Windows of large arrays take extra bindings; then the product and the kernel run apart.
     const bytes = this.bindingBytes(fused, ins, out, what);
     if (bytes.some((b) => bindingCount(b, this.windows) > this.windows.maxBindings)) return null;
@@ -348,15 +344,15 @@ function kernelName(k: Kernel): string {
  * compiler can lower (elementwise, broadcasts, transposes, reductions), the kernel of a
  * one-equation group, so eager calls and fused jit kernels share the renderer.
  */
-function programFor(prim: Primitive, inAvals: ShapedArray[], params: Params, outAvals: ShapedArray[]): { program: GpuProgram; order?: number[] } {
-  const rule = wgslRule(prim.name);
+function programFor(name: string, inAvals: ShapedArray[], params: Params, outAvals: ShapedArray[]): { program: GpuProgram; order?: number[] } {
+  const rule = wgslRule(name);
   if (rule) return { program: rule(inAvals, outAvals, params) };
-  throw new Error(`${prim.name}: no WebGPU kernel`);
+  throw new Error(`${name}: no WebGPU kernel`);
 }
 
-/** Whether a primitive has a WebGPU kernel (its own rule, or lowering through the IR). */
-export function hasWebGpuKernel(name: string): boolean {
-  return wgslRule(name) !== undefined || runsAsKernel(getPrimitive(name));
+/** Whether WebGPU has a program for routine `name` (kernels of the IR run everywhere). */
+export function hasWebGpuRoutine(name: string): boolean {
+  return wgslRule(name) !== undefined;
 }
 
 let backend: WebGpuBackend | undefined;

@@ -9,6 +9,7 @@ import { wgslType } from "../../backends/webgpu/wgsl.ts";
 import { aluLowering, checkOperands, elementwiseBatch } from "./define.ts";
 import { ctype, cZero, isFloatType, wgslZero } from "./spell.ts";
 import * as np from "../../np.ts";
+import { defineCpu } from "../../backends/cpu/routines/registry.ts";
 
 const isUndef = (a: unknown): a is UndefinedPrimal => a instanceof UndefinedPrimal;
 
@@ -27,7 +28,6 @@ export const selectP: Primitive = definePrimitive({
     if (!shapeEq(p.shape, t.shape)) throw new Error(`select: predicate shape ${fmtShape(p.shape)} differs from operand shape ${fmtShape(t.shape)}`);
     return [t];
   },
-  impl: {},
   lower: aluLowering,
   pointwise: true,
   jvp: ([p, t, f], [, tt, tf]) => [[select(p, t, f)], [select(p, tt, tf)]],
@@ -87,7 +87,6 @@ export const convertElementTypeP: Primitive = definePrimitive({
   abstractEval([x], { newDtype }) {
     return [{ shape: x.shape, dtype: newDtype }];
   },
-  impl: {},
   lower: aluLowering,
   pointwise: true,
   jvp([x], [t], { newDtype }) {
@@ -106,17 +105,14 @@ export const bitcastConvertTypeP: Primitive = definePrimitive({
     if (!ok(x.dtype) || !ok(newDtype)) throw new Error(`bitcast_convert_type: only between 32-bit dtypes, got ${x.dtype} -> ${newDtype}`);
     return [{ shape: x.shape, dtype: newDtype }];
   },
-  impl: {
-    cpu: ([x], [out]) => new Uint32Array(out.buffer, out.byteOffset, out.length).set(new Uint32Array(x.buffer, x.byteOffset, x.length)),
-  },
   jvp: "zero",
   batch: elementwiseBatch(() => bitcastConvertTypeP),
 });
+defineCpu("bitcast_convert_type", ([x], [out]) => new Uint32Array(out.buffer, out.byteOffset, out.length).set(new Uint32Array(x.buffer, x.byteOffset, x.length)));
 
 export const stopGradientP: Primitive = definePrimitive({
   name: "stop_gradient",
   abstractEval: ([x]) => [x],
-  impl: {},
   lower: ({ at }, pos) => at(0, pos),
   pointwise: true,
   jvp: ([x]) => [[stopGradient(x)], [null]],

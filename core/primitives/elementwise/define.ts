@@ -66,7 +66,6 @@ export function elementwise(spec: ElementwiseSpec): Primitive {
       checkOperands(spec.name, avals, spec.dtypes);
       return [{ shape: avals[0].shape, dtype: spec.outDtype ? spec.outDtype(avals[0].dtype, params) : avals[0].dtype }];
     },
-    impl: {},
     lower: aluLowering,
     pointwise: true,
     jvp: spec.jvp,

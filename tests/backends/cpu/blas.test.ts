@@ -10,7 +10,8 @@ import fc from "fast-check";
 import { cpuBlas, resetBlas, type FloatArray } from "../../../core/backends/cpu/blas/library.ts";
 import { gemmBatched, setBlasMinWork, type StridedMatrix } from "../../../core/backends/cpu/blas/gemm.ts";
 import { convBlas, convChunks, setConvPatchBudget } from "../../../core/backends/cpu/blas/conv.ts";
-import { dotGeneralBlas, dotGeneralLoop, dotGeneralWasm, type DotDims } from "../../../core/primitives/dot.ts";
+import { dotGeneralBlas, dotGeneralLoop, dotGeneralWasm } from "../../../core/backends/cpu/routines/dot.ts";
+import type { DotDims } from "../../../core/routines.ts";
 import { convGeneralDilatedLoop, convGeometry, convOutShape, type ConvParams } from "../../../core/primitives/conv.ts";
 import { grad, lax, np, type Tracer } from "../../../index.ts";
 

@@ -8,7 +8,8 @@ import { sgemmModule } from "../../../core/backends/cpu/wasm/matmul.ts";
 import { sgemmBatched, type MatrixView } from "../../../core/backends/cpu/wasm/gemm.ts";
 import { cpuThreads, setCpuThreads, startWorkers, workerBlockCount } from "../../../core/backends/cpu/wasm/pool.ts";
 import { webAssembly } from "../../../core/backends/cpu/wasm/webassembly.ts";
-import { dotGeneralLoop, dotGeneralWasm, type DotDims } from "../../../core/primitives/dot.ts";
+import { dotGeneralLoop, dotGeneralWasm } from "../../../core/backends/cpu/routines/dot.ts";
+import type { DotDims } from "../../../core/routines.ts";
 import { convGeneralDilatedLoop, convOutShape, convWasm, type ConvParams } from "../../../core/primitives/conv.ts";
 
 const EPS32 = 2 ** -23;

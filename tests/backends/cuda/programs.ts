@@ -75,7 +75,7 @@ function primCase(name: string, prim: string, args: NDArray[], params: Params, t
   } catch {
     return null;
   }
-  const entry = runsAsKernel(p) ? kernelProgram(eagerKernel(p, inAvals, params, outAvals)) : programFor(p, inAvals, params, outAvals);
+  const entry = runsAsKernel(p) ? kernelProgram(eagerKernel(p, inAvals, params, outAvals)) : programFor(p.name, inAvals, params, outAvals);
   if (!entry) return null;
   const ins = (entry.order ?? args.map((_, i) => i)).map((i) => data(args[i]));
   return { name, prim, program: entry.program, ins, outAvals, expected: () => applyPrim(prim, args, params).map(data), tol };

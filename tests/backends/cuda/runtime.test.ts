@@ -19,10 +19,15 @@ import { isFloat } from "../../../core/dtype.ts";
 import type { Tracer } from "../../../core/tracer.ts";
 import { threefry2x32, threefry2x32Scalar } from "../../../core/primitives/random.ts";
 import { libcudaDirs } from "../../../core/backends/cuda/driver.ts";
-import { cudaStats, hasCudaKernel, type CudaBackend } from "../../../core/backends/cuda/index.ts";
+import { cudaStats, hasCudaRoutine, type CudaBackend } from "../../../core/backends/cuda/index.ts";
 import type { PrimCase } from "../../cases/types.ts";
 import { applyPrim, makeCase, stackAt } from "../../transforms/harness.ts";
 import { compareValues } from "./compare.ts";
+import { getPrimitive } from "../../../core/primitive.ts";
+import { runsAsKernel } from "../../../core/compiler/eager.ts";
+
+/** Whether a primitive runs on the device: as a kernel of the IR, or as a routine with a program here. */
+const onDevice = (name: string) => runsAsKernel(getPrimitive(name)) || hasCudaRoutine(name);
 
 let skipReason: string | null = null;
 try {
@@ -84,7 +89,7 @@ if (skipReason === null) {
 
 describe.skipIf(skipReason !== null)("CUDA primitives match the CPU", () => {
   const seeds = () => fc.sample(fc.integer({ min: 1, max: 0x7fffffff }), RUNS);
-  const host = [...new Set(cases.map((c) => c.prim).filter((p) => !hasCudaKernel(p)))];
+  const host = [...new Set(cases.map((c) => c.prim).filter((p) => !onDevice(p)))];
   if (host.length > 0) console.log(`[cuda] on the host (no CUDA kernel yet): ${host.join(", ")}`);
   for (const c of cases) {
     const f = (params: object) => (...xs: Tracer[]) => applyPrim(c.prim, xs, params);

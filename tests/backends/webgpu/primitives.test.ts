@@ -11,12 +11,17 @@ import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { grad, jit, np, vmap } from "../../../index.ts";
 import { NDArray } from "../../../core/array.ts";
-import { hasWebGpuKernel } from "../../../core/backends/webgpu/index.ts";
+import { hasWebGpuRoutine } from "../../../core/backends/webgpu/index.ts";
 import { isFloat } from "../../../core/dtype.ts";
 import type { Tracer } from "../../../core/tracer.ts";
 import type { PrimCase } from "../../cases/types.ts";
 import { applyPrim, makeCase, stackAt } from "../../transforms/harness.ts";
 import { compareValues, gpuSkipReason, onGpu } from "./gpu.ts";
+import { getPrimitive } from "../../../core/primitive.ts";
+import { runsAsKernel } from "../../../core/compiler/eager.ts";
+
+/** Whether a primitive runs on the device: as a kernel of the IR, or as a routine with a program here. */
+const onDevice = (name: string) => runsAsKernel(getPrimitive(name)) || hasWebGpuRoutine(name);
 
 const RUNS = Number(process.env.GPU_PROPERTY_RUNS ?? 6);
 const TOL = Number(process.env.GPU_TOL ?? 2e-4);
@@ -60,12 +65,12 @@ const floatOuts = (outs: Tracer[]) => outs.filter((o) => isFloat(o.dtype));
 const sumFloat = (outs: Tracer[]) => floatOuts(outs).map((o) => np.sum(o)).reduce((a, b) => a.add(b));
 
 describe.skipIf(gpuSkipReason !== null)("webgpu primitives match the CPU", () => {
-  const missing = [...new Set(cases.map((c) => c.prim).filter((p) => !hasWebGpuKernel(p)))];
+  const missing = [...new Set(cases.map((c) => c.prim).filter((p) => !onDevice(p)))];
   if (missing.length > 0) {
     console.log(`[webgpu] skipped: no WebGPU kernel yet for ${missing.join(", ")}`);
     it.skip(`no WebGPU kernel yet: ${missing.join(", ")}`, () => {});
   }
-  for (const c of cases.filter((k) => hasWebGpuKernel(k.prim))) {
+  for (const c of cases.filter((k) => onDevice(k.prim))) {
     const name = `${c.prim} (${c.file} #${c.index})`;
     const tol = (c as { gpuTol?: number }).gpuTol ?? TOL;
     const f = (params: object) => (...xs: Tracer[]) => applyPrim(c.prim, xs, params);

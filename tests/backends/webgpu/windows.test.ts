@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { getBackend, grad, jit, np } from "../../../index.ts";
 import { NDArray } from "../../../core/array.ts";
-import { gpuStats, hasWebGpuKernel, type WebGpuBackend } from "../../../core/backends/webgpu/index.ts";
+import { gpuStats, hasWebGpuRoutine, type WebGpuBackend } from "../../../core/backends/webgpu/index.ts";
 import { dotProgram, gpuCaps, type DotStrategy } from "../../../core/backends/webgpu/kernels/dot.ts";
 import { convProgram } from "../../../core/backends/webgpu/kernels/conv.ts";
 import { rewriteAccesses, windowedPass } from "../../../core/backends/webgpu/windows.ts";
@@ -22,6 +22,11 @@ import { Rng, type PrimCase } from "../../cases/types.ts";
 import { applyPrim, makeCase } from "../../transforms/harness.ts";
 import { compareValues, gpuSkipReason, onGpu } from "./gpu.ts";
 import { runOnGpu } from "./run-program.ts";
+import { getPrimitive } from "../../../core/primitive.ts";
+import { runsAsKernel } from "../../../core/compiler/eager.ts";
+
+/** Whether a primitive runs on the device: as a kernel of the IR, or as a routine with a program here. */
+const onDevice = (name: string) => runsAsKernel(getPrimitive(name)) || hasWebGpuRoutine(name);
 
 const RUNS = 2;
 const TOL = 2e-4;
@@ -79,7 +84,7 @@ function draw(c: PrimCase, seed: number) {
 const seeds = () => fc.sample(fc.integer({ min: 1, max: 0x7fffffff }), RUNS);
 
 describe.skipIf(gpuSkipReason !== null)("webgpu kernels over arrays bound as several windows", () => {
-  for (const c of cases.filter((k) => hasWebGpuKernel(k.prim))) {
+  for (const c of cases.filter((k) => onDevice(k.prim))) {
     const tol = (c as { gpuTol?: number }).gpuTol ?? TOL;
     const f = (params: Params) => (...xs: Tracer[]) => applyPrim(c.prim, xs, params);
 
