@@ -3,15 +3,9 @@
  * [batch..., lhs free..., rhs free...], as in XLA and JAX.
  */
 import { definePrimitive, isZeroTangent, UndefinedPrimal, type Primitive } from "../primitive.ts";
-import { fmtShape, sizeOf, stridesOf } from "../shape.ts";
+import { fmtShape } from "../shape.ts";
 import { bind1 } from "../trace.ts";
-import type { ShapedArray, Tracer } from "../tracer.ts";
-import { stridedCopy } from "../backends/cpu/strided.ts";
-import { sgemmBatched } from "../backends/cpu/wasm/gemm.ts";
-import { wasmEnabled } from "../backends/cpu/wasm/webassembly.ts";
-import { cpuBlas, hintNoBlas, type FloatArray } from "../backends/cpu/blas/library.ts";
-import { blasWorthIt, gemmBatched } from "../backends/cpu/blas/gemm.ts";
-import { isInt, type TypedArray } from "../dtype.ts";
+import type { Tracer } from "../tracer.ts";
 import { add } from "./elementwise.ts";
 import { moveaxis, transpose } from "./shape.ts";
 

@@ -4,13 +4,12 @@
  */
 import { isInt } from "../dtype.ts";
 import { definePrimitive, UndefinedPrimal, type Primitive } from "../primitive.ts";
-import { fmtShape, sizeOf } from "../shape.ts";
+import { fmtShape } from "../shape.ts";
 import { bind1 } from "../trace.ts";
 import type { ShapedArray, Tracer } from "../tracer.ts";
 import { bdimToFront, moveaxis, reshape } from "./shape.ts";
 import { posFromDims } from "../compiler/lower.ts";
 import * as np from "../np.ts";
-import { defineCpu } from "../backends/cpu/routines/registry.ts";
 
 function checkIndices(name: string, idx: ShapedArray): void {
   if (!isInt(idx.dtype)) throw new Error(`${name}: indices must be int32 or uint32, got ${idx.dtype}`);
@@ -95,21 +94,6 @@ export const scatterAddP: Primitive = definePrimitive({
     return [[moveaxis(unmerged, axis, 0)], [0]];
   },
 });
-defineCpu("scatter_add", ([op, idx, upd], [out], { axis }, [oa]) => {
-      out.set(op);
-      const outer = sizeOf(oa.shape.slice(0, axis));
-      const n = oa.shape[axis];
-      const inner = sizeOf(oa.shape.slice(axis + 1));
-      const m = idx.length;
-      for (let o = 0; o < outer; o++) {
-        for (let j = 0; j < m; j++) {
-          const k = Math.min(Math.max(idx[j], 0), n - 1);
-          const dst = (o * n + k) * inner;
-          const src = (o * m + j) * inner;
-          for (let i = 0; i < inner; i++) out[dst + i] += upd[src + i];
-        }
-      }
-    });
 
 export function take(x: Tracer, idx: Tracer, axis: number): Tracer {
   return bind1(takeP, [x, idx], { axis });

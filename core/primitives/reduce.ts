@@ -1,12 +1,11 @@
 /** Reductions over a set of axes: sum, max, min, prod, and argmax / argmin along one axis. */
-import type { DType, TypedArray } from "../dtype.ts";
+import type { DType } from "../dtype.ts";
 import { definePrimitive, type Params, type Primitive } from "../primitive.ts";
-import { fmtShape, stridesOf } from "../shape.ts";
+import { fmtShape } from "../shape.ts";
 import { bind1 } from "../trace.ts";
 import type { ShapedArray, Tracer } from "../tracer.ts";
 import { broadcastInDim } from "./shape.ts";
 import * as np from "../np.ts";
-import { defineCpu } from "../backends/cpu/routines/registry.ts";
 
 function reducedAval(name: string, x: ShapedArray, axes: number[], dtype: DType = x.dtype): ShapedArray {
   if (!axes.every((a, i) => Number.isInteger(a) && a >= 0 && a < x.shape.length && (i === 0 || a > axes[i - 1]))) {
@@ -79,30 +78,8 @@ export const reduceProdP: Primitive = definePrimitive({
   batch: axesBatch(() => reduceProdP),
 });
 
-function argImpl(better: (v: number, best: number) => boolean) {
-  return ([x]: TypedArray[], [out]: TypedArray[], { axis }: { axis: number }, [xa]: readonly ShapedArray[]) => {
-    const n = xa.shape[axis];
-    const inner = stridesOf(xa.shape)[axis];
-    const outer = out.length / inner;
-    for (let o = 0; o < outer; o++) {
-      for (let j = 0; j < inner; j++) {
-        const base = o * n * inner + j;
-        let best = x[base];
-        let bi = 0;
-        for (let k = 1; k < n && best === best; k++) {
-          const v = x[base + k * inner];
-          if (better(v, best)) {
-            best = v;
-            bi = k;
-          }
-        }
-        out[o * inner + j] = bi;
-      }
-    }
-  };
-}
 
-const argPrim = (name: string, better: (v: number, best: number) => boolean): Primitive => {
+const argPrim = (name: string): Primitive => {
   const p: Primitive = definePrimitive({
     name,
     abstractEval([x], { axis }) {
@@ -113,13 +90,11 @@ const argPrim = (name: string, better: (v: number, best: number) => boolean): Pr
     jvp: "zero",
     batch: ([x], [d], { axis }) => [[bind1(p, [x], { axis: axis >= d! ? axis + 1 : axis })], [axis < d! ? d! - 1 : d]],
   });
-  defineCpu(name as "argmax", argImpl(better));
   return p;
 };
 
-// NaN wins (NumPy returns the first NaN's index).
-export const argmaxP = argPrim("argmax", (v, best) => v > best || v !== v);
-export const argminP = argPrim("argmin", (v, best) => v < best || v !== v);
+export const argmaxP = argPrim("argmax");
+export const argminP = argPrim("argmin");
 
 export const reduceSum = (x: Tracer, axes: number[]) => (axes.length === 0 ? x : bind1(reduceSumP, [x], { axes }));
 export const reduceMax = (x: Tracer, axes: number[]) => (axes.length === 0 ? x : bind1(reduceMaxP, [x], { axes }));

@@ -3,7 +3,7 @@
  * All are linear, so each JVP applies the primitive to the tangent.
  */
 import { definePrimitive, UndefinedPrimal, type Primitive } from "../primitive.ts";
-import { fmtShape, isPermutation, shapeEq, sizeOf, stridesOf } from "../shape.ts";
+import { fmtShape, isPermutation, shapeEq, sizeOf } from "../shape.ts";
 import { bind1 } from "../trace.ts";
 import type { Tracer, ShapedArray } from "../tracer.ts";
 import { scalar } from "../array.ts";

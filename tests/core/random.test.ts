@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { np, random, grad, jit, vmap, type Array } from "../../index.ts";
-import { threefry2x32, threefry2x32Scalar } from "../../core/primitives/random.ts";
+import { threefry2x32 } from "../../core/primitives/random.ts";
+import { threefry2x32Scalar } from "../../core/backends/cpu/routines/random.ts";
 import { FLOAT, itOnCpu, onWebgpu } from "../backend-under-test.ts";
 import { scalarOf } from "../helpers.ts";
 

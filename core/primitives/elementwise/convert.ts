@@ -9,7 +9,6 @@ import { wgslType } from "../../backends/webgpu/wgsl.ts";
 import { aluLowering, checkOperands, elementwiseBatch } from "./define.ts";
 import { ctype, cZero, isFloatType, wgslZero } from "./spell.ts";
 import * as np from "../../np.ts";
-import { defineCpu } from "../../backends/cpu/routines/registry.ts";
 
 const isUndef = (a: unknown): a is UndefinedPrimal => a instanceof UndefinedPrimal;
 
@@ -108,7 +107,6 @@ export const bitcastConvertTypeP: Primitive = definePrimitive({
   jvp: "zero",
   batch: elementwiseBatch(() => bitcastConvertTypeP),
 });
-defineCpu("bitcast_convert_type", ([x], [out]) => new Uint32Array(out.buffer, out.byteOffset, out.length).set(new Uint32Array(x.buffer, x.byteOffset, x.length)));
 
 export const stopGradientP: Primitive = definePrimitive({
   name: "stop_gradient",

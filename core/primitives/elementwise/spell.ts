@@ -3,7 +3,7 @@
  * family files: the common shapes of an op in JavaScript, WebAssembly, WGSL and CUDA C.
  */
 import type { DType } from "../../dtype.ts";
-import type { IRType, } from "../../compiler/ir.ts";
+import type { IRType } from "../../compiler/ir.ts";
 import type { TextSpelling, WasmSpelling } from "../../compiler/alu.ts";
 import type { PlainOp } from "../../backends/cpu/wasm/emit.ts";
 import { literal as wgslLiteral } from "../../backends/webgpu/wgsl.ts";

@@ -12,7 +12,8 @@ import { gemmBatched, setBlasMinWork, type StridedMatrix } from "../../../core/b
 import { convBlas, convChunks, setConvPatchBudget } from "../../../core/backends/cpu/blas/conv.ts";
 import { dotGeneralBlas, dotGeneralLoop, dotGeneralWasm } from "../../../core/backends/cpu/routines/dot.ts";
 import type { DotDims } from "../../../core/routines.ts";
-import { convGeneralDilatedLoop, convGeometry, convOutShape, type ConvParams } from "../../../core/primitives/conv.ts";
+import { convOutShape, type ConvParams } from "../../../core/primitives/conv.ts";
+import { convGeneralDilatedLoop, convGeometry } from "../../../core/backends/cpu/routines/conv.ts";
 import { grad, lax, np, type Tracer } from "../../../index.ts";
 
 const blas = cpuBlas();

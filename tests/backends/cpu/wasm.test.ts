@@ -10,7 +10,8 @@ import { cpuThreads, setCpuThreads, startWorkers, workerBlockCount } from "../..
 import { webAssembly } from "../../../core/backends/cpu/wasm/webassembly.ts";
 import { dotGeneralLoop, dotGeneralWasm } from "../../../core/backends/cpu/routines/dot.ts";
 import type { DotDims } from "../../../core/routines.ts";
-import { convGeneralDilatedLoop, convOutShape, convWasm, type ConvParams } from "../../../core/primitives/conv.ts";
+import { convOutShape, type ConvParams } from "../../../core/primitives/conv.ts";
+import { convGeneralDilatedLoop, convWasm } from "../../../core/backends/cpu/routines/conv.ts";
 
 const EPS32 = 2 ** -23;
 

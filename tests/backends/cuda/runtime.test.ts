@@ -17,7 +17,8 @@ import { devices, getBackend, grad, initBackend, jit, makeJaxpr, np, vmap } from
 import { NDArray } from "../../../core/array.ts";
 import { isFloat } from "../../../core/dtype.ts";
 import type { Tracer } from "../../../core/tracer.ts";
-import { threefry2x32, threefry2x32Scalar } from "../../../core/primitives/random.ts";
+import { threefry2x32 } from "../../../core/primitives/random.ts";
+import { threefry2x32Scalar } from "../../../core/backends/cpu/routines/random.ts";
 import { libcudaDirs } from "../../../core/backends/cuda/driver.ts";
 import { cudaStats, hasCudaRoutine, type CudaBackend } from "../../../core/backends/cuda/index.ts";
 import type { PrimCase } from "../../cases/types.ts";

@@ -9,7 +9,7 @@
  * the output (a kernel gradient) runs as the dual product (`convDual`), and few output
  * channels from many input channels as a product then a sum over taps (`convGather`).
  */
-import type { ConvGeometry } from "../../../primitives/conv.ts";
+import type { ConvGeometry } from "../routines/conv.ts";
 import { CONTROL_BYTES } from "../wasm/control.ts";
 import { runIm2col } from "../wasm/gemm.ts";
 import { reserveBytes, wasmRuntime } from "../wasm/pool.ts";

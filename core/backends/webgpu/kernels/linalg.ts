@@ -18,7 +18,7 @@
  * every batch size.
  */
 import type { DType } from "../../../dtype.ts";
-import { PADE, THETA, THETA13 } from "../../../primitives/linalg.ts";
+import { PADE, THETA, THETA13 } from "../../pade.ts";
 import { sizeOf } from "../../../shape.ts";
 import type { ShapedArray } from "../../../tracer.ts";
 import { defineWgsl, type GpuProgram, type Ref } from "../program.ts";
