@@ -11,6 +11,12 @@ export default tseslint.config(
   js.configs.recommended,
   tseslint.configs.recommended,
   {
+    rules: {
+      // An underscore marks a parameter kept for its position; a rest sibling drops keys from a copy.
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrorsIgnorePattern: "^_", ignoreRestSiblings: true }],
+    },
+  },
+  {
     // The plain JavaScript files run on Node (a wasm worker, the CLI launcher, this tooling).
     files: ["**/*.js"],
     languageOptions: { globals: { process: "readonly", console: "readonly", WebAssembly: "readonly", Atomics: "readonly", URL: "readonly" } },

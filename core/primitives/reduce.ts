@@ -35,7 +35,11 @@ function foldInto(x: TypedArray, shape: readonly number[], axes: readonly number
   }
   // Output strides of the merged axes (0 along reduced ones).
   const oStride = new Array<number>(dims.length).fill(0);
-  for (let d = dims.length - 1, s = 1; d >= 0; d--) if (!dims[d].reduced) (oStride[d] = s), (s *= dims[d].n);
+  for (let d = dims.length - 1, s = 1; d >= 0; d--) {
+    if (dims[d].reduced) continue;
+    oStride[d] = s;
+    s *= dims[d].n;
+  }
   const inner = dims[dims.length - 1];
   const outer = dims.length - 1;
   const idx = new Array<number>(outer).fill(0);

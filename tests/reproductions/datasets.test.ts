@@ -44,7 +44,10 @@ function interiorCorrelation(a: Float32Array, b: Float32Array, h: number, w: num
   for (let i = 0; i < a.length; i++) {
     const p = i % (h * w);
     const [r, c] = [Math.floor(p / w) - (h - 1) / 2, (p % w) - (w - 1) / 2];
-    if (r * r + c * c <= radius * radius) [xs.push(a[i]), ys.push(b[i])];
+    if (r * r + c * c <= radius * radius) {
+      xs.push(a[i]);
+      ys.push(b[i]);
+    }
   }
   const mean = (v: number[]) => v.reduce((s, x) => s + x, 0) / v.length;
   const [ma, mb] = [mean(xs), mean(ys)];

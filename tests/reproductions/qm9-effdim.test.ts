@@ -3,7 +3,7 @@
  * (fixed seeds). Not on WebGPU: even one epoch on 64 molecules compiles for minutes on
  * lavapipe (the command runs there: `augerino reproduce qm9 --quick --backend webgpu`).
  */
-import { describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

@@ -321,7 +321,11 @@ class Emitter {
     switch (n.op) {
       case "neg":
         if (fl) bin("f64.neg");
-        else (f.i32(0), this.push(a[0]), f.op("i32.sub"));
+        else {
+          f.i32(0);
+          this.push(a[0]);
+          f.op("i32.sub");
+        }
         return round();
       case "exp": case "log": case "log1p": case "expm1": case "sin": case "cos": case "tan": case "tanh": case "erf":
         call(n.op);
@@ -365,7 +369,10 @@ class Emitter {
           const t = f.local("i32");
           this.push(a[0]);
           f.set(t).i32(1).i32(-1).i32(0).get(t).i32(0).op("i32.lt_s").op("select").get(t).i32(0).op("i32.gt_s").op("select");
-        } else (this.push(a[0]), f.i32(0).op("i32.ne"));
+        } else {
+          this.push(a[0]);
+          f.i32(0).op("i32.ne");
+        }
         return round();
       case "floor": case "ceil": case "round":
         if (fl) bin(({ floor: "f64.floor", ceil: "f64.ceil", round: "f64.nearest" } as const)[n.op as "floor"]);
@@ -373,11 +380,18 @@ class Emitter {
         return round();
       case "not":
         if (from === "bool") bin("i32.eqz");
-        else (this.push(a[0]), f.i32(-1).op("i32.xor"));
+        else {
+          this.push(a[0]);
+          f.i32(-1).op("i32.xor");
+        }
         return;
       case "is_finite":
         // a - a is 0 exactly when a is finite.
-        if (fl) (this.push(a[0]), this.push(a[0]), f.op("f64.sub").f64(0).op("f64.eq"));
+        if (fl) {
+          this.push(a[0]);
+          this.push(a[0]);
+          f.op("f64.sub").f64(0).op("f64.eq");
+        }
         else f.i32(1);
         return;
       case "add": case "sub":
