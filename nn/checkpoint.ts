@@ -199,7 +199,7 @@ function rebuild(path: string, skeleton: Skeleton, arrays: Map<string, Tracer>):
  * @example
  * const { w, theta } = await nn.load("ckpt/model.safetensors");
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the stored pytree's structure is known only at run time; callers destructure it as they saved it
 export async function load(path: string, opts: { backend?: string } = {}): Promise<any> {
   checkOptions("nn.load", opts, ["backend"]);
   checkHostEndianness(`nn.load(${path})`);

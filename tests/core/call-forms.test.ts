@@ -15,7 +15,7 @@ import { maxDiffAsync } from "../helpers.ts";
 import { onCpu } from "../backend-under-test.ts";
 
 // Under tsx nothing type-checks: these calls are what untyped user code passes.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the point: these calls use argument forms the declared types reject
 const untyped = (f: unknown) => f as (...args: any[]) => any;
 
 const read = async (x: Array) => [...(await x.data())];
@@ -142,8 +142,7 @@ describe("positional forms equal the options forms", () => {
   });
 
   it("creation functions take a dtype string (the issue's np.ones([2], 'int32'))", async () => {
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    const f = np as unknown as Record<string, (...args: any[]) => Array>;
+    const f = np as unknown as Record<string, (...args: unknown[]) => Array>;
     expect(f.ones([2], "int32").dtype).toBe("int32");
     expect(f.zeros([2], "uint32").dtype).toBe("uint32");
     expect(f.full([2], 3, "int32").dtype).toBe("int32");
