@@ -14,6 +14,7 @@ import { sizeOf, stridesOf } from "../../core/shape.ts";
 import { distinctArray, randomWindowConfig, windowedShape } from "../cases/window.ts";
 import { Rng } from "../cases/types.ts";
 import { FLOAT, itOnCpu, onCpu, onWebgpu, pairOf, type Pair } from "../backend-under-test.ts";
+import { expectClose, fdGrad } from "../helpers.ts";
 
 /**
  * Random float64 operands as Pairs: `dev` on the backend under test (float32 on WebGPU),
@@ -59,33 +60,7 @@ function referenceWindow(x: Array, op: Op, p: WindowParams): Array {
   return fromTyped(out, outShape, "float64", "cpu");
 }
 
-async function expectClose(a: Array, b: Array, tol: number, what = ""): Promise<void> {
-  expect(a.shape, `${what} shape`).toEqual(b.shape);
-  const [x, y] = await Promise.all([a.data(), b.data()]);
-  for (let i = 0; i < x.length; i++) {
-    if (x[i] === y[i]) continue;
-    if (!(Math.abs(x[i] - y[i]) <= tol * (1 + Math.abs(y[i])))) expect.fail(`${what} element ${i}: ${x[i]} vs ${y[i]}`);
-  }
-}
 
-/** Central differences in float64 on the CPU (`x` a CPU array). */
-function fdGrad(f: (v: Array) => Array, x: Array, eps = 1e-6): Array {
-  return onCpu(() => fdGradHere(f, x, eps));
-}
-
-function fdGradHere(f: (v: Array) => Array, x: Array, eps: number): Array {
-  const base = Float64Array.from(x.dataSync());
-  const g = new Float64Array(base.length);
-  for (let i = 0; i < base.length; i++) {
-    const at = (d: number) => {
-      const v = Float64Array.from(base);
-      v[i] += d;
-      return f(fromTyped(v, x.shape, "float64")).item() as number;
-    };
-    g[i] = (at(eps) - at(-eps)) / (2 * eps);
-  }
-  return fromTyped(g, x.shape, "float64");
-}
 
 const pool = (op: Op, p: WindowParams) => (x: Array) => reduceWindow(x, op, p);
 
