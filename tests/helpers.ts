@@ -24,6 +24,11 @@ export async function maxDiffAsync(a: Tracer, b: Tracer): Promise<number> {
   return largestGap(x, y);
 }
 
+/** The elements of an array on any backend, as JS numbers. */
+export async function valuesOf(x: Tracer): Promise<number[]> {
+  return [...(await x.data())];
+}
+
 /** The single element of a size-1 array on any backend, as a number. */
 export async function scalarOf(x: Tracer): Promise<number> {
   expect(x.size).toBe(1);

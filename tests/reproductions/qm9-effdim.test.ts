@@ -10,9 +10,9 @@ import { join } from "node:path";
 import { experiments } from "../../reproductions/experiments/index.ts";
 import { writeReport } from "../../reproductions/experiment.ts";
 import { itOnCpu, testBackend } from "../backend-under-test.ts";
+import { useSharedDataDir } from "./fixtures.ts";
 
-const dataDir = process.env.AUGERINO_DATA_DIR ?? (existsSync("/work/shared/data") ? "/work/shared/data" : undefined);
-if (dataDir) process.env.AUGERINO_DATA_DIR = dataDir;
+const dataDir = useSharedDataDir();
 if (!dataDir) console.log("[qm9, effdim] skipped: the datasets are absent (set AUGERINO_DATA_DIR to the shared data folder)");
 
 async function runQuick(name: string) {
