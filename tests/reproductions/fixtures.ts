@@ -20,6 +20,17 @@ export function useSharedDataDir(): string | null {
   return dir;
 }
 
+/** Saves the named environment variables now and puts them back in `hook` (vitest's afterEach or afterAll). */
+export function restoreEnv(hook: (fn: () => void) => void, ...names: string[]): void {
+  const saved = names.map((n) => [n, process.env[n]] as const);
+  hook(() => {
+    for (const [n, v] of saved) {
+      if (v === undefined) delete process.env[n];
+      else process.env[n] = v;
+    }
+  });
+}
+
 export const tempDir = (prefix: string) => mkdtempSync(join(tmpdir(), `augerino-${prefix}-`));
 
 /** A .npy file: header dict padded with spaces to a multiple of 64 bytes, then the raw bytes. */
