@@ -7,7 +7,7 @@ import type { AugDist } from "./distributions.ts";
 import { crossEntropy } from "../nn/losses.ts";
 import { checkChoice, checkOptions } from "../core/options.ts";
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each model has its own parameter type; `any` accepts them all and gives callbacks a usable `w`
 export type ApplyFn = (w: any, x: Tracer) => Tracer;
 
 /**

@@ -7,7 +7,7 @@ import type { LoweringRule } from "./compiler/lower.ts";
 import type { ReduceOp } from "./compiler/ir.ts";
 
 // Params are plain, immutable data (numbers, strings, arrays, jaxprs); rules read them by name.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- rules read each primitive's own fields by name; issue 18 item 5 replaces this with typed parameters per primitive
 export type Params = Record<string, any>;
 
 /** A linear input whose value is unknown during transposition. */

@@ -11,8 +11,7 @@ export class MainTrace {
   constructor(
     readonly level: number,
     readonly traceType: { new (main: MainTrace): Trace; readonly name: string },
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    readonly globalData: any,
+    readonly globalData: unknown,
   ) {}
   active = true;
 }

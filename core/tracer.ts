@@ -22,8 +22,7 @@ export const ops = {} as typeof npModule;
 
 type NpArg = Parameters<typeof npModule.add>[1];
 /** A function's parameters after the array it is a method of. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Rest<F> = F extends (x: any, ...rest: infer R) => any ? R : never;
+type Rest<F> = F extends (x: never, ...rest: infer R) => unknown ? R : never;
 
 export abstract class Tracer {
   abstract get aval(): ShapedArray;

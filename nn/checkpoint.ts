@@ -151,7 +151,7 @@ function parseHeader(path: string, buf: Buffer): { infos: Map<string, TensorInfo
   try {
     header = JSON.parse(buf.toString("utf8", 8, dataStart));
   } catch (e) {
-    throw new Error(`nn.load(${path}): the header does not parse as JSON (${(e as Error).message}); the file is corrupt or not safetensors`);
+    throw new Error(`nn.load(${path}): the header does not parse as JSON (${(e as Error).message}); the file is corrupt or not safetensors`, { cause: e });
   }
   if (!isPlainObject(header)) throw new Error(`nn.load(${path}): the header is ${JSON.stringify(header)?.slice(0, 40)}, expected a JSON object`);
   const metadata = header.__metadata__ ?? {};
@@ -199,7 +199,7 @@ function rebuild(path: string, skeleton: Skeleton, arrays: Map<string, Tracer>):
  * @example
  * const { w, theta } = await nn.load("ckpt/model.safetensors");
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the stored pytree's structure is known only at run time; callers destructure it as they saved it
 export async function load(path: string, opts: { backend?: string } = {}): Promise<any> {
   checkOptions("nn.load", opts, ["backend"]);
   checkHostEndianness(`nn.load(${path})`);
@@ -217,7 +217,7 @@ export async function load(path: string, opts: { backend?: string } = {}): Promi
   try {
     skeleton = JSON.parse(String(stored));
   } catch (e) {
-    throw new Error(`nn.load(${path}): __metadata__["${TREE_KEY}"] does not parse as JSON (${(e as Error).message})`);
+    throw new Error(`nn.load(${path}): __metadata__["${TREE_KEY}"] does not parse as JSON (${(e as Error).message})`, { cause: e });
   }
   return rebuild(path, skeleton, arrays);
 }

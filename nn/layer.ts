@@ -7,7 +7,7 @@ import type { Tracer } from "../index.ts";
 import { np, random } from "../index.ts";
 import { checkOptions } from "../core/options.ts";
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a layer's parameters are whatever pytree its init returns; callers read fields (`params.w`) that `unknown` would hide
 export type Params = any;
 
 /** Checks a layer's apply options (`{ train, key }`): a misspelt `trian` would silently evaluate. */

@@ -84,6 +84,6 @@ interface InvarianceMatchers<R = unknown> {
 }
 
 declare module "vitest" {
-  // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- an interface merge is how vitest takes custom matchers' types
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type, @typescript-eslint/no-explicit-any -- an interface merge is how vitest takes custom matchers' types, and a merge repeats vitest's own `T = any`
   interface Matchers<T = any> extends InvarianceMatchers<T> {}
 }

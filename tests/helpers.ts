@@ -1,9 +1,9 @@
 /** Small assertions shared by the test files. */
 import { expect } from "vitest";
-import type { Tracer } from "../index.ts";
+import { tree, type Tracer } from "../index.ts";
 import type { TypedArray } from "../core/dtype.ts";
-import type { NDArray } from "../core/array.ts";
-import { testBackend } from "./backend-under-test.ts";
+import { fromTyped, type NDArray } from "../core/array.ts";
+import { onCpu, testBackend } from "./backend-under-test.ts";
 
 function largestGap(x: TypedArray, y: TypedArray): number {
   let m = 0;
@@ -22,6 +22,11 @@ export async function maxDiffAsync(a: Tracer, b: Tracer): Promise<number> {
   expect(a.shape).toEqual(b.shape);
   const [x, y] = await Promise.all([a.data(), b.data()]);
   return largestGap(x, y);
+}
+
+/** The elements of an array on any backend, as JS numbers. */
+export async function valuesOf(x: Tracer): Promise<number[]> {
+  return [...(await x.data())];
 }
 
 /** The single element of a size-1 array on any backend, as a number. */
@@ -47,4 +52,58 @@ export async function settle(): Promise<void> {
     gc?.();
     await new Promise((r) => setImmediate(r));
   }
+}
+
+/**
+ * Elementwise |got - want| <= slack[i] + tol * (1 + |want|): relative for large values,
+ * absolute near zero. Equal values (NaN with NaN, equal infinities) always match.
+ */
+export function expectNumbersClose(got: ArrayLike<number>, want: ArrayLike<number>, tol: number, what = "", slack?: ArrayLike<number>): void {
+  expect(got.length, `${what}: length`).toBe(want.length);
+  for (let i = 0; i < got.length; i++) {
+    if (got[i] === want[i] || (Number.isNaN(got[i]) && Number.isNaN(want[i]))) continue;
+    const bound = (slack?.[i] ?? 0) + tol * (1 + Math.abs(want[i]));
+    if (!(Math.abs(got[i] - want[i]) <= bound)) expect.fail(`${what}: element ${i} is ${got[i]}, expected ${want[i]} (tol ${tol}${slack ? ` + slack ${slack[i]}` : ""})`);
+  }
+}
+
+/** expectNumbersClose for two arrays of one shape on any backend; `dtype: true` also asks for equal dtypes. */
+export async function expectClose(actual: Tracer, expected: Tracer, tol: number, what = "", opts: { dtype?: boolean } = {}): Promise<void> {
+  expect(actual.shape, `${what}: shape`).toEqual(expected.shape);
+  if (opts.dtype) expect(actual.dtype, `${what}: dtype`).toBe(expected.dtype);
+  const [x, y] = await Promise.all([actual.data(), expected.data()]);
+  expectNumbersClose(x, y, tol, what);
+}
+
+/** Float64 copies of a pytree's array leaves (read on any backend): the working format of references written in plain JS. */
+export function leavesData(t: unknown): Promise<Float64Array[]> {
+  return Promise.all(tree.leaves<Tracer>(t as never).map(async (l) => Float64Array.from(await l.data())));
+}
+
+/**
+ * expectNumbersClose leaf by leaf: `got` a pytree of arrays, `want` a pytree of the same
+ * structure or the list of its leaves' references (leavesData's format), `slack` per leaf.
+ */
+export async function expectTreeClose(got: unknown, want: unknown, tol: number, slack?: ArrayLike<number>[]): Promise<void> {
+  const refs = globalThis.Array.isArray(want) && want.every((w) => w instanceof Float64Array) ? (want as Float64Array[]) : await leavesData(want);
+  const leaves = await leavesData(got);
+  expect(leaves.length, "number of leaves").toBe(refs.length);
+  leaves.forEach((leaf, i) => expectNumbersClose(leaf, refs[i], tol, `leaf ${i}`, slack?.[i]));
+}
+
+/** Central differences of a scalar function along every entry of `x`, in float64 on the CPU: the reference for grad. */
+export function fdGrad(f: (x: Tracer) => Tracer, x: Tracer, eps = 1e-6): NDArray {
+  return onCpu(() => {
+    const base = Float64Array.from(x.dataSync());
+    const g = new Float64Array(base.length);
+    for (let i = 0; i < base.length; i++) {
+      const at = (d: number) => {
+        const v = Float64Array.from(base);
+        v[i] += d;
+        return f(fromTyped(v, x.shape, "float64", "cpu")).item() as number;
+      };
+      g[i] = (at(eps) - at(-eps)) / (2 * eps);
+    }
+    return fromTyped(g, x.shape, "float64", "cpu");
+  });
 }

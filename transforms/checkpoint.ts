@@ -129,7 +129,7 @@ export interface CheckpointOpts {
  * @example const step = checkpoint((c, x) => np.tanh(np.matmul(c, w).add(x)))
  * @example checkpoint(f, { policy: checkpointPolicies.dotsSaveable })
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a user's callback gets `any` parameters from this signature; `never` or `unknown` would reject `(x) => x.mul(2)`
 export function checkpoint<F extends (...args: any[]) => any>(f: F, opts: CheckpointOpts = {}): F {
   checkOptions("checkpoint", opts, ["policy"]);
   if (typeof f !== "function") throw new Error(`checkpoint: expected a function, got ${typeof f}`);

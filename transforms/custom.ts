@@ -50,12 +50,13 @@ export const customLinP: Primitive = definePrimitive({
  * @example
  * const clipGrad = customVjp((x) => x, (x) => [x, null], (_r, g) => [np.clip(g, -1, 1)]);
  */
+// The callbacks' `any` parameters give the user's arrow functions usable contextual types (`never` or `unknown` would reject `g.mul(2)`).
 export function customVjp(
-  f: (...args: any[]) => any, // eslint-disable-line @typescript-eslint/no-explicit-any
-  fwd: (...args: any[]) => [any, any], // eslint-disable-line @typescript-eslint/no-explicit-any
-  bwd: (res: any, ct: any) => any[], // eslint-disable-line @typescript-eslint/no-explicit-any
+  f: (...args: any[]) => any, // eslint-disable-line @typescript-eslint/no-explicit-any -- see above
+  fwd: (...args: any[]) => [any, any], // eslint-disable-line @typescript-eslint/no-explicit-any -- see above
+  bwd: (res: any, ct: any) => any[], // eslint-disable-line @typescript-eslint/no-explicit-any -- see above
 ) {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the result takes and returns f's pytrees, which this signature does not follow
   return (...args: any[]): any => {
     const [leaves, inDef] = flatten(args);
     const xs = leaves.map((l) => asArray(l as never));

@@ -94,7 +94,7 @@ function staticKey(v: unknown): string {
  * Compiles f for each new input signature and reuses it afterwards.
  * @example const step = jit((w, x) => w.sub(grad(loss)(w, x).mul(0.1)))
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a user's callback gets `any` parameters from this signature; `never` or `unknown` would reject `(x) => x.mul(2)`
 export function jit<F extends (...args: any[]) => any>(f: F, opts: JitOpts = {}): F & { lower(...args: Parameters<F>): ClosedJaxpr; cacheSize(): number } {
   checkOptions("jit", opts, ["staticArgnums"]);
   if (typeof f !== "function") throw new Error(`jit: expected a function to compile, got ${typeof f}`);
@@ -145,7 +145,7 @@ export function jit<F extends (...args: any[]) => any>(f: F, opts: JitOpts = {})
  * The staged program of f for example arguments (arrays, or { shape, dtype } specs).
  * @example console.log(makeJaxpr((x) => np.sin(x).mul(2))(np.ones([3])).toString())
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a user's callback gets `any` parameters from this signature; `never` or `unknown` would reject `(x) => x.mul(2)`
 export function makeJaxpr(f: (...args: any[]) => any) {
   return (...args: unknown[]) => {
     const [leaves, inDef] = flatten(args);

@@ -117,13 +117,13 @@ function checkDifferentiable(xs: Tracer[], what: string): void {
  * Reverse mode: returns f(...primals) and a function from output cotangents to input cotangents.
  * @example const [y, back] = vjp((x) => x.mul(x), x); const [dx] = back(np.onesLike(y));
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the cotangents mirror the primals' pytrees, which this signature does not follow; callers use them as the arrays they passed
 export function vjp<T extends PyTree>(f: (...args: never[]) => T, ...primals: PyTree[]): [T, (ct: PyTree) => any[]] {
   const [leaves, inDef] = flatten(primals);
   const xs = leaves.map((l) => asArray(l as never));
   checkDifferentiable(xs, "vjp");
   const lin = linearizeFlat((ys) => (f as (...a: unknown[]) => unknown)(...(unflatten(inDef, ys) as unknown[])), xs);
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as vjp's return type above
   const back = (ct: PyTree): any[] => {
     const [ctLeaves, ctDef] = flatten(ct);
     if (!ctDef.equals(lin.outDef)) throw new Error(`vjp: cotangent structure ${ctDef} differs from the output's ${lin.outDef}`);
@@ -157,7 +157,7 @@ export function valueAndGrad(f: (...args: never[]) => unknown, argnumsOrOpts?: n
   if (typeof f !== "function") throw new Error(`valueAndGrad: expected a function to differentiate, got ${typeof f}`);
   const argnums = opts.argnums ?? 0;
   const nums = typeof argnums === "number" ? [argnums] : argnums;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the value and gradients have the shapes of f's output and arguments, which this signature does not follow
   return (...args: any[]): [any, any] => {
     for (const n of nums) if (!Number.isInteger(n) || n < 0 || n >= args.length) throw new Error(`grad: argnums ${n} is out of range for ${args.length} arguments`);
     // A repeated argument would be replaced twice, and the first gradient would silently read zero.
@@ -198,7 +198,7 @@ export function valueAndGrad(f: (...args: never[]) => unknown, argnumsOrOpts?: n
 export function grad(f: (...args: never[]) => unknown, argnumsOrOpts?: number | number[] | GradOpts, rest?: { hasAux?: boolean }) {
   const opts = gradOptions("grad", argnumsOrOpts, rest);
   const vg = valueAndGrad(f, opts);
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as valueAndGrad's
   return (...args: any[]): any => {
     const [value, g] = vg(...args);
     return opts.hasAux ? [g, (value as unknown[])[1]] : g;

@@ -11,7 +11,7 @@
 import { routineOf } from "./eager.ts";
 import { NDArray } from "../array.ts";
 import type { Backend, Handle } from "../backend.ts";
-import { jaxprEnv, type Eqn, type Jaxpr, type Var } from "../jaxpr.ts";
+import type { Eqn, Jaxpr, Var } from "../jaxpr.ts";
 import { bind } from "../trace.ts";
 import { checkAddressable } from "../shape.ts";
 import type { Tracer } from "../tracer.ts";

@@ -90,7 +90,7 @@ export const whileP: Primitive = definePrimitive({
     const { condConsts: nCC, bodyConsts: nBC } = p;
     const inB = dims.map((d) => d !== null);
     let carryB = inB.slice(nCC + nBC);
-    let predB = false;
+    let predB: boolean;
     let body: ReturnType<typeof batchJaxpr>;
     let cond: ReturnType<typeof batchJaxpr>;
     for (;;) {

@@ -195,11 +195,16 @@ export function slice(x: ArrayLike, index: readonly IndexSpec[]): Tracer {
   a.shape.forEach((n, i) => {
     const spec = i < index.length ? index[i] : null;
     if (spec === null || spec === undefined) {
-      start.push(0), limit.push(n), strides.push(1);
+      start.push(0);
+      limit.push(n);
+      strides.push(1);
     } else if (typeof spec === "number") {
       const k = spec < 0 ? spec + n : spec;
       if (!Number.isInteger(k) || k < 0 || k >= n) throw new Error(`slice: index ${spec} is out of bounds for axis ${i} with size ${n}`);
-      start.push(k), limit.push(k + 1), strides.push(1), dropped.push(i);
+      start.push(k);
+      limit.push(k + 1);
+      strides.push(1);
+      dropped.push(i);
     } else {
       const step = spec[2] ?? 1;
       if (step === 0 || !Number.isInteger(step)) throw new Error(`slice: step must be a non-zero integer, got ${step}`);
@@ -210,13 +215,18 @@ export function slice(x: ArrayLike, index: readonly IndexSpec[]): Tracer {
       };
       if (step > 0) {
         const s = norm(spec[0], 0);
-        start.push(s), limit.push(Math.max(s, norm(spec[1], n))), strides.push(step);
+        start.push(s);
+        limit.push(Math.max(s, norm(spec[1], n)));
+        strides.push(step);
       } else {
         // A negative step walks backwards: reverse the axis, then slice forwards.
         const s = norm(spec[0], n - 1);
         const e = norm(spec[1], -1);
         const fs = n - 1 - s;
-        start.push(fs), limit.push(Math.max(fs, n - 1 - e)), strides.push(-step), flipAxes.push(i);
+        start.push(fs);
+        limit.push(Math.max(fs, n - 1 - e));
+        strides.push(-step);
+        flipAxes.push(i);
       }
     }
   });

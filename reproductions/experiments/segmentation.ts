@@ -102,8 +102,9 @@ async function meanIoU(probs: Tracer, y: Tracer): Promise<{ miou: number; perCla
     if (mass[i] < 0.5) continue; // outside the rotated canvas: unlabelled
     const p = pred[i];
     const t = lab[i];
-    if (p === t) inter[t]++, union[t]++;
-    else union[p]++, union[t]++;
+    if (p === t) inter[t]++;
+    else union[p]++;
+    union[t]++;
   }
   const perClass = inter.map((v, c) => (union[c] > 0 ? v / union[c] : NaN));
   const seen = perClass.filter((v) => !Number.isNaN(v));

@@ -12,6 +12,7 @@ import { dilateDim, type ConvParams } from "../../core/primitives/conv.ts";
 import { randomConvConfig } from "../cases/conv.ts";
 import { Rng } from "../cases/types.ts";
 import { itOnCpu, onCpu, onWebgpu, pairOf, type Pair } from "../backend-under-test.ts";
+import { expectClose, fdGrad } from "../helpers.ts";
 
 /**
  * A random float64 operand as a Pair: `dev` on the backend under test (float32 on WebGPU),
@@ -63,32 +64,7 @@ function referenceConv(x: Array, w: Array, p: ConvParams): Array {
   return fromTyped(out, [N, O, Ho, Wo], "float64", "cpu");
 }
 
-async function expectClose(a: Array, b: Array, tol: number, what = ""): Promise<void> {
-  expect(a.shape, `${what} shape`).toEqual(b.shape);
-  const [x, y] = await Promise.all([a.data(), b.data()]);
-  for (let i = 0; i < x.length; i++) {
-    if (!(Math.abs(x[i] - y[i]) <= tol * (1 + Math.abs(y[i])))) expect.fail(`${what} element ${i}: ${x[i]} vs ${y[i]}`);
-  }
-}
 
-/** Central differences of a scalar function along every coordinate of one argument, in float64 on the CPU (`x` a CPU array). */
-function fdGrad(f: (v: Array) => Array, x: Array, eps = 1e-6): Array {
-  return onCpu(() => fdGradHere(f, x, eps));
-}
-
-function fdGradHere(f: (v: Array) => Array, x: Array, eps: number): Array {
-  const base = Float64Array.from(x.dataSync());
-  const g = new Float64Array(base.length);
-  for (let i = 0; i < base.length; i++) {
-    const at = (d: number) => {
-      const v = Float64Array.from(base);
-      v[i] += d;
-      return f(fromTyped(v, x.shape, "float64")).item() as number;
-    };
-    g[i] = (at(eps) - at(-eps)) / (2 * eps);
-  }
-  return fromTyped(g, x.shape, "float64");
-}
 
 const asExplicit = (p: ConvParams) => ({ strides: p.strides, padding: p.padding, lhsDilation: p.lhsDilation, rhsDilation: p.rhsDilation, groups: p.groups });
 

@@ -8,7 +8,7 @@ import { expmFrechetP, solveP } from "../../core/primitives/linalg.ts";
 import { Rng } from "../cases/types.ts";
 import { cases } from "../cases/linalg.ts";
 import { FLOAT, itOnCpu, onCpu, onWebgpu, pairOf, testBackend, type Pair } from "../backend-under-test.ts";
-import { scalarOf } from "../helpers.ts";
+import { fdGrad, scalarOf } from "../helpers.ts";
 
 /** A float64 array on the CPU (inputs are drawn there, references computed there). */
 const f64 = (data: ArrayLike<number>, shape: number[]) => fromTyped(Float64Array.from(data), shape, "float64", "cpu");
@@ -64,20 +64,6 @@ function wellConditioned(rng: Rng, shape: number[]): Pair {
   const n = shape[shape.length - 1];
   const x = noise(rng, shape, 0.5).ref;
   return pairOf(onCpu(() => np.add(x, np.mul(np.eye(n, n, { dtype: "float64" }), n)) as NDArray));
-}
-
-/** Central differences of a scalar function of one array, entry by entry, in float64 on the CPU at `x.ref`. */
-function numericGrad(f: (x: Arr) => Arr, x: Pair, h = 1e-5): number[] {
-  return onCpu(() => {
-    const base = x.ref.dataSync();
-    return Array.from(base, (_, i) => {
-      const p = Float64Array.from(base);
-      const m = Float64Array.from(base);
-      p[i] += h;
-      m[i] -= h;
-      return ((f(f64(p, x.ref.shape)).item() as number) - (f(f64(m, x.ref.shape)).item() as number)) / (2 * h);
-    });
-  });
 }
 
 /** exp(A) = sum_k A^k / k!, in plain JS (for small norms). */
@@ -184,7 +170,7 @@ describe("expm derivatives", () => {
       const n = rng.int(1, 5);
       const [a, w] = [noise(rng, [n, n], rng.pick([0.3, 2])), noise(rng, [n, n])];
       const f = (x: Arr) => np.sum(linalg.expm(x).mul(sel(x, w)));
-      await close(grad(f)(a.dev), numericGrad(f, a), 1e-7, 1e-4);
+      await close(grad(f)(a.dev), fdGrad(f, a.ref, 1e-5), 1e-7, 1e-4);
     });
   });
 
@@ -196,7 +182,7 @@ describe("expm derivatives", () => {
       const g = (x: Arr) => np.sum(grad((y: Arr) => np.sum(linalg.expm(y).mul(sel(x, w))))(x).mul(sel(x, v)));
       const gg = grad(g)(a.dev);
       expect(Array.from(await gg.data()).every(Number.isFinite)).toBe(true);
-      await close(gg, numericGrad(g, a), 1e-6, 2e-4);
+      await close(gg, fdGrad(g, a.ref, 1e-5), 1e-6, 2e-4);
     });
   });
 
@@ -240,11 +226,11 @@ describe("solve and inv", () => {
       const [a, b, w] = [wellConditioned(rng, [n, n]), noise(rng, [n, 2]), noise(rng, [n, 2])];
       const fa = (x: Arr) => np.sum(linalg.solve(x, sel(x, b)).mul(sel(x, w)));
       const fb = (x: Arr) => np.sum(linalg.solve(a.dev, x).mul(w.dev));
-      await close(grad(fa)(a.dev), numericGrad(fa, a), 1e-8, 1e-4);
+      await close(grad(fa)(a.dev), fdGrad(fa, a.ref, 1e-5), 1e-8, 1e-4);
       await close(grad(fb)(b.dev), linalg.solve(np.swapaxes(a.dev, -1, -2), w.dev), 1e-13, 1e-5);
       const r = noise(new Rng(seed), [n, n]);
       const fi = (x: Arr) => np.sum(linalg.inv(x).mul(sel(x, r)));
-      await close(grad(fi)(a.dev), numericGrad(fi, a), 1e-8, 1e-4);
+      await close(grad(fi)(a.dev), fdGrad(fi, a.ref, 1e-5), 1e-8, 1e-4);
     });
     const a = eye(2);
     expect(() => solveP.transpose!([a], [new UndefinedPrimal(a.aval), a], {})).toThrow(/solve: not linear in A/);
@@ -311,7 +297,7 @@ describe("det and slogdet", () => {
       await close(grad((x: Arr) => linalg.slogdet(x)[1])(a.dev), invT, 1e-12, 1e-5);
       const v = noise(rng, [n, n]);
       const g = (x: Arr) => np.sum(grad((y: Arr) => linalg.det(y))(x).mul(sel(x, v)));
-      await close(grad(g)(a.dev), numericGrad(g, a), 1e-6, 1e-4);
+      await close(grad(g)(a.dev), fdGrad(g, a.ref, 1e-5), 1e-6, 1e-4);
     });
   });
 });

@@ -75,6 +75,8 @@ const floatMax = onWebgpu ? 3.4028234663852886e38 : Number.MAX_VALUE;
 const remainderRef = (x: number, y: number) => x - Math.floor(x / y) * y;
 const nearInteger = (v: number) => Math.abs(v - Math.round(v)) < 1e-6;
 
+// One case a row reads as a table; Prettier would spread each over a dozen lines.
+// prettier-ignore
 const cases: NameCase[] = [
   // Elementwise.
   { name: "remainder", f: ([x, y]) => np.remainder(x, y), ref: binary(remainderRef), domains: [[-5, 5], [0.5, 2]], grad: { at: ([x, y]) => !x.data.some((v, i) => nearInteger(v / y.data[i])) }, f32Tol: 1e-5 },

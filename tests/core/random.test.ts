@@ -4,11 +4,10 @@ import { np, random, grad, jit, vmap, type Array } from "../../index.ts";
 import { threefry2x32 } from "../../core/primitives/random.ts";
 import { threefry2x32Scalar } from "../../core/backends/cpu/routines/random.ts";
 import { FLOAT, itOnCpu, onWebgpu } from "../backend-under-test.ts";
-import { scalarOf } from "../helpers.ts";
+import { scalarOf, valuesOf } from "../helpers.ts";
 
 const u32 = (xs: number[]) => np.array(new Uint32Array(xs));
 /** The elements of `x` (on any backend) as numbers. */
-const vals = async (x: Array) => [...(await x.data())];
 /** Nested JS arrays on any backend. */
 const nested = (x: Array) => x.toArray();
 const seeds = fc.integer({ min: 0, max: 2 ** 31 - 1 });
@@ -42,7 +41,7 @@ describe("threefry2x32", () => {
     for (const [k, x, y] of KAT) {
       expect(threefry2x32Scalar(k[0], k[1], x[0], x[1])).toEqual(y);
       const [y0, y1] = threefry2x32(u32([k[0]]), u32([k[1]]), u32([x[0]]), u32([x[1]]));
-      expect([...(await vals(y0)), ...(await vals(y1))]).toEqual(y);
+      expect([...(await valuesOf(y0)), ...(await valuesOf(y1))]).toEqual(y);
     }
   });
 
@@ -64,12 +63,12 @@ describe("threefry2x32", () => {
 
 describe("keys", () => {
   it("key(seed) holds the seed's high and low 32-bit words", async () => {
-    expect(await vals(random.key(0))).toEqual([0, 0]);
-    expect(await vals(random.key(42))).toEqual([0, 42]);
-    expect(await vals(random.key(2 ** 32 + 5))).toEqual([1, 5]);
-    expect(await vals(random.key(2 ** 53 - 1))).toEqual([2 ** 21 - 1, 2 ** 32 - 1]);
+    expect(await valuesOf(random.key(0))).toEqual([0, 0]);
+    expect(await valuesOf(random.key(42))).toEqual([0, 42]);
+    expect(await valuesOf(random.key(2 ** 32 + 5))).toEqual([1, 5]);
+    expect(await valuesOf(random.key(2 ** 53 - 1))).toEqual([2 ** 21 - 1, 2 ** 32 - 1]);
     // A negative seed is an int32, as in JAX without x64.
-    expect(await vals(random.key(-1))).toEqual([0, 0xffffffff]);
+    expect(await valuesOf(random.key(-1))).toEqual([0, 0xffffffff]);
     expect(random.key(0).dtype).toBe("uint32");
     expect(() => random.key(1.5)).toThrow(/random.key: seed must be an integer/);
     expect(() => random.key(-(2 ** 31) - 1)).toThrow(/random.key/);
@@ -78,7 +77,7 @@ describe("keys", () => {
   it("key accepts a traced integer seed (vmap over seeds equals a loop)", async () => {
     const seeds = np.array([0, 7, -3], { dtype: "int32" });
     const batched = vmap((s: Array) => random.key(s))(seeds);
-    expect(await nested(batched)).toEqual(await Promise.all([0, 7, -3].map((s) => vals(random.key(s)))));
+    expect(await nested(batched)).toEqual(await Promise.all([0, 7, -3].map((s) => valuesOf(random.key(s)))));
   });
 
   it("split(key(0)) is JAX's value: row 0 is threefry at counter (0,0), row 1 at (0,1)", async () => {
@@ -94,7 +93,7 @@ describe("keys", () => {
     const keys = random.split(random.key(3), 3);
     expect(keys.shape).toEqual([3, 2]);
     const [a, b, c] = keys;
-    expect([await vals(a), await vals(b), await vals(c)]).toEqual(await nested(keys));
+    expect([await valuesOf(a), await valuesOf(b), await valuesOf(c)]).toEqual(await nested(keys));
     expect(random.split(random.key(3), 0).shape).toEqual([0, 2]);
   });
 
@@ -103,7 +102,7 @@ describe("keys", () => {
       fc.asyncProperty(seeds, async (s) => {
         const k = random.key(s);
         const rows = ((await nested(random.split(k, 64))) as number[][]).map((r) => r.join(","));
-        rows.push((await vals(k)).join(","));
+        rows.push((await valuesOf(k)).join(","));
         expect(new Set(rows).size).toBe(65);
       }),
       { numRuns: 20 },
@@ -115,15 +114,15 @@ describe("keys", () => {
       fc.asyncProperty(seeds, fc.nat({ max: 20 }), async (s, d) => {
         const k = random.key(s);
         const folded = random.foldIn(k, d);
-        expect(await vals(folded)).toEqual(await vals(random.split(k, d + 1).slice(d)));
-        expect(await vals(folded)).not.toEqual(await vals(k));
-        expect(await vals(folded)).not.toEqual(await vals(random.foldIn(k, d + 1)));
+        expect(await valuesOf(folded)).toEqual(await valuesOf(random.split(k, d + 1).slice(d)));
+        expect(await valuesOf(folded)).not.toEqual(await valuesOf(k));
+        expect(await valuesOf(folded)).not.toEqual(await valuesOf(random.foldIn(k, d + 1)));
       }),
       { numRuns: 20 },
     );
     // Data is taken mod 2^32, like jnp.uint32.
-    expect(await vals(random.foldIn(random.key(1), -1))).toEqual(await vals(random.foldIn(random.key(1), 2 ** 32 - 1)));
-    expect(await vals(random.foldIn(random.key(1), np.array(5, { dtype: "int32" })))).toEqual(await vals(random.foldIn(random.key(1), 5)));
+    expect(await valuesOf(random.foldIn(random.key(1), -1))).toEqual(await valuesOf(random.foldIn(random.key(1), 2 ** 32 - 1)));
+    expect(await valuesOf(random.foldIn(random.key(1), np.array(5, { dtype: "int32" })))).toEqual(await valuesOf(random.foldIn(random.key(1), 5)));
   });
 
   it("errors name the function and the bad key's dtype and shape", async () => {
@@ -138,10 +137,10 @@ describe("keys", () => {
 describe("bits and uniform", () => {
   it("bits of element i use counter i in row-major order, output words xored", async () => {
     const k = random.key(11);
-    const [k0, k1] = await vals(k);
+    const [k0, k1] = await valuesOf(k);
     const b = random.bits(k, [2, 3]);
     expect(b.dtype).toBe("uint32");
-    (await vals(b)).forEach((v, i) => {
+    (await valuesOf(b)).forEach((v, i) => {
       const [y0, y1] = threefry2x32Scalar(k0, k1, 0, i);
       expect(v).toBe((y0 ^ y1) >>> 0);
     });
@@ -186,7 +185,7 @@ describe("bits and uniform", () => {
     const k = random.key(5);
     const u64 = random.uniform(k, [100], { dtype: "float64" });
     expect(u64.dtype).toBe("float64");
-    expect(await vals(u64)).toEqual(await vals(random.uniform(k, [100])));
+    expect(await valuesOf(u64)).toEqual(await valuesOf(random.uniform(k, [100])));
   });
 });
 
@@ -234,7 +233,7 @@ describe("distributions", () => {
       { numRuns: 30 },
     );
     // maxval <= minval gives minval, as in JAX.
-    expect(await vals(random.randint(random.key(7), [3], 5, 5))).toEqual([5, 5, 5]);
+    expect(await valuesOf(random.randint(random.key(7), [3], 5, 5))).toEqual([5, 5, 5]);
     const u = random.randint(random.key(8), [1000], 0, 2 ** 32 - 1, { dtype: "uint32" });
     expect(u.dtype).toBe("uint32");
     expect(Math.max(...(await u.data()))).toBeGreaterThan(2 ** 31);
@@ -249,8 +248,8 @@ describe("distributions", () => {
       }),
       { numRuns: 30 },
     );
-    const a = await vals(random.permutation(random.key(0), 50));
-    const b = await vals(random.permutation(random.key(1), 50));
+    const a = await valuesOf(random.permutation(random.key(0), 50));
+    const b = await valuesOf(random.permutation(random.key(1), 50));
     expect(a).not.toEqual(b);
     // Large n takes two sorting rounds (JAX's rule) and is still a permutation.
     const big = [...(await random.permutation(random.key(2), 100_000).data())].sort((x, y) => x - y);
@@ -289,13 +288,13 @@ describe("transformations", () => {
       const batched = vmap(f)(keys) as Array;
       expect(batched.dtype).toBe(loop[0].dtype);
       expect(batched.shape).toEqual([4, ...loop[0].shape]);
-      expect(await vals(batched)).toEqual((await Promise.all(loop.map(vals))).flat());
+      expect(await valuesOf(batched)).toEqual((await Promise.all(loop.map(valuesOf))).flat());
       const staged = jit(f);
       for (const k of [keys.slice(0), keys.slice(3)]) {
-        expect(await vals(staged(k))).toEqual(await vals(f(k)));
+        expect(await valuesOf(staged(k))).toEqual(await valuesOf(f(k)));
       }
       // jit of vmap too: one staged batched program.
-      expect(await vals(jit(vmap(f))(keys) as Array)).toEqual(await vals(batched));
+      expect(await valuesOf(jit(vmap(f))(keys) as Array)).toEqual(await valuesOf(batched));
     });
   }
 
@@ -323,10 +322,10 @@ describe("transformations", () => {
     const gw = grad(sample, { argnums: 2 })(k, lo, width) as Array;
     const u = random.uniform(k, [4, 3], { dtype: FLOAT });
     // Digits: 12 in float64; the float32 sums of four uniforms (WebGPU) keep 6.
-    expect(await vals(gw)).toEqual((await vals(np.sum(u, { axis: 0 }))).map((v) => expect.closeTo(v, onWebgpu ? 6 : 12)));
-    expect(await vals(jit(grad(sample, { argnums: 2 }))(k, lo, width) as Array)).toEqual(await vals(gw));
+    expect(await valuesOf(gw)).toEqual((await valuesOf(np.sum(u, { axis: 0 }))).map((v) => expect.closeTo(v, onWebgpu ? 6 : 12)));
+    expect(await valuesOf(jit(grad(sample, { argnums: 2 }))(k, lo, width) as Array)).toEqual(await valuesOf(gw));
     const keys = random.split(k, 3);
     const perKey = vmap(grad(sample, { argnums: 2 }), { inAxes: [0, null, null] })(keys, lo, width) as Array;
-    expect(await vals(perKey)).toEqual((await Promise.all([...keys].map((kk) => vals(grad(sample, { argnums: 2 })(kk, lo, width) as Array)))).flat());
+    expect(await valuesOf(perKey)).toEqual((await Promise.all([...keys].map((kk) => valuesOf(grad(sample, { argnums: 2 })(kk, lo, width) as Array)))).flat());
   });
 });

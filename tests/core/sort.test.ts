@@ -3,9 +3,9 @@ import fc from "fast-check";
 import { np, grad, jit, vmap, type Array } from "../../index.ts";
 import type { DType } from "../../core/dtype.ts";
 import { FLOAT, itOnCpu, onCpu, onWebgpu } from "../backend-under-test.ts";
+import { fdGrad, valuesOf } from "../helpers.ts";
 
 /** The elements of `x` (on any backend) as numbers. */
-const vals = async (x: Array) => [...(await x.data())];
 /** JS numbers as the backend under test holds them (float32 on WebGPU). */
 const held = (xs: number[]) => (onWebgpu ? xs.map(Math.fround) : xs);
 /** A FLOAT array of `xs` (float32 on WebGPU, which has no float64). */
@@ -25,9 +25,9 @@ describe("np.sort and np.argsort", () => {
         const xs = held(xs0);
         const x = floats(xs);
         const perm = refArgsort(xs);
-        expect(await vals(np.argsort(x))).toEqual(perm);
+        expect(await valuesOf(np.argsort(x))).toEqual(perm);
         // Object.is-level equality: -0 and +0 keep their original order.
-        expect(await vals(np.sort(x))).toEqual(perm.map((i) => xs[i]));
+        expect(await valuesOf(np.sort(x))).toEqual(perm.map((i) => xs[i]));
       }),
       { numRuns: 100 },
     );
@@ -37,7 +37,7 @@ describe("np.sort and np.argsort", () => {
     await fc.assert(
       fc.asyncProperty(smallInts, async (xs) => {
         const x = np.array(new Int32Array(xs));
-        expect(await vals(np.argsort(x))).toEqual(refArgsort(xs));
+        expect(await valuesOf(np.argsort(x))).toEqual(refArgsort(xs));
         expect(np.argsort(x).dtype).toBe("int32");
       }),
       { numRuns: 100 },
@@ -64,12 +64,12 @@ describe("np.sort and np.argsort", () => {
 
   it("descending order keeps ties in their original order (as JAX's stable descending argsort)", async () => {
     const x = np.array([3, 1, NaN, 2, 1, 3]);
-    expect(await vals(np.argsort(x, { descending: true }))).toEqual([2, 0, 5, 3, 1, 4]);
-    expect(await vals(np.sort(np.array([3, 1, 2]), { descending: true }))).toEqual([3, 2, 1]);
+    expect(await valuesOf(np.argsort(x, { descending: true }))).toEqual([2, 0, 5, 3, 1, 4]);
+    expect(await valuesOf(np.sort(np.array([3, 1, 2]), { descending: true }))).toEqual([3, 2, 1]);
     await fc.assert(
       fc.asyncProperty(smallInts, async (xs) => {
         const desc = xs.map((_, i) => i).sort((i, j) => xs[j] - xs[i]);
-        expect(await vals(np.argsort(np.array(new Int32Array(xs)), { descending: true }))).toEqual(desc);
+        expect(await valuesOf(np.argsort(np.array(new Int32Array(xs)), { descending: true }))).toEqual(desc);
       }),
       { numRuns: 50 },
     );
@@ -77,8 +77,8 @@ describe("np.sort and np.argsort", () => {
 
   it("axis: null sorts the flattened array", async () => {
     const x = np.array([[3, 0], [2, 1]]);
-    expect(await vals(np.sort(x, { axis: null }))).toEqual([0, 1, 2, 3]);
-    expect(await vals(np.argsort(x, { axis: null }))).toEqual([1, 3, 2, 0]);
+    expect(await valuesOf(np.sort(x, { axis: null }))).toEqual([0, 1, 2, 3]);
+    expect(await valuesOf(np.argsort(x, { axis: null }))).toEqual([1, 3, 2, 0]);
   });
 
   it("errors name the function, the axis and the shape", async () => {
@@ -93,7 +93,7 @@ describe("sort under transformations", () => {
       fc.asyncProperty(fc.array(fc.double({ min: -10, max: 10, noNaN: true }), { minLength: 1, maxLength: 20 }), async (xs) => {
         const w = xs.map((_, i) => i + 1);
         const f = (x: Array) => np.sum(np.mul(np.sort(x), floats(w)));
-        const g = await vals(grad(f)(floats(xs)) as Array);
+        const g = await valuesOf(grad(f)(floats(xs)) as Array);
         const perm = refArgsort(held(xs));
         const expected = new globalThis.Array<number>(xs.length);
         perm.forEach((src, k) => (expected[src] = w[k]));
@@ -111,13 +111,10 @@ describe("sort under transformations", () => {
         const f = (x: Array) => np.sum(np.sin(np.mul(np.sort(np.reshape(x, [2, -1]).T, { axis: 0 }), np.arange(1, 3).astype(x.dtype))));
         const n = xs.length - (xs.length % 2);
         const x = floats(xs.slice(0, n));
-        const g = await vals(grad(f)(x) as Array);
-        const eps = 1e-6;
+        const g = await valuesOf(grad(f)(x) as Array);
         // Finite differences in float64 on the CPU; float32 gradients (WebGPU) of O(1) keep 5 digits.
-        for (let i = 0; i < n; i++) {
-          const at = (d: number) => onCpu(() => f(np.array(new Float64Array(xs.slice(0, n).map((v, j) => (j === i ? v + d : v))))).item() as number);
-          expect(g[i]).toBeCloseTo((at(eps) - at(-eps)) / (2 * eps), onWebgpu ? 5 : 6);
-        }
+        const fd = fdGrad(f, onCpu(() => np.array(new Float64Array(xs.slice(0, n))))).dataSync();
+        for (let i = 0; i < n; i++) expect(g[i]).toBeCloseTo(fd[i], onWebgpu ? 5 : 6);
       }),
       { numRuns: 30 },
     );
@@ -126,12 +123,12 @@ describe("sort under transformations", () => {
   it("vmap of sort and argsort equals a loop; jit equals eager", async () => {
     const xs = np.array([[3, 1, 2, 2], [0, -1, 5, 4], [7, 7, 7, 1]], { dtype: FLOAT });
     for (const f of [(x: Array) => np.sort(x), (x: Array) => np.argsort(x), (x: Array) => np.argsort(x, { descending: true })]) {
-      const loop = await Promise.all([0, 1, 2].map((i) => vals(f(xs.slice(i)))));
-      expect(await vals(vmap(f)(xs))).toEqual(loop.flat());
+      const loop = await Promise.all([0, 1, 2].map((i) => valuesOf(f(xs.slice(i)))));
+      expect(await valuesOf(vmap(f)(xs))).toEqual(loop.flat());
       // Mapping axis 1: each column is one example.
-      const cols = await Promise.all([0, 1, 2, 3].map((j) => vals(f(np.take(xs, [j], { axis: 1 }).reshape([3])))));
+      const cols = await Promise.all([0, 1, 2, 3].map((j) => valuesOf(f(np.take(xs, [j], { axis: 1 }).reshape([3])))));
       expect(await (vmap(f, { inAxes: 1, outAxes: 0 })(xs) as Array).toArray()).toEqual(cols);
-      expect(await vals(jit(f)(xs))).toEqual(await vals(f(xs)));
+      expect(await valuesOf(jit(f)(xs))).toEqual(await valuesOf(f(xs)));
     }
   });
 
@@ -141,6 +138,6 @@ describe("sort under transformations", () => {
     const f = (x: Array) => np.sum(np.sort(x).mul(w));
     const batched = vmap(grad(f))(xs) as Array;
     expect(await batched.toArray()).toEqual([[100, 1, 10], [10, 1, 100]]);
-    expect(await vals(jit(vmap(grad(f)))(xs) as Array)).toEqual(await vals(batched));
+    expect(await valuesOf(jit(vmap(grad(f)))(xs) as Array)).toEqual(await valuesOf(batched));
   });
 });

@@ -14,6 +14,7 @@ import { sizeOf, stridesOf } from "../../core/shape.ts";
 import { distinctArray, randomWindowConfig, windowedShape } from "../cases/window.ts";
 import { Rng } from "../cases/types.ts";
 import { FLOAT, itOnCpu, onCpu, onWebgpu, pairOf, type Pair } from "../backend-under-test.ts";
+import { expectClose, fdGrad, valuesOf } from "../helpers.ts";
 
 /**
  * Random float64 operands as Pairs: `dev` on the backend under test (float32 on WebGPU),
@@ -31,7 +32,6 @@ const FD = (cpu: number) => (onWebgpu ? 5e-5 : cpu);
 /** Property runs: fewer on WebGPU, where each new shape compiles shaders on lavapipe. */
 const runs = (n: number) => (onWebgpu ? Math.ceil(n / 4) : n);
 /** The elements of `x` (on any backend) as numbers. */
-const vals = async (x: Array) => [...(await x.data())];
 
 type Op = "sum" | "max" | "min" | "mean";
 const seeds = fc.integer({ min: 1, max: 0x7fffffff });
@@ -59,33 +59,7 @@ function referenceWindow(x: Array, op: Op, p: WindowParams): Array {
   return fromTyped(out, outShape, "float64", "cpu");
 }
 
-async function expectClose(a: Array, b: Array, tol: number, what = ""): Promise<void> {
-  expect(a.shape, `${what} shape`).toEqual(b.shape);
-  const [x, y] = await Promise.all([a.data(), b.data()]);
-  for (let i = 0; i < x.length; i++) {
-    if (x[i] === y[i]) continue;
-    if (!(Math.abs(x[i] - y[i]) <= tol * (1 + Math.abs(y[i])))) expect.fail(`${what} element ${i}: ${x[i]} vs ${y[i]}`);
-  }
-}
 
-/** Central differences in float64 on the CPU (`x` a CPU array). */
-function fdGrad(f: (v: Array) => Array, x: Array, eps = 1e-6): Array {
-  return onCpu(() => fdGradHere(f, x, eps));
-}
-
-function fdGradHere(f: (v: Array) => Array, x: Array, eps: number): Array {
-  const base = Float64Array.from(x.dataSync());
-  const g = new Float64Array(base.length);
-  for (let i = 0; i < base.length; i++) {
-    const at = (d: number) => {
-      const v = Float64Array.from(base);
-      v[i] += d;
-      return f(fromTyped(v, x.shape, "float64")).item() as number;
-    };
-    g[i] = (at(eps) - at(-eps)) / (2 * eps);
-  }
-  return fromTyped(g, x.shape, "float64");
-}
 
 const pool = (op: Op, p: WindowParams) => (x: Array) => reduceWindow(x, op, p);
 
@@ -106,7 +80,7 @@ describe("reduceWindow values", () => {
     const x = np.arange(32, undefined, 1, { dtype: FLOAT }).reshape([2, 1, 4, 4]);
     const y = reduceWindow(x, "max", { window: [2, 2], strides: [2, 2] });
     expect(y.shape).toEqual([2, 1, 2, 2]);
-    expect(await vals(y)).toEqual([5, 7, 13, 15, 21, 23, 29, 31]);
+    expect(await valuesOf(y)).toEqual([5, 7, 13, 15, 21, 23, 29, 31]);
     const full = { window: [1, 1, 2, 2], strides: [1, 1, 2, 2], padding: [[0, 0], [0, 0], [0, 0], [0, 0]] as [number, number][] };
     const xr = onCpu(() => np.arange(32, undefined, 1, { dtype: "float64" }).reshape([2, 1, 4, 4]));
     await expectClose(reduceWindow(x, "mean", { window: [2, 2], strides: 2 }), referenceWindow(xr, "mean", full), EXACT);
@@ -130,11 +104,11 @@ describe("reduceWindow values", () => {
 
   it("max pads with -inf and works on integers", async () => {
     const x = np.array([[-5, -3], [-4, -9]], { dtype: FLOAT });
-    expect(await vals(reduceWindow(x, "max", { window: [2, 2], padding: "SAME" }))).toEqual([-3, -3, -4, -9]);
+    expect(await valuesOf(reduceWindow(x, "max", { window: [2, 2], padding: "SAME" }))).toEqual([-3, -3, -4, -9]);
     const xi = np.array([3, 1, 4, 1, 5], { dtype: "int32" });
     const yi = reduceWindow(xi, "max", { window: [2] });
     expect(yi.dtype).toBe("int32");
-    expect(await vals(yi)).toEqual([3, 4, 4, 5]);
+    expect(await valuesOf(yi)).toEqual([3, 4, 4, 5]);
     expect(reduceWindow(xi, "mean", { window: [2] }).dtype).toBe("float32");
   });
 });
@@ -168,7 +142,7 @@ describe("reduceWindow gradients", () => {
 
   it("max-pool gradient goes to the first maximum when a window ties", async () => {
     const x = np.array([[1, 1], [0, 1]], { dtype: FLOAT });
-    expect(await vals(grad((v: Array) => np.sum(reduceWindow(v, "max", { window: [2, 2] })))(x))).toEqual([1, 0, 0, 0]);
+    expect(await valuesOf(grad((v: Array) => np.sum(reduceWindow(v, "max", { window: [2, 2] })))(x))).toEqual([1, 0, 0, 0]);
   });
 
   it("second order through max pooling (jvp and transpose of the select primitives) equals finite differences", async () => {
@@ -235,7 +209,7 @@ describe("the pooling fast path (windows on the last two axes only)", () => {
     const p: WindowParams = { window: [2, 1], strides: [1, 1], padding: [[2, 2], [0, 0]] };
     const y = reduceWindowMax(np.zeros([0, 3]), p);
     expect(y.shape).toEqual([3, 3]);
-    expect(await vals(y)).toEqual([-Infinity, -Infinity, -Infinity, -Infinity, -Infinity, -Infinity, -Infinity, -Infinity, -Infinity]);
+    expect(await valuesOf(y)).toEqual([-Infinity, -Infinity, -Infinity, -Infinity, -Infinity, -Infinity, -Infinity, -Infinity, -Infinity]);
   });
 });
 

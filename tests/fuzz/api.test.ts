@@ -11,7 +11,7 @@
  */
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { np, lax, random, linalg, type Array } from "../../index.ts";
+import { np, lax, random, linalg } from "../../index.ts";
 import { NDArray } from "../../core/array.ts";
 import * as nn from "../../nn/index.ts";
 import * as optim from "../../optim/index.ts";

@@ -8,18 +8,13 @@ import fc from "fast-check";
 import { np, random, tree, jit, grad, valueAndGrad, type Array } from "../../index.ts";
 import * as optim from "../../optim/index.ts";
 import { FLOAT } from "../backend-under-test.ts";
-import { scalarOf, settle } from "../helpers.ts";
+import { expectTreeClose, leavesData, scalarOf, settle } from "../helpers.ts";
 
 /** Relative error of results that should agree to rounding: float64, or float32 (a few ulps). */
 const ROUNDING = FLOAT === "float32" ? 1e-6 : 1e-12;
 
 const normal = (seed: number, shape: number[]) => random.normal(random.key(seed), shape, { dtype: FLOAT });
-const flat = async (t: unknown): Promise<number[]> => (await Promise.all(tree.leaves<Array>(t as never).map((l) => l.data()))).flatMap((d) => [...d]);
-async function expectClose(got: unknown, want: unknown, tol = ROUNDING) {
-  const [g, w] = await Promise.all([flat(got), flat(want)]);
-  expect(g.length).toBe(w.length);
-  g.forEach((v, i) => expect(Math.abs(v - w[i])).toBeLessThanOrEqual(tol * (1 + Math.abs(w[i]))));
-}
+const flat = async (t: unknown): Promise<number[]> => (await leavesData(t)).flatMap((d) => [...d]);
 
 /** Runs a transformation for `steps` steps with gradients from `gradOf(params, t)`. */
 function run(tx: optim.GradientTransformation, params: unknown, steps: number, gradOf: (p: unknown, t: number) => unknown) {
@@ -37,11 +32,11 @@ describe("chain", () => {
     const p = { a: normal(1, [4]), b: [normal(2, [2, 2])] };
     const g = (_p: unknown, t: number) => ({ a: normal(10 + t, [4]), b: [normal(20 + t, [2, 2])] });
     const ref = run(optim.adam({ lr: 0.01 }), p, 5, g).params;
-    await expectClose(run(optim.chain(optim.scaleByAdam(), optim.scale(-0.01)), p, 5, g).params, ref);
+    await expectTreeClose(run(optim.chain(optim.scaleByAdam(), optim.scale(-0.01)), p, 5, g).params, ref, ROUNDING);
     const clip = optim.clipByGlobalNorm(0.5);
     const left = optim.chain(optim.chain(clip, optim.scaleByAdam()), optim.scaleByLearningRate(0.01));
     const right = optim.chain(clip, optim.chain(optim.scaleByAdam(), optim.scaleByLearningRate(0.01)));
-    await expectClose(run(left, p, 5, g).params, run(right, p, 5, g).params);
+    await expectTreeClose(run(left, p, 5, g).params, run(right, p, 5, g).params, ROUNDING);
   });
 
   it("says when it is given another transformation's state", () => {
@@ -61,7 +56,7 @@ describe("clipByGlobalNorm", () => {
       const tx = optim.clipByGlobalNorm(maxNorm);
       const { updates } = tx.update(u, tx.init(u));
       const factor = norm < maxNorm ? 1 : maxNorm / norm;
-      await expectClose(updates, tree.map((l: Array) => l.mul(factor), u));
+      await expectTreeClose(updates, tree.map((l: Array) => l.mul(factor), u), ROUNDING);
       normClose(await scalarOf(optim.globalNorm(updates)), Math.min(norm, maxNorm));
     }), { numRuns: 20 });
   });
@@ -80,8 +75,8 @@ describe("multiTransform", () => {
     // Each group alone, with the group's own optimiser.
     const w = run(optim.adamw({ lr: 0.01, weightDecay: 0.3 }), params().w, 6, (p, t) => grads(p, t).w).params;
     const theta = run(optim.adam({ lr: 0.05 }), params().theta, 6, (p, t) => grads(p, t).theta).params;
-    await expectClose(got.w, w);
-    await expectClose(got.theta, theta);
+    await expectTreeClose(got.w, w, ROUNDING);
+    await expectTreeClose(got.theta, theta, ROUNDING);
     // And the decay matters: without it w differs (by ~1e-2, far above float32 rounding).
     const noDecay = await flat(run(optim.adam({ lr: 0.01 }), params().w, 6, (p, t) => grads(p, t).w).params);
     expect(Math.max(...(await flat(got.w)).map((v, i) => Math.abs(v - noDecay[i])))).toBeGreaterThan(1e-4);
@@ -94,8 +89,8 @@ describe("multiTransform", () => {
     const p = got.params as ReturnType<typeof params>;
     const kernel = run(optim.adamw({ lr: 0.01, weightDecay: 0.3 }), params().w.kernel, 4, (q, t) => grads(q, t).w.kernel).params;
     const bias = run(optim.adam({ lr: 0.01 }), params().w.bias, 4, (q, t) => grads(q, t).w.bias).params;
-    await expectClose(p.w.kernel, kernel);
-    await expectClose(p.w.bias, bias);
+    await expectTreeClose(p.w.kernel, kernel, ROUNDING);
+    await expectTreeClose(p.w.bias, bias, ROUNDING);
     const s = got.state as Record<string, unknown>;
     expect(tree.leaves(s.decay).length).toBe(1 + 2 * 1); // count, mu, nu of the kernel (the scale stage has no state)
     expect(tree.leaves(s.plain).length).toBe(1 + 2 * 2);
@@ -137,10 +132,10 @@ describe("jit", () => {
       for (let t = 0; t < 7; t++) {
         const e = step(pe, se);
         const j = jitted(pj, sj);
-        await expectClose(j.loss, e.loss);
+        await expectTreeClose(j.loss, e.loss, ROUNDING);
         [pe, se, pj, sj] = [e.params, e.state, j.params, j.state];
-        await expectClose(pj, pe);
-        await expectClose(sj, se);
+        await expectTreeClose(pj, pe, ROUNDING);
+        await expectTreeClose(sj, se, ROUNDING);
       }
       // The step count is traced, not baked in: one compilation serves every step.
       expect(jitted.cacheSize()).toBe(1);

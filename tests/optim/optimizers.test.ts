@@ -8,7 +8,7 @@ import fc from "fast-check";
 import { random, tree, type Array } from "../../index.ts";
 import * as optim from "../../optim/index.ts";
 import { FLOAT, onCpu, toTestBackend } from "../backend-under-test.ts";
-import { scalarOf } from "../helpers.ts";
+import { expectTreeClose, leavesData, scalarOf } from "../helpers.ts";
 
 type Tree = { dense: { kernel: Array; bias: Array }; layers: (Array | null)[]; scale: Array };
 
@@ -19,15 +19,6 @@ function randomTree(seed: number, dtype = FLOAT): Tree {
   return { dense: { kernel: n(0, [3, 4]), bias: n(1, [4]) }, layers: [n(2, [5]), null], scale: n(3, []) };
 }
 
-/** Flat JS copies of a tree's leaves, the reference implementations' working format. */
-const flat = (t: unknown): Promise<Float64Array[]> => Promise.all(tree.leaves<Array>(t as never).map(async (l) => Float64Array.from(await l.data())));
-
-/** Each element within `tol` relative to the reference (or 1), plus its `slack` where given. */
-async function expectClose(got: unknown, want: Float64Array[], tol: number, slack?: Float64Array[]) {
-  const g = await flat(got);
-  expect(g.length).toBe(want.length);
-  g.forEach((a, i) => a.forEach((v, j) => expect(Math.abs(v - want[i][j])).toBeLessThanOrEqual((slack?.[i][j] ?? 0) + tol * (1 + Math.abs(want[i][j])))));
-}
 
 /** Runs `steps` optimiser steps with gradients drawn from the seed; returns every params iterate. */
 async function runOptimizer(tx: optim.GradientTransformation, seed: number, steps: number): Promise<{ params: unknown[]; grads: Float64Array[][] }> {
@@ -37,7 +28,7 @@ async function runOptimizer(tx: optim.GradientTransformation, seed: number, step
   const grads: Float64Array[][] = [];
   for (let t = 0; t < steps; t++) {
     const g = randomTree(seed * 1000 + t + 1);
-    grads.push(await flat(g));
+    grads.push(await leavesData(g));
     const r = tx.update(g, state, params as optim.Params);
     state = r.state;
     params = optim.applyUpdates(params, r.updates);
@@ -120,31 +111,31 @@ describe("sgd", () => {
   it("plain SGD is p - lr g", async () => {
     await fc.assert(fc.asyncProperty(seeds, fc.double({ min: 1e-3, max: 1, noNaN: true }), async (seed, lr) => {
       const { params, grads } = await runOptimizer(optim.sgd({ lr }), seed, STEPS);
-      const ref = sgdReference(await flat(params[0]), grads, () => lr, 0, false);
-      for (const [t, p] of params.entries()) await expectClose(p, ref[t], TOL.sgd);
+      const ref = sgdReference(await leavesData(params[0]), grads, () => lr, 0, false);
+      for (const [t, p] of params.entries()) await expectTreeClose(p, ref[t], TOL.sgd);
     }), { numRuns: 5 });
   });
 
   it("momentum and nesterov follow PyTorch's formulas", async () => {
     await fc.assert(fc.asyncProperty(seeds, fc.double({ min: 0.1, max: 0.99, noNaN: true }), fc.boolean(), async (seed, momentum, nesterov) => {
       const { params, grads } = await runOptimizer(optim.sgd({ lr: 0.1, momentum, nesterov }), seed, STEPS);
-      const ref = sgdReference(await flat(params[0]), grads, () => 0.1, momentum, nesterov);
-      for (const [t, p] of params.entries()) await expectClose(p, ref[t], TOL.sgd);
+      const ref = sgdReference(await leavesData(params[0]), grads, () => 0.1, momentum, nesterov);
+      for (const [t, p] of params.entries()) await expectTreeClose(p, ref[t], TOL.sgd);
     }), { numRuns: 8 });
   });
 
   it("a scheduled learning rate uses schedule(0) on the first step", async () => {
     const lr = optim.cosineDecay({ init: 0.05, decaySteps: 4, alpha: 0.1 });
     const { params, grads } = await runOptimizer(optim.sgd({ lr, momentum: 0.9 }), 7, STEPS);
-    const ref = sgdReference(await flat(params[0]), grads, cosine, 0.9, false);
-    for (const [t, p] of params.entries()) await expectClose(p, ref[t], TOL.sgd);
+    const ref = sgdReference(await leavesData(params[0]), grads, cosine, 0.9, false);
+    for (const [t, p] of params.entries()) await expectTreeClose(p, ref[t], TOL.sgd);
   });
 
   it("addDecayedWeights before sgd is PyTorch SGD's weight_decay", async () => {
     const tx = optim.chain(optim.addDecayedWeights(0.01), optim.sgd({ lr: 0.1, momentum: 0.9 }));
     const { params, grads } = await runOptimizer(tx, 3, STEPS);
-    const ref = sgdReference(await flat(params[0]), grads, () => 0.1, 0.9, false, 0.01);
-    for (const [t, p] of params.entries()) await expectClose(p, ref[t], TOL.sgd);
+    const ref = sgdReference(await leavesData(params[0]), grads, () => 0.1, 0.9, false, 0.01);
+    for (const [t, p] of params.entries()) await expectTreeClose(p, ref[t], TOL.sgd);
   });
 });
 
@@ -159,29 +150,29 @@ describe("adam", () => {
   it("matches the textbook algorithm with bias correction", async () => {
     await fc.assert(fc.asyncProperty(seeds, hyper, async (seed, h) => {
       const { params, grads } = await runOptimizer(optim.adam(h), seed, STEPS);
-      const ref = adamReference(await flat(params[0]), grads, { ...h, lr: () => h.lr });
-      for (const [t, p] of params.entries()) await expectClose(p, ref.iterates[t], TOL.adam, ref.slack[t]);
+      const ref = adamReference(await leavesData(params[0]), grads, { ...h, lr: () => h.lr });
+      for (const [t, p] of params.entries()) await expectTreeClose(p, ref.iterates[t], TOL.adam, ref.slack[t]);
     }), { numRuns: 8 });
   });
 
   it("defaults are b1 0.9, b2 0.999, eps 1e-8", async () => {
     const { params, grads } = await runOptimizer(optim.adam({ lr: 1e-3 }), 11, STEPS);
-    const ref = adamReference(await flat(params[0]), grads, { lr: () => 1e-3, b1: 0.9, b2: 0.999, eps: 1e-8 });
-    for (const [t, p] of params.entries()) await expectClose(p, ref.iterates[t], TOL.adam, ref.slack[t]);
+    const ref = adamReference(await leavesData(params[0]), grads, { lr: () => 1e-3, b1: 0.9, b2: 0.999, eps: 1e-8 });
+    for (const [t, p] of params.entries()) await expectTreeClose(p, ref.iterates[t], TOL.adam, ref.slack[t]);
   });
 
   it("addDecayedWeights before scaleByAdam is PyTorch Adam's L2 weight_decay", async () => {
     const tx = optim.chain(optim.addDecayedWeights(0.05), optim.adam({ lr: 0.01 }));
     const { params, grads } = await runOptimizer(tx, 5, STEPS);
-    const ref = adamReference(await flat(params[0]), grads, { lr: () => 0.01, b1: 0.9, b2: 0.999, eps: 1e-8, l2: 0.05 });
-    for (const [t, p] of params.entries()) await expectClose(p, ref.iterates[t], TOL.adam, ref.slack[t]);
+    const ref = adamReference(await leavesData(params[0]), grads, { lr: () => 0.01, b1: 0.9, b2: 0.999, eps: 1e-8, l2: 0.05 });
+    for (const [t, p] of params.entries()) await expectTreeClose(p, ref.iterates[t], TOL.adam, ref.slack[t]);
   });
 
   it("adam with a schedule", async () => {
     const lr = optim.cosineDecay({ init: 0.05, decaySteps: 4, alpha: 0.1 });
     const { params, grads } = await runOptimizer(optim.adam({ lr }), 13, STEPS);
-    const ref = adamReference(await flat(params[0]), grads, { lr: cosine, b1: 0.9, b2: 0.999, eps: 1e-8 });
-    for (const [t, p] of params.entries()) await expectClose(p, ref.iterates[t], TOL.adam, ref.slack[t]);
+    const ref = adamReference(await leavesData(params[0]), grads, { lr: cosine, b1: 0.9, b2: 0.999, eps: 1e-8 });
+    for (const [t, p] of params.entries()) await expectTreeClose(p, ref.iterates[t], TOL.adam, ref.slack[t]);
   });
 });
 
@@ -189,15 +180,15 @@ describe("adamw", () => {
   it("decays weights decoupled from the moments, as torch.optim.AdamW", async () => {
     await fc.assert(fc.asyncProperty(seeds, fc.double({ min: 0, max: 0.5, noNaN: true }), async (seed, wd) => {
       const { params, grads } = await runOptimizer(optim.adamw({ lr: 0.02, weightDecay: wd }), seed, STEPS);
-      const ref = adamReference(await flat(params[0]), grads, { lr: () => 0.02, b1: 0.9, b2: 0.999, eps: 1e-8, decoupled: wd });
-      for (const [t, p] of params.entries()) await expectClose(p, ref.iterates[t], TOL.adam, ref.slack[t]);
+      const ref = adamReference(await leavesData(params[0]), grads, { lr: () => 0.02, b1: 0.9, b2: 0.999, eps: 1e-8, decoupled: wd });
+      for (const [t, p] of params.entries()) await expectTreeClose(p, ref.iterates[t], TOL.adam, ref.slack[t]);
     }), { numRuns: 6 });
   });
 
   it("weightDecay defaults to optax's 1e-4", async () => {
     const { params, grads } = await runOptimizer(optim.adamw({ lr: 0.5 }), 17, STEPS);
-    const ref = adamReference(await flat(params[0]), grads, { lr: () => 0.5, b1: 0.9, b2: 0.999, eps: 1e-8, decoupled: 1e-4 });
-    for (const [t, p] of params.entries()) await expectClose(p, ref.iterates[t], TOL.adam, ref.slack[t]);
+    const ref = adamReference(await leavesData(params[0]), grads, { lr: () => 0.5, b1: 0.9, b2: 0.999, eps: 1e-8, decoupled: 1e-4 });
+    for (const [t, p] of params.entries()) await expectTreeClose(p, ref.iterates[t], TOL.adam, ref.slack[t]);
   });
 });
 
@@ -219,7 +210,7 @@ describe("dtypes and state", () => {
       [b, sb] = step(b, g32, sb);
     }
     for (const l of tree.leaves<Array>(b as never)) expect(l.dtype).toBe("float32");
-    await expectClose(b, await flat(a), 1e-5);
+    await expectTreeClose(b, await leavesData(a), 1e-5);
   });
 
   it("the step count is an int32 scalar array in the state", async () => {

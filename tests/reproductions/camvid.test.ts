@@ -4,13 +4,9 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as zlib from "node:zlib";
 import { camvidDir, DataError, decodePng, loadCamVid } from "../../reproductions/datasets/index.ts";
-import { tempDir } from "./fixtures.ts";
+import { restoreEnv, tempDir } from "./fixtures.ts";
 
-const saved = process.env.AUGERINO_DATA_DIR;
-afterEach(() => {
-  if (saved === undefined) delete process.env.AUGERINO_DATA_DIR;
-  else process.env.AUGERINO_DATA_DIR = saved;
-});
+restoreEnv(afterEach, "AUGERINO_DATA_DIR");
 
 const paeth = (a: number, b: number, c: number) => {
   const p = a + b - c;

@@ -9,20 +9,14 @@ import { join } from "node:path";
 import { runData } from "../../reproductions/data-command.ts";
 import { main } from "../../reproductions/cli.ts";
 import type { Fetch } from "../../reproductions/datasets/index.ts";
-import { sharedDataDir, tempDir } from "./fixtures.ts";
+import { restoreEnv, sharedDataDir, tempDir } from "./fixtures.ts";
 
 const shared = sharedDataDir();
 if (!shared) console.log("data-command.test: skipping the tests that need the verified data (set AUGERINO_DATA_DIR or provide /work/shared/data)");
 
-const saved = { data: process.env.AUGERINO_DATA_DIR, home: process.env.HOME };
+restoreEnv(afterAll, "AUGERINO_DATA_DIR", "HOME");
 beforeAll(() => {
   process.env.HOME = tempDir("home");
-});
-afterAll(() => {
-  for (const [k, v] of [["AUGERINO_DATA_DIR", saved.data], ["HOME", saved.home]] as const) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
 });
 
 async function run(args: string[], fetch?: Fetch) {

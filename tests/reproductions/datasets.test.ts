@@ -12,23 +12,17 @@ import { warp } from "../../augerino/warp.ts";
 import { DataError, loadMnist, marioIggy, MNIST, olivetti, readFaces, readPart, readSprites, rotationMatrices, rotMnist } from "../../reproductions/datasets/index.ts";
 import { facesFromMat } from "../../reproductions/datasets/olivetti.ts";
 import { parseNpy } from "../../reproductions/datasets/npy.ts";
-import { bytesOf, idxBytes, sharedDataDir, tempDir } from "./fixtures.ts";
+import { bytesOf, idxBytes, restoreEnv, sharedDataDir, tempDir } from "./fixtures.ts";
 
 const shared = sharedDataDir();
 if (!shared) console.log("datasets.test: skipping the data tests: no verified data (set AUGERINO_DATA_DIR or provide /work/shared/data)");
 const withData = shared ? describe : describe.skip;
 
-const saved = { data: process.env.AUGERINO_DATA_DIR, home: process.env.HOME };
+restoreEnv(afterAll, "AUGERINO_DATA_DIR", "HOME");
 beforeAll(() => {
   // An empty HOME keeps a user's ~/.cache/augerino out of these tests.
   process.env.HOME = tempDir("home");
   if (shared) process.env.AUGERINO_DATA_DIR = shared;
-});
-afterAll(() => {
-  for (const [k, v] of [["AUGERINO_DATA_DIR", saved.data], ["HOME", saved.home]] as const) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
 });
 
 const f32 = async (x: Tracer) => (await x.data()) as Float32Array;
@@ -44,7 +38,10 @@ function interiorCorrelation(a: Float32Array, b: Float32Array, h: number, w: num
   for (let i = 0; i < a.length; i++) {
     const p = i % (h * w);
     const [r, c] = [Math.floor(p / w) - (h - 1) / 2, (p % w) - (w - 1) / 2];
-    if (r * r + c * c <= radius * radius) [xs.push(a[i]), ys.push(b[i])];
+    if (r * r + c * c <= radius * radius) {
+      xs.push(a[i]);
+      ys.push(b[i]);
+    }
   }
   const mean = (v: number[]) => v.reduce((s, x) => s + x, 0) / v.length;
   const [ma, mb] = [mean(xs), mean(ys)];

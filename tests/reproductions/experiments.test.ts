@@ -5,11 +5,11 @@ import { join } from "node:path";
 import { experiments } from "../../reproductions/experiments/index.ts";
 import { writeReport } from "../../reproductions/experiment.ts";
 import { testBackend } from "../backend-under-test.ts";
+import { useSharedDataDir } from "./fixtures.ts";
 
 // The quick variants are small budgets that still show each paper effect; seeds are fixed,
 // so their targets are checked exactly, on the backend under test (the default one here).
-const dataDir = process.env.AUGERINO_DATA_DIR ?? (existsSync("/work/shared/data") ? "/work/shared/data" : undefined);
-if (dataDir) process.env.AUGERINO_DATA_DIR = dataDir;
+const dataDir = useSharedDataDir();
 const reason = "the datasets are absent (set AUGERINO_DATA_DIR to the shared data folder)";
 if (!dataDir) console.log(`[experiments] skipped: ${reason}`);
 

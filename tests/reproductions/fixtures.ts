@@ -13,6 +13,24 @@ export function sharedDataDir(): string | null {
   return existsSync(join(dir, "mnist")) ? dir : null;
 }
 
+/** sharedDataDir(), also set as AUGERINO_DATA_DIR so the dataset loaders read it; null where the data are absent. */
+export function useSharedDataDir(): string | null {
+  const dir = sharedDataDir();
+  if (dir) process.env.AUGERINO_DATA_DIR = dir;
+  return dir;
+}
+
+/** Saves the named environment variables now and puts them back in `hook` (vitest's afterEach or afterAll). */
+export function restoreEnv(hook: (fn: () => void) => void, ...names: string[]): void {
+  const saved = names.map((n) => [n, process.env[n]] as const);
+  hook(() => {
+    for (const [n, v] of saved) {
+      if (v === undefined) delete process.env[n];
+      else process.env[n] = v;
+    }
+  });
+}
+
 export const tempDir = (prefix: string) => mkdtempSync(join(tmpdir(), `augerino-${prefix}-`));
 
 /** A .npy file: header dict padded with spaces to a multiple of 64 bytes, then the raw bytes. */

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { experiments } from "../../reproductions/experiments/index.ts";
 import { writeReport } from "../../reproductions/experiment.ts";
 import { testBackend } from "../backend-under-test.ts";
-import { sharedDataDir } from "./fixtures.ts";
+import { useSharedDataDir } from "./fixtures.ts";
 import { np, random } from "../../index.ts";
 import { cropFlip, noAugmentation } from "../../reproductions/fixed-augment.ts";
 import { maxDiffAsync } from "../helpers.ts";
@@ -34,9 +34,8 @@ describe("fixed augmentations", () => {
   });
 });
 
-const dataDir = sharedDataDir();
-if (dataDir) process.env.AUGERINO_DATA_DIR = dataDir;
-else console.log("[image experiments] skipped: the datasets are absent (set AUGERINO_DATA_DIR to the shared data folder)");
+const dataDir = useSharedDataDir();
+if (!dataDir) console.log("[image experiments] skipped: the datasets are absent (set AUGERINO_DATA_DIR to the shared data folder)");
 // About 2.5 minutes together on the CPU; on lavapipe's WebGPU several times that, so they run
 // once, on the CPU (a webgpu run from the command line: reproduce color --quick --backend webgpu).
 const onCpuBackend = testBackend === "cpu";

@@ -1,19 +1,16 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect } from "vitest";
 import { existsSync, mkdirSync, mkdtempSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { qm9, QM9_CHANNELS } from "../../reproductions/datasets/index.ts";
 import { itOnCpu } from "../backend-under-test.ts";
+import { restoreEnv } from "./fixtures.ts";
 
 const shared = existsSync("/work/shared/data/qm9") ? "/work/shared/data" : process.env.AUGERINO_DATA_DIR;
 const file = shared && join(shared, "qm9", "egnn_cormorant_qm9_test.npz");
 const present = !!file && existsSync(file);
 if (!present) console.log("[qm9 data] skipped: qm9/egnn_cormorant_qm9_test.npz is absent (set AUGERINO_DATA_DIR to the shared data folder)");
-const saved = process.env.AUGERINO_DATA_DIR;
-afterEach(() => {
-  if (saved === undefined) delete process.env.AUGERINO_DATA_DIR;
-  else process.env.AUGERINO_DATA_DIR = saved;
-});
+restoreEnv(afterEach, "AUGERINO_DATA_DIR");
 // The loader reads files on the host: once is enough.
 const onCpu = itOnCpu("the loader reads files on the host; the CPU run covers it");
 

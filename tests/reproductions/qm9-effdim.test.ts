@@ -3,16 +3,16 @@
  * (fixed seeds). Not on WebGPU: even one epoch on 64 molecules compiles for minutes on
  * lavapipe (the command runs there: `augerino reproduce qm9 --quick --backend webgpu`).
  */
-import { describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { experiments } from "../../reproductions/experiments/index.ts";
 import { writeReport } from "../../reproductions/experiment.ts";
 import { itOnCpu, testBackend } from "../backend-under-test.ts";
+import { useSharedDataDir } from "./fixtures.ts";
 
-const dataDir = process.env.AUGERINO_DATA_DIR ?? (existsSync("/work/shared/data") ? "/work/shared/data" : undefined);
-if (dataDir) process.env.AUGERINO_DATA_DIR = dataDir;
+const dataDir = useSharedDataDir();
 if (!dataDir) console.log("[qm9, effdim] skipped: the datasets are absent (set AUGERINO_DATA_DIR to the shared data folder)");
 
 async function runQuick(name: string) {

@@ -14,9 +14,9 @@ import { join } from "node:path";
 import { defaultBackendName, setDefaultBackend } from "../../core/backend.ts";
 import { main } from "../../reproductions/main.ts";
 import { gpuSkipReason } from "../backends/webgpu/gpu.ts";
+import { useSharedDataDir } from "./fixtures.ts";
 
-const dataDir = process.env.AUGERINO_DATA_DIR ?? (existsSync("/work/shared/data") ? "/work/shared/data" : undefined);
-if (dataDir) process.env.AUGERINO_DATA_DIR = dataDir;
+const dataDir = useSharedDataDir();
 if (!dataDir) console.log("[reproductions on webgpu] skipped: the datasets are absent (set AUGERINO_DATA_DIR to the shared data folder)");
 else if (gpuSkipReason !== null) console.log(`[reproductions on webgpu] skipped: ${gpuSkipReason}`);
 

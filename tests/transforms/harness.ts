@@ -14,6 +14,7 @@ import { bind } from "../../core/trace.ts";
 import type { Tracer } from "../../core/tracer.ts";
 import { Rng, type PrimCase } from "../cases/types.ts";
 import { FLOAT, onCpu, onWebgpu } from "../backend-under-test.ts";
+import { expectClose } from "../helpers.ts";
 
 /** Applies a registered primitive to arrays (or tracers), as a transformation sees it. */
 export function applyPrim(name: string, args: Tracer[], params: Params): Tracer[] {
@@ -59,25 +60,10 @@ export const read = (x: Tracer): Promise<TypedArray> => x.data();
 /** The elements of a CPU array (the references), synchronously. */
 export const readCpu = (x: Tracer): TypedArray => x.dataSync();
 
-export function sameValue(a: number, b: number): boolean {
-  return a === b || (Number.isNaN(a) && Number.isNaN(b));
-}
-
-/** Elementwise |a - b| <= tol * (1 + |b|); NaNs match NaNs. */
-export async function expectClose(actual: Tracer, expected: Tracer, tol: number, what: string, checkDtype = true): Promise<void> {
-  expect(actual.shape, `${what}: shape`).toEqual(expected.shape);
-  if (checkDtype) expect(actual.dtype, `${what}: dtype`).toBe(expected.dtype);
-  const [x, y] = await Promise.all([read(actual), read(expected)]);
-  for (let i = 0; i < x.length; i++) {
-    if (sameValue(x[i], y[i])) continue;
-    const ok = Math.abs(x[i] - y[i]) <= tol * (1 + Math.abs(y[i]));
-    if (!ok) expect.fail(`${what}: element ${i} is ${x[i]}, expected ${y[i]} (tol ${tol})`);
-  }
-}
 
 /** Exact equality for integer and bool outputs, `tol` for floats. */
 export async function expectMatch(actual: Tracer, expected: Tracer, tol: number, what: string): Promise<void> {
-  if (isFloat(expected.dtype)) return expectClose(actual, expected, tol, what);
+  if (isFloat(expected.dtype)) return expectClose(actual, expected, tol, what, { dtype: true });
   expect(actual.shape, `${what}: shape`).toEqual(expected.shape);
   expect(actual.dtype, `${what}: dtype`).toBe(expected.dtype);
   expect([...(await read(actual))], what).toEqual([...(await read(expected))]);

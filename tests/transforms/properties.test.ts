@@ -17,9 +17,10 @@ import { allPrimitives, getPrimitive } from "../../core/primitive.ts";
 import type { Tracer } from "../../core/tracer.ts";
 import { Rng, type PrimCase } from "../cases/types.ts";
 import {
-  applyPrim, centralDiff, deviceParams, diffArgsOf, dotProduct, expectClose, expectMatch, fdEps, makeCase, read, readCpu, reportSkip, stackAt, stackAtAsync, zerosOf,
+  applyPrim, centralDiff, deviceParams, diffArgsOf, dotProduct, expectMatch, fdEps, makeCase, read, readCpu, reportSkip, stackAt, stackAtAsync, zerosOf,
 } from "./harness.ts";
 import { onCpu, onWebgpu, pairOf, testBackend } from "../backend-under-test.ts";
+import { expectClose } from "../helpers.ts";
 import type { NDArray } from "../../core/array.ts";
 
 /** Primitives tested elsewhere, with the reason. */
@@ -137,7 +138,7 @@ async function checkJvp(c: NamedCase, seed: number): Promise<void> {
   const fd = centralDiff(fRef, refArgs, which, dirs.map((d) => d.ref), eps);
   for (const [k, d] of fd.entries()) {
     if (d === null) await expectAllZero([touts[k]], `${c.prim} jvp of non-float output`);
-    else await expectClose(touts[k], d, tol, `${c.prim} jvp output ${k} vs finite differences`, false);
+    else await expectClose(touts[k], d, tol, `${c.prim} jvp output ${k} vs finite differences`);
   }
 }
 

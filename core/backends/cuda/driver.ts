@@ -26,7 +26,7 @@ export async function loadKoffi(): Promise<Koffi> {
     const mod = (await import("koffi" as string)) as { default?: Koffi } & Koffi;
     return mod.default ?? mod;
   } catch (e) {
-    throw new Error(`cuda: the optional FFI package koffi did not load (npm install koffi@3.3.4): ${(e as Error).message.split("\n")[0]}`);
+    throw new Error(`cuda: the optional FFI package koffi did not load (npm install koffi@3.3.4): ${(e as Error).message.split("\n")[0]}`, { cause: e });
   }
 }
 
@@ -109,7 +109,7 @@ export class CudaDriver {
       try {
         fn[name as keyof typeof PROTOTYPES] = lib.func(proto) as Fn;
       } catch (e) {
-        throw new Error(`cuda: ${path} lacks ${name} (driver too old?): ${(e as Error).message.split("\n")[0]}`);
+        throw new Error(`cuda: ${path} lacks ${name} (driver too old?): ${(e as Error).message.split("\n")[0]}`, { cause: e });
       }
     }
     this.fn = fn;

@@ -110,9 +110,9 @@ export class CudaBackend implements Backend {
     } catch (e) {
       if (e instanceof CudaError && /ILLEGAL_ADDRESS|LAUNCH_FAILED|ILLEGAL_INSTRUCTION|MISALIGNED_ADDRESS|HARDWARE_STACK_ERROR|INVALID_PC|ECC_UNCORRECTABLE|ASSERT/.test(e.codeName)) {
         this.failure = `${e.message} (while ${what}; the CUDA context is unusable after this error)`;
-        throw new Error(this.failure);
+        throw new Error(this.failure, { cause: e });
       }
-      throw new Error(`${(e as Error).message} (while ${what})`);
+      throw new Error(`${(e as Error).message} (while ${what})`, { cause: e });
     }
   }
 
@@ -211,7 +211,7 @@ export class CudaBackend implements Backend {
       try {
         module = this.driver.loadModule(compileCached(compiler, code, ptx));
       } catch (e2) {
-        throw new Error(`${(e as Error).message}; as PTX: ${(e2 as Error).message}`);
+        throw new Error(`${(e as Error).message}; as PTX: ${(e2 as Error).message}`, { cause: e2 });
       }
       this.target = ptx;
     }

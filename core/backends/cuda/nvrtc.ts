@@ -69,7 +69,7 @@ function pythonSitePackages(env: NodeJS.ProcessEnv): string[] {
   const out = new Set<string>();
   for (const root of new Set(roots)) {
     const lib = join(root, "lib");
-    let entries: string[] = [];
+    let entries: string[];
     try {
       entries = readdirSync(lib).filter((e) => /^python3(\.\d+)?$/.test(e));
     } catch {
@@ -82,7 +82,7 @@ function pythonSitePackages(env: NodeJS.ProcessEnv): string[] {
 
 /** libnvrtc files in a directory, newest version first (libnvrtc-builtins excluded). */
 function nvrtcFiles(dir: string): string[] {
-  let names: string[] = [];
+  let names: string[];
   try {
     names = readdirSync(dir).filter((n) => /^libnvrtc\.so(\.\d+)*$/.test(n));
   } catch {

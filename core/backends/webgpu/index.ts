@@ -140,7 +140,7 @@ export class WebGpuBackend implements Backend {
       await staging.mapAsync(GPUMapMode.READ);
     } catch (e) {
       this.check();
-      throw new Error(`webgpu: reading an array ${fmtShape(aval.shape)} failed: ${(e as Error).message}`);
+      throw new Error(`webgpu: reading an array ${fmtShape(aval.shape)} failed: ${(e as Error).message}`, { cause: e });
     }
     this.check();
     const raw = staging.getMappedRange().slice(0, n * GPU_ELEM_BYTES);

@@ -137,7 +137,7 @@ ${point}
 }
 
 /** A store to the output buffer: `out[index] = value;`. */
-const STORE = /\bout\[([^\[\]]+)\] = ([^;]+);/g;
+const STORE = /\bout\[([^[\]]+)\] = ([^;]+);/g;
 
 /**
  * `program` (one output, e.g. a dot or convolution) with kernel `k` applied in every store

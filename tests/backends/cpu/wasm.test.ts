@@ -3,6 +3,7 @@ import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import fc from "fast-check";
+import { expectNumbersClose } from "../../helpers.ts";
 import { ModuleBuilder, sleb, uleb } from "../../../core/backends/cpu/wasm/emit.ts";
 import { sgemmModule } from "../../../core/backends/cpu/wasm/matmul.ts";
 import { sgemmBatched, type MatrixView } from "../../../core/backends/cpu/wasm/gemm.ts";
@@ -49,11 +50,8 @@ function view(batch: number, rows: number, cols: number, transposed: boolean, se
   return transposed ? { data, batchStride: rows * cols, rowStride: 1, colStride: rows } : { data, batchStride: rows * cols, rowStride: cols, colStride: 1 };
 }
 
-function expectClose(got: Float32Array, want: { c: Float64Array; bound: Float64Array }): void {
-  let worst = 0;
-  for (let i = 0; i < got.length; i++) worst = Math.max(worst, Math.abs(got[i] - want.c[i]) / want.bound[i]);
-  expect(worst).toBeLessThanOrEqual(1);
-}
+/** The product within the reference's per-element rounding bound. */
+const expectWithinBound = (got: Float32Array, want: { c: Float64Array; bound: Float64Array }) => expectNumbersClose(got, want.c, 0, "sgemm", want.bound);
 
 describe("wasm emitter", () => {
   it("LEB128 encodings decode back", () => {
@@ -99,7 +97,7 @@ describe("sgemm", () => {
           const b = view(batch, k, n, tb, seed + 1);
           const out = new Float32Array(batch * m * n);
           expect(sgemmBatched(batch, m, n, k, a, b, out)).toBe(true);
-          expectClose(out, reference(batch, m, n, k, a, b));
+          expectWithinBound(out, reference(batch, m, n, k, a, b));
         }),
         { numRuns: 60 },
       );
@@ -113,7 +111,7 @@ describe("sgemm", () => {
         const b = view(batch, k, n, false, n);
         const out = new Float32Array(batch * m * n);
         sgemmBatched(batch, m, n, k, a, b, out);
-        expectClose(out, reference(batch, m, n, k, a, b));
+        expectWithinBound(out, reference(batch, m, n, k, a, b));
       }
       // The worker takes part in two threads, never in one. It claims blocks while this thread runs
       // its own, so on a loaded machine a few more jobs may pass before it gets one.
@@ -134,7 +132,7 @@ describe("sgemm", () => {
       const b = view(1, size, 40, false, 4);
       const out = new Float32Array(size * 40);
       sgemmBatched(1, size, 40, size, a, b, out);
-      expectClose(out, reference(1, size, 40, size, a, b));
+      expectWithinBound(out, reference(1, size, 40, size, a, b));
     }
   });
 

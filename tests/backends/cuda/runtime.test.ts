@@ -35,7 +35,7 @@ try {
   await initBackend("cuda");
 } catch (e) {
   skipReason = (e as Error).message;
-  if (process.env.AUGERINO_REQUIRE_CUDA === "1") throw new Error(`AUGERINO_REQUIRE_CUDA=1 but ${skipReason}`);
+  if (process.env.AUGERINO_REQUIRE_CUDA === "1") throw new Error(`AUGERINO_REQUIRE_CUDA=1 but ${skipReason}`, { cause: e });
   console.log(`[cuda] runtime tests skipped: ${skipReason}`);
 }
 

@@ -4,22 +4,13 @@
  * scatter_add then needs its multi-pass stages), no indices at all, grids over 65535
  * workgroups, every update landing on one element.
  */
-import { describe, expect, it } from "vitest";
+import { describe, it } from "vitest";
 import { NDArray } from "../../../core/array.ts";
-import { isFloat, type DType } from "../../../core/dtype.ts";
-import type { Params } from "../../../core/primitive.ts";
+import type { DType } from "../../../core/dtype.ts";
 import { Rng } from "../../cases/types.ts";
-import { applyPrim } from "../../transforms/harness.ts";
-import { compareValues, gpuSkipReason, onGpu } from "./gpu.ts";
+import { expectSameAsCpu, gpuSkipReason } from "./gpu.ts";
 
-/** `tol`: scatter_add adds colliding float updates in no fixed order, so float sums may differ in the last bits. */
-async function expectSameAsCpu(prim: string, args: NDArray[], params: Params, tol = 0): Promise<void> {
-  const [want] = applyPrim(prim, args, params) as NDArray[];
-  const [got] = applyPrim(prim, args.map(onGpu), params) as NDArray[];
-  expect(got.shape).toEqual(want.shape);
-  expect(compareValues(await got.data(), want.dataSync(), isFloat(want.dtype), tol)).toBeNull();
-}
-
+// scatter_add adds colliding float updates in no fixed order, so float sums may differ in the last bits.
 const SUM_TOL = 1e-5;
 
 /** Random operands of scatter_add along `axis`: operand `shape`, indices `iShape` in [lo, hi). */

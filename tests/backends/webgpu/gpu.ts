@@ -3,12 +3,15 @@
  * start. With AUGERINO_REQUIRE_WEBGPU=1 (set by CI, which installs lavapipe) a missing
  * adapter fails the suite instead of skipping it.
  */
+import { expect } from "vitest";
 import "../../../index.ts";
 import { getBackend } from "../../../index.ts";
 import { NDArray } from "../../../core/array.ts";
-import type { TypedArray } from "../../../core/dtype.ts";
+import { isFloat, type TypedArray } from "../../../core/dtype.ts";
+import type { Params } from "../../../core/primitive.ts";
 import type { Tracer } from "../../../core/tracer.ts";
 import { startWebgpu } from "../../backend-under-test.ts";
+import { applyPrim } from "../../transforms/harness.ts";
 
 export const gpuSkipReason: string | null = await startWebgpu();
 
@@ -37,4 +40,16 @@ export function compareValues(got: TypedArray, want: TypedArray, float: boolean,
     if (!(Math.abs(a - b) <= tol * Math.max(1, Math.abs(b)))) return `element ${i} is ${a}, expected ${b} (tol ${tol})`;
   }
   return null;
+}
+
+/**
+ * Runs `prim` on the CPU and on WebGPU from the same inputs and expects the same first
+ * output: integers and booleans exactly, floats within `tol` (compareValues).
+ */
+export async function expectSameAsCpu(prim: string, args: NDArray[], params: Params = {}, tol = 0): Promise<void> {
+  const [want] = applyPrim(prim, args, params) as NDArray[];
+  const [got] = applyPrim(prim, args.map(onGpu), params) as NDArray[];
+  expect(got.shape).toEqual(want.shape);
+  const msg = compareValues(await got.data(), want.dataSync(), isFloat(want.dtype), tol);
+  expect(msg, `${prim} ${args.map((a) => `${a.dtype}[${a.shape}]`).join(" ")} ${JSON.stringify(params)}`).toBeNull();
 }

@@ -3,21 +3,10 @@
  * small shapes miss: grids over 65535 workgroups, empty operands, many concatenated
  * inputs (more than one pass's bindings), negative padding, every dtype.
  */
-import { describe, expect, it } from "vitest";
-import { NDArray } from "../../../core/array.ts";
-import { isFloat, type DType } from "../../../core/dtype.ts";
-import type { Params } from "../../../core/primitive.ts";
+import { describe, it } from "vitest";
+import type { DType } from "../../../core/dtype.ts";
 import { Rng } from "../../cases/types.ts";
-import { applyPrim } from "../../transforms/harness.ts";
-import { compareValues, gpuSkipReason, onGpu } from "./gpu.ts";
-
-/** Runs `prim` on the CPU and on WebGPU from the same inputs and expects the same result. */
-async function expectSameAsCpu(prim: string, args: NDArray[], params: Params): Promise<void> {
-  const [want] = applyPrim(prim, args, params) as NDArray[];
-  const [got] = applyPrim(prim, args.map(onGpu), params) as NDArray[];
-  expect(got.shape).toEqual(want.shape);
-  expect(compareValues(await got.data(), want.dataSync(), isFloat(want.dtype), 0)).toBeNull();
-}
+import { expectSameAsCpu, gpuSkipReason } from "./gpu.ts";
 
 const DTYPES: DType[] = ["float32", "int32", "uint32", "bool"];
 const BIG = 65536 * 64 + 37; // one element per invocation: more than 65535 workgroups of 64

@@ -5,21 +5,12 @@
  * extreme) on both their per-output and their cooperative path. argsort and argmax
  * return positions, so ties broken differently from the CPU fail exactly.
  */
-import { describe, expect, it } from "vitest";
+import { describe, it } from "vitest";
 import { fromTyped, NDArray } from "../../../core/array.ts";
-import { isFloat, type DType } from "../../../core/dtype.ts";
-import type { Params } from "../../../core/primitive.ts";
+import type { DType } from "../../../core/dtype.ts";
 import { sizeOf } from "../../../core/shape.ts";
 import { Rng } from "../../cases/types.ts";
-import { applyPrim } from "../../transforms/harness.ts";
-import { compareValues, gpuSkipReason, onGpu } from "./gpu.ts";
-
-async function expectSameAsCpu(prim: string, args: NDArray[], params: Params): Promise<void> {
-  const [want] = applyPrim(prim, args, params) as NDArray[];
-  const [got] = applyPrim(prim, args.map(onGpu), params) as NDArray[];
-  expect(got.shape).toEqual(want.shape);
-  expect(compareValues(await got.data(), want.dataSync(), isFloat(want.dtype), 0), `${prim} ${JSON.stringify(params)} of ${want.shape}`).toBeNull();
-}
+import { expectSameAsCpu, gpuSkipReason } from "./gpu.ts";
 
 /** float32 values with many ties, both zeros, infinities and NaNs. */
 function awkwardFloats(rng: Rng, shape: number[]): NDArray {

@@ -4,26 +4,18 @@
  * argmax), windows that cover only padding, a 2x2 max pool and its backward at a realistic
  * size, and empty operands.
  */
-import { describe, expect, it } from "vitest";
+import { describe, it } from "vitest";
 import { fromTyped, type NDArray } from "../../../core/array.ts";
-import { isFloat, type DType } from "../../../core/dtype.ts";
+import type { DType } from "../../../core/dtype.ts";
 import type { Params } from "../../../core/primitive.ts";
 import { sizeOf } from "../../../core/shape.ts";
 import { Rng } from "../../cases/types.ts";
 import { randomWindowConfig, windowedShape } from "../../cases/window.ts";
-import { applyPrim } from "../../transforms/harness.ts";
-import { compareValues, gpuSkipReason, onGpu } from "./gpu.ts";
+import { expectSameAsCpu, gpuSkipReason } from "./gpu.ts";
 
 /** Window sums of up to a few dozen float32 values in [-1, 1). */
 const TOL = 1e-5;
-
-async function expectSame(prim: string, args: NDArray[], params: Params): Promise<void> {
-  const [want] = applyPrim(prim, args, params) as NDArray[];
-  const [got] = applyPrim(prim, args.map(onGpu), params) as NDArray[];
-  expect(got.shape).toEqual(want.shape);
-  const msg = compareValues(await got.data(), want.dataSync(), isFloat(want.dtype), TOL);
-  expect(msg, `${prim} ${args.map((a) => `${a.dtype}[${a.shape}]`).join(" ")} ${JSON.stringify(params)}`).toBeNull();
-}
+const expectSame = (prim: string, args: NDArray[], params: Params) => expectSameAsCpu(prim, args, params, TOL);
 
 /** A random window config of `rank` axes whose padding may exceed the window (windows of padding only). */
 const config = (rng: Rng, rank: number) => randomWindowConfig(rng, rank, false, { rank, maxPad: 4, maxDim: 8 });

@@ -69,9 +69,15 @@ export function gemmBatched<T extends FloatArray>(
   }
   const gemm = (out instanceof Float64Array ? blas.dgemm : blas.sgemm) as Gemm<T>;
   let la = layout(m, k, a.rowStride, a.colStride);
-  if (!la) (a = contiguous(a, batch, m, k)), (la = { trans: false, ld: k });
+  if (!la) {
+    a = contiguous(a, batch, m, k);
+    la = { trans: false, ld: k };
+  }
   let lb = layout(k, n, bm.rowStride, bm.colStride);
-  if (!lb) (bm = contiguous(bm, batch, k, n)), (lb = { trans: false, ld: n });
+  if (!lb) {
+    bm = contiguous(bm, batch, k, n);
+    lb = { trans: false, ld: n };
+  }
   const sub = (x: T, at: number) => (at === 0 ? x : (x.subarray(at) as T));
   for (let b = 0; b < batch; b++) {
     gemm(la.trans, lb.trans, m, n, k, sub(a.data, b * a.batchStride), la.ld, sub(bm.data, b * bm.batchStride), lb.ld, sub(out, outOffset + b * outBatchStride), ldc, beta);

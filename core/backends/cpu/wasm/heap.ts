@@ -40,7 +40,10 @@ export class Heap {
       if (b.bytes < size) continue;
       const at = b.at;
       if (b.bytes === size) this.free.splice(i, 1);
-      else (b.at += size), (b.bytes -= size);
+      else {
+        b.at += size;
+        b.bytes -= size;
+      }
       this.live += size;
       return at;
     }
@@ -78,7 +81,6 @@ export class Heap {
     if (prev && prev.at + prev.bytes === at) {
       prev.bytes += this.free[lo].bytes;
       this.free.splice(lo, 1);
-      lo--;
     }
     const last = this.free[this.free.length - 1];
     if (last && last.at + last.bytes === this.top) {
