@@ -25,7 +25,6 @@ import { bdimToFront, moveaxis, slice } from "./shape.ts";
 
 // ---------------------------------------------------------------- float64 kernels on one matrix
 
-type Mat = Float64Array;
 
 
 

@@ -8,7 +8,7 @@
  */
 import type { DType } from "../../dtype.ts";
 import { sizeOf, stridesOf } from "../../shape.ts";
-import { emitBody, type Dialect, type IRType, type Kernel, type ReduceOp } from "../../compiler/ir.ts";
+import { emitBody, type Dialect, type Kernel, type ReduceOp } from "../../compiler/ir.ts";
 import { aluDef, aluTypes } from "../../compiler/alu.ts";
 import type { GpuProgram, Pass } from "./program.ts";
 import { perElements } from "./kernels/grid.ts";

@@ -63,7 +63,7 @@ export const divP = elementwise({
     const out = div(x, y);
     return [[out], [div(sub(tx, mul(out, ty)), y)]];
   },
-  transpose([ct], [x, y]) {
+  transpose([ct], [, y]) {
     if (isUndef(y)) throw new Error("div: transpose is only linear in the numerator");
     return [ct && div(ct, y as Tracer), null];
   },

@@ -7,8 +7,7 @@ import { literal as wgslLiteral } from "../../backends/webgpu/wgsl.ts";
 import { literal as cLiteral } from "../../backends/cuda/cuda-c.ts";
 import { elementwise, type DTypeClass } from "./define.ts";
 import {
-  cMath, cMathOf, cOne, cZero, ctype, isFloatType, jsCall, wasmFloatOrInt, wasmImport, wasmOp,
-  wgslCall, wgslFloatOnly, wgslZero,
+  cMath, cMathOf, cOne, cZero, ctype, isFloatType, jsCall, wasmImport, wasmOp, wgslFloatOnly, wgslZero,
 } from "./spell.ts";
 import * as np from "../../np.ts";
 
@@ -101,7 +100,10 @@ export const signP = flat("sign", "numeric", {
         const v = f.local("i32");
         w.arg(0);
         f.set(v).i32(1).i32(-1).i32(0).get(v).i32(0).op("i32.lt_s").op("select").get(v).i32(0).op("i32.gt_s").op("select");
-      } else (w.arg(0), f.i32(0).op("i32.ne"));
+      } else {
+        w.arg(0);
+        f.i32(0).op("i32.ne");
+      }
     },
   },
   wgsl: ([a], { from: d }) =>

@@ -15,7 +15,7 @@ import { lib } from "../scalar-lib.ts";
 import { topoSort, type IRNode, type IRType, type Kernel, type ReduceOp } from "../../../compiler/ir.ts";
 import { aluDef, aluTypes } from "../../../compiler/alu.ts";
 import { loopPlan, type LoopPlan } from "../../../compiler/loop-plan.ts";
-import { FunctionBuilder, ModuleBuilder, type FunctionImport, type PlainOp, type ValType } from "./emit.ts";
+import { FunctionBuilder, ModuleBuilder, type FunctionImport, type ValType } from "./emit.ts";
 
 const MAX_PAGES = 65536;
 
