@@ -7,6 +7,7 @@ import type { DType } from "../../dtype.ts";
 import type { Params } from "../../primitive.ts";
 import type { ShapedArray } from "../../tracer.ts";
 import { ruleTable } from "../rules.ts";
+import type { ClikePass, ClikeProgram } from "../clike/dialect.ts";
 
 /** A buffer a pass binds: the call's input i, output i, or scratch buffer i. */
 export type Ref = { in: number } | { out: number } | { tmp: number };
@@ -36,3 +37,10 @@ const table = ruleTable<WgslRule>("WebGPU");
 /** Registers the WebGPU kernel of one or more primitives. */
 export const defineWgsl = table.define;
 export const wgslRule = table.get;
+
+/** A program written in the shared C-like skeleton, as WebGPU passes. */
+export function wgslProgram(p: ClikeProgram): GpuProgram {
+  return { passes: p.passes.map(wgslPass), ...(p.temps ? { temps: p.temps } : {}) };
+}
+
+export const wgslPass = ({ code, bindings, groups }: ClikePass): Pass => ({ code, bindings, workgroups: groups });

@@ -1,7 +1,14 @@
-// Each family file registers its primitives' CUDA kernels when imported.
-import "./elementwise.ts";
-import "./random.ts";
+// Each family file registers its primitives' CUDA kernels when imported; the families
+// shared with WebGPU are written once in ../../clike/kernels.
+import { CLIKE_RULES } from "../../clike/kernels/index.ts";
+import { CUDA } from "../../clike/cuda.ts";
+import { cudaProgram, defineCuda } from "../program.ts";
 import "./shape.ts";
 import "./dot.ts";
-import "./reduce.ts";
-import "./gather.ts";
+
+for (const [name, rule] of Object.entries(CLIKE_RULES)) {
+  defineCuda(name, (ins, outs, params) => {
+    const p = rule(CUDA, ins, outs, params);
+    return p && cudaProgram(p);
+  });
+}

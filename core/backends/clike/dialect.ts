@@ -1,0 +1,111 @@
+/**
+ * The C-like kernel languages (WGSL and CUDA C) as one description, so each kernel family
+ * is written once (kernels/*.ts here) and spelled by a dialect: declarations, types,
+ * literals, casts, the invocation and group indices, barriers, workgroup memory, atomics
+ * and buffer binding. Kernel bodies use the names `gi` (the element of one-per-element
+ * kernels), `lid` (the invocation inside its group) and `grp` (the linear group index).
+ * Statements shared by both languages (`if (...) { }`, `x += y;`, `for (...)` with a
+ * dialect header, `break`, `continue`, array indexing, `atomicAdd(&a[i], v)`) are written
+ * directly.
+ */
+import type { DType } from "../../dtype.ts";
+
+/** A buffer a pass binds: the call's input i, output i, or scratch buffer i. */
+export type Ref = { in: number } | { out: number } | { tmp: number };
+
+/** A storage buffer of a kernel, bound in order. */
+export interface Buf {
+  name: string;
+  dtype: DType;
+  write?: boolean;
+  /** Updated with integer atomics (WGSL declares such arrays `atomic<u32>`). */
+  atomic?: boolean;
+}
+
+/** A compute pass in either language: `groups` groups of `threads` invocations. */
+export interface ClikePass {
+  code: string;
+  bindings: Ref[];
+  groups: number;
+  threads: number;
+}
+
+export interface ClikeProgram {
+  passes: ClikePass[];
+  /** Scratch buffers the passes share, released after the call. */
+  temps?: { dtype: DType; size: number }[];
+}
+
+/** What a whole module holds besides its body. */
+export interface ModuleParts {
+  bufs: Buf[];
+  /** Invocations per group. */
+  threads: number;
+  body: string;
+  /** Named helper functions the body calls (the dialect's own library). */
+  helpers?: Iterable<string>;
+  /** Functions defined for this kernel (written with `fn`). */
+  fns?: string[];
+  /** Group-shared arrays: name, element type (a dialect type name) and length. */
+  shared?: [string, string, number][];
+}
+
+export interface Clike {
+  readonly name: "wgsl" | "cuda";
+  /** Invocations per group of one-per-element kernels. */
+  readonly threads: number;
+  /** Whether float atomicAdd exists (CUDA yes, WGSL no). */
+  readonly floatAtomics: boolean;
+  /** The storage type of `dtype` ("index" is the unsigned index type). */
+  type(dtype: DType | "index"): string;
+  /** The accumulator type a reduction of `dtype` sums in. */
+  sumType(dtype: DType): DType;
+  /** An exact literal of `dtype`. */
+  literal(v: number | boolean, dtype: DType | "index"): string;
+  /** `expr` converted to `to` (no-op when `from` is `to`). */
+  cast(expr: string, from: DType | "index", to: DType | "index"): string;
+  /** An immutable local. */
+  let(name: string, dtype: DType | "index", expr: string): string;
+  /** A mutable local. */
+  var(name: string, dtype: DType | "index", expr: string): string;
+  /** `c ? t : f` (both sides are evaluated). */
+  select(c: string, t: string, f: string): string;
+  /** A boolean test of whether float `v` is NaN; records the helper it needs in `use`. */
+  isNan(v: string, use: Set<string>): string;
+  /** A loop header over unsigned `k`: `for (k = init; cond; update)` (`update` is a statement such as `k += 1u`). */
+  loop(k: string, init: string, cond: string, update: string): string;
+  /** A device function. */
+  fn(name: string, params: [string, DType | "index"][], ret: DType | "index" | "bool", body: string): string;
+  /** The group-wide barrier statement. */
+  readonly barrier: string;
+  /** One storage word reinterpreted as another 32-bit dtype. */
+  bitcast(expr: string, from: DType, to: DType): string;
+  /**
+   * The body of a kernel running `body` once per `gi` in [0, n), and its group count. The
+   * body may sit inside a loop, so it never `return`s.
+   */
+  perElement(n: number, body: string): { body: string; groups: number };
+  /** A whole module. */
+  module(parts: ModuleParts): string;
+}
+
+/** Groups of `threads` covering `n` invocations (at least one, so empty launches stay valid). */
+export const groupsFor = (n: number, threads: number) => Math.max(1, Math.ceil(n / threads));
+
+/**
+ * The statements folding `threads` partial results of a group into slot 0: `combine` is a
+ * statement merging slot `lid + s` into slot `lid`; every invocation has written its slot.
+ */
+export function treeFold(d: Clike, threads: number, combine: string): string {
+  return `  ${d.barrier}
+  ${d.loop("s", `${threads / 2}u`, "s > 0u", "s >>= 1u")} {
+    if (lid < s) { ${combine} }
+    ${d.barrier}
+  }`;
+}
+
+/** A one-pass program of one-per-element `body` over [0, n). */
+export function elementwise(d: Clike, bufs: Buf[], bindings: Ref[], n: number, body: string, helpers: Iterable<string> = [], fns: string[] = []): ClikePass {
+  const e = d.perElement(n, body);
+  return { code: d.module({ bufs, threads: d.threads, body: e.body, helpers, fns }), bindings, groups: e.groups, threads: d.threads };
+}
