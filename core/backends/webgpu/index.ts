@@ -311,7 +311,8 @@ export class WebGpuBackend implements Backend {
     const key = `${input}|${entry.key}`;
     let fused = byHead.get(key);
     if (fused === undefined) {
-      fused = withEpilogue(entry.program, kernel, input, headBufs.length, this.device.limits.maxStorageBuffersPerShaderStage);
+      const rule = wgslRule(head.prim.name);
+      fused = rule ? withEpilogue((out) => rule(inAvals, outAvals, head.params, out), kernel, input, headBufs.length, this.device.limits.maxStorageBuffersPerShaderStage) : null;
       byHead.set(key, fused);
     }
     if (!fused) return null;

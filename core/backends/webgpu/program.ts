@@ -30,7 +30,23 @@ export interface GpuProgram {
   temps?: { dtype: DType; size: number }[];
 }
 
-export type WgslRule = (inAvals: ShapedArray[], outAvals: ShapedArray[], params: Params) => GpuProgram;
+/**
+ * How a product kernel (dot, convolution) writes its output: plainly, or through a fused
+ * epilogue (see render-wgsl.ts `withEpilogue`). Every write of output 0 goes through `store`.
+ */
+export interface OutputStore {
+  /** The statement storing `value` at flat element `index` (u32 expressions) of output 0. */
+  store(index: string, value: string): string;
+  /** Module-scope WGSL the stores need, its bindings numbered from `first` (after the pass's own). */
+  decls(first: number): string;
+  /** The buffers of those bindings. */
+  bindings: Ref[];
+}
+
+export const PLAIN_STORE: OutputStore = { store: (i, v) => `out[${i}] = ${v};`, decls: () => "", bindings: [] };
+
+/** A primitive's WebGPU program; product kernels take an `OutputStore` for fused epilogues. */
+export type WgslRule = (inAvals: ShapedArray[], outAvals: ShapedArray[], params: Params, out?: OutputStore) => GpuProgram;
 
 const table = ruleTable<WgslRule>("WebGPU");
 

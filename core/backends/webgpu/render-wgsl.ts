@@ -7,7 +7,7 @@ import type { DType } from "../../dtype.ts";
 import { emitBody, type Dialect, type IRType, type Kernel } from "../../compiler/ir.ts";
 import { decoder, renderIrKernel } from "../clike/kernels/ir-kernel.ts";
 import { WGSL } from "../clike/wgsl.ts";
-import { wgslPass, type GpuProgram, type Pass } from "./program.ts";
+import { wgslPass, type GpuProgram, type OutputStore, type Pass } from "./program.ts";
 import { binding, helpers, literal, wgslType } from "./wgsl.ts";
 
 type Emit = (a: string[], from: IRType, to: IRType, use: (h: string) => void) => string;
@@ -104,22 +104,20 @@ export function renderWgsl(k: Kernel): Pass {
   return wgslPass(renderIrKernel(WGSL, k, (use) => wgslDialect((h) => use.add(h))));
 }
 
-/** A store to the output buffer: `out[index] = value;`. */
-const STORE = /\bout\[([^\[\]]+)\] = ([^;]+);/g;
-
 /**
- * `program` (one output, e.g. a dot or convolution) with kernel `k` applied in every store
- * to its output, so the fused pair runs as one program: `k`'s input `input` is the value
- * being stored, read at `k`'s own loop point (fuse.ts only attaches such kernels); its other
- * inputs j are bound as `ep{slot}` after each pass's own bindings and refer to the
- * program's input `base + slot`. Passes not writing the output (packing, im2col) are kept.
- * Null where a pass does not have the expected shape or would bind more than `maxBindings`.
+ * The program `make` builds (a dot or convolution) with kernel `k` applied in every store to
+ * its output, so the fused pair runs as one program: `make` routes each write of output 0
+ * through the `OutputStore` it is given, which wraps the value in `epi_`. `k`'s input
+ * `input` is the value being stored, read at `k`'s own loop point (fuse.ts only attaches
+ * such kernels); its other inputs j are bound as `ep{slot}` after each storing pass's own
+ * bindings and refer to the program's input `base + slot`. Null where the program stores
+ * nothing through the hook or a pass would bind more than `maxBindings`.
  *
  * @example
- * const fused = withEpilogue(dotProgram(ins, [out], params), kernel, 0, 2, 8);
+ * const fused = withEpilogue((out) => dotProgram(ins, [outAval], params, undefined, out), kernel, 0, 2, 8);
  * // run with runProgram(fused, [lhs, rhs, ...kernelInputsBut0], [kernelOut])
  */
-export function withEpilogue(program: GpuProgram, k: Kernel, input: number, base: number, maxBindings: number): GpuProgram | null {
+export function withEpilogue(make: (out: OutputStore) => GpuProgram, k: Kernel, input: number, base: number, maxBindings: number): GpuProgram | null {
   if (k.reduce || k.inputs[input]?.dtype !== k.out.dtype) return null;
   const T = wgslType(k.out.dtype);
   const slot = (j: number) => (j < input ? j : j - 1);
@@ -130,29 +128,15 @@ export function withEpilogue(program: GpuProgram, k: Kernel, input: number, base
   const epi = `fn epi_(ei: u32, ev: ${T}) -> ${T} {\n${lines.join("\n")}\n  return ${value};\n}`;
   const others = k.inputs.flatMap((b, j) => (j === input ? [] : [b]));
   let stores = 0;
-  const passes: Pass[] = [];
-  for (const pass of program.passes) {
-    const o = pass.bindings.findIndex((r) => "out" in r && r.out === 0);
-    if (o < 0) {
-      passes.push(pass);
-      continue;
-    }
-    // The product's element type must be what the epilogue takes and returns.
-    const decl = new RegExp(`@binding\\(${o}\\) var<storage, read_write> out: array<(\\w+)>`).exec(pass.code);
-    if (!decl || decl[1] !== T || pass.bindings.length + others.length > maxBindings) return null;
-    // Every use of `out` must be a plain store, or the rewrite would miss one.
-    const uses = pass.code.match(/\bout\[/g)?.length ?? 0;
-    const matched = pass.code.match(STORE)?.length ?? 0;
-    if (uses === 0 || matched !== uses) return null;
-    stores += matched;
-    const code = pass.code.replace(STORE, (_, i: string, v: string) => `out[${i}] = epi_(${i}, ${v});`);
-    const n = pass.bindings.length;
-    // Helpers the pass already defines (e.g. its own isnan_) must not be declared twice.
-    const extra = helpers(used).filter((h) => !code.includes(/^fn \w+\(/.exec(h)![0]));
-    const decls = [...others.map((b, j) => binding(n + j, `ep${j}`, b.dtype)), ...extra, epi, ""].join("\n");
-    const at = code.indexOf("@compute");
-    if (at < 0) return null;
-    passes.push({ ...pass, code: code.slice(0, at) + decls + code.slice(at), bindings: [...pass.bindings, ...others.map((_, j) => ({ in: base + j }))] });
-  }
-  return stores > 0 ? { ...program, passes } : null;
+  const out: OutputStore = {
+    store(i, v) {
+      stores++;
+      return `out[${i}] = epi_(${i}, ${v});`;
+    },
+    decls: (first) => [...others.map((b, j) => binding(first + j, `ep${j}`, b.dtype)), ...helpers(used), epi].join("\n"),
+    bindings: others.map((_, j) => ({ in: base + j })),
+  };
+  const program = make(out);
+  if (stores === 0 || program.passes.some((p) => p.bindings.length > maxBindings)) return null;
+  return program;
 }

@@ -11,9 +11,9 @@ import type { Params } from "../../../primitive.ts";
 import type { ConvParams } from "../../../primitives/conv.ts";
 import { sizeOf } from "../../../shape.ts";
 import type { ShapedArray } from "../../../tracer.ts";
-import { defineWgsl, type GpuProgram, type Pass, type Ref } from "../program.ts";
+import { defineWgsl, PLAIN_STORE, type GpuProgram, type OutputStore, type Pass, type Ref } from "../program.ts";
 import { binding, groups, perElement } from "../wgsl.ts";
-import { preferredStrategy, productPass, type DotStrategy, type RhsSource } from "./dot.ts";
+import { preferredStrategy, productPass, zeroPass, type DotStrategy, type RhsSource } from "./dot.ts";
 import { perElements } from "./grid.ts";
 
 /** Largest patch scratch buffer, in elements (64 MiB of f32). */
@@ -97,7 +97,7 @@ function patchRhs(d: Dims, p: ConvParams): RhsSource {
 }
 
 /** One invocation per output element, looping over the input channels of its group and the window. */
-function directPass(d: Dims, p: ConvParams): Pass {
+function directPass(d: Dims, p: ConvParams, out: OutputStore): Pass {
   const total = d.N * d.O * d.Ho * d.Wo;
   const body = `  let wo = gi % ${u(d.Wo)};
   let ho = (gi / ${u(d.Wo)}) % ${u(d.Ho)};
@@ -117,16 +117,16 @@ function directPass(d: Dims, p: ConvParams): Pass {
       }
     }
   }
-  out[gi] = acc;`;
+  ${out.store("gi", "acc")}`;
   return {
-    code: perElement([binding(0, "x", "float32"), binding(1, "w", "float32"), binding(2, "out", "float32", true)], total, body),
-    bindings: [{ in: 0 }, { in: 1 }, { out: 0 }],
+    code: perElement([binding(0, "x", "float32"), binding(1, "w", "float32"), binding(2, "out", "float32", true), out.decls(3)], total, body),
+    bindings: [{ in: 0 }, { in: 1 }, { out: 0 }, ...out.bindings],
     workgroups: groups(total),
   };
 }
 
 /** The program for one convolution; `strategy` picks the product kernel, or "direct" (tests force each). */
-export function convProgram([la, ra]: ShapedArray[], [oa]: ShapedArray[], params: Params, strategy: DotStrategy | "direct" = preferredStrategy(), patchLimit = PATCH_LIMIT): GpuProgram {
+export function convProgram([la, ra]: ShapedArray[], [oa]: ShapedArray[], params: Params, strategy: DotStrategy | "direct" = preferredStrategy(), patchLimit = PATCH_LIMIT, out: OutputStore = PLAIN_STORE): GpuProgram {
   const p = params as ConvParams;
   const [N, C, H, W] = la.shape;
   const [O, Cg, KH, KW] = ra.shape;
@@ -136,10 +136,10 @@ export function convProgram([la, ra]: ShapedArray[], [oa]: ShapedArray[], params
   if (total === 0) return { passes: [] };
   const K = Cg * KH * KW, S = Ho * Wo;
   if (K === 0) {
-    return { passes: [{ ...perElements([binding(0, "out", "float32", true)], total, `  out[gi] = 0.0;`), bindings: [{ out: 0 }] }] };
+    return { passes: [zeroPass("float32", total, out)] };
   }
   const Kp = ceilTo(K, 4), Sp = ceilTo(S, 4);
-  if (strategy === "direct") return { passes: [directPass(d, p)] };
+  if (strategy === "direct") return { passes: [directPass(d, p, out)] };
   if (strategy === "subgroup") {
     // Implicit im2col: no patch buffer, no chunks.
     const passes: Pass[] = [];
@@ -149,11 +149,11 @@ export function convProgram([la, ra]: ShapedArray[], [oa]: ShapedArray[], params
       passes.push(padRowsPass(O, K, Kp, wRef));
     }
     const g = { T: "f32", B: N * d.G, M: d.Og, N: S, Kp, Ma: d.Og, Np: Sp, Ga: d.G, bb0: 0, rhs: patchRhs(d, p) };
-    passes.push(productPass(strategy, g, wRef, { in: 0 }));
+    passes.push(productPass(strategy, g, wRef, { in: 0 }, out));
     return { passes, temps: Kp !== K ? [{ dtype: "float32", size: O * Kp }] : [] };
   }
   const perImage = d.G * Kp * Sp;
-  if (perImage > patchLimit) return { passes: [directPass(d, p)] };
+  if (perImage > patchLimit) return { passes: [directPass(d, p, out)] };
   const chunks = Math.ceil((N * perImage) / patchLimit);
   const per = Math.ceil(N / chunks);
   const temps = [{ dtype: "float32" as const, size: per * perImage }];
@@ -168,9 +168,9 @@ export function convProgram([la, ra]: ShapedArray[], [oa]: ShapedArray[], params
   for (let n0 = 0; n0 < N; n0 += per) {
     const cnt = Math.min(per, N - n0);
     passes.push(im2colPass(d, p, n0, cnt, Kp, Sp, patches));
-    passes.push(productPass(strategy, { T: "f32", B: cnt * d.G, M: d.Og, N: S, Kp, Ma: d.Og, Np: Sp, Ga: d.G, bb0: n0 * d.G }, wRef, patches));
+    passes.push(productPass(strategy, { T: "f32", B: cnt * d.G, M: d.Og, N: S, Kp, Ma: d.Og, Np: Sp, Ga: d.G, bb0: n0 * d.G }, wRef, patches, out));
   }
   return { passes, temps };
 }
 
-defineWgsl("conv_general_dilated", (ins, outs, params) => convProgram(ins, outs, params));
+defineWgsl("conv_general_dilated", (ins, outs, params, out) => convProgram(ins, outs, params, undefined, undefined, out));
