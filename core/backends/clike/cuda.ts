@@ -21,7 +21,7 @@ export const CUDA: Clike = {
   var: (n, d, e) => `${type(d)} ${n} = ${e};`,
   select: (c, t, f) => `((${c}) ? ${t} : ${f})`,
   isNan: (v) => `(${v} != ${v})`,
-  loop: (k, init, cond, update) => `for (unsigned ${k} = ${init}; ${cond}; ${update})`,
+  loop: (k, init, cond, update, d = "index") => `for (${type(d)} ${k} = ${init}; ${cond}; ${update})`,
   fn: (name, params, ret, body) =>
     `static __device__ __forceinline__ ${ret === "bool" ? "bool" : type(ret)} ${name}(${params.map(([p, d]) => `${type(d)} ${p}`).join(", ")}) {\n${body}\n}`,
   barrier: "__syncthreads();",

@@ -72,8 +72,8 @@ export interface Clike {
   select(c: string, t: string, f: string): string;
   /** A boolean test of whether float `v` is NaN; records the helper it needs in `use`. */
   isNan(v: string, use: Set<string>): string;
-  /** A loop header over unsigned `k`: `for (k = init; cond; update)` (`update` is a statement such as `k += 1u`). */
-  loop(k: string, init: string, cond: string, update: string): string;
+  /** A loop header `for (k = init; cond; update)` (`update` is a statement such as `k += 1u`); `k` is unsigned unless `dtype` says. */
+  loop(k: string, init: string, cond: string, update: string, dtype?: DType | "index"): string;
   /** A device function. */
   fn(name: string, params: [string, DType | "index"][], ret: DType | "index" | "bool", body: string): string;
   /** The group-wide barrier statement. */

@@ -29,7 +29,7 @@ export const WGSL: Clike = {
     use.add("isnan");
     return `isnan_(${v})`;
   },
-  loop: (k, init, cond, update) => `for (var ${k}: u32 = ${init}; ${cond}; ${update})`,
+  loop: (k, init, cond, update, d = "index") => `for (var ${k}: ${type(d)} = ${init}; ${cond}; ${update})`,
   fn: (name, params, ret, body) =>
     `fn ${name}(${params.map(([p, d]) => `${p}: ${type(d)}`).join(", ")}) -> ${ret === "bool" ? "bool" : type(ret)} {\n${body}\n}`,
   barrier: "workgroupBarrier();",

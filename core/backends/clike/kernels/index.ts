@@ -4,6 +4,7 @@ import { bitcastConvertType } from "./bitcast.ts";
 import { scatterAdd, take } from "./gather.ts";
 import type { ClikeRule } from "./rule.ts";
 import { threefry2x32 } from "./threefry.ts";
+import { reduceWindowMax, reduceWindowMin, reduceWindowSum, selectAndGatherAdd, selectAndScatterAdd } from "./window.ts";
 
 export const CLIKE_RULES: Record<string, ClikeRule> = {
   argmax,
@@ -12,4 +13,9 @@ export const CLIKE_RULES: Record<string, ClikeRule> = {
   take,
   scatter_add: scatterAdd,
   threefry2x32,
+  reduce_window_sum: reduceWindowSum,
+  reduce_window_max: reduceWindowMax,
+  reduce_window_min: reduceWindowMin,
+  select_and_gather_add: selectAndGatherAdd,
+  select_and_scatter_add: selectAndScatterAdd,
 };

@@ -8,7 +8,6 @@ import "./shape.ts";
 import "./dot.ts";
 import "./sort.ts";
 import "./conv.ts";
-import "./window.ts";
 
 for (const [name, rule] of Object.entries(CLIKE_RULES)) {
   defineWgsl(name, (ins, outs, params) => {
