@@ -18,6 +18,7 @@ export const CUDA: Clike = {
   literal,
   cast: (e, from, to) => (type(from) === type(to) ? e : `(${type(to)})${e}`),
   let: (n, d, e) => `const ${type(d)} ${n} = ${e};`,
+  test: (n, c) => `const bool ${n} = ${c};`,
   var: (n, d, e) => `${type(d)} ${n} = ${e};`,
   select: (c, t, f) => `((${c}) ? ${t} : ${f})`,
   isNan: (v) => `(${v} != ${v})`,
@@ -32,15 +33,15 @@ export const CUDA: Clike = {
   },
   perElement(n, body) {
     // The linear index is formed in 64 bits so the bounds check cannot wrap.
-    const head = `  const unsigned long long g = (unsigned long long)grp * ${THREADS}u + lid;
-  if (g >= ${n >>> 0}ull) return;
-  const unsigned gi = (unsigned)g;`;
+    const head = `  const unsigned long long aug_g = (unsigned long long)grp * ${THREADS}u + lid;
+  if (aug_g >= ${n >>> 0}ull) return;
+  const unsigned gi = (unsigned)aug_g;`;
     return { body: `${head}\n${body}`, groups: groupsFor(n, THREADS) };
   },
-  module({ bufs, threads, body, helpers: names = [], fns = [], shared = [] }) {
+  module({ bufs, threads, body, decls = [], helpers: names = [], fns = [], shared = [] }) {
     const params = bufs.map((b) => param(b.name, b.dtype, b.write || b.atomic));
     const mem = shared.map(([n, t, len]) => `  __shared__ ${t} ${n}[${len}];`);
-    return `${[...helpers(names), ...fns].join("\n")}
+    return `${[...decls, ...helpers(names), ...fns].filter(Boolean).join("\n")}
 extern "C" __global__ void __launch_bounds__(${threads}) ${ENTRY}(${params.join(", ")}) {
   const unsigned lid = threadIdx.x;
   const unsigned grp = blockIdx.x;

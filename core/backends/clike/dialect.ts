@@ -42,6 +42,8 @@ export interface ModuleParts {
   /** Invocations per group. */
   threads: number;
   body: string;
+  /** Module-scope declarations placed after the buffers (a fused epilogue's bindings and function). */
+  decls?: string[];
   /** Named helper functions the body calls (the dialect's own library). */
   helpers?: Iterable<string>;
   /** Functions defined for this kernel (written with `fn`). */
@@ -66,6 +68,8 @@ export interface Clike {
   cast(expr: string, from: DType | "index", to: DType | "index"): string;
   /** An immutable local. */
   let(name: string, dtype: DType | "index", expr: string): string;
+  /** An immutable boolean local. */
+  test(name: string, cond: string): string;
   /** A mutable local. */
   var(name: string, dtype: DType | "index", expr: string): string;
   /** `c ? t : f` (both sides are evaluated). */
@@ -88,6 +92,21 @@ export interface Clike {
   /** A whole module. */
   module(parts: ModuleParts): string;
 }
+
+/**
+ * How a product kernel (dot, convolution) writes its output: plainly, or through a fused
+ * epilogue (webgpu/render-wgsl.ts `withEpilogue`). Every write of output 0 goes through `store`.
+ */
+export interface OutputStore {
+  /** The statement storing `value` at flat element `index` (unsigned expressions) of output 0. */
+  store(index: string, value: string): string;
+  /** Module-scope declarations the stores need, their bindings numbered from `first` (after the pass's own). */
+  decls(first: number): string;
+  /** The buffers of those bindings. */
+  bindings: Ref[];
+}
+
+export const PLAIN_STORE: OutputStore = { store: (i, v) => `out[${i}] = ${v};`, decls: () => "", bindings: [] };
 
 /** Groups of `threads` covering `n` invocations (at least one, so empty launches stay valid). */
 export const groupsFor = (n: number, threads: number) => Math.max(1, Math.ceil(n / threads));

@@ -23,6 +23,7 @@ export const WGSL: Clike = {
   literal,
   cast: (e, from, to) => (type(from) === type(to) ? e : `${type(to)}(${e})`),
   let: (n, d, e) => `let ${n}: ${type(d)} = ${e};`,
+  test: (n, c) => `let ${n} = ${c};`,
   var: (n, d, e) => `var ${n}: ${type(d)} = ${e};`,
   select: (c, t, f) => `select(${f}, ${t}, ${c})`,
   isNan(v, use) {
@@ -46,11 +47,11 @@ ${body}
   }`;
     return { body: loop, groups: groupsFor(n, PER * WG) };
   },
-  module({ bufs, threads, body, helpers: names = [], fns = [], shared = [] }) {
+  module({ bufs, threads, body, decls: extra = [], helpers: names = [], fns = [], shared = [] }) {
     const decls = bufs.map((b, k) =>
       b.atomic ? `@group(0) @binding(${k}) var<storage, read_write> ${b.name}: array<atomic<u32>>;` : binding(k, b.name, b.dtype, b.write));
     const mem = shared.map(([n, t, len]) => `var<workgroup> ${n}: array<${t}, ${len}>;`);
-    return `${[...decls, ...helpers(names), ...fns, ...mem].join("\n")}
+    return `${[...decls, ...extra, ...helpers(names), ...fns, ...mem].filter(Boolean).join("\n")}
 @compute @workgroup_size(${threads})
 fn main(${MAIN_ARGS}) {
   let grp = ${LINEAR_WORKGROUP};

@@ -7,7 +7,7 @@ import type { DType } from "../../dtype.ts";
 import type { Params } from "../../primitive.ts";
 import type { ShapedArray } from "../../tracer.ts";
 import { ruleTable } from "../rules.ts";
-import type { ClikePass, ClikeProgram } from "../clike/dialect.ts";
+import type { ClikePass, ClikeProgram, OutputStore } from "../clike/dialect.ts";
 
 /** A buffer a pass binds: the call's input i, output i, or scratch buffer i. */
 export type Ref = { in: number } | { out: number } | { tmp: number };
@@ -30,20 +30,7 @@ export interface GpuProgram {
   temps?: { dtype: DType; size: number }[];
 }
 
-/**
- * How a product kernel (dot, convolution) writes its output: plainly, or through a fused
- * epilogue (see render-wgsl.ts `withEpilogue`). Every write of output 0 goes through `store`.
- */
-export interface OutputStore {
-  /** The statement storing `value` at flat element `index` (u32 expressions) of output 0. */
-  store(index: string, value: string): string;
-  /** Module-scope WGSL the stores need, its bindings numbered from `first` (after the pass's own). */
-  decls(first: number): string;
-  /** The buffers of those bindings. */
-  bindings: Ref[];
-}
-
-export const PLAIN_STORE: OutputStore = { store: (i, v) => `out[${i}] = ${v};`, decls: () => "", bindings: [] };
+export { PLAIN_STORE, type OutputStore } from "../clike/dialect.ts";
 
 /** A primitive's WebGPU program; product kernels take an `OutputStore` for fused epilogues. */
 export type WgslRule = (inAvals: ShapedArray[], outAvals: ShapedArray[], params: Params, out?: OutputStore) => GpuProgram;

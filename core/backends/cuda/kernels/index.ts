@@ -2,11 +2,13 @@
 // shared with WebGPU are written once in ../../clike/kernels.
 import { CLIKE_RULES } from "../../clike/kernels/index.ts";
 import { CUDA } from "../../clike/cuda.ts";
+import { convGeneralDilated } from "../../clike/kernels/conv.ts";
 import { cudaProgram, defineCuda } from "../program.ts";
 import "./shape.ts";
 import "./dot.ts";
 
-for (const [name, rule] of Object.entries(CLIKE_RULES)) {
+// CUDA runs every convolution as the direct kernel (WebGPU has its own tuned program).
+for (const [name, rule] of Object.entries({ ...CLIKE_RULES, conv_general_dilated: convGeneralDilated })) {
   defineCuda(name, (ins, outs, params) => {
     const p = rule(CUDA, ins, outs, params);
     return p && cudaProgram(p);

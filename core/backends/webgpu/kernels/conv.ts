@@ -5,14 +5,16 @@
  * buffer, and the group's kernel rows [Og, Cg·KH·KW] (already contiguous in OIHW) multiply
  * it, writing [N, G, Og, Ho·Wo], which is NCHW. Images are taken in chunks so the scratch
  * stays under PATCH_LIMIT elements; a convolution whose single image exceeds it runs the
- * direct kernel (one invocation per output element).
+ * direct kernel shared with CUDA (../../clike/kernels/conv.ts).
  */
 import type { Params } from "../../../primitive.ts";
 import type { ConvParams } from "../../../primitives/conv.ts";
 import { sizeOf } from "../../../shape.ts";
 import type { ShapedArray } from "../../../tracer.ts";
-import { defineWgsl, PLAIN_STORE, type GpuProgram, type OutputStore, type Pass, type Ref } from "../program.ts";
-import { binding, groups, perElement } from "../wgsl.ts";
+import { defineWgsl, PLAIN_STORE, wgslPass, type GpuProgram, type OutputStore, type Pass, type Ref } from "../program.ts";
+import { convDirectPass, tap } from "../../clike/kernels/conv.ts";
+import { WGSL } from "../../clike/wgsl.ts";
+import { binding } from "../wgsl.ts";
 import { preferredStrategy, productPass, zeroPass, type DotStrategy, type RhsSource } from "./dot.ts";
 import { perElements } from "./grid.ts";
 
@@ -26,16 +28,6 @@ interface Dims {
   N: number; C: number; H: number; W: number;
   O: number; Cg: number; KH: number; KW: number;
   Ho: number; Wo: number; G: number; Og: number;
-}
-
-/**
- * WGSL setting `ok` and `${v}` (the input coordinate along one spatial axis) for output
- * position `o` and kernel tap `k`: false in the padding and in the holes of lhs dilation.
- */
-function tap(v: string, o: string, k: string, stride: number, rhsDil: number, lo: number, lhsDil: number, n: number): string {
-  const pos = `i32(${o} * ${u(stride)} + ${k} * ${u(rhsDil)}) ${lo >= 0 ? `- ${lo}` : `+ ${-lo}`}`;
-  if (lhsDil === 1) return `let ${v} = ${pos};\n  let ok_${v} = ${v} >= 0 && ${v} < ${n};`;
-  return `let p_${v} = ${pos};\n  let ${v} = p_${v} / ${lhsDil};\n  let ok_${v} = p_${v} >= 0 && p_${v} % ${lhsDil} == 0 && ${v} < ${n};`;
 }
 
 /** Gathers the patches of images [n0, n0 + cnt) into [cnt·G, Kp, Sp] (zero-padded, zero where the window leaves the input). */
@@ -53,8 +45,8 @@ function im2colPass(d: Dims, p: ConvParams, n0: number, cnt: number, Kp: number,
   let kx = kp % ${u(d.KW)};
   let ho = sp / ${u(d.Wo)};
   let wo = sp % ${u(d.Wo)};
-  ${tap("iy", "ho", "ky", p.strides[0], p.rhsDilation[0], p.padding[0][0], p.lhsDilation[0], d.H)}
-  ${tap("ix", "wo", "kx", p.strides[1], p.rhsDilation[1], p.padding[1][0], p.lhsDilation[1], d.W)}
+  ${tap(WGSL, "iy", "ho", "ky", p.strides[0], p.rhsDilation[0], p.padding[0][0], p.lhsDilation[0], d.H)}
+  ${tap(WGSL, "ix", "wo", "kx", p.strides[1], p.rhsDilation[1], p.padding[1][0], p.lhsDilation[1], d.W)}
   var v = 0.0;
   if (ok_iy && ok_ix) { v = x[((n * ${u(d.C)} + g * ${u(d.Cg)} + c) * ${u(d.H)} + u32(iy)) * ${u(d.W)} + u32(ix)]; }
   dst[gi] = v;`;
@@ -81,8 +73,8 @@ function patchRhs(d: Dims, p: ConvParams): RhsSource {
   let c = kr / ${u(d.KH * d.KW)};
   let ky = (kr / ${u(d.KW)}) % ${u(d.KH)};
   let kx = kr % ${u(d.KW)};
-  ${tap("iy", "ho", "ky", p.strides[0], p.rhsDilation[0], p.padding[0][0], p.lhsDilation[0], d.H)}
-  ${tap("ix", "wo", "kx", p.strides[1], p.rhsDilation[1], p.padding[1][0], p.lhsDilation[1], d.W)}
+  ${tap(WGSL, "iy", "ho", "ky", p.strides[0], p.rhsDilation[0], p.padding[0][0], p.lhsDilation[0], d.H)}
+  ${tap(WGSL, "ix", "wo", "kx", p.strides[1], p.rhsDilation[1], p.padding[1][0], p.lhsDilation[1], d.W)}
   let ok = kr < ${u(K)} && ok_iy && ok_ix;
   let v = b[select(0u, xb + (c * ${u(d.H)} + u32(iy)) * ${u(d.W)} + u32(ix), ok)];
   return select(0.0, v, ok);
@@ -93,35 +85,6 @@ function patchRhs(d: Dims, p: ConvParams): RhsSource {
   let ho${m} = s${m} / ${u(d.Wo)};
   let wo${m} = s${m} % ${u(d.Wo)};`,
     load: (m, kk) => `patch_elem(xb, ho${m}, wo${m}, k + ${u(kk)})`,
-  };
-}
-
-/** One invocation per output element, looping over the input channels of its group and the window. */
-function directPass(d: Dims, p: ConvParams, out: OutputStore): Pass {
-  const total = d.N * d.O * d.Ho * d.Wo;
-  const body = `  let wo = gi % ${u(d.Wo)};
-  let ho = (gi / ${u(d.Wo)}) % ${u(d.Ho)};
-  let o = (gi / ${u(d.Wo * d.Ho)}) % ${u(d.O)};
-  let n = gi / ${u(d.Wo * d.Ho * d.O)};
-  let g = o / ${u(d.Og)};
-  var acc = 0.0;
-  for (var c = 0u; c < ${u(d.Cg)}; c++) {
-    let xc = (n * ${u(d.C)} + g * ${u(d.Cg)} + c) * ${u(d.H)};
-    let wc = (o * ${u(d.Cg)} + c) * ${u(d.KH)};
-    for (var ky = 0u; ky < ${u(d.KH)}; ky++) {
-      ${tap("iy", "ho", "ky", p.strides[0], p.rhsDilation[0], p.padding[0][0], p.lhsDilation[0], d.H)}
-      if (!ok_iy) { continue; }
-      for (var kx = 0u; kx < ${u(d.KW)}; kx++) {
-        ${tap("ix", "wo", "kx", p.strides[1], p.rhsDilation[1], p.padding[1][0], p.lhsDilation[1], d.W)}
-        if (ok_ix) { acc += x[(xc + u32(iy)) * ${u(d.W)} + u32(ix)] * w[(wc + ky) * ${u(d.KW)} + kx]; }
-      }
-    }
-  }
-  ${out.store("gi", "acc")}`;
-  return {
-    code: perElement([binding(0, "x", "float32"), binding(1, "w", "float32"), binding(2, "out", "float32", true), out.decls(3)], total, body),
-    bindings: [{ in: 0 }, { in: 1 }, { out: 0 }, ...out.bindings],
-    workgroups: groups(total),
   };
 }
 
@@ -139,7 +102,7 @@ export function convProgram([la, ra]: ShapedArray[], [oa]: ShapedArray[], params
     return { passes: [zeroPass("float32", total, out)] };
   }
   const Kp = ceilTo(K, 4), Sp = ceilTo(S, 4);
-  if (strategy === "direct") return { passes: [directPass(d, p, out)] };
+  if (strategy === "direct") return { passes: [wgslPass(convDirectPass(WGSL, [la, ra], [oa], p, out))] };
   if (strategy === "subgroup") {
     // Implicit im2col: no patch buffer, no chunks.
     const passes: Pass[] = [];
@@ -153,7 +116,7 @@ export function convProgram([la, ra]: ShapedArray[], [oa]: ShapedArray[], params
     return { passes, temps: Kp !== K ? [{ dtype: "float32", size: O * Kp }] : [] };
   }
   const perImage = d.G * Kp * Sp;
-  if (perImage > patchLimit) return { passes: [directPass(d, p, out)] };
+  if (perImage > patchLimit) return { passes: [wgslPass(convDirectPass(WGSL, [la, ra], [oa], p, out))] };
   const chunks = Math.ceil((N * perImage) / patchLimit);
   const per = Math.ceil(N / chunks);
   const temps = [{ dtype: "float32" as const, size: per * perImage }];
