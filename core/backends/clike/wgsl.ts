@@ -40,8 +40,8 @@ export const WGSL: Clike = {
       return { body: `  let gi = grp * ${WG}u + lid;\n  if (gi >= ${n >>> 0}u) { return; }\n${body}`, groups: groupsFor(n, WG) };
     }
     const loop = `  let gbase = grp * ${PER * WG}u + lid;
-  for (var i = 0u; i < ${PER}u; i++) {
-    let gi = gbase + i * ${WG}u;
+  for (var aug_i = 0u; aug_i < ${PER}u; aug_i++) {
+    let gi = gbase + aug_i * ${WG}u;
     if (gi >= ${n >>> 0}u) { break; }
 ${body}
   }`;

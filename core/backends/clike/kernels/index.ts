@@ -3,6 +3,7 @@ import { argmax, argmin } from "./argminmax.ts";
 import { bitcastConvertType } from "./bitcast.ts";
 import { scatterAdd, take } from "./gather.ts";
 import type { ClikeRule } from "./rule.ts";
+import { argsort, sort } from "./sort.ts";
 import { threefry2x32 } from "./threefry.ts";
 import { reduceWindowMax, reduceWindowMin, reduceWindowSum, selectAndGatherAdd, selectAndScatterAdd } from "./window.ts";
 
@@ -13,6 +14,8 @@ export const CLIKE_RULES: Record<string, ClikeRule> = {
   take,
   scatter_add: scatterAdd,
   threefry2x32,
+  sort,
+  argsort,
   reduce_window_sum: reduceWindowSum,
   reduce_window_max: reduceWindowMax,
   reduce_window_min: reduceWindowMin,

@@ -6,7 +6,6 @@ import { defineWgsl, wgslProgram } from "../program.ts";
 import "./linalg.ts";
 import "./shape.ts";
 import "./dot.ts";
-import "./sort.ts";
 import "./conv.ts";
 
 for (const [name, rule] of Object.entries(CLIKE_RULES)) {
