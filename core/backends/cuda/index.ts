@@ -24,6 +24,7 @@ import type { Kernel } from "../../compiler/ir.ts";
 import { lowerGroup, loweringRules, reduceRules } from "../../compiler/lower.ts";
 import { CUDA_ERROR_OUT_OF_MEMORY, CudaDriver, CudaError, loadKoffi, type CudaDeviceInfo } from "./driver.ts";
 import { chooseTarget, compileCached, findCompiler, type CudaCompiler, type Target } from "./nvrtc.ts";
+import { BufferPool } from "../pool.ts";
 import { cudaRule, type CudaProgram, type Pass, type Ref } from "./program.ts";
 import { renderCuda } from "./render-cuda.ts";
 import { ENTRY, MAX_ELEMENTS } from "./cuda-c.ts";
@@ -82,10 +83,7 @@ export class CudaBackend implements Backend {
   private readonly stream: bigint;
   /** What kernels compile to; switches to PTX if the driver rejects a cubin. */
   private target: Target;
-  private pool = new Map<number, bigint[]>();
-  private pooledBytes = 0;
-  private liveBuffers = 0;
-  private liveBytes = 0;
+  private pool = new BufferPool<bigint>(POOL_LIMIT_BYTES);
   private functions = new Map<string, bigint>();
   private programs = new Map<string, { program: CudaProgram; order?: number[] } | null>();
   /** A sticky device error (e.g. an illegal address): the context cannot be used after it. */
@@ -119,32 +117,25 @@ export class CudaBackend implements Backend {
   private alloc(elements: number, dtype: DType): CudaBuffer {
     if (elements > MAX_ELEMENTS) throw new Error(`cuda: an array of ${elements} elements exceeds the ${MAX_ELEMENTS} elements kernels can index`);
     const bytes = Math.max(GRANULE, Math.ceil((elements * bytesPer(dtype)) / GRANULE) * GRANULE);
-    const free = this.pool.get(bytes);
-    let ptr: bigint;
-    if (free && free.length > 0) {
-      this.pooledBytes -= bytes;
-      ptr = free.pop()!;
-    } else {
+    let ptr = this.pool.take(bytes);
+    if (ptr === undefined) {
       try {
         ptr = this.driver.alloc(bytes);
       } catch (e) {
-        if (!(e instanceof CudaError && e.code === CUDA_ERROR_OUT_OF_MEMORY) || this.pooledBytes === 0) throw e;
+        if (!(e instanceof CudaError && e.code === CUDA_ERROR_OUT_OF_MEMORY) || this.pool.pooledBytes === 0) throw e;
         // Give the pool back to the driver and try once more.
         this.releasePool();
         ptr = this.driver.alloc(bytes);
       }
     }
-    this.liveBuffers++;
-    this.liveBytes += bytes;
+    this.pool.live(bytes);
     return { ptr, bytes, owners: 1 };
   }
 
   /** Frees every pooled buffer (after the stream's work, which may still use them). */
   releasePool(): void {
     this.driver.synchronize(this.stream);
-    for (const list of this.pool.values()) for (const p of list) this.driver.free(p);
-    this.pool.clear();
-    this.pooledBytes = 0;
+    for (const p of this.pool.drain()) this.driver.free(p);
   }
 
   upload(data: TypedArray, dtype: DType): CudaBuffer {
@@ -176,19 +167,11 @@ export class CudaBackend implements Backend {
   free(handle: unknown): void {
     const h = handle as CudaBuffer;
     if (--h.owners > 0) return;
-    this.liveBuffers--;
-    this.liveBytes -= h.bytes;
-    if (this.failure) return;
-    if (this.pooledBytes + h.bytes > POOL_LIMIT_BYTES) {
-      // Work already queued may still read it.
-      this.driver.synchronize(this.stream);
-      this.driver.free(h.ptr);
-      return;
-    }
-    const list = this.pool.get(h.bytes) ?? [];
-    list.push(h.ptr);
-    this.pool.set(h.bytes, list);
-    this.pooledBytes += h.bytes;
+    // After a context failure the buffer is gone with the context.
+    if (this.pool.put(h.bytes, h.ptr, !this.failure) || this.failure) return;
+    // Work already queued may still read it.
+    this.driver.synchronize(this.stream);
+    this.driver.free(h.ptr);
   }
 
   /** Waits for all queued work. */
@@ -283,7 +266,7 @@ export class CudaBackend implements Backend {
   }
 
   memoryStats(): MemoryStats {
-    return { liveBuffers: this.liveBuffers, liveBytes: this.liveBytes, pooledBytes: this.pooledBytes };
+    return this.pool.stats();
   }
 }
 

@@ -13,9 +13,9 @@
  */
 import type { DType } from "../../../dtype.ts";
 import type { Params } from "../../../primitive.ts";
-import type { DotDims } from "../../../primitives/dot.ts";
 import { sizeOf, stridesOf } from "../../../shape.ts";
 import type { ShapedArray } from "../../../tracer.ts";
+import { productDims } from "../../clike/kernels/dot-dims.ts";
 import { getBackend } from "../../../backend.ts";
 import type { GpuContext } from "../device.ts";
 import { defineWgsl, PLAIN_STORE, type GpuProgram, type OutputStore, type Pass, type Ref } from "../program.ts";
@@ -50,7 +50,6 @@ export function preferredStrategy(): DotStrategy {
 }
 
 const u = (n: number) => `${n >>> 0}u`;
-const remaining = (rank: number, ...used: number[][]) => [...Array(rank).keys()].filter((i) => !used.some((x) => x.includes(i)));
 const ceilTo = (n: number, m: number) => Math.ceil(n / m) * m;
 
 /**
@@ -311,13 +310,7 @@ export const REGISTER_TILE = { TM: 4, TN4: 1, KV: 4 };
 
 /** The program for one dot_general; `strategy` picks the product kernel (tests force each). */
 export function dotProgram([la, ra]: ShapedArray[], [oa]: ShapedArray[], params: Params, strategy: DotStrategy = preferredStrategy(), out: OutputStore = PLAIN_STORE): GpuProgram {
-  const dims = params.dims as DotDims;
-  const [lc, rc] = dims.contracting;
-  const [lb, rb] = dims.batch;
-  const lf = remaining(la.shape.length, lc, lb);
-  const rf = remaining(ra.shape.length, rc, rb);
-  const size = (shape: readonly number[], axes: number[]) => sizeOf(axes.map((a) => shape[a]));
-  const B = size(la.shape, lb), M = size(la.shape, lf), K = size(la.shape, lc), N = size(ra.shape, rf);
+  const { lb, lf, lc, rb, rf, rc, B, M, K, N } = productDims(la, ra, params);
   const T = wgslType(oa.dtype);
   if (B * M * N === 0) return { passes: [] };
   if (K === 0) {
