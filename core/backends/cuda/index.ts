@@ -3,11 +3,12 @@
  * run time by NVRTC or nvcc (nvrtc.ts) and cached per source. Buffers come from a
  * size-keyed pool; uploads, launches and reads are queued on one stream in program order,
  * so a jitted program runs without host synchronisation until something is read. Each
- * primitive runs its family's kernel rule (kernels/), or, for what the compiler lowers
- * (elementwise, broadcasts, transposes, reductions), the CUDA C rendering of its kernel IR;
- * fused jit kernels take the same renderer. Primitives with neither (sort, convolution,
- * linear algebra, windows) run on the host: inputs are read back, the CPU kernel runs,
- * outputs are uploaded (counted in cudaStats.hostFallbacks).
+ * primitive runs its family's kernel rule (kernels/, most of them written once for CUDA and
+ * WebGPU in ../clike/kernels), or, for what the compiler lowers (elementwise, broadcasts,
+ * transposes, reductions), the CUDA C rendering of its kernel IR; fused jit kernels take
+ * the same renderer. Primitives with neither (today the linear algebra family: solve, det,
+ * log_abs_det, det_sign, expm, expm_frechet) run on the host: inputs are read back, the CPU
+ * kernel runs, outputs are uploaded (counted in cudaStats.hostFallbacks).
  *
  * @example
  * await initBackend("cuda");
