@@ -78,6 +78,8 @@ if [ "$PACK" = 1 ]; then
   exit 0
 fi
 
+# Dawn wants a runtime directory; tests needing datasets skip without AUGERINO_DATA_DIR.
+export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}
 LOGS=${GPU_CHECK_LOGS:-$(mktemp -d /tmp/gpu-check.XXXXXX)}
 mkdir -p "$LOGS"
 START=$(date +%s)
