@@ -25,6 +25,18 @@ export const CUDA: Clike = {
   loop: (k, init, cond, update, d = "index") => `for (${type(d)} ${k} = ${init}; ${cond}; ${update})`,
   fn: (name, params, ret, body) =>
     `static __device__ __forceinline__ ${ret === "bool" ? "bool" : type(ret)} ${name}(${params.map(([p, d]) => `${type(d)} ${p}`).join(", ")}) {\n${body}\n}`,
+  state: (n, d, len) => `${type(d)} ${n}${len === undefined ? "" : `[${len}]`};`,
+  table: (n, d, v) => `static __device__ const ${type(d)} ${n}[${v.length}] = { ${v.join(", ")} };`,
+  closure: (name, params, ret, body) =>
+    `const auto ${name} = [&](${params.map(([p, d]) => `${type(d)} ${p}`).join(", ")}) -> ${ret === "void" ? "void" : type(ret)} {\n${body}\n};`,
+  math(fn, d, args) {
+    const f = d === "float32" ? "f" : "";
+    if (fn === "sign") return `(${args[0]} > 0 ? ${literal(1, d)} : (${args[0]} < 0 ? ${literal(-1, d)} : ${args[0]}))`;
+    return `${fn === "abs" ? "fabs" : fn === "max" ? "fmax" : fn}${f}(${args.join(", ")})`;
+  },
+  isInf: (v, d) => `(${v} == ${literal(Infinity, d)} || ${v} == ${literal(-Infinity, d)})`,
+  runtimeLength: () => null,
+  opaqueZero: "blockIdx.z",
   barrier: "__syncthreads();",
   // Between 32-bit dtypes only (the primitive checks): through the unsigned word.
   bitcast(e, from, to) {
@@ -38,14 +50,14 @@ export const CUDA: Clike = {
   const unsigned gi = (unsigned)aug_g;`;
     return { body: `${head}\n${body}`, groups: groupsFor(n, THREADS) };
   },
-  module({ bufs, threads, body, decls = [], helpers: names = [], fns = [], shared = [] }) {
+  module({ bufs, threads, body, decls = [], helpers: names = [], fns = [], shared = [], state = [], closures = [] }) {
     const params = bufs.map((b) => param(b.name, b.dtype, b.write || b.atomic));
     const mem = shared.map(([n, t, len]) => `  __shared__ ${t} ${n}[${len}];`);
     return `${[...decls, ...helpers(names), ...fns].filter(Boolean).join("\n")}
 extern "C" __global__ void __launch_bounds__(${threads}) ${ENTRY}(${params.join(", ")}) {
   const unsigned lid = threadIdx.x;
   const unsigned grp = blockIdx.x;
-${[...mem, body].join("\n")}
+${[...mem, ...state, ...closures, body].join("\n")}
 }
 `;
   },

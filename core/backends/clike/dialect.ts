@@ -48,6 +48,10 @@ export interface ModuleParts {
   helpers?: Iterable<string>;
   /** Functions defined for this kernel (written with `fn`). */
   fns?: string[];
+  /** Per-invocation state the closures share (from `state`), declared before them. */
+  state?: string[];
+  /** Functions that read and write the state and the buffers (from `closure`). */
+  closures?: string[];
   /** Group-shared arrays: name, element type (a dialect type name) and length. */
   shared?: [string, string, number][];
 }
@@ -80,6 +84,20 @@ export interface Clike {
   loop(k: string, init: string, cond: string, update: string, dtype?: DType | "index"): string;
   /** A device function. */
   fn(name: string, params: [string, DType | "index"][], ret: DType | "index" | "bool", body: string): string;
+  /** Per-invocation state: a scalar, or an array of `len`. */
+  state(name: string, dtype: DType | "index", len?: number): string;
+  /** A read-only module-scope array of `values` (literals). */
+  table(name: string, dtype: DType | "index", values: string[]): string;
+  /** A function over the invocation's state and buffers (WGSL: a module function; CUDA: a lambda in the kernel). */
+  closure(name: string, params: [string, DType | "index"][], ret: DType | "index" | "void", body: string): string;
+  /** A float math function of WGSL's name (abs, max, ldexp, log, sign) at `dtype`'s precision. */
+  math(fn: "abs" | "max" | "ldexp" | "log" | "sign", dtype: DType, args: string[]): string;
+  /** A boolean test of whether float `v` is infinite. */
+  isInf(v: string, dtype: DType, use: Set<string>): string;
+  /** The element count of buffer `name` read at run time, or null where it must be a constant. */
+  runtimeLength(name: string): string | null;
+  /** An unsigned zero the compiler cannot see through (keeps loops it bounds from being unrolled). */
+  readonly opaqueZero: string;
   /** The group-wide barrier statement. */
   readonly barrier: string;
   /** One storage word reinterpreted as another 32-bit dtype. */

@@ -33,6 +33,17 @@ export const WGSL: Clike = {
   loop: (k, init, cond, update, d = "index") => `for (var ${k}: ${type(d)} = ${init}; ${cond}; ${update})`,
   fn: (name, params, ret, body) =>
     `fn ${name}(${params.map(([p, d]) => `${p}: ${type(d)}`).join(", ")}) -> ${ret === "bool" ? "bool" : type(ret)} {\n${body}\n}`,
+  state: (n, d, len) => `var<private> ${n}: ${len === undefined ? type(d) : `array<${type(d)}, ${len}>`};`,
+  table: (n, d, v) => `var<private> ${n}: array<${type(d)}, ${v.length}> = array<${type(d)}, ${v.length}>(${v.join(", ")});`,
+  closure: (name, params, ret, body) =>
+    `fn ${name}(${params.map(([p, d]) => `${p}: ${type(d)}`).join(", ")})${ret === "void" ? "" : ` -> ${type(ret)}`} {\n${body}\n}`,
+  math: (fn, _d, args) => `${fn}(${args.join(", ")})`,
+  isInf(v, _d, use) {
+    use.add("isinf");
+    return `isinf_(${v})`;
+  },
+  runtimeLength: (n) => `arrayLength(&${n})`,
+  opaqueZero: "wid.z",
   barrier: "workgroupBarrier();",
   bitcast: (e, _from, to) => `bitcast<${type(to)}>(${e})`,
   perElement(n, body) {
@@ -47,11 +58,11 @@ ${body}
   }`;
     return { body: loop, groups: groupsFor(n, PER * WG) };
   },
-  module({ bufs, threads, body, decls: extra = [], helpers: names = [], fns = [], shared = [] }) {
+  module({ bufs, threads, body, decls: extra = [], helpers: names = [], fns = [], shared = [], state = [], closures = [] }) {
     const decls = bufs.map((b, k) =>
       b.atomic ? `@group(0) @binding(${k}) var<storage, read_write> ${b.name}: array<atomic<u32>>;` : binding(k, b.name, b.dtype, b.write));
     const mem = shared.map(([n, t, len]) => `var<workgroup> ${n}: array<${t}, ${len}>;`);
-    return `${[...decls, ...extra, ...helpers(names), ...fns, ...mem].filter(Boolean).join("\n")}
+    return `${[...decls, ...extra, ...helpers(names), ...fns, ...mem, ...state, ...closures].filter(Boolean).join("\n")}
 @compute @workgroup_size(${threads})
 fn main(${MAIN_ARGS}) {
   let grp = ${LINEAR_WORKGROUP};

@@ -6,9 +6,9 @@
  * primitive runs its family's kernel rule (kernels/, most of them written once for CUDA and
  * WebGPU in ../clike/kernels), or, for what the compiler lowers (elementwise, broadcasts,
  * transposes, reductions), the CUDA C rendering of its kernel IR; fused jit kernels take
- * the same renderer. Primitives with neither (today the linear algebra family: solve, det,
- * log_abs_det, det_sign, expm, expm_frechet) run on the host: inputs are read back, the CPU
- * kernel runs, outputs are uploaded (counted in cudaStats.hostFallbacks).
+ * the same renderer. Every primitive with a kernel on another backend has one here; a
+ * primitive with neither would run on the host: inputs read back, the CPU kernel run,
+ * outputs uploaded (counted in cudaStats.hostFallbacks).
  *
  * @example
  * await initBackend("cuda");

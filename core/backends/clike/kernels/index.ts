@@ -3,6 +3,7 @@ import { argmax, argmin } from "./argminmax.ts";
 import { bitcastConvertType } from "./bitcast.ts";
 import { scatterAdd, take } from "./gather.ts";
 import type { ClikeRule } from "./rule.ts";
+import { det, detSign, expm, expmFrechet, logAbsDet, solve } from "./linalg.ts";
 import { argsort, sort } from "./sort.ts";
 import { threefry2x32 } from "./threefry.ts";
 import { reduceWindowMax, reduceWindowMin, reduceWindowSum, selectAndGatherAdd, selectAndScatterAdd } from "./window.ts";
@@ -16,6 +17,12 @@ export const CLIKE_RULES: Record<string, ClikeRule> = {
   threefry2x32,
   sort,
   argsort,
+  expm,
+  expm_frechet: expmFrechet,
+  solve,
+  det,
+  log_abs_det: logAbsDet,
+  det_sign: detSign,
   reduce_window_sum: reduceWindowSum,
   reduce_window_max: reduceWindowMax,
   reduce_window_min: reduceWindowMin,

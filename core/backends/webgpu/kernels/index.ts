@@ -3,7 +3,6 @@
 import { CLIKE_RULES } from "../../clike/kernels/index.ts";
 import { WGSL } from "../../clike/wgsl.ts";
 import { defineWgsl, wgslProgram } from "../program.ts";
-import "./linalg.ts";
 import "./shape.ts";
 import "./dot.ts";
 import "./conv.ts";
