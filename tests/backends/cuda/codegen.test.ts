@@ -16,6 +16,8 @@ import { sizeOf } from "../../../core/shape.ts";
 import { loweringRules, reduceRules } from "../../../core/compiler/lower.ts";
 import { ENTRY, literal } from "../../../core/backends/cuda/cuda-c.ts";
 import { cudaRuleNames } from "../../../core/backends/cuda/program.ts";
+import { hasCudaKernel } from "../../../core/backends/cuda/index.ts";
+import { allPrimitives } from "../../../core/primitive.ts";
 import { chooseTarget, compileCached, compileStats, findCompiler, findNvcc, forgetCompiled, nvccCompiler, type CudaCompiler } from "../../../core/backends/cuda/nvrtc.ts";
 import { loadKoffi } from "../../../core/backends/cuda/driver.ts";
 import { allProgramCases } from "./programs.ts";
@@ -50,6 +52,13 @@ describe("generated CUDA C", () => {
     }
     expect(cases.some((c) => c.name.startsWith("fused:"))).toBe(true);
     expect(codes.length).toBeGreaterThan(400);
+  });
+
+  it("every primitive with a CPU kernel has a CUDA kernel, so none falls back to the host", () => {
+    // custom_lin's CPU "kernel" only throws the error that it has no forward evaluation.
+    const exempt = new Set(["custom_lin"]);
+    const missing = allPrimitives().filter((p) => p.impl.cpu && !exempt.has(p.name) && !hasCudaKernel(p.name)).map((p) => p.name);
+    expect(missing).toEqual([]);
   });
 
   it("every module is self-contained: one extern \"C\" entry, launch bounds equal to the launch's threads, no includes", () => {
