@@ -5,6 +5,13 @@
  * device calls: it asks `take` before allocating, counts the buffer with `live`, calls `put` on free (and releases the buffer
  * itself when `put` refuses), and `drain` hands back every pooled buffer for release.
  */
+/** A device buffer as the backends hand it out: its pooled size and its owner count (reshapes share their input's buffer). */
+export interface OwnedBuffer {
+  /** Allocated bytes (the pool's key). */
+  bytes: number;
+  owners: number;
+}
+
 export class BufferPool<B> {
   liveBuffers = 0;
   liveBytes = 0;

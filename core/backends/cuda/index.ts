@@ -25,18 +25,14 @@ import type { Kernel } from "../../compiler/ir.ts";
 import { lowerGroup, loweringRules, reduceRules } from "../../compiler/lower.ts";
 import { CUDA_ERROR_OUT_OF_MEMORY, CudaDriver, CudaError, loadKoffi, type CudaDeviceInfo } from "./driver.ts";
 import { chooseTarget, compileCached, findCompiler, type CudaCompiler, type Target } from "./nvrtc.ts";
-import { BufferPool } from "../pool.ts";
+import { BufferPool, type OwnedBuffer } from "../pool.ts";
 import { cudaRule, type CudaProgram, type Pass, type Ref } from "./program.ts";
 import { renderCuda } from "./render-cuda.ts";
 import { ENTRY, MAX_ELEMENTS } from "./cuda-c.ts";
 import "./kernels/index.ts";
 
-/** A device buffer with its owner count (reshapes share their input's buffer). */
-export interface CudaBuffer {
+export interface CudaBuffer extends OwnedBuffer {
   ptr: bigint;
-  /** Allocated bytes (the pool's key). */
-  bytes: number;
-  owners: number;
 }
 
 const POOL_LIMIT_BYTES = 1024 * 1024 * 1024;

@@ -18,7 +18,7 @@ import type { ShapedArray } from "../../tracer.ts";
 import { topoSort, type Kernel } from "../../compiler/ir.ts";
 import { lowerGroup, loweringRules, reduceRules } from "../../compiler/lower.ts";
 import { startGpu, type GpuContext } from "./device.ts";
-import { BufferPool } from "../pool.ts";
+import { BufferPool, type OwnedBuffer } from "../pool.ts";
 import { wgslRule, type GpuProgram, type Ref } from "./program.ts";
 import { renderWgsl, withEpilogue } from "./render-wgsl.ts";
 import { GPU_ELEM_BYTES, wgslType, withNonFinite } from "./wgsl.ts";
@@ -26,11 +26,8 @@ import { MappingGuard } from "./mappings.ts";
 import { bindingCount, windowedPass, windowLimits, type WindowLimits } from "./windows.ts";
 import "./kernels/index.ts";
 
-/** A device buffer with its owner count (reshapes share their input's buffer). */
-export interface GpuBuffer {
+export interface GpuBuffer extends OwnedBuffer {
   buffer: GPUBuffer;
-  bytes: number;
-  owners: number;
 }
 
 const POOL_LIMIT_BYTES = 512 * 1024 * 1024;
