@@ -68,6 +68,9 @@ const NAMES: Record<RoutineName, true> = {
   det: true, log_abs_det: true, det_sign: true,
 };
 
+/** Every routine's name. */
+export const ROUTINE_NAMES = Object.keys(NAMES) as RoutineName[];
+
 export function isRoutine(name: string): name is RoutineName {
   return Object.hasOwn(NAMES, name);
 }

@@ -3,11 +3,12 @@
  * run time by NVRTC or nvcc (nvrtc.ts) and cached per source. Buffers come from a
  * size-keyed pool; uploads, launches and reads are queued on one stream in program order,
  * so a jitted program runs without host synchronisation until something is read. Each
- * primitive runs its family's kernel rule (kernels/), or, for what the compiler lowers
- * (elementwise, broadcasts, transposes, reductions), the CUDA C rendering of its kernel IR;
- * fused jit kernels take the same renderer. Primitives with neither (sort, convolution,
- * linear algebra, windows) run on the host: inputs are read back, the CPU kernel runs,
- * outputs are uploaded (counted in cudaStats.hostFallbacks).
+ * primitive runs its family's kernel rule (kernels/, most of them written once for CUDA and
+ * WebGPU in ../clike/kernels), or, for what the compiler lowers (elementwise, broadcasts,
+ * transposes, reductions), the CUDA C rendering of its kernel IR; fused jit kernels take
+ * the same renderer. Every primitive with a kernel on another backend has one here; a
+ * primitive with neither would run on the host: inputs read back, the CPU kernel run,
+ * outputs uploaded (counted in cudaStats.hostFallbacks).
  *
  * @example
  * await initBackend("cuda");
@@ -24,17 +25,14 @@ import type { ShapedArray } from "../../tracer.ts";
 import type { Kernel } from "../../compiler/ir.ts";
 import { CUDA_ERROR_OUT_OF_MEMORY, CudaDriver, CudaError, loadKoffi, type CudaDeviceInfo } from "./driver.ts";
 import { chooseTarget, compileCached, findCompiler, type CudaCompiler, type Target } from "./nvrtc.ts";
+import { BufferPool, type OwnedBuffer } from "../pool.ts";
 import { cudaRule, type CudaProgram, type Pass, type Ref } from "./program.ts";
 import { renderCuda } from "./render-cuda.ts";
 import { ENTRY, MAX_ELEMENTS } from "./cuda-c.ts";
 import "./kernels/index.ts";
 
-/** A device buffer with its owner count (reshapes share their input's buffer). */
-export interface CudaBuffer {
+export interface CudaBuffer extends OwnedBuffer {
   ptr: bigint;
-  /** Allocated bytes (the pool's key). */
-  bytes: number;
-  owners: number;
 }
 
 const POOL_LIMIT_BYTES = 1024 * 1024 * 1024;
@@ -82,10 +80,7 @@ export class CudaBackend implements Backend {
   private readonly stream: bigint;
   /** What kernels compile to; switches to PTX if the driver rejects a cubin. */
   private target: Target;
-  private pool = new Map<number, bigint[]>();
-  private pooledBytes = 0;
-  private liveBuffers = 0;
-  private liveBytes = 0;
+  private pool = new BufferPool<bigint>(POOL_LIMIT_BYTES);
   private functions = new Map<string, bigint>();
   private programs = new Map<string, { program: CudaProgram; order?: number[] } | null>();
   /** A sticky device error (e.g. an illegal address): the context cannot be used after it. */
@@ -119,32 +114,25 @@ export class CudaBackend implements Backend {
   private alloc(elements: number, dtype: DType): CudaBuffer {
     if (elements > MAX_ELEMENTS) throw new Error(`cuda: an array of ${elements} elements exceeds the ${MAX_ELEMENTS} elements kernels can index`);
     const bytes = Math.max(GRANULE, Math.ceil((elements * bytesPer(dtype)) / GRANULE) * GRANULE);
-    const free = this.pool.get(bytes);
-    let ptr: bigint;
-    if (free && free.length > 0) {
-      this.pooledBytes -= bytes;
-      ptr = free.pop()!;
-    } else {
+    let ptr = this.pool.take(bytes);
+    if (ptr === undefined) {
       try {
         ptr = this.driver.alloc(bytes);
       } catch (e) {
-        if (!(e instanceof CudaError && e.code === CUDA_ERROR_OUT_OF_MEMORY) || this.pooledBytes === 0) throw e;
+        if (!(e instanceof CudaError && e.code === CUDA_ERROR_OUT_OF_MEMORY) || this.pool.pooledBytes === 0) throw e;
         // Give the pool back to the driver and try once more.
         this.releasePool();
         ptr = this.driver.alloc(bytes);
       }
     }
-    this.liveBuffers++;
-    this.liveBytes += bytes;
+    this.pool.live(bytes);
     return { ptr, bytes, owners: 1 };
   }
 
   /** Frees every pooled buffer (after the stream's work, which may still use them). */
   releasePool(): void {
     this.driver.synchronize(this.stream);
-    for (const list of this.pool.values()) for (const p of list) this.driver.free(p);
-    this.pool.clear();
-    this.pooledBytes = 0;
+    for (const p of this.pool.drain()) this.driver.free(p);
   }
 
   upload(data: TypedArray, dtype: DType): CudaBuffer {
@@ -176,19 +164,11 @@ export class CudaBackend implements Backend {
   free(handle: unknown): void {
     const h = handle as CudaBuffer;
     if (--h.owners > 0) return;
-    this.liveBuffers--;
-    this.liveBytes -= h.bytes;
-    if (this.failure) return;
-    if (this.pooledBytes + h.bytes > POOL_LIMIT_BYTES) {
-      // Work already queued may still read it.
-      this.driver.synchronize(this.stream);
-      this.driver.free(h.ptr);
-      return;
-    }
-    const list = this.pool.get(h.bytes) ?? [];
-    list.push(h.ptr);
-    this.pool.set(h.bytes, list);
-    this.pooledBytes += h.bytes;
+    // After a context failure the buffer is gone with the context.
+    if (this.pool.put(h.bytes, h.ptr, !this.failure) || this.failure) return;
+    // Work already queued may still read it.
+    this.driver.synchronize(this.stream);
+    this.driver.free(h.ptr);
   }
 
   /** Waits for all queued work. */
@@ -283,7 +263,7 @@ export class CudaBackend implements Backend {
   }
 
   memoryStats(): MemoryStats {
-    return { liveBuffers: this.liveBuffers, liveBytes: this.liveBytes, pooledBytes: this.pooledBytes };
+    return this.pool.stats();
   }
 }
 

@@ -7,6 +7,7 @@ import type { DType } from "../../dtype.ts";
 import type { Params } from "../../primitive.ts";
 import type { ShapedArray } from "../../tracer.ts";
 import { ruleTable } from "../rules.ts";
+import type { ClikePass, ClikeProgram } from "../clike/dialect.ts";
 
 /** A buffer a pass reads or writes: the call's input i, output i, or scratch buffer i. */
 export type Ref = { in: number } | { out: number } | { tmp: number };
@@ -40,3 +41,10 @@ const table = ruleTable<CudaRule>("CUDA");
 export const defineCuda = table.define;
 export const cudaRule = table.get;
 export const cudaRuleNames = table.names;
+
+/** A program written in the shared C-like skeleton, as CUDA launches. */
+export function cudaProgram(p: ClikeProgram): CudaProgram {
+  return { passes: p.passes.map(cudaPass), ...(p.temps ? { temps: p.temps } : {}) };
+}
+
+export const cudaPass = ({ code, bindings, groups, threads }: ClikePass): Pass => ({ code, bindings, blocks: groups, threads });

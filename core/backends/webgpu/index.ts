@@ -17,6 +17,7 @@ import { fmtShape, sizeOf } from "../../shape.ts";
 import type { ShapedArray } from "../../tracer.ts";
 import { topoSort, type Kernel } from "../../compiler/ir.ts";
 import { startGpu, type GpuContext } from "./device.ts";
+import { BufferPool, type OwnedBuffer } from "../pool.ts";
 import { wgslRule, type GpuProgram, type Ref } from "./program.ts";
 import { renderWgsl, withEpilogue } from "./render-wgsl.ts";
 import { GPU_ELEM_BYTES, wgslType, withNonFinite } from "./wgsl.ts";
@@ -24,11 +25,8 @@ import { MappingGuard } from "./mappings.ts";
 import { bindingCount, windowedPass, windowLimits, type WindowLimits } from "./windows.ts";
 import "./kernels/index.ts";
 
-/** A device buffer with its owner count (reshapes share their input's buffer). */
-export interface GpuBuffer {
+export interface GpuBuffer extends OwnedBuffer {
   buffer: GPUBuffer;
-  bytes: number;
-  owners: number;
 }
 
 const POOL_LIMIT_BYTES = 512 * 1024 * 1024;
@@ -42,10 +40,7 @@ export class WebGpuBackend implements Backend {
   readonly name = "webgpu";
   readonly device: GPUDevice;
   readonly ctx: GpuContext;
-  private pool = new Map<number, GPUBuffer[]>();
-  private pooledBytes = 0;
-  private liveBuffers = 0;
-  private liveBytes = 0;
+  private pool = new BufferPool<GPUBuffer>(POOL_LIMIT_BYTES);
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private pending = 0;
@@ -101,13 +96,9 @@ export class WebGpuBackend implements Backend {
   /** A buffer of `elements`, from the pool unless `pooled` is false. */
   private alloc(elements: number, what = "allocating", pooled = true): GpuBuffer {
     const bytes = this.bufferBytes(elements, what);
-    this.liveBuffers++;
-    this.liveBytes += bytes;
-    const free = pooled ? this.pool.get(bytes) : undefined;
-    if (free && free.length > 0) {
-      this.pooledBytes -= bytes;
-      return { buffer: free.pop()!, bytes, owners: 1 };
-    }
+    this.pool.live(bytes);
+    const free = this.pool.take(bytes, pooled);
+    if (free) return { buffer: free, bytes, owners: 1 };
     const buffer = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
     return { buffer, bytes, owners: 1 };
   }
@@ -164,18 +155,10 @@ export class WebGpuBackend implements Backend {
   free(handle: unknown): void {
     const h = handle as GpuBuffer;
     if (--h.owners > 0) return;
-    this.liveBuffers--;
-    this.liveBytes -= h.bytes;
-    if (this.pooledBytes + h.bytes > POOL_LIMIT_BYTES || this.failure) {
-      // Destroying a buffer that encoded work still uses is an error, so submit first.
-      this.flush();
-      h.buffer.destroy();
-      return;
-    }
-    const list = this.pool.get(h.bytes) ?? [];
-    list.push(h.buffer);
-    this.pool.set(h.bytes, list);
-    this.pooledBytes += h.bytes;
+    if (this.pool.put(h.bytes, h.buffer, !this.failure)) return;
+    // Destroying a buffer that encoded work still uses is an error, so submit first.
+    this.flush();
+    h.buffer.destroy();
   }
 
   /** Submits the encoded work. */
@@ -308,7 +291,8 @@ export class WebGpuBackend implements Backend {
     const key = `${input}|${entry.key}`;
     let fused = byHead.get(key);
     if (fused === undefined) {
-      fused = withEpilogue(entry.program, kernel, input, headBufs.length, this.device.limits.maxStorageBuffersPerShaderStage);
+      const rule = wgslRule(head.routine);
+      fused = rule ? withEpilogue((out) => rule(head.inAvals, head.outAvals, head.params, out), kernel, input, headBufs.length, this.device.limits.maxStorageBuffersPerShaderStage) : null;
       byHead.set(key, fused);
     }
     if (!fused) return null;
@@ -322,7 +306,7 @@ export class WebGpuBackend implements Backend {
   }
 
   memoryStats(): MemoryStats {
-    return { liveBuffers: this.liveBuffers, liveBytes: this.liveBytes, pooledBytes: this.pooledBytes };
+    return this.pool.stats();
   }
 }
 

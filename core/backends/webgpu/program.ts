@@ -7,6 +7,7 @@ import type { DType } from "../../dtype.ts";
 import type { Params } from "../../primitive.ts";
 import type { ShapedArray } from "../../tracer.ts";
 import { ruleTable } from "../rules.ts";
+import type { ClikePass, ClikeProgram, OutputStore } from "../clike/dialect.ts";
 
 /** A buffer a pass binds: the call's input i, output i, or scratch buffer i. */
 export type Ref = { in: number } | { out: number } | { tmp: number };
@@ -29,10 +30,20 @@ export interface GpuProgram {
   temps?: { dtype: DType; size: number }[];
 }
 
-export type WgslRule = (inAvals: ShapedArray[], outAvals: ShapedArray[], params: Params) => GpuProgram;
+export { PLAIN_STORE, type OutputStore } from "../clike/dialect.ts";
+
+/** A primitive's WebGPU program; product kernels take an `OutputStore` for fused epilogues. */
+export type WgslRule = (inAvals: ShapedArray[], outAvals: ShapedArray[], params: Params, out?: OutputStore) => GpuProgram;
 
 const table = ruleTable<WgslRule>("WebGPU");
 
 /** Registers the WebGPU kernel of one or more primitives. */
 export const defineWgsl = table.define;
 export const wgslRule = table.get;
+
+/** A program written in the shared C-like skeleton, as WebGPU passes. */
+export function wgslProgram(p: ClikeProgram): GpuProgram {
+  return { passes: p.passes.map(wgslPass), ...(p.temps ? { temps: p.temps } : {}) };
+}
+
+export const wgslPass = ({ code, bindings, groups }: ClikePass): Pass => ({ code, bindings, workgroups: groups });

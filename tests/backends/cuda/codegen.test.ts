@@ -7,6 +7,7 @@
  * with the reason when nvcc is absent; AUGERINO_REQUIRE_NVCC=1 makes that a failure.
  * Checks of the sources themselves, the compile cache and target choice need no nvcc.
  */
+import { ROUTINE_NAMES } from "../../../core/routines.ts";
 import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -15,6 +16,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { sizeOf } from "../../../core/shape.ts";
 import { ENTRY, literal } from "../../../core/backends/cuda/cuda-c.ts";
 import { cudaRuleNames } from "../../../core/backends/cuda/program.ts";
+import { hasCudaRoutine } from "../../../core/backends/cuda/index.ts";
 import { chooseTarget, compileCached, compileStats, findCompiler, findNvcc, forgetCompiled, nvccCompiler, type CudaCompiler } from "../../../core/backends/cuda/nvrtc.ts";
 import { loadKoffi } from "../../../core/backends/cuda/driver.ts";
 import { allProgramCases, KERNEL_PRIMS } from "./programs.ts";
@@ -49,6 +51,10 @@ describe("generated CUDA C", () => {
     }
     expect(cases.some((c) => c.name.startsWith("fused:"))).toBe(true);
     expect(codes.length).toBeGreaterThan(400);
+  });
+
+  it("every routine has a CUDA program (kernels of the IR always do), so none falls back to the host", () => {
+    expect(ROUTINE_NAMES.filter((name) => !hasCudaRoutine(name))).toEqual([]);
   });
 
   it("every module is self-contained: one extern \"C\" entry, launch bounds equal to the launch's threads, no includes", () => {

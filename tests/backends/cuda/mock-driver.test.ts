@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { jit, makeJaxpr, np } from "../../../index.ts";
+import { jit, linalg, makeJaxpr, np } from "../../../index.ts";
 import { registerBackend } from "../../../core/backend.ts";
 import { NDArray } from "../../../core/array.ts";
 import { isFloat, type DType, type TypedArray } from "../../../core/dtype.ts";
@@ -147,13 +147,15 @@ describe.skipIf(skipReason !== null)("CUDA backend over a mock driver and host-e
     expect(mockStats().block).toBeGreaterThan(0);
   });
 
-  it("primitives without a CUDA kernel run on the host (sort)", () => {
+  it("linear algebra runs as a kernel, not on the host (det)", () => {
     const before = cudaStats.hostFallbacks;
-    const v = np.array([3, 1, 2]) as NDArray;
-    const s = np.sort(onCuda(v)) as NDArray;
-    expect(s.backend).toBe("cuda");
-    expect([...s.dataSync()]).toEqual([1, 2, 3]);
-    expect(cudaStats.hostFallbacks).toBe(before + 1);
+    const launches = mockStats().launches;
+    const a = np.array([[2, 1], [1, 3]]) as NDArray;
+    const d = linalg.det(onCuda(a)) as NDArray;
+    expect(d.backend).toBe("cuda");
+    expect(d.dataSync()[0]).toBeCloseTo(5, 5);
+    expect(mockStats().launches).toBeGreaterThan(launches);
+    expect(cudaStats.hostFallbacks).toBe(before);
   });
 
   it("jit fuses a chain into one launch with the CPU's values", () => {

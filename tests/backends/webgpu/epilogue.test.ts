@@ -18,7 +18,7 @@ import { fusionStats, partition, setFusion } from "../../../core/compiler/index.
 import { gpuStats, type GpuBuffer, type WebGpuBackend } from "../../../core/backends/webgpu/index.ts";
 import { dotProgram, gpuCaps, type DotStrategy } from "../../../core/backends/webgpu/kernels/dot.ts";
 import { convProgram } from "../../../core/backends/webgpu/kernels/conv.ts";
-import type { GpuProgram } from "../../../core/backends/webgpu/program.ts";
+import type { GpuProgram, OutputStore } from "../../../core/backends/webgpu/program.ts";
 import { withEpilogue } from "../../../core/backends/webgpu/render-wgsl.ts";
 import { Rng } from "../../cases/types.ts";
 import { randomConvConfig } from "../../cases/conv.ts";
@@ -140,9 +140,9 @@ describe.skipIf(gpuSkipReason !== null)("webgpu fused epilogues", () => {
     else console.log("[webgpu] epilogue on the subgroup kernel skipped: the device has no 8-wide subgroups");
     const rng = new Rng(9);
     type Kernel = DotStrategy | "direct";
-    const cases: { f: F; args: NDArray[]; program: (strategy: Kernel, head: Eqn) => GpuProgram; kernels: Kernel[] }[] = [];
+    const cases: { f: F; args: NDArray[]; program: (strategy: Kernel, head: Eqn, out: OutputStore) => GpuProgram; kernels: Kernel[] }[] = [];
     const avals = (vs: Var[]) => vs.map((v) => v.aval);
-    const dot = (s: Kernel, h: Eqn) => dotProgram(avals(h.inputs), avals(h.outs), h.params, s as DotStrategy);
+    const dot = (s: Kernel, h: Eqn, out: OutputStore) => dotProgram(avals(h.inputs), avals(h.outs), h.params, s as DotStrategy, out);
     for (const [B, M, K, N] of [[0, 17, 7, 66], [2, 9, 13, 3]]) {
       const pre = B ? [B] : [];
       const args = [rng.array([...pre, M, K], "float32"), rng.array([...pre, K, N], "float32"), rng.array([N], "float32"), rng.array([...pre, M, N], "float32")];
@@ -151,10 +151,10 @@ describe.skipIf(gpuSkipReason !== null)("webgpu fused epilogues", () => {
     }
     // Convolutions too, the direct kernel and patches in two chunks of images (the second stores at a batch offset) included.
     const params: ConvParams = { strides: [2, 1], padding: [[0, 2], [1, -1]], lhsDilation: [1, 2], rhsDilation: [2, 1], groups: 2 };
-    const conv = (s: Kernel, h: Eqn) => {
+    const conv = (s: Kernel, h: Eqn, out: OutputStore) => {
       const [, , Ho, Wo] = h.outs[0].aval.shape;
       const perImage = 2 * 12 * Math.ceil((Ho * Wo) / 4) * 4; // groups · K (2·3·2) · S padded to 4
-      return convProgram(avals(h.inputs), avals(h.outs), h.params, s, 4 * perImage);
+      return convProgram(avals(h.inputs), avals(h.outs), h.params, s, 4 * perImage, out);
     };
     cases.push({
       f: (x, w, b) => relu(np.add(lax.convGeneralDilated(x, w, params), np.reshape(b, [1, 6, 1, 1]))),
@@ -172,7 +172,7 @@ describe.skipIf(gpuSkipReason !== null)("webgpu fused epilogues", () => {
       const others = step.inputs.filter((_, i) => i !== head.input).map(gpu);
       const want = (c.f(...c.args) as NDArray).dataSync();
       for (const s of c.kernels) {
-        const fused = withEpilogue(c.program(s, head.eqn), kernel, head.input, 2, be.device.limits.maxStorageBuffersPerShaderStage)!;
+        const fused = withEpilogue((out) => c.program(s, head.eqn, out), kernel, head.input, 2, be.device.limits.maxStorageBuffersPerShaderStage)!;
         expect(fused, s).not.toBeNull();
         const [h] = be.runProgram(fused, [...head.eqn.inputs.map(gpu), ...others], [{ shape: kernel.out.shape, dtype: kernel.out.dtype }]);
         const got = await be.read(h, { shape: kernel.out.shape, dtype: kernel.out.dtype });
@@ -180,7 +180,7 @@ describe.skipIf(gpuSkipReason !== null)("webgpu fused epilogues", () => {
         expect(compareValues(got, want, true, TOL), `${s} ${c.args.map((a) => `[${a.shape}]`).join(" ")}`).toBeNull();
       }
       // The product pass binds three buffers, so three with the epilogue's inputs cannot fit.
-      expect(withEpilogue(c.program(c.kernels[0], head.eqn), kernel, head.input, 2, 3)).toBeNull();
+      expect(withEpilogue((out) => c.program(c.kernels[0], head.eqn, out), kernel, head.input, 2, 3)).toBeNull();
     }
   });
 

@@ -12,15 +12,14 @@
  * multiply-adds.
  */
 import type { Params } from "../../../primitive.ts";
-import type { DotDims } from "../../../primitives/dot.ts";
 import { sizeOf, stridesOf } from "../../../shape.ts";
 import type { ShapedArray } from "../../../tracer.ts";
+import { productDims } from "../../clike/kernels/dot-dims.ts";
 import type { DType } from "../../../dtype.ts";
 import { defineCuda, type CudaProgram, type Pass, type Ref } from "../program.ts";
 import { blocks, ctype, kernel, literal, param, perElement, THREADS } from "../cuda-c.ts";
 
 const u = (n: number) => `${n >>> 0}u`;
-const remaining = (rank: number, ...used: number[][]) => [...Array(rank).keys()].filter((i) => !used.some((x) => x.includes(i)));
 
 /** Output tile edge and K step of the product kernel. */
 export const TILE = 64;
@@ -133,13 +132,7 @@ ${R.flatMap((r) => R.map((c) => `  if (row0 + ${16 * r}u < ${u(M)} && col0 + ${1
 
 /** The program for one dot_general. */
 export function dotProgram([la, ra]: ShapedArray[], [oa]: ShapedArray[], params: Params): CudaProgram {
-  const dims = params.dims as DotDims;
-  const [lc, rc] = dims.contracting;
-  const [lb, rb] = dims.batch;
-  const lf = remaining(la.shape.length, lc, lb);
-  const rf = remaining(ra.shape.length, rc, rb);
-  const size = (shape: readonly number[], axes: number[]) => sizeOf(axes.map((x) => shape[x]));
-  const B = size(la.shape, lb), M = size(la.shape, lf), K = size(la.shape, lc), N = size(ra.shape, rf);
+  const { lb, lf, lc, rb, rf, rc, B, M, K, N } = productDims(la, ra, params);
   const n = B * M * N;
   if (n === 0) return { passes: [] };
   if (K === 0) {

@@ -1,6 +1,15 @@
-// Each family file registers its primitives' CUDA kernels when imported.
-import "./elementwise.ts";
-import "./random.ts";
+// Each family file registers its primitives' CUDA kernels when imported; the families
+// shared with WebGPU are written once in ../../clike/kernels.
+import { CLIKE_RULES } from "../../clike/kernels/index.ts";
+import { CUDA } from "../../clike/cuda.ts";
+import { convGeneralDilated } from "../../clike/kernels/conv.ts";
+import { cudaProgram, defineCuda } from "../program.ts";
 import "./dot.ts";
-import "./reduce.ts";
-import "./gather.ts";
+
+// CUDA runs every convolution as the direct kernel (WebGPU has its own tuned program).
+for (const [name, rule] of Object.entries({ ...CLIKE_RULES, conv_general_dilated: convGeneralDilated })) {
+  defineCuda(name, (ins, outs, params) => {
+    const p = rule(CUDA, ins, outs, params);
+    return p && cudaProgram(p);
+  });
+}

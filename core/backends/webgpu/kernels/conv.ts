@@ -5,15 +5,17 @@
  * buffer, and the group's kernel rows [Og, Cg·KH·KW] (already contiguous in OIHW) multiply
  * it, writing [N, G, Og, Ho·Wo], which is NCHW. Images are taken in chunks so the scratch
  * stays under PATCH_LIMIT elements; a convolution whose single image exceeds it runs the
- * direct kernel (one invocation per output element).
+ * direct kernel shared with CUDA (../../clike/kernels/conv.ts).
  */
 import type { Params } from "../../../primitive.ts";
 import type { ConvParams } from "../../../primitives/conv.ts";
 import { sizeOf } from "../../../shape.ts";
 import type { ShapedArray } from "../../../tracer.ts";
-import { defineWgsl, type GpuProgram, type Pass, type Ref } from "../program.ts";
-import { binding, groups, perElement } from "../wgsl.ts";
-import { preferredStrategy, productPass, type DotStrategy, type RhsSource } from "./dot.ts";
+import { defineWgsl, PLAIN_STORE, wgslPass, type GpuProgram, type OutputStore, type Pass, type Ref } from "../program.ts";
+import { convDirectPass, tap } from "../../clike/kernels/conv.ts";
+import { WGSL } from "../../clike/wgsl.ts";
+import { binding } from "../wgsl.ts";
+import { preferredStrategy, productPass, zeroPass, type DotStrategy, type RhsSource } from "./dot.ts";
 import { perElements } from "./grid.ts";
 
 /** Largest patch scratch buffer, in elements (64 MiB of f32). */
@@ -26,16 +28,6 @@ interface Dims {
   N: number; C: number; H: number; W: number;
   O: number; Cg: number; KH: number; KW: number;
   Ho: number; Wo: number; G: number; Og: number;
-}
-
-/**
- * WGSL setting `ok` and `${v}` (the input coordinate along one spatial axis) for output
- * position `o` and kernel tap `k`: false in the padding and in the holes of lhs dilation.
- */
-function tap(v: string, o: string, k: string, stride: number, rhsDil: number, lo: number, lhsDil: number, n: number): string {
-  const pos = `i32(${o} * ${u(stride)} + ${k} * ${u(rhsDil)}) ${lo >= 0 ? `- ${lo}` : `+ ${-lo}`}`;
-  if (lhsDil === 1) return `let ${v} = ${pos};\n  let ok_${v} = ${v} >= 0 && ${v} < ${n};`;
-  return `let p_${v} = ${pos};\n  let ${v} = p_${v} / ${lhsDil};\n  let ok_${v} = p_${v} >= 0 && p_${v} % ${lhsDil} == 0 && ${v} < ${n};`;
 }
 
 /** Gathers the patches of images [n0, n0 + cnt) into [cnt·G, Kp, Sp] (zero-padded, zero where the window leaves the input). */
@@ -53,8 +45,8 @@ function im2colPass(d: Dims, p: ConvParams, n0: number, cnt: number, Kp: number,
   let kx = kp % ${u(d.KW)};
   let ho = sp / ${u(d.Wo)};
   let wo = sp % ${u(d.Wo)};
-  ${tap("iy", "ho", "ky", p.strides[0], p.rhsDilation[0], p.padding[0][0], p.lhsDilation[0], d.H)}
-  ${tap("ix", "wo", "kx", p.strides[1], p.rhsDilation[1], p.padding[1][0], p.lhsDilation[1], d.W)}
+  ${tap(WGSL, "iy", "ho", "ky", p.strides[0], p.rhsDilation[0], p.padding[0][0], p.lhsDilation[0], d.H)}
+  ${tap(WGSL, "ix", "wo", "kx", p.strides[1], p.rhsDilation[1], p.padding[1][0], p.lhsDilation[1], d.W)}
   var v = 0.0;
   if (ok_iy && ok_ix) { v = x[((n * ${u(d.C)} + g * ${u(d.Cg)} + c) * ${u(d.H)} + u32(iy)) * ${u(d.W)} + u32(ix)]; }
   dst[gi] = v;`;
@@ -81,8 +73,8 @@ function patchRhs(d: Dims, p: ConvParams): RhsSource {
   let c = kr / ${u(d.KH * d.KW)};
   let ky = (kr / ${u(d.KW)}) % ${u(d.KH)};
   let kx = kr % ${u(d.KW)};
-  ${tap("iy", "ho", "ky", p.strides[0], p.rhsDilation[0], p.padding[0][0], p.lhsDilation[0], d.H)}
-  ${tap("ix", "wo", "kx", p.strides[1], p.rhsDilation[1], p.padding[1][0], p.lhsDilation[1], d.W)}
+  ${tap(WGSL, "iy", "ho", "ky", p.strides[0], p.rhsDilation[0], p.padding[0][0], p.lhsDilation[0], d.H)}
+  ${tap(WGSL, "ix", "wo", "kx", p.strides[1], p.rhsDilation[1], p.padding[1][0], p.lhsDilation[1], d.W)}
   let ok = kr < ${u(K)} && ok_iy && ok_ix;
   let v = b[select(0u, xb + (c * ${u(d.H)} + u32(iy)) * ${u(d.W)} + u32(ix), ok)];
   return select(0.0, v, ok);
@@ -96,37 +88,8 @@ function patchRhs(d: Dims, p: ConvParams): RhsSource {
   };
 }
 
-/** One invocation per output element, looping over the input channels of its group and the window. */
-function directPass(d: Dims, p: ConvParams): Pass {
-  const total = d.N * d.O * d.Ho * d.Wo;
-  const body = `  let wo = gi % ${u(d.Wo)};
-  let ho = (gi / ${u(d.Wo)}) % ${u(d.Ho)};
-  let o = (gi / ${u(d.Wo * d.Ho)}) % ${u(d.O)};
-  let n = gi / ${u(d.Wo * d.Ho * d.O)};
-  let g = o / ${u(d.Og)};
-  var acc = 0.0;
-  for (var c = 0u; c < ${u(d.Cg)}; c++) {
-    let xc = (n * ${u(d.C)} + g * ${u(d.Cg)} + c) * ${u(d.H)};
-    let wc = (o * ${u(d.Cg)} + c) * ${u(d.KH)};
-    for (var ky = 0u; ky < ${u(d.KH)}; ky++) {
-      ${tap("iy", "ho", "ky", p.strides[0], p.rhsDilation[0], p.padding[0][0], p.lhsDilation[0], d.H)}
-      if (!ok_iy) { continue; }
-      for (var kx = 0u; kx < ${u(d.KW)}; kx++) {
-        ${tap("ix", "wo", "kx", p.strides[1], p.rhsDilation[1], p.padding[1][0], p.lhsDilation[1], d.W)}
-        if (ok_ix) { acc += x[(xc + u32(iy)) * ${u(d.W)} + u32(ix)] * w[(wc + ky) * ${u(d.KW)} + kx]; }
-      }
-    }
-  }
-  out[gi] = acc;`;
-  return {
-    code: perElement([binding(0, "x", "float32"), binding(1, "w", "float32"), binding(2, "out", "float32", true)], total, body),
-    bindings: [{ in: 0 }, { in: 1 }, { out: 0 }],
-    workgroups: groups(total),
-  };
-}
-
 /** The program for one convolution; `strategy` picks the product kernel, or "direct" (tests force each). */
-export function convProgram([la, ra]: ShapedArray[], [oa]: ShapedArray[], params: Params, strategy: DotStrategy | "direct" = preferredStrategy(), patchLimit = PATCH_LIMIT): GpuProgram {
+export function convProgram([la, ra]: ShapedArray[], [oa]: ShapedArray[], params: Params, strategy: DotStrategy | "direct" = preferredStrategy(), patchLimit = PATCH_LIMIT, out: OutputStore = PLAIN_STORE): GpuProgram {
   const p = params as ConvParams;
   const [N, C, H, W] = la.shape;
   const [O, Cg, KH, KW] = ra.shape;
@@ -136,10 +99,10 @@ export function convProgram([la, ra]: ShapedArray[], [oa]: ShapedArray[], params
   if (total === 0) return { passes: [] };
   const K = Cg * KH * KW, S = Ho * Wo;
   if (K === 0) {
-    return { passes: [{ ...perElements([binding(0, "out", "float32", true)], total, `  out[gi] = 0.0;`), bindings: [{ out: 0 }] }] };
+    return { passes: [zeroPass("float32", total, out)] };
   }
   const Kp = ceilTo(K, 4), Sp = ceilTo(S, 4);
-  if (strategy === "direct") return { passes: [directPass(d, p)] };
+  if (strategy === "direct") return { passes: [wgslPass(convDirectPass(WGSL, [la, ra], [oa], p, out))] };
   if (strategy === "subgroup") {
     // Implicit im2col: no patch buffer, no chunks.
     const passes: Pass[] = [];
@@ -149,11 +112,11 @@ export function convProgram([la, ra]: ShapedArray[], [oa]: ShapedArray[], params
       passes.push(padRowsPass(O, K, Kp, wRef));
     }
     const g = { T: "f32", B: N * d.G, M: d.Og, N: S, Kp, Ma: d.Og, Np: Sp, Ga: d.G, bb0: 0, rhs: patchRhs(d, p) };
-    passes.push(productPass(strategy, g, wRef, { in: 0 }));
+    passes.push(productPass(strategy, g, wRef, { in: 0 }, out));
     return { passes, temps: Kp !== K ? [{ dtype: "float32", size: O * Kp }] : [] };
   }
   const perImage = d.G * Kp * Sp;
-  if (perImage > patchLimit) return { passes: [directPass(d, p)] };
+  if (perImage > patchLimit) return { passes: [wgslPass(convDirectPass(WGSL, [la, ra], [oa], p, out))] };
   const chunks = Math.ceil((N * perImage) / patchLimit);
   const per = Math.ceil(N / chunks);
   const temps = [{ dtype: "float32" as const, size: per * perImage }];
@@ -168,9 +131,9 @@ export function convProgram([la, ra]: ShapedArray[], [oa]: ShapedArray[], params
   for (let n0 = 0; n0 < N; n0 += per) {
     const cnt = Math.min(per, N - n0);
     passes.push(im2colPass(d, p, n0, cnt, Kp, Sp, patches));
-    passes.push(productPass(strategy, { T: "f32", B: cnt * d.G, M: d.Og, N: S, Kp, Ma: d.Og, Np: Sp, Ga: d.G, bb0: n0 * d.G }, wRef, patches));
+    passes.push(productPass(strategy, { T: "f32", B: cnt * d.G, M: d.Og, N: S, Kp, Ma: d.Og, Np: Sp, Ga: d.G, bb0: n0 * d.G }, wRef, patches, out));
   }
   return { passes, temps };
 }
 
-defineWgsl("conv_general_dilated", (ins, outs, params) => convProgram(ins, outs, params));
+defineWgsl("conv_general_dilated", (ins, outs, params, out) => convProgram(ins, outs, params, undefined, undefined, out));

@@ -13,12 +13,12 @@
  */
 import type { DType } from "../../../dtype.ts";
 import type { Params } from "../../../primitive.ts";
-import type { DotDims } from "../../../primitives/dot.ts";
 import { sizeOf, stridesOf } from "../../../shape.ts";
 import type { ShapedArray } from "../../../tracer.ts";
+import { productDims } from "../../clike/kernels/dot-dims.ts";
 import { getBackend } from "../../../backend.ts";
 import type { GpuContext } from "../device.ts";
-import { defineWgsl, type GpuProgram, type Pass, type Ref } from "../program.ts";
+import { defineWgsl, PLAIN_STORE, type GpuProgram, type OutputStore, type Pass, type Ref } from "../program.ts";
 import { binding, groups, LINEAR_WORKGROUP, literal, MAIN_ARGS, wgslType } from "../wgsl.ts";
 import { perElements } from "./grid.ts";
 
@@ -50,7 +50,6 @@ export function preferredStrategy(): DotStrategy {
 }
 
 const u = (n: number) => `${n >>> 0}u`;
-const remaining = (rank: number, ...used: number[][]) => [...Array(rank).keys()].filter((i) => !used.some((x) => x.includes(i)));
 const ceilTo = (n: number, m: number) => Math.ceil(n / m) * m;
 
 /**
@@ -143,7 +142,7 @@ function batchIndices(g: Geometry): string {
  * lhs and 4·TN4 vec4s of rhs per 4 steps of K (TM·4·TN4·4 multiply-adds per 4·(TM + 4·TN4)
  * loaded elements; larger blocks spill on lavapipe).
  */
-function registerPass(g: Geometry, TM: number, TN4: number, KV: number, [am, bm]: string[]): Pass {
+function registerPass(g: Geometry, TM: number, TN4: number, KV: number, [am, bm]: string[], out: OutputStore): Pass {
   const { T, B, M, N, Kp, Ma, Np } = g;
   const K4 = Kp / 4, N4 = Np / 4;
   const MT = Math.ceil(M / TM), NT = Math.ceil(N4 / TN4);
@@ -168,13 +167,14 @@ function registerPass(g: Geometry, TM: number, TN4: number, KV: number, [am, bm]
   for (const r of R) {
     lines.push(`  if (i0 + ${u(r)} < ${u(M)}) {`, `    let o = (ob * ${u(M)} + i0 + ${u(r)}) * ${u(N)};`);
     for (const c of C) {
-      for (const q of Q) lines.push(`    if ((j0 + ${u(c)}) * 4u + ${u(q)} < ${u(N)}) { out[o + (j0 + ${u(c)}) * 4u + ${u(q)}] = acc${r}_${c}[${q}]; }`);
+      for (const q of Q) lines.push(`    if ((j0 + ${u(c)}) * 4u + ${u(q)} < ${u(N)}) { ${out.store(`o + (j0 + ${u(c)}) * 4u + ${u(q)}`, `acc${r}_${c}[${q}]`)} }`);
     }
     lines.push("  }");
   }
   const code = `@group(0) @binding(0) var<storage, ${am}> a: array<${KV === 4 ? `vec4<${T}>` : T}>;
 @group(0) @binding(1) var<storage, ${bm}> b: array<vec4<${T}>>;
 @group(0) @binding(2) var<storage, read_write> out: array<${T}>;
+${out.decls(3)}
 @compute @workgroup_size(64)
 fn main(${MAIN_ARGS}) {
   let gi = ${LINEAR_WORKGROUP} * 64u + lid;
@@ -194,7 +194,7 @@ ${lines.join("\n")}
  * 64x16 slices of both operands in workgroup memory; each invocation owns a 4x4 block
  * strided by 16 (conflict-free reads).
  */
-function sharedPass(g: Geometry, [am, bm]: string[]): Pass {
+function sharedPass(g: Geometry, [am, bm]: string[], out: OutputStore): Pass {
   const { T, B, M, N, Kp, Ma, Np } = g;
   const MT = Math.ceil(M / 64), NT = Math.ceil(N / 64);
   const total = B * MT * NT;
@@ -202,10 +202,11 @@ function sharedPass(g: Geometry, [am, bm]: string[]): Pass {
   const zero = `${T}(0)`;
   const acc = R.flatMap((r) => R.map((c) => `  var c${r}${c} = ${zero};`)).join("\n");
   const fma = R.flatMap((r) => R.map((c) => `      c${r}${c} += a${r} * b${c};`)).join("\n");
-  const store = R.flatMap((r) => R.map((c) => `  if (row0 + ${u(16 * r)} < ${u(M)} && col0 + ${u(16 * c)} < ${u(N)}) { out[(ob * ${u(M)} + row0 + ${u(16 * r)}) * ${u(N)} + col0 + ${u(16 * c)}] = c${r}${c}; }`)).join("\n");
+  const store = R.flatMap((r) => R.map((c) => `  if (row0 + ${u(16 * r)} < ${u(M)} && col0 + ${u(16 * c)} < ${u(N)}) { ${out.store(`(ob * ${u(M)} + row0 + ${u(16 * r)}) * ${u(N)} + col0 + ${u(16 * c)}`, `c${r}${c}`)} }`)).join("\n");
   const code = `@group(0) @binding(0) var<storage, ${am}> a: array<${T}>;
 @group(0) @binding(1) var<storage, ${bm}> b: array<${T}>;
 @group(0) @binding(2) var<storage, read_write> out: array<${T}>;
+${out.decls(3)}
 var<workgroup> As: array<${T}, 1024>;
 var<workgroup> Bs: array<${T}, 1024>;
 @compute @workgroup_size(256)
@@ -257,7 +258,7 @@ ${store}
  * then take by subgroupBroadcast. Per k a lane loads RL + SC/8 elements for RL·SC
  * multiply-adds. No early returns: subgroup operations need uniform control flow.
  */
-function subgroupPass(g: Geometry, [am, bm]: string[]): Pass {
+function subgroupPass(g: Geometry, [am, bm]: string[], out: OutputStore): Pass {
   const { T, B, M, N, Kp, Ma } = g;
   const rhs = g.rhs ?? denseRhs(g);
   const RL = 2, SC = 16, KU = 2;
@@ -281,13 +282,14 @@ function subgroupPass(g: Geometry, [am, bm]: string[]): Pass {
   L.push("  }");
   for (const r of R) {
     L.push(`  if (i0 + l + ${u(8 * r)} < ${u(M)} && t0 < ${u(tiles)}) {`, `    let o = (ob * ${u(M)} + i0 + l + ${u(8 * r)}) * ${u(N)} + j0;`);
-    for (const c of C) L.push(`    if (j0 + ${u(c)} < ${u(N)}) { out[o + ${u(c)}] = acc${r}_${c}; }`);
+    for (const c of C) L.push(`    if (j0 + ${u(c)} < ${u(N)}) { ${out.store(`o + ${u(c)}`, `acc${r}_${c}`)} }`);
     L.push("  }");
   }
   const code = `enable subgroups;
 @group(0) @binding(0) var<storage, ${am}> a: array<${T}>;
 @group(0) @binding(1) var<storage, ${bm}> b: array<${T}>;
 @group(0) @binding(2) var<storage, read_write> out: array<${T}>;
+${out.decls(3)}
 ${rhs.decls}
 @compute @workgroup_size(64)
 fn main(${MAIN_ARGS}) {
@@ -307,19 +309,13 @@ ${L.join("\n")}
 export const REGISTER_TILE = { TM: 4, TN4: 1, KV: 4 };
 
 /** The program for one dot_general; `strategy` picks the product kernel (tests force each). */
-export function dotProgram([la, ra]: ShapedArray[], [oa]: ShapedArray[], params: Params, strategy: DotStrategy = preferredStrategy()): GpuProgram {
-  const dims = params.dims as DotDims;
-  const [lc, rc] = dims.contracting;
-  const [lb, rb] = dims.batch;
-  const lf = remaining(la.shape.length, lc, lb);
-  const rf = remaining(ra.shape.length, rc, rb);
-  const size = (shape: readonly number[], axes: number[]) => sizeOf(axes.map((a) => shape[a]));
-  const B = size(la.shape, lb), M = size(la.shape, lf), K = size(la.shape, lc), N = size(ra.shape, rf);
+export function dotProgram([la, ra]: ShapedArray[], [oa]: ShapedArray[], params: Params, strategy: DotStrategy = preferredStrategy(), out: OutputStore = PLAIN_STORE): GpuProgram {
+  const { lb, lf, lc, rb, rf, rc, B, M, K, N } = productDims(la, ra, params);
   const T = wgslType(oa.dtype);
   if (B * M * N === 0) return { passes: [] };
   if (K === 0) {
     const n = B * M * N;
-    return { passes: [{ ...perElements([binding(0, "out", oa.dtype, true)], n, `  out[gi] = ${literal(0, oa.dtype)};`), bindings: [{ out: 0 }] }] };
+    return { passes: [zeroPass(oa.dtype, n, out)] };
   }
   const Kp = ceilTo(K, 4), Np = ceilTo(N, 4);
   const packK = Kp !== K;
@@ -338,17 +334,23 @@ export function dotProgram([la, ra]: ShapedArray[], [oa]: ShapedArray[], params:
     temps.push({ dtype: ra.dtype, size: B * Kp * Np });
     passes.push(packPass(ra.dtype, ra.shape, [rb, rc, rf], [Kp, Np], { in: 1 }, bRef));
   }
-  passes.push(productPass(strategy, { T, B, M, N, Kp, Ma: M, Np, Ga: B, bb0: 0 }, aRef, bRef));
+  passes.push(productPass(strategy, { T, B, M, N, Kp, Ma: M, Np, Ga: B, bb0: 0 }, aRef, bRef, out));
   return { passes, temps };
 }
 
 /** The product pass of `strategy` over lhs `aRef`, rhs `bRef` and output 0. */
-export function productPass(strategy: DotStrategy, g: Geometry, aRef: Ref, bRef: Ref): Pass {
+export function productPass(strategy: DotStrategy, g: Geometry, aRef: Ref, bRef: Ref, out: OutputStore = PLAIN_STORE): Pass {
   // Scratch buffers are bound read_write (the runtime's layout follows the Ref kind).
   const modes = [aRef, bRef].map((r) => ("in" in r ? "read" : "read_write"));
   const product =
-    strategy === "register" ? registerPass(g, REGISTER_TILE.TM, REGISTER_TILE.TN4, REGISTER_TILE.KV, modes) : strategy === "subgroup" ? subgroupPass(g, modes) : sharedPass(g, modes);
-  return { ...product, bindings: [aRef, bRef, { out: 0 }] };
+    strategy === "register" ? registerPass(g, REGISTER_TILE.TM, REGISTER_TILE.TN4, REGISTER_TILE.KV, modes, out) : strategy === "subgroup" ? subgroupPass(g, modes, out) : sharedPass(g, modes, out);
+  return { ...product, bindings: [aRef, bRef, { out: 0 }, ...out.bindings] };
 }
 
-defineWgsl("dot_general", (ins, outs, params) => dotProgram(ins, outs, params));
+/** Output 0 (n elements) all zeros, as a product over an empty K stores them. */
+export function zeroPass(dtype: DType, n: number, out: OutputStore): Pass {
+  const decls = [binding(0, "out", dtype, true), out.decls(1)];
+  return { ...perElements(decls, n, `  ${out.store("gi", literal(0, dtype))}`), bindings: [{ out: 0 }, ...out.bindings] };
+}
+
+defineWgsl("dot_general", (ins, outs, params, out) => dotProgram(ins, outs, params, undefined, out));
