@@ -10,7 +10,8 @@
  * await np.exp(x).data();
  */
 import type { DType, TypedArray } from "../../dtype.ts";
-import { registerBackend, type Backend, type MemoryStats } from "../../backend.ts";
+import type { Backend, MemoryStats } from "../../backend.ts";
+import { envVar, printDiagnostic } from "../../env.ts";
 import { Var, type Eqn } from "../../jaxpr.ts";
 import type { Params, Primitive } from "../../primitive.ts";
 import { fmtShape, sizeOf } from "../../shape.ts";
@@ -206,9 +207,9 @@ export class WebGpuBackend implements Backend {
         layout: this.device.createPipelineLayout({ bindGroupLayouts: [layout] }),
         compute: { module, entryPoint: "main" },
       });
-      if (process.env.AUGERINO_WGSL_DEBUG) {
+      if (envVar("AUGERINO_WGSL_DEBUG")) {
         void module.getCompilationInfo().then((info) => {
-          for (const m of info.messages) if (m.type === "error") process.stderr.write(`WGSL error ${m.lineNum}:${m.linePos} ${m.message}\n${code}\n`);
+          for (const m of info.messages) if (m.type === "error") printDiagnostic(`WGSL error ${m.lineNum}:${m.linePos} ${m.message}\n${code}\n`);
         });
       }
       p = { pipeline, layout };
@@ -366,7 +367,8 @@ export function hasWebGpuKernel(name: string): boolean {
 
 let backend: WebGpuBackend | undefined;
 
-registerBackend("webgpu", async () => {
+/** The backend, started on first call (core/backend.ts loads this module when "webgpu" is asked for). */
+export async function startWebGpu(): Promise<WebGpuBackend> {
   backend ??= new WebGpuBackend(await startGpu());
   return backend;
-});
+}
