@@ -22,6 +22,8 @@ export default defineConfig({
             // Each backend's own tests (CPU kernels, the CUDA driver mock, WebGPU's runtime) pick their backend themselves.
             "tests/backends/**",
             "tests/browser/**",
+            // The demo's end-to-end test picks its backend in the page.
+            "tests/demo/**",
           ],
           env: { AUGERINO_BACKEND: "webgpu" },
         },
