@@ -14,6 +14,7 @@ import { oursTrain, trainWorkload } from "../workloads/train.ts";
 import { oursWebgpu } from "../workloads/webgpu.ts";
 import { jaxTrain, type Jax, type JArray } from "../peers/jaxjs-train.ts";
 import * as jaxModule from "@jax-js/jax";
+import type { Row } from "./row.ts";
 
 const WORKLOADS: Workload[] = [...matmulWorkloads([1024]), convWorkloads.find((w) => w.id === "conv-fwd")!, chainWorkload, trainWorkload];
 
@@ -95,16 +96,6 @@ const LIBRARIES: PageLibrary[] = [
 // harness.ts yields with setImmediate between calls; a page has none.
 (globalThis as { setImmediate?: unknown }).setImmediate ??= (f: () => void) => setTimeout(f, 0);
 
-interface Row {
-  workload: string;
-  library: string;
-  medianMs?: number;
-  q1?: number;
-  q3?: number;
-  reps?: number;
-  firstMs?: number;
-  error?: string;
-}
 
 async function runAll(budgetMs: number, only: string | null): Promise<Row[]> {
   const rows: Row[] = [];

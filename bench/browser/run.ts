@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { chromium } from "playwright";
 import { demoServer, listen } from "../../scripts/demo-server.ts";
+import type { Row } from "./row.ts";
 
 const ADAPTERS: Record<string, string[]> = {
   compat: ["--use-angle=vulkan", "--use-webgpu-adapter=opengles", "--force-webgpu-compat"],
@@ -71,15 +72,6 @@ try {
   server.close();
 }
 
-interface Row {
-  workload: string;
-  library: string;
-  medianMs?: number;
-  q1?: number;
-  q3?: number;
-  reps?: number;
-  error?: string;
-}
 
 /** One line per workload: each library's median (IQR), and our speed-ups over jax-js on the same kind of device. */
 function table(rows: Row[], machine: string): string {
