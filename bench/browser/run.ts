@@ -5,7 +5,7 @@
  * Prints a markdown table; not part of the tests or CI.
  *
  *   npx tsx bench/browser/run.ts                      # adapter compat (ANGLE on lavapipe)
- *   npx tsx bench/browser/run.ts --adapter swiftshader --budget 3000
+ *   npx tsx bench/browser/run.ts --adapter swiftshader --budget 3000 --lib-seconds 600
  */
 import { build, type Plugin } from "esbuild";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -19,7 +19,7 @@ const ADAPTERS: Record<string, string[]> = {
   compat: ["--use-angle=vulkan", "--use-webgpu-adapter=opengles", "--force-webgpu-compat"],
   swiftshader: ["--enable-unsafe-webgpu"],
 };
-const { values } = parseArgs({ options: { adapter: { type: "string", default: "compat" }, budget: { type: "string", default: "1500" } } });
+const { values } = parseArgs({ options: { adapter: { type: "string", default: "compat" }, budget: { type: "string", default: "1500" }, "lib-seconds": { type: "string", default: "240" } } });
 const flags = ADAPTERS[values.adapter!];
 if (!flags) throw new Error(`--adapter ${values.adapter}: expected one of ${Object.keys(ADAPTERS).join(", ")}`);
 
@@ -56,7 +56,9 @@ try {
     });
     try {
       await page.goto(`${base}dist/bench/index.html?budget=${values.budget}&lib=${encodeURIComponent(lib)}`);
-      const result = (await page.evaluate("window.benchResult")) as { userAgent: string; threads: number; isolated: boolean; error?: string };
+      // A library whose cells outlast --lib-seconds is cut off; the cells it reported stay.
+      const limit = new Promise<never>((_, fail) => setTimeout(() => fail(new Error(`over ${values["lib-seconds"]} s`)), 1000 * Number(values["lib-seconds"])));
+      const result = (await Promise.race([page.evaluate("window.benchResult"), limit])) as { userAgent: string; threads: number; isolated: boolean; error?: string };
       if (result.error) throw new Error(result.error);
       machine = `${result.userAgent.match(/Chrome\/[\d.]+/)?.[0]} headless, adapter ${values.adapter}, ${result.threads} hardware threads, cross-origin isolated: ${result.isolated}`;
     } catch (e) {
