@@ -6,13 +6,13 @@
  * `?lib=NAME` runs one library (the runner gives each its own page, so a crash costs one).
  */
 import { initBackend, setDefaultBackend } from "../../index.ts";
-import { measure, type Impl, type Inputs, type Prepared, type Workload } from "../harness.ts";
+import { measure, type Impl, type Inputs, type Workload } from "../harness.ts";
 import { matmulWorkloads, oursMatmul } from "../workloads/matmul.ts";
 import { convWorkloads, oursConv } from "../workloads/conv.ts";
 import { chainWorkload, oursChain, CHAIN_A, CHAIN_B } from "../workloads/elementwise.ts";
 import { oursTrain, trainWorkload } from "../workloads/train.ts";
 import { oursWebgpu } from "../workloads/webgpu.ts";
-import { jaxTrain, type Jax, type JArray } from "../peers/jaxjs-train.ts";
+import { jaxTimed, jaxTrain, type Jax, type JArray } from "../peers/jaxjs-train.ts";
 import * as jaxModule from "@jax-js/jax";
 import type { Row } from "./row.ts";
 
@@ -27,17 +27,8 @@ interface PageLibrary {
 /** jax-js on one of its devices; every call consumes its arguments, so reused arrays go as `.ref`. */
 function jaxLibrary(device: "wasm" | "webgpu"): PageLibrary {
   const jax = jaxModule as unknown as Jax;
-  const { numpy: np, lax, nn, jit, blockUntilReady } = jax;
-  const timed = (f: () => JArray): Prepared => {
-    let out: JArray | null = null;
-    return {
-      run: async () => {
-        out?.dispose();
-        out = f();
-        await blockUntilReady(out);
-      },
-    };
-  };
+  const { numpy: np, lax, nn, jit } = jax;
+  const timed = (f: () => JArray) => jaxTimed(jax, f);
   const arr = (d: Float32Array | Int32Array, shape: number[]) => np.array(d as Float32Array).reshape(shape);
   return {
     name: `jax-js ${device}`,
