@@ -12,8 +12,6 @@ import * as randomModule from "./core/random.ts";
 import * as linalgModule from "./core/linalg.ts";
 import { namedApi } from "./core/options.ts";
 import * as tree from "./core/tree-ns.ts";
-import "./core/backends/webgpu/index.ts";
-import "./core/backends/cuda/index.ts";
 
 // Every error from these names the function the caller called (core/options.ts, namedApi).
 const np = namedApi("np", npModule);

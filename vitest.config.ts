@@ -1,7 +1,9 @@
 import { defineConfig } from "vitest/config";
+import { browserProjects } from "./tests/browser/projects.ts";
 
 // Every test runs on the CPU, then again with WebGPU as the default backend
 // (tests/backend-under-test.ts reads AUGERINO_BACKEND); the exclusions below say why a file runs once.
+// A subset also runs in Chromium (tests/browser/projects.ts).
 export default defineConfig({
   test: {
     setupFiles: ["tests/setup.ts"],
@@ -10,7 +12,7 @@ export default defineConfig({
     execArgv: ["--expose-gc"],
     testTimeout: 60_000,
     projects: [
-      { extends: true, test: { name: "cpu", include: ["tests/**/*.test.ts"], env: { AUGERINO_BACKEND: "cpu" } } },
+      { extends: true, test: { name: "cpu", include: ["tests/**/*.test.ts"], exclude: ["tests/browser/**"], env: { AUGERINO_BACKEND: "cpu" } } },
       {
         extends: true,
         test: {
@@ -19,10 +21,14 @@ export default defineConfig({
           exclude: [
             // Each backend's own tests (CPU kernels, the CUDA driver mock, WebGPU's runtime) pick their backend themselves.
             "tests/backends/**",
+            "tests/browser/**",
+            // The demo's end-to-end test picks its backend in the page.
+            "tests/demo/**",
           ],
           env: { AUGERINO_BACKEND: "webgpu" },
         },
       },
+      ...browserProjects,
     ],
   },
 });

@@ -4,8 +4,7 @@
  * `using`. Users never count references.
  */
 import { castKnown, castScalar, checkDType, isFloat, type DType, type TypedArray } from "./dtype.ts";
-import { getBackend, registerBackend, type Backend, type Handle } from "./backend.ts";
-import { CpuBackend } from "./backends/cpu/index.ts";
+import { getBackend, type Backend, type Handle } from "./backend.ts";
 import type { Params, Primitive } from "./primitive.ts";
 import { checkAddressable, fmtShape, sizeOf, stridesOf } from "./shape.ts";
 import { evalHooks, Trace, type MainTrace } from "./trace.ts";
@@ -13,8 +12,6 @@ import { fmtAval, Tracer, type ShapedArray } from "./tracer.ts";
 import { eagerKernel, runsAsKernel } from "./compiler/eager.ts";
 import { routineCall } from "./routines.ts";
 
-export const cpuBackend = new CpuBackend();
-registerBackend("cpu", cpuBackend);
 
 interface Owned {
   backend: Backend;
@@ -233,7 +230,8 @@ export function scalar(value: number | boolean, dtype: DType, backend?: string):
  * moves uncommitted arrays); arrays on two different accelerators are an error.
  */
 function placeInputs(prim: Primitive, arrays: NDArray[]): NDArray[] {
-  const others = new Set(arrays.map((a) => a.backendImpl).filter((b) => b !== cpuBackend));
+  const cpu = getBackend("cpu");
+  const others = new Set(arrays.map((a) => a.backendImpl).filter((b) => b !== cpu));
   if (others.size === 0) return arrays;
   if (others.size > 1) {
     throw new Error(`${prim.name}: inputs live on different backends (${[...others].map((b) => b.name).join(" and ")}); move them with x.to(name)`);

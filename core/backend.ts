@@ -7,6 +7,7 @@ import type { DType, TypedArray } from "./dtype.ts";
 import type { ShapedArray } from "./tracer.ts";
 import type { Kernel } from "./compiler/ir.ts";
 import type { RoutineCall } from "./routines.ts";
+import { CpuBackend } from "./backends/cpu/index.ts";
 
 export type Handle = unknown;
 
@@ -54,6 +55,12 @@ type Starter = () => Promise<Backend>;
 const starters = new Map<string, Starter>();
 const started = new Map<string, Backend>();
 let defaultName = "cpu";
+
+started.set("cpu", new CpuBackend());
+// Accelerators load on first initBackend, so importing the library pulls in neither their
+// code nor the Node-only modules behind them (Dawn, koffi); CUDA exists only in Node.
+starters.set("webgpu", async () => (await import("./backends/webgpu/index.ts")).startWebGpu());
+starters.set("cuda", async () => (await import("#platform/cuda")).startCudaBackend());
 
 export function registerBackend(name: string, start: Starter | Backend): void {
   if (typeof start === "function") starters.set(name, start);

@@ -8,4 +8,4 @@ export { dropout, spatialDropout } from "./dropout.ts";
 export { crossEntropy, mse, mae, accuracy } from "./losses.ts";
 export { kaimingUniformDefault, heNormal, glorotUniform } from "./init.ts";
 export * as models from "./models.ts";
-export { save, load } from "./checkpoint.ts";
+export { save, load, saveBytes, loadBytes } from "./checkpoint.ts";

@@ -8,11 +8,11 @@
  * null) is stored in `__metadata__["augerino.tree"]` as JSON with each leaf replaced
  * by its tensor name, so `load` rebuilds exactly the tree that was saved. Files
  * written by other tools (no such entry) load as a flat `{ name: array }` object.
+ * `saveBytes`/`loadBytes` do the same in memory (a browser's downloads, uploads, IndexedDB);
+ * `save`/`load` write and read files (Node).
  */
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { readFileBytes, writeFileAtomic } from "#platform/files";
 import { checkOptions } from "../core/options.ts";
-import { dirname } from "node:path";
-import { endianness } from "node:os";
 import { fromTyped } from "../core/array.ts";
 import { bytesPer, typedArrayFrom, type DType } from "../core/dtype.ts";
 import { sizeOf } from "../core/shape.ts";
@@ -34,8 +34,8 @@ interface Entry {
 }
 
 function checkHostEndianness(what: string): void {
-  // TypedArrays use the host byte order and safetensors is little-endian; every platform Node ships on is LE.
-  if (endianness() !== "LE") throw new Error(`${what}: safetensors is little-endian and this host is big-endian; not supported`);
+  // TypedArrays use the host byte order and safetensors is little-endian; every platform Node and browsers ship on is LE.
+  if (new Uint8Array(Uint16Array.of(1).buffer)[0] !== 1) throw new Error(`${what}: safetensors is little-endian and this host is big-endian; not supported`);
 }
 
 // Injective: after escaping, "." only separates segments and "%" only starts an escape.
@@ -49,7 +49,7 @@ function isPlainObject(x: unknown): x is Record<string, unknown> {
 }
 
 /** Walks the tree (keys sorted, like tree.flatten), naming each leaf by its path. */
-function describeTree(tree: PyTree, path: string): [Skeleton, Entry[]] {
+function describeTree(tree: PyTree, what: string): [Skeleton, Entry[]] {
   const entries: Entry[] = [];
   const walk = (x: unknown, names: string[]): Skeleton => {
     if (x === null) return null;
@@ -63,7 +63,7 @@ function describeTree(tree: PyTree, path: string): [Skeleton, Entry[]] {
     // A lone array (no path) still needs a name.
     const name = names.length === 0 ? "root" : names.join(".");
     if (!(x instanceof Tracer)) {
-      throw new TypeError(`nn.save(${path}): the leaf at "${name}" is a ${typeof x} (${String(x)}), not an array; wrap numbers with np.array(...)`);
+      throw new TypeError(`${what}: the leaf at "${name}" is a ${typeof x} (${String(x)}), not an array; wrap numbers with np.array(...)`);
     }
     entries.push({ name, array: x });
     return name;
@@ -72,8 +72,21 @@ function describeTree(tree: PyTree, path: string): [Skeleton, Entry[]] {
 }
 
 /**
+ * A pytree of arrays as the bytes of a safetensors file (readable by Python's
+ * `safetensors.numpy.load`). Async because reading device data is.
+ * @example
+ * const bytes = await nn.saveBytes({ w: params, theta });
+ * const restored = await nn.loadBytes(bytes); // same nesting
+ */
+export async function saveBytes(tree: PyTree, opts: { metadata?: Record<string, string> } = {}): Promise<Uint8Array<ArrayBuffer>> {
+  checkOptions("nn.saveBytes", opts, ["metadata"]);
+  return serialize("nn.saveBytes", tree, opts.metadata);
+}
+
+/**
  * Writes a pytree of arrays to `path` as safetensors (readable by Python's
- * `safetensors.numpy.load_file`). Async because reading device data is.
+ * `safetensors.numpy.load_file`). Async because reading device data is. Node only; in a
+ * browser use `saveBytes`.
  * The file is written beside the target and renamed, so a crash never leaves half a checkpoint.
  * @example
  * await nn.save("ckpt/model.safetensors", { w: params, theta, step: np.array(10, { dtype: "int32" }) });
@@ -81,13 +94,17 @@ function describeTree(tree: PyTree, path: string): [Skeleton, Entry[]] {
  */
 export async function save(path: string, tree: PyTree, opts: { metadata?: Record<string, string> } = {}): Promise<void> {
   checkOptions("nn.save", opts, ["metadata"]);
-  checkHostEndianness(`nn.save(${path})`);
-  const [skeleton, entries] = describeTree(tree, path);
+  await writeFileAtomic(path, await serialize(`nn.save(${path})`, tree, opts.metadata));
+}
+
+async function serialize(what: string, tree: PyTree, metadata: Record<string, string> | undefined): Promise<Uint8Array<ArrayBuffer>> {
+  checkHostEndianness(what);
+  const [skeleton, entries] = describeTree(tree, what);
   // Widest elements first keeps every tensor naturally aligned in the file (as Python's writer does).
   entries.sort((a, b) => bytesPer(b.array.dtype) - bytesPer(a.array.dtype) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const datas = await Promise.all(entries.map((e) => e.array.data()));
 
-  const header: Record<string, unknown> = { __metadata__: { ...opts.metadata, format: "augerino", [TREE_KEY]: JSON.stringify(skeleton) } };
+  const header: Record<string, unknown> = { __metadata__: { ...metadata, format: "augerino", [TREE_KEY]: JSON.stringify(skeleton) } };
   let offset = 0;
   entries.forEach((e, i) => {
     const n = datas[i].byteLength;
@@ -95,17 +112,18 @@ export async function save(path: string, tree: PyTree, opts: { metadata?: Record
     offset += n;
   });
 
-  let json = Buffer.from(JSON.stringify(header), "utf8");
+  const json = new TextEncoder().encode(JSON.stringify(header));
   const padded = Math.ceil(json.length / 8) * 8;
-  if (padded !== json.length) json = Buffer.concat([json, Buffer.alloc(padded - json.length, 0x20)]);
-  const prefix = Buffer.alloc(8);
-  prefix.writeBigUInt64LE(BigInt(json.length));
-  const parts = [prefix, json, ...datas.map((d) => Buffer.from(d.buffer, d.byteOffset, d.byteLength))];
-
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
-  await writeFile(tmp, Buffer.concat(parts));
-  await rename(tmp, path);
+  const out = new Uint8Array(8 + padded + offset);
+  new DataView(out.buffer).setBigUint64(0, BigInt(padded), true);
+  out.set(json, 8);
+  out.fill(0x20, 8 + json.length, 8 + padded);
+  let at = 8 + padded;
+  for (const d of datas) {
+    out.set(new Uint8Array(d.buffer, d.byteOffset, d.byteLength), at);
+    at += d.byteLength;
+  }
+  return out;
 }
 
 interface TensorInfo {
@@ -140,16 +158,16 @@ function parseTensorInfo(path: string, name: string, raw: unknown): TensorInfo {
 }
 
 /** Parses the header, failing with a message that names the file and what is wrong. */
-function parseHeader(path: string, buf: Buffer): { infos: Map<string, TensorInfo>; metadata: Record<string, unknown>; dataStart: number } {
+function parseHeader(path: string, buf: Uint8Array): { infos: Map<string, TensorInfo>; metadata: Record<string, unknown>; dataStart: number } {
   if (buf.length < 8) throw new Error(`nn.load(${path}): truncated file: ${buf.length} bytes, fewer than the 8-byte header length`);
-  const n = buf.readBigUInt64LE(0);
+  const n = new DataView(buf.buffer, buf.byteOffset, 8).getBigUint64(0, true);
   if (n > BigInt(buf.length - 8) || n > BigInt(MAX_HEADER) || n < 2n) {
     throw new Error(`nn.load(${path}): bad header length ${n}: the file has ${buf.length - 8} bytes after the 8-byte length (truncated, or not a safetensors file)`);
   }
   const dataStart = 8 + Number(n);
   let header: unknown;
   try {
-    header = JSON.parse(buf.toString("utf8", 8, dataStart));
+    header = JSON.parse(new TextDecoder().decode(buf.subarray(8, dataStart)));
   } catch (e) {
     throw new Error(`nn.load(${path}): the header does not parse as JSON (${(e as Error).message}); the file is corrupt or not safetensors`, { cause: e });
   }
@@ -195,7 +213,7 @@ function rebuild(path: string, skeleton: Skeleton, arrays: Map<string, Tracer>):
 /**
  * Reads a safetensors file written by `save` back into the same pytree (objects, JS
  * arrays and null leaves included); other safetensors files load as `{ name: array }`.
- * Arrays are created on the default backend.
+ * Arrays are created on the default backend. Node only; in a browser use `loadBytes`.
  * @example
  * const { w, theta } = await nn.load("ckpt/model.safetensors");
  */
@@ -203,13 +221,32 @@ function rebuild(path: string, skeleton: Skeleton, arrays: Map<string, Tracer>):
 export async function load(path: string, opts: { backend?: string } = {}): Promise<any> {
   checkOptions("nn.load", opts, ["backend"]);
   checkHostEndianness(`nn.load(${path})`);
-  const buf = await readFile(path);
+  return deserialize(path, await readFileBytes(path), opts.backend);
+}
+
+/**
+ * Reads the bytes of a safetensors file (from `saveBytes`, a download, an upload) into
+ * the pytree that was saved; errors name the bytes "bytes".
+ * @example
+ * const params = await nn.loadBytes(new Uint8Array(await (await fetch(url)).arrayBuffer()));
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export async function loadBytes(bytes: Uint8Array, opts: { backend?: string } = {}): Promise<any> {
+  checkOptions("nn.loadBytes", opts, ["backend"]);
+  if (!(bytes instanceof Uint8Array)) throw new TypeError(`nn.loadBytes: expected a Uint8Array of a safetensors file, got ${bytes === null ? "null" : typeof bytes}`);
+  checkHostEndianness("nn.loadBytes");
+  return deserialize("bytes", bytes, opts.backend);
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function deserialize(path: string, buf: Uint8Array, backend: string | undefined): any {
   const { infos, metadata, dataStart } = parseHeader(path, buf);
   const arrays = new Map<string, Tracer>();
   for (const [name, t] of infos) {
     // Copy into a fresh ArrayBuffer: the file's bytes need not sit at an aligned offset.
-    const bytes = buf.buffer.slice(buf.byteOffset + dataStart + t.begin, buf.byteOffset + dataStart + t.end);
-    arrays.set(name, fromTyped(typedArrayFrom(t.dtype, bytes, sizeOf(t.shape)), t.shape, t.dtype, opts.backend));
+    // (a copy: Node's Buffer.slice would give a view of the whole file's memory).
+    const bytes = new Uint8Array(buf.subarray(dataStart + t.begin, dataStart + t.end)).buffer;
+    arrays.set(name, fromTyped(typedArrayFrom(t.dtype, bytes, sizeOf(t.shape)), t.shape, t.dtype, backend));
   }
   const stored = metadata[TREE_KEY];
   if (stored === undefined) return Object.fromEntries(arrays);

@@ -6,11 +6,24 @@
  * matmuls; takeAlongAxis gathers).
  * Reference counting: each function consumes its arguments, `.ref` keeps one for reuse.
  */
-import { uniform, type Inputs, type Prepared, type Workload } from "../harness.ts";
+import { meanAbs, uniform, type Inputs, type Prepared, type Workload } from "../harness.ts";
 import { LR, smallConvLayers, THETA_INIT } from "../workloads/train.ts";
 
 export type Jax = typeof import("@jax-js/jax");
 export type JArray = import("@jax-js/jax").Array;
+
+/** A timed jax-js call: each run frees the previous output and ends at `blockUntilReady`. */
+export function jaxTimed(jax: Jax, f: () => JArray): Prepared {
+  let out: JArray | null = null;
+  return {
+    run: async () => {
+      out?.dispose();
+      out = f();
+      await jax.blockUntilReady(out);
+    },
+    check: async () => meanAbs(await out!.ref.data()),
+  };
+}
 
 /** Bilinear grid_sample (zeros padding, align_corners) of x [N, C, H, W] at grid [N, Ho, Wo, 2]; consumes both. */
 export function jaxGridSample(jax: Jax, x: JArray, grid: JArray): JArray {

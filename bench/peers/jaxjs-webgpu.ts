@@ -6,9 +6,9 @@
  */
 import { readFileSync } from "node:fs";
 import { getBackend } from "../../index.ts";
-import { meanAbs, type Impl, type Library } from "../harness.ts";
+import type { Impl, Library } from "../harness.ts";
 import { CHAIN_A, CHAIN_B } from "../workloads/elementwise.ts";
-import type { Jax, JArray } from "./jaxjs-train.ts";
+import { jaxTimed, type Jax, type JArray } from "./jaxjs-train.ts";
 
 const NOT_IN_SET = "not in the webgpu set (matmul, conv forward, chain)";
 
@@ -20,22 +20,12 @@ export const jaxJsWebgpu = {
     // Node 21+ has a navigator without gpu; Node 20 has none. jax-js reads gpu and hardwareConcurrency.
     Object.defineProperty(globalThis, "navigator", { value: { ...(g.navigator ?? {}), gpu, userAgent: "node", hardwareConcurrency: 2 }, configurable: true, writable: true });
     const jax: Jax = await import("@jax-js/jax");
-    const { numpy: np, lax, nn, jit, blockUntilReady } = jax;
+    const { numpy: np, lax, nn, jit } = jax;
     const got = await jax.init("webgpu");
     if (!got.includes("webgpu")) throw new Error(`jax-js init("webgpu") gave [${got}]`);
     jax.defaultDevice("webgpu");
     const version = JSON.parse(readFileSync(new URL("../package.json", import.meta.resolve("@jax-js/jax")), "utf8")).version;
-    const timed = (f: () => JArray) => {
-      let out: JArray | null = null;
-      return {
-        run: async () => {
-          out?.dispose();
-          out = f();
-          await blockUntilReady(out);
-        },
-        check: async () => meanAbs(await out!.ref.data()),
-      };
-    };
+    const timed = (f: () => JArray) => jaxTimed(jax, f);
     const arr = (d: Float32Array | Int32Array, shape: number[]) => np.array(d as Float32Array).reshape(shape);
     const matmul: Impl = (w, i) => {
       const [a, b] = [arr(i.a, [w.params.n, w.params.n]), arr(i.b, [w.params.n, w.params.n])];

@@ -54,11 +54,12 @@ export const oursTrain: Impl = (_w, i) => {
   let n = 0;
   let loss = NaN;
   return {
-    run() {
+    // Async: WebGPU in a browser reads only asynchronously (bench/browser/ runs this there too).
+    async run() {
       const out = step(params, state, random.key(n++), x, y);
       params = out.params;
       state = out.state;
-      loss = out.loss.item() as number;
+      loss = (await out.loss.data())[0];
     },
     check: () => loss,
   };

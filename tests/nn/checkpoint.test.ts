@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { np, tree, type Array, type DType } from "../../index.ts";
-import { save, load } from "../../nn/checkpoint.ts";
+import { save, load, saveBytes, loadBytes } from "../../nn/checkpoint.ts";
 import * as optim from "../../optim/index.ts";
 import { onWebgpu } from "../backend-under-test.ts";
 
@@ -157,6 +157,24 @@ function writeSafetensors(path: string, header: unknown, data: Buffer, lengthOve
   prefix.writeBigUInt64LE(lengthOverride ?? BigInt(json.length));
   writeFileSync(path, Buffer.concat([prefix, json, data]));
 }
+
+describe("nn.saveBytes / nn.loadBytes (checkpoints without files, as in a browser)", () => {
+  it("give the bytes save writes, and load them back into the same tree", async () => {
+    await fc.assert(fc.asyncProperty(treeArb, async (t) => {
+      const path = freshPath();
+      await save(path, t, { metadata: { run: "x" } });
+      const bytes = await saveBytes(t, { metadata: { run: "x" } });
+      expect(Buffer.from(bytes).equals(readFileSync(path))).toBe(true);
+      await expectSameTree(await loadBytes(bytes), t);
+    }), { numRuns: 20 });
+  });
+
+  it("name the bytes and the problem when they are damaged, and refuse what is not bytes", async () => {
+    const bytes = await saveBytes({ a: leafFrom("float32", [2, 2], 3) });
+    await expect(loadBytes(bytes.subarray(0, bytes.length - 3))).rejects.toThrow(/nn\.load\(bytes\): truncated file/);
+    await expect(loadBytes("x" as never)).rejects.toThrow(/nn\.loadBytes: expected a Uint8Array/);
+  });
+});
 
 describe("nn.load errors name the file and the problem", () => {
   const good = () => ({ header: { a: { dtype: "F32", shape: [2, 2], data_offsets: [0, 16] }, b: { dtype: "I32", shape: [1], data_offsets: [16, 20] } }, data: Buffer.alloc(20) });

@@ -21,17 +21,18 @@ import type { Kernel } from "../../compiler/ir.ts";
 import { jsKernel } from "../../compiler/render-js.ts";
 import { heapArray, inHeap, releaseHeapArray, runWasmKernel, wantsWasm } from "./wasm/kernels.ts";
 import { wasmEnabled } from "./wasm/webassembly.ts";
+import { atExit, envVar, printDiagnostic } from "../../env.ts";
 
 const POOL_LIMIT_BYTES = 256 * 1024 * 1024;
 /** Buffers from this size live in the WebAssembly heap, where the wasm kernels use them in place. */
 const HEAP_MIN_BYTES = 16384;
 
 /** AUGERINO_PROFILE=1 collects time per primitive; printed at exit. */
-const profile = process.env.AUGERINO_PROFILE ? new Map<string, { ms: number; calls: number }>() : null;
+const profile = envVar("AUGERINO_PROFILE") ? new Map<string, { ms: number; calls: number }>() : null;
 if (profile) {
-  process.on("exit", () => {
+  atExit(() => {
     const rows = [...profile.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 40);
-    process.stderr.write(`cpu kernel time by primitive:\n${rows.map(([n, e]) => `  ${n.padEnd(40)} ${e.ms.toFixed(1).padStart(9)} ms ${String(e.calls).padStart(7)} calls`).join("\n")}\n`);
+    printDiagnostic(`cpu kernel time by primitive:\n${rows.map(([n, e]) => `  ${n.padEnd(40)} ${e.ms.toFixed(1).padStart(9)} ms ${String(e.calls).padStart(7)} calls`).join("\n")}\n`);
   });
 }
 

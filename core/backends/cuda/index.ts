@@ -16,7 +16,7 @@
  * np.exp(x).dataSync(); // reads synchronise the stream, so dataSync works too
  */
 import { bytesPer, typedArrayFor, type DType, type TypedArray } from "../../dtype.ts";
-import { registerBackend, type Backend, type MemoryStats } from "../../backend.ts";
+import type { Backend, MemoryStats } from "../../backend.ts";
 import type { Params } from "../../primitive.ts";
 import type { RoutineCall } from "../../routines.ts";
 import { cpuRoutine } from "../cpu/routines/registry.ts";
@@ -290,7 +290,8 @@ export function hasCudaRoutine(name: string): boolean {
 
 let backend: CudaBackend | undefined;
 
-registerBackend("cuda", async () => {
+/** The backend, started on first call (core/backend.ts loads this module, in Node only, when "cuda" is asked for). */
+export async function startCudaBackend(): Promise<CudaBackend> {
   backend ??= new CudaBackend(await startCuda());
   return backend;
-});
+}

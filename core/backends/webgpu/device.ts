@@ -1,8 +1,9 @@
 /**
- * Starting a WebGPU device through Dawn's Node binding (npm `webgpu`). Each failure
- * becomes one line saying why: the package does not load, no adapter (no Vulkan driver),
- * or the device request fails.
+ * Starting a WebGPU device: `navigator.gpu` in a browser, Dawn's Node binding (npm
+ * `webgpu`) in Node (core/platform/{browser,node}/gpu.ts). Each failure becomes one line
+ * saying why: no entry point, no adapter, or the device request fails.
  */
+import { gpuEntry, noAdapterHint } from "#platform/gpu";
 
 export interface GpuContext {
   device: GPUDevice;
@@ -17,22 +18,11 @@ export interface GpuContext {
   gpu: unknown;
 }
 
-/** Also kept here, process-wide, so the instance outlives every device made from it. */
-let instance: unknown;
-
 export async function startGpu(): Promise<GpuContext> {
-  if (!process.env.XDG_RUNTIME_DIR) process.env.XDG_RUNTIME_DIR = "/tmp";
-  let mod: { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
-  try {
-    mod = (await import("webgpu")) as unknown as typeof mod;
-  } catch (e) {
-    throw new Error(`webgpu: the "webgpu" package (Dawn for Node) did not load: ${(e as Error).message.split("\n")[0]}`, { cause: e });
-  }
-  for (const [k, v] of Object.entries(mod.globals)) if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
-  const gpu = (instance ??= mod.create([])) as GPU;
+  const gpu = await gpuEntry();
   const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
   if (!adapter) {
-    throw new Error("webgpu: no GPU adapter found (Dawn needs a Vulkan driver: a GPU driver, or Mesa 25's lavapipe from Debian bookworm-backports' mesa-vulkan-drivers)");
+    throw new Error(`webgpu: no GPU adapter found (${noAdapterHint})`);
   }
   const lim = adapter.limits;
   const device = await adapter.requestDevice({
@@ -53,11 +43,23 @@ export async function startGpu(): Promise<GpuContext> {
   return {
     device,
     adapterInfo: { vendor: info.vendor, architecture: info.architecture, device: info.device, description: info.description },
-    software: info.architecture === "software" || /llvmpipe|lavapipe|swiftshader/i.test(`${info.device} ${info.description}`),
+    software: isSoftwareAdapter(adapter),
     maxBindingBytes: Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize),
     // Kernels index elements in u32, and some run past the element count (sort pads lines to
     // a power of two, grids round up), so arrays stop at 2^30 elements whatever the adapter allows.
     maxBufferBytes: Math.min(device.limits.maxBufferSize, 2 ** 32),
     gpu,
   };
+}
+
+/**
+ * Whether the adapter runs on the CPU. Dawn in Node names the driver (lavapipe, llvmpipe);
+ * a browser hides device and description but flags its own fallback (SwiftShader) and may
+ * still say the architecture.
+ */
+export function isSoftwareAdapter(adapter: GPUAdapter): boolean {
+  const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
+  const legacyFallback = (adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter;
+  if (info.isFallbackAdapter || legacyFallback) return true;
+  return /^(software|swiftshader)$/i.test(info.architecture) || /llvmpipe|lavapipe|swiftshader/i.test(`${info.device} ${info.description}`);
 }

@@ -10,7 +10,8 @@
  * await np.exp(x).data();
  */
 import type { DType, TypedArray } from "../../dtype.ts";
-import { registerBackend, type Backend, type MemoryStats } from "../../backend.ts";
+import type { Backend, MemoryStats } from "../../backend.ts";
+import { envVar, printDiagnostic } from "../../env.ts";
 import type { Params } from "../../primitive.ts";
 import type { RoutineCall } from "../../routines.ts";
 import { fmtShape, sizeOf } from "../../shape.ts";
@@ -188,9 +189,9 @@ export class WebGpuBackend implements Backend {
         layout: this.device.createPipelineLayout({ bindGroupLayouts: [layout] }),
         compute: { module, entryPoint: "main" },
       });
-      if (process.env.AUGERINO_WGSL_DEBUG) {
+      if (envVar("AUGERINO_WGSL_DEBUG")) {
         void module.getCompilationInfo().then((info) => {
-          for (const m of info.messages) if (m.type === "error") process.stderr.write(`WGSL error ${m.lineNum}:${m.linePos} ${m.message}\n${code}\n`);
+          for (const m of info.messages) if (m.type === "error") printDiagnostic(`WGSL error ${m.lineNum}:${m.linePos} ${m.message}\n${code}\n`);
         });
       }
       p = { pipeline, layout };
@@ -341,7 +342,8 @@ export function hasWebGpuRoutine(name: string): boolean {
 
 let backend: WebGpuBackend | undefined;
 
-registerBackend("webgpu", async () => {
+/** The backend, started on first call (core/backend.ts loads this module when "webgpu" is asked for). */
+export async function startWebGpu(): Promise<WebGpuBackend> {
   backend ??= new WebGpuBackend(await startGpu());
   return backend;
-});
+}

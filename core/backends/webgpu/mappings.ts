@@ -14,12 +14,12 @@
  * turns), and when it would come near the limit itself, which only a loop that never
  * yields reaches, it throws an error that says what to do.
  *
- * On other systems, or where /proc cannot be read, there is no limit to watch and the
- * guard does nothing.
+ * On other systems, where /proc cannot be read, and in a browser (whose GPU process is not
+ * this one) there is no limit to watch and the guard does nothing.
  */
-import { readFileSync } from "node:fs";
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
+import { fullCollection, mappingLimit, processMappings } from "#platform/process-memory";
+
+export { processMappings };
 
 /** Bind groups made between two reads of the mapping count; each adds about one mapping on lavapipe. */
 export const CHECK_EVERY = 1024;
@@ -28,42 +28,6 @@ const COLLECT_AT = 0.25;
 const REFUSE_AT = 0.97;
 /** Bind groups made between two collections the guard asks for. */
 const COLLECT_EVERY = 8 * CHECK_EVERY;
-
-function readNumber(path: string): number | null {
-  try {
-    const n = Number(readFileSync(path, "utf8").trim());
-    return Number.isFinite(n) && n > 0 ? n : null;
-  } catch {
-    return null;
-  }
-}
-
-/** The number of memory mappings of this process (lines of /proc/self/maps), or null where unknown. */
-export function processMappings(): number | null {
-  try {
-    const text = readFileSync("/proc/self/maps");
-    let lines = 0;
-    for (let i = text.indexOf(10); i >= 0; i = text.indexOf(10, i + 1)) lines++;
-    return lines;
-  } catch {
-    return null;
-  }
-}
-
-/**
- * A full collection: node's `gc` when run with --expose-gc, otherwise one made available
- * through V8's flags (the way test runners' leak detectors get it); null if neither works.
- */
-function fullCollection(): (() => void) | null {
-  const exposed = (globalThis as { gc?: () => void }).gc;
-  if (exposed) return exposed;
-  try {
-    setFlagsFromString("--expose-gc");
-    return runInNewContext("gc") as () => void;
-  } catch {
-    return null;
-  }
-}
 
 /** What the guard reads and does; tests replace them. */
 export interface MappingHooks {
@@ -86,7 +50,7 @@ export class MappingGuard {
   constructor(hooks: Partial<MappingHooks> = {}) {
     let collect: (() => void) | null | undefined;
     this.hooks = {
-      limit: readNumber("/proc/sys/vm/max_map_count"),
+      limit: mappingLimit(),
       read: processMappings,
       // Looked up on first use: most processes never come near the limit.
       collect: () => (collect === undefined ? (collect = fullCollection()) : collect)?.(),

@@ -11,8 +11,9 @@
  *   const b = cpuBlas();   // null when off or absent
  *   b?.sgemm(false, false, m, n, k, a, k, bm, n, c, n, 0);
  */
-import { createRequire } from "node:module";
+import { loadFfi } from "#platform/ffi";
 import { cpuThreads } from "../wasm/pool.ts";
+import { envVar, isNode, platformName, printDiagnostic } from "../../../env.ts";
 
 export type FloatArray = Float32Array | Float64Array;
 
@@ -37,7 +38,7 @@ interface KoffiLib {
 }
 
 /** Library names tried in order, for this platform; bare names go through the dynamic loader's search. */
-export function blasCandidates(platform: string = process.platform): string[] {
+export function blasCandidates(platform: string = platformName()): string[] {
   if (platform === "darwin") return ["/System/Library/Frameworks/Accelerate.framework/Accelerate", "libopenblas.dylib", "/opt/homebrew/opt/openblas/lib/libopenblas.dylib", "/usr/local/opt/openblas/lib/libopenblas.dylib"];
   if (platform === "win32") return ["libopenblas.dll", "openblas.dll", "mkl_rt.2.dll", "mkl_rt.dll"];
   return ["libopenblas.so.0", "libopenblas.so", "libopenblasp.so.0", "libmkl_rt.so.2", "libmkl_rt.so", "libblis.so.4", "libblis.so"];
@@ -56,7 +57,7 @@ let missing = "";
 /** The BLAS in use, or null (turned off, or none found); searches once. */
 export function cpuBlas(): Blas | null {
   if (loaded !== undefined) return loaded;
-  const env = process.env.AUGERINO_BLAS;
+  const env = envVar("AUGERINO_BLAS");
   if (env === "0") return (loaded = null);
   if (env) {
     loaded = openBlas(env);
@@ -71,9 +72,10 @@ export function cpuBlas(): Blas | null {
 let hinted = false;
 /** Prints, once, why products run on the WebAssembly kernels when a BLAS would be faster. */
 export function hintNoBlas(): void {
-  if (hinted || process.env.AUGERINO_BLAS === "0") return;
+  // A page has no native library to install, so nothing to hint there.
+  if (hinted || envVar("AUGERINO_BLAS") === "0" || !isNode) return;
   hinted = true;
-  process.stderr.write(
+  printDiagnostic(
     `augerino: ${missing}; float32/float64 products and convolutions run on the WebAssembly kernels. ` +
       `A platform BLAS makes them about 2-3x faster (Debian: apt install libopenblas0-pthread; macOS has Accelerate); ` +
       `AUGERINO_BLAS=/path/to/lib picks one, AUGERINO_BLAS=0 turns this path and this line off.\n`,
@@ -81,12 +83,12 @@ export function hintNoBlas(): void {
 }
 
 function loadKoffi(): { load(path: string): KoffiLib } | null {
-  try {
-    return createRequire(import.meta.url)("koffi");
-  } catch (e) {
-    missing = `the optional FFI package koffi did not load (${(e as Error).message.split("\n")[0]})`;
+  const ffi = loadFfi<{ load(path: string): KoffiLib }>();
+  if ("error" in ffi) {
+    missing = ffi.error;
     return null;
   }
+  return ffi.koffi;
 }
 
 /** Opens one library; null (with `missing` set) when it does not load or lacks cblas_sgemm/dgemm. */

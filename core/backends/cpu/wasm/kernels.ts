@@ -65,13 +65,21 @@ const bySource = new Map<string, Compiled>();
 let nextId = 0;
 export const wasmKernelStats = { compiled: 0, runs: 0, threaded: 0 };
 
+/** The bytes as a string, one character per byte (a map key; Buffer is Node-only). */
+function bytesKey(bytes: Uint8Array): string {
+  let out = "";
+  // Chunks keep the argument count of fromCharCode within engines' limits.
+  for (let i = 0; i < bytes.length; i += 8192) out += String.fromCharCode(...bytes.subarray(i, i + 8192));
+  return out;
+}
+
 function compile(k: Kernel): Compiled {
   let c = compiled.get(k);
   if (c) return c;
   const code = renderWasm(k);
   // Kernels from different plans are often the same code: key the module by its bytes and
   // the outer loop's length, which the code does not contain (the caller passes the range).
-  const key = `${code.outer}:${Buffer.from(code.bytes).toString("base64")}`;
+  const key = `${code.outer}:${bytesKey(code.bytes)}`;
   c = bySource.get(key);
   if (!c) {
     const module = new webAssembly.Module(code.bytes);

@@ -9,13 +9,17 @@
  * takes fewer. Workers start on the first large job and join once ready (until then the
  * main thread does all the work); they are unref()ed, so they never keep a process alive.
  *
- * Thread count: `os.availableParallelism()`, capped by env AUGERINO_THREADS or
+ * Threads are worker_threads in Node and Web Workers in a cross-origin isolated page
+ * (core/platform/{node,browser}/threads.ts); elsewhere in a browser only the calling thread.
+ *
+ * Thread count: the platform's CPU count, capped by env AUGERINO_THREADS or
  * `setCpuThreads(n)`; it counts the main thread.
  *
  *   setCpuThreads(1);   // single-threaded from here on
  */
-import os from "node:os";
-import { MessageChannel, Worker, type MessagePort } from "node:worker_threads";
+import { cpuCount, startThread, waitWhile } from "#platform/threads";
+import type { PoolThread } from "../../../platform/threads-types.ts";
+import { envVar, warn } from "../../../env.ts";
 import { CONTROL_BYTES, jobKind, word } from "./control.ts";
 import { sgemmModule, type SgemmExports } from "./matmul.ts";
 import { webAssembly, type WasmMemory, type WasmModule } from "./webassembly.ts";
@@ -43,21 +47,18 @@ interface Runtime {
 
 let runtime: Runtime | null = null;
 interface PoolWorker {
-  worker: Worker;
+  thread: PoolThread;
   wake: number;
   ready: number;
-  alive: boolean;
-  started: Promise<boolean>;
-  /** Where fused kernel modules go (the worker reads them synchronously when a job needs one), and the ids sent. */
-  port: MessagePort;
+  /** The fused kernel modules sent to it. */
   known: Set<number>;
 }
 const workers: PoolWorker[] = [];
 let threads = initialThreads();
 
 function initialThreads(): number {
-  const avail = os.availableParallelism();
-  const env = Number(process.env.AUGERINO_THREADS);
+  const avail = cpuCount();
+  const env = Number(envVar("AUGERINO_THREADS"));
   return Number.isInteger(env) && env >= 1 ? Math.min(env, avail) : avail;
 }
 
@@ -124,7 +125,7 @@ export function runJob(parallel: boolean, describe: (team: number) => Job, work?
     Atomics.store(ctrl, word.next, job.blocks);
     failure = e;
   }
-  for (let r = Atomics.load(ctrl, word.running); r !== 0; r = Atomics.load(ctrl, word.running)) Atomics.wait(ctrl, word.running, r);
+  for (let r = Atomics.load(ctrl, word.running); r !== 0; r = Atomics.load(ctrl, word.running)) waitWhile(ctrl, word.running, r);
   if (failure) throw failure;
   if (Atomics.exchange(ctrl, word.failed, 0) !== 0) throw new Error("wasm kernels: a worker thread failed (its error is on stderr)");
 }
@@ -140,7 +141,7 @@ export function runKernelJob(module: WasmModule, id: number, outer: number, bloc
   if (helpers.length === 0) return false;
   for (const h of helpers) {
     if (h.known.has(id)) continue;
-    h.port.postMessage({ id, module, heap });
+    h.thread.send({ id, module, heap });
     h.known.add(id);
   }
   const { ctrl } = wasmRuntime();
@@ -161,9 +162,9 @@ export async function startWorkers(): Promise<number> {
   spawnWorkers(threads - 1);
   const mine = workers.slice(0, threads - 1);
   // Unref'ed workers would let the process exit while we wait for them.
-  for (const w of mine) w.worker.ref();
-  const ok = await Promise.all(mine.map((w) => w.started));
-  for (const w of mine) w.worker.unref();
+  for (const w of mine) w.thread.keepProcessAlive(true);
+  const ok = await Promise.all(mine.map((w) => w.thread.started));
+  for (const w of mine) w.thread.keepProcessAlive(false);
   return ok.filter(Boolean).length;
 }
 
@@ -171,7 +172,7 @@ export async function startWorkers(): Promise<number> {
 function readyWorkers(n: number): PoolWorker[] {
   spawnWorkers(n);
   const { ctrl } = wasmRuntime();
-  return workers.slice(0, n).filter((w) => w.alive && Atomics.load(ctrl, w.ready) === 1);
+  return workers.slice(0, n).filter((w) => w.thread.alive() && Atomics.load(ctrl, w.ready) === 1);
 }
 
 function spawnWorkers(n: number): void {
@@ -183,24 +184,7 @@ function spawnWorkers(n: number): void {
       kind: word.kind, next: word.next, blocks: word.blocks, fusedKind: jobKind.fused,
       fusedId: word.fusedId, fusedOuter: word.fusedOuter, fusedPtrs: word.fusedPtrs, fusedPtr0: word.fusedPtr0,
     };
-    const { port1, port2 } = new MessageChannel();
-    // execArgv: [] because the worker is plain JS; inheriting a TypeScript loader only slows its start.
-    const worker = new Worker(new URL("./worker.js", import.meta.url), { workerData: { module, memory, words, port: port2 }, transferList: [port2], execArgv: [] });
-    port1.unref();
-    const started = new Promise<boolean>((resolve) => {
-      worker.once("message", () => resolve(true));
-      worker.once("error", (e) => {
-        entry.alive = false;
-        process.emitWarning(`augerino: a wasm matmul worker failed (${e.message}); continuing with fewer threads`);
-        resolve(false);
-      });
-      worker.once("exit", () => {
-        entry.alive = false;
-        resolve(false);
-      });
-    });
-    const entry: PoolWorker = { worker, wake: words.wake, ready: words.ready, alive: true, started, port: port1, known: new Set() };
-    worker.unref();
-    workers.push(entry);
+    const thread = startThread({ module, memory, words }, (message) => warn(`augerino: a wasm matmul worker failed (${message}); continuing with fewer threads`));
+    workers.push({ thread, wake: words.wake, ready: words.ready, known: new Set() });
   }
 }

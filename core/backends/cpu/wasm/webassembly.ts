@@ -4,6 +4,7 @@
  *
  *   const ok = webAssembly.validate(bytes);
  */
+import { envVar } from "../../../env.ts";
 
 export interface WasmMemory {
   /** For a shared memory, a SharedArrayBuffer as long as the memory is now. */
@@ -28,5 +29,5 @@ export const webAssembly = (globalThis as unknown as { WebAssembly: WebAssemblyA
 
 /** Whether the CPU uses its WebAssembly kernels (matmul, conv, fused kernels, the heap); AUGERINO_WASM=0 turns them off. */
 export function wasmEnabled(): boolean {
-  return process.env.AUGERINO_WASM !== "0";
+  return envVar("AUGERINO_WASM") !== "0";
 }

@@ -1,0 +1,11 @@
+/** One cell of the browser benchmark, as the page reports it (bench/browser/page.ts) and the runner tabulates it. */
+export interface Row {
+  workload: string;
+  library: string;
+  medianMs?: number;
+  q1?: number;
+  q3?: number;
+  reps?: number;
+  firstMs?: number;
+  error?: string;
+}
