@@ -28,4 +28,25 @@ export default tseslint.config(
     files: ["**/*.js"],
     languageOptions: { globals: { process: "readonly", console: "readonly", WebAssembly: "readonly", Atomics: "readonly", URL: "readonly" } },
   },
+  {
+    // The demo page and the browser's wasm worker run in a page or a Web Worker.
+    files: ["examples/web/**/*.js", "core/platform/browser/**/*.js"],
+    languageOptions: {
+      globals: {
+        self: "readonly",
+        document: "readonly",
+        window: "readonly",
+        fetch: "readonly",
+        crypto: "readonly",
+        TextDecoder: "readonly",
+        Response: "readonly",
+        Blob: "readonly",
+        DecompressionStream: "readonly",
+        console: "readonly",
+        WebAssembly: "readonly",
+        Atomics: "readonly",
+        URL: "readonly",
+      },
+    },
+  },
 );

@@ -28,9 +28,17 @@ export interface ColorOpts {
 }
 
 const INV_SQRT3 = 1 / Math.sqrt(3);
-const GRAY = [[1, 1, 1], [1, 1, 1], [1, 1, 1]].map((r) => r.map((v) => v / 3)); // P
+const GRAY = [
+  [1, 1, 1],
+  [1, 1, 1],
+  [1, 1, 1],
+].map((r) => r.map((v) => v / 3)); // P
 const CHROMA = GRAY.map((r, i) => r.map((v, j) => (i === j ? 1 : 0) - v)); // I - P
-const HUE = [[0, -INV_SQRT3, INV_SQRT3], [INV_SQRT3, 0, -INV_SQRT3], [-INV_SQRT3, INV_SQRT3, 0]]; // [u]x
+const HUE = [
+  [0, -INV_SQRT3, INV_SQRT3],
+  [INV_SQRT3, 0, -INV_SQRT3],
+  [-INV_SQRT3, INV_SQRT3, 0],
+]; // [u]x
 
 /**
  * The RGB matrices exp(s G_sat + h G_hue) [n, 3, 3] for saturation and hue coefficients s, h [n].
@@ -43,7 +51,9 @@ export function colorMatrices(s: Tracer, h: Tracer): Tracer {
   const e = np.exp(col(s));
   // Built in the coefficients' dtype, so float64 runs keep float64 constants.
   const mat = (m: number[][]) => np.array(m, { dtype: s.dtype });
-  const chroma = mat(CHROMA).mul(np.cos(col(h))).add(mat(HUE).mul(np.sin(col(h))));
+  const chroma = mat(CHROMA)
+    .mul(np.cos(col(h)))
+    .add(mat(HUE).mul(np.sin(col(h))));
   return mat(GRAY).add(e.mul(chroma));
 }
 
@@ -68,7 +78,8 @@ export function colorJitter(opts: ColorOpts = {}): AugDist {
   checkOptions("aug.colorJitter", opts, ["generators", "initWidth", "trainable"]);
   const gens = checkGenerators(opts.generators);
   const k = gens.length;
-  if (opts.trainable && (!Array.isArray(opts.trainable) || opts.trainable.length !== k)) throw new Error(`colorJitter: trainable must have ${k} entries (${gens.join(", ")}), got ${JSON.stringify(opts.trainable)}`);
+  if (opts.trainable && (!Array.isArray(opts.trainable) || opts.trainable.length !== k))
+    throw new Error(`colorJitter: trainable must have ${k} entries (${gens.join(", ")}), got ${JSON.stringify(opts.trainable)}`);
   const width = maskedWidth(opts.trainable);
   const at = (g: ColorGenerator) => gens.indexOf(g);
   const chromatic = at("saturation") >= 0 || at("hue") >= 0;
@@ -94,7 +105,10 @@ export function colorJitter(opts: ColorOpts = {}): AugDist {
       }
       if (at("contrast") >= 0) {
         const mean = np.mean(y, { axis: x.shape.slice(1).map((_, i) => i + 1), keepdims: true });
-        y = y.sub(mean).mul(np.exp(coef("contrast").reshape(perImage))).add(mean);
+        y = y
+          .sub(mean)
+          .mul(np.exp(coef("contrast").reshape(perImage)))
+          .add(mean);
       }
       if (at("brightness") >= 0) y = y.add(coef("brightness").reshape(perImage));
       return y;
@@ -134,7 +148,10 @@ export function compose(...dists: AugDist[]): AugDist {
     width: (theta) => np.concatenate(split(theta, thetaSizes, 0).map((t, i) => dists[i].width(t))),
     sample: (key, theta, n) => {
       const thetas = split(theta, thetaSizes, 0);
-      return np.concatenate(dists.map((d, i) => d.sample(random.foldIn(key, i), thetas[i], n).reshape([n, -1]).astype(theta.dtype)), { axis: 1 });
+      return np.concatenate(
+        dists.map((d, i) => d.sample(random.foldIn(key, i), thetas[i], n).reshape([n, -1]).astype(theta.dtype)),
+        { axis: 1 },
+      );
     },
     apply: (x, samples) => {
       const n = samples.shape[0];

@@ -187,9 +187,15 @@ export function finiteGroup(elements: Tracer, opts: { warp?: SampleOpts } = {}):
 
 /** The four rotations by multiples of 90 degrees, exactly. */
 export function rotations90(): Tracer {
-  return np.array([0, 1, 2, 3].map((k) => {
-    const c = [1, 0, -1, 0][k];
-    const s = [0, 1, 0, -1][k];
-    return [[c, -s, 0], [s, c, 0], [0, 0, 1]];
-  }));
+  return np.array(
+    [0, 1, 2, 3].map((k) => {
+      const c = [1, 0, -1, 0][k];
+      const s = [0, 1, 0, -1][k];
+      return [
+        [c, -s, 0],
+        [s, c, 0],
+        [0, 0, 1],
+      ];
+    }),
+  );
 }

@@ -17,12 +17,36 @@ export function generators2d(opts: { transScale?: number } = {}): Tracer {
   checkOptions("aug.generators2d", opts, ["transScale"]);
   const t = opts.transScale ?? 0.1;
   const g: number[][][] = [
-    [[0, 0, t], [0, 0, 0], [0, 0, 0]],
-    [[0, 0, 0], [0, 0, t], [0, 0, 0]],
-    [[0, -1, 0], [1, 0, 0], [0, 0, 0]],
-    [[1, 0, 0], [0, 1, 0], [0, 0, 0]],
-    [[1, 0, 0], [0, -1, 0], [0, 0, 0]],
-    [[0, 1, 0], [1, 0, 0], [0, 0, 0]],
+    [
+      [0, 0, t],
+      [0, 0, 0],
+      [0, 0, 0],
+    ],
+    [
+      [0, 0, 0],
+      [0, 0, t],
+      [0, 0, 0],
+    ],
+    [
+      [0, -1, 0],
+      [1, 0, 0],
+      [0, 0, 0],
+    ],
+    [
+      [1, 0, 0],
+      [0, 1, 0],
+      [0, 0, 0],
+    ],
+    [
+      [1, 0, 0],
+      [0, -1, 0],
+      [0, 0, 0],
+    ],
+    [
+      [0, 1, 0],
+      [1, 0, 0],
+      [0, 0, 0],
+    ],
   ];
   return np.array(g);
 }
@@ -44,8 +68,24 @@ export function generators3d(opts: { transScale?: number } = {}): Tracer {
     gens.push(m);
   };
   for (let i = 0; i < 3; i++) unit([[i, 3, t]]);
-  for (const [i, j] of [[0, 1], [0, 2], [1, 2]]) unit([[i, j, -1], [j, i, 1]]);
+  for (const [i, j] of [
+    [0, 1],
+    [0, 2],
+    [1, 2],
+  ])
+    unit([
+      [i, j, -1],
+      [j, i, 1],
+    ]);
   for (let i = 0; i < 3; i++) unit([[i, i, 1]]);
-  for (const [i, j] of [[0, 1], [0, 2], [1, 2]]) unit([[i, j, 1], [j, i, 1]]);
+  for (const [i, j] of [
+    [0, 1],
+    [0, 2],
+    [1, 2],
+  ])
+    unit([
+      [i, j, 1],
+      [j, i, 1],
+    ]);
   return np.array(gens);
 }

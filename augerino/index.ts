@@ -18,6 +18,27 @@ import { namedApi } from "../core/options.ts";
 export type * from "./api.ts";
 // Every error from these names the function the caller called (core/options.ts, namedApi).
 export const {
-  generators2d, generators3d, affineGrid, gridSample, warp, transformPoints, uniformAffine, uniformAffine3d, uniformSO3, rotationsFromQuaternions, gaussianAffine, colorJitter, colorMatrices, compose, finiteGroup, rotations90, inverseSoftplus, augment, loss, regularizer, predict, predictEquivariant,
+  generators2d,
+  generators3d,
+  affineGrid,
+  gridSample,
+  warp,
+  transformPoints,
+  uniformAffine,
+  uniformAffine3d,
+  uniformSO3,
+  rotationsFromQuaternions,
+  gaussianAffine,
+  colorJitter,
+  colorMatrices,
+  compose,
+  finiteGroup,
+  rotations90,
+  inverseSoftplus,
+  augment,
+  loss,
+  regularizer,
+  predict,
+  predictEquivariant,
 } = namedApi("aug", api);
 export { GENERATOR_NAMES_2D, GENERATOR_NAMES_3D, COLOR_GENERATORS } from "./api.ts";

@@ -72,7 +72,12 @@ export function gridSample(x: Tracer, grid: Tracer, opts: SampleOpts = {}): Trac
   const gather = (xi: Tracer, yi: Tracer): [Tracer, Tracer] => {
     // Value at integer pixel (xi, yi) for every channel, and whether it lies inside the image.
     const inside = np.logicalAnd(np.logicalAnd(xi.greaterEqual(0), xi.lessEqual(w - 1)), np.logicalAnd(yi.greaterEqual(0), yi.lessEqual(h - 1)));
-    const idx = np.clip(yi, 0, h - 1).mul(w).add(np.clip(xi, 0, w - 1)).astype("int32").reshape([n, 1, ho * wo]);
+    const idx = np
+      .clip(yi, 0, h - 1)
+      .mul(w)
+      .add(np.clip(xi, 0, w - 1))
+      .astype("int32")
+      .reshape([n, 1, ho * wo]);
     // The indices are clipped into the image above, so "clip" adds no check and no fill.
     const vals = np.takeAlongAxis(flat, np.broadcastTo(idx, [n, c, ho * wo]), { axis: 2, mode: "clip" });
     return [vals, inside.reshape([n, 1, ho * wo])];

@@ -82,7 +82,7 @@ export function uniform(n: number, seed: number, lo = -1, hi = 1): Float32Array 
     s = (s + 0x6d2b79f5) >>> 0;
     let t = Math.imul(s ^ (s >>> 15), 1 | s);
     t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    out[i] = lo + ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * (hi - lo));
+    out[i] = lo + (((t ^ (t >>> 14)) >>> 0) / 4294967296) * (hi - lo);
   }
   return out;
 }
@@ -187,11 +187,22 @@ export function markdownTable(m: Machine, cmd: string, workloads: Workload[], ce
       const s = c.stats;
       const tp = c.throughput !== undefined ? `${fmtTp(c.throughput)} ${w.work!.unit}` : "";
       const ratio = base?.stats && c.library !== ours ? `${(s.median / base.stats.median).toFixed(2)}x` : c.library === ours ? "1" : "";
-      const chk = c.check === undefined ? "" : w.checkLabel ? `${w.checkLabel} ${c.check.toFixed(3)}` : base?.check === undefined || c.library === ours ? c.check.toPrecision(4) : Math.abs(c.check - base.check) <= 2e-3 * Math.abs(base.check) + 1e-6 ? "same" : `differs: ${c.check.toPrecision(4)}`;
-      lines.push(`| ${w.title} | ${c.library} | ${fmtMs(s.median)} | ${fmtMs(s.min)} - ${fmtMs(s.max)} (${fmtMs(s.q1)} - ${fmtMs(s.q3)}) | ${s.reps} | ${fmtMs(s.firstMs)} | ${tp} | ${ratio} | ${chk} |`);
+      const chk =
+        c.check === undefined
+          ? ""
+          : w.checkLabel
+            ? `${w.checkLabel} ${c.check.toFixed(3)}`
+            : base?.check === undefined || c.library === ours
+              ? c.check.toPrecision(4)
+              : Math.abs(c.check - base.check) <= 2e-3 * Math.abs(base.check) + 1e-6
+                ? "same"
+                : `differs: ${c.check.toPrecision(4)}`;
+      lines.push(
+        `| ${w.title} | ${c.library} | ${fmtMs(s.median)} | ${fmtMs(s.min)} - ${fmtMs(s.max)} (${fmtMs(s.q1)} - ${fmtMs(s.q3)}) | ${s.reps} | ${fmtMs(s.firstMs)} | ${tp} | ${ratio} | ${chk} |`,
+      );
     }
   }
-  lines.push("", "vs ours = peer median / our median (> 1: we are faster). check = mean |output| equal to ours within 0.2% (\"same\").");
+  lines.push("", 'vs ours = peer median / our median (> 1: we are faster). check = mean |output| equal to ours within 0.2% ("same").');
   for (const l of libs) if (l.note) lines.push(`- ${l.name}: ${l.note}`);
   return lines.join("\n");
 }

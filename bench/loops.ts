@@ -41,7 +41,16 @@ for (const n of [100, 1_000, 10_000, 100_000]) {
       c.dispose();
     });
   }
-  rows.push({ steps: n, eqns, stageMs: +stage.toFixed(1), firstCallMs: +first.toFixed(1), jitMs: +run.toFixed(1), usPerStep: +((run / n) * 1000).toFixed(2), eagerMs: typeof eager === "number" ? +eager.toFixed(1) : eager, speedup: typeof eager === "number" ? +(eager / run).toFixed(1) : "-" });
+  rows.push({
+    steps: n,
+    eqns,
+    stageMs: +stage.toFixed(1),
+    firstCallMs: +first.toFixed(1),
+    jitMs: +run.toFixed(1),
+    usPerStep: +((run / n) * 1000).toFixed(2),
+    eagerMs: typeof eager === "number" ? +eager.toFixed(1) : eager,
+    speedup: typeof eager === "number" ? +(eager / run).toFixed(1) : "-",
+  });
   process.stderr.write(`loops: ${n} steps done\n`);
 }
 
@@ -72,7 +81,14 @@ const memory = [
   return { variant, storedKiB: +(stored(f) / 1024).toFixed(1), gradMs: +best(3, () => g(np.zeros([64])).dispose()).toFixed(1) };
 });
 
-const table = (rs: Record<string, number | string>[]) => [`| ${Object.keys(rs[0]).join(" | ")} |`, `|${Object.keys(rs[0]).map(() => "---").join("|")}|`, ...rs.map((r) => `| ${Object.values(r).join(" | ")} |`)].join("\n");
+const table = (rs: Record<string, number | string>[]) =>
+  [
+    `| ${Object.keys(rs[0]).join(" | ")} |`,
+    `|${Object.keys(rs[0])
+      .map(() => "---")
+      .join("|")}|`,
+    ...rs.map((r) => `| ${Object.values(r).join(" | ")} |`),
+  ].join("\n");
 const m = machine();
 console.log(`Machine: ${m.cpu}, ${m.cores} cores, Node ${m.node}, ${m.date} UTC. Command: \`npx tsx bench/loops.ts\`\n`);
 console.log(table(rows));

@@ -12,7 +12,6 @@ import { fmtAval, Tracer, type ShapedArray } from "./tracer.ts";
 import { eagerKernel, runsAsKernel } from "./compiler/eager.ts";
 import { routineCall } from "./routines.ts";
 
-
 interface Owned {
   backend: Backend;
   handle: Handle;
@@ -211,7 +210,7 @@ function allBool(d: ArrayData): boolean {
 }
 
 function castArray(flat: number[], dtype: DType): TypedArray {
-  const out = new ({ float32: Float32Array, float64: Float64Array, int32: Int32Array, uint32: Uint32Array, bool: Uint8Array }[dtype])(flat.length);
+  const out = new { float32: Float32Array, float64: Float64Array, int32: Int32Array, uint32: Uint32Array, bool: Uint8Array }[dtype](flat.length);
   if (isFloat(dtype)) out.set(flat);
   else for (let i = 0; i < flat.length; i++) out[i] = castScalar(flat[i], dtype);
   return out;
@@ -279,11 +278,18 @@ class EvalTrace extends Trace {
         disposeCopies(arrays, tracers);
         return prim.chunked(tracers, params, limit);
       }
-      const out = backend.runKernel(kernel, order.map((i) => arrays[i].handle), prim.name);
+      const out = backend.runKernel(
+        kernel,
+        order.map((i) => arrays[i].handle),
+        prim.name,
+      );
       disposeCopies(arrays, tracers);
       return [new NDArray(outAvals[0], backend, out)];
     }
-    const handles = backend.execute(routineCall(prim.name, params, inAvals, outAvals), arrays.map((a) => a.handle));
+    const handles = backend.execute(
+      routineCall(prim.name, params, inAvals, outAvals),
+      arrays.map((a) => a.handle),
+    );
     disposeCopies(arrays, tracers);
     return handles.map((h, i) => new NDArray(outAvals[i], backend, h));
   }

@@ -174,7 +174,10 @@ export class JaxprTrace extends Trace {
   }
   processPrimitive(prim: Primitive, tracers: Tracer[], params: Params): Tracer[] {
     if (prim.inline && !(this.builder.linear && prim.transpose)) return prim.inline(tracers, params);
-    const outAvals = prim.abstractEval(tracers.map((t) => t.aval), params);
+    const outAvals = prim.abstractEval(
+      tracers.map((t) => t.aval),
+      params,
+    );
     const outs = outAvals.map((a) => new JaxprTracer(this, a));
     this.builder.eqns.push({ prim, inputs: tracers as JaxprTracer[], params, outs });
     return outs;

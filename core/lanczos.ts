@@ -108,7 +108,10 @@ export async function lanczos(matvec: (v: Tracer) => Tracer, dim: number, k: num
   const order = values.map((_, i) => i).sort((a, b) => values[b] - values[a]);
   const result: LanczosResult = { values: order.map((i) => values[i]), steps: m };
   if (opts.vectors) {
-    const s = np.array(order.map((i) => vectors.map((row) => row[i])), { dtype }); // [m, m]: each Ritz vector's coefficients
+    const s = np.array(
+      order.map((i) => vectors.map((row) => row[i])),
+      { dtype },
+    ); // [m, m]: each Ritz vector's coefficients
     result.vectors = np.matmul(s, np.stack(basis));
   }
   return result;

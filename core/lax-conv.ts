@@ -166,7 +166,10 @@ export function reduceWindow(x: ArrayLike, op: "sum" | "max" | "min" | "mean", o
       return reduceWindowMin(a, p);
     case "mean": {
       const f = isFloat(a.dtype) ? a : astype(a, "float32");
-      return div(reduceWindowSum(f, p), win.reduce((m, n) => m * n, 1));
+      return div(
+        reduceWindowSum(f, p),
+        win.reduce((m, n) => m * n, 1),
+      );
     }
     default:
       throw new Error(`${what}: op must be "sum", "max", "min" or "mean"`);

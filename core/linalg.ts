@@ -161,7 +161,13 @@ export function norm(x: ArrayLike, ordOrOpts?: Ord | NormOpts, axis?: number | n
   }
   if (axes.length !== 2) throw new Error(`linalg.norm: axis must name one or two axes, got ${JSON.stringify(opts.axis)}`);
   const [r, c] = axes;
-  const keep = (y: Tracer) => (keepdims ? np.reshape(y, a.shape.map((n, d) => (axes.includes(d) ? 1 : n))) : y);
+  const keep = (y: Tracer) =>
+    keepdims
+      ? np.reshape(
+          y,
+          a.shape.map((n, d) => (axes.includes(d) ? 1 : n)),
+        )
+      : y;
   if (ord === null || ord === "fro") return np.sqrt(np.sum(np.mul(a, a), { axis: axes, keepdims }));
   // Column sums (ord 1) or row sums (ord inf), then the extreme over the other axis.
   const lines = (sumAxis: number, other: number, f: typeof np.max) => keep(f(np.sum(m, { axis: sumAxis, keepdims: true }), { axis: other }).reshape(a.shape.filter((_, d) => !axes.includes(d))));

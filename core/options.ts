@@ -81,7 +81,11 @@ export const IN_AXES: Positional = { key: "inAxes", what: "inAxes (a number, nul
 export function optionsOf<T extends object>(op: string, arg: unknown, allowed: readonly string[], positional?: Positional, rest?: unknown): T {
   // `np.sum(x, undefined, { keepdims })` leaves the positional value out but still gives the options after it.
   if (positional && (arg === undefined ? rest !== undefined : positional.is(arg))) {
-    checkOptions(op, rest, allowed.filter((k) => k !== positional.key));
+    checkOptions(
+      op,
+      rest,
+      allowed.filter((k) => k !== positional.key),
+    );
     return (arg === undefined ? { ...(rest as object) } : { ...(rest as object), [positional.key]: arg }) as T;
   }
   if (arg !== undefined && !isPlainObject(arg)) {

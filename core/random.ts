@@ -174,7 +174,10 @@ function uniformOptions(a: unknown, b: unknown, c: unknown): UniformOpts {
   const op = "random.uniform";
   const keys = ["minval", "maxval", "dtype"];
   if (typeof a === "string") {
-    for (const [name, v] of [["minval", b], ["maxval", c]] as const) {
+    for (const [name, v] of [
+      ["minval", b],
+      ["maxval", c],
+    ] as const) {
       if (v !== undefined && !isBound(v)) throw new Error(`${op}: ${name} must be a number or an array, got ${describeArg(v)}`);
     }
     return { dtype: a as DType, ...(b !== undefined && { minval: b as ArrayLike }), ...(c !== undefined && { maxval: c as ArrayLike }) };

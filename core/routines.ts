@@ -62,10 +62,26 @@ export interface RoutineParams {
 export type RoutineName = keyof RoutineParams;
 
 const NAMES: Record<RoutineName, true> = {
-  dot_general: true, conv_general_dilated: true, reduce_window_sum: true, reduce_window_max: true, reduce_window_min: true,
-  select_and_gather_add: true, select_and_scatter_add: true, sort: true, argsort: true, argmax: true, argmin: true,
-  scatter_add: true, bitcast_convert_type: true, threefry2x32: true, expm: true, expm_frechet: true, solve: true,
-  det: true, log_abs_det: true, det_sign: true,
+  dot_general: true,
+  conv_general_dilated: true,
+  reduce_window_sum: true,
+  reduce_window_max: true,
+  reduce_window_min: true,
+  select_and_gather_add: true,
+  select_and_scatter_add: true,
+  sort: true,
+  argsort: true,
+  argmax: true,
+  argmin: true,
+  scatter_add: true,
+  bitcast_convert_type: true,
+  threefry2x32: true,
+  expm: true,
+  expm_frechet: true,
+  solve: true,
+  det: true,
+  log_abs_det: true,
+  det_sign: true,
 };
 
 /** Every routine's name. */

@@ -70,7 +70,9 @@ export const MAX_KERNEL_ELEMENTS = 2 ** 31 - 1;
 export function checkAddressable(op: string, shape: readonly number[]): void {
   const n = sizeOf(shape);
   if (n > MAX_KERNEL_ELEMENTS) {
-    throw new Error(`${op}: ${fmtShape(shape)} has ${n} elements, more than the ${MAX_KERNEL_ELEMENTS} (2^31 - 1) that 32-bit kernel index arithmetic addresses on every backend; split the computation into smaller pieces`);
+    throw new Error(
+      `${op}: ${fmtShape(shape)} has ${n} elements, more than the ${MAX_KERNEL_ELEMENTS} (2^31 - 1) that 32-bit kernel index arithmetic addresses on every backend; split the computation into smaller pieces`,
+    );
   }
 }
 

@@ -32,11 +32,7 @@ export const evalHooks: { evalTrace?: (main: MainTrace) => Trace } = {};
 const traceStack: MainTrace[] = [];
 
 /** Runs `fn` with a new main trace of the given type pushed on the stack. */
-export function withNewMain<T>(
-  traceType: { new (main: MainTrace): Trace; readonly name: string },
-  globalData: unknown,
-  fn: (main: MainTrace) => T,
-): T {
+export function withNewMain<T>(traceType: { new (main: MainTrace): Trace; readonly name: string }, globalData: unknown, fn: (main: MainTrace) => T): T {
   const main = new MainTrace(traceStack.length + 1, traceType, globalData);
   traceStack.push(main);
   try {
@@ -91,9 +87,15 @@ function findTopTrace(args: Tracer[]): Trace {
 }
 
 class EvalTraceMarker extends Trace {
-  pure(v: Tracer) { return v; }
-  lift(v: Tracer) { return v; }
-  processPrimitive(): Tracer[] { throw new Error("unreachable"); }
+  pure(v: Tracer) {
+    return v;
+  }
+  lift(v: Tracer) {
+    return v;
+  }
+  processPrimitive(): Tracer[] {
+    throw new Error("unreachable");
+  }
 }
 
 export function fullRaise(trace: Trace, val: Tracer): Tracer {

@@ -16,11 +16,16 @@ export class TreeDef {
   }
   toString(): string {
     switch (this.kind) {
-      case "leaf": return "*";
-      case "null": return "null";
-      case "undefined": return "undefined";
-      case "array": return `[${this.children.join(", ")}]`;
-      case "object": return `{${this.keys.map((k, i) => `${k}: ${this.children[i]}`).join(", ")}}`;
+      case "leaf":
+        return "*";
+      case "null":
+        return "null";
+      case "undefined":
+        return "undefined";
+      case "array":
+        return `[${this.children.join(", ")}]`;
+      case "object":
+        return `{${this.keys.map((k, i) => `${k}: ${this.children[i]}`).join(", ")}}`;
     }
   }
   equals(other: TreeDef): boolean {
@@ -42,7 +47,11 @@ export function flatten<T = unknown>(t: PyTree<T>): [T[], TreeDef] {
     if (Array.isArray(x)) return new TreeDef("array", x.map(walk));
     if (isPlainObject(x)) {
       const keys = Object.keys(x).sort();
-      return new TreeDef("object", keys.map((k) => walk(x[k])), keys);
+      return new TreeDef(
+        "object",
+        keys.map((k) => walk(x[k])),
+        keys,
+      );
     }
     leaves.push(x as T);
     return new TreeDef("leaf");
@@ -56,10 +65,14 @@ export function unflatten<T = unknown>(def: TreeDef, leaves: readonly T[]): PyTr
   let i = 0;
   const build = (d: TreeDef): PyTree<T> => {
     switch (d.kind) {
-      case "leaf": return leaves[i++];
-      case "null": return null;
-      case "undefined": return undefined;
-      case "array": return d.children.map(build);
+      case "leaf":
+        return leaves[i++];
+      case "null":
+        return null;
+      case "undefined":
+        return undefined;
+      case "array":
+        return d.children.map(build);
       case "object": {
         const out: Record<string, PyTree<T>> = {};
         d.keys.forEach((k, j) => (out[k] = build(d.children[j])));
@@ -89,7 +102,10 @@ export function map<T = unknown, U = unknown>(f: (...xs: T[]) => U, t: PyTree<T>
     if (!d.equals(def)) throw new Error(`tree.map: tree structures differ: ${def} vs ${d}`);
     return l;
   });
-  return unflatten(def, ls.map((x, i) => f(x, ...others.map((o) => o[i]))));
+  return unflatten(
+    def,
+    ls.map((x, i) => f(x, ...others.map((o) => o[i]))),
+  );
 }
 
 /**

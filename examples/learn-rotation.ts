@@ -6,7 +6,10 @@ import * as optim from "../optim/index.ts";
 import * as aug from "../augerino/index.ts";
 
 const S = 16;
-const c = np.arange(S).astype("float32").sub((S - 1) / 2);
+const c = np
+  .arange(S)
+  .astype("float32")
+  .sub((S - 1) / 2);
 const r = np.sqrt(np.add(np.square(c.reshape([S, 1])), np.square(c.reshape([1, S]))));
 const ring = np.exp(np.square(r.sub(5)).neg());
 const cross = np.maximum(np.exp(np.square(c).neg()).reshape([S, 1]), np.exp(np.square(c).neg()).reshape([1, S])).mul(np.less(r, 7));

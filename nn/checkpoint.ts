@@ -230,7 +230,7 @@ export async function load(path: string, opts: { backend?: string } = {}): Promi
  * @example
  * const params = await nn.loadBytes(new Uint8Array(await (await fetch(url)).arrayBuffer()));
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the saved pytree's type is the caller's (as nn.load)
 export async function loadBytes(bytes: Uint8Array, opts: { backend?: string } = {}): Promise<any> {
   checkOptions("nn.loadBytes", opts, ["backend"]);
   if (!(bytes instanceof Uint8Array)) throw new TypeError(`nn.loadBytes: expected a Uint8Array of a safetensors file, got ${bytes === null ? "null" : typeof bytes}`);
@@ -238,7 +238,7 @@ export async function loadBytes(bytes: Uint8Array, opts: { backend?: string } = 
   return deserialize("bytes", bytes, opts.backend);
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the saved pytree's type is the caller's (as nn.load)
 function deserialize(path: string, buf: Uint8Array, backend: string | undefined): any {
   const { infos, metadata, dataStart } = parseHeader(path, buf);
   const arrays = new Map<string, Tracer>();

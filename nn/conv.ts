@@ -14,7 +14,12 @@ function pair(v: number | [number, number], what: string): [number, number] {
 }
 
 function paddingOf(p: Padding): "SAME" | "VALID" | [number, number][] {
-  return typeof p === "number" ? [[p, p], [p, p]] : p;
+  return typeof p === "number"
+    ? [
+        [p, p],
+        [p, p],
+      ]
+    : p;
 }
 
 function checkNCHW(name: string, shape: readonly number[]): void {
@@ -73,7 +78,7 @@ function pool(name: string, op: "max" | "mean", window: number | [number, number
   const win = pair(window, `${name} window`);
   const strides = pair(opts.strides ?? win, `${name} strides`);
   const padding = paddingOf(opts.padding ?? "VALID");
-  const pad4 = typeof padding === "string" ? padding : [[0, 0], [0, 0], ...padding] as [number, number][];
+  const pad4 = typeof padding === "string" ? padding : ([[0, 0], [0, 0], ...padding] as [number, number][]);
   const run = (x: Tracer) => {
     checkNCHW(name, x.shape);
     return reduceWindow(x, op, { window: [1, 1, ...win], strides: [1, 1, ...strides], padding: pad4 });
@@ -89,7 +94,11 @@ export const avgPool = (window: number | [number, number], opts: { strides?: num
 
 /** Mean over the spatial axes: [N, C, H, W] -> [N, C]. */
 export const globalAvgPool = (): Layer =>
-  stateless("globalAvgPool", (x) => {
-    if (x.ndim < 3) throw new Error(`globalAvgPool: expected [N, C, ...spatial], got [${x.shape}]`);
-    return np.mean(x, { axis: [...Array(x.ndim - 2).keys()].map((i) => i + 2) });
-  }, (s) => s.slice(0, 2));
+  stateless(
+    "globalAvgPool",
+    (x) => {
+      if (x.ndim < 3) throw new Error(`globalAvgPool: expected [N, C, ...spatial], got [${x.shape}]`);
+      return np.mean(x, { axis: [...Array(x.ndim - 2).keys()].map((i) => i + 2) });
+    },
+    (s) => s.slice(0, 2),
+  );

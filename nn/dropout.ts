@@ -26,5 +26,4 @@ function dropoutLayer(name: string, rate: number, maskShape: (x: Tracer) => numb
 export const dropout = (rate = 0.5): Layer => dropoutLayer("dropout", rate, (x) => x.shape);
 
 /** Zeroes whole channels of [N, C, ...] inputs (PyTorch's Dropout2d). */
-export const spatialDropout = (rate = 0.5): Layer =>
-  dropoutLayer("spatialDropout", rate, (x) => x.shape.map((n, i) => (i < 2 ? n : 1)));
+export const spatialDropout = (rate = 0.5): Layer => dropoutLayer("spatialDropout", rate, (x) => x.shape.map((n, i) => (i < 2 ? n : 1)));

@@ -14,6 +14,32 @@ import { namedApi } from "../core/options.ts";
 export type * from "./api.ts";
 // Every error from these names the function the caller called (core/options.ts, namedApi).
 export const {
-  sequential, relu, leakyRelu, gelu, flatten, stateless, dense, conv2d, maxPool, avgPool, globalAvgPool, batchNorm, pointConv, pointPool, dropout, spatialDropout, crossEntropy, mse, mae, accuracy, kaimingUniformDefault, heNormal, glorotUniform, save, load, saveBytes, loadBytes,
+  sequential,
+  relu,
+  leakyRelu,
+  gelu,
+  flatten,
+  stateless,
+  dense,
+  conv2d,
+  maxPool,
+  avgPool,
+  globalAvgPool,
+  batchNorm,
+  pointConv,
+  pointPool,
+  dropout,
+  spatialDropout,
+  crossEntropy,
+  mse,
+  mae,
+  accuracy,
+  kaimingUniformDefault,
+  heNormal,
+  glorotUniform,
+  save,
+  load,
+  saveBytes,
+  loadBytes,
 } = namedApi("nn", api);
 export const models = namedApi("nn.models", api.models);

@@ -60,7 +60,11 @@ export const gelu = (): Layer => stateless("gelu", (x) => x.mul(np.erf(x.mul(Mat
 
 /** Flattens all axes after the batch axis. */
 export const flatten = (): Layer =>
-  stateless("flatten", (x) => x.reshape([x.shape[0], -1]), (s) => [s[0], s.slice(1).reduce((a, b) => a * b, 1)]);
+  stateless(
+    "flatten",
+    (x) => x.reshape([x.shape[0], -1]),
+    (s) => [s[0], s.slice(1).reduce((a, b) => a * b, 1)],
+  );
 
 /** Splits a key into n keys as a JS array. */
 export function splitKeys(key: Tracer, n: number): Tracer[] {

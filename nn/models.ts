@@ -33,11 +33,19 @@ export function layer13(opts: ModelOpts = {}): Layer {
   checkOptions("nn.models.layer13", opts, MODEL_KEYS);
   const { k = 128, numClasses = 10, dropout: rate = 0.3 } = opts;
   return sequential(
-    ...convBnRelu(k), ...convBnRelu(k), ...convBnRelu(2 * k),
-    maxPool(2), dropout(rate),
-    ...convBnRelu(2 * k), ...convBnRelu(2 * k), ...convBnRelu(2 * k),
-    maxPool(2), dropout(rate),
-    ...convBnRelu(2 * k), ...convBnRelu(2 * k), ...convBnRelu(2 * k),
+    ...convBnRelu(k),
+    ...convBnRelu(k),
+    ...convBnRelu(2 * k),
+    maxPool(2),
+    dropout(rate),
+    ...convBnRelu(2 * k),
+    ...convBnRelu(2 * k),
+    ...convBnRelu(2 * k),
+    maxPool(2),
+    dropout(rate),
+    ...convBnRelu(2 * k),
+    ...convBnRelu(2 * k),
+    ...convBnRelu(2 * k),
     dropout(rate),
     ...head(numClasses),
   );
@@ -51,10 +59,14 @@ export function smallConv(opts: ModelOpts = {}): Layer {
   checkOptions("nn.models.smallConv", opts, MODEL_KEYS);
   const { k = 32, numClasses = 10, dropout: rate = 0.3 } = opts;
   return sequential(
-    ...convBnRelu(k), ...convBnRelu(k), ...convBnRelu(2 * k),
-    maxPool(2), dropout(rate),
+    ...convBnRelu(k),
+    ...convBnRelu(k),
     ...convBnRelu(2 * k),
-    maxPool(2), dropout(rate),
+    maxPool(2),
+    dropout(rate),
+    ...convBnRelu(2 * k),
+    maxPool(2),
+    dropout(rate),
     ...convBnRelu(2 * k),
     dropout(rate),
     ...head(numClasses),

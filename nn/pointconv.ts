@@ -76,7 +76,10 @@ export function pointConv(features: number, opts: PointConvOpts = {}): Layer {
       const rel = pos.reshape([n, 1, p, 3]).sub(pos.reshape([n, p, 1, 3]));
       const k = applyLinear(params.k2, swish(applyLinear(params.k1, rel))).mul(mask.reshape([n, 1, p, 1]));
       const count = np.maximum(np.sum(mask, { axis: 1 }), 1).reshape([n, 1, 1, 1]);
-      const agg = np.einsum("nijk,njc->nikc", k, h).div(count).reshape([n, p, kernel * c]);
+      const agg = np
+        .einsum("nijk,njc->nikc", k, h)
+        .div(count)
+        .reshape([n, p, kernel * c]);
       const out = swish(applyLinear(params.mix, agg).add(applyLinear(params.self, h))).mul(mask.reshape([n, p, 1]));
       return { y: np.concatenate([pos, mask.reshape([n, p, 1]), out], { axis: -1 }), state };
     },

@@ -37,7 +37,15 @@ export function scaleByAdam(opts: AdamOpts = {}): GradientTransformation {
     update: (updates, state) => {
       const s = state as AdamState;
       const mu = map((g: Tracer, m: Tracer) => g.mul(1 - b1).add(m.mul(b1)), updates, s.mu);
-      const nu = map((g: Tracer, v: Tracer) => g.mul(g).mul(1 - b2).add(v.mul(b2)), updates, s.nu);
+      const nu = map(
+        (g: Tracer, v: Tracer) =>
+          g
+            .mul(g)
+            .mul(1 - b2)
+            .add(v.mul(b2)),
+        updates,
+        s.nu,
+      );
       const count = incrementCount(s.count);
       // Bias corrections in each leaf's own dtype (so float64 runs stay float64), computed once per dtype.
       const corrections = new Map<string, [Tracer, Tracer]>();
@@ -50,10 +58,14 @@ export function scaleByAdam(opts: AdamOpts = {}): GradientTransformation {
         }
         return c;
       };
-      const out = map((m: Tracer, v: Tracer) => {
-        const [c1, c2] = correction(m.dtype);
-        return m.div(c1).div(v.div(c2).add(epsRoot).sqrt().add(eps));
-      }, mu, nu);
+      const out = map(
+        (m: Tracer, v: Tracer) => {
+          const [c1, c2] = correction(m.dtype);
+          return m.div(c1).div(v.div(c2).add(epsRoot).sqrt().add(eps));
+        },
+        mu,
+        nu,
+      );
       return { updates: out, state: { count, mu, nu } };
     },
   };

@@ -62,7 +62,10 @@ export function multiTransform(transforms: Record<string, GradientTransformation
   // null is a leafless node in our pytrees, so a masked tree flattens to exactly its group's leaves, in order.
   const mask = (tree: Updates, flat: string[], name: string): Updates => {
     const [leaves, def] = flatten<Tracer>(tree);
-    return unflatten(def, leaves.map((x, i) => (flat[i] === name ? x : null)));
+    return unflatten(
+      def,
+      leaves.map((x, i) => (flat[i] === name ? x : null)),
+    );
   };
   return {
     init: (params) => {

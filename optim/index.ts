@@ -20,5 +20,26 @@ import { namedApi } from "../core/options.ts";
 export type * from "./api.ts";
 // Every error from these names the function the caller called (core/options.ts, namedApi).
 export const {
-  applyUpdates, identity, scale, scaleByLearningRate, scaleBySchedule, addDecayedWeights, chain, multiTransform, clipByGlobalNorm, globalNorm, trace, sgd, scaleByAdam, adam, adamw, constantSchedule, linearSchedule, cosineDecay, piecewiseConstant, joinSchedules, warmupCosine, exponentialDecay,
+  applyUpdates,
+  identity,
+  scale,
+  scaleByLearningRate,
+  scaleBySchedule,
+  addDecayedWeights,
+  chain,
+  multiTransform,
+  clipByGlobalNorm,
+  globalNorm,
+  trace,
+  sgd,
+  scaleByAdam,
+  adam,
+  adamw,
+  constantSchedule,
+  linearSchedule,
+  cosineDecay,
+  piecewiseConstant,
+  joinSchedules,
+  warmupCosine,
+  exponentialDecay,
 } = namedApi("optim", api);

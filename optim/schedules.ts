@@ -57,7 +57,10 @@ export function cosineDecay(opts: { init: number; decaySteps: number; alpha?: nu
   if (!(decaySteps > 0)) throw new Error(`cosineDecay: decaySteps must be positive, got ${decaySteps}`);
   return (count) => {
     const t = np.minimum(floatCount(count), decaySteps);
-    const cosine = np.cos(t.mul(Math.PI / decaySteps)).add(1).mul(0.5);
+    const cosine = np
+      .cos(t.mul(Math.PI / decaySteps))
+      .add(1)
+      .mul(0.5);
     const shaped = exponent === 1 ? cosine : cosine.pow(exponent);
     return shaped.mul((1 - alpha) * init).add(alpha * init);
   };
@@ -124,10 +127,7 @@ export function warmupCosine(opts: { init?: number; peak: number; warmupSteps: n
   }
   const alpha = peak === 0 ? 0 : end / peak;
   return joinSchedules(
-    [
-      linearSchedule({ init: opts.init ?? 0, end: peak, transitionSteps: warmupSteps }),
-      cosineDecay({ init: peak, decaySteps: decaySteps - warmupSteps, alpha, exponent: opts.exponent }),
-    ],
+    [linearSchedule({ init: opts.init ?? 0, end: peak, transitionSteps: warmupSteps }), cosineDecay({ init: peak, decaySteps: decaySteps - warmupSteps, alpha, exponent: opts.exponent })],
     [warmupSteps],
   );
 }

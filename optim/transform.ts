@@ -35,10 +35,14 @@ export type LearningRate = number | Schedule;
  * params = optim.applyUpdates(params, updates);
  */
 export function applyUpdates<P>(params: P, updates: Updates): P {
-  return map((p: Tracer, u: Tracer) => {
-    const out = p.add(u);
-    return out.dtype === p.dtype ? out : out.astype(p.dtype);
-  }, params as Params, updates) as P;
+  return map(
+    (p: Tracer, u: Tracer) => {
+      const out = p.add(u);
+      return out.dtype === p.dtype ? out : out.astype(p.dtype);
+    },
+    params as Params,
+    updates,
+  ) as P;
 }
 
 /**

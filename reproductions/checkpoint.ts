@@ -41,7 +41,10 @@ function hashCode(): string {
   const h = createHash("sha256");
   for (const dir of CODE_DIRS) {
     const files = (readdirSync(join(root, dir), { recursive: true }) as string[]).filter((f) => /\.[cm]?[jt]s$/.test(f)).sort();
-    for (const f of files) h.update(`${dir}/${f}\0`).update(readFileSync(join(root, dir, f))).update("\0");
+    for (const f of files)
+      h.update(`${dir}/${f}\0`)
+        .update(readFileSync(join(root, dir, f)))
+        .update("\0");
   }
   return h.digest("hex");
 }

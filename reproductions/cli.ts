@@ -34,7 +34,12 @@ type Options = NonNullable<ParseArgsConfig["options"]>;
 export function parseFlags<const O extends Options>(args: string[], options: O) {
   let parsed;
   try {
-    parsed = parseArgs<{ args: string[]; options: O; allowPositionals: true; strict: true }>({ args, options: { ...options, help: { type: "boolean", short: "h" } }, allowPositionals: true, strict: true });
+    parsed = parseArgs<{ args: string[]; options: O; allowPositionals: true; strict: true }>({
+      args,
+      options: { ...options, help: { type: "boolean", short: "h" } },
+      allowPositionals: true,
+      strict: true,
+    });
   } catch (e) {
     throw new UsageError(flagProblem(e));
   }
@@ -92,7 +97,15 @@ export function packageVersion(): string {
 
 function usage(): string {
   const lines = Object.entries(commands).map(([n, c]) => `  ${n.padEnd(12)} ${c.summary}`);
-  return ["usage: augerino <command> [options]   (augerino <command> --help for its options)", "", "commands:", ...(lines.length ? lines : ["  (none yet)"]), "", "  --help       this text", "  --version    the package version"].join("\n");
+  return [
+    "usage: augerino <command> [options]   (augerino <command> --help for its options)",
+    "",
+    "commands:",
+    ...(lines.length ? lines : ["  (none yet)"]),
+    "",
+    "  --help       this text",
+    "  --version    the package version",
+  ].join("\n");
 }
 
 export async function main(argv: string[]): Promise<number> {

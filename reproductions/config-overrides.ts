@@ -46,7 +46,8 @@ function parseValue(key: string, raw: string, def: unknown, keys: string): unkno
   }
   if (isNumberList(def)) return raw.split(",").map((s) => parseNumber(key, s, keys));
   const choices = CHOICES[key];
-  if (choices ? !choices.includes(raw) : raw === "") throw new UsageError(`--set ${key} needs ${choices ? `one of ${choices.join(", ")}` : "a value"}, got ${JSON.stringify(raw)} (valid keys: ${keys})`);
+  if (choices ? !choices.includes(raw) : raw === "")
+    throw new UsageError(`--set ${key} needs ${choices ? `one of ${choices.join(", ")}` : "a value"}, got ${JSON.stringify(raw)} (valid keys: ${keys})`);
   return raw;
 }
 

@@ -7,7 +7,11 @@
 import { consoleOutput, defineCommand, exitFor, parseFlags, UsageError, type Output } from "./cli.ts";
 import { checkDataset, DATASETS, downloadDataset, FIX, searchDirs, type DownloadOpts, type RegisteredDataset } from "./datasets/index.ts";
 
-const USAGE = `usage: augerino data [--check] [--download] [NAME ...]   (--check is the default; NAME: ${DATASETS.map((d) => d.spec.name).join(", ")}; when none, all but ${DATASETS.filter((d) => d.onRequest).map((d) => d.spec.name).join(", ")}, which are large or the user's own)`;
+const USAGE = `usage: augerino data [--check] [--download] [NAME ...]   (--check is the default; NAME: ${DATASETS.map((d) => d.spec.name).join(", ")}; when none, all but ${DATASETS.filter(
+  (d) => d.onRequest,
+)
+  .map((d) => d.spec.name)
+  .join(", ")}, which are large or the user's own)`;
 
 export interface DataCommandIO extends Partial<Output> {
   /** Passed to the downloads (tests inject a fetch). */
@@ -42,7 +46,13 @@ function check(datasets: RegisteredDataset[], { out, err }: Output): number {
     out(`${spec.name}: ${spec.description} (searched ${searchDirs(spec.name).join(", ")})`);
     for (const s of checkDataset(spec, validate)) {
       if (s.state === "missing" || s.state === "corrupt") bad++;
-      const where = s.state === "missing" ? `none of ${spec.parts.find((p) => p.role === s.role)!.variants.map((v) => v.name).join(", ")}` : (s.path ?? "");
+      const where =
+        s.state === "missing"
+          ? `none of ${spec.parts
+              .find((p) => p.role === s.role)!
+              .variants.map((v) => v.name)
+              .join(", ")}`
+          : (s.path ?? "");
       const detail = s.state === "corrupt" ? `: ${s.detail}` : (s.state === "OK" || s.state === "absent") && s.detail ? ` (${s.detail})` : "";
       out(`  ${s.state.padEnd(8)} ${s.role.padEnd(13)} ${(where + detail).trim()}`);
     }

@@ -72,7 +72,10 @@ function runLine(run: RunRecord): string {
 }
 
 /** `--set` flags for report.md's command line, so the run can be repeated. */
-const setFlags = (set: Overrides) => Object.entries(set).map(([k, v]) => ` --set ${k}=${v}`).join("");
+const setFlags = (set: Overrides) =>
+  Object.entries(set)
+    .map(([k, v]) => ` --set ${k}=${v}`)
+    .join("");
 
 export function writeReport(name: string, title: string, res: ExperimentResult, out: string, run?: RunRecord, overrides: Overrides = {}): void {
   mkdirSync(out, { recursive: true });

@@ -47,7 +47,19 @@ export function runCaption(name: string, opts: Pick<RunOpts, "seed" | "quick" | 
  * A line chart of several named series over a shared x. Axis titles default to the field
  * names: give `xTitle`/`yTitle` with units; `caption` (see runCaption) goes under the title.
  */
-export function lineChart(opts: { title: string; caption?: string; x: string; y: string; xTitle?: string; yTitle?: string; rows: Record<string, number | string>[]; series?: string; rule?: Rule; rules?: Rule[]; order?: string }): TopLevelSpec {
+export function lineChart(opts: {
+  title: string;
+  caption?: string;
+  x: string;
+  y: string;
+  xTitle?: string;
+  yTitle?: string;
+  rows: Record<string, number | string>[];
+  series?: string;
+  rule?: Rule;
+  rules?: Rule[];
+  order?: string;
+}): TopLevelSpec {
   const line = {
     mark: { type: "line" as const, point: opts.rows.length <= 60 },
     encoding: {

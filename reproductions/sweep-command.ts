@@ -16,7 +16,8 @@ import { writeSweepReport } from "./sweep-report.ts";
 import { parseSlurmOptions } from "./sweep-sbatch.ts";
 import { runSlurm, SetupError } from "./sweep-slurm.ts";
 
-const USAGE = "usage: augerino sweep <experiment> --grid key=v1,v2|a..b [--grid ...] [--set key=value ...] [--engine local|slurm] [--slurm key=value ...] [--resubmit-failed] [--out DIR] [--quick] [--epochs N] [--backend NAME]";
+const USAGE =
+  "usage: augerino sweep <experiment> --grid key=v1,v2|a..b [--grid ...] [--set key=value ...] [--engine local|slurm] [--slurm key=value ...] [--resubmit-failed] [--out DIR] [--quick] [--epochs N] [--backend NAME]";
 
 const OPTIONS = {
   grid: { type: "string", multiple: true },

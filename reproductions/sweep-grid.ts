@@ -80,11 +80,20 @@ const safe = (s: string) => s.replace(/[^A-Za-z0-9._-]/g, "-");
 export function gridPoints(axes: Axis[]): Point[] {
   let combos: Record<string, string>[] = [{}];
   for (const a of axes) combos = combos.flatMap((c) => a.values.map((v) => ({ ...c, [a.key]: v })));
-  return combos.map((values, index) => ({ index, values, id: Object.entries(values).map(([k, v]) => `${safe(k)}-${safe(v)}`).join("_") }));
+  return combos.map((values, index) => ({
+    index,
+    values,
+    id: Object.entries(values)
+      .map(([k, v]) => `${safe(k)}-${safe(v)}`)
+      .join("_"),
+  }));
 }
 
 /** "lambdas=0.01 seed=2", for progress lines and reports. */
-export const describePoint = (p: Point) => Object.entries(p.values).map(([k, v]) => `${k}=${v}`).join(" ");
+export const describePoint = (p: Point) =>
+  Object.entries(p.values)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(" ");
 
 export const pointDir = (dir: string, p: Point) => join(dir, "points", p.id);
 
@@ -93,7 +102,10 @@ export function reproduceArgs(dir: string, s: SweepSettings, p: Point): string[]
   const { seed, ...grid } = p.values;
   const set = { ...s.set, ...grid };
   return [
-    "reproduce", s.experiment, "--out", pointDir(dir, p),
+    "reproduce",
+    s.experiment,
+    "--out",
+    pointDir(dir, p),
     ...(seed !== undefined ? ["--seed", seed] : []),
     ...Object.entries(set).flatMap(([k, v]) => ["--set", `${k}=${v}`]),
     ...(s.quick ? ["--quick"] : []),

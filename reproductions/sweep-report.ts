@@ -43,7 +43,9 @@ function pointMetrics(dir: string, p: Point): Record<string, number> | undefined
   } catch {
     return undefined;
   }
-  const suffixes = Object.entries(p.values).filter(([k]) => k !== "seed").flatMap(([, v]) => [`_${v}`, `_${Number(v)}`]);
+  const suffixes = Object.entries(p.values)
+    .filter(([k]) => k !== "seed")
+    .flatMap(([, v]) => [`_${v}`, `_${Number(v)}`]);
   const out: Record<string, number> = {};
   for (const [name, value] of Object.entries(res.metrics ?? {})) {
     const suffix = suffixes.find((s) => name.endsWith(s));
@@ -79,7 +81,10 @@ async function charts(dir: string, axes: Axis[], groups: Group[], command: strin
   mkdirSync(join(dir, "figures"), { recursive: true });
   const files: string[] = [];
   // Axis titles with their units (widths of rotations are angles; accuracies are fractions).
-  for (const [family, pattern, yTitle] of [["width", /width/i, "learned width (rad)"], ["accuracy", /accuracy/i, "test accuracy (fraction correct)"]] as const) {
+  for (const [family, pattern, yTitle] of [
+    ["width", /width/i, "learned width (rad)"],
+    ["accuracy", /accuracy/i, "test accuracy (fraction correct)"],
+  ] as const) {
     const rows: MeanRow[] = groups.flatMap((g) =>
       Object.entries(g.samples)
         .filter(([name]) => pattern.test(name))
@@ -102,7 +107,14 @@ export async function writeSweepReport(dir: string, s: SweepSettings, axes: Axis
     command,
     settings: s,
     grid: axes,
-    points: points.map((p) => ({ index: p.index, id: p.id, values: p.values, folder: relative(dir, pointDir(dir, p)), metrics: metrics.get(p) ?? null, ...(failed.has(p) && { state: failed.get(p)!.state, log: failed.get(p)!.log }) })),
+    points: points.map((p) => ({
+      index: p.index,
+      id: p.id,
+      values: p.values,
+      folder: relative(dir, pointDir(dir, p)),
+      metrics: metrics.get(p) ?? null,
+      ...(failed.has(p) && { state: failed.get(p)!.state, log: failed.get(p)!.log }),
+    })),
     groups: stats,
     figures,
   };
@@ -123,7 +135,14 @@ export async function writeSweepReport(dir: string, s: SweepSettings, axes: Axis
     ...stats.flatMap((g) => Object.entries(g.metrics).map(([m, st]) => `| ${[...keys.map((k) => g.values[k]), m, fmt(st.mean), fmt(st.std), String(st.count), st.paper].map(cell).join(" | ")} |`)),
     "",
     ...(missing.length > 0
-      ? ["## Points without results", "", "| point | state | log |", "|---|---|---|", ...missing.map((p) => `| ${cell(describePoint(p))} | ${failed.get(p)?.state ?? "not run"} | ${failed.get(p)?.log ?? ""} |`), ""]
+      ? [
+          "## Points without results",
+          "",
+          "| point | state | log |",
+          "|---|---|---|",
+          ...missing.map((p) => `| ${cell(describePoint(p))} | ${failed.get(p)?.state ?? "not run"} | ${failed.get(p)?.log ?? ""} |`),
+          "",
+        ]
       : []),
     ...(figures.length > 0 ? ["## Figures", "", ...figures.filter((f) => f.endsWith(".svg")).map((f) => `![${f}](${f})`), ""] : []),
   ];

@@ -48,7 +48,9 @@ function slurm(cmd: string, args: string[]): string {
   try {
     return execFileSync(cmd, args, { encoding: "utf8", timeout: 60_000, stdio: ["ignore", "pipe", "pipe"] });
   } catch (e) {
-    const said = String((e as { stderr?: string }).stderr ?? "").trim().split("\n")[0];
+    const said = String((e as { stderr?: string }).stderr ?? "")
+      .trim()
+      .split("\n")[0];
     throw new SetupError(`${cmd} ${args.join(" ")} failed: ${said || (e as Error).message.split("\n")[0]}`);
   }
 }
@@ -63,7 +65,9 @@ export function checkSharedFolder(dir: string): void {
   const nodes = new Set(slurm("sinfo", ["-h", "-N", "-o", "%N"]).split("\n").filter(Boolean)).size;
   const fs = slurm("stat", ["-f", "-c", "%T", dir]).trim();
   if (nodes > 1 && LOCAL_FS.includes(fs)) {
-    throw new SetupError(`--out ${dir} is on ${fs}, which only this machine sees, but the cluster has ${nodes} nodes: put the sweep on a filesystem every node shares (home, project or scratch space)`);
+    throw new SetupError(
+      `--out ${dir} is on ${fs}, which only this machine sees, but the cluster has ${nodes} nodes: put the sweep on a filesystem every node shares (home, project or scratch space)`,
+    );
   }
 }
 
@@ -184,7 +188,10 @@ export async function runSlurm(dir: string, s: SweepSettings, points: Point[], o
   writeFileSync(scriptPath(dir), sbatchScript(dir, s, points, opts.slurm));
   const jobs = state.jobs.filter((j) => activeTasks([j]).size > 0);
   if (todo.length > 0) {
-    const job = submit(dir, todo.map((p) => p.index));
+    const job = submit(
+      dir,
+      todo.map((p) => p.index),
+    );
     io.out(`submitted array job ${job} (${todo.length} task${todo.length > 1 ? "s" : ""}: ${arrayList(todo.map((p) => p.index))}) from ${scriptPath(dir)}`);
     for (const p of todo) state.tasks[p.index] = { job, state: "PENDING", log: taskLog(dir, job, p.index) };
     state.jobs.push(job);

@@ -166,7 +166,10 @@ export async function trainAugerino(cfg: TrainConfig): Promise<TrainResult> {
       lossSum += loss[0];
       if (hit) hits += hit[0];
       lastWidths = widths;
-      progress.update(epoch * steps + b + 1, `epoch ${epoch + 1} loss ${(lossSum / (b + 1)).toFixed(4)}${classify ? ` acc ${(hits / ((b + 1) * cfg.batchSize)).toFixed(3)}` : ""} widths ${fmtWidths(widths)}`);
+      progress.update(
+        epoch * steps + b + 1,
+        `epoch ${epoch + 1} loss ${(lossSum / (b + 1)).toFixed(4)}${classify ? ` acc ${(hits / ((b + 1) * cfg.batchSize)).toFixed(3)}` : ""} widths ${fmtWidths(widths)}`,
+      );
       // Let finalizers return the step's buffers to the pool.
       await yieldToEventLoop();
     }

@@ -14,10 +14,18 @@ import { pathToFileURL } from "node:url";
 
 const root = resolve(import.meta.dirname, "..");
 /** URL prefix -> folder; the longest matching prefix wins. */
-const MOUNTS: [string, string][] = [["/dist/", join(root, "dist")], ["/", join(root, "examples", "web")]];
+const MOUNTS: [string, string][] = [
+  ["/dist/", join(root, "dist")],
+  ["/", join(root, "examples", "web")],
+];
 const TYPES: Record<string, string> = {
-  ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
-  ".map": "application/json", ".json": "application/json", ".png": "image/png", ".svg": "image/svg+xml",
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".map": "application/json",
+  ".json": "application/json",
+  ".png": "image/png",
+  ".svg": "image/svg+xml",
 };
 
 /** The file a request path names inside a mount, or null when it names none (or leaves the mount). */

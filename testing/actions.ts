@@ -26,7 +26,8 @@ export type KeyTransform<X = Tracer> = (key: Tracer, x: X) => X;
 /** What the measures accept as a transformation. */
 export type Transform<X = Tracer> = AugDist | { dist: AugDist; theta: Tracer } | { action: Action<X> } | KeyTransform<X>;
 
-const isDist = (t: unknown): t is AugDist => typeof t === "object" && t !== null && typeof (t as AugDist).sample === "function" && typeof (t as AugDist).apply === "function" && typeof (t as AugDist).init === "function";
+const isDist = (t: unknown): t is AugDist =>
+  typeof t === "object" && t !== null && typeof (t as AugDist).sample === "function" && typeof (t as AugDist).apply === "function" && typeof (t as AugDist).init === "function";
 
 /** The size of a batch: the leading axis of `x`, or of its first leaf when `x` is a pytree. */
 export function batchSize(op: string, x: unknown): number {

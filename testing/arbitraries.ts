@@ -48,7 +48,11 @@ function real(min: number, max: number): fc.Arbitrary<number> {
 }
 
 /** The homogeneous 3x3 rotation by `a` radians. */
-export const rotation2dMatrix = (a: number) => [[Math.cos(a), -Math.sin(a), 0], [Math.sin(a), Math.cos(a), 0], [0, 0, 1]];
+export const rotation2dMatrix = (a: number) => [
+  [Math.cos(a), -Math.sin(a), 0],
+  [Math.sin(a), Math.cos(a), 0],
+  [0, 0, 1],
+];
 
 /**
  * Rotations of the plane by angles in [-maxAngle, maxAngle] (default: every angle), shrinking toward 0.
@@ -228,7 +232,12 @@ export function pointCloud(opts: PointCloudOpts = {}): fc.Arbitrary<PointCloud> 
     .record({ seed: seedArb, counts: fc.array(intRange(op, "points", opts.points ?? [1, 8]), { minLength: bMin, maxLength: bMax }), pad: intRange(op, "padding", opts.padding ?? [0, 2]) })
     .map(({ seed, counts, pad }) => {
       const p = Math.max(0, ...counts) + pad;
-      const mask = np.array(counts.map((c) => Array.from({ length: p }, (_, j) => (j < c ? 1 : 0))), { dtype: opts.dtype ?? "float32" }).reshape([counts.length, p]);
+      const mask = np
+        .array(
+          counts.map((c) => Array.from({ length: p }, (_, j) => (j < c ? 1 : 0))),
+          { dtype: opts.dtype ?? "float32" },
+        )
+        .reshape([counts.length, p]);
       const [kp, kf] = random.split(random.key(seed)) as unknown as Tracer[];
       // Padding is exactly +0 (a product with the mask would leave -0 behind negative draws).
       const real3 = np.greater(mask, 0).reshape([counts.length, p, 1]);

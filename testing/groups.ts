@@ -59,7 +59,8 @@ export function affine2d(opts: { widths?: number | number[]; transScale?: number
 
 /** Nested arrays of a CPU array (the elements of a group are read once, when it is made). */
 function matricesOf(op: string, t: Tracer): number[][][] {
-  if ("backend" in t && (t as { backend: string }).backend !== "cpu") throw new Error(`${op}: give the elements as nested arrays or a CPU array (this one is on ${(t as { backend: string }).backend}); they are read synchronously`);
+  if ("backend" in t && (t as { backend: string }).backend !== "cpu")
+    throw new Error(`${op}: give the elements as nested arrays or a CPU array (this one is on ${(t as { backend: string }).backend}); they are read synchronously`);
   return t.toArraySync() as number[][][];
 }
 
@@ -78,15 +79,36 @@ export function finite(elements: number[][][] | Tracer | aug.AugDist, opts: { la
   const labels = opts.labels ?? mats.map((_, i) => `element ${i}`);
   if (labels.length !== mats.length) throw new Error(`${op}: ${mats.length} elements but ${labels.length} labels`);
   const list = mats.map((m, i) => element(labels[i], m));
-  return matrixGroup(opts.name ?? dist.name, fc.integer({ min: 0, max: list.length - 1 }).map((i) => list[i]), distAction(dist, dist.init()), list);
+  return matrixGroup(
+    opts.name ?? dist.name,
+    fc.integer({ min: 0, max: list.length - 1 }).map((i) => list[i]),
+    distAction(dist, dist.init()),
+    list,
+  );
 }
 
 /** The rotations by k quarter turns, written out (cos and sin of multiples of pi/2 are not exact). */
 const QUARTER_TURNS = [
-  [[1, 0, 0], [0, 1, 0], [0, 0, 1]],
-  [[0, -1, 0], [1, 0, 0], [0, 0, 1]],
-  [[-1, 0, 0], [0, -1, 0], [0, 0, 1]],
-  [[0, 1, 0], [-1, 0, 0], [0, 0, 1]],
+  [
+    [1, 0, 0],
+    [0, 1, 0],
+    [0, 0, 1],
+  ],
+  [
+    [0, -1, 0],
+    [1, 0, 0],
+    [0, 0, 1],
+  ],
+  [
+    [-1, 0, 0],
+    [0, -1, 0],
+    [0, 0, 1],
+  ],
+  [
+    [0, 1, 0],
+    [-1, 0, 0],
+    [0, 0, 1],
+  ],
 ];
 const QUARTER_LABELS = ["identity", "rotation by 90 degrees", "rotation by 180 degrees", "rotation by 270 degrees"];
 
@@ -113,7 +135,10 @@ function onPositions<X>(op: string, x: X, fn: (p: Tracer) => Tracer): X {
   return fn(p) as unknown as X;
 }
 
-const rotatePoints = (op: string) => <X>(x: X, r: Tracer) => onPositions(op, x, (p) => np.einsum("nij,npj->npi", r.astype(p.dtype), p));
+const rotatePoints =
+  (op: string) =>
+  <X>(x: X, r: Tracer) =>
+    onPositions(op, x, (p) => np.einsum("nij,npj->npi", r.astype(p.dtype), p));
 
 /**
  * Rotations of point clouds: uniform on SO(3), or by at most `maxAngle` about a uniform

@@ -33,7 +33,10 @@ async function verdict(op: string, subject: string, prop: fc.IAsyncProperty<[unk
   const v = d.errorInstance;
   // Anything but a violation (f threw, shapes differ) is a broken test, whichever way the matcher is negated.
   if (!(v instanceof InvarianceViolation)) {
-    throw new Error(`${op}: f failed on ${d.counterexample ? fc.stringify(d.counterexample[0]) : "an input"}${d.counterexample ? ` with g = ${d.counterexample[1].label}` : ""}: ${v instanceof Error ? v.message : String(v)}`, { cause: v });
+    throw new Error(
+      `${op}: f failed on ${d.counterexample ? fc.stringify(d.counterexample[0]) : "an input"}${d.counterexample ? ` with g = ${d.counterexample[1].label}` : ""}: ${v instanceof Error ? v.message : String(v)}`,
+      { cause: v },
+    );
   }
   const [x, g] = d.counterexample!;
   const lines = [
@@ -68,7 +71,12 @@ export const matchers = {
   async toBeEquivariantUnder(received: unknown, groupIn: AnyGroup, groupOut: AnyGroup, opts: MatcherOpts): Promise<Verdict> {
     const op = "toBeEquivariantUnder";
     const o = matcherOpts(op, opts);
-    return verdict(op, `equivariant under ${groupIn?.name} (acting on outputs as ${groupOut?.name})`, equivariant(received as (x: unknown) => unknown, groupIn, groupOut, o.run.inputs, o.property), o.run);
+    return verdict(
+      op,
+      `equivariant under ${groupIn?.name} (acting on outputs as ${groupOut?.name})`,
+      equivariant(received as (x: unknown) => unknown, groupIn, groupOut, o.run.inputs, o.property),
+      o.run,
+    );
   },
 };
 

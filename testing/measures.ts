@@ -80,7 +80,11 @@ function quantilesOf(errors: Tracer, levels: number[]): Tracer {
   const frac = levels.map((q, i) => q * last - lo[i]);
   const at = (idx: number[]) => np.take(flat, np.array(idx, { dtype: "int32" }));
   const a = at(lo);
-  return a.add(at(hi).sub(a).mul(np.array(frac, { dtype: flat.dtype })));
+  return a.add(
+    at(hi)
+      .sub(a)
+      .mul(np.array(frac, { dtype: flat.dtype })),
+  );
 }
 
 function checkMeasureOpts(op: string, opts: MeasureOpts) {

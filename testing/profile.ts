@@ -50,7 +50,8 @@ function generatorOf(op: string, g: string | number | Tracer | number[][], trans
     return [aug.generators2d({ transScale }).slice(g), names2[g]];
   }
   const m = Array.isArray(g) ? np.array(g) : g;
-  if (!m || m.ndim !== 2 || m.shape[0] !== m.shape[1] || (m.shape[0] !== 3 && m.shape[0] !== 4)) throw new Error(`${op}: a generator matrix must be 3x3 (images) or 4x4 (point clouds), got ${m?.shape ? `[${m.shape}]` : typeof g}`);
+  if (!m || m.ndim !== 2 || m.shape[0] !== m.shape[1] || (m.shape[0] !== 3 && m.shape[0] !== 4))
+    throw new Error(`${op}: a generator matrix must be 3x3 (images) or 4x4 (point clouds), got ${m?.shape ? `[${m.shape}]` : typeof g}`);
   return [m, `a ${m.shape[0]}x${m.shape[0]} generator`];
 }
 
@@ -63,11 +64,18 @@ function generatorOf(op: string, g: string | number | Tracer | number[][], trans
  * const p = await check.invarianceProfile((x) => np.softmax(apply(w, x), { axis: -1 }), images, "rotation", [-Math.PI, Math.PI]);
  * // p.magnitudes[i], p.mean[i]: how far the predicted probabilities move at angle t
  */
-export async function invarianceProfile<X extends Tracer>(f: (x: X) => unknown, x: X, generator: string | number | Tracer | number[][], range: [number, number], opts: ProfileOpts = {}): Promise<Profile> {
+export async function invarianceProfile<X extends Tracer>(
+  f: (x: X) => unknown,
+  x: X,
+  generator: string | number | Tracer | number[][],
+  range: [number, number],
+  opts: ProfileOpts = {},
+): Promise<Profile> {
   const op = "check.invarianceProfile";
   checkOptions(op, opts, PROFILE_KEYS);
   if (typeof f !== "function") throw new Error(`${op}: f must be a function of the input, got ${typeof f}`);
-  if (!Array.isArray(range) || range.length !== 2 || !range.every(Number.isFinite) || !(range[0] <= range[1])) throw new Error(`${op}: range must be [lo, hi] with lo <= hi, got ${JSON.stringify(range)}`);
+  if (!Array.isArray(range) || range.length !== 2 || !range.every(Number.isFinite) || !(range[0] <= range[1]))
+    throw new Error(`${op}: range must be [lo, hi] with lo <= hi, got ${JSON.stringify(range)}`);
   const steps = opts.steps ?? 41;
   if (!Number.isInteger(steps) || steps < 1) throw new Error(`${op}: steps must be a positive integer, got ${steps}`);
   const reduce = opts.reduce ?? "max";

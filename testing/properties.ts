@@ -52,7 +52,8 @@ function toleranceFor(out: unknown, tol: number | undefined): number {
 function property<X, Y>(op: string, f: (x: X) => Y, groupIn: Group<X>, groupOut: Group<Y> | null, inputs: fc.Arbitrary<X> | X, opts: PropertyOpts) {
   checkOptions(op, opts, PROPERTY_KEYS);
   if (typeof f !== "function") throw new Error(`${op}: f must be a function of the input, got ${typeof f}`);
-  if (!groupIn || typeof groupIn.act !== "function" || !(groupIn.arb instanceof fc.Arbitrary)) throw new Error(`${op}: the group must come from check.groups (rotations2d, c4, so3, ...), got ${String(groupIn)}`);
+  if (!groupIn || typeof groupIn.act !== "function" || !(groupIn.arb instanceof fc.Arbitrary))
+    throw new Error(`${op}: the group must come from check.groups (rotations2d, c4, so3, ...), got ${String(groupIn)}`);
   if (opts.tol !== undefined && !(opts.tol >= 0)) throw new Error(`${op}: tol must be a non-negative number, got ${opts.tol}`);
   const reduce = opts.reduce ?? "max";
   if (!REDUCES.includes(reduce)) throw new Error(`${op}: reduce must be one of ${REDUCES.join(", ")}, got ${String(reduce)}`);

@@ -4,7 +4,12 @@ import { onWebgpu } from "./backend-under-test.ts";
 
 const root = new URL("../", import.meta.url);
 const toPackage = (src: string) =>
-  src.replace('"../index.ts"', '"augerino"').replace('"../nn/index.ts"', '"augerino/nn"').replace('"../optim/index.ts"', '"augerino/optim"').replace('"../augerino/index.ts"', '"augerino/augerino"').replace('"../testing/index.ts"', '"augerino/testing"');
+  src
+    .replace('"../index.ts"', '"augerino"')
+    .replace('"../nn/index.ts"', '"augerino/nn"')
+    .replace('"../optim/index.ts"', '"augerino/optim"')
+    .replace('"../augerino/index.ts"', '"augerino/augerino"')
+    .replace('"../testing/index.ts"', '"augerino/testing"');
 /** What an example prints (console.log lines) while it runs. */
 async function printedBy(run: () => Promise<unknown>): Promise<string[]> {
   const logs: string[] = [];

@@ -68,8 +68,17 @@ export const checkpointP: Primitive = definePrimitive({
   },
   batch(vals, dims, params, size) {
     const p = params as CheckpointParams;
-    const b = batchJaxpr(p.body, size, dims.map((d) => d !== null), p.body.jaxpr.outs.map(() => false));
-    const outs = bind(checkpointP, vals.map((v, i) => (dims[i] === null ? v : moveaxis(v, dims[i]!, 0))), { ...p, body: b.body });
+    const b = batchJaxpr(
+      p.body,
+      size,
+      dims.map((d) => d !== null),
+      p.body.jaxpr.outs.map(() => false),
+    );
+    const outs = bind(
+      checkpointP,
+      vals.map((v, i) => (dims[i] === null ? v : moveaxis(v, dims[i]!, 0))),
+      { ...p, body: b.body },
+    );
     return [outs, b.outBatched.map((x) => (x ? 0 : null))];
   },
   printParams: (p) => `name=${p.name}${p.linear ? " linear" : ""}`,
@@ -83,7 +92,12 @@ export const checkpointP: Primitive = definePrimitive({
  */
 function rematPlan(body: ClosedJaxpr, policy: CheckpointPolicy, nonzeros: boolean[], outNz: boolean[]) {
   const j = body.jaxpr;
-  const saves = (e: Eqn) => policy(e.prim.name, e.outs.map((v) => v.aval), e.params);
+  const saves = (e: Eqn) =>
+    policy(
+      e.prim.name,
+      e.outs.map((v) => v.aval),
+      e.params,
+    );
   const savedVars = j.eqns.filter(saves).flatMap((e) => e.outs);
   const primal: ClosedJaxpr = { jaxpr: new Jaxpr(j.constVars, j.inVars, j.eqns, [...j.outs, ...savedVars]), consts: body.consts };
   const ins = j.inAvals;
@@ -99,7 +113,11 @@ function rematPlan(body: ClosedJaxpr, policy: CheckpointPolicy, nonzeros: boolea
       j.inVars.forEach((v, i) => env.set(v, new JVPTracer(trace, primals[i], nonzeros[i] ? a[k++] : null)));
       let s = 0;
       for (const e of j.eqns) {
-        const outs = bind(e.prim, e.inputs.map((v) => env.get(v)!), e.params);
+        const outs = bind(
+          e.prim,
+          e.inputs.map((v) => env.get(v)!),
+          e.params,
+        );
         const keep = saves(e);
         e.outs.forEach((v, i) => {
           const o = fullRaise(trace, outs[i]) as JVPTracer;
@@ -133,13 +151,18 @@ export interface CheckpointOpts {
 export function checkpoint<F extends (...args: any[]) => any>(f: F, opts: CheckpointOpts = {}): F {
   checkOptions("checkpoint", opts, ["policy"]);
   if (typeof f !== "function") throw new Error(`checkpoint: expected a function, got ${typeof f}`);
-  if (opts.policy !== undefined && typeof opts.policy !== "function") throw new Error("checkpoint: policy must be a function (primitive, outAvals, params) => boolean, e.g. checkpointPolicies.dotsSaveable");
+  if (opts.policy !== undefined && typeof opts.policy !== "function")
+    throw new Error("checkpoint: policy must be a function (primitive, outAvals, params) => boolean, e.g. checkpointPolicies.dotsSaveable");
   const policy = opts.policy ?? checkpointPolicies.nothingSaveable;
   const name = f.name || "checkpoint";
   return ((...args: unknown[]) => {
     const [leaves, def] = leavesOf(args, "checkpoint arguments");
     const xs = leaves.map((l) => asArray(l as never));
-    const staged = stageBody("checkpoint", xs.map((x) => x.aval), (a) => f(...(unflatten(def, a) as unknown[])));
+    const staged = stageBody(
+      "checkpoint",
+      xs.map((x) => x.aval),
+      (a) => f(...(unflatten(def, a) as unknown[])),
+    );
     const outs = bind(checkpointP, [...staged.operands, ...xs], { body: staged.body, policy, name });
     return unflatten(staged.outDef, outs);
   }) as F;

@@ -67,14 +67,18 @@ export function customVjp(
       return outs;
     };
     // Staged abstractly only to learn the output shapes; nothing runs.
-    const outAvals = traceToJaxpr(xs.map((x) => x.aval), flatF).jaxpr.outAvals;
+    const outAvals = traceToJaxpr(
+      xs.map((x) => x.aval),
+      flatF,
+    ).jaxpr.outAvals;
     const flatFwd = (ys: Tracer[]): [Tracer[], unknown] => {
       const [out, res] = fwd(...(unflatten(inDef, ys) as unknown[]));
       return [flatOutputs(out, "customVjp fwd")[0], res];
     };
     const flatBwd = (res: unknown, cts: Tracer[]): Tracer[] => {
       const g = bwd(res, unflatten(outDef!, cts));
-      if (!Array.isArray(g) || g.length !== args.length) throw new Error(`customVjp: bwd must return an array with one cotangent per argument (${args.length}), got ${Array.isArray(g) ? g.length : typeof g}`);
+      if (!Array.isArray(g) || g.length !== args.length)
+        throw new Error(`customVjp: bwd must return an array with one cotangent per argument (${args.length}), got ${Array.isArray(g) ? g.length : typeof g}`);
       const [gl] = flatten(g as PyTree);
       return gl.map((x, i) => (x === null ? zerosLike(xs[i]) : asArray(x as never, xs[i].dtype)));
     };

@@ -30,7 +30,11 @@ export const jitCallP: Primitive = definePrimitive({
   jvp(primals, tangents, p) {
     const body = asBody(p.jaxpr);
     const nonzeros = tangents.map((t) => !isZeroTangent(t));
-    const lin = linearizeJaxpr(body, nonzeros, body.jaxpr.outs.map(() => false));
+    const lin = linearizeJaxpr(
+      body,
+      nonzeros,
+      body.jaxpr.outs.map(() => false),
+    );
     const outs = bindClosed(lin.primal, primals, `${p.name}/primal`);
     const nOut = outs.length - lin.residuals.length;
     const tans = tangents.filter((_, i) => nonzeros[i]);
@@ -52,8 +56,17 @@ export const jitCallP: Primitive = definePrimitive({
   },
   batch(vals, dims, p, size) {
     const body = asBody(p.jaxpr);
-    const batched = batchJaxpr(body, size, dims.map((d) => d !== null), body.jaxpr.outs.map(() => false));
-    const outs = bindClosed(batched.body, vals.map((v, i) => (dims[i] === null ? v : moveaxis(v, dims[i]!, 0))), `${p.name}/vmap`);
+    const batched = batchJaxpr(
+      body,
+      size,
+      dims.map((d) => d !== null),
+      body.jaxpr.outs.map(() => false),
+    );
+    const outs = bindClosed(
+      batched.body,
+      vals.map((v, i) => (dims[i] === null ? v : moveaxis(v, dims[i]!, 0))),
+      `${p.name}/vmap`,
+    );
     return [outs, batched.outBatched.map((b) => (b ? 0 : null))];
   },
   printParams: (p) => `name=${p.name}`,
@@ -100,7 +113,8 @@ export function jit<F extends (...args: any[]) => any>(f: F, opts: JitOpts = {})
   if (typeof f !== "function") throw new Error(`jit: expected a function to compile, got ${typeof f}`);
   // JAX takes one number or a list.
   const nums = typeof opts.staticArgnums === "number" ? [opts.staticArgnums] : (opts.staticArgnums ?? []);
-  if (!Array.isArray(nums) || !nums.every((n) => Number.isInteger(n) && n >= 0)) throw new Error(`jit: staticArgnums must be a non-negative integer or a list of them, got ${JSON.stringify(opts.staticArgnums)}`);
+  if (!Array.isArray(nums) || !nums.every((n) => Number.isInteger(n) && n >= 0))
+    throw new Error(`jit: staticArgnums must be a non-negative integer or a list of them, got ${JSON.stringify(opts.staticArgnums)}`);
   const statics = new Set(nums);
   const cache = new Map<string, Staged>();
   const name = f.name || "anonymous";

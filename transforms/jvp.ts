@@ -94,5 +94,11 @@ export function jvp<T extends PyTree>(f: (...args: never[]) => T, primals: PyTre
     pa,
     ta,
   );
-  return [unflatten(outDef!, po) as T, unflatten(outDef!, to.map((t, i) => t ?? zerosLike(po[i]))) as T];
+  return [
+    unflatten(outDef!, po) as T,
+    unflatten(
+      outDef!,
+      to.map((t, i) => t ?? zerosLike(po[i])),
+    ) as T,
+  ];
 }

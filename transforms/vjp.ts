@@ -87,7 +87,11 @@ export function backwardPass(jaxpr: Jaxpr, consts: Tracer[], cts: (Tracer | null
   // Equations of known values only (a loop body's or checkpoint's recomputed primal work) run forwards first.
   for (const e of jaxpr.eqns) {
     if (!e.inputs.every((v) => constEnv.has(v))) continue;
-    const outs = bind(e.prim, e.inputs.map((v) => constEnv.get(v)!), e.params);
+    const outs = bind(
+      e.prim,
+      e.inputs.map((v) => constEnv.get(v)!),
+      e.params,
+    );
     e.outs.forEach((v, i) => constEnv.set(v, outs[i]));
   }
   jaxpr.outs.forEach((v, i) => addCt(v, cts[i]));

@@ -62,12 +62,21 @@ function loopFallback(prim: Primitive, vals: Tracer[], dims: (number | null)[], 
     const args = vals.map((v, i) => {
       if (dims[i] === null) return v;
       const x = bdimToFront(v, dims[i], size);
-      const s = slice(x, x.shape.map((_, k) => (k === 0 ? b : 0)), x.shape.map((n, k) => (k === 0 ? b + 1 : n)));
+      const s = slice(
+        x,
+        x.shape.map((_, k) => (k === 0 ? b : 0)),
+        x.shape.map((n, k) => (k === 0 ? b + 1 : n)),
+      );
       return reshape(s, x.shape.slice(1));
     });
     per.push(bind(prim, args, params));
   }
-  return per[0].map((_, j) => concatenate(per.map((outs) => reshape(outs[j], [1, ...outs[j].shape])), 0));
+  return per[0].map((_, j) =>
+    concatenate(
+      per.map((outs) => reshape(outs[j], [1, ...outs[j].shape])),
+      0,
+    ),
+  );
 }
 
 export interface VmapOpts {

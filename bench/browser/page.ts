@@ -87,7 +87,6 @@ const LIBRARIES: PageLibrary[] = [
 // harness.ts yields with setImmediate between calls; a page has none.
 (globalThis as { setImmediate?: unknown }).setImmediate ??= (f: () => void) => setTimeout(f, 0);
 
-
 async function runAll(budgetMs: number, only: string | null): Promise<Row[]> {
   const rows: Row[] = [];
   for (const lib of LIBRARIES.filter((l) => only === null || l.name === only)) {

@@ -63,7 +63,8 @@ try {
       machine = `${result.userAgent.match(/Chrome\/[\d.]+/)?.[0]} headless, adapter ${values.adapter}, ${result.threads} hardware threads, cross-origin isolated: ${result.isolated}`;
     } catch (e) {
       // The page (or the GPU process) died: the cells it did not report say so.
-      for (const w of WORKLOAD_IDS) if (!rows.some((r) => r.library === lib && r.workload === w)) rows.push({ workload: w, library: lib, error: `page failed: ${(e as Error).message.split("\n")[0]}` });
+      for (const w of WORKLOAD_IDS)
+        if (!rows.some((r) => r.library === lib && r.workload === w)) rows.push({ workload: w, library: lib, error: `page failed: ${(e as Error).message.split("\n")[0]}` });
     } finally {
       await page.close().catch(() => {});
     }
@@ -73,7 +74,6 @@ try {
   await browser.close();
   server.close();
 }
-
 
 /** One line per workload: each library's median (IQR), and our speed-ups over jax-js on the same kind of device. */
 function table(rows: Row[], machine: string): string {
@@ -89,7 +89,9 @@ function table(rows: Row[], machine: string): string {
     "",
     `| workload | ${libs.join(" | ")} | webgpu: jax-js / ours | cpu: jax-js wasm / ours |`,
     `|---|${libs.map(() => "---|").join("")}---|---|`,
-    ...[...new Set(rows.map((r) => r.workload))].map((w) => `| ${w} | ${libs.map((l) => fmt(cell(w, l))).join(" | ")} | ${ratio(w, "augerino webgpu", "jax-js webgpu")} | ${ratio(w, "augerino cpu", "jax-js wasm")} |`),
+    ...[...new Set(rows.map((r) => r.workload))].map(
+      (w) => `| ${w} | ${libs.map((l) => fmt(cell(w, l))).join(" | ")} | ${ratio(w, "augerino webgpu", "jax-js webgpu")} | ${ratio(w, "augerino cpu", "jax-js wasm")} |`,
+    ),
   ];
   return lines.join("\n");
 }

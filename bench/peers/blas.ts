@@ -20,7 +20,13 @@ export const blasDirect: Peer = {
           const c = new Float32Array(n * n);
           return { run: () => blas.sgemm(false, false, n, n, n, a as Float32Array, n, b as Float32Array, n, c, n, 0), check: () => meanAbs(c) };
         },
-        conv: na, convGrad: na, chain: na, gridSample: na, train: na, copy: na, maxPool: na,
+        conv: na,
+        convGrad: na,
+        chain: na,
+        gridSample: na,
+        train: na,
+        copy: na,
+        maxPool: na,
       },
     };
   },

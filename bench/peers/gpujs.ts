@@ -49,11 +49,14 @@ export const gpuJs = {
       impls: {
         matmul: (w, i) => {
           const n = w.params.n;
-          const k = gpu.createKernel(function (this: { thread: { x: number; y: number }; constants: { n: number } }, a: number[][], b: number[][]) {
-            let s = 0;
-            for (let i = 0; i < this.constants.n; i++) s += a[this.thread.y][i] * b[i][this.thread.x];
-            return s;
-          }, { output: [n, n], constants: { n }, asyncMode: true });
+          const k = gpu.createKernel(
+            function (this: { thread: { x: number; y: number }; constants: { n: number } }, a: number[][], b: number[][]) {
+              let s = 0;
+              for (let i = 0; i < this.constants.n; i++) s += a[this.thread.y][i] * b[i][this.thread.x];
+              return s;
+            },
+            { output: [n, n], constants: { n }, asyncMode: true },
+          );
           // input() passes the flat arrays as n x n without copying them into rows.
           const [a, b] = [input(i.a, [n, n]), input(i.b, [n, n])];
           let out: unknown;
@@ -61,10 +64,13 @@ export const gpuJs = {
         },
         chain: (_w, i) => {
           const n = i.x.length;
-          const k = gpu.createKernel(function (this: { thread: { x: number }; constants: { a: number; b: number } }, x: number[]) {
-            const v = x[this.thread.x];
-            return Math.tanh(v * this.constants.a + this.constants.b) * (1 / (1 + Math.exp(-v))) - 0.5;
-          }, { output: [n], constants: { a: CHAIN_A, b: CHAIN_B }, asyncMode: true });
+          const k = gpu.createKernel(
+            function (this: { thread: { x: number }; constants: { a: number; b: number } }, x: number[]) {
+              const v = x[this.thread.x];
+              return Math.tanh(v * this.constants.a + this.constants.b) * (1 / (1 + Math.exp(-v))) - 0.5;
+            },
+            { output: [n], constants: { a: CHAIN_A, b: CHAIN_B }, asyncMode: true },
+          );
           let out: unknown;
           return { run: async () => (out = await k(i.x)), check: () => flatMeanAbs(out) };
         },

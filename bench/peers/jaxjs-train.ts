@@ -30,8 +30,14 @@ export function jaxGridSample(jax: Jax, x: JArray, grid: JArray): JArray {
   const np = jax.numpy;
   const [n, c, h, w] = x.shape;
   const [, ho, wo] = grid.shape;
-  const ix = grid.ref.slice([], [], [], 0).add(1).mul((w - 1) / 2);
-  const iy = grid.slice([], [], [], 1).add(1).mul((h - 1) / 2);
+  const ix = grid.ref
+    .slice([], [], [], 0)
+    .add(1)
+    .mul((w - 1) / 2);
+  const iy = grid
+    .slice([], [], [], 1)
+    .add(1)
+    .mul((h - 1) / 2);
   const x0 = np.floor(ix.ref);
   const y0 = np.floor(iy.ref);
   const fx = ix.sub(x0.ref);
@@ -39,7 +45,12 @@ export function jaxGridSample(jax: Jax, x: JArray, grid: JArray): JArray {
   const flat = x.reshape([n, c, h * w]);
   const corner = (xc: JArray, yc: JArray, wgt: JArray) => {
     const inside = np.logicalAnd(np.logicalAnd(xc.ref.greaterEqual(0), xc.ref.lessEqual(w - 1)), np.logicalAnd(yc.ref.greaterEqual(0), yc.ref.lessEqual(h - 1)));
-    const idx = np.clip(yc, 0, h - 1).mul(w).add(np.clip(xc, 0, w - 1)).astype(np.int32).reshape([n, 1, ho * wo]);
+    const idx = np
+      .clip(yc, 0, h - 1)
+      .mul(w)
+      .add(np.clip(xc, 0, w - 1))
+      .astype(np.int32)
+      .reshape([n, 1, ho * wo]);
     const vals = np.takeAlongAxis(flat.ref, np.broadcastTo(idx, [n, c, ho * wo]), 2);
     return vals.mul(np.where(inside, wgt, 0).reshape([n, 1, ho * wo]));
   };
@@ -54,8 +65,12 @@ export function jaxGridSample(jax: Jax, x: JArray, grid: JArray): JArray {
 }
 
 const GENERATORS = [
-  [0, 0, 0.1, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0.1, 0, 0, 0], [0, -1, 0, 1, 0, 0, 0, 0, 0],
-  [1, 0, 0, 0, 1, 0, 0, 0, 0], [1, 0, 0, 0, -1, 0, 0, 0, 0], [0, 1, 0, 1, 0, 0, 0, 0, 0],
+  [0, 0, 0.1, 0, 0, 0, 0, 0, 0],
+  [0, 0, 0, 0, 0, 0.1, 0, 0, 0],
+  [0, -1, 0, 1, 0, 0, 0, 0, 0],
+  [1, 0, 0, 0, 1, 0, 0, 0, 0],
+  [1, 0, 0, 0, -1, 0, 0, 0, 0],
+  [0, 1, 0, 1, 0, 0, 0, 0, 0],
 ];
 
 export function jaxTrain(jax: Jax, wl: Workload, i: Inputs): Prepared {
@@ -63,11 +78,23 @@ export function jaxTrain(jax: Jax, wl: Workload, i: Inputs): Prepared {
   const { batch, copies, k, h, w, classes } = wl.params;
   const layers = smallConvLayers(k);
   let seed = 100;
-  const init = (shape: number[], fanIn: number) => np.array(uniform(shape.reduce((a, b) => a * b, 1), seed++, -1 / Math.sqrt(fanIn), 1 / Math.sqrt(fanIn))).reshape(shape);
+  const init = (shape: number[], fanIn: number) =>
+    np
+      .array(
+        uniform(
+          shape.reduce((a, b) => a * b, 1),
+          seed++,
+          -1 / Math.sqrt(fanIn),
+          1 / Math.sqrt(fanIn),
+        ),
+      )
+      .reshape(shape);
   // Flat parameter list: per conv [w, b, gamma, beta], then dense [w, b], then theta.
   let params: JArray[] = [
     ...layers.flatMap(([ci, co]) => [init([co, ci, 3, 3], 9 * ci), init([co], 9 * ci), np.ones([co]), np.zeros([co])]),
-    init([2 * k, classes], 2 * k), init([classes], 2 * k), np.array(THETA_INIT),
+    init([2 * k, classes], 2 * k),
+    init([classes], 2 * k),
+    np.array(THETA_INIT),
   ];
   let ms = params.map((p) => np.zerosLike(p.ref));
   let vs = params.map((p) => np.zerosLike(p.ref));
@@ -116,7 +143,12 @@ export function jaxTrain(jax: Jax, wl: Workload, i: Inputs): Prepared {
   const [b1, b2, epsAdam] = [0.9, 0.999, 1e-8];
   // Adam with the bias corrections folded into one step size `lrT` computed in JS per step.
   const step = jax.jit((ps: JArray[], ms: JArray[], vs: JArray[], lrT: JArray, key: JArray, x: JArray, y: JArray) => {
-    const [value, gs] = jax.valueAndGrad(loss)(ps.map((p) => p.ref), key, x, y);
+    const [value, gs] = jax.valueAndGrad(loss)(
+      ps.map((p) => p.ref),
+      key,
+      x,
+      y,
+    );
     const m2 = gs.map((g, j) => ms[j].mul(b1).add(g.ref.mul(1 - b1)));
     const v2 = gs.map((g, j) => vs[j].mul(b2).add(np.square(g).mul(1 - b2)));
     const p2 = ps.map((p, j) => p.sub(m2[j].ref.mul(lrT.ref).div(np.sqrt(v2[j].ref).add(epsAdam))));
@@ -128,7 +160,7 @@ export function jaxTrain(jax: Jax, wl: Workload, i: Inputs): Prepared {
   return {
     async run() {
       t++;
-      const lrT = np.array(LR * Math.sqrt(1 - b2 ** t) / (1 - b1 ** t));
+      const lrT = np.array((LR * Math.sqrt(1 - b2 ** t)) / (1 - b1 ** t));
       const [p2, m2, v2, value] = step(params, ms, vs, lrT, random.key(t), x.ref, y.ref) as unknown as [JArray[], JArray[], JArray[], JArray];
       [params, ms, vs] = [p2, m2, v2];
       last = (await value.data())[0];

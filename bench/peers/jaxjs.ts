@@ -38,7 +38,9 @@ export const jaxJs = {
       return timed(() => np.matmul(a.ref, b.ref));
     };
     const convArrays = (q: Record<string, number>, i: Record<string, Float32Array | Int32Array>) => [
-      arr(i.x, [q.n, q.cin, q.h, q.w]), arr(i.w, [q.cout, q.cin, q.k, q.k]), arr(i.g, [q.n, q.cout, q.h, q.w]),
+      arr(i.x, [q.n, q.cin, q.h, q.w]),
+      arr(i.w, [q.cout, q.cin, q.k, q.k]),
+      arr(i.g, [q.n, q.cout, q.h, q.w]),
     ];
     const conv: Impl = (w, i) => {
       const [x, f] = convArrays(w.params, i);
@@ -47,7 +49,10 @@ export const jaxJs = {
     const convGrad: Impl = (w, i) => {
       const [x, f, g] = convArrays(w.params, i);
       const step = jit(grad((x: JArray, f: JArray, g: JArray) => np.sum(lax.conv(x, f, [1, 1], "SAME").mul(g)), { argnums: [0, 1] }));
-      return timed(() => step(x.ref, f.ref, g.ref) as JArray[], (o) => o[1]);
+      return timed(
+        () => step(x.ref, f.ref, g.ref) as JArray[],
+        (o) => o[1],
+      );
     };
     const chain: Impl = (_w, i) => {
       const x = np.array(i.x as Float32Array);
@@ -65,7 +70,14 @@ export const jaxJs = {
       name: `jax-js ${version} wasm`,
       note: `jax-js wasm backend, single-threaded (typeof Worker in Node: ${typeof (globalThis as { Worker?: unknown }).Worker}); jit fuses elementwise chains.`,
       // Measured here once: the first call of the step (trace, compile, run) was still running after 8 minutes.
-      impls: { matmul, conv, convGrad, chain, gridSample, train: { skip: "too slow for the default run: its first call (trace, compile, run) was still running after 8 min when measured (--slow runs it)", slow: train } },
+      impls: {
+        matmul,
+        conv,
+        convGrad,
+        chain,
+        gridSample,
+        train: { skip: "too slow for the default run: its first call (trace, compile, run) was still running after 8 min when measured (--slow runs it)", slow: train },
+      },
     };
   },
 };

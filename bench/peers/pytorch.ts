@@ -70,24 +70,32 @@ export const pytorch: Peer = {
       rmSync(dir, { recursive: true, force: true });
       child.kill();
     });
-    const impl = (kind: Kind, extra: Record<string, number | number[]> = {}): Impl => async (w, inputs) => {
-      const files: Record<string, [string, string]> = {};
-      for (const [name, a] of Object.entries(inputs)) {
-        const path = join(dir, `${w.id}-${name}.bin`);
-        writeFileSync(path, new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
-        files[name] = [path, a instanceof Int32Array ? "int32" : "float32"];
-      }
-      await ch.ask({ cmd: "prepare", kind, params: { ...w.params, ...extra }, inputs: files });
-      return {
-        run: () => ch.ask({ cmd: "run" }),
-        check: async () => (await ch.ask({ cmd: "check" })).check as number,
+    const impl =
+      (kind: Kind, extra: Record<string, number | number[]> = {}): Impl =>
+      async (w, inputs) => {
+        const files: Record<string, [string, string]> = {};
+        for (const [name, a] of Object.entries(inputs)) {
+          const path = join(dir, `${w.id}-${name}.bin`);
+          writeFileSync(path, new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+          files[name] = [path, a instanceof Int32Array ? "int32" : "float32"];
+        }
+        await ch.ask({ cmd: "prepare", kind, params: { ...w.params, ...extra }, inputs: files });
+        return {
+          run: () => ch.ask({ cmd: "run" }),
+          check: async () => (await ch.ask({ cmd: "check" })).check as number,
+        };
       };
-    };
     return {
       name: `pytorch ${hello.version}`,
       note: `PyTorch ${hello.version} in a python3 subprocess (${python}), ${hello.threads} threads (torch.set_num_threads), ${hello.blas} (Debian: the libblas.so.3 alternative), oneDNN (mkldnn) ${hello.mkldnn ? "on" : "off"}; eager mode. The train step is written as the reference code: a loop over the copies, F.affine_grid / F.grid_sample, torch.matrix_exp, Adam with two parameter groups. A timed call includes one JSON line to the subprocess and back.`,
       impls: {
-        matmul: impl("matmul"), conv: impl("conv"), convGrad: impl("convGrad"), chain: impl("chain"), gridSample: impl("gridSample"), copy: impl("copy"), maxPool: impl("maxPool"),
+        matmul: impl("matmul"),
+        conv: impl("conv"),
+        convGrad: impl("convGrad"),
+        chain: impl("chain"),
+        gridSample: impl("gridSample"),
+        copy: impl("copy"),
+        maxPool: impl("maxPool"),
         train: impl("train", { thetaInit: THETA_INIT, lr: LR, lambda: 0.01 }),
       },
     };

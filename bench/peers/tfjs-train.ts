@@ -31,7 +31,15 @@ export function tfConv2d(tf: Tf, backend: "cpu" | "wasm"): (x: T4, w: T4) => T4 
         const d = dy as T4;
         const dx = tf.conv2dTranspose(d, ws, xs.shape, 1, "same");
         const p = (ws.shape[0] - 1) >> 1;
-        const xt = tf.transpose(tf.pad(xs, [[0, 0], [p, p], [p, p], [0, 0]]), [3, 1, 2, 0]);
+        const xt = tf.transpose(
+          tf.pad(xs, [
+            [0, 0],
+            [p, p],
+            [p, p],
+            [0, 0],
+          ]),
+          [3, 1, 2, 0],
+        );
         const dw = tf.transpose(tf.conv2d(xt as T4, tf.transpose(d, [1, 2, 0, 3]) as T4, 1, "valid"), [1, 2, 0, 3]);
         return [dx, dw];
       },
@@ -65,12 +73,26 @@ export function tfGridSample(tf: Tf, x: T, grid: T, trainable = false): T {
   const fy = iy.sub(y0);
   const flat = x.reshape([n * h * w, c]);
   // Index arithmetic stays in float32 (exact below 2^24) and becomes int32 once: TF.js turns int32 * number into float32.
-  const base = tf.range(0, n).mul(h * w).reshape([n, 1, 1]);
+  const base = tf
+    .range(0, n)
+    .mul(h * w)
+    .reshape([n, 1, 1]);
   const corner = (xc: T, yc: T, wgt: T) => {
     // The in-image mask from tf.step (xc is integral): logical ops have no gradient in TF.js
     // and would break the tape, which runs through xc back to theta.
-    const inside = tf.step(xc.add(0.5)).mul(tf.step(tf.sub(w - 0.5, xc))).mul(tf.step(yc.add(0.5))).mul(tf.step(tf.sub(h - 0.5, yc)));
-    const idx = base.add(tf.clipByValue(yc, 0, h - 1).mul(w).add(tf.clipByValue(xc, 0, w - 1))).toInt();
+    const inside = tf
+      .step(xc.add(0.5))
+      .mul(tf.step(tf.sub(w - 0.5, xc)))
+      .mul(tf.step(yc.add(0.5)))
+      .mul(tf.step(tf.sub(h - 0.5, yc)));
+    const idx = base
+      .add(
+        tf
+          .clipByValue(yc, 0, h - 1)
+          .mul(w)
+          .add(tf.clipByValue(xc, 0, w - 1)),
+      )
+      .toInt();
     const vals = gather(flat, idx.reshape([-1])).reshape([n, ho, wo, c]);
     return vals.mul(wgt.mul(inside).expandDims(3));
   };
@@ -90,8 +112,12 @@ function expm3(tf: Tf, a: T): T {
 }
 
 const GENERATORS = [
-  [0, 0, 0.1, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0.1, 0, 0, 0], [0, -1, 0, 1, 0, 0, 0, 0, 0],
-  [1, 0, 0, 0, 1, 0, 0, 0, 0], [1, 0, 0, 0, -1, 0, 0, 0, 0], [0, 1, 0, 1, 0, 0, 0, 0, 0],
+  [0, 0, 0.1, 0, 0, 0, 0, 0, 0],
+  [0, 0, 0, 0, 0, 0.1, 0, 0, 0],
+  [0, -1, 0, 1, 0, 0, 0, 0, 0],
+  [1, 0, 0, 0, 1, 0, 0, 0, 0],
+  [1, 0, 0, 0, -1, 0, 0, 0, 0],
+  [0, 1, 0, 1, 0, 0, 0, 0, 0],
 ];
 
 export function tfTrain(tf: Tf, backend: "cpu" | "wasm", wl: Workload, i: Inputs): Prepared {
@@ -99,10 +125,23 @@ export function tfTrain(tf: Tf, backend: "cpu" | "wasm", wl: Workload, i: Inputs
   const cb = batch * copies;
   const conv2d = tfConv2d(tf, backend);
   let seed = 100;
-  const init = (shape: number[], fanIn: number) => tf.variable(tf.tensor(uniform(shape.reduce((a, b) => a * b, 1), seed++, -1 / Math.sqrt(fanIn), 1 / Math.sqrt(fanIn)), shape));
+  const init = (shape: number[], fanIn: number) =>
+    tf.variable(
+      tf.tensor(
+        uniform(
+          shape.reduce((a, b) => a * b, 1),
+          seed++,
+          -1 / Math.sqrt(fanIn),
+          1 / Math.sqrt(fanIn),
+        ),
+        shape,
+      ),
+    );
   const layers = smallConvLayers(k).map(([ci, co]) => ({
-    w: init([3, 3, ci, co], 9 * ci), b: init([co], 9 * ci),
-    gamma: tf.variable(tf.ones([co])), beta: tf.variable(tf.zeros([co])),
+    w: init([3, 3, ci, co], 9 * ci),
+    b: init([co], 9 * ci),
+    gamma: tf.variable(tf.ones([co])),
+    beta: tf.variable(tf.zeros([co])),
   }));
   const dense = { w: init([2 * k, classes], 2 * k), b: init([classes], 2 * k) };
   const theta = tf.variable(tf.tensor1d(THETA_INIT));
@@ -112,14 +151,25 @@ export function tfTrain(tf: Tf, backend: "cpu" | "wasm", wl: Workload, i: Inputs
   const x = tf.tile(tf.tensor4d(i.x as Float32Array, [batch, h, w, 1]), [copies, 1, 1, 1]);
   const labels = tf.oneHot(tf.tile(tf.tensor1d(i.y as Int32Array, "int32"), [copies]), classes);
   const lin = (m: number) => Array.from({ length: m }, (_, j) => -1 + (2 * j) / (m - 1));
-  const base = tf.tensor2d(lin(h).flatMap((yv) => lin(w).flatMap((xv) => [xv, yv, 1])), [h * w, 3]).expandDims(0).tile([cb, 1, 1]);
+  const base = tf
+    .tensor2d(
+      lin(h).flatMap((yv) => lin(w).flatMap((xv) => [xv, yv, 1])),
+      [h * w, 3],
+    )
+    .expandDims(0)
+    .tile([cb, 1, 1]);
 
   // Batch norm with each copy's own statistics, as the per-copy vmap in aug.loss computes them.
   const batchNorm = (y: T, gamma: T, beta: T) => {
     const [, hh, ww, ch] = y.shape;
     const g = y.reshape([copies, batch * hh * ww, ch]);
     const { mean, variance } = tf.moments(g, 1, true);
-    return g.sub(mean).mul(tf.rsqrt(variance.add(1e-5))).mul(gamma).add(beta).reshape(y.shape);
+    return g
+      .sub(mean)
+      .mul(tf.rsqrt(variance.add(1e-5)))
+      .mul(gamma)
+      .add(beta)
+      .reshape(y.shape);
   };
   const loss = () => {
     const width = tf.softplus(theta);

@@ -81,7 +81,14 @@ function impls(tf: Tf, backend: "cpu" | "wasm"): Library["impls"] {
   // Measured here once: one call of TF.js cpu's conv2d backward (Conv2DBackpropFilter in JS) took 184-367 s.
   const tooSlow = (impl: Impl, what: string): Skip => ({ skip: `too slow for the default run: ${what} (--slow runs it)`, slow: impl });
   return backend === "cpu"
-    ? { matmul, conv, convGrad: tooSlow(convGrad, "one call took 184-367 s when measured"), chain, gridSample, train: tooSlow(train, "its 15 backward convolutions run through the same JS Conv2DBackpropFilter") }
+    ? {
+        matmul,
+        conv,
+        convGrad: tooSlow(convGrad, "one call took 184-367 s when measured"),
+        chain,
+        gridSample,
+        train: tooSlow(train, "its 15 backward convolutions run through the same JS Conv2DBackpropFilter"),
+      }
     : { matmul, conv, convGrad, chain, gridSample, train };
 }
 

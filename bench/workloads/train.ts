@@ -13,7 +13,13 @@ import { uniform, type Impl, type Workload } from "../harness.ts";
 const p = { batch: 64, copies: 4, k: 32, h: 28, w: 28, classes: 10 };
 
 /** The convolutions of smallConv as [cin, cout, spatial size]; a 2x2 max pool follows the 3rd and 4th. */
-export const smallConvLayers = (k: number): [number, number, number][] => [[1, k, 28], [k, k, 28], [k, 2 * k, 28], [2 * k, 2 * k, 14], [2 * k, 2 * k, 7]];
+export const smallConvLayers = (k: number): [number, number, number][] => [
+  [1, k, 28],
+  [k, k, 28],
+  [k, 2 * k, 28],
+  [2 * k, 2 * k, 14],
+  [2 * k, 2 * k, 7],
+];
 
 // Forward convolution FLOPs times 3 (forward, dx, dw); the warp, batch norm and head add under 1%.
 const flops = 3 * smallConvLayers(p.k).reduce((s, [ci, co, hw]) => s + 2 * p.batch * p.copies * hw * hw * ci * co * 9, 0);

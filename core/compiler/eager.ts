@@ -42,6 +42,15 @@ const calls = new WeakMap<Eqn, RoutineCall>();
 /** The routine call of an equation that is not a kernel (memoised: loop bodies run theirs every step). */
 export function routineOf(e: Eqn): RoutineCall {
   let c = calls.get(e);
-  if (!c) calls.set(e, (c = routineCall(e.prim.name, e.params, e.inputs.map((v) => v.aval), e.outs.map((v) => v.aval))));
+  if (!c)
+    calls.set(
+      e,
+      (c = routineCall(
+        e.prim.name,
+        e.params,
+        e.inputs.map((v) => v.aval),
+        e.outs.map((v) => v.aval),
+      )),
+    );
   return c;
 }

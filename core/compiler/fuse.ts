@@ -18,9 +18,7 @@ import { isFusible, lowerGroup } from "./lower.ts";
  * A kernel step's `head` is a product equation whose single output is the kernel's
  * `inputs[input]`; it runs with the kernel (as its epilogue, or just before it), not as a step.
  */
-export type Step =
-  | { kind: "eqn"; eqn: Eqn }
-  | { kind: "kernel"; kernel: Kernel; inputs: Var[]; out: Var; eqns: Eqn[]; head?: { eqn: Eqn; input: number } };
+export type Step = { kind: "eqn"; eqn: Eqn } | { kind: "kernel"; kernel: Kernel; inputs: Var[]; out: Var; eqns: Eqn[]; head?: { eqn: Eqn; input: number } };
 
 /** Primitives whose programs can take an elementwise epilogue. */
 const HEADS = new Set(["dot_general", "conv_general_dilated"]);
@@ -52,7 +50,7 @@ export function partition(jaxpr: Jaxpr): Step[] {
     if (taken.has(root) || root.outs.length !== 1) continue;
     if (!isFusible(root) && !root.prim.reduceOp) continue;
     const members = new Set<Eqn>([root]);
-    for (let grew = true; grew; ) {
+    for (let grew = true; grew;) {
       grew = false;
       for (const m of [...members]) {
         for (const v of m.inputs) {

@@ -104,12 +104,23 @@ export function planFor(jaxpr: Jaxpr): Plan {
   for (const v of jaxpr.outs) lastUse.set(v, Infinity);
   // Only outputs of ordinary primitives and kernels are fresh buffers; inlined calls may return their inputs.
   const freshEqnOut = (e: Eqn) => !e.prim.inline;
-  const dying = (vars: Var[], k: number, fresh: (v: Var) => boolean) =>
-    [...new Set(vars)].filter((v) => fresh(v) && (lastUse.get(v) === k || lastUse.get(v) === undefined)).map(slot);
+  const dying = (vars: Var[], k: number, fresh: (v: Var) => boolean) => [...new Set(vars)].filter((v) => fresh(v) && (lastUse.get(v) === k || lastUse.get(v) === undefined)).map(slot);
   const producedFresh = new Set<Var>();
   const p: Plan = {
-    steps, nSlots: 0, constSlots, inSlots, outSlots: [], headIns: [], kernelIns: [], otherIns: [], outSlot: [],
-    eqnIns: [], eqnOuts: [], freeAsKernel: [], freeAsEqns: [], checked: false,
+    steps,
+    nSlots: 0,
+    constSlots,
+    inSlots,
+    outSlots: [],
+    headIns: [],
+    kernelIns: [],
+    otherIns: [],
+    outSlot: [],
+    eqnIns: [],
+    eqnOuts: [],
+    freeAsKernel: [],
+    freeAsEqns: [],
+    checked: false,
   };
   steps.forEach((s, k) => {
     const eqns = s.kind === "eqn" ? [s.eqn] : [...(s.head ? [s.head.eqn] : []), ...s.eqns];
@@ -130,7 +141,13 @@ export function planFor(jaxpr: Jaxpr): Plan {
     const before = new Set(producedFresh);
     const asEqns = new Set(before);
     for (const e of eqns) if (freshEqnOut(e)) for (const v of e.outs) asEqns.add(v);
-    p.freeAsEqns.push(dying(eqns.flatMap((e) => [...e.inputs, ...e.outs]), k, (v) => asEqns.has(v)));
+    p.freeAsEqns.push(
+      dying(
+        eqns.flatMap((e) => [...e.inputs, ...e.outs]),
+        k,
+        (v) => asEqns.has(v),
+      ),
+    );
     if (s.kind === "kernel") {
       const asKernel = new Set(before).add(s.out);
       p.freeAsKernel.push(dying([...(s.head?.eqn.inputs ?? []), ...s.inputs, s.out], k, (v) => asKernel.has(v)));

@@ -172,16 +172,35 @@ export function emitBody(root: IRNode, d: Dialect, idx: (axis: number) => string
     const a = n.args.map((x) => name.get(x)!);
     let expr: string;
     switch (n.op) {
-      case "const": name.set(n, d.literal(n)); continue;
-      case "idx": name.set(n, idx(n.arg!)); continue;
-      case "flat": name.set(n, flat); continue;
-      case "load": expr = d.load ? d.load(n.arg!, a[0]) : `in${n.arg}[${a[0]}]`; break;
-      case "iadd": expr = `${a[0]} + ${a[1]}`; break;
-      case "isub": expr = `${a[0]} - ${a[1]}`; break;
-      case "imul": expr = `${a[0]} * ${a[1]}`; break;
-      case "idiv": expr = d.idiv(a[0], a[1]); break;
-      case "imod": expr = `${a[0]} % ${a[1]}`; break;
-      default: expr = d.alu(n, a);
+      case "const":
+        name.set(n, d.literal(n));
+        continue;
+      case "idx":
+        name.set(n, idx(n.arg!));
+        continue;
+      case "flat":
+        name.set(n, flat);
+        continue;
+      case "load":
+        expr = d.load ? d.load(n.arg!, a[0]) : `in${n.arg}[${a[0]}]`;
+        break;
+      case "iadd":
+        expr = `${a[0]} + ${a[1]}`;
+        break;
+      case "isub":
+        expr = `${a[0]} - ${a[1]}`;
+        break;
+      case "imul":
+        expr = `${a[0]} * ${a[1]}`;
+        break;
+      case "idiv":
+        expr = d.idiv(a[0], a[1]);
+        break;
+      case "imod":
+        expr = `${a[0]} % ${a[1]}`;
+        break;
+      default:
+        expr = d.alu(n, a);
     }
     const v = `t${lines.length}`;
     lines.push(d.declare(v, n, expr));

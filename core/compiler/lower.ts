@@ -72,7 +72,10 @@ export function lowerGroup(group: readonly Eqn[], root: Eqn): { kernel: Kernel; 
 
   const valueAt = (v: Var, pos: Pos): IRNode => {
     let m = memo.get(v);
-    const key = pos.dims().map((d) => d.id).join(",");
+    const key = pos
+      .dims()
+      .map((d) => d.id)
+      .join(",");
     const hit = m?.get(key);
     if (hit) return hit;
     let node: IRNode;

@@ -16,10 +16,14 @@ export type KernelFn = (out: TypedArray, ...ins: TypedArray[]) => void;
 /** Rounds a JS number to what a typed array of `dtype` would store. Bool results are already 0/1. */
 function cast(expr: string, dtype: IRType): string {
   switch (dtype) {
-    case "float32": return `Math.fround(${expr})`;
-    case "int32": return `(${expr}) | 0`;
-    case "uint32": return `(${expr}) >>> 0`;
-    default: return expr;
+    case "float32":
+      return `Math.fround(${expr})`;
+    case "int32":
+      return `(${expr}) | 0`;
+    case "uint32":
+      return `(${expr}) >>> 0`;
+    default:
+      return expr;
   }
 }
 
@@ -51,16 +55,25 @@ export function renderJs(k: Kernel): string {
   const v = (level: number) => (loops[level].axes.length === 1 ? `i${loops[level].axes[0]}` : "m");
   const flatName = counted ? "f" : inner < 0 ? "0" : `f${inner}`;
 
-  const { lines, nodes: lineNodes, value } = emitBody(k.body, {
-    literal: (n) => literal(n.arg!),
-    idiv: (x, y) => `Math.floor(${x} / ${y})`,
-    alu(n, a) {
-      const def = aluDef(n.op, "renderJs");
-      const e = def.js(a, aluTypes(n), () => {});
-      return def.exact ? e : cast(e, n.dtype);
+  const {
+    lines,
+    nodes: lineNodes,
+    value,
+  } = emitBody(
+    k.body,
+    {
+      literal: (n) => literal(n.arg!),
+      idiv: (x, y) => `Math.floor(${x} / ${y})`,
+      alu(n, a) {
+        const def = aluDef(n.op, "renderJs");
+        const e = def.js(a, aluTypes(n), () => {});
+        return def.exact ? e : cast(e, n.dtype);
+      },
+      declare: (name, _n, expr) => `const ${name} = ${expr};`,
     },
-    declare: (name, _n, expr) => `const ${name} = ${expr};`,
-  }, (axis) => `i${axis}`, flatName);
+    (axis) => `i${axis}`,
+    flatName,
+  );
 
   const depth = plan.depthOf(topoSort(k.body));
   const at: string[][] = Array.from({ length: loops.length + 1 }, () => []);

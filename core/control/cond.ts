@@ -80,7 +80,10 @@ export const condP: Primitive = definePrimitive({
       return runBody(branches[i], ops).map((o) => ownArray(o, owned));
     }
     condStats.selected++;
-    return selectBranches(index, branches.map((b) => runBody(b, ops)));
+    return selectBranches(
+      index,
+      branches.map((b) => runBody(b, ops)),
+    );
   },
   jvp(primals, tangents, params) {
     const { branches } = params as CondParams;
@@ -104,9 +107,7 @@ export const condP: Primitive = definePrimitive({
         }),
       );
       // Linear branch b: (all residuals..., tangents...) -> output tangents, reading its own residuals.
-      const linear = lins.map((l, b) =>
-        traceToJaxpr([...allRes, ...tanAvals], (a) => callBody(l.linear, [...a.slice(offsets[b], offsets[b] + l.residuals.length), ...a.slice(allRes.length)])),
-      );
+      const linear = lins.map((l, b) => traceToJaxpr([...allRes, ...tanAvals], (a) => callBody(l.linear, [...a.slice(offsets[b], offsets[b] + l.residuals.length), ...a.slice(allRes.length)])));
       const mask = [...allRes.map(() => false), ...tanAvals.map(() => true)];
       return { primal, linear, nRes: allRes.length, mask };
     });
@@ -142,7 +143,17 @@ export const condP: Primitive = definePrimitive({
     const moved = ops.map((v, i) => (opDims[i] === null ? v : moveaxis(v, opDims[i]!, 0)));
     if (indexDim !== null) {
       // A batched index: every branch runs batched and each element selects its own.
-      const all = branches.map((b) => callBody(batchJaxpr(b, size, inB, b.jaxpr.outs.map(() => true)).body, moved));
+      const all = branches.map((b) =>
+        callBody(
+          batchJaxpr(
+            b,
+            size,
+            inB,
+            b.jaxpr.outs.map(() => true),
+          ).body,
+          moved,
+        ),
+      );
       return [selectBranches(moveaxis(index, indexDim, 0), all), all[0].map(() => 0)];
     }
     let force = branches[0].jaxpr.outs.map(() => false);
@@ -169,7 +180,13 @@ export function switchBranches(index: Tracer | number, branches: ((...ops: Tree[
   if (!Array.isArray(branches) || branches.length === 0 || !branches.every((b) => typeof b === "function")) throw new Error("lax.switch: branches must be a non-empty list of functions");
   const idx = asArray(index as never);
   if (idx.size !== 1 || !(idx.dtype === "int32" || idx.dtype === "uint32" || idx.dtype === "bool")) throw new Error(`lax.switch: the index must be an integer scalar, got ${fmtAvals([idx.aval])}`);
-  return branchCall("lax.switch", clampIndex(reshape(idx, []), branches.length), branches, operands, branches.map((_, b) => `branch ${b}`));
+  return branchCall(
+    "lax.switch",
+    clampIndex(reshape(idx, []), branches.length),
+    branches,
+    operands,
+    branches.map((_, b) => `branch ${b}`),
+  );
 }
 
 /** Stages every branch over the operands and binds one cond. */
@@ -189,7 +206,8 @@ function branchCall(what: string, index: Tracer, branches: ((...ops: Tree[]) => 
   outs.forEach((o, b) => {
     o.forEach((a, i) => {
       const w = outs[0][i];
-      if (a.dtype !== w.dtype || a.shape.join() !== w.shape.join()) throw new Error(`${what}: branch outputs differ at leaf ${i}: ${names[0]} returns ${fmtAval(w)} but ${names[b]} returns ${fmtAval(a)}`);
+      if (a.dtype !== w.dtype || a.shape.join() !== w.shape.join())
+        throw new Error(`${what}: branch outputs differ at leaf ${i}: ${names[0]} returns ${fmtAval(w)} but ${names[b]} returns ${fmtAval(a)}`);
     });
   });
   // Each branch takes every branch's captured values, then the operands.

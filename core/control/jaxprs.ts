@@ -167,7 +167,16 @@ export function linearizeJaxpr(body: ClosedJaxpr, nonzeros: boolean[], instantia
         // Work on constants alone is primal work: stage it with the primal program.
         const [po, to] = withDynamicTrace(traceP, () => jvpFlat((xs) => callBody(body, xs), primIns, tangents));
         const outNonzero = to.map((t, i) => t !== null || instantiate[i]);
-        const touts = to.flatMap((t, i) => (outNonzero[i] ? [fullRaise(traceT, withDynamicTrace(traceT, () => t ?? zeroOf(po[i].aval))) as JaxprTracer] : []));
+        const touts = to.flatMap((t, i) =>
+          outNonzero[i]
+            ? [
+                fullRaise(
+                  traceT,
+                  withDynamicTrace(traceT, () => t ?? zeroOf(po[i].aval)),
+                ) as JaxprTracer,
+              ]
+            : [],
+        );
         return { po, outNonzero, closed: buildJaxpr(builderT, tanIns, touts) };
       });
       // The linear program's constants: primal values (residuals) and concrete constants.
@@ -210,9 +219,7 @@ export function transposeJaxpr(body: ClosedJaxpr, linear: boolean[]): ClosedJaxp
     const known = jaxpr.inVars.filter((_, i) => !linear[i]);
     const unknown = jaxpr.inVars.filter((_, i) => linear[i]);
     const asLinear = new Jaxpr([...jaxpr.constVars, ...known], unknown, jaxpr.eqns, jaxpr.outs);
-    return traceToJaxpr([...known.map((v) => v.aval), ...jaxpr.outAvals], (args) =>
-      backwardPass(asLinear, [...body.consts, ...args.slice(0, known.length)], args.slice(known.length)),
-    );
+    return traceToJaxpr([...known.map((v) => v.aval), ...jaxpr.outAvals], (args) => backwardPass(asLinear, [...body.consts, ...args.slice(0, known.length)], args.slice(known.length)));
   });
 }
 
@@ -232,7 +239,13 @@ export function batchJaxpr(body: ClosedJaxpr, axisSize: number, inBatched: boole
         outBatched = outs.map((t, i) => t.bdim !== null || forceOut[i]);
         return outs.map((t, i) => {
           if (t.bdim !== null) return moveaxis(t.val, t.bdim, 0);
-          return forceOut[i] ? broadcastInDim(t.val, [axisSize, ...t.val.shape], t.val.shape.map((_, d) => d + 1)) : t.val;
+          return forceOut[i]
+            ? broadcastInDim(
+                t.val,
+                [axisSize, ...t.val.shape],
+                t.val.shape.map((_, d) => d + 1),
+              )
+            : t.val;
         });
       }),
     );

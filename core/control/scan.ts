@@ -69,7 +69,13 @@ export const scanP: Primitive = definePrimitive({
       if (i < nC) return d === null ? v : moveaxis(v, d, 0);
       if (i < nC + nK) {
         if (!carryB[i - nC]) return v;
-        return d === null ? broadcastInDim(v, [size, ...v.shape], v.shape.map((_, k) => k + 1)) : moveaxis(v, d, 0);
+        return d === null
+          ? broadcastInDim(
+              v,
+              [size, ...v.shape],
+              v.shape.map((_, k) => k + 1),
+            )
+          : moveaxis(v, d, 0);
       }
       // The loop runs over axis 0 of xs, so the batch axis goes second.
       return d === null ? v : moveaxis(v, d, 1);
@@ -157,7 +163,13 @@ function runScanOnHandles(args: Tracer[], p: ScanParams, { backend, run, consts 
     const i = reverse ? n - 1 - k : k;
     const idx = xs.length > 0 ? backend.upload(Int32Array.of(i), "int32") : null;
     // The row is a gather at a data index: one kernel for every step (a slice would bake the index in).
-    const rows = xs.map((x, j) => backend.runKernel!(rowKernels[j].kernel, rowKernels[j].order.map((o) => [x.handle, idx][o]), "scan"));
+    const rows = xs.map((x, j) =>
+      backend.runKernel!(
+        rowKernels[j].kernel,
+        rowKernels[j].order.map((o) => [x.handle, idx][o]),
+        "scan",
+      ),
+    );
     if (idx !== null) backend.free(idx, index);
     const outs = run([...constH, ...carry, ...rows]);
     scanStats.steps++;
@@ -210,12 +222,7 @@ function scanJvp(primals: Tracer[], tangents: Tracer[], p: ScanParams): [Tracer[
     const nTC = nonzeros.slice(0, nC).filter(Boolean).length;
     const nTK = carryNz.filter(Boolean).length;
     const linear: ClosedJaxpr = {
-      jaxpr: new Jaxpr(
-        lj.constVars,
-        [...constRes.map((k) => res[k]), ...tans.slice(0, nTC), ...tans.slice(nTC, nTC + nTK), ...stepRes.map((k) => res[k]), ...tans.slice(nTC + nTK)],
-        lj.eqns,
-        lj.outs,
-      ),
+      jaxpr: new Jaxpr(lj.constVars, [...constRes.map((k) => res[k]), ...tans.slice(0, nTC), ...tans.slice(nTC, nTC + nTK), ...stepRes.map((k) => res[k]), ...tans.slice(nTC + nTK)], lj.eqns, lj.outs),
       consts: lin.linear.consts,
     };
     const mask = [...constRes.map(() => false), ...Array<boolean>(nTC + nTK).fill(true), ...stepRes.map(() => false), ...Array<boolean>(tans.length - nTC - nTK).fill(true)];
@@ -256,7 +263,13 @@ function scanTranspose(cts: (Tracer | null)[], args: (Tracer | UndefinedPrimal)[
     const kx = knownXs.length;
     const accAvals = linConsts.map((i) => ins[i]);
     return traceToJaxpr([...knownConsts.map((c) => c.aval), ...outAvals.slice(0, nK), ...accAvals, ...knownXs.map((x) => ins[args.indexOf(x)]), ...outAvals.slice(nK)], (a) => {
-      const [kcs, ctc, acc, kxs, cty] = [a.slice(0, kc), a.slice(kc, kc + nK), a.slice(kc + nK, kc + nK + accAvals.length), a.slice(kc + nK + accAvals.length, kc + nK + accAvals.length + kx), a.slice(kc + nK + accAvals.length + kx)];
+      const [kcs, ctc, acc, kxs, cty] = [
+        a.slice(0, kc),
+        a.slice(kc, kc + nK),
+        a.slice(kc + nK, kc + nK + accAvals.length),
+        a.slice(kc + nK + accAvals.length, kc + nK + accAvals.length + kx),
+        a.slice(kc + nK + accAvals.length + kx),
+      ];
       const out = callBody(t, [...kcs, ...kxs, ...ctc, ...cty]);
       const nLC = linConsts.length;
       // Outputs of the transposed body follow the linear inputs' order: consts, carry, xs.
@@ -281,13 +294,14 @@ function scanTranspose(cts: (Tracer | null)[], args: (Tracer | UndefinedPrimal)[
   return result.map((r, i) => (args[i] instanceof UndefinedPrimal ? r : null));
 }
 
-
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- loop state is any pytree of arrays
 type Tree = any;
 
 function checkCarry(what: string, init: readonly ShapedArray[], out: readonly ShapedArray[]): void {
   if (init.length !== out.length || !init.every((a, i) => sameAval(a, out[i]))) {
-    throw new Error(`${what}: the body must return a carry with the initial carry's shapes and dtypes; it started as ${fmtAvals(init)} and the body returned ${fmtAvals(out)} (cast with astype, or start from the right shape)`);
+    throw new Error(
+      `${what}: the body must return a carry with the initial carry's shapes and dtypes; it started as ${fmtAvals(init)} and the body returned ${fmtAvals(out)} (cast with astype, or start from the right shape)`,
+    );
   }
 }
 
@@ -300,7 +314,8 @@ function checkCarry(what: string, init: readonly ShapedArray[], out: readonly Sh
 export function scan(f: (carry: Tree, x: Tree) => [Tree, Tree], init: Tree, xs: Tree, opts: { length?: number; reverse?: boolean; unroll?: number | boolean } = {}): [Tree, Tree] {
   checkOptions("lax.scan", opts, ["length", "reverse", "unroll"]);
   if (typeof f !== "function") throw new Error(`lax.scan: expected a body function, got ${typeof f}`);
-  if (opts.unroll !== undefined && typeof opts.unroll !== "boolean" && !(Number.isInteger(opts.unroll) && opts.unroll >= 1)) throw new Error(`lax.scan: unroll must be a positive integer or a boolean, got ${JSON.stringify(opts.unroll)}`);
+  if (opts.unroll !== undefined && typeof opts.unroll !== "boolean" && !(Number.isInteger(opts.unroll) && opts.unroll >= 1))
+    throw new Error(`lax.scan: unroll must be a positive integer or a boolean, got ${JSON.stringify(opts.unroll)}`);
   if (opts.length !== undefined && !(Number.isInteger(opts.length) && opts.length >= 0)) throw new Error(`lax.scan: length must be a non-negative integer, got ${JSON.stringify(opts.length)}`);
   const [xLeaves, xDef] = leavesOf(xs, "lax.scan xs");
   const lengths = new Set(
@@ -321,7 +336,11 @@ export function scan(f: (carry: Tree, x: Tree) => [Tree, Tree], init: Tree, xs: 
     if (!Array.isArray(out) || out.length !== 2) throw new Error("lax.scan: the body must return [carry, y]");
     const [cl, cd] = leavesOf(out[0], "lax.scan carry");
     if (!cd.equals(carryDef)) throw new Error(`lax.scan: the body changed the carry's structure from ${carryDef} to ${cd}`);
-    checkCarry("lax.scan", carryLeaves.map((c) => c.aval), cl.map((c) => c.aval));
+    checkCarry(
+      "lax.scan",
+      carryLeaves.map((c) => c.aval),
+      cl.map((c) => c.aval),
+    );
     const [yl, yd] = leavesOf(out[1], "lax.scan y");
     yDef = yd;
     return [...cl, ...yl];
@@ -348,7 +367,11 @@ export function forLoop(lower: number | Tracer, upper: number | Tracer, body: (i
   }
   const [lo, hi] = [asArray(lower as never, "int32"), asArray(upper as never, "int32")];
   if (lo.size !== 1 || hi.size !== 1 || lo.dtype !== "int32" || hi.dtype !== "int32") throw new Error(`lax.forLoop: bounds must be integer scalars, got ${fmtAvals([lo.aval, hi.aval])}`);
-  const out = whileLoop(([i]: [Tracer, Tree]) => lt(i, reshape(hi, [])), ([i, c]: [Tracer, Tree]) => [add(i, scalar(1, "int32")), body(i, c)], [reshape(lo, []), init]);
+  const out = whileLoop(
+    ([i]: [Tracer, Tree]) => lt(i, reshape(hi, [])),
+    ([i, c]: [Tracer, Tree]) => [add(i, scalar(1, "int32")), body(i, c)],
+    [reshape(lo, []), init],
+  );
   return out[1];
 }
 

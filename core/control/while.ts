@@ -47,7 +47,9 @@ export const whileP: Primitive = definePrimitive({
     const { condConsts: nCC, bodyConsts: nBC } = p;
     // The tangents of a linearisation are staged for transposition; a loop of unknown length has nothing to reverse over.
     if (tangents.some((t) => t instanceof JaxprTracer && t.trace.builder.linear)) {
-      throw new Error("lax.whileLoop: reverse-mode differentiation (grad, vjp) of a while loop is not supported, since its trip count is only known at run time; use lax.scan or lax.forLoop with a static trip count (forward mode, jvp, works)");
+      throw new Error(
+        "lax.whileLoop: reverse-mode differentiation (grad, vjp) of a while loop is not supported, since its trip count is only known at run time; use lax.scan or lax.forLoop with a static trip count (forward mode, jvp, works)",
+      );
     }
     const given = tangents.map((t) => !isZeroTangent(t));
     const bodyConstNz = given.slice(nCC, nCC + nBC);
@@ -65,7 +67,12 @@ export const whileP: Primitive = definePrimitive({
       const nT = bodyConstNz.filter(Boolean).length;
       const ins = j.inVars;
       const body: ClosedJaxpr = {
-        jaxpr: new Jaxpr(j.constVars, [...ins.slice(0, nBC), ...ins.slice(nBC + carryNz.length, nBC + carryNz.length + nT), ...ins.slice(nBC, nBC + carryNz.length), ...ins.slice(nBC + carryNz.length + nT)], j.eqns, j.outs),
+        jaxpr: new Jaxpr(
+          j.constVars,
+          [...ins.slice(0, nBC), ...ins.slice(nBC + carryNz.length, nBC + carryNz.length + nT), ...ins.slice(nBC, nBC + carryNz.length), ...ins.slice(nBC + carryNz.length + nT)],
+          j.eqns,
+          j.outs,
+        ),
         consts: jv.consts,
       };
       // Cond: the same predicate, ignoring the tangents.
@@ -107,7 +114,13 @@ export const whileP: Primitive = definePrimitive({
       const d = dims[i];
       if (i < nCC + nBC) return d === null ? v : moveaxis(v, d, 0);
       if (!carryB[i - nCC - nBC]) return v;
-      return d === null ? broadcastInDim(v, [size, ...v.shape], v.shape.map((_, k) => k + 1)) : moveaxis(v, d, 0);
+      return d === null
+        ? broadcastInDim(
+            v,
+            [size, ...v.shape],
+            v.shape.map((_, k) => k + 1),
+          )
+        : moveaxis(v, d, 0);
     });
     if (!predB) return [bind(whileP, ops, { ...p, cond: cond!.body, body: body!.body }), carryB.map((b) => (b ? 0 : null))];
     const plan = cached(p.body, "while-batch-pred", [size, inB, carryB], () => {
@@ -200,7 +213,8 @@ type Tree = any;
 export function whileLoop(condFn: (carry: Tree) => Tracer | boolean, bodyFn: (carry: Tree) => Tree, init: Tree, opts: { maxIterations?: number } = {}): Tree {
   checkOptions("lax.whileLoop", opts, ["maxIterations"]);
   if (typeof condFn !== "function" || typeof bodyFn !== "function") throw new Error("lax.whileLoop: expected (condFn, bodyFn, init)");
-  if (opts.maxIterations !== undefined && !(Number.isInteger(opts.maxIterations) && opts.maxIterations >= 0)) throw new Error(`lax.whileLoop: maxIterations must be a non-negative integer, got ${JSON.stringify(opts.maxIterations)}`);
+  if (opts.maxIterations !== undefined && !(Number.isInteger(opts.maxIterations) && opts.maxIterations >= 0))
+    throw new Error(`lax.whileLoop: maxIterations must be a non-negative integer, got ${JSON.stringify(opts.maxIterations)}`);
   const [leaves, def] = leavesOf(init, "lax.whileLoop init");
   const avals = leaves.map((l) => l.aval);
   const cond = stageBody("lax.whileLoop condFn", avals, (a) => {
@@ -212,7 +226,12 @@ export function whileLoop(condFn: (carry: Tree) => Tracer | boolean, bodyFn: (ca
   const body = stageBody("lax.whileLoop bodyFn", avals, (a) => {
     const [ol, od] = leavesOf(bodyFn(unflatten(def, a)), "lax.whileLoop bodyFn");
     if (!od.equals(def)) throw new Error(`lax.whileLoop: bodyFn changed the carry's structure from ${def} to ${od}`);
-    if (!sameAvals(avals, ol.map((o) => o.aval))) {
+    if (
+      !sameAvals(
+        avals,
+        ol.map((o) => o.aval),
+      )
+    ) {
       throw new Error(`lax.whileLoop: bodyFn must return a carry with the initial carry's shapes and dtypes; it started as ${fmtAvals(avals)} and bodyFn returned ${fmtAvals(ol.map((o) => o.aval))}`);
     }
     return ol;

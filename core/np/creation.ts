@@ -84,7 +84,12 @@ export function fullLike(x: Tracer, value: number | boolean, dtypeOrOpts?: DType
 export function arange(start: number, stop?: number | null, step: number | null = 1, dtypeOrOpts?: DTypeArg): Tracer {
   const opts = createOpts("arange", dtypeOrOpts);
   step ??= 1;
-  for (const [name, v] of [["start", start], ["stop", stop ?? 0], ["step", step]] as const) checkNumber("arange", name, v);
+  for (const [name, v] of [
+    ["start", start],
+    ["stop", stop ?? 0],
+    ["step", step],
+  ] as const)
+    checkNumber("arange", name, v);
   if (stop === undefined || stop === null) [start, stop] = [0, start];
   if (step === 0) throw new Error("arange: step must not be zero");
   const n = Math.max(0, Math.ceil((stop - start) / step));
@@ -99,7 +104,8 @@ export function arange(start: number, stop?: number | null, step: number | null 
 export function linspace(start: number, stop: number, num = 50, dtypeOrOpts?: DType | (CreateOpts & { endpoint?: boolean })): Tracer {
   const opts = createOpts<CreateOpts & { endpoint?: boolean }>("linspace", dtypeOrOpts, [...CREATE_KEYS, "endpoint"]);
   checkNumber("linspace", "start", start);
-  checkNumber("linspace", "stop", stop);  if (!Number.isInteger(num) || num < 0) throw new Error(`linspace: num must be a non-negative integer, got ${num}`);
+  checkNumber("linspace", "stop", stop);
+  if (!Number.isInteger(num) || num < 0) throw new Error(`linspace: num must be a non-negative integer, got ${num}`);
   const dtype = opts.dtype ?? "float32";
   const div = opts.endpoint === false ? num : num - 1;
   checkAddressable("linspace", [num]);
@@ -115,7 +121,10 @@ const K = { key: "k", what: "a diagonal offset k (an integer)", is: (v: unknown)
 export function eye(n: number, m?: number | null, kOrOpts?: number | DType | (CreateOpts & { k?: number })): Tracer {
   const opts = createOpts<CreateOpts & { k?: number }>("eye", kOrOpts, [...CREATE_KEYS, "k"], typeof kOrOpts === "string" ? DTYPE : K);
   m ??= n;
-  for (const [name, v] of [["n", n], ["m", m]] as const) {
+  for (const [name, v] of [
+    ["n", n],
+    ["m", m],
+  ] as const) {
     if (!Number.isInteger(v) || v < 0) throw new Error(`eye: ${name} must be a non-negative integer, got ${JSON.stringify(v)}`);
   }
   const dtype = opts.dtype ?? "float32";

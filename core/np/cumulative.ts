@@ -32,15 +32,25 @@ const IDENTITY: Record<string, (d: DType) => number> = {
 function shifted(x: Tracer, axis: number, k: number, fill: number): Tracer {
   const limit = x.shape.map((n, d) => (d === axis ? n - k : n));
   const widths = x.shape.map((_, d): [number, number, number] => [d === axis ? k : 0, 0, 0]);
-  return sh.pad(sh.slice(x, x.shape.map(() => 0), limit), scalar(fill, x.dtype), widths);
+  return sh.pad(
+    sh.slice(
+      x,
+      x.shape.map(() => 0),
+      limit,
+    ),
+    scalar(fill, x.dtype),
+    widths,
+  );
 }
 
 /** The log-step scan of `a` along `axis`. */
-const logStep = (op: keyof typeof IDENTITY, combine: (a: Tracer, b: Tracer) => Tracer) => (a: Tracer, axis: number): Tracer => {
-  const fill = IDENTITY[op](a.dtype);
-  for (let k = 1; k < a.shape[axis]; k *= 2) a = combine(a, shifted(a, axis, k, fill));
-  return a;
-};
+const logStep =
+  (op: keyof typeof IDENTITY, combine: (a: Tracer, b: Tracer) => Tracer) =>
+  (a: Tracer, axis: number): Tracer => {
+    const fill = IDENTITY[op](a.dtype);
+    for (let k = 1; k < a.shape[axis]; k *= 2) a = combine(a, shifted(a, axis, k, fill));
+    return a;
+  };
 
 /** Block length of the float cumsum: products with a BLOCK x BLOCK triangle of ones. */
 const BLOCK = 128;
@@ -64,7 +74,11 @@ function blockedCumsum(a: Tracer): Tracer {
   // Each block starts from the sum of the blocks before it.
   const offsets = shifted(blockedCumsum(totals), lead.length, 1, 0);
   const out = add(within, sh.reshape(offsets, [...lead, m, 1]));
-  return sh.slice(sh.reshape(out, [...lead, m * BLOCK]), a.shape.map(() => 0), a.shape);
+  return sh.slice(
+    sh.reshape(out, [...lead, m * BLOCK]),
+    a.shape.map(() => 0),
+    a.shape,
+  );
 }
 
 function scan(op: keyof typeof IDENTITY, run: (a: Tracer, axis: number) => Tracer) {
@@ -112,8 +126,16 @@ export function diff(x: ArrayLike, nOrOpts?: number | { n?: number; axis?: numbe
   const axis = normalizeAxis("diff", opts.axis ?? -1, a.ndim);
   for (let k = 0; k < (opts.n ?? 1) && a.shape[axis] > 0; k++) {
     const m = a.shape[axis] - 1;
-    const lo = sh.slice(a, a.shape.map(() => 0), a.shape.map((n, d) => (d === axis ? m : n)));
-    const hi = sh.slice(a, a.shape.map((_, d) => (d === axis ? 1 : 0)), a.shape);
+    const lo = sh.slice(
+      a,
+      a.shape.map(() => 0),
+      a.shape.map((n, d) => (d === axis ? m : n)),
+    );
+    const hi = sh.slice(
+      a,
+      a.shape.map((_, d) => (d === axis ? 1 : 0)),
+      a.shape,
+    );
     a = a.dtype === "bool" ? notEqual(hi, lo) : sub(hi, lo);
   }
   return a;

@@ -89,8 +89,7 @@ function filled(y: Tracer, valid: Tracer | undefined, value: number | boolean = 
 }
 
 /** The indices' mask, shaped to broadcast against a gather's output (the indices' axes stand where `axis` was). */
-const maskAt = (valid: Tracer, axis: number, shape: readonly number[]) =>
-  reshape(valid, [...shape.slice(0, axis).map(() => 1), ...valid.shape, ...shape.slice(axis + 1).map(() => 1)]);
+const maskAt = (valid: Tracer, axis: number, shape: readonly number[]) => reshape(valid, [...shape.slice(0, axis).map(() => 1), ...valid.shape, ...shape.slice(axis + 1).map(() => 1)]);
 
 /**
  * The lax-level indices (no negative wrap-around, as lax.gather): known ones outside [0, n) are
@@ -171,7 +170,10 @@ export function takeAlongAxis(x: ArrayLike, idx: ArrayLike, axisOrOpts: number |
   shape.forEach((n, d) => {
     // A size-1 axis of the array broadcasts against the indices: its coordinate is always 0.
     if (d === axis || a.shape[d] === 1) return;
-    const coord = reshape(arange(n), shape.map((_, k) => (k === d ? n : 1)));
+    const coord = reshape(
+      arange(n),
+      shape.map((_, k) => (k === d ? n : 1)),
+    );
     flat = add(flat, mul(coord, strides[d]));
   });
   return filled(g.take(reshape(a, [-1]), flat, 0), ind.valid && broadcastTo(ind.valid, shape));

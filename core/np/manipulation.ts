@@ -67,7 +67,10 @@ export function squeeze(x: ArrayLike, axis?: number | number[]): Tracer {
   const a = asArray(x);
   const axes = axis === undefined ? a.shape.flatMap((n, i) => (n === 1 ? [i] : [])) : normalizeAxes("squeeze", axis, a.ndim);
   for (const i of axes) if (a.shape[i] !== 1) throw new Error(`squeeze: axis ${i} of ${fmtShape(a.shape)} has size ${a.shape[i]}, not 1`);
-  return sh.reshape(a, a.shape.filter((_, i) => !axes.includes(i)));
+  return sh.reshape(
+    a,
+    a.shape.filter((_, i) => !axes.includes(i)),
+  );
 }
 
 /**
@@ -94,7 +97,10 @@ export function stack(xs: ArrayLike[], axisOrOpts?: AxisOf<number>): Tracer {
   for (const a of arrays) {
     if (a.shape.join() !== arrays[0].shape.join()) throw new Error(`stack: all arrays need the same shape, got ${arrays.map((b) => fmtShape(b.shape)).join(", ")}`);
   }
-  return concatenate(arrays.map((a) => expandDims(a, axis)), { axis });
+  return concatenate(
+    arrays.map((a) => expandDims(a, axis)),
+    { axis },
+  );
 }
 
 /** Splits into `sections` equal parts, or at the given indices. @example np.split(x, 2, 1) // two halves of axis 1 */
@@ -130,15 +136,15 @@ export function pad(x: ArrayLike, padWidth: PadWidth, opts: { constantValues?: n
   optionsOf("pad", opts, ["constantValues"]);
   const a = asArray(x);
   const widths: [number, number][] =
-    typeof padWidth === "number"
-      ? a.shape.map(() => [padWidth, padWidth])
-      : typeof padWidth[0] === "number"
-        ? a.shape.map(() => padWidth as [number, number])
-        : (padWidth as [number, number][]);
+    typeof padWidth === "number" ? a.shape.map(() => [padWidth, padWidth]) : typeof padWidth[0] === "number" ? a.shape.map(() => padWidth as [number, number]) : (padWidth as [number, number][]);
   if (widths.length !== a.ndim || widths.some((w) => w.length !== 2 || w.some((v) => !Number.isInteger(v) || v < 0))) {
     throw new Error(`pad: padWidth ${JSON.stringify(padWidth)} must give non-negative [before, after] for each of the ${a.ndim} axes`);
   }
-  return sh.pad(a, scalar(opts.constantValues ?? 0, a.dtype), widths.map(([lo, hi]) => [lo, hi, 0]));
+  return sh.pad(
+    a,
+    scalar(opts.constantValues ?? 0, a.dtype),
+    widths.map(([lo, hi]) => [lo, hi, 0]),
+  );
 }
 
 /** Reverses the order of elements along the given axes (all when omitted). */
@@ -173,8 +179,15 @@ export function tile(x: ArrayLike, reps: number | number[]): Tracer {
   const rr = [...Array(rank - r.length).fill(1), ...r];
   // Broadcast to [r0, n0, r1, n1, ...] and merge pairs.
   const inter = a.shape.flatMap((n, i) => [rr[i], n]);
-  const b = sh.broadcastInDim(a, inter, a.shape.map((_, i) => 2 * i + 1));
-  return sh.reshape(b, a.shape.map((n, i) => n * rr[i]));
+  const b = sh.broadcastInDim(
+    a,
+    inter,
+    a.shape.map((_, i) => 2 * i + 1),
+  );
+  return sh.reshape(
+    b,
+    a.shape.map((n, i) => n * rr[i]),
+  );
 }
 
 /** One entry per axis: an index (drops the axis), [start, stop, step] (any may be null), or null for the whole axis. */
@@ -232,7 +245,12 @@ export function slice(x: ArrayLike, index: readonly IndexSpec[]): Tracer {
   });
   const src = flipAxes.length ? sh.rev(a, flipAxes) : a;
   const out = sh.slice(src, start, limit, strides);
-  return dropped.length ? sh.reshape(out, out.shape.filter((_, i) => !dropped.includes(i))) : out;
+  return dropped.length
+    ? sh.reshape(
+        out,
+        out.shape.filter((_, i) => !dropped.includes(i)),
+      )
+    : out;
 }
 
 export { broadcastTo };
@@ -248,5 +266,8 @@ export function hstack(xs: ArrayLike[]): Tracer {
 
 /** Joins along axis 0, 1-D arrays as rows, as np.vstack. */
 export function vstack(xs: ArrayLike[]): Tracer {
-  return concatenate(xs.map((x) => asArray(x)).map((a) => (a.ndim === 1 ? sh.reshape(a, [1, a.size]) : a)), 0);
+  return concatenate(
+    xs.map((x) => asArray(x)).map((a) => (a.ndim === 1 ? sh.reshape(a, [1, a.size]) : a)),
+    0,
+  );
 }

@@ -62,14 +62,18 @@ export function astype(x: ArrayLike, dtype: DType): Tracer {
   return ew.convertElementType(asArray(x), dtype);
 }
 
-const binary = (op: string, f: (a: Tracer, b: Tracer) => Tracer, minDtype?: "float") => (x: ArrayLike, y: ArrayLike): Tracer => {
-  const [a, b] = promoteBroadcast(op, [x, y], minDtype);
-  return f(a, b);
-};
-const floatUnary = (f: (a: Tracer) => Tracer) => (x: ArrayLike): Tracer => {
-  const a = asArray(x);
-  return f(isFloat(a.dtype) ? a : astype(a, "float32"));
-};
+const binary =
+  (op: string, f: (a: Tracer, b: Tracer) => Tracer, minDtype?: "float") =>
+  (x: ArrayLike, y: ArrayLike): Tracer => {
+    const [a, b] = promoteBroadcast(op, [x, y], minDtype);
+    return f(a, b);
+  };
+const floatUnary =
+  (f: (a: Tracer) => Tracer) =>
+  (x: ArrayLike): Tracer => {
+    const a = asArray(x);
+    return f(isFloat(a.dtype) ? a : astype(a, "float32"));
+  };
 
 /** Addition; for two bool arrays it is logical or, as in NumPy. */
 export const add = binary("add", (a, b) => (a.dtype === "bool" ? ew.or(a, b) : ew.add(a, b)));

@@ -93,7 +93,10 @@ export function meshgrid(...args: (ArrayLike | { indexing?: "xy" | "ij"; sparse?
   const at = (i: number) => (opts.indexing !== "ij" && xs.length >= 2 && i < 2 ? 1 - i : i);
   const shape = lens.map((_, d) => lens[xs.findIndex((_, i) => at(i) === d)]);
   return xs.map((a, i) => {
-    const r = reshape(a, shape.map((n, d) => (d === at(i) ? n : 1)));
+    const r = reshape(
+      a,
+      shape.map((n, d) => (d === at(i) ? n : 1)),
+    );
     return opts.sparse ? r : broadcastTo(r, shape);
   });
 }
@@ -110,7 +113,16 @@ export function kron(x: ArrayLike, y: ArrayLike): Tracer {
   a = reshape(a, [...Array(r - a.ndim).fill(1), ...a.shape]);
   b = reshape(b, [...Array(r - b.ndim).fill(1), ...b.shape]);
   const prodShape = a.shape.map((n, d) => n * b.shape[d]);
-  const out = mul(reshape(a, a.shape.flatMap((n) => [n, 1])), reshape(b, b.shape.flatMap((n) => [1, n])));
+  const out = mul(
+    reshape(
+      a,
+      a.shape.flatMap((n) => [n, 1]),
+    ),
+    reshape(
+      b,
+      b.shape.flatMap((n) => [1, n]),
+    ),
+  );
   return reshape(out, prodShape);
 }
 
@@ -131,6 +143,9 @@ export function cross(x: ArrayLike, y: ArrayLike, axisOrOpts?: number | { axis?:
   const z = sub(mul(c(a, 0), c(b, 1)), mul(c(a, 1), c(b, 0)));
   if (n === 2) return z;
   const comps = [sub(mul(c(a, 1), c(b, 2)), mul(c(a, 2), c(b, 1))), sub(mul(c(a, 2), c(b, 0)), mul(c(a, 0), c(b, 2))), z];
-  const out = concatenate(comps.map((t) => reshape(t, [...t.shape, 1])), -1);
+  const out = concatenate(
+    comps.map((t) => reshape(t, [...t.shape, 1])),
+    -1,
+  );
   return sh.moveaxis(out, out.ndim - 1, normalizeAxis("cross", at, out.ndim));
 }

@@ -71,7 +71,12 @@ export function einsum(subscripts: string, ...operands: ArrayLike[]): Tracer {
   if (inputs.length !== operands.length) throw new Error(`einsum: "${subscripts}" names ${inputs.length} operands but ${operands.length} were given`);
   const counts = new Map<string, number>();
   for (const s of inputs) for (const c of s) counts.set(c, (counts.get(c) ?? 0) + 1);
-  const output = rhsGiven ?? [...counts.keys()].filter((c) => counts.get(c) === 1).sort().join("");
+  const output =
+    rhsGiven ??
+    [...counts.keys()]
+      .filter((c) => counts.get(c) === 1)
+      .sort()
+      .join("");
   const dtype = resultType(...operands);
   const arrays = operands.map((o) => astype(asArray(o, dtype), dtype));
   arrays.forEach((a, i) => {
@@ -110,5 +115,8 @@ export function einsum(subscripts: string, ...operands: ArrayLike[]): Tracer {
     accL = [...batchL, ...[...accL].filter((c) => !shared.includes(c)), ...[...bL].filter((c) => !shared.includes(c))].join("");
     [acc, accL] = reduceUnneeded(acc, accL, later);
   }
-  return transpose(acc, [...output].map((c) => accL.indexOf(c)));
+  return transpose(
+    acc,
+    [...output].map((c) => accL.indexOf(c)),
+  );
 }

@@ -26,10 +26,14 @@ const axisOptions = <T extends object>(op: string, arg: unknown, rest: unknown, 
 
 function keep(op: string, x: Tracer, y: Tracer, axes: number[], keepdims?: boolean): Tracer {
   if (!keepdims) return y;
-  return reshape(y, x.shape.map((n, i) => (axes.includes(i) ? 1 : n)));
+  return reshape(
+    y,
+    x.shape.map((n, i) => (axes.includes(i) ? 1 : n)),
+  );
 }
 
-const reduction = (op: string, f: (x: Tracer, axes: number[]) => Tracer, prep: (x: Tracer) => Tracer = (x) => x, hasIdentity = true) =>
+const reduction =
+  (op: string, f: (x: Tracer, axes: number[]) => Tracer, prep: (x: Tracer) => Tracer = (x) => x, hasIdentity = true) =>
   (x: ArrayLike, axis?: AxisArg, rest?: { keepdims?: boolean }): Tracer => {
     const opts = axisOptions<AxisOpts>(op, axis, rest);
     const a = prep(asArray(x));
@@ -75,17 +79,24 @@ export function std(x: ArrayLike, axis?: AxisArg | VarOpts, rest?: { keepdims?: 
   return sqrt(variance(x, axisOptions<VarOpts>("std", axis, rest, VAR_KEYS)));
 }
 
-const argReduction = (op: string, f: (x: Tracer, axis: number) => Tracer) => (x: ArrayLike, axisOrOpts?: number | null | ArgOpts, rest?: { keepdims?: boolean }): Tracer => {
-  const opts = optionsOf<ArgOpts>(op, axisOrOpts, REDUCE_KEYS, AXIS_OR_NONE, rest);
-  const a = asArray(x);
-  if (opts.axis === undefined || opts.axis === null) {
-    const flat = reshape(a, [a.size]);
-    const r = f(flat, 0);
-    return opts.keepdims ? reshape(r, a.shape.map(() => 1)) : r;
-  }
-  const axis = normalizeAxis(op, opts.axis, a.ndim);
-  return keep(op, a, f(a, axis), [axis], opts.keepdims);
-};
+const argReduction =
+  (op: string, f: (x: Tracer, axis: number) => Tracer) =>
+  (x: ArrayLike, axisOrOpts?: number | null | ArgOpts, rest?: { keepdims?: boolean }): Tracer => {
+    const opts = optionsOf<ArgOpts>(op, axisOrOpts, REDUCE_KEYS, AXIS_OR_NONE, rest);
+    const a = asArray(x);
+    if (opts.axis === undefined || opts.axis === null) {
+      const flat = reshape(a, [a.size]);
+      const r = f(flat, 0);
+      return opts.keepdims
+        ? reshape(
+            r,
+            a.shape.map(() => 1),
+          )
+        : r;
+    }
+    const axis = normalizeAxis(op, opts.axis, a.ndim);
+    return keep(op, a, f(a, axis), [axis], opts.keepdims);
+  };
 export const argmax = argReduction("argmax", red.argmax);
 export const argmin = argReduction("argmin", red.argmin);
 
@@ -97,7 +108,12 @@ export function logsumexp(x: ArrayLike, axis?: AxisArg, rest?: { keepdims?: bool
   const m = stopGradient(max(a, { axis: axes, keepdims: true }));
   const shift = where(isFinite(m), m, 0);
   const res = add(log(sum(exp(sub(a, shift)), { axis: axes, keepdims: true })), shift);
-  return opts.keepdims ? res : reshape(res, a.shape.filter((_, i) => !axes.includes(i)));
+  return opts.keepdims
+    ? res
+    : reshape(
+        res,
+        a.shape.filter((_, i) => !axes.includes(i)),
+      );
 }
 
 /** softmax/logSoftmax normalise over `axis`: -1 by default, a list, or null for every axis (as jax.nn). */

@@ -18,7 +18,10 @@ const REDUCE_KEYS = ["axis", "keepdims"] as const;
 const axisOpts = (op: string, axis: unknown, rest: unknown) => optionsOf<AxisOpts>(op, axis, REDUCE_KEYS, AXES, rest);
 
 type Reduction = (x: ArrayLike, axis?: AxisArg, rest?: { keepdims?: boolean }) => Tracer;
-const named = (op: string, f: (a: Tracer, opts: AxisOpts) => Tracer): Reduction => (x, axis, rest) => f(asArray(x), axisOpts(op, axis, rest));
+const named =
+  (op: string, f: (a: Tracer, opts: AxisOpts) => Tracer): Reduction =>
+  (x, axis, rest) =>
+    f(asArray(x), axisOpts(op, axis, rest));
 
 const counts = (mask: Tracer, opts: AxisOpts) => sum(astype(mask, "int32"), opts);
 const truthy = (a: Tracer) => astype(a, "bool");
@@ -72,7 +75,10 @@ export function average(x: ArrayLike, axis?: AxisArg | (AxisOpts & { weights?: A
   let w = asArray(opts.weights);
   const axes = normalizeAxes("average", opts.axis, a.ndim);
   if (w.ndim === 1 && a.ndim !== 1 && axes.length === 1 && w.shape[0] === a.shape[axes[0]]) {
-    w = sh.reshape(w, a.shape.map((n, d) => (d === axes[0] ? n : 1)));
+    w = sh.reshape(
+      w,
+      a.shape.map((n, d) => (d === axes[0] ? n : 1)),
+    );
   } else if (fmtShape(w.shape) !== fmtShape(a.shape)) {
     throw new Error(`average: weights ${fmtShape(w.shape)} must have the shape of the array ${fmtShape(a.shape)}, or be 1-D along the single axis reduced`);
   }
@@ -133,7 +139,17 @@ function quantileOf(op: string, x: ArrayLike, q: number | number[], scale: numbe
     else if (method === "nearest") y = at(t > 0.5 || (t === 0.5 && lo % 2 === 1) ? hi : lo);
     else y = add(at(lo), mul(sub(at(hi), at(lo)), method === "midpoint" ? 0.5 : t));
     y = where(anyNan, NaN, y);
-    return opts.keepdims ? sh.reshape(y, a.shape.map((m, d) => (axes.includes(d) ? 1 : m))) : y;
+    return opts.keepdims
+      ? sh.reshape(
+          y,
+          a.shape.map((m, d) => (axes.includes(d) ? 1 : m)),
+        )
+      : y;
   });
-  return typeof q === "number" ? outs[0] : sh.concatenate(outs.map((o) => sh.reshape(o, [1, ...o.shape])), 0);
+  return typeof q === "number"
+    ? outs[0]
+    : sh.concatenate(
+        outs.map((o) => sh.reshape(o, [1, ...o.shape])),
+        0,
+      );
 }

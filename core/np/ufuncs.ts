@@ -9,8 +9,38 @@ import type { Tracer } from "../tracer.ts";
 import { checkOptions } from "../options.ts";
 import * as ew from "../primitives/elementwise.ts";
 import {
-  abs, add, astype, atan2, bitwiseAnd, broadcastTo, div, equal, exp, expm1, greater, isFinite, less, lessEqual, log, log1p, logicalAnd, logicalOr,
-  maximum, minimum, mul, neg, notEqual, pow, promoteBroadcast, rem, round, sign, sin, sqrt, sub, where,
+  abs,
+  add,
+  astype,
+  atan2,
+  bitwiseAnd,
+  broadcastTo,
+  div,
+  equal,
+  exp,
+  expm1,
+  greater,
+  isFinite,
+  less,
+  lessEqual,
+  log,
+  log1p,
+  logicalAnd,
+  logicalOr,
+  maximum,
+  minimum,
+  mul,
+  neg,
+  notEqual,
+  pow,
+  promoteBroadcast,
+  rem,
+  round,
+  sign,
+  sin,
+  sqrt,
+  sub,
+  where,
 } from "./math.ts";
 
 const asFloat = (x: ArrayLike): Tracer => {
@@ -58,10 +88,12 @@ export function divmod(x: ArrayLike, y: ArrayLike): [Tracer, Tracer] {
 }
 
 /** Bool arrays of x's shape; integers are never NaN or infinite. */
-const floatTest = (f: (a: Tracer) => Tracer) => (x: ArrayLike): Tracer => {
-  const a = asArray(x);
-  return isFloat(a.dtype) ? f(a) : broadcastTo(asArray(false), a.shape);
-};
+const floatTest =
+  (f: (a: Tracer) => Tracer) =>
+  (x: ArrayLike): Tracer => {
+    const a = asArray(x);
+    return isFloat(a.dtype) ? f(a) : broadcastTo(asArray(false), a.shape);
+  };
 /**
  * float32 tests read the bits (sign cleared unless `signed`): WGSL leaves comparisons with NaN
  * to the implementation, and lavapipe's `abs(NaN) != inf` is false. float64 is CPU-only, where
@@ -216,4 +248,3 @@ export function sinc(x: ArrayLike): Tracer {
   const safe = where(small, 1, px);
   return where(small, sub(1, div(mul(px, px), 6)), div(sin(safe), safe));
 }
-

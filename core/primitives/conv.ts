@@ -58,7 +58,6 @@ export function convOutShape(l: ShapedArray, r: ShapedArray, p: ConvParams): num
   return [l.shape[0], O, ...spatial];
 }
 
-
 export const convGeneralDilatedP: Primitive = definePrimitive({
   name: "conv_general_dilated",
   abstractEval([l, r], params) {
@@ -165,7 +164,10 @@ function convTransposeRhs(ct: Tracer, lhs: Tracer, rhsShape: readonly number[], 
 export function convGeneralDilated(lhs: Tracer, rhs: Tracer, p: ConvParams): Tracer {
   const copy: ConvParams = {
     strides: [p.strides[0], p.strides[1]],
-    padding: [[p.padding[0][0], p.padding[0][1]], [p.padding[1][0], p.padding[1][1]]],
+    padding: [
+      [p.padding[0][0], p.padding[0][1]],
+      [p.padding[1][0], p.padding[1][1]],
+    ],
     lhsDilation: [p.lhsDilation[0], p.lhsDilation[1]],
     rhsDilation: [p.rhsDilation[0], p.rhsDilation[1]],
     groups: p.groups,

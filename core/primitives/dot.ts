@@ -13,7 +13,11 @@ export type { DotDims } from "../routines.ts";
 import type { DotDims } from "../routines.ts";
 
 const remaining = (rank: number, ...used: number[][]) => [...Array(rank).keys()].filter((i) => !used.some((u) => u.includes(i)));
-const argsort = (xs: number[]) => xs.map((v, i) => [v, i]).sort((a, b) => a[0] - b[0]).map(([, i]) => i);
+const argsort = (xs: number[]) =>
+  xs
+    .map((v, i) => [v, i])
+    .sort((a, b) => a[0] - b[0])
+    .map(([, i]) => i);
 const range = (start: number, n: number) => [...Array(n).keys()].map((i) => i + start);
 
 export const dotGeneralP: Primitive = definePrimitive({
@@ -56,7 +60,13 @@ export const dotGeneralP: Primitive = definePrimitive({
     const [lc, rc] = dims.contracting;
     const [lb, rb] = dims.batch;
     if (dl !== null && dr !== null) {
-      const nd: DotDims = { contracting: [shift(lc), shift(rc)], batch: [[0, ...shift(lb)], [0, ...shift(rb)]] };
+      const nd: DotDims = {
+        contracting: [shift(lc), shift(rc)],
+        batch: [
+          [0, ...shift(lb)],
+          [0, ...shift(rb)],
+        ],
+      };
       return [[dotGeneral(moveaxis(l, dl, 0), moveaxis(r, dr, 0), nd)], [0]];
     }
     if (dl !== null) {
@@ -69,13 +79,6 @@ export const dotGeneralP: Primitive = definePrimitive({
   },
   printParams: (p) => `contracting=${JSON.stringify(p.dims.contracting)} batch=${JSON.stringify(p.dims.batch)}`,
 });
-
-
-
-
-
-
-
 
 function transposeLhs(ct: Tracer, xRank: number, y: Tracer, dims: DotDims, swapAns: boolean): Tracer {
   const [xc, yc] = dims.contracting;

@@ -25,21 +25,6 @@ import { bdimToFront, moveaxis, slice } from "./shape.ts";
 
 // ---------------------------------------------------------------- float64 kernels on one matrix
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 // ---------------------------------------------------------------- shape checks and helpers
 
 function checkSquare(name: string, a: ShapedArray): number {
@@ -77,10 +62,12 @@ function topRight(x: Tracer, n: number): Tracer {
 }
 
 /** Batch rule of a primitive whose inputs are all stacks: mapped axis first on every input. */
-const frontBatch = (f: (...xs: Tracer[]) => Tracer) => (vals: Tracer[], dims: (number | null)[], _p: unknown, size: number): [Tracer[], number[]] => [
-  [f(...vals.map((v, i) => (vals.length === 1 ? moveaxis(v, dims[i]!, 0) : bdimToFront(v, dims[i], size))))],
-  [0],
-];
+const frontBatch =
+  (f: (...xs: Tracer[]) => Tracer) =>
+  (vals: Tracer[], dims: (number | null)[], _p: unknown, size: number): [Tracer[], number[]] => [
+    [f(...vals.map((v, i) => (vals.length === 1 ? moveaxis(v, dims[i]!, 0) : bdimToFront(v, dims[i], size))))],
+    [0],
+  ];
 
 // ---------------------------------------------------------------- expm
 
@@ -167,18 +154,12 @@ function luScalar(name: string, jvp: Primitive["jvp"]): Primitive {
 
 // d det(A) = det(A) tr(A^-1 dA) (Jacobi's formula); the tangent path is solve (linear in its
 // second argument), the identity mask, a sum and a product with the primal det.
-export const detP: Primitive = luScalar(
-  "det",
-  ([a], [da]) => {
-    const d = det(a);
-    return [[d], [np.mul(d, trace(solve(a, da)))]];
-  },
-);
+export const detP: Primitive = luScalar("det", ([a], [da]) => {
+  const d = det(a);
+  return [[d], [np.mul(d, trace(solve(a, da)))]];
+});
 
-export const logAbsDetP: Primitive = luScalar(
-  "log_abs_det",
-  ([a], [da]) => [[logAbsDet(a)], [trace(solve(a, da))]],
-);
+export const logAbsDetP: Primitive = luScalar("log_abs_det", ([a], [da]) => [[logAbsDet(a)], [trace(solve(a, da))]]);
 
 export const detSignP: Primitive = luScalar(
   "det_sign",

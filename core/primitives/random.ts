@@ -11,12 +11,6 @@ import type { Tracer } from "../tracer.ts";
 import { bdimToFront } from "./shape.ts";
 import { broadcastTo } from "../np/math.ts";
 
-
-
-
-
-
-
 export const threefry2x32P: Primitive = definePrimitive({
   name: "threefry2x32",
   abstractEval(avals) {
@@ -34,7 +28,14 @@ export const threefry2x32P: Primitive = definePrimitive({
   batch(vals: Tracer[], dims: (number | null)[], params: Params, size: number) {
     const d0 = dims[0];
     if (d0 !== null && dims.every((d) => d === d0)) return [bind(threefry2x32P, vals, params), [d0, d0]];
-    return [bind(threefry2x32P, vals.map((v, i) => bdimToFront(v, dims[i], size)), params), [0, 0]];
+    return [
+      bind(
+        threefry2x32P,
+        vals.map((v, i) => bdimToFront(v, dims[i], size)),
+        params,
+      ),
+      [0, 0],
+    ];
   },
 });
 
@@ -47,6 +48,9 @@ export function threefry2x32(k0: Tracer, k1: Tracer, x0: Tracer, x1: Tracer): [T
   const bad = ops.find((o) => o.dtype !== "uint32");
   if (bad) throw new Error(`threefry2x32: operands must be uint32, got ${ops.map((o) => `${o.dtype}${fmtShape(o.shape)}`).join(", ")}`);
   const shape = broadcastShapes("threefry2x32", ...ops.map((o) => o.shape));
-  const [y0, y1] = bind(threefry2x32P, ops.map((o) => broadcastTo(o, shape)));
+  const [y0, y1] = bind(
+    threefry2x32P,
+    ops.map((o) => broadcastTo(o, shape)),
+  );
   return [y0, y1];
 }

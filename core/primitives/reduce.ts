@@ -14,11 +14,13 @@ function reducedAval(name: string, x: ShapedArray, axes: number[], dtype: DType 
   return { shape: x.shape.filter((_, i) => !axes.includes(i)), dtype };
 }
 
-const axesBatch = (prim: () => Primitive) => ([x]: Tracer[], [d]: (number | null)[], params: Params): [Tracer[], (number | null)[]] => {
-  const axes = (params.axes as number[]).map((a) => (a >= d! ? a + 1 : a));
-  const outDim = d! - (params.axes as number[]).filter((a) => a < d!).length;
-  return [[bind1(prim(), [x], { ...params, axes })], [outDim]];
-};
+const axesBatch =
+  (prim: () => Primitive) =>
+  ([x]: Tracer[], [d]: (number | null)[], params: Params): [Tracer[], (number | null)[]] => {
+    const axes = (params.axes as number[]).map((a) => (a >= d! ? a + 1 : a));
+    const outDim = d! - (params.axes as number[]).filter((a) => a < d!).length;
+    return [[bind1(prim(), [x], { ...params, axes })], [outDim]];
+  };
 
 /** Broadcasts a reduced value back over the reduced axes of `shape`. */
 export function expandReduced(y: Tracer, shape: readonly number[], axes: readonly number[]): Tracer {
@@ -38,13 +40,15 @@ export const reduceSumP: Primitive = definePrimitive({
   batch: axesBatch(() => reduceSumP),
 });
 
-const maxMinJvp = (self: () => Primitive) => ([x]: Tracer[], [t]: Tracer[], params: Params): [Tracer[], Tracer[]] => {
-  const y = bind1(self(), [x], params);
-  // Ties share the tangent equally, as in JAX.
-  const mask = np.astype(np.equal(x, expandReduced(y, x.shape, params.axes)), t.dtype);
-  const count = reduceSum(mask, params.axes);
-  return [[y], [np.div(reduceSum(np.mul(t, mask), params.axes), count)]];
-};
+const maxMinJvp =
+  (self: () => Primitive) =>
+  ([x]: Tracer[], [t]: Tracer[], params: Params): [Tracer[], Tracer[]] => {
+    const y = bind1(self(), [x], params);
+    // Ties share the tangent equally, as in JAX.
+    const mask = np.astype(np.equal(x, expandReduced(y, x.shape, params.axes)), t.dtype);
+    const count = reduceSum(mask, params.axes);
+    return [[y], [np.div(reduceSum(np.mul(t, mask), params.axes), count)]];
+  };
 
 export const reduceMaxP: Primitive = definePrimitive({
   name: "reduce_max",
@@ -77,7 +81,6 @@ export const reduceProdP: Primitive = definePrimitive({
   },
   batch: axesBatch(() => reduceProdP),
 });
-
 
 const argPrim = (name: string): Primitive => {
   const p: Primitive = definePrimitive({

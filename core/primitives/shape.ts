@@ -80,9 +80,7 @@ export function moveaxis(x: Tracer, from: number, to: number): Tracer {
 export const broadcastInDimP: Primitive = definePrimitive({
   name: "broadcast_in_dim",
   abstractEval([x], { shape, broadcastDimensions: bd }) {
-    const ok =
-      bd.length === x.shape.length &&
-      bd.every((d: number, i: number) => d >= 0 && d < shape.length && (x.shape[i] === 1 || x.shape[i] === shape[d]) && (i === 0 || d > bd[i - 1]));
+    const ok = bd.length === x.shape.length && bd.every((d: number, i: number) => d >= 0 && d < shape.length && (x.shape[i] === 1 || x.shape[i] === shape[d]) && (i === 0 || d > bd[i - 1]));
     if (!ok) throw new Error(`broadcast_in_dim: cannot broadcast ${fmtShape(x.shape)} to ${fmtShape(shape)} along dims ${JSON.stringify(bd)}`);
     return [{ shape, dtype: x.dtype }];
   },
@@ -90,7 +88,14 @@ export const broadcastInDimP: Primitive = definePrimitive({
     const xs = eqn.inputs[0].aval.shape;
     const bd = eqn.params.broadcastDimensions as number[];
     const out = pos.dims();
-    return at(0, posFromDims(b, xs, xs.map((n, i) => (n === 1 ? b.const(0, "index") : out[bd[i]]))));
+    return at(
+      0,
+      posFromDims(
+        b,
+        xs,
+        xs.map((n, i) => (n === 1 ? b.const(0, "index") : out[bd[i]])),
+      ),
+    );
   },
   jvp: linearJvp(() => broadcastInDimP),
   transpose([ct], [x], { shape, broadcastDimensions: bd }) {
@@ -129,7 +134,14 @@ export const sliceP: Primitive = definePrimitive({
   },
   lower({ b, eqn, at }, pos) {
     const { start, strides } = eqn.params as { start: number[]; strides: number[] };
-    return at(0, posFromDims(b, eqn.inputs[0].aval.shape, pos.dims().map((o, i) => b.iadd(b.const(start[i], "index"), b.imul(o, strides[i])))));
+    return at(
+      0,
+      posFromDims(
+        b,
+        eqn.inputs[0].aval.shape,
+        pos.dims().map((o, i) => b.iadd(b.const(start[i], "index"), b.imul(o, strides[i]))),
+      ),
+    );
   },
   jvp: linearJvp(() => sliceP),
   transpose([ct], [x], { start, strides }) {
@@ -189,13 +201,33 @@ export const padP: Primitive = definePrimitive({
     });
     const ok = b.all(inside);
     // Every load stays in bounds: coordinates outside x read element 0, and the select drops it.
-    return b.select(ok, at(0, posFromDims(b, xs, dims.map((q) => b.select(ok, q, b.const(0, "index"))))), padValue);
+    return b.select(
+      ok,
+      at(
+        0,
+        posFromDims(
+          b,
+          xs,
+          dims.map((q) => b.select(ok, q, b.const(0, "index"))),
+        ),
+      ),
+      padValue,
+    );
   },
   jvp: linearJvp(() => padP),
   transpose([ct], [x, v], { config }) {
     if (!ct) return [null, null];
-    const unpadded = pad(ct, zeroScalar(ct.aval), config.map(([lo, hi]: number[]) => [-lo, -hi, 0]));
-    const tOperand = slice(unpadded, unpadded.shape.map(() => 0), unpadded.shape, config.map((c: number[]) => c[2] + 1));
+    const unpadded = pad(
+      ct,
+      zeroScalar(ct.aval),
+      config.map(([lo, hi]: number[]) => [-lo, -hi, 0]),
+    );
+    const tOperand = slice(
+      unpadded,
+      unpadded.shape.map(() => 0),
+      unpadded.shape,
+      config.map((c: number[]) => c[2] + 1),
+    );
     const total = (t: Tracer) => reduceSumAxes(t, [...Array(t.ndim).keys()]);
     const tv = v instanceof UndefinedPrimal ? sub(total(ct), total(tOperand)) : null;
     return [x instanceof UndefinedPrimal ? tOperand : null, tv];
@@ -272,7 +304,15 @@ export const concatenateP: Primitive = definePrimitive({
     });
   },
   batch(xs, dims, { axis }, size) {
-    return [[concatenate(xs.map((x, i) => bdimToFront(x, dims[i], size)), axis + 1)], [0]];
+    return [
+      [
+        concatenate(
+          xs.map((x, i) => bdimToFront(x, dims[i], size)),
+          axis + 1,
+        ),
+      ],
+      [0],
+    ];
   },
 });
 
@@ -291,11 +331,26 @@ export const revP: Primitive = definePrimitive({
   lower({ b, eqn, at }, pos) {
     const xs = eqn.inputs[0].aval.shape;
     const axes = eqn.params.axes as number[];
-    return at(0, posFromDims(b, xs, pos.dims().map((o, i) => (axes.includes(i) ? b.isub(b.const(xs[i] - 1, "index"), o) : o))));
+    return at(
+      0,
+      posFromDims(
+        b,
+        xs,
+        pos.dims().map((o, i) => (axes.includes(i) ? b.isub(b.const(xs[i] - 1, "index"), o) : o)),
+      ),
+    );
   },
   jvp: linearJvp(() => revP),
   transpose: ([ct], _args, { axes }) => [ct && rev(ct, axes)],
-  batch: ([x], [d], { axes }) => [[rev(x, axes.map((a: number) => (a >= d! ? a + 1 : a)))], [d]],
+  batch: ([x], [d], { axes }) => [
+    [
+      rev(
+        x,
+        axes.map((a: number) => (a >= d! ? a + 1 : a)),
+      ),
+    ],
+    [d],
+  ],
 });
 
 export function rev(x: Tracer, axes: readonly number[]): Tracer {
@@ -307,6 +362,11 @@ export function rev(x: Tracer, axes: readonly number[]): Tracer {
 
 /** Puts the batch axis first, materialising it (by broadcasting) for unbatched values. */
 export function bdimToFront(x: Tracer, d: number | null, size: number): Tracer {
-  if (d === null) return broadcastInDim(x, [size, ...x.shape], x.shape.map((_, i) => i + 1));
+  if (d === null)
+    return broadcastInDim(
+      x,
+      [size, ...x.shape],
+      x.shape.map((_, i) => i + 1),
+    );
   return moveaxis(x, d, 0);
 }

@@ -11,8 +11,6 @@ import { bind1 } from "../trace.ts";
 import type { ShapedArray, Tracer } from "../tracer.ts";
 import * as np from "../np.ts";
 
-
-
 function checkAxis(name: string, x: ShapedArray, axis: number): void {
   if (!(Number.isInteger(axis) && axis >= 0 && axis < x.shape.length)) {
     throw new Error(`${name}: axis ${axis} is out of range for an array of shape ${fmtShape(x.shape)} (rank ${x.shape.length}); sort needs rank >= 1`);
@@ -20,8 +18,9 @@ function checkAxis(name: string, x: ShapedArray, axis: number): void {
 }
 
 /** Sorting acts along one axis; a batch axis at d shifts the sorted axis past it. */
-const axisBatch = (prim: () => Primitive) => ([x]: Tracer[], [d]: (number | null)[], { axis }: Params): [Tracer[], (number | null)[]] =>
-  [[bind1(prim(), [x], { axis: axis >= d! ? axis + 1 : axis })], [d]];
+const axisBatch =
+  (prim: () => Primitive) =>
+  ([x]: Tracer[], [d]: (number | null)[], { axis }: Params): [Tracer[], (number | null)[]] => [[bind1(prim(), [x], { axis: axis >= d! ? axis + 1 : axis })], [d]];
 
 export const sortP: Primitive = definePrimitive({
   name: "sort",

@@ -35,15 +35,9 @@ export function windowOutShape(name: string, x: ShapedArray, p: WindowParams): n
   });
 }
 
-
-
-
-
 function checkSelect(name: string, p: Params): void {
   if (p.select !== "max" && p.select !== "min") throw new Error(`${name}: select must be "max" or "min", got ${JSON.stringify(p.select)}`);
 }
-
-
 
 const windowParams = (p: Params): WindowParams => ({ window: p.window, strides: p.strides, padding: p.padding });
 
@@ -65,7 +59,8 @@ export const reduceWindowSumP: Primitive = definePrimitive({
     if (!ct) return [null];
     const xs = (x as UndefinedPrimal).aval.shape;
     const config = xs.map((n, d) => {
-      const w = p.window[d], s = p.strides[d];
+      const w = p.window[d],
+        s = p.strides[d];
       const outDil = ct.shape[d] === 0 ? 0 : 1 + s * (ct.shape[d] - 1);
       const before = w - p.padding[d][0] - 1;
       return [before, n + w - 1 - outDil - before, s - 1];

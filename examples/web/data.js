@@ -44,11 +44,32 @@ function parseNpy(bytes, what) {
   const [len, headerStart] = bytes[6] === 1 ? [view.getUint16(8, true), 10] : [view.getUint32(8, true), 12];
   const header = new TextDecoder().decode(bytes.subarray(headerStart, headerStart + len));
   const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
-  const shape = (/'shape':\s*\(([^)]*)\)/.exec(header)?.[1] ?? "").split(",").filter((s) => s.trim()).map(Number);
+  const shape = (/'shape':\s*\(([^)]*)\)/.exec(header)?.[1] ?? "")
+    .split(",")
+    .filter((s) => s.trim())
+    .map(Number);
   if (/'fortran_order':\s*True/.test(header)) throw new Error(`${what}: Fortran-ordered arrays are not supported`);
   const body = bytes.slice(headerStart + len).buffer;
-  if (descr === "<f8") return { shape, data: Float32Array.from(new Float64Array(body, 0, shape.reduce((a, b) => a * b, 1))) };
-  if (descr === "<f4") return { shape, data: new Float32Array(body, 0, shape.reduce((a, b) => a * b, 1)) };
+  if (descr === "<f8")
+    return {
+      shape,
+      data: Float32Array.from(
+        new Float64Array(
+          body,
+          0,
+          shape.reduce((a, b) => a * b, 1),
+        ),
+      ),
+    };
+  if (descr === "<f4")
+    return {
+      shape,
+      data: new Float32Array(
+        body,
+        0,
+        shape.reduce((a, b) => a * b, 1),
+      ),
+    };
   throw new Error(`${what}: dtype ${descr}; expected <f8 or <f4`);
 }
 
@@ -68,13 +89,23 @@ export async function spritesFrom(bytes, what) {
 }
 
 export function rotations(angles) {
-  return np.stack([np.stack([np.cos(angles), np.sin(angles).neg(), np.zerosLike(angles)], { axis: -1 }), np.stack([np.sin(angles), np.cos(angles), np.zerosLike(angles)], { axis: -1 }), np.stack([np.zerosLike(angles), np.zerosLike(angles), np.onesLike(angles)], { axis: -1 })], { axis: -2 });
+  return np.stack(
+    [
+      np.stack([np.cos(angles), np.sin(angles).neg(), np.zerosLike(angles)], { axis: -1 }),
+      np.stack([np.sin(angles), np.cos(angles), np.zerosLike(angles)], { axis: -1 }),
+      np.stack([np.zerosLike(angles), np.zerosLike(angles), np.onesLike(angles)], { axis: -1 }),
+    ],
+    { axis: -2 },
+  );
 }
 
 /** n rotated images (n a multiple of 4) with labels 0..3, drawn from `seed`. */
 export function marioIggySet(sprites, n, seed) {
   const q = n / 4;
-  const labels = np.array(Array.from({ length: n }, (_, i) => Math.floor(i / q)), { dtype: "int32" });
+  const labels = np.array(
+    Array.from({ length: n }, (_, i) => Math.floor(i / q)),
+    { dtype: "int32" },
+  );
   const base = random.uniform(random.key(seed), [n], { minval: -Math.PI / 4, maxval: Math.PI / 4 });
   const angles = base.add(np.remainder(labels, 2).astype("float32").mul(Math.PI));
   const images = np.concatenate([np.broadcastTo(sprites.mario, [n / 2, 3, 32, 32]), np.broadcastTo(sprites.iggy, [n / 2, 3, 32, 32])]);

@@ -97,7 +97,11 @@ async function train() {
     if (demo.steps % 10 === 1) {
       drawImages($("samples"), await sampled(params.theta, random.key(demo.steps)).data(), 8);
       const probs = await probabilities(params.w).data();
-      drawLines($("probs"), CLASSES.map((name, c) => ({ name, values: ANGLES.map((_, i) => probs[i * 4 + c]), color: ["#c33", "#e90", "#36c", "#3a3"][c] })), { min: 0, max: 1, xs: ANGLES });
+      drawLines(
+        $("probs"),
+        CLASSES.map((name, c) => ({ name, values: ANGLES.map((_, i) => probs[i * 4 + c]), color: ["#c33", "#e90", "#36c", "#3a3"][c] })),
+        { min: 0, max: 1, xs: ANGLES },
+      );
     }
   }
   $("start").disabled = false;

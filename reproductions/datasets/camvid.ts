@@ -40,18 +40,23 @@ export async function loadCamVid(opts: CamVidOpts = {}): Promise<{ train: Segmen
   const f = opts.downsample ?? 3;
   const k = CAMVID_CLASSES.length;
   const split = async (name: "train" | "test", stream: number, limit?: number): Promise<SegmentationSplit> => {
-    const files = readdirSync(join(dir, name)).filter((n) => n.endsWith(".png")).sort().slice(0, limit);
+    const files = readdirSync(join(dir, name))
+      .filter((n) => n.endsWith(".png"))
+      .sort()
+      .slice(0, limit);
     if (files.length === 0) throw new DataError(`camvid: no PNG images in ${join(dir, name)}`);
     const decoded = files.map((file) => {
       const img = decodePng(readFileSync(join(dir, name, file)), join(dir, name, file));
       const labPath = join(dir, `${name}annot`, file);
       if (!existsSync(labPath)) throw new DataError(`camvid: ${file} has no label map ${labPath}`);
       const lab = decodePng(readFileSync(labPath), labPath);
-      if (img.channels < 3 || lab.channels !== 1 || img.width !== lab.width || img.height !== lab.height) throw new DataError(`camvid: ${file}: expected an RGB image and a one-channel label map of one size`);
+      if (img.channels < 3 || lab.channels !== 1 || img.width !== lab.width || img.height !== lab.height)
+        throw new DataError(`camvid: ${file}: expected an RGB image and a one-channel label map of one size`);
       return { img, lab };
     });
     const { width, height } = decoded[0].img;
-    if (width % f !== 0 || height % f !== 0 || decoded.some((d) => d.img.width !== width || d.img.height !== height)) throw new DataError(`camvid: images must share one size divisible by ${f}, got ${width}x${height} first`);
+    if (width % f !== 0 || height % f !== 0 || decoded.some((d) => d.img.width !== width || d.img.height !== height))
+      throw new DataError(`camvid: images must share one size divisible by ${f}, got ${width}x${height} first`);
     const [h, w] = [height / f, width / f];
     const plane = h * w;
     const scene = (i: number, out: Float32Array, at: number) => {

@@ -90,7 +90,8 @@ export function readCifarSubsetNpz(bytes: Uint8Array, where: string): { pixels: 
   const images = a.images;
   const labels = a.labels;
   if (!images || !labels) throw new DataError(`${where}: needs arrays "images" and "labels", has ${Object.keys(a).join(", ")}`);
-  if (images.shape.length !== 4 || images.shape.slice(1).join(",") !== "3,32,32" || !(images.data instanceof Uint8Array)) throw new DataError(`${where}: images must be uint8 [N, 3, 32, 32], got ${images.descr} [${images.shape}]`);
+  if (images.shape.length !== 4 || images.shape.slice(1).join(",") !== "3,32,32" || !(images.data instanceof Uint8Array))
+    throw new DataError(`${where}: images must be uint8 [N, 3, 32, 32], got ${images.descr} [${images.shape}]`);
   const n = images.shape[0];
   if (labels.shape.length !== 1 || labels.shape[0] < n) throw new DataError(`${where}: labels [${labels.shape}] cannot label ${n} images`);
   const y = Uint8Array.from(labels.data.subarray(0, n));
@@ -129,7 +130,9 @@ export function loadCifar10(opts: Cifar10Opts = {}): Cifar10 {
     files = [part.path];
   } else {
     if (source === "auto" && CIFAR10_SUBSET.parts.some((p) => !locate(CIFAR10_SUBSET.name, p))) {
-      throw new DataError(`cifar10: neither the full set (cifar-10-binary.tar.gz in a cifar10/ data folder) nor the subset (cifar10-subset/) was found in ${[CIFAR10.name, CIFAR10_SUBSET.name].flatMap(searchDirs).join(" or ")}; run \`augerino data --download cifar10\` or set AUGERINO_DATA_DIR`);
+      throw new DataError(
+        `cifar10: neither the full set (cifar-10-binary.tar.gz in a cifar10/ data folder) nor the subset (cifar10-subset/) was found in ${[CIFAR10.name, CIFAR10_SUBSET.name].flatMap(searchDirs).join(" or ")}; run \`augerino data --download cifar10\` or set AUGERINO_DATA_DIR`,
+      );
     }
     const tr = readPart(CIFAR10_SUBSET, "train")!;
     const te = readPart(CIFAR10_SUBSET, "test")!;
@@ -139,7 +142,10 @@ export function loadCifar10(opts: Cifar10Opts = {}): Cifar10 {
   const take = (what: string, want: number | undefined, have: number) => {
     const n = want ?? have;
     if (!Number.isInteger(n) || n < 0) throw new Error(`loadCifar10: ${what} must be a non-negative integer, got ${n}`);
-    if (n > have) throw new DataError(`cifar10: ${what}=${n} but the ${full ? "full set" : "subset"} holds ${have} images${full ? "" : "; the full set needs cifar-10-binary.tar.gz (augerino data --download cifar10)"}`);
+    if (n > have)
+      throw new DataError(
+        `cifar10: ${what}=${n} but the ${full ? "full set" : "subset"} holds ${have} images${full ? "" : "; the full set needs cifar-10-binary.tar.gz (augerino data --download cifar10)"}`,
+      );
     return n;
   };
   const nTrain = take("nTrain", opts.nTrain, data.train.labels.length);

@@ -59,7 +59,10 @@ export async function digitScenes(opts: DigitScenesOpts): Promise<DigitScenes> {
       const plane = SIDE * SIDE;
       out.fill(0, at, at + (1 + k) * plane);
       out.fill(1, at + plane, at + 2 * plane);
-      for (const [j, sign] of [[0, 1], [1, -1]] as const) {
+      for (const [j, sign] of [
+        [0, 1],
+        [1, -1],
+      ] as const) {
         const src = pool[2 * i + j];
         const cls = 1 + digits.indexOf(raw.labels[src]);
         const cy = Math.round(SIDE / 2 + sign * 6 * Math.sin(phis[i]) - DIGIT / 2);

@@ -141,7 +141,10 @@ export type PartStatus = { role: string; state: "OK" | "missing" | "corrupt" | "
 export function checkDataset(spec: DatasetSpec, validate?: (role: string, bytes: Uint8Array, path: string) => void): PartStatus[] {
   return spec.parts.map((part): PartStatus => {
     const loc = locate(spec.name, part);
-    if (!loc) return part.optional ? { role: part.role, state: "absent", detail: `optional: ${part.variants.map((v) => v.note ?? v.name).join(", ")}` } : { role: part.role, state: "missing", detail: missingMessage(spec, part) };
+    if (!loc)
+      return part.optional
+        ? { role: part.role, state: "absent", detail: `optional: ${part.variants.map((v) => v.note ?? v.name).join(", ")}` }
+        : { role: part.role, state: "missing", detail: missingMessage(spec, part) };
     try {
       const { problem, bytes } = checksumProblem(loc, null);
       if (problem) return { role: part.role, state: "corrupt", path: loc.path, detail: problem };

@@ -75,7 +75,10 @@ export async function marioIggy(opts: MarioIggyOpts = {}): Promise<MarioIggy> {
   const seed = opts.seed ?? 0;
   const nTrain = opts.nTrain ?? 10000;
   const nTest = opts.nTest ?? 5000;
-  for (const [k, v] of [["nTrain", nTrain], ["nTest", nTest]] as const) {
+  for (const [k, v] of [
+    ["nTrain", nTrain],
+    ["nTest", nTest],
+  ] as const) {
     if (!Number.isInteger(v) || v < 0 || v % 4 !== 0) throw new Error(`marioIggy: ${k} must be a non-negative multiple of 4 (2 characters x 2 half-planes), got ${v}`);
   }
   const sprites = readSprites();

@@ -16,7 +16,12 @@ export const MNIST: DatasetSpec = {
     {
       role: "train images",
       variants: [
-        { name: "train-images-idx3-ubyte.gz", sha256: ["440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609"], url: MIRROR + "train-images-idx3-ubyte.gz", note: "60,000 images (upstream)" },
+        {
+          name: "train-images-idx3-ubyte.gz",
+          sha256: ["440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609"],
+          url: MIRROR + "train-images-idx3-ubyte.gz",
+          note: "60,000 images (upstream)",
+        },
         { name: "train-images-idx3-ubyte-first19690.gz", sha256: ["a7e0fd079b2ddac0e0cdcdaad00c96178bb135f519b9b74646137f136b1aa379"], note: "the first 19,690 images (derived)" },
         { name: "train-images-idx3-ubyte", sha256: [], note: "uncompressed; no published digest, format checked" },
       ],

@@ -129,7 +129,11 @@ export async function olivetti(opts: OlivettiOpts = {}): Promise<Olivetti> {
       x: fromTyped(x, [items.length, 1, crop, crop], "float32"),
       y: fromTyped(y, [items.length], "float32"),
       angle: fromTyped(a, [items.length], "float32"),
-      person: fromTyped(Int32Array.from(items, (i) => person[i % 400]), [items.length], "int32"),
+      person: fromTyped(
+        Int32Array.from(items, (i) => person[i % 400]),
+        [items.length],
+        "int32",
+      ),
     };
   };
   const train = await split(trainPeople);

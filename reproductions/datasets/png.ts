@@ -45,7 +45,8 @@ export function decodePng(bytes: Uint8Array, where: string): Png {
   if (!header) throw new DataError(`${where}: no IHDR chunk`);
   const { width, height, depth, type, interlace } = header;
   const channels = CHANNELS[type];
-  if (depth !== 8 || channels === undefined || interlace !== 0) throw new DataError(`${where}: PNG with bit depth ${depth}, color type ${type}, interlace ${interlace}; this reader takes 8-bit non-interlaced images`);
+  if (depth !== 8 || channels === undefined || interlace !== 0)
+    throw new DataError(`${where}: PNG with bit depth ${depth}, color type ${type}, interlace ${interlace}; this reader takes 8-bit non-interlaced images`);
   const stride = width * channels;
   const joined = new Uint8Array(idat.reduce((s, c) => s + c.length, 0));
   idat.reduce((o, c) => (joined.set(c, o), o + c.length), 0);

@@ -136,9 +136,29 @@ export function qm9(opts: Qm9Opts = {}): Qm9 {
   const valid = readMolecules("valid", target);
   if (train && valid) {
     const atoms = Math.max(train.atoms, valid.atoms, test.atoms);
-    const prefix = (m: Molecules, what: string, asked?: number) => pack(m, Int32Array.from({ length: count(what, asked, m.n) }, (_, i) => i), atoms);
+    const prefix = (m: Molecules, what: string, asked?: number) =>
+      pack(
+        m,
+        Int32Array.from({ length: count(what, asked, m.n) }, (_, i) => i),
+        atoms,
+      );
     const [tr, va, te] = [prefix(train, "nTrain", opts.nTrain), prefix(valid, "nValid", opts.nValid), prefix(test, "nTest", opts.nTest)];
-    return { train: tr, valid: va, test: te, meta: { dataset: "qm9", files: [train.path, valid.path, test.path], split: "full", seed, target, nTrain: tr.y.shape[0], nValid: va.y.shape[0], nTest: te.y.shape[0], available: train.n + valid.n + test.n } };
+    return {
+      train: tr,
+      valid: va,
+      test: te,
+      meta: {
+        dataset: "qm9",
+        files: [train.path, valid.path, test.path],
+        split: "full",
+        seed,
+        target,
+        nTrain: tr.y.shape[0],
+        nValid: va.y.shape[0],
+        nTest: te.y.shape[0],
+        available: train.n + valid.n + test.n,
+      },
+    };
   }
   // The seeded split of one file: 76% / 8% / 16% by default (about 10k / 1k / 2k of the 13,083 test molecules).
   const nTrain = count("nTrain", opts.nTrain ?? Math.floor(0.76 * test.n), test.n);

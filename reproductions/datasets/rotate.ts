@@ -90,7 +90,12 @@ export interface RotateOpts {
  * (row-major) into `out` at `at`. Returns the rotated images, [n, c, h, w] or [n, c, crop,
  * crop], row-major. Runs on the CPU backend and yields to the event loop between chunks.
  */
-export async function rotateImages(images: (i: number, out: Float32Array, at: number) => void, dims: [number, number, number, number], angles: Float32Array, opts: RotateOpts = {}): Promise<Float32Array> {
+export async function rotateImages(
+  images: (i: number, out: Float32Array, at: number) => void,
+  dims: [number, number, number, number],
+  angles: Float32Array,
+  opts: RotateOpts = {},
+): Promise<Float32Array> {
   const [n, c, h, w] = dims;
   if (angles.length !== n) throw new Error(`rotateImages: ${angles.length} angles for ${n} images`);
   const crop = opts.crop;

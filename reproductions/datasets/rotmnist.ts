@@ -52,7 +52,8 @@ export async function rotMnist(opts: RotMnistOpts = {}): Promise<RotMnist> {
   const nVal = Math.max(0, Math.min(opts.nVal ?? 0, trainRaw.n - nTrain));
   const nTest = Math.min(opts.nTest ?? testRaw.n, testRaw.n);
   if (!Number.isInteger(nTrain) || nTrain < 0) throw new Error(`rotMnist: nTrain must be a non-negative integer, got ${nTrain}`);
-  if (nTrain > trainRaw.n) throw new DataError(`mnist: nTrain=${nTrain} but ${trainRaw.files[0]} holds ${trainRaw.n} images; use the full train-images-idx3-ubyte.gz (augerino data --download) or a smaller nTrain`);
+  if (nTrain > trainRaw.n)
+    throw new DataError(`mnist: nTrain=${nTrain} but ${trainRaw.files[0]} holds ${trainRaw.n} images; use the full train-images-idx3-ubyte.gz (augerino data --download) or a smaller nTrain`);
   // Stream 0 draws the training file's angles (train, then validation), stream 1 the test file's.
   const split = async (raw: MnistRaw, stream: number, start: number, n: number): Promise<RotatedSplit> => {
     const angles = uniformAngles(seed, stream, start, n, 0, 2 * Math.PI);

@@ -12,7 +12,10 @@ import type { ImageSplit } from "./cifar10.ts";
 const side = 96;
 const IMAGE = 3 * side * side;
 
-const file = (name: string, note: string) => ({ role: name.replace(".bin", ""), variants: [{ name, sha256: [], note: `${note}; from stl10_binary.tar.gz (https://cs.stanford.edu/~acoates/stl10/), format checked` }] });
+const file = (name: string, note: string) => ({
+  role: name.replace(".bin", ""),
+  variants: [{ name, sha256: [], note: `${note}; from stl10_binary.tar.gz (https://cs.stanford.edu/~acoates/stl10/), format checked` }],
+});
 
 export const STL10: DatasetSpec = {
   name: "stl10",

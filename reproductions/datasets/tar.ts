@@ -33,7 +33,7 @@ export function readTar(bytes: Uint8Array, where: string, keep: (path: string) =
     const start = at + BLOCK;
     if (start + size > tar.length) throw new DataError(`${where}: truncated: member ${path} needs ${size} bytes, ${tar.length - start} remain`);
     const type = String.fromCharCode(head[156] || 0x30);
-    if ((type === "0") && keep(path)) files.set(path, tar.subarray(start, start + size));
+    if (type === "0" && keep(path)) files.set(path, tar.subarray(start, start + size));
     at = start + Math.ceil(size / BLOCK) * BLOCK;
   }
   return files;

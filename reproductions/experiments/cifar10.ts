@@ -29,7 +29,22 @@ const PAPER: Record<Arm, string> = { none: "90.60%", fixed: "92.64%", augerino4:
 /** The configuration for the data present: `full` when cifar-10-binary.tar.gz is there. */
 export function cifar10Config(quick: boolean, epochs?: number, full = false) {
   if (full && !quick) {
-    return { net: "layer13", k: 128, seeds: 3, nTrain: 50000, nTest: 10000, epochs: epochs ?? 200, batchSize: 128, lr: 1e-2, lrAug: 1e-2, weightDecay: 1e-4, lambda: 0.01, reg: "norm" as const, schedule: "constant" as const, initRaw: 0 };
+    return {
+      net: "layer13",
+      k: 128,
+      seeds: 3,
+      nTrain: 50000,
+      nTest: 10000,
+      epochs: epochs ?? 200,
+      batchSize: 128,
+      lr: 1e-2,
+      lrAug: 1e-2,
+      weightDecay: 1e-4,
+      lambda: 0.01,
+      reg: "norm" as const,
+      schedule: "constant" as const,
+      initRaw: 0,
+    };
   }
   return {
     net: "smallImageNet",
@@ -75,8 +90,23 @@ export const cifar10Experiment: Experiment = {
         const dist = arm === "none" ? noAugmentation() : arm === "fixed" ? cropFlip(4) : aug.uniformAffine({ initRaw: new Array(6).fill(cfg.initRaw) });
         const net = network(cfg);
         const res = await trainAugerino({
-          net, dist, task: "ce", data: data.train, epochs: cfg.epochs, batchSize: cfg.batchSize, lr: cfg.lr, lrAug: cfg.lrAug, weightDecay: cfg.weightDecay, lambda: learned ? cfg.lambda : 0, reg: cfg.reg,
-          nCopies: arm === "augerino4" ? 4 : 1, schedule: cfg.schedule, seed, checkpointDir: join(opts.out, `checkpoint-${arm}-seed-${seed}`), label: `cifar10 ${arm.padEnd(9)} seed ${seed}`, quiet: opts.quiet,
+          net,
+          dist,
+          task: "ce",
+          data: data.train,
+          epochs: cfg.epochs,
+          batchSize: cfg.batchSize,
+          lr: cfg.lr,
+          lrAug: cfg.lrAug,
+          weightDecay: cfg.weightDecay,
+          lambda: learned ? cfg.lambda : 0,
+          reg: cfg.reg,
+          nCopies: arm === "augerino4" ? 4 : 1,
+          schedule: cfg.schedule,
+          seed,
+          checkpointDir: join(opts.out, `checkpoint-${arm}-seed-${seed}`),
+          label: `cifar10 ${arm.padEnd(9)} seed ${seed}`,
+          quiet: opts.quiet,
         });
         // Fixed augmentation is a training-time recipe: its network is tested on the plain images.
         const testDist = learned ? dist : noAugmentation();
@@ -101,21 +131,58 @@ export const cifar10Experiment: Experiment = {
     const gap = metrics.accuracy_augerino4 - metrics.accuracy_none;
     const slack = Math.max(metrics.accuracyStd_augerino4, metrics.accuracyStd_none);
     const rows = Object.entries(trajectory).flatMap(([run, tr]) => tr.flatMap((t) => aug.GENERATOR_NAMES_2D.map((g, i) => ({ epoch: t.epoch, width: t.widths[i], series: `${g} (${run})` }))));
-    const figures = await writeChart(lineChart({ title: `Learned widths per generator on ${label}`, caption: runCaption("cifar10", opts), x: "epoch", y: "width", xTitle: "epoch", yTitle: "width (rad for rotation; 0.1 x half-image for translations)", series: "series", rows }), join(opts.out, "width-trajectories"));
+    const figures = await writeChart(
+      lineChart({
+        title: `Learned widths per generator on ${label}`,
+        caption: runCaption("cifar10", opts),
+        x: "epoch",
+        y: "width",
+        xTitle: "epoch",
+        yTitle: "width (rad for rotation; 0.1 x half-image for translations)",
+        series: "series",
+        rows,
+      }),
+      join(opts.out, "width-trajectories"),
+    );
     const accRows = ARMS.flatMap((arm) => accs[arm].map((a, i) => ({ arm: ARM_NAMES[arm], seed: opts.seed + i, accuracy: a })));
-    figures.push(...(await writeChart(lineChart({ title: `Test accuracy per arm and seed on ${label}`, caption: runCaption("cifar10", opts), x: "seed", y: "accuracy", xTitle: "seed", yTitle: "test accuracy (fraction)", series: "arm", rows: accRows }), join(opts.out, "accuracy"))));
+    figures.push(
+      ...(await writeChart(
+        lineChart({
+          title: `Test accuracy per arm and seed on ${label}`,
+          caption: runCaption("cifar10", opts),
+          x: "seed",
+          y: "accuracy",
+          xTitle: "seed",
+          yTitle: "test accuracy (fraction)",
+          series: "arm",
+          rows: accRows,
+        }),
+        join(opts.out, "accuracy"),
+      )),
+    );
     return {
       config: { ...cfg, seed: opts.seed, quick: opts.quick, backend: opts.backend, data: label, source: data.meta.source },
       metrics,
       widths: meanWidths("augerino4"),
       trajectory,
       targets: opts.quick
-        ? [{ name: "Augerino (4 copies) learned finite widths on every generator", value: Math.min(...meanWidths("augerino4")), target: "> 0, finite", met: meanWidths("augerino4").every((w) => Number.isFinite(w) && w > 0) }]
+        ? [
+            {
+              name: "Augerino (4 copies) learned finite widths on every generator",
+              value: Math.min(...meanWidths("augerino4")),
+              target: "> 0, finite",
+              met: meanWidths("augerino4").every((w) => Number.isFinite(w) && w > 0),
+            },
+          ]
         : [{ name: "Augerino (4 copies) at least as accurate as no augmentation (within the seeds' std)", value: gap, target: `>= -${slack.toFixed(4)}`, met: gap >= -slack }],
       paper: [
         ...ARMS.map((arm) => ({ quantity: `test accuracy, ${ARM_NAMES[arm]} (${label})`, paper: PAPER[arm], ours: fmtMeanStd(accs[arm]) })),
         { quantity: "Fast AutoAugment", paper: "92.65%", ours: "(not run)" },
-        ...(["augerino4", "augerino1"] as const).map((arm) => ({ quantity: `learned widths, ${ARM_NAMES[arm]} (mean over seeds)`, paper: "(not reported)", ours: aug.GENERATOR_NAMES_2D.map((g, i) => `${g} ${meanWidths(arm)[i].toFixed(3)}`).join(", ") })),
+        ...(["augerino4", "augerino1"] as const).map((arm) => ({
+          quantity: `learned widths, ${ARM_NAMES[arm]} (mean over seeds)`,
+          paper: "(not reported)",
+          ours: aug.GENERATOR_NAMES_2D.map((g, i) => `${g} ${meanWidths(arm)[i].toFixed(3)}`).join(", "),
+        })),
       ],
       figures: figures.map((f) => f.slice(opts.out.length + 1)),
       seconds: (Date.now() - t0) / 1000,

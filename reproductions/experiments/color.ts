@@ -67,7 +67,11 @@ function imageData(cfg: Config): { train: Dataset; test: ImageSplit; name: strin
     return { train: d.train, test: d.test, name: "STL-10 (downsampled to 32x32)" };
   }
   const d = loadCifar10({ nTrain: cfg.nTrain, nTest: cfg.nTest });
-  return { train: d.train, test: d.test, name: d.meta.source === "subset" ? `CIFAR-10 subset (${d.meta.nTrain} train / ${d.meta.nTest} test images), a stand-in for STL-10` : "CIFAR-10, a stand-in for STL-10" };
+  return {
+    train: d.train,
+    test: d.test,
+    name: d.meta.source === "subset" ? `CIFAR-10 subset (${d.meta.nTrain} train / ${d.meta.nTest} test images), a stand-in for STL-10` : "CIFAR-10, a stand-in for STL-10",
+  };
 }
 
 export const colorExperiment: Experiment = {
@@ -92,8 +96,23 @@ export const colorExperiment: Experiment = {
       const dist = colorDist(cfg);
       const net = plainConvNet(cfg.synthK, task === "hue" ? 4 : 2);
       const res = await trainAugerino({
-        net, dist, task: "ce", data: train, epochs: cfg.synthEpochs, batchSize: cfg.batchSize, lr: cfg.synthLr, lrAug: cfg.synthLrAug, weightDecay: cfg.weightDecay, lambda: cfg.synthLambda, reg: cfg.reg, nCopies: cfg.nCopies, schedule: cfg.schedule,
-        seed: opts.seed, checkpointDir: join(opts.out, `checkpoint-${task}`), label: `color: label is the ${task.padEnd(5)}`, quiet: opts.quiet,
+        net,
+        dist,
+        task: "ce",
+        data: train,
+        epochs: cfg.synthEpochs,
+        batchSize: cfg.batchSize,
+        lr: cfg.synthLr,
+        lrAug: cfg.synthLrAug,
+        weightDecay: cfg.weightDecay,
+        lambda: cfg.synthLambda,
+        reg: cfg.reg,
+        nCopies: cfg.nCopies,
+        schedule: cfg.schedule,
+        seed: opts.seed,
+        checkpointDir: join(opts.out, `checkpoint-${task}`),
+        label: `color: label is the ${task.padEnd(5)}`,
+        quiet: opts.quiet,
       });
       const w = res.history[res.history.length - 1].widths;
       finals[task] = w;
@@ -103,11 +122,25 @@ export const colorExperiment: Experiment = {
       if (!opts.quiet) process.stderr.write(`  label is the ${task}: widths ${fmtWidths(w)} (${GENERATORS.join(", ")}), test accuracy ${metrics[`testAccuracy_${task}Task`].toFixed(3)}\n`);
     }
     targets.push(
-      { name: "hue width where the hue is the label shrinks below pi/4 (the widest that keeps every label)", value: finals.hue![HUE], target: `< 0.785 (from ${cfg.initHue})`, met: finals.hue![HUE] < Math.PI / 4 },
+      {
+        name: "hue width where the hue is the label shrinks below pi/4 (the widest that keeps every label)",
+        value: finals.hue![HUE],
+        target: `< 0.785 (from ${cfg.initHue})`,
+        met: finals.hue![HUE] < Math.PI / 4,
+      },
       { name: "hue width where the hue carries nothing grows", value: finals.shape![HUE], target: `> initial ${cfg.initHue}`, met: finals.shape![HUE] > cfg.initHue },
-      ...(["hue", "shape"] as const).map((t) => ({ name: `test accuracy where the ${t} is the label`, value: metrics[`testAccuracy_${t}Task`], target: ">= 0.95", met: metrics[`testAccuracy_${t}Task`] >= 0.95 })),
+      ...(["hue", "shape"] as const).map((t) => ({
+        name: `test accuracy where the ${t} is the label`,
+        value: metrics[`testAccuracy_${t}Task`],
+        target: ">= 0.95",
+        met: metrics[`testAccuracy_${t}Task`] >= 0.95,
+      })),
     );
-    paper.push({ quantity: "controlled check: hue width (rad) from the same start", paper: "(not in the paper; the truth is known: shrink where hue is the label, grow where not)", ours: `${cfg.initHue} -> ${finals.hue![HUE].toFixed(3)} (hue is the label; labels survive up to pi/4 = 0.785), ${cfg.initHue} -> ${finals.shape![HUE].toFixed(3)} (hue carries nothing)` });
+    paper.push({
+      quantity: "controlled check: hue width (rad) from the same start",
+      paper: "(not in the paper; the truth is known: shrink where hue is the label, grow where not)",
+      ours: `${cfg.initHue} -> ${finals.hue![HUE].toFixed(3)} (hue is the label; labels survive up to pi/4 = 0.785), ${cfg.initHue} -> ${finals.shape![HUE].toFixed(3)} (hue carries nothing)`,
+    });
 
     // The image comparison.
     const images = imageData(cfg);
@@ -119,8 +152,23 @@ export const colorExperiment: Experiment = {
         const dist = arm === "baseline" ? noAugmentation() : colorDist(cfg);
         const net = smallImageNet(cfg.k, 10);
         const res = await trainAugerino({
-          net, dist, task: "ce", data: images.train, epochs: cfg.imageEpochs, batchSize: cfg.batchSize, lr: cfg.lr, lrAug: cfg.lrAug, weightDecay: cfg.weightDecay, lambda: cfg.lambda, reg: cfg.reg, nCopies: cfg.nCopies, schedule: cfg.schedule,
-          seed, checkpointDir: join(opts.out, `checkpoint-${arm}-seed-${seed}`), label: `color: ${arm.padEnd(8)} seed ${seed}`, quiet: opts.quiet,
+          net,
+          dist,
+          task: "ce",
+          data: images.train,
+          epochs: cfg.imageEpochs,
+          batchSize: cfg.batchSize,
+          lr: cfg.lr,
+          lrAug: cfg.lrAug,
+          weightDecay: cfg.weightDecay,
+          lambda: cfg.lambda,
+          reg: cfg.reg,
+          nCopies: cfg.nCopies,
+          schedule: cfg.schedule,
+          seed,
+          checkpointDir: join(opts.out, `checkpoint-${arm}-seed-${seed}`),
+          label: `color: ${arm.padEnd(8)} seed ${seed}`,
+          quiet: opts.quiet,
         });
         accs[arm].push(await testAccuracy(applyOf(net), res.params, dist, images.test.x, images.test.y, seed));
         if (arm === "augerino") {
@@ -136,7 +184,13 @@ export const colorExperiment: Experiment = {
     GENERATORS.forEach((g, i) => (metrics[`imageWidth_${g}`] = meanWidths[i]));
     // With few seeds on a small set the accuracies scatter by a point or more: "not below" allows that scatter.
     const slack = Math.max(base.std, ours.std);
-    if (!opts.quick) targets.push({ name: "Augerino color accuracy not below the baseline (within the seeds' std)", value: ours.mean - base.mean, target: `>= -${slack.toFixed(4)}`, met: ours.mean - base.mean >= -slack });
+    if (!opts.quick)
+      targets.push({
+        name: "Augerino color accuracy not below the baseline (within the seeds' std)",
+        value: ours.mean - base.mean,
+        target: `>= -${slack.toFixed(4)}`,
+        met: ours.mean - base.mean >= -slack,
+      });
     paper.push(
       { quantity: `test accuracy, no augmentation (${images.name}; ${cfg.seeds} seed${cfg.seeds > 1 ? "s" : ""})`, paper: "89.0 +- 0.35% (STL-10)", ours: fmtMeanStd(accs.baseline) },
       { quantity: "test accuracy, Augerino color", paper: "89.7 +- 0.3% (STL-10)", ours: fmtMeanStd(accs.augerino) },
@@ -144,9 +198,36 @@ export const colorExperiment: Experiment = {
     );
 
     const rows = Object.entries(trajectory).flatMap(([run, tr]) => tr.map((t) => ({ epoch: t.epoch, hue: t.widths[HUE], run })));
-    const figures = await writeChart(lineChart({ title: "Learned hue width (rad)", caption: runCaption("color", opts), x: "epoch", y: "hue", xTitle: "epoch", yTitle: "hue width (rad)", series: "run", rows, rules: [{ y: Math.PI / 4, label: "pi/4 (largest that keeps hue labels)" }] }), join(opts.out, "hue-width"));
+    const figures = await writeChart(
+      lineChart({
+        title: "Learned hue width (rad)",
+        caption: runCaption("color", opts),
+        x: "epoch",
+        y: "hue",
+        xTitle: "epoch",
+        yTitle: "hue width (rad)",
+        series: "run",
+        rows,
+        rules: [{ y: Math.PI / 4, label: "pi/4 (largest that keeps hue labels)" }],
+      }),
+      join(opts.out, "hue-width"),
+    );
     const genRows = imageWidths.length === 0 ? [] : trajectory[`images, seed ${opts.seed}`].flatMap((t) => GENERATORS.map((g, i) => ({ epoch: t.epoch, width: t.widths[i], generator: g })));
-    figures.push(...(await writeChart(lineChart({ title: `Learned color widths on ${images.name}`, caption: runCaption("color", opts), x: "epoch", y: "width", xTitle: "epoch", yTitle: "width (rad for hue; log-scale factor for contrast and saturation; shift for brightness)", series: "generator", rows: genRows }), join(opts.out, "color-widths"))));
+    figures.push(
+      ...(await writeChart(
+        lineChart({
+          title: `Learned color widths on ${images.name}`,
+          caption: runCaption("color", opts),
+          x: "epoch",
+          y: "width",
+          xTitle: "epoch",
+          yTitle: "width (rad for hue; log-scale factor for contrast and saturation; shift for brightness)",
+          series: "generator",
+          rows: genRows,
+        }),
+        join(opts.out, "color-widths"),
+      )),
+    );
     return {
       config: { ...cfg, seed: opts.seed, quick: opts.quick, backend: opts.backend, generators: GENERATORS, imageData: images.name },
       metrics,

@@ -54,7 +54,10 @@ function flatParams(w: unknown) {
   const flat = np.concatenate(leaves.map((l) => l.reshape([-1])));
   const unflatten = (v: Tracer) => {
     let at = 0;
-    return tree.unflatten(def, leaves.map((l, i) => v.slice([at, (at += sizes[i])]).reshape(l.shape)));
+    return tree.unflatten(
+      def,
+      leaves.map((l, i) => v.slice([at, (at += sizes[i])]).reshape(l.shape)),
+    );
   };
   return { flat, unflatten };
 }
@@ -64,7 +67,16 @@ function flatParams(w: unknown) {
  * training loss under the learned augmentation (fixed examples and fixed augmented copies,
  * so the loss is one deterministic function of the weights).
  */
-async function hessianSpectrum(apply: (w: unknown, x: Tracer) => Tracer, params: { w: unknown; theta: Tracer }, dist: aug.AugDist, x: Tracer, y: Tracer, copies: number, steps: number, seed: number): Promise<number[]> {
+async function hessianSpectrum(
+  apply: (w: unknown, x: Tracer) => Tracer,
+  params: { w: unknown; theta: Tracer },
+  dist: aug.AugDist,
+  x: Tracer,
+  y: Tracer,
+  copies: number,
+  steps: number,
+  seed: number,
+): Promise<number[]> {
   const { flat, unflatten } = flatParams(params.w);
   const key = random.key(seed);
   const loss = (v: Tracer) => aug.loss(apply, { w: unflatten(v), theta: params.theta }, key, x, y, { dist, nCopies: copies, lambda: 0, task: "ce" });
@@ -105,15 +117,56 @@ export const effdimExperiment: Experiment = {
       metrics[`testAccuracy_${lambda}`] = accuracy;
       metrics[`topEigenvalue_${lambda}`] = ritz[0];
       cfg.alphas.forEach((a, i) => (metrics[`neff_${lambda}_alpha${a}`] = neff[i]));
-      if (!opts.quiet) process.stderr.write(`  ${key}: widths ${fmtWidths(widths)}, test accuracy ${accuracy.toFixed(4)}, top eigenvalues ${ritz.slice(0, 3).map((v) => v.toFixed(3)).join(" ")}, N_eff ${neff.map((v) => v.toFixed(2)).join(" / ")} (alpha ${cfg.alphas.join(" / ")})\n`);
+      if (!opts.quiet)
+        process.stderr.write(
+          `  ${key}: widths ${fmtWidths(widths)}, test accuracy ${accuracy.toFixed(4)}, top eigenvalues ${ritz
+            .slice(0, 3)
+            .map((v) => v.toFixed(3))
+            .join(" ")}, N_eff ${neff.map((v) => v.toFixed(2)).join(" / ")} (alpha ${cfg.alphas.join(" / ")})\n`,
+        );
     }
 
     const caption = runCaption("effdim", opts);
     const byWidth = [...runs].sort((a, b) => a.width - b.width);
     const figures = [
-      ...(await writeChart(lineChart({ title: "Effective dimension of the loss Hessian vs learned rotation width", caption, x: "width", y: "neff", xTitle: "learned rotation width (rad)", yTitle: "N_eff(alpha) from the top Ritz values", series: "alpha", rows: byWidth.flatMap((r) => cfg.alphas.map((a, i) => ({ width: r.width, neff: r.neff[i], alpha: `alpha = ${a}` }))) }), join(opts.out, "neff-vs-width"))),
-      ...(await writeChart(lineChart({ title: "Test accuracy vs learned rotation width", caption, x: "width", y: "accuracy", xTitle: "learned rotation width (rad)", yTitle: "test accuracy (4 augmented copies)", rows: byWidth.map((r) => ({ width: r.width, accuracy: r.accuracy })) }), join(opts.out, "accuracy-vs-width"))),
-      ...(await writeChart(lineChart({ title: "Top of the Hessian spectrum (Ritz values) per lambda", caption, x: "index", y: "eigenvalue", xTitle: "Ritz value index (largest first)", yTitle: "eigenvalue", series: "lambda", rows: runs.flatMap((r) => r.ritz.map((v, i) => ({ index: i + 1, eigenvalue: v, lambda: `lambda = ${r.lambda}` }))) }), join(opts.out, "spectra"))),
+      ...(await writeChart(
+        lineChart({
+          title: "Effective dimension of the loss Hessian vs learned rotation width",
+          caption,
+          x: "width",
+          y: "neff",
+          xTitle: "learned rotation width (rad)",
+          yTitle: "N_eff(alpha) from the top Ritz values",
+          series: "alpha",
+          rows: byWidth.flatMap((r) => cfg.alphas.map((a, i) => ({ width: r.width, neff: r.neff[i], alpha: `alpha = ${a}` }))),
+        }),
+        join(opts.out, "neff-vs-width"),
+      )),
+      ...(await writeChart(
+        lineChart({
+          title: "Test accuracy vs learned rotation width",
+          caption,
+          x: "width",
+          y: "accuracy",
+          xTitle: "learned rotation width (rad)",
+          yTitle: "test accuracy (4 augmented copies)",
+          rows: byWidth.map((r) => ({ width: r.width, accuracy: r.accuracy })),
+        }),
+        join(opts.out, "accuracy-vs-width"),
+      )),
+      ...(await writeChart(
+        lineChart({
+          title: "Top of the Hessian spectrum (Ritz values) per lambda",
+          caption,
+          x: "index",
+          y: "eigenvalue",
+          xTitle: "Ritz value index (largest first)",
+          yTitle: "eigenvalue",
+          series: "lambda",
+          rows: runs.flatMap((r) => r.ritz.map((v, i) => ({ index: i + 1, eigenvalue: v, lambda: `lambda = ${r.lambda}` }))),
+        }),
+        join(opts.out, "spectra"),
+      )),
     ];
 
     // Fig. 9's claim: the widest learned invariance has fewer effective dimensions than the narrowest.
@@ -122,8 +175,18 @@ export const effdimExperiment: Experiment = {
     const [narrow, wide] = [byWidth[0], byWidth[byWidth.length - 1]];
     const targets = opts.quick
       ? [
-          { name: `a larger lambda learns a wider rotation (lambda ${cfg.lambdas.at(-1)} vs ${cfg.lambdas[0]})`, value: runs.at(-1)!.width, target: `> ${runs[0].width.toFixed(3)}`, met: runs.at(-1)!.width > runs[0].width },
-          ...runs.map((r) => ({ name: `N_eff(alpha = ${cfg.alphas[0]}) is a count of curved directions (lambda ${r.lambda})`, value: r.neff[0], target: `in (0, ${r.ritz.length}]`, met: r.neff[0] > 0 && r.neff[0] <= r.ritz.length })),
+          {
+            name: `a larger lambda learns a wider rotation (lambda ${cfg.lambdas.at(-1)} vs ${cfg.lambdas[0]})`,
+            value: runs.at(-1)!.width,
+            target: `> ${runs[0].width.toFixed(3)}`,
+            met: runs.at(-1)!.width > runs[0].width,
+          },
+          ...runs.map((r) => ({
+            name: `N_eff(alpha = ${cfg.alphas[0]}) is a count of curved directions (lambda ${r.lambda})`,
+            value: r.neff[0],
+            target: `in (0, ${r.ritz.length}]`,
+            met: r.neff[0] > 0 && r.neff[0] <= r.ritz.length,
+          })),
         ]
       : cfg.alphas.map((a, i) => ({
           name: `N_eff(alpha = ${a}) falls from the narrowest width (${narrow.width.toFixed(2)} rad, lambda ${narrow.lambda}) to the widest (${wide.width.toFixed(2)} rad, lambda ${wide.lambda})`,
@@ -139,7 +202,11 @@ export const effdimExperiment: Experiment = {
       trajectory,
       targets,
       paper: [
-        { quantity: "effective dimension vs invariance", paper: "N_eff falls as lambda (and the learned width) grows (Fig. 9, CIFAR-10)", ours: fmtRuns((r) => `width ${r.width.toFixed(2)} rad, N_eff ${r.neff.map((v) => v.toFixed(2)).join(" / ")} (alpha ${cfg.alphas.join(" / ")})`) },
+        {
+          quantity: "effective dimension vs invariance",
+          paper: "N_eff falls as lambda (and the learned width) grows (Fig. 9, CIFAR-10)",
+          ours: fmtRuns((r) => `width ${r.width.toFixed(2)} rad, N_eff ${r.neff.map((v) => v.toFixed(2)).join(" / ")} (alpha ${cfg.alphas.join(" / ")})`),
+        },
         { quantity: "test accuracy", paper: "rises with lambda, then flattens (Fig. 9)", ours: fmtRuns((r) => `${(100 * r.accuracy).toFixed(1)}%`) },
         { quantity: "top Hessian eigenvalue", paper: "(not reported)", ours: fmtRuns((r) => r.ritz[0].toFixed(3)) },
       ],

@@ -11,5 +11,8 @@ import { cifar10Experiment } from "./cifar10.ts";
 import { segmentationExperiment } from "./segmentation.ts";
 
 export const experiments: Record<string, Experiment> = Object.fromEntries(
-  [marioIggyExperiment, rotmnistExperiment, olivettiExperiment, landscapeExperiment, qm9Experiment, effdimExperiment, colorExperiment, cifar10Experiment, segmentationExperiment].map((e) => [e.name, e]),
+  [marioIggyExperiment, rotmnistExperiment, olivettiExperiment, landscapeExperiment, qm9Experiment, effdimExperiment, colorExperiment, cifar10Experiment, segmentationExperiment].map((e) => [
+    e.name,
+    e,
+  ]),
 );

@@ -33,8 +33,15 @@ export const landscapeExperiment: Experiment = {
     const init = [cfg.otherInitWidth, cfg.otherInitWidth, Math.PI / 2, cfg.otherInitWidth, cfg.otherInitWidth, cfg.otherInitWidth];
     const dist = aug.uniformAffine({ initWidth: init, trainable: [false, false, true, false, false, false] });
     const res = await trainAugerino({
-      net, dist, task: "ce", data: data.train, ...hyperparams(cfg), seed: opts.seed,
-      checkpointDir: join(opts.out, "checkpoint"), label: "landscape (training)", quiet: opts.quiet,
+      net,
+      dist,
+      task: "ce",
+      data: data.train,
+      ...hyperparams(cfg),
+      seed: opts.seed,
+      checkpointDir: join(opts.out, "checkpoint"),
+      label: "landscape (training)",
+      quiet: opts.quiet,
     });
     const trained = res.params.theta;
     const x = data.train.x.slice([0, cfg.evalN]);
@@ -57,7 +64,12 @@ export const landscapeExperiment: Experiment = {
     const progress = new Progress("landscape (sweep)", widths.length, opts.quiet);
     for (const [wi, w] of widths.entries()) {
       const raw = np.array(aug.inverseSoftplus(w));
-      const runs = ([["no regulariser", 0], ["regularised", cfg.lambda]] as const).map(([name, lambda]) => ({ name, out: valueAndSlope(raw, np.array(lambda)) }));
+      const runs = (
+        [
+          ["no regulariser", 0],
+          ["regularised", cfg.lambda],
+        ] as const
+      ).map(([name, lambda]) => ({ name, out: valueAndSlope(raw, np.array(lambda)) }));
       // The four values of this width read together (one round trip on webgpu).
       const vals = await Promise.all(runs.flatMap(({ out }) => [out.loss.data(), out.slope.data()]));
       for (const [i, { name }] of runs.entries()) {
@@ -71,8 +83,32 @@ export const landscapeExperiment: Experiment = {
     }
     progress.done();
     const figures = [
-      ...(await writeChart(lineChart({ title: "Loss vs rotation width (Mario-Iggy)", caption: runCaption("landscape", opts), x: "width", y: "value", xTitle: "rotation width (rad)", yTitle: "loss (cross-entropy, nats)", series: "curve", rows: rows.filter((r) => r.curve.startsWith("loss")) }), join(opts.out, "loss-vs-width"))),
-      ...(await writeChart(lineChart({ title: "Derivative of the loss w.r.t. rotation width (by grad)", caption: runCaption("landscape", opts), x: "width", y: "value", xTitle: "rotation width (rad)", yTitle: "d loss / d width (nats per rad)", series: "curve", rows: rows.filter((r) => r.curve.startsWith("d ")) }), join(opts.out, "slope-vs-width"))),
+      ...(await writeChart(
+        lineChart({
+          title: "Loss vs rotation width (Mario-Iggy)",
+          caption: runCaption("landscape", opts),
+          x: "width",
+          y: "value",
+          xTitle: "rotation width (rad)",
+          yTitle: "loss (cross-entropy, nats)",
+          series: "curve",
+          rows: rows.filter((r) => r.curve.startsWith("loss")),
+        }),
+        join(opts.out, "loss-vs-width"),
+      )),
+      ...(await writeChart(
+        lineChart({
+          title: "Derivative of the loss w.r.t. rotation width (by grad)",
+          caption: runCaption("landscape", opts),
+          x: "width",
+          y: "value",
+          xTitle: "rotation width (rad)",
+          yTitle: "d loss / d width (nats per rad)",
+          series: "curve",
+          rows: rows.filter((r) => r.curve.startsWith("d ")),
+        }),
+        join(opts.out, "slope-vs-width"),
+      )),
     ];
     const plain = curves["no regulariser"];
     const flat = plain.filter((c) => c.w <= Math.PI / 2);
@@ -88,7 +124,13 @@ export const landscapeExperiment: Experiment = {
         { name: "loss range on [0, pi/2]", value: flatRange, target: "< rise beyond pi", met: flatRange < rise },
         { name: "rise of the loss beyond pi", value: rise, target: "> 0", met: rise > 0 },
       ],
-      paper: [{ quantity: "loss vs rotation width", paper: "flat on [0, pi/2], rising beyond", ours: `range ${flatRange.toFixed(4)} on [0, pi/2]; min beyond pi exceeds max on [0, pi/2] by ${rise.toFixed(4)}` }],
+      paper: [
+        {
+          quantity: "loss vs rotation width",
+          paper: "flat on [0, pi/2], rising beyond",
+          ours: `range ${flatRange.toFixed(4)} on [0, pi/2]; min beyond pi exceeds max on [0, pi/2] by ${rise.toFixed(4)}`,
+        },
+      ],
       figures: figures.map((f) => f.slice(opts.out.length + 1)),
       seconds: (Date.now() - t0) / 1000,
     };

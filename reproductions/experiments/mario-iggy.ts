@@ -16,8 +16,7 @@ import { applyOf, fmtWidths, trainAugerino, hyperparams } from "../train.ts";
 import { withOverrides } from "../config-overrides.ts";
 
 /** A small CNN: two strided 3x3 convolutions and a linear head. */
-export const marioNet = (k = 8) =>
-  nn.sequential(nn.conv2d(k, 3, { strides: 2 }), nn.relu(), nn.conv2d(2 * k, 3, { strides: 2 }), nn.relu(), nn.flatten(), nn.dense(4));
+export const marioNet = (k = 8) => nn.sequential(nn.conv2d(k, 3, { strides: 2 }), nn.relu(), nn.conv2d(2 * k, 3, { strides: 2 }), nn.relu(), nn.flatten(), nn.dense(4));
 
 // Too narrow, about right, and twice too wide. (At 2 pi every copy is ambiguous, the loss is
 // flat in the width and nothing pulls it back, so "too wide" stays below that.)
@@ -60,8 +59,15 @@ export const marioIggyExperiment: Experiment = {
       const widths = [cfg.otherInitWidth, cfg.otherInitWidth, rot, cfg.otherInitWidth, cfg.otherInitWidth, cfg.otherInitWidth];
       const dist = aug.uniformAffine({ initWidth: widths, trainable: [false, false, true, false, false, false] });
       const res = await trainAugerino({
-        net, dist, task: "ce", data: data.train, ...hyperparams(cfg), seed: opts.seed,
-        checkpointDir: join(opts.out, `checkpoint-${start}`), label: `mario-iggy ${start.padEnd(6)}`, quiet: opts.quiet,
+        net,
+        dist,
+        task: "ce",
+        data: data.train,
+        ...hyperparams(cfg),
+        seed: opts.seed,
+        checkpointDir: join(opts.out, `checkpoint-${start}`),
+        label: `mario-iggy ${start.padEnd(6)}`,
+        quiet: opts.quiet,
       });
       trajectory[start] = [{ epoch: 0, widths }, ...res.history.map((h) => ({ epoch: h.epoch, widths: h.widths }))];
       finals[start] = res.history[res.history.length - 1].widths;
@@ -72,19 +78,61 @@ export const marioIggyExperiment: Experiment = {
 
     const figures: string[] = [];
     const rows = Object.entries(trajectory).flatMap(([start, tr]) => tr.map((t) => ({ epoch: t.epoch, rotation: t.widths[2], start })));
-    figures.push(...(await writeChart(lineChart({ title: "Learned rotation width (rad) from three starts", caption: runCaption("mario-iggy", opts), x: "epoch", y: "rotation", xTitle: "epoch", yTitle: "rotation width (rad)", series: "start", rows, rule: { y: Math.PI / 2, label: "pi/2" } }), join(opts.out, "width-trajectories"))));
+    figures.push(
+      ...(await writeChart(
+        lineChart({
+          title: "Learned rotation width (rad) from three starts",
+          caption: runCaption("mario-iggy", opts),
+          x: "epoch",
+          y: "rotation",
+          xTitle: "epoch",
+          yTitle: "rotation width (rad)",
+          series: "start",
+          rows,
+          rule: { y: Math.PI / 2, label: "pi/2" },
+        }),
+        join(opts.out, "width-trajectories"),
+      )),
+    );
     // The learned distribution over rotation angles: uniform on [-w/2, w/2].
     const densRows = Object.entries(finals).flatMap(([start, w]) => {
       const half = w[2] / 2;
       const d = 1 / w[2];
-      return [[-Math.PI, 0], [-half, 0], [-half, d], [half, d], [half, 0], [Math.PI, 0]].map(([angle, density], i) => ({ angle, density, start, i }));
+      return [
+        [-Math.PI, 0],
+        [-half, 0],
+        [-half, d],
+        [half, d],
+        [half, 0],
+        [Math.PI, 0],
+      ].map(([angle, density], i) => ({ angle, density, start, i }));
     });
-    figures.push(...(await writeChart(lineChart({ title: "Learned distribution over rotations (uniform on [-w/2, w/2])", caption: runCaption("mario-iggy", opts), x: "angle", y: "density", xTitle: "rotation angle (rad)", yTitle: "density (1/rad)", series: "start", rows: densRows, order: "i" }), join(opts.out, "rotation-distribution"))));
+    figures.push(
+      ...(await writeChart(
+        lineChart({
+          title: "Learned distribution over rotations (uniform on [-w/2, w/2])",
+          caption: runCaption("mario-iggy", opts),
+          x: "angle",
+          y: "density",
+          xTitle: "rotation angle (rad)",
+          yTitle: "density (1/rad)",
+          series: "start",
+          rows: densRows,
+          order: "i",
+        }),
+        join(opts.out, "rotation-distribution"),
+      )),
+    );
     figures.push(...(await writeChart(await probabilityVsAngle(apply, right!.params, data.sprites, runCaption("mario-iggy", opts)), join(opts.out, "probability-vs-angle"))));
     const soft = await softInvariance(apply, right!.params, right!.dist, data.test.x.slice([0, 32]), finals.right[2], runCaption("mario-iggy", opts), opts.quick);
     figures.push(...(await writeChart(soft.chart, join(opts.out, "invariance-profile"))));
 
-    const targets = Object.entries(finals).map(([start, w]) => ({ name: `rotation width from the ${start} start`, value: w[2], target: "|w - pi/2| <= 0.2", met: Math.abs(w[2] - Math.PI / 2) <= 0.2 }));
+    const targets = Object.entries(finals).map(([start, w]) => ({
+      name: `rotation width from the ${start} start`,
+      value: w[2],
+      target: "|w - pi/2| <= 0.2",
+      met: Math.abs(w[2] - Math.PI / 2) <= 0.2,
+    }));
     targets.push(soft.target);
     const metrics: Record<string, number> = {};
     for (const s of Object.keys(finals)) {
@@ -99,8 +147,20 @@ export const marioIggyExperiment: Experiment = {
       trajectory,
       targets,
       paper: [
-        { quantity: "learned rotation width (rad), true value pi/2 = 1.571", paper: "within ~0.2 of pi/2 from every start", ours: Object.entries(finals).map(([s, w]) => `${s}: ${w[2].toFixed(3)}`).join(", ") },
-        { quantity: "test accuracy", paper: "(not reported)", ours: Object.entries(accs).map(([s, a]) => `${s}: ${a.toFixed(3)}`).join(", ") },
+        {
+          quantity: "learned rotation width (rad), true value pi/2 = 1.571",
+          paper: "within ~0.2 of pi/2 from every start",
+          ours: Object.entries(finals)
+            .map(([s, w]) => `${s}: ${w[2].toFixed(3)}`)
+            .join(", "),
+        },
+        {
+          quantity: "test accuracy",
+          paper: "(not reported)",
+          ours: Object.entries(accs)
+            .map(([s, a]) => `${s}: ${a.toFixed(3)}`)
+            .join(", "),
+        },
         soft.row,
       ],
       figures: figures.map((f) => f.slice(opts.out.length + 1)),
@@ -130,12 +190,27 @@ export async function testAccuracy(apply: (w: unknown, x: Tracer) => Tracer, par
 /** Fig. 3 (right): the trained model's class probabilities as a function of the input's rotation. */
 async function probabilityVsAngle(apply: (w: unknown, x: Tracer) => Tracer, params: { w: unknown; theta: Tracer }, sprites: { mario: Tracer; iggy: Tracer }, caption: string) {
   const angles = Array.from({ length: 73 }, (_, i) => -Math.PI + (2 * Math.PI * i) / 72);
-  const mats = np.array(angles.map((a) => [[Math.cos(a), -Math.sin(a), 0], [Math.sin(a), Math.cos(a), 0], [0, 0, 1]]));
+  const mats = np.array(
+    angles.map((a) => [
+      [Math.cos(a), -Math.sin(a), 0],
+      [Math.sin(a), Math.cos(a), 0],
+      [0, 0, 1],
+    ]),
+  );
   const x = aug.warp(np.broadcastTo(sprites.mario, [angles.length, ...sprites.mario.shape.slice(1)]), mats);
   const probs = (await np.softmax(apply(params.w, x), { axis: -1 }).toArray()) as number[][];
   const names = ["mario, upright", "mario, upside down", "iggy, upright", "iggy, upside down"];
   const rows = angles.flatMap((a, i) => probs[i].map((p, c) => ({ angle: a, probability: p, class: names[c] })));
-  return lineChart({ title: "Predicted probability vs input rotation (Mario; the network from the right start)", caption, x: "angle", y: "probability", xTitle: "rotation of the input (rad)", yTitle: "predicted probability", series: "class", rows });
+  return lineChart({
+    title: "Predicted probability vs input rotation (Mario; the network from the right start)",
+    caption,
+    x: "angle",
+    y: "probability",
+    xTitle: "rotation of the input (rad)",
+    yTitle: "predicted probability",
+    series: "class",
+    rows,
+  });
 }
 
 /**
@@ -161,7 +236,10 @@ async function softInvariance(apply: (w: unknown, x: Tracer) => Tracer, params: 
     yTitle: "mean max |p(rotated) - p(x)|",
     series: "model",
     rows,
-    rules: [{ x: -width / 2, label: "-w/2 (learned)" }, { x: width / 2, label: "+w/2" }],
+    rules: [
+      { x: -width / 2, label: "-w/2 (learned)" },
+      { x: width / 2, label: "+w/2" },
+    ],
   });
   const net = profiles.network;
   const meanWhere = (keep: (t: number) => boolean) => {
@@ -174,7 +252,12 @@ async function softInvariance(apply: (w: unknown, x: Tracer) => Tracer, params: 
   return {
     chart,
     metrics: { probabilityChangeWithinLearnedRange: within, probabilityChangeBeyondHalfPi: beyond },
-    target: { name: "network's probability change under rotations within the learned range (and beyond pi/2)", value: within, target: `< 0.05 within; > 0.5 beyond (${beyond.toFixed(3)})`, met: within < 0.05 && beyond > 0.5 },
+    target: {
+      name: "network's probability change under rotations within the learned range (and beyond pi/2)",
+      value: within,
+      target: `< 0.05 within; > 0.5 beyond (${beyond.toFixed(3)})`,
+      met: within < 0.05 && beyond > 0.5,
+    },
     row: {
       quantity: "soft invariance: mean change of the network's predicted probabilities under a rotation by t (check.invarianceProfile)",
       paper: "invariant within the learned range, not beyond (Fig. 3)",

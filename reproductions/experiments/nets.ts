@@ -4,9 +4,16 @@ import * as nn from "../../nn/index.ts";
 /** Three padded 3x3 convolutions with pooling, a global mean and a linear head: enough for the synthetic color bars. */
 export const plainConvNet = (k: number, classes: number) =>
   nn.sequential(
-    nn.conv2d(k, 3, { padding: 1 }), nn.relu(), nn.maxPool(2),
-    nn.conv2d(2 * k, 3, { padding: 1 }), nn.relu(), nn.maxPool(2),
-    nn.conv2d(4 * k, 3, { padding: 1 }), nn.relu(), nn.globalAvgPool(), nn.dense(classes),
+    nn.conv2d(k, 3, { padding: 1 }),
+    nn.relu(),
+    nn.maxPool(2),
+    nn.conv2d(2 * k, 3, { padding: 1 }),
+    nn.relu(),
+    nn.maxPool(2),
+    nn.conv2d(4 * k, 3, { padding: 1 }),
+    nn.relu(),
+    nn.globalAvgPool(),
+    nn.dense(classes),
   );
 
 /**
@@ -18,8 +25,15 @@ export const plainConvNet = (k: number, classes: number) =>
 export const smallImageNet = (k: number, classes: number) =>
   nn.sequential(
     nn.stateless("centre", (x) => x.sub(0.47).mul(4)),
-    nn.conv2d(k, 3, { padding: 1 }), nn.relu(), nn.maxPool(2),
-    nn.conv2d(2 * k, 3, { padding: 1 }), nn.relu(), nn.maxPool(2),
-    nn.conv2d(2 * k, 3, { padding: 1 }), nn.relu(), nn.maxPool(2),
-    nn.flatten(), nn.dense(classes),
+    nn.conv2d(k, 3, { padding: 1 }),
+    nn.relu(),
+    nn.maxPool(2),
+    nn.conv2d(2 * k, 3, { padding: 1 }),
+    nn.relu(),
+    nn.maxPool(2),
+    nn.conv2d(2 * k, 3, { padding: 1 }),
+    nn.relu(),
+    nn.maxPool(2),
+    nn.flatten(),
+    nn.dense(classes),
   );

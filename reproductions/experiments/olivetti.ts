@@ -17,7 +17,20 @@ const faceNet = (k = 8) =>
   nn.sequential(nn.conv2d(k, 3, { strides: 2 }), nn.relu(), nn.conv2d(2 * k, 3, { strides: 2 }), nn.relu(), nn.conv2d(2 * k, 3, { strides: 2 }), nn.relu(), nn.flatten(), nn.dense(1));
 
 export function olivettiConfig(quick: boolean, epochs?: number) {
-  return { repeats: quick ? 2 : 30, epochs: epochs ?? (quick ? 40 : 30), batchSize: 50, lr: 3e-3, lrAug: 5e-2, weightDecay: 1e-4, lambda: 0.001, reg: "norm" as const, nCopies: 1, k: 8, initRotation: 1, initOther: 0.05 };
+  return {
+    repeats: quick ? 2 : 30,
+    epochs: epochs ?? (quick ? 40 : 30),
+    batchSize: 50,
+    lr: 3e-3,
+    lrAug: 5e-2,
+    weightDecay: 1e-4,
+    lambda: 0.001,
+    reg: "norm" as const,
+    nCopies: 1,
+    k: 8,
+    initRotation: 1,
+    initOther: 0.05,
+  };
 }
 
 export const olivettiExperiment: Experiment = {
@@ -33,15 +46,34 @@ export const olivettiExperiment: Experiment = {
     const init = [cfg.initOther, cfg.initOther, cfg.initRotation, cfg.initOther, cfg.initOther, cfg.initOther];
     const dist = aug.uniformAffine({ initWidth: init });
     const res = await trainAugerino({
-      net, dist, task: "mse", data: data.train, ...hyperparams(cfg), seed: opts.seed,
-      checkpointDir: join(opts.out, "checkpoint"), label: "olivetti", quiet: opts.quiet,
+      net,
+      dist,
+      task: "mse",
+      data: data.train,
+      ...hyperparams(cfg),
+      seed: opts.seed,
+      checkpointDir: join(opts.out, "checkpoint"),
+      label: "olivetti",
+      quiet: opts.quiet,
     });
     const widths = res.history[res.history.length - 1].widths;
     const apply = applyOf(net);
     const testMse = (await jit((w: unknown, x: Tracer, y: Tracer) => np.mean(np.square(apply(w, x).reshape([-1]).sub(y))))(res.params.w, data.test.x, data.test.y).data())[0];
     const trajectory = { run: [{ epoch: 0, widths: init }, ...res.history.map((h) => ({ epoch: h.epoch, widths: h.widths }))] };
     const rows = trajectory.run.flatMap((t) => aug.GENERATOR_NAMES_2D.map((g, i) => ({ epoch: t.epoch, width: t.widths[i], generator: g })));
-    const figures = await writeChart(lineChart({ title: "Olivetti: learned widths per generator", caption: runCaption("olivetti", opts), x: "epoch", y: "width", xTitle: "epoch", yTitle: "width (rad for rotation; coefficient range for the others)", series: "generator", rows }), join(opts.out, "width-trajectories"));
+    const figures = await writeChart(
+      lineChart({
+        title: "Olivetti: learned widths per generator",
+        caption: runCaption("olivetti", opts),
+        x: "epoch",
+        y: "width",
+        xTitle: "epoch",
+        yTitle: "width (rad for rotation; coefficient range for the others)",
+        series: "generator",
+        rows,
+      }),
+      join(opts.out, "width-trajectories"),
+    );
     const others = widths.filter((_, i) => i !== 2);
     return {
       config: { ...cfg, seed: opts.seed, quick: opts.quick, backend: opts.backend },

@@ -72,13 +72,31 @@ function armDist(arm: Arm, initWidth: number): aug.AugDist {
 }
 
 /** Mean absolute error in meV of the de-standardised predictions (averaged over augmented copies when `copies` > 1), in jitted batches. */
-async function maeMev(apply: (w: unknown, x: Tracer) => Tracer, params: { w: unknown; theta: Tracer }, dist: aug.AugDist, copies: number, x: Tracer, y: Tracer, norm: { mean: number; std: number }, seed: number): Promise<number> {
+async function maeMev(
+  apply: (w: unknown, x: Tracer) => Tracer,
+  params: { w: unknown; theta: Tracer },
+  dist: aug.AugDist,
+  copies: number,
+  x: Tracer,
+  y: Tracer,
+  norm: { mean: number; std: number },
+  seed: number,
+): Promise<number> {
   const predict = jit((p: typeof params, k: Tracer, xb: Tracer) => (copies > 1 ? aug.predict(apply, p, k, xb, { dist, nCopies: copies, output: "raw" }) : apply(p.w, xb)).reshape([-1]));
   const batch = 256;
   const errs: Tracer[] = [];
   for (let s = 0; s < x.shape[0]; s += batch) {
     const e = Math.min(s + batch, x.shape[0]);
-    errs.push(np.sum(np.abs(predict(params, random.key(seed + s), x.slice([s, e])).mul(norm.std).add(norm.mean).sub(y.slice([s, e])))));
+    errs.push(
+      np.sum(
+        np.abs(
+          predict(params, random.key(seed + s), x.slice([s, e]))
+            .mul(norm.std)
+            .add(norm.mean)
+            .sub(y.slice([s, e])),
+        ),
+      ),
+    );
     await yieldToEventLoop();
   }
   let total = 0;
@@ -109,8 +127,15 @@ export const qm9Experiment: Experiment = {
       const dist = armDist(arm, cfg.initWidth);
       const initWidths = Array.from(await dist.width(dist.init()).data());
       const res = await trainAugerino({
-        net, dist, task: "mse", data: train, ...hyperparams({ ...cfg, lambda: arm === "augerino" ? cfg.lambda : 0 }), seed: opts.seed,
-        checkpointDir: join(opts.out, `checkpoint-${arm}`), label: `qm9 ${arm.padEnd(8)}`, quiet: opts.quiet,
+        net,
+        dist,
+        task: "mse",
+        data: train,
+        ...hyperparams({ ...cfg, lambda: arm === "augerino" ? cfg.lambda : 0 }),
+        seed: opts.seed,
+        checkpointDir: join(opts.out, `checkpoint-${arm}`),
+        label: `qm9 ${arm.padEnd(8)}`,
+        quiet: opts.quiet,
       });
       trajectory[arm] = [{ epoch: 0, widths: initWidths }, ...res.history.map((h) => ({ epoch: h.epoch, widths: h.widths }))];
       const copies = arm === "none" ? 1 : cfg.testCopies;
@@ -124,20 +149,58 @@ export const qm9Experiment: Experiment = {
     Object.assign(metrics, { meanRotationWidth: rot, meanScaleShearWidth: other, targetStdMev: norm.std * MEV_PER_HARTREE });
 
     const caption = runCaption("qm9", opts);
-    const rows = trajectory.augerino.flatMap((t) => LEARNED.flatMap((on, i) => (on ? [{ epoch: t.epoch, width: t.widths[i], generator: `${GENS[i]} (${i < 6 ? "rotation" : i < 9 ? "scale" : "shear"})` }] : [])));
-    const figures = await writeChart(lineChart({ title: "QM9: Augerino's learned widths per generator", caption, x: "epoch", y: "width", xTitle: "epoch", yTitle: "width (rad for rotations; coefficient range for scales and shears)", series: "generator", rows, rule: { y: 2 * Math.PI, label: "2 pi" } }), join(opts.out, "width-trajectories"));
+    const rows = trajectory.augerino.flatMap((t) =>
+      LEARNED.flatMap((on, i) => (on ? [{ epoch: t.epoch, width: t.widths[i], generator: `${GENS[i]} (${i < 6 ? "rotation" : i < 9 ? "scale" : "shear"})` }] : [])),
+    );
+    const figures = await writeChart(
+      lineChart({
+        title: "QM9: Augerino's learned widths per generator",
+        caption,
+        x: "epoch",
+        y: "width",
+        xTitle: "epoch",
+        yTitle: "width (rad for rotations; coefficient range for scales and shears)",
+        series: "generator",
+        rows,
+        rule: { y: 2 * Math.PI, label: "2 pi" },
+      }),
+      join(opts.out, "width-trajectories"),
+    );
     const armRows = ARMS.map((arm) => ({ arm: ARM_TITLES[arm], mae: metrics[`testMaeMev_${arm}`] }));
-    figures.push(...(await writeChart({ $schema: "https://vega.github.io/schema/vega-lite/v5.json", title: { text: `QM9 ${cfg.target.toUpperCase()}: test MAE by training`, subtitle: caption }, width: 360, height: 200, data: { values: armRows }, mark: "bar", encoding: { y: { field: "arm", type: "nominal", title: null, sort: null }, x: { field: "mae", type: "quantitative", title: "test MAE (meV)" } } }, join(opts.out, "test-mae"))));
+    figures.push(
+      ...(await writeChart(
+        {
+          $schema: "https://vega.github.io/schema/vega-lite/v5.json",
+          title: { text: `QM9 ${cfg.target.toUpperCase()}: test MAE by training`, subtitle: caption },
+          width: 360,
+          height: 200,
+          data: { values: armRows },
+          mark: "bar",
+          encoding: { y: { field: "arm", type: "nominal", title: null, sort: null }, x: { field: "mae", type: "quantitative", title: "test MAE (meV)" } },
+        },
+        join(opts.out, "test-mae"),
+      )),
+    );
 
     const mae = (arm: Arm) => metrics[`testMaeMev_${arm}`];
     const initRot = trajectory.augerino[0].widths[3];
     const targets = [
       { name: "rotation widths grow (mean of rxy, rxz, ryz)", value: rot, target: opts.quick ? `> initial ${initRot.toFixed(3)}` : ">= 3 rad", met: opts.quick ? rot > initRot : rot >= 3 },
-      { name: "scale and shear widths stay below the rotation widths (mean)", value: other, target: `< mean rotation width ${rot.toFixed(3)}${opts.quick ? "" : " / 2"}`, met: other < (opts.quick ? rot : rot / 2) },
+      {
+        name: "scale and shear widths stay below the rotation widths (mean)",
+        value: other,
+        target: `< mean rotation width ${rot.toFixed(3)}${opts.quick ? "" : " / 2"}`,
+        met: other < (opts.quick ? rot : rot / 2),
+      },
       ...(opts.quick
         ? []
         : [
-            { name: "no augmentation is worst (test MAE, meV)", value: mae("none"), target: `> Augerino ${mae("augerino").toFixed(1)} and SO(3) ${mae("so3").toFixed(1)}`, met: mae("none") > mae("augerino") && mae("none") > mae("so3") },
+            {
+              name: "no augmentation is worst (test MAE, meV)",
+              value: mae("none"),
+              target: `> Augerino ${mae("augerino").toFixed(1)} and SO(3) ${mae("so3").toFixed(1)}`,
+              met: mae("none") > mae("augerino") && mae("none") > mae("so3"),
+            },
             { name: "Augerino close to SO(3) (test MAE ratio)", value: mae("augerino") / mae("so3"), target: "<= 1.15", met: mae("augerino") / mae("so3") <= 1.15 },
           ]),
     ];
@@ -151,8 +214,16 @@ export const qm9Experiment: Experiment = {
       paper: [
         { quantity: `${cfg.target.toUpperCase()} test MAE (meV), no augmentation`, paper: "52.7 (LieConv-Trivial, ~100k training molecules)", ours: `${mae("none").toFixed(1)} (${split})` },
         { quantity: `${cfg.target.toUpperCase()} test MAE (meV), Augerino`, paper: "38.3", ours: mae("augerino").toFixed(1) },
-        { quantity: `${cfg.target.toUpperCase()} test MAE (meV), SE(3) / SO(3) augmentation`, paper: "36.5 (SE(3))", ours: `${mae("so3").toFixed(1)} (SO(3); the network is translation invariant already)` },
-        { quantity: "learned widths", paper: "rotations grow toward full; scale, shear, stretch stay small", ours: `rotations ${ROTATIONS.map((i) => widths[i].toFixed(2)).join(", ")}; scales ${[6, 7, 8].map((i) => widths[i].toFixed(2)).join(", ")}; shears ${[9, 10, 11].map((i) => widths[i].toFixed(2)).join(", ")} (from ${cfg.initWidth})` },
+        {
+          quantity: `${cfg.target.toUpperCase()} test MAE (meV), SE(3) / SO(3) augmentation`,
+          paper: "36.5 (SE(3))",
+          ours: `${mae("so3").toFixed(1)} (SO(3); the network is translation invariant already)`,
+        },
+        {
+          quantity: "learned widths",
+          paper: "rotations grow toward full; scale, shear, stretch stay small",
+          ours: `rotations ${ROTATIONS.map((i) => widths[i].toFixed(2)).join(", ")}; scales ${[6, 7, 8].map((i) => widths[i].toFixed(2)).join(", ")}; shears ${[9, 10, 11].map((i) => widths[i].toFixed(2)).join(", ")} (from ${cfg.initWidth})`,
+        },
       ],
       figures: figures.map((f) => f.slice(opts.out.length + 1)),
       seconds: (Date.now() - t0) / 1000,

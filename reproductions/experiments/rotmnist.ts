@@ -19,12 +19,7 @@ import { withOverrides } from "../config-overrides.ts";
  * net learned rotated digits several times slower (22% train accuracy after an epoch).
  */
 const block = (out: number) => [nn.conv2d(out, 3), nn.batchNorm(), nn.relu()];
-export const digitNet = (k: number) =>
-  nn.sequential(
-    ...block(k), ...block(k), nn.maxPool(2),
-    ...block(2 * k), ...block(2 * k), nn.maxPool(2),
-    ...block(2 * k), nn.globalAvgPool(), nn.dense(10),
-  );
+export const digitNet = (k: number) => nn.sequential(...block(k), ...block(k), nn.maxPool(2), ...block(2 * k), ...block(2 * k), nn.maxPool(2), ...block(2 * k), nn.globalAvgPool(), nn.dense(10));
 
 export function rotmnistConfig(quick: boolean, epochs?: number) {
   return {
@@ -53,8 +48,15 @@ export async function trainAtLambda(name: string, net: nn.Layer, cfg: ReturnType
   const dist = aug.uniformAffine({ initRaw: cfg.initRaw });
   const initWidths = Array.from(await dist.width(dist.init()).data());
   const res = await trainAugerino({
-    net, dist, task: "ce", data: train, ...hyperparams({ ...cfg, lambda }), seed: opts.seed,
-    checkpointDir: join(opts.out, `checkpoint-lambda-${lambda}`), label: `${name} lambda=${lambda}`, quiet: opts.quiet,
+    net,
+    dist,
+    task: "ce",
+    data: train,
+    ...hyperparams({ ...cfg, lambda }),
+    seed: opts.seed,
+    checkpointDir: join(opts.out, `checkpoint-lambda-${lambda}`),
+    label: `${name} lambda=${lambda}`,
+    quiet: opts.quiet,
   });
   const history = [{ epoch: 0, widths: initWidths }, ...res.history.map((h) => ({ epoch: h.epoch, widths: h.widths }))];
   return { dist, res, history, widths: res.history[res.history.length - 1].widths };
@@ -83,14 +85,28 @@ export const rotmnistExperiment: Experiment = {
       if (!opts.quiet) process.stderr.write(`  ${key}: widths ${fmtWidths(finals[key])}, test accuracy ${metrics[`testAccuracy_${lambda}`].toFixed(4)}\n`);
     }
     const rows = Object.entries(trajectory).flatMap(([run, tr]) => tr.map((t) => ({ epoch: t.epoch, rotation: t.widths[2], run })));
-    const figures = await writeChart(lineChart({ title: "rotMNIST: learned rotation width (rad)", caption: runCaption("rotmnist", opts), x: "epoch", y: "rotation", xTitle: "epoch", yTitle: "rotation width (rad)", series: "run", rows, rule: { y: 2 * Math.PI, label: "2 pi" } }), join(opts.out, "width-trajectories"));
+    const figures = await writeChart(
+      lineChart({
+        title: "rotMNIST: learned rotation width (rad)",
+        caption: runCaption("rotmnist", opts),
+        x: "epoch",
+        y: "rotation",
+        xTitle: "epoch",
+        yTitle: "rotation width (rad)",
+        series: "run",
+        rows,
+        rule: { y: 2 * Math.PI, label: "2 pi" },
+      }),
+      join(opts.out, "width-trajectories"),
+    );
     const initRot = trajectory[Object.keys(trajectory)[0]][0].widths[2];
     const targets = Object.entries(finals).map(([run, w]) =>
       opts.quick
         ? { name: `rotation width grows (${run})`, value: w[2], target: `> initial ${initRot.toFixed(3)}`, met: w[2] > initRot }
         : { name: `rotation width (${run})`, value: w[2], target: ">= 5.5 rad", met: w[2] >= 5.5 },
     );
-    if (!opts.quick) for (const l of cfg.lambdas) targets.push({ name: `test accuracy (lambda=${l})`, value: metrics[`testAccuracy_${l}`], target: ">= 0.98", met: metrics[`testAccuracy_${l}`] >= 0.98 });
+    if (!opts.quick)
+      for (const l of cfg.lambdas) targets.push({ name: `test accuracy (lambda=${l})`, value: metrics[`testAccuracy_${l}`], target: ">= 0.98", met: metrics[`testAccuracy_${l}`] >= 0.98 });
     return {
       config: { ...cfg, seed: opts.seed, quick: opts.quick, backend: opts.backend },
       metrics,
@@ -98,7 +114,13 @@ export const rotmnistExperiment: Experiment = {
       trajectory,
       targets,
       paper: [
-        { quantity: "learned rotation width (rad)", paper: "approaches 2 pi = 6.283 for lambda in {0.01, 0.05, 0.1}", ours: Object.entries(finals).map(([r, w]) => `${r}: ${w[2].toFixed(3)}`).join(", ") },
+        {
+          quantity: "learned rotation width (rad)",
+          paper: "approaches 2 pi = 6.283 for lambda in {0.01, 0.05, 0.1}",
+          ours: Object.entries(finals)
+            .map(([r, w]) => `${r}: ${w[2].toFixed(3)}`)
+            .join(", "),
+        },
         { quantity: "test accuracy", paper: "98.9%", ours: cfg.lambdas.map((l) => `${(100 * metrics[`testAccuracy_${l}`]).toFixed(2)}%`).join(", ") },
       ],
       figures: figures.map((f) => f.slice(opts.out.length + 1)),

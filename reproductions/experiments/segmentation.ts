@@ -23,10 +23,14 @@ import { noAugmentation } from "../fixed-augment.ts";
 
 /** Nearest-neighbour upsampling of [N, C, h, w] by an integer factor. */
 const upsample = (f: number) =>
-  nn.stateless(`upsample(${f})`, (x) => {
-    const [n, c, h, w] = x.shape;
-    return np.broadcastTo(x.reshape([n, c, h, 1, w, 1]), [n, c, h, f, w, f]).reshape([n, c, h * f, w * f]);
-  }, (s) => [s[0], s[1], s[2] * f, s[3] * f]);
+  nn.stateless(
+    `upsample(${f})`,
+    (x) => {
+      const [n, c, h, w] = x.shape;
+      return np.broadcastTo(x.reshape([n, c, h, 1, w, 1]), [n, c, h, f, w, f]).reshape([n, c, h * f, w * f]);
+    },
+    (s) => [s[0], s[1], s[2] * f, s[3] * f],
+  );
 
 /** The input beside `inner`'s output (channels concatenated): a skip connection around an encoder-decoder. */
 function besideInput(inner: nn.Layer): nn.Layer {
@@ -50,13 +54,22 @@ function besideInput(inner: nn.Layer): nn.Layer {
  */
 const segNet = (k: number, classes: number) =>
   nn.sequential(
-    besideInput(nn.sequential(
-      nn.conv2d(k, 3, { padding: 1 }), nn.relu(), nn.maxPool(2),
-      nn.conv2d(2 * k, 3, { padding: 1 }), nn.relu(), nn.maxPool(2),
-      nn.conv2d(2 * k, 3, { padding: 1 }), nn.relu(),
-      upsample(4),
-    )),
-    nn.conv2d(k, 3, { padding: 1 }), nn.relu(), nn.conv2d(classes, 1),
+    besideInput(
+      nn.sequential(
+        nn.conv2d(k, 3, { padding: 1 }),
+        nn.relu(),
+        nn.maxPool(2),
+        nn.conv2d(2 * k, 3, { padding: 1 }),
+        nn.relu(),
+        nn.maxPool(2),
+        nn.conv2d(2 * k, 3, { padding: 1 }),
+        nn.relu(),
+        upsample(4),
+      ),
+    ),
+    nn.conv2d(k, 3, { padding: 1 }),
+    nn.relu(),
+    nn.conv2d(classes, 1),
   );
 
 export function segmentationConfig(quick: boolean, epochs?: number) {
@@ -87,7 +100,10 @@ function equivariantObjective(dist: aug.AugDist, lambda: number, reg: "norm" | "
     const both = dist.apply(np.concatenate([x, y], { axis: 1 }), dist.sample(key, p.theta, x.shape[0]));
     const out = apply(p.w, both.slice(null, [0, 1]));
     const labels = both.slice(null, [1, 1 + y.shape[1]]);
-    const ce = np.sum(labels.mul(np.logSoftmax(out, { axis: 1 }))).neg().div(x.shape[0] * x.shape[2] * x.shape[3]);
+    const ce = np
+      .sum(labels.mul(np.logSoftmax(out, { axis: 1 })))
+      .neg()
+      .div(x.shape[0] * x.shape[2] * x.shape[3]);
     return lambda > 0 ? ce.sub(aug.regularizer(dist, p.theta, reg).mul(lambda)) : ce;
   };
 }
@@ -119,7 +135,12 @@ async function equivarianceError(model: (x: Tracer) => Tracer, x: Tracer, angles
   const mats = np.array(Array.from(rotationMatrices(angles)), { dtype: x.dtype }).reshape([angles.length, 3, 3]);
   const [h, w] = x.shape.slice(2);
   const radius = (3 / 8) * Math.min(h, w);
-  const disc = np.array(Array.from({ length: h * w }, (_, i) => (Math.hypot(Math.floor(i / w) - (h - 1) / 2, (i % w) - (w - 1) / 2) <= radius ? 1 : 0)), { dtype: x.dtype }).reshape([1, 1, h, w]);
+  const disc = np
+    .array(
+      Array.from({ length: h * w }, (_, i) => (Math.hypot(Math.floor(i / w) - (h - 1) / 2, (i % w) - (w - 1) / 2) <= radius ? 1 : 0)),
+      { dtype: x.dtype },
+    )
+    .reshape([1, 1, h, w]);
   const diff = np.abs(model(aug.warp(x, mats)).sub(aug.warp(model(x), mats))).mul(disc);
   const tv = np.sum(diff).div(2 * x.shape[0] * (await np.sum(disc).data())[0]);
   return (await tv.data())[0];
@@ -135,8 +156,12 @@ export const segmentationExperiment: Experiment = {
     const cfg = withOverrides(segmentationConfig(opts.quick, opts.epochs), opts.set);
     // Rotated CamVid (downsampled 3x) when a user has it, else the digit scenes.
     const camvid = camvidDir() !== null;
-    const data = camvid ? await loadCamVid({ nTrain: cfg.nTrain, nTest: cfg.nTest, seed: opts.seed }) : await digitScenes({ digits: cfg.digits, nTrain: cfg.nTrain, nTest: cfg.nTest, seed: opts.seed });
-    const dataName = camvid ? `rotated CamVid (${cfg.nTrain} train / ${cfg.nTest} test, downsampled 3x)` : `rotated scenes of MNIST digits ${cfg.digits.join(", ")} (${cfg.nTrain} train / ${cfg.nTest} test, 32x32), CamVid not available`;
+    const data = camvid
+      ? await loadCamVid({ nTrain: cfg.nTrain, nTest: cfg.nTest, seed: opts.seed })
+      : await digitScenes({ digits: cfg.digits, nTrain: cfg.nTrain, nTest: cfg.nTest, seed: opts.seed });
+    const dataName = camvid
+      ? `rotated CamVid (${cfg.nTrain} train / ${cfg.nTest} test, downsampled 3x)`
+      : `rotated scenes of MNIST digits ${cfg.digits.join(", ")} (${cfg.nTrain} train / ${cfg.nTest} test, 32x32), CamVid not available`;
     const k = data.classes.length;
     const train = { x: data.train.x, y: data.train.y };
     const initWidth = [0, 0, cfg.initRotation, 0, 0, 0];
@@ -149,8 +174,24 @@ export const segmentationExperiment: Experiment = {
       const net = segNet(cfg.k, k);
       const lambda = arm === "augerino" ? cfg.lambda : 0;
       const res = await trainAugerino({
-        net, dist, task: "mse", data: train, epochs: cfg.epochs, batchSize: cfg.batchSize, lr: cfg.lr, lrAug: cfg.lrAug, weightDecay: cfg.weightDecay, lambda, reg: cfg.reg, nCopies: 1, schedule: cfg.schedule,
-        objective: equivariantObjective(dist, lambda, cfg.reg), seed: opts.seed, checkpointDir: join(opts.out, `checkpoint-${arm}`), label: `segmentation ${arm.padEnd(8)}`, quiet: opts.quiet,
+        net,
+        dist,
+        task: "mse",
+        data: train,
+        epochs: cfg.epochs,
+        batchSize: cfg.batchSize,
+        lr: cfg.lr,
+        lrAug: cfg.lrAug,
+        weightDecay: cfg.weightDecay,
+        lambda,
+        reg: cfg.reg,
+        nCopies: 1,
+        schedule: cfg.schedule,
+        objective: equivariantObjective(dist, lambda, cfg.reg),
+        seed: opts.seed,
+        checkpointDir: join(opts.out, `checkpoint-${arm}`),
+        label: `segmentation ${arm.padEnd(8)}`,
+        quiet: opts.quiet,
       });
       trained[arm] = { params: res.params, history: res.history };
     }
@@ -158,12 +199,16 @@ export const segmentationExperiment: Experiment = {
     const probs = (w: unknown, x: Tracer) => np.softmax(net.apply(w, null, x).y, { axis: 1 });
     const plain = (arm: string) => jit((x: Tracer) => probs(trained[arm].params.w, x));
     const averaged = jit((x: Tracer) => aug.predictEquivariant(probs, trained.augerino.params, random.key(opts.seed + 7), x, { dist: arms.augerino, nCopies: cfg.testCopies }));
-    const models: Record<string, (x: Tracer) => Tracer> = { "no augmentation": plain("baseline"), "Augerino, plain network": plain("augerino"), [`Augerino, averaged (${cfg.testCopies} copies)`]: averaged };
+    const models: Record<string, (x: Tracer) => Tracer> = {
+      "no augmentation": plain("baseline"),
+      "Augerino, plain network": plain("augerino"),
+      [`Augerino, averaged (${cfg.testCopies} copies)`]: averaged,
+    };
     const test: SegmentationSplit = data.test;
     const miou: Record<string, number> = {};
     const equiv: Record<string, number> = {};
     const probeX = test.x.slice([0, Math.min(100, cfg.nTest)]);
-    const probeAngles = Float32Array.from({ length: probeX.shape[0] }, (_, i) => (2 * Math.PI * ((i * 0.618034) % 1)));
+    const probeAngles = Float32Array.from({ length: probeX.shape[0] }, (_, i) => 2 * Math.PI * ((i * 0.618034) % 1));
     for (const [name, m] of Object.entries(models)) {
       miou[name] = (await meanIoU(m(test.x), test.y)).miou;
       equiv[name] = await equivarianceError(m, probeX, probeAngles);
@@ -174,10 +219,37 @@ export const segmentationExperiment: Experiment = {
 
     const figures: string[] = [];
     const traj = [{ epoch: 0, widths: initWidth }, ...trained.augerino.history.map((h) => ({ epoch: h.epoch, widths: h.widths }))];
-    figures.push(...(await writeChart(lineChart({ title: "Segmentation: learned rotation width (rad)", caption: runCaption("segmentation", opts), x: "epoch", y: "rotation", xTitle: "epoch", yTitle: "rotation width (rad)", rows: traj.map((t) => ({ epoch: t.epoch, rotation: t.widths[2] })), rule: { y: 2 * Math.PI, label: "2 pi" } }), join(opts.out, "rotation-width"))));
-    figures.push(...(await writeChart(await predictionGrid(test.x.slice([0, 1]), test.y.slice([0, 1]), { "no augmentation": models[names[0]], "Augerino averaged": models[names[2]] }, runCaption("segmentation", opts)), join(opts.out, "predictions-under-rotation"))));
+    figures.push(
+      ...(await writeChart(
+        lineChart({
+          title: "Segmentation: learned rotation width (rad)",
+          caption: runCaption("segmentation", opts),
+          x: "epoch",
+          y: "rotation",
+          xTitle: "epoch",
+          yTitle: "rotation width (rad)",
+          rows: traj.map((t) => ({ epoch: t.epoch, rotation: t.widths[2] })),
+          rule: { y: 2 * Math.PI, label: "2 pi" },
+        }),
+        join(opts.out, "rotation-width"),
+      )),
+    );
+    figures.push(
+      ...(await writeChart(
+        await predictionGrid(test.x.slice([0, 1]), test.y.slice([0, 1]), { "no augmentation": models[names[0]], "Augerino averaged": models[names[2]] }, runCaption("segmentation", opts)),
+        join(opts.out, "predictions-under-rotation"),
+      )),
+    );
 
-    const metrics: Record<string, number> = { rotationWidth: width[2], meanIoU_baseline: miou[names[0]], meanIoU_augerinoPlain: miou[names[1]], meanIoU_augerinoAveraged: miou[names[2]], equivarianceError_baseline: equiv[names[0]], equivarianceError_augerinoPlain: equiv[names[1]], equivarianceError_augerinoAveraged: equiv[names[2]] };
+    const metrics: Record<string, number> = {
+      rotationWidth: width[2],
+      meanIoU_baseline: miou[names[0]],
+      meanIoU_augerinoPlain: miou[names[1]],
+      meanIoU_augerinoAveraged: miou[names[2]],
+      equivarianceError_baseline: equiv[names[0]],
+      equivarianceError_augerinoPlain: equiv[names[1]],
+      equivarianceError_augerinoAveraged: equiv[names[2]],
+    };
     return {
       config: { ...cfg, seed: opts.seed, quick: opts.quick, backend: opts.backend, classes: data.classes, data: dataName },
       metrics,
@@ -185,15 +257,33 @@ export const segmentationExperiment: Experiment = {
       trajectory: { augerino: traj },
       targets: [
         { name: "rotation width grows", value: width[2], target: `> initial ${cfg.initRotation}`, met: width[2] > cfg.initRotation },
-        { name: "averaged model's equivariance error below the baseline network's", value: metrics.equivarianceError_augerinoAveraged, target: `< ${metrics.equivarianceError_baseline.toFixed(4)}`, met: metrics.equivarianceError_augerinoAveraged < metrics.equivarianceError_baseline },
+        {
+          name: "averaged model's equivariance error below the baseline network's",
+          value: metrics.equivarianceError_augerinoAveraged,
+          target: `< ${metrics.equivarianceError_baseline.toFixed(4)}`,
+          met: metrics.equivarianceError_augerinoAveraged < metrics.equivarianceError_baseline,
+        },
         // The quick budget is too short for the augmented training to catch up in IoU.
-        ...(opts.quick ? [] : [{ name: "averaged model's mean IoU minus the baseline's", value: metrics.meanIoU_augerinoAveraged - metrics.meanIoU_baseline, target: ">= 0", met: metrics.meanIoU_augerinoAveraged >= metrics.meanIoU_baseline }]),
+        ...(opts.quick
+          ? []
+          : [
+              {
+                name: "averaged model's mean IoU minus the baseline's",
+                value: metrics.meanIoU_augerinoAveraged - metrics.meanIoU_baseline,
+                target: ">= 0",
+                met: metrics.meanIoU_augerinoAveraged >= metrics.meanIoU_baseline,
+              },
+            ]),
       ],
       paper: [
         { quantity: "data", paper: "rotated CamVid", ours: dataName },
         { quantity: "mean IoU", paper: "Augerino above the baseline under rotations (Fig. 7)", ours: names.map((n) => `${n}: ${miou[n].toFixed(3)}`).join("; ") },
         { quantity: "learned rotation width (rad)", paper: "grows toward full rotations", ours: `${cfg.initRotation} -> ${width[2].toFixed(3)}` },
-        { quantity: "equivariance error: mean total variation between f(gx) and g f(x) (pixels within 12 of the centre)", paper: "(figure only)", ours: names.map((n) => `${n}: ${equiv[n].toFixed(4)}`).join("; ") },
+        {
+          quantity: "equivariance error: mean total variation between f(gx) and g f(x) (pixels within 12 of the centre)",
+          paper: "(figure only)",
+          ours: names.map((n) => `${n}: ${equiv[n].toFixed(4)}`).join("; "),
+        },
       ],
       figures: figures.map((f) => f.slice(opts.out.length + 1)),
       seconds: (Date.now() - t0) / 1000,

@@ -24,7 +24,14 @@ describe("generators", () => {
         const r = linalg.expm(G().slice(2).mul(t));
         expectOnTestBackend(r);
         const a = onWebgpu ? Math.fround(t) : t; // the angle as the backend holds it
-        const want = np.array([[Math.cos(a), -Math.sin(a), 0], [Math.sin(a), Math.cos(a), 0], [0, 0, 1]], { dtype: FLOAT });
+        const want = np.array(
+          [
+            [Math.cos(a), -Math.sin(a), 0],
+            [Math.sin(a), Math.cos(a), 0],
+            [0, 0, 1],
+          ],
+          { dtype: FLOAT },
+        );
         expect(await maxDiffAsync(r, want)).toBeLessThan(tolRot);
         const coeffs = new Rng(seed).array([6], FLOAT);
         const A = np.einsum("k,kij->ij", coeffs, G());
@@ -166,11 +173,7 @@ describe("the Augerino loss", () => {
   // Drawn on the CPU in float64; `dev` is on the backend under test (float32 on WebGPU) and
   // `ref` is the CPU reference at the same point (the same arrays on the CPU project).
   const setup = (seed: number) => {
-    const [w, x, y] = onCpu(() => [
-      new Rng(seed).array([36, 3]),
-      new Rng(seed).array([4, 1, 6, 6]),
-      np.array([0, 1, 2, 1], { dtype: "int32" }) as NDArray,
-    ]).map(pairOf);
+    const [w, x, y] = onCpu(() => [new Rng(seed).array([36, 3]), new Rng(seed).array([4, 1, 6, 6]), np.array([0, 1, 2, 1], { dtype: "int32" }) as NDArray]).map(pairOf);
     const apply = (w: Tracer, x: Tracer) => np.matmul(x.reshape([x.shape[0], -1]), w);
     const make = () => aug.uniformAffine({ initWidth: [0.2, 0.2, 1, 0.1, 0.1, 0.1] });
     // The distribution holds its generators on the backend it was made on.
@@ -187,8 +190,7 @@ describe("the Augerino loss", () => {
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 1, max: 1e9 }), fc.constantFrom("norm", "sqnorm"), async (seed, reg) => {
         const { w, apply, x, y, dist, distRef, theta } = setup(seed);
-        const lossOf = (d: aug.AugDist, xs: Tracer, ys: Tracer, key: Tracer) => (p: { w: Tracer; theta: Tracer }) =>
-          aug.loss(apply, p, key, xs, ys, { dist: d, nCopies: 2, lambda: 0.05, reg });
+        const lossOf = (d: aug.AugDist, xs: Tracer, ys: Tracer, key: Tracer) => (p: { w: Tracer; theta: Tracer }) => aug.loss(apply, p, key, xs, ys, { dist: d, nCopies: 2, lambda: 0.05, reg });
         const g = grad(lossOf(dist, x.dev, y.dev, random.key(seed)))({ w: w.dev, theta: theta.dev });
         const fRef = (t: Tracer) => onCpu(() => lossOf(distRef, x.ref, y.ref, random.key(seed))({ w: w.ref, theta: t }).item() as number);
         const dir = onCpu(() => new Rng(seed + 9).array([6]));

@@ -22,6 +22,9 @@ export function barTask(n: number, s: number, dtype: DType = "float64"): { x: Tr
   });
   return {
     x: np.array(bars, { dtype }),
-    y: np.array(angles.map((a) => [Math.cos(2 * a), Math.sin(2 * a)]), { dtype }),
+    y: np.array(
+      angles.map((a) => [Math.cos(2 * a), Math.sin(2 * a)]),
+      { dtype },
+    ),
   };
 }

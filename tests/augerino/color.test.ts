@@ -14,7 +14,14 @@ describe("color transformations", () => {
     const tol = onWebgpu ? 1e-5 : 1e-10;
     const gray = np.full([3, 3], 1 / 3, FLOAT);
     const gSat = np.eye(3, 3, { dtype: FLOAT }).sub(gray);
-    const gHue = np.array([[0, -INV_SQRT3, INV_SQRT3], [INV_SQRT3, 0, -INV_SQRT3], [-INV_SQRT3, INV_SQRT3, 0]], { dtype: FLOAT });
+    const gHue = np.array(
+      [
+        [0, -INV_SQRT3, INV_SQRT3],
+        [INV_SQRT3, 0, -INV_SQRT3],
+        [-INV_SQRT3, INV_SQRT3, 0],
+      ],
+      { dtype: FLOAT },
+    );
     await fc.assert(
       fc.asyncProperty(fc.double({ min: -2, max: 2, noNaN: true }), fc.double({ min: -7, max: 7, noNaN: true }), async (s, h) => {
         const m = aug.colorMatrices(np.array([s], { dtype: FLOAT }), np.array([h], { dtype: FLOAT }));
@@ -42,7 +49,14 @@ describe("color transformations", () => {
     const tol = onWebgpu ? 1e-5 : 1e-12;
     const x = new Rng(4).array([2, 3, 4, 4], FLOAT);
     const dist = aug.colorJitter({ generators: [...ALL], initWidth: 0.4 });
-    const s = (b: number, c: number, sat: number, h: number) => np.array([[b, c, sat, h], [b, c, sat, h]], { dtype: FLOAT });
+    const s = (b: number, c: number, sat: number, h: number) =>
+      np.array(
+        [
+          [b, c, sat, h],
+          [b, c, sat, h],
+        ],
+        { dtype: FLOAT },
+      );
     expect(await maxDiffAsync(dist.apply(x, s(0.25, 0, 0, 0)), x.add(0.25))).toBeLessThan(tol);
     const mean = np.mean(x, { axis: [1, 2, 3], keepdims: true });
     expect(await maxDiffAsync(dist.apply(x, s(0, 0.5, 0, 0)), x.sub(mean).mul(Math.exp(0.5)).add(mean))).toBeLessThan(tol);
@@ -50,7 +64,10 @@ describe("color transformations", () => {
     expect(await maxDiffAsync(dist.apply(x, s(0, 0, -0.7, 0)), x.sub(pixelGray).mul(Math.exp(-0.7)).add(pixelGray))).toBeLessThan(tol);
     const g = grad((t: Tracer) => np.sum(np.square(aug.augment(random.key(0), dist, t, x))))(dist.init().astype(FLOAT));
     const gs = Array.from(await g.data());
-    expect(gs.every((v) => Number.isFinite(v) && v !== 0), `gradients ${gs}`).toBe(true);
+    expect(
+      gs.every((v) => Number.isFinite(v) && v !== 0),
+      `gradients ${gs}`,
+    ).toBe(true);
   });
 
   it("compose chains the affine family and color: theta and widths side by side, each part acting", async () => {

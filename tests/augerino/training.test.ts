@@ -12,8 +12,16 @@ import type { NDArray } from "../../core/array.ts";
 // Float64 on the CPU; float32 on WebGPU (WGSL has no float64).
 const S = 9;
 // A disc mask: content outside it never enters the frame, so rotations only permute it.
-const yy = np.arange(S).astype(FLOAT).sub((S - 1) / 2).reshape([S, 1]);
-const xx = np.arange(S).astype(FLOAT).sub((S - 1) / 2).reshape([1, S]);
+const yy = np
+  .arange(S)
+  .astype(FLOAT)
+  .sub((S - 1) / 2)
+  .reshape([S, 1]);
+const xx = np
+  .arange(S)
+  .astype(FLOAT)
+  .sub((S - 1) / 2)
+  .reshape([1, S]);
 const disc = np.lessEqual(np.add(np.square(yy), np.square(xx)), ((S - 1) / 2 - 0.5) ** 2).astype(FLOAT);
 
 function images(seed: number, n: number): Tracer {
@@ -71,9 +79,16 @@ describe("learning a width from data", () => {
     // (24 times the regulariser's pull): the test would pass with lambda's sign flipped.
     const core = np.lessEqual(np.add(np.square(yy), np.square(xx)), 2.5 ** 2).astype(FLOAT);
     const x = images(5, 16).mul(core);
-    const y = np.array(Array.from({ length: 16 }, (_, i) => i % 2), { dtype: "int32" });
+    const y = np.array(
+      Array.from({ length: 16 }, (_, i) => i % 2),
+      { dtype: "int32" },
+    );
     // Pooled over the whole (masked) image: rotations leave the output unchanged, up to interpolation.
-    const apply = (w: Tracer, x: Tracer) => np.sum(x.mul(disc), { axis: [1, 2, 3] }).reshape([-1, 1]).mul(w);
+    const apply = (w: Tracer, x: Tracer) =>
+      np
+        .sum(x.mul(disc), { axis: [1, 2, 3] })
+        .reshape([-1, 1])
+        .mul(w);
     const dist = aug.uniformAffine({ initWidth: [0.01, 0.01, 0.5, 0.01, 0.01, 0.01] });
     const widthAfter = async (lambda: number) => {
       const init = { w: np.array([[1, -1]], { dtype: FLOAT }), theta: dist.init().astype(FLOAT) };

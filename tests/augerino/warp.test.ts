@@ -71,7 +71,16 @@ describe("gridSample and affineGrid (PyTorch semantics)", () => {
       fc.asyncProperty(fc.integer({ min: 1, max: 1e9 }), fc.boolean(), async (seed, alignCorners) => {
         const rng = new Rng(seed);
         const x = rng.array([2, rng.int(1, 3), rng.int(1, 7), rng.int(1, 7)], FLOAT);
-        const eye = np.broadcastTo(np.array([[1, 0, 0], [0, 1, 0]], { dtype: FLOAT }), [2, 2, 3]);
+        const eye = np.broadcastTo(
+          np.array(
+            [
+              [1, 0, 0],
+              [0, 1, 0],
+            ],
+            { dtype: FLOAT },
+          ),
+          [2, 2, 3],
+        );
         const y = aug.gridSample(x, aug.affineGrid(eye, x.shape, { alignCorners }), { alignCorners });
         expect(await maxDiffAsync(y, x)).toBeLessThan(EXACT);
       }),
@@ -83,7 +92,15 @@ describe("gridSample and affineGrid (PyTorch semantics)", () => {
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 1, max: 1e9 }), fc.integer({ min: 1, max: 7 }), async (seed, s) => {
         const x = new Rng(seed).array([1, 2, s, s], FLOAT);
-        const rot = np.array([[[0, -1, 0], [1, 0, 0]]], { dtype: FLOAT });
+        const rot = np.array(
+          [
+            [
+              [0, -1, 0],
+              [1, 0, 0],
+            ],
+          ],
+          { dtype: FLOAT },
+        );
         const y = aug.gridSample(x, aug.affineGrid(rot, x.shape, { alignCorners: true }), { alignCorners: true });
         // Output (i, j) samples input at x = -y_j-coordinate...: the grid maps (u, v) -> (-v, u), i.e. out[i][j] = in[j][s-1-i].
         const want = np.flip(np.swapaxes(x, 2, 3), { axis: 2 });
@@ -109,7 +126,10 @@ describe("gridSample and affineGrid (PyTorch semantics)", () => {
         // over these seeds it stays within 5e-7 relative of the differences, inside the same 1e-5.
         const fRef = (a: Tracer, g: Tracer) => onCpu(() => f(ct.ref)(a, g).item() as number);
         const eps = 1e-6;
-        for (const [arg, g] of [[0, gx], [1, gg]] as const) {
+        for (const [arg, g] of [
+          [0, gx],
+          [1, gg],
+        ] as const) {
           const base = arg === 0 ? x.ref : grid.ref;
           const dir = onCpu(() => rng.array(base.shape));
           const shift = (s: number) => onCpu(() => base.add(dir.mul(s)));

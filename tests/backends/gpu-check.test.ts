@@ -18,7 +18,12 @@ function check(args: string[], env: Record<string, string> = {}) {
 
 describe("scripts/gpu-check.sh", () => {
   it("rejects bad arguments with exit 2, naming what was wrong", () => {
-    for (const [args, msg] of [[["--bogus"], "unknown option '--bogus'"], [["--budget", "5"], "at least 60, got '5'"], [["--budget"], "--budget needs"], [["--only", "cuda,gpu"], "unknown phase 'gpu'"]] as const) {
+    for (const [args, msg] of [
+      [["--bogus"], "unknown option '--bogus'"],
+      [["--budget", "5"], "at least 60, got '5'"],
+      [["--budget"], "--budget needs"],
+      [["--only", "cuda,gpu"], "unknown phase 'gpu'"],
+    ] as const) {
       const r = check([...args]);
       expect(r.rc, args.join(" ")).toBe(2);
       expect(r.err).toContain(msg);

@@ -7,7 +7,11 @@ import type { PrimCase, Rng } from "./types.ts";
 export function awayFromZero(rng: Rng, shape: number[], lo = 0.5, hi = 2): NDArray {
   const mag = rng.array(shape, "float64", lo, hi).dataSync();
   const sgn = rng.array(shape, "bool").dataSync();
-  return fromTyped(mag.map((v, i) => (sgn[i] ? v : -v)), shape, "float64");
+  return fromTyped(
+    mag.map((v, i) => (sgn[i] ? v : -v)),
+    shape,
+    "float64",
+  );
 }
 
 const unary = (prim: string, lo: number, hi: number, extra: Partial<PrimCase> = {}): PrimCase => ({

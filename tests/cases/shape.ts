@@ -57,7 +57,9 @@ export const cases: PrimCase[] = [
       const inRank = rng.int(0, 3);
       const outRank = inRank + rng.int(0, 3);
       // The operand's axes land on a random increasing subset of the output axes.
-      const dims = permutation(rng, outRank).slice(0, inRank).sort((a, b) => a - b);
+      const dims = permutation(rng, outRank)
+        .slice(0, inRank)
+        .sort((a, b) => a - b);
       const shape = Array.from({ length: outRank }, () => rng.int(1, 4));
       const xShape = dims.map((d) => (rng.next() < 0.3 ? 1 : shape[d]));
       return { args: [rng.array(xShape, dtypeOf(rng), -5, 5)], params: { shape, broadcastDimensions: dims } };

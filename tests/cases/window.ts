@@ -20,9 +20,7 @@ import type { PrimCase, Rng } from "./types.ts";
  * one operand element: a max over padding alone is -inf, and finite differences of inf are NaN.
  * `sizes` fixes the rank or widens padding (up to `maxPad`) and axis lengths (up to `maxDim`).
  */
-export function randomWindowConfig(
-  rng: Rng, maxRank = 3, overlapOnly = false, sizes: { rank?: number; maxPad?: number; maxDim?: number } = {},
-): { shape: number[]; params: WindowParams } {
+export function randomWindowConfig(rng: Rng, maxRank = 3, overlapOnly = false, sizes: { rank?: number; maxPad?: number; maxDim?: number } = {}): { shape: number[]; params: WindowParams } {
   const rank = sizes.rank ?? rng.int(1, maxRank + 1);
   const window: number[] = [];
   const strides: number[] = [];

@@ -26,8 +26,14 @@ describe("broadcast shapes", () => {
     await fc.assert(
       fc.asyncProperty(pairs, async ([a, b]) => {
         const shape = broadcastRule(a.shape, b.shape)!;
-        await expectRef(np.broadcastTo(toArray(a), shape), build(shape, (i) => bget(a, i)));
-        await expectRef(toArray(a).broadcastTo(shape), build(shape, (i) => bget(a, i)));
+        await expectRef(
+          np.broadcastTo(toArray(a), shape),
+          build(shape, (i) => bget(a, i)),
+        );
+        await expectRef(
+          toArray(a).broadcastTo(shape),
+          build(shape, (i) => bget(a, i)),
+        );
       }),
       config,
     );
@@ -58,7 +64,10 @@ describe("broadcast shapes", () => {
         const c = build(cs, () => 1);
         const shape = broadcastRule(a.shape, b.shape, cs)!;
         const out = np.where(np.greater(toArray(a), 0), toArray(b), np.zeros(cs, { dtype: FLOAT }));
-        await expectRef(out, build(shape, (i) => (bget(a, i) > 0 ? bget(b, i) : 0 * bget(c, i))));
+        await expectRef(
+          out,
+          build(shape, (i) => (bget(a, i) > 0 ? bget(b, i) : 0 * bget(c, i))),
+        );
       }),
       config,
     );

@@ -18,7 +18,6 @@ import { onCpu } from "../backend-under-test.ts";
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the point: these calls use argument forms the declared types reject
 const untyped = (f: unknown) => f as (...args: any[]) => any;
 
-
 /** A random array of rank 1..3 and one of its axes (as written: maybe negative). */
 const arrayAndAxis = fc
   .tuple(fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 1, maxLength: 3 }), fc.nat(), fc.boolean(), fc.integer({ min: 0, max: 2 ** 31 - 1 }))
@@ -45,7 +44,10 @@ describe("positional forms equal the options forms", () => {
   });
 
   it("the issue's cases: np.sum(x, 0), x.sum(1), np.mean(x, 1), np.argmax(x, 1) reduce one axis", async () => {
-    const x = np.array([[1, 2, 3], [4, 5, 6]]);
+    const x = np.array([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
     expect(await valuesOf(untyped(np.sum)(x, 0))).toEqual([5, 7, 9]);
     expect(await valuesOf(untyped(x.sum).call(x, 1))).toEqual([6, 15]);
     expect(await valuesOf(untyped(np.mean)(x, 1))).toEqual([2, 5]);
@@ -82,7 +84,10 @@ describe("positional forms equal the options forms", () => {
   });
 
   it("the issue's cases: np.concatenate([a, b], 1) joins on axis 1; np.softmax(x, 0) normalises axis 0", async () => {
-    const x = np.array([[1, 2, 3], [4, 5, 6]]);
+    const x = np.array([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
     expect(untyped(np.concatenate)([x, x], 1).shape).toEqual([2, 6]);
     expect(np.concatenate([x, x], null).shape).toEqual([12]);
     const s = untyped(np.softmax)(x, 0);
@@ -112,7 +117,10 @@ describe("positional forms equal the options forms", () => {
   });
 
   it("vmap(f, inAxes, outAxes) maps only the named arguments (the issue's vmap(f, [0, null]))", async () => {
-    const x = np.array([[1, 2, 3], [4, 5, 6]]);
+    const x = np.array([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
     const b = np.array([10, 20, 30]);
     const f = (u: Array, v: Array) => u.add(v);
     expect(await valuesOf(untyped(vmap)(f, [0, null])(x, b))).toEqual([11, 22, 33, 14, 25, 36]);
@@ -157,7 +165,10 @@ describe("positional forms equal the options forms", () => {
 });
 
 describe("unknown options and wrong argument kinds are errors naming the function", () => {
-  const x = np.array([[1, 2, 3], [4, 5, 6]]);
+  const x = np.array([
+    [1, 2, 3],
+    [4, 5, 6],
+  ]);
   const f = (a: Array) => np.sum(a);
   const cases: [string, () => unknown, RegExp][] = [
     ["np.sum(x, { axes: 1 })", () => untyped(np.sum)(x, { axes: 1 }), /^sum: unknown option "axes"; accepted: axis, keepdims/],
@@ -201,9 +212,21 @@ describe("unknown options and wrong argument kinds are errors naming the functio
     ["optim.cosineDecay({ init: 1, decay_steps: 10 })", () => untyped(optim.cosineDecay)({ init: 1, decay_steps: 10 }), /did you mean "decaySteps"/],
     ["aug.uniformAffine({ init_width: 1 })", () => untyped(aug.uniformAffine)({ init_width: 1 }), /^aug.uniformAffine: unknown option "init_width" \(did you mean "initWidth"\?\)/],
     ["aug.gridSample(x, g, { mode: 'bicubic' })", () => untyped(aug.gridSample)(np.zeros([1, 1, 2, 2]), np.zeros([1, 2, 2, 2]), { mode: "bicubic" }), /^aug.gridSample: mode must be one of/],
-    ["aug.loss(..., { dist, copies: 2 })", () => untyped(aug.loss)((w: Array, xb: Array) => xb, { w: null, theta: np.zeros([6]) }, random.key(0), x, x, { dist: aug.uniformAffine(), copies: 2 }), /^aug.loss: unknown option "copies"/],
-    ["aug.loss(..., { dist, reg: 'sq_norm' })", () => untyped(aug.loss)((w: Array, xb: Array) => xb, { w: null, theta: np.zeros([6]) }, random.key(0), x, x, { dist: aug.uniformAffine(), reg: "sq_norm" }), /^aug.loss: reg must be one of "norm", "sqnorm"/],
-    ["aug.predict(..., { nCopies: 2 }) without dist", () => untyped(aug.predict)((w: Array, xb: Array) => xb, { w: null, theta: np.zeros([6]) }, random.key(0), x, { nCopies: 2 }), /^aug.predict: options need dist/],
+    [
+      "aug.loss(..., { dist, copies: 2 })",
+      () => untyped(aug.loss)((w: Array, xb: Array) => xb, { w: null, theta: np.zeros([6]) }, random.key(0), x, x, { dist: aug.uniformAffine(), copies: 2 }),
+      /^aug.loss: unknown option "copies"/,
+    ],
+    [
+      "aug.loss(..., { dist, reg: 'sq_norm' })",
+      () => untyped(aug.loss)((w: Array, xb: Array) => xb, { w: null, theta: np.zeros([6]) }, random.key(0), x, x, { dist: aug.uniformAffine(), reg: "sq_norm" }),
+      /^aug.loss: reg must be one of "norm", "sqnorm"/,
+    ],
+    [
+      "aug.predict(..., { nCopies: 2 }) without dist",
+      () => untyped(aug.predict)((w: Array, xb: Array) => xb, { w: null, theta: np.zeros([6]) }, random.key(0), x, { nCopies: 2 }),
+      /^aug.predict: options need dist/,
+    ],
   ];
   it.each(cases)("%s", (_name, call, message) => {
     expect(call).toThrow(message);
@@ -259,7 +282,10 @@ describe("indexing: out-of-range indices", () => {
   });
 
   it("crossEntropy under jit gives NaN for out-of-range (and negative) labels, the loss otherwise", async () => {
-    const logits = np.array([[1, 2, 3], [0, 0, 0]]);
+    const logits = np.array([
+      [1, 2, 3],
+      [0, 0, 0],
+    ]);
     const ce = jit((l: Array, y: Array) => nn.crossEntropy(l, y));
     expect(await valuesOf(ce(logits, np.array([0, 7], "int32")))).toEqual([NaN]);
     expect(await valuesOf(ce(logits, np.array([0, -1], "int32")))).toEqual([NaN]);

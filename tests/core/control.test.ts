@@ -111,6 +111,15 @@ describe("lax.cond", () => {
     );
   });
   it("requires branches with matching outputs under tracing", () => {
-    expect(() => jit((x: Array) => lax.cond(x.greater(0), (v: Array) => v, (v: Array) => v.reshape([1]), x))(np.ones([]))).toThrow(/branch outputs differ/);
+    expect(() =>
+      jit((x: Array) =>
+        lax.cond(
+          x.greater(0),
+          (v: Array) => v,
+          (v: Array) => v.reshape([1]),
+          x,
+        ),
+      )(np.ones([])),
+    ).toThrow(/branch outputs differ/);
   });
 });

@@ -64,8 +64,6 @@ function referenceConv(x: Array, w: Array, p: ConvParams): Array {
   return fromTyped(out, [N, O, Ho, Wo], "float64", "cpu");
 }
 
-
-
 const asExplicit = (p: ConvParams) => ({ strides: p.strides, padding: p.padding, lhsDilation: p.lhsDilation, rhsDilation: p.rhsDilation, groups: p.groups });
 
 describe("conv values", () => {
@@ -77,7 +75,10 @@ describe("conv values", () => {
         const { dev: x, ref: xr } = draw(rng, lhsShape);
         const { dev: w, ref: wr } = draw(rng, rhsShape);
         // String paddings too: SAME through its TF / JAX pairs, VALID where the window fits.
-        const zero: ConvParams["padding"] = [[0, 0], [0, 0]];
+        const zero: ConvParams["padding"] = [
+          [0, 0],
+          [0, 0],
+        ];
         const validFits = [0, 1].every((d) => dilateDim(x.shape[2 + d], params.lhsDilation[d]) >= dilateDim(w.shape[2 + d], params.rhsDilation[d]));
         const mode = rng.pick(["explicit", "explicit", "SAME", "VALID"] as const);
         const pads = mode === "SAME" ? samePads(x.shape, w.shape, params) : mode === "VALID" && validFits ? zero : params.padding;
@@ -95,15 +96,35 @@ describe("conv values", () => {
     const { dev: w, ref: wr } = draw(rng, [4, 3, 3, 2]);
     const y = conv(x, w);
     expect(y.shape).toEqual([2, 4, 4, 4]);
-    await expectClose(y, referenceConv(xr, wr, { strides: [1, 1], padding: [[0, 0], [0, 0]], lhsDilation: [1, 1], rhsDilation: [1, 1], groups: 1 }), EXACT);
+    await expectClose(
+      y,
+      referenceConv(xr, wr, {
+        strides: [1, 1],
+        padding: [
+          [0, 0],
+          [0, 0],
+        ],
+        lhsDilation: [1, 1],
+        rhsDilation: [1, 1],
+        groups: 1,
+      }),
+      EXACT,
+    );
   });
 
   it("SAME gives ceil(H / stride) outputs for any kernel, stride and dilation", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 3 }), async (h, w, k, s, d) => {
-        const y = conv(np.ones([1, 1, h, w]), np.ones([1, 1, k, k]), { strides: s, padding: "SAME", dilation: d });
-        expect(y.shape).toEqual([1, 1, Math.ceil(h / s), Math.ceil(w / s)]);
-      }),
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 12 }),
+        fc.integer({ min: 1, max: 12 }),
+        fc.integer({ min: 1, max: 5 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 1, max: 3 }),
+        async (h, w, k, s, d) => {
+          const y = conv(np.ones([1, 1, h, w]), np.ones([1, 1, k, k]), { strides: s, padding: "SAME", dilation: d });
+          expect(y.shape).toEqual([1, 1, Math.ceil(h / s), Math.ceil(w / s)]);
+        },
+      ),
       { numRuns: 60 },
     );
   });
@@ -112,7 +133,16 @@ describe("conv values", () => {
     const rng = new Rng(3);
     const x = draw(rng, [1, 2, 5, 5]).dev;
     const w = draw(rng, [3, 2, 3, 3]).dev;
-    await expectClose(conv(x, w, { padding: "SAME" }), conv(x, w, { padding: [[1, 1], [1, 1]] }), 0);
+    await expectClose(
+      conv(x, w, { padding: "SAME" }),
+      conv(x, w, {
+        padding: [
+          [1, 1],
+          [1, 1],
+        ],
+      }),
+      0,
+    );
   });
 
   it("groups = C is a depthwise convolution: each channel convolved on its own", async () => {
@@ -129,7 +159,11 @@ describe("conv values", () => {
     const w = draw(rng, [2, 2, 2, 2]);
     const y32 = conv(x.dev.astype("float32"), w.dev.astype("float32"));
     expect(y32.dtype).toBe("float32");
-    await expectClose(y32, onCpu(() => conv(x.ref, w.ref)), 1e-5);
+    await expectClose(
+      y32,
+      onCpu(() => conv(x.ref, w.ref)),
+      1e-5,
+    );
     expect(conv(np.ones([1, 1, 3, 3], { dtype: "int32" }), np.ones([1, 1, 2, 2], { dtype: "int32" })).dtype).toBe("float32");
   });
 
@@ -175,8 +209,18 @@ describe("conv gradients", () => {
         const r = draw(rng, convGeneralDilated(x.dev, w.dev, params).shape);
         const loss = (a: Array, b: Array) => np.sum(np.mul(convGeneralDilated(a, b, params), a.dtype === "float64" ? r.ref : r.dev));
         const [gx, gw] = grad(loss, { argnums: [0, 1] })(x.dev, w.dev) as Array[];
-        await expectClose(gx, fdGrad((v) => loss(v, w.ref), x.ref), FD(1e-6), `dx seed ${seed}`);
-        await expectClose(gw, fdGrad((v) => loss(x.ref, v), w.ref), FD(1e-6), `dw seed ${seed}`);
+        await expectClose(
+          gx,
+          fdGrad((v) => loss(v, w.ref), x.ref),
+          FD(1e-6),
+          `dx seed ${seed}`,
+        );
+        await expectClose(
+          gw,
+          fdGrad((v) => loss(x.ref, v), w.ref),
+          FD(1e-6),
+          `dw seed ${seed}`,
+        );
       }),
       { numRuns: runs(30) },
     );
@@ -230,7 +274,19 @@ describe("conv under vmap and jit", () => {
     const rng = new Rng(21);
     const w = draw(rng, [4, 1, 3, 2]).dev;
     const xs = draw(rng, [3, 1, 2, 5, 4]).dev;
-    const loss = (w: Array, x: Array) => np.sum(np.square(convGeneralDilated(x, w, { strides: [2, 1], padding: [[1, 0], [0, 1]], groups: 2 })));
+    const loss = (w: Array, x: Array) =>
+      np.sum(
+        np.square(
+          convGeneralDilated(x, w, {
+            strides: [2, 1],
+            padding: [
+              [1, 0],
+              [0, 1],
+            ],
+            groups: 2,
+          }),
+        ),
+      );
     const per = vmap(grad(loss), { inAxes: [null, 0] })(w, xs);
     for (let b = 0; b < 3; b++) await expectClose(per.slice(b), grad(loss)(w, xs.slice(b)), EXACT);
   });

@@ -88,10 +88,11 @@ describe("symmetricEigen (the tridiagonal solver)", () => {
         const b = Array.from({ length: n }, () => Array.from({ length: n }, () => rng.uniform()));
         const a = b.map((row, i) => row.map((v, j) => v + b[j][i]));
         const { values, vectors } = symmetricEigen(a);
-        for (let i = 0; i < n; i++) for (let c = 0; c < n; c++) {
-          const av = a[i].reduce((s, v, j) => s + v * vectors[j][c], 0);
-          expect(Math.abs(av - values[c] * vectors[i][c])).toBeLessThan(1e-12);
-        }
+        for (let i = 0; i < n; i++)
+          for (let c = 0; c < n; c++) {
+            const av = a[i].reduce((s, v, j) => s + v * vectors[j][c], 0);
+            expect(Math.abs(av - values[c] * vectors[i][c])).toBeLessThan(1e-12);
+          }
       }),
     );
   });

@@ -57,7 +57,12 @@ async function close(a: Arr, b: Arr | ArrayLike<number>, tol = 1e-12, f32Tol?: n
 
 /** Uniform noise, as a Pair (drawn in float64 on the CPU; see pairOf). */
 function noise(rng: Rng, shape: number[], scale = 1): Pair {
-  return pairOf(f64(Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.uniform(-scale, scale)), shape));
+  return pairOf(
+    f64(
+      Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.uniform(-scale, scale)),
+      shape,
+    ),
+  );
 }
 
 function wellConditioned(rng: Rng, shape: number[]): Pair {
@@ -117,7 +122,12 @@ describe("expm", () => {
       { numRuns: onWebgpu ? 10 : 30 },
     );
     const d = [-3, 0.5, 0, 7];
-    await close(linalg.expm(np.mul(eye(4), dev(d, [4]))), d.flatMap((v, i) => d.map((_, j) => (i === j ? Math.exp(v) : 0))), 1e-14, 1e-6);
+    await close(
+      linalg.expm(np.mul(eye(4), dev(d, [4]))),
+      d.flatMap((v, i) => d.map((_, j) => (i === j ? Math.exp(v) : 0))),
+      1e-14,
+      1e-6,
+    );
   });
 
   it("is batched over leading axes and accepts float32 and ints", async () => {
@@ -129,8 +139,20 @@ describe("expm", () => {
     const f32 = linalg.expm(a.astype("float32"));
     expect(f32.dtype).toBe("float32");
     // float32 against the float64 result (computed on the CPU): 1e-5 entrywise on both backends.
-    await close(f32, onCpu(() => linalg.expm(ar)), 1e-5);
-    const ints = linalg.expm(np.array([[0, 1], [0, 0]], { dtype: "int32" }));
+    await close(
+      f32,
+      onCpu(() => linalg.expm(ar)),
+      1e-5,
+    );
+    const ints = linalg.expm(
+      np.array(
+        [
+          [0, 1],
+          [0, 0],
+        ],
+        { dtype: "int32" },
+      ),
+    );
     expect(ints.dtype).toBe("float32");
     await close(ints, [1, 1, 0, 1], 0);
     // Non-finite input: NaN everywhere rather than a misleading finite matrix.
@@ -146,7 +168,12 @@ describe("expm derivatives", () => {
       const a = noise(rng, [n, n], rng.pick([0.1, 1, 3]));
       const e = noise(rng, [n, n]);
       const h = 1e-6;
-      const fd = onCpu(() => linalg.expm(a.ref.add(e.ref.mul(h))).sub(linalg.expm(a.ref.sub(e.ref.mul(h)))).div(2 * h));
+      const fd = onCpu(() =>
+        linalg
+          .expm(a.ref.add(e.ref.mul(h)))
+          .sub(linalg.expm(a.ref.sub(e.ref.mul(h))))
+          .div(2 * h),
+      );
       await close(linalg.expmFrechet(a.dev, e.dev), fd, 1e-7, 1e-4);
       await close(linalg.expmFrechet(a.dev, e.dev.mul(1e8)), linalg.expmFrechet(a.dev, e.dev).mul(1e8), 1e-12, 1e-5);
       const [, t] = jvp(linalg.expm, [a.dev], [e.dev]);
@@ -265,12 +292,24 @@ describe("det and slogdet", () => {
     await forSeeds(15, async (seed) => {
       const rng = new Rng(seed);
       // Drawn in float64; on WebGPU the formulas use the float32 values the backend holds.
-      const [p, q, r, s] = pairOf(f64([0, 0, 0, 0].map(() => rng.uniform(-3, 3)), [4])).ref.dataSync();
+      const [p, q, r, s] = pairOf(
+        f64(
+          [0, 0, 0, 0].map(() => rng.uniform(-3, 3)),
+          [4],
+        ),
+      ).ref.dataSync();
       // float32 (WebGPU): the error is a few eps times the terms' magnitudes, not |det|, so the
       // tolerance scales with sum |terms| / (1 + |det|) (and sum |terms| / |det| for log|det|).
       const t2 = onWebgpu ? (1e-6 * (1 + Math.abs(p * s) + Math.abs(q * r))) / (1 + Math.abs(p * s - q * r)) : 1e-13;
       await close(linalg.det(dev([p, q, r, s], [2, 2])), [p * s - q * r], t2);
-      const m = Array.from(pairOf(f64(Array.from({ length: 9 }, () => rng.uniform(-3, 3)), [9])).ref.dataSync());
+      const m = Array.from(
+        pairOf(
+          f64(
+            Array.from({ length: 9 }, () => rng.uniform(-3, 3)),
+            [9],
+          ),
+        ).ref.dataSync(),
+      );
       const [a, b, c, d, e, f, g, h, i] = m;
       const d3 = a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g);
       const s3 = [a * e * i, a * f * h, b * d * i, b * f * g, c * d * h, c * e * g].reduce((acc, v) => acc + Math.abs(v), 0);
@@ -358,7 +397,13 @@ describe("linalg input checks", () => {
   });
 
   it("promotes integer inputs to float32", async () => {
-    const a = np.array([[2, 1], [1, 3]], { dtype: "int32" });
+    const a = np.array(
+      [
+        [2, 1],
+        [1, 3],
+      ],
+      { dtype: "int32" },
+    );
     expect(linalg.det(a).dtype).toBe("float32");
     expect(linalg.inv(a).dtype).toBe("float32");
     expect(linalg.solve(a, np.array([1, 2], { dtype: "int32" })).dtype).toBe("float32");
@@ -366,7 +411,13 @@ describe("linalg input checks", () => {
   });
 
   itOnCpu("WebGPU has no float64")("promotes integer with float64 inputs to float64", () => {
-    const a = np.array([[2, 1], [1, 3]], { dtype: "int32" });
+    const a = np.array(
+      [
+        [2, 1],
+        [1, 3],
+      ],
+      { dtype: "int32" },
+    );
     expect(linalg.solve(a, f64([1, 2], [2])).dtype).toBe("float64");
   });
 });

@@ -66,7 +66,13 @@ describe("trip counts", () => {
 
 describe("whileLoop", () => {
   // Halve until below 1, counting steps: the trip count depends on the data.
-  const halvings = (x: Array) => lax.whileLoop(([v]: Array[]) => v.greaterEqual(1), ([v, k]: Array[]) => [v.mul(0.5), k.add(int(1))], [x, int(0)], onWebgpu ? { maxIterations: 16 } : {});
+  const halvings = (x: Array) =>
+    lax.whileLoop(
+      ([v]: Array[]) => v.greaterEqual(1),
+      ([v, k]: Array[]) => [v.mul(0.5), k.add(int(1))],
+      [x, int(0)],
+      onWebgpu ? { maxIterations: 16 } : {},
+    );
   const want = (v: number) => (v < 1 ? 0 : Math.floor(Math.log2(v)) + 1);
 
   it("runs a data-dependent number of steps, under jit and vmap (a batched predicate runs until every element is done)", async () => {
@@ -85,7 +91,13 @@ describe("whileLoop", () => {
   });
 
   it("differentiates in forward mode, and says what to use for reverse mode", async () => {
-    const sq = (x: Array) => lax.whileLoop((v: Array) => v.less(100), (v: Array) => v.mul(v), x, onWebgpu ? { maxIterations: 8 } : {});
+    const sq = (x: Array) =>
+      lax.whileLoop(
+        (v: Array) => v.less(100),
+        (v: Array) => v.mul(v),
+        x,
+        onWebgpu ? { maxIterations: 8 } : {},
+      );
     const [y, t] = jvp(sq, [f([1.5]).reshape([])], [f([1]).reshape([])]);
     expect(await scalarOf(y)).toBeCloseTo(1.5 ** 16, onWebgpu ? 1 : 8);
     expect((await scalarOf(t)) / (16 * 1.5 ** 15)).toBeCloseTo(1, 5);
@@ -99,19 +111,45 @@ describe("whileLoop", () => {
 
   it("on a backend that reads asynchronously, asks for maxIterations instead of guessing", () => {
     if (!onWebgpu) return;
-    expect(() => lax.whileLoop((v: Array) => v.less(100), (v: Array) => v.mul(2), f([1]).reshape([]))).toThrow(/maxIterations/);
+    expect(() =>
+      lax.whileLoop(
+        (v: Array) => v.less(100),
+        (v: Array) => v.mul(2),
+        f([1]).reshape([]),
+      ),
+    ).toThrow(/maxIterations/);
   });
 });
 
 describe("errors name what was wrong", () => {
   it("a carry whose shape or dtype changes", () => {
-    expect(() => lax.scan((c: Array, x: Array) => [c.add(x), x], np.zeros([]), np.ones([3, 2]))).toThrow(/initial carry's shapes and dtypes; it started as \(float32\[\]\) and the body returned \(float32\[2\]\)/);
+    expect(() => lax.scan((c: Array, x: Array) => [c.add(x), x], np.zeros([]), np.ones([3, 2]))).toThrow(
+      /initial carry's shapes and dtypes; it started as \(float32\[\]\) and the body returned \(float32\[2\]\)/,
+    );
     expect(() => lax.forLoop(0, 3, (_i: Array, c: Array) => c.astype("int32"), np.zeros([2]))).toThrow(/float32\[2\].*int32\[2\]/);
-    expect(() => lax.whileLoop((c: Array) => c.sum().less(3), (c: Array) => c.reshape([1, 2]), np.zeros([2]))).toThrow(/started as \(float32\[2\]\) and bodyFn returned \(float32\[1,2\]\)/);
-    expect(() => lax.whileLoop((c: Array) => c, (c: Array) => c, np.zeros([2]))).toThrow(/condFn must return one boolean scalar/);
+    expect(() =>
+      lax.whileLoop(
+        (c: Array) => c.sum().less(3),
+        (c: Array) => c.reshape([1, 2]),
+        np.zeros([2]),
+      ),
+    ).toThrow(/started as \(float32\[2\]\) and bodyFn returned \(float32\[1,2\]\)/);
+    expect(() =>
+      lax.whileLoop(
+        (c: Array) => c,
+        (c: Array) => c,
+        np.zeros([2]),
+      ),
+    ).toThrow(/condFn must return one boolean scalar/);
   });
   it("branches that disagree, under jit or not", () => {
-    const bad = (x: Array) => lax.cond(x.sum().greater(0), (v: Array) => v, (v: Array) => v.astype("int32"), x);
+    const bad = (x: Array) =>
+      lax.cond(
+        x.sum().greater(0),
+        (v: Array) => v,
+        (v: Array) => v.astype("int32"),
+        x,
+      );
     expect(() => bad(np.ones([2]))).toThrow(/branch outputs differ at leaf 0: falseFn returns int32\[2\] but trueFn returns float32\[2\]/);
     expect(() => jit(bad)(np.ones([2]))).toThrow(/branch outputs differ/);
     expect(() => lax.switch(int(0), [(v: Array) => [v], (v: Array) => v], np.ones([2]))).toThrow(/different structures/);
@@ -143,7 +181,10 @@ describe("Lanczos over Hessian-vector products, as one jitted scan", () => {
         r = r.sub(np.matmul(np.matmul(V, r), V));
         r = r.sub(np.matmul(np.matmul(V, r), V));
         const b = np.sqrt(np.dot(r, r));
-        return [[V, r.div(b.add(1e-30)), v, b, i.add(int(1))], [alpha, b]];
+        return [
+          [V, r.div(b.add(1e-30)), v, b, i.add(int(1))],
+          [alpha, b],
+        ];
       };
       return lax.scan(body, [np.zeros([k, n], { dtype: FLOAT }), v0.div(np.sqrt(np.dot(v0, v0))), np.zeros([n], { dtype: FLOAT }), np.zeros([], { dtype: FLOAT }), int(0)], null, { length: k })[1];
     });

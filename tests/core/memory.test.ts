@@ -4,7 +4,6 @@ import { np, getBackend, type Array } from "../../index.ts";
 import { NDArray } from "../../core/array.ts";
 import { testBackend } from "../backend-under-test.ts";
 
-
 describe("memory", () => {
   it("dispose() and `using` release buffers at once; use after dispose is an error", () => {
     const stats = () => getBackend(testBackend).memoryStats();
@@ -30,7 +29,10 @@ describe("memory", () => {
     const y = x.reshape([2, 3]) as NDArray;
     expect(stats()).toBe(afterX);
     x.dispose();
-    expect(await y.toArray()).toEqual([[0, 1, 2], [3, 4, 5]]);
+    expect(await y.toArray()).toEqual([
+      [0, 1, 2],
+      [3, 4, 5],
+    ]);
     y.dispose();
     expect(stats()).toBeLessThanOrEqual(before + 1);
     const z = np.ones([3]) as NDArray;

@@ -51,15 +51,35 @@ function alongAxis(r: Ref, axis: number, fn: (line: number[]) => number[], drop 
   const others = r.shape.map((n, d) => (d === axis ? 1 : n));
   const lines = build(others, () => 0).data.map((_, i) => {
     const idx = unravel(i, others);
-    return fn(r.shape[axis] === 0 ? [] : [...Array(r.shape[axis]).keys()].map((j) => r.data[ravel(idx.map((v, d) => (d === axis ? j : v)), r.shape)]));
+    return fn(
+      r.shape[axis] === 0
+        ? []
+        : [...Array(r.shape[axis]).keys()].map(
+            (j) =>
+              r.data[
+                ravel(
+                  idx.map((v, d) => (d === axis ? j : v)),
+                  r.shape,
+                )
+              ],
+          ),
+    );
   });
   const m = lines.length ? lines[0].length : 0;
   const shape = r.shape.map((n, d) => (d === axis ? m : n));
-  const out = build(shape, (idx) => lines[ravel(idx.map((v, d) => (d === axis ? 0 : v)), others)][idx[axis]]);
+  const out = build(
+    shape,
+    (idx) =>
+      lines[
+        ravel(
+          idx.map((v, d) => (d === axis ? 0 : v)),
+          others,
+        )
+      ][idx[axis]],
+  );
   return drop ? { shape: shape.filter((_, d) => d !== axis), data: out.data } : out;
 }
-const scanRef = (f: (a: number, b: number) => number) => (rs: Ref[], k: number) =>
-  alongAxis(rs[0], axisOf(rs[0], k), (line) => line.map((_, i) => line.slice(0, i + 1).reduce(f)));
+const scanRef = (f: (a: number, b: number) => number) => (rs: Ref[], k: number) => alongAxis(rs[0], axisOf(rs[0], k), (line) => line.map((_, i) => line.slice(0, i + 1).reduce(f)));
 const lineRef = (f: (line: number[]) => number) => (rs: Ref[], k: number) => alongAxis(rs[0], axisOf(rs[0], k), (l) => [f(l)], true);
 const ascending = (l: number[]) => [...l].sort((a, b) => a - b);
 const quantileRef = (l: number[], q: number) => {
@@ -199,10 +219,9 @@ const inputsArb = (c: NameCase, sets = 1) =>
     .array(fc.integer({ min: 1, max: 4 }), { minLength: c.minRank ?? 0, maxLength: c.maxRank ?? 3 })
     .map((s) => (c.shape ? c.shape(s) : s))
     .chain((shape) =>
-      fc.tuple(
-        fc.nat(60),
-        fc.array(fc.tuple(...c.domains.map(([lo, hi]) => valuesArb(shape, lo, hi, c.ints))), { minLength: sets, maxLength: sets }),
-      ).map(([k, draws]) => ({ shape, k, draws: draws.map((vs) => vs.map((data): Ref => ({ shape, data: data.map((v) => special(c, v, lo(c))) }))) })),
+      fc
+        .tuple(fc.nat(60), fc.array(fc.tuple(...c.domains.map(([lo, hi]) => valuesArb(shape, lo, hi, c.ints))), { minLength: sets, maxLength: sets }))
+        .map(([k, draws]) => ({ shape, k, draws: draws.map((vs) => vs.map((data): Ref => ({ shape, data: data.map((v) => special(c, v, lo(c))) }))) })),
     );
 const lo = (c: NameCase) => c.domains[0][0];
 /** Values at the low end of the first domain become NaN (and, with "all", infinities too). */
@@ -223,7 +242,10 @@ describe("NumPy names against float64 references", () => {
     it(`${c.name} matches the reference in ${FLOAT}`, async () => {
       await fc.assert(
         fc.asyncProperty(inputsArb(c), async ({ k, draws: [rs] }) => {
-          const out = c.f(rs.map((r) => toArray(r)), k);
+          const out = c.f(
+            rs.map((r) => toArray(r)),
+            k,
+          );
           await expectRef(out, c.ref(rs, k), 1e-12, c.name, c.f32Tol ?? 0);
         }),
         config,
@@ -233,7 +255,12 @@ describe("NumPy names against float64 references", () => {
     it(`${c.name}: jit = eager, vmap = a loop`, async () => {
       await fc.assert(
         fc.asyncProperty(inputsArb(c, 3), async ({ shape, k, draws }) => {
-          const eager = draws.map((rs) => c.f(rs.map((r) => toArray(r)), k));
+          const eager = draws.map((rs) =>
+            c.f(
+              rs.map((r) => toArray(r)),
+              k,
+            ),
+          );
           const f = (...xs: NpArray[]) => c.f(xs, k);
           const tol = onWebgpu ? 1e-5 : 1e-12;
           await expectRef(jit(f)(...draws[0].map((r) => toArray(r))), { shape: eager[0].shape, data: [...(await eager[0].data())] }, tol, `${c.name} jit`);
@@ -279,10 +306,22 @@ describe("cumsum over long axes (blockwise products)", () => {
         const x = toArray(r);
         // Summation order differs from a running sum: rounding grows with n (float32: ~sqrt(n) ulp of the partial sums).
         await expectRef(np.cumsum(x, 1), scanRef((a, b) => a + b)([r], 1), 1e-12, "cumsum", 1e-5);
-        await expectRef(jit((v: NpArray) => np.cumsum(v.T, 0))(x), scanRef((a, b) => a + b)([{ shape: [n, rows], data: build([n, rows], ([i, j]) => r.data[j * n + i]).data }], 0), 1e-12, "cumsum jit axis 0", 1e-5);
+        await expectRef(
+          jit((v: NpArray) => np.cumsum(v.T, 0))(x),
+          scanRef((a, b) => a + b)([{ shape: [n, rows], data: build([n, rows], ([i, j]) => r.data[j * n + i]).data }], 0),
+          1e-12,
+          "cumsum jit axis 0",
+          1e-5,
+        );
         const ct = build([rows, n], ([i, j]) => Math.cos(i + j));
         const g = grad((v: NpArray) => np.sum(np.mul(np.cumsum(v, -1), toArray(ct))))(x) as NpArray;
-        await expectRef(g, alongAxis(ct, 1, (l) => l.map((_, i) => l.slice(i).reduce((a, b) => a + b, 0))), 1e-12, "grad of cumsum", 1e-5);
+        await expectRef(
+          g,
+          alongAxis(ct, 1, (l) => l.map((_, i) => l.slice(i).reduce((a, b) => a + b, 0))),
+          1e-12,
+          "grad of cumsum",
+          1e-5,
+        );
       }),
       { numRuns: onWebgpu ? 3 : 10 },
     );
@@ -291,7 +330,10 @@ describe("cumsum over long axes (blockwise products)", () => {
 
 describe("NumPy names: forms and errors", () => {
   it("positional and options forms agree", async () => {
-    const x = np.array([[1, 5, 2], [4, 0, 3]]);
+    const x = np.array([
+      [1, 5, 2],
+      [4, 0, 3],
+    ]);
     const same = async (a: NpArray, b: NpArray) => expect(await a.toArray()).toEqual(await b.toArray());
     await same(np.cumsum(x, 1), np.cumsum(x, { axis: 1 }));
     await same(np.cumsum(x), np.cumsum(x.reshape([-1]), 0));

@@ -44,7 +44,13 @@ function bgetMat(x: Ref, bi: number[], i: number, j: number): number {
 
 describe("matmul", () => {
   const matmulArb = fc
-    .tuple(broadcastPairArb.map(([a, b]) => [a.slice(-2), b.slice(-2)]), dim, dim, dim, fc.constantFrom("mm", "vm", "mv", "vv"))
+    .tuple(
+      broadcastPairArb.map(([a, b]) => [a.slice(-2), b.slice(-2)]),
+      dim,
+      dim,
+      dim,
+      fc.constantFrom("mm", "vm", "mv", "vv"),
+    )
     .chain(([[ba, bb], m, k, n, kind]) => {
       const sa = kind[0] === "v" ? [k] : [...ba, m, k];
       const sb = kind[1] === "v" ? [k] : [...bb, k, n];
@@ -63,7 +69,13 @@ describe("matmul", () => {
   });
 
   it("int matmul stays int32", async () => {
-    const a = np.array([[1, 2], [3, 4]], { dtype: "int32" });
+    const a = np.array(
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      { dtype: "int32" },
+    );
     const out = np.matmul(a, a);
     expect(out.dtype).toBe("int32");
     await expectRef(out, { shape: [2, 2], data: [7, 10, 15, 22] }, 0);
@@ -105,7 +117,13 @@ describe("dot and outer", () => {
   it("outer multiplies every pair of (flattened) elements", async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(dim, { maxLength: 2 }).chain(refOf), fc.array(dim, { maxLength: 2 }).chain(refOf), async (a, b) => {
-        await expectRef(np.outer(toArray(a), toArray(b)), build([a.data.length, b.data.length], ([i, j]) => a.data[i] * b.data[j]), 0, "outer", EXACT_F32);
+        await expectRef(
+          np.outer(toArray(a), toArray(b)),
+          build([a.data.length, b.data.length], ([i, j]) => a.data[i] * b.data[j]),
+          0,
+          "outer",
+          EXACT_F32,
+        );
       }),
       config,
     );
@@ -116,12 +134,7 @@ describe("einsum", () => {
   const LETTERS = "abcde";
   /** Random operands over shared letters (each letter one size), and an explicit or implicit output. */
   const einsumArb = fc
-    .tuple(
-      fc.array(dim, { minLength: 5, maxLength: 5 }),
-      fc.array(fc.shuffledSubarray([...LETTERS], { minLength: 0, maxLength: 3 }), { minLength: 1, maxLength: 3 }),
-      fc.boolean(),
-      fc.nat(),
-    )
+    .tuple(fc.array(dim, { minLength: 5, maxLength: 5 }), fc.array(fc.shuffledSubarray([...LETTERS], { minLength: 0, maxLength: 3 }), { minLength: 1, maxLength: 3 }), fc.boolean(), fc.nat())
     .chain(([sizes, inputs, explicit, seed]) => {
       const used = [...new Set(inputs.flat())];
       const output = explicit ? used.filter((_, i) => (seed >> i) & 1).reverse() : null;
@@ -148,7 +161,15 @@ describe("einsum", () => {
           env.set(summed[i], rem % sumShape[i]);
           rem = Math.floor(rem / sumShape[i]);
         }
-        total += ops.reduce((p, op, k) => p * at(op, inputs[k].map((c) => env.get(c)!)), 1);
+        total += ops.reduce(
+          (p, op, k) =>
+            p *
+            at(
+              op,
+              inputs[k].map((c) => env.get(c)!),
+            ),
+          1,
+        );
       }
       return total;
     });

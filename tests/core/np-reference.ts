@@ -49,7 +49,10 @@ export const at = (r: Ref, idx: readonly number[]) => r.data[ravel(idx, r.shape)
 /** Reads r at an index of a broadcast result shape (trailing alignment, size-1 axes repeat). */
 export function bget(r: Ref, idx: readonly number[]): number {
   const off = idx.length - r.shape.length;
-  return at(r, r.shape.map((n, d) => (n === 1 ? 0 : idx[d + off])));
+  return at(
+    r,
+    r.shape.map((n, d) => (n === 1 ? 0 : idx[d + off])),
+  );
 }
 
 /** NumPy's broadcasting rule, written independently of core/shape.ts; null if incompatible. */
@@ -93,8 +96,7 @@ export async function expectRef(actual: Tracer, expected: Ref, tol = 1e-12, what
 }
 
 /** A random shape of rank minRank..maxRank with dims 1..maxDim. */
-export const shapeArb = (maxRank = 4, maxDim = 4, minRank = 0) =>
-  fc.array(fc.integer({ min: 1, max: maxDim }), { minLength: minRank, maxLength: maxRank });
+export const shapeArb = (maxRank = 4, maxDim = 4, minRank = 0) => fc.array(fc.integer({ min: 1, max: maxDim }), { minLength: minRank, maxLength: maxRank });
 
 /**
  * Values for a shape, in [lo, hi]; integers when `ints`. On WebGPU the doubles are rounded
@@ -109,16 +111,12 @@ export const valuesArb = (shape: number[], lo = -3, hi = 3, ints = false) =>
     .map((vs) => (onWebgpu && !ints ? vs.map(Math.fround) : vs));
 
 /** A random float64 reference array. */
-export const refArb = (maxRank = 4, maxDim = 4, minRank = 0, lo = -3, hi = 3) =>
-  shapeArb(maxRank, maxDim, minRank).chain((shape) => valuesArb(shape, lo, hi).map((data): Ref => ({ shape, data })));
+export const refArb = (maxRank = 4, maxDim = 4, minRank = 0, lo = -3, hi = 3) => shapeArb(maxRank, maxDim, minRank).chain((shape) => valuesArb(shape, lo, hi).map((data): Ref => ({ shape, data })));
 
 /** Two shapes that broadcast: each operand drops some leading axes and sets some axes to 1. */
 export const broadcastPairArb = fc
   .tuple(shapeArb(4, 4), fc.array(fc.boolean(), { minLength: 8, maxLength: 8 }), fc.nat(4), fc.nat(4))
-  .map(([out, ones, dropA, dropB]) => [
-    out.slice(Math.min(dropA, out.length)).map((n, i) => (ones[i] ? 1 : n)),
-    out.slice(Math.min(dropB, out.length)).map((n, i) => (ones[i + 4] ? 1 : n)),
-  ]);
+  .map(([out, ones, dropA, dropB]) => [out.slice(Math.min(dropA, out.length)).map((n, i) => (ones[i] ? 1 : n)), out.slice(Math.min(dropB, out.length)).map((n, i) => (ones[i + 4] ? 1 : n))]);
 
 /** Every subset of 0..n-1. */
 export function subsets(n: number): number[][] {

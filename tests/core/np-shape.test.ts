@@ -36,14 +36,43 @@ describe("reshape, transpose, expandDims, squeeze", () => {
 
   it("transpose permutes indices (reverse when no axes are given)", async () => {
     await fc.assert(
-      fc.asyncProperty(refArb(4, 3).chain((r) => fc.tuple(fc.constant(r), permArb(r.shape.length), fc.boolean())), async ([r, perm, negative]) => {
-        const shape = perm.map((p) => r.shape[p]);
-        const expected = build(shape, (idx) => at(r, r.shape.map((_, d) => idx[perm.indexOf(d)])));
-        await expectRef(np.transpose(toArray(r), perm.map((p) => neg(p, r.shape.length, negative))), expected, 0);
-        const rev = [...r.shape.keys()].reverse();
-        await expectRef(np.transpose(toArray(r)), build(rev.map((p) => r.shape[p]), (idx) => at(r, [...idx].reverse())), 0);
-        await expectRef(toArray(r).T, build(rev.map((p) => r.shape[p]), (idx) => at(r, [...idx].reverse())), 0);
-      }),
+      fc.asyncProperty(
+        refArb(4, 3).chain((r) => fc.tuple(fc.constant(r), permArb(r.shape.length), fc.boolean())),
+        async ([r, perm, negative]) => {
+          const shape = perm.map((p) => r.shape[p]);
+          const expected = build(shape, (idx) =>
+            at(
+              r,
+              r.shape.map((_, d) => idx[perm.indexOf(d)]),
+            ),
+          );
+          await expectRef(
+            np.transpose(
+              toArray(r),
+              perm.map((p) => neg(p, r.shape.length, negative)),
+            ),
+            expected,
+            0,
+          );
+          const rev = [...r.shape.keys()].reverse();
+          await expectRef(
+            np.transpose(toArray(r)),
+            build(
+              rev.map((p) => r.shape[p]),
+              (idx) => at(r, [...idx].reverse()),
+            ),
+            0,
+          );
+          await expectRef(
+            toArray(r).T,
+            build(
+              rev.map((p) => r.shape[p]),
+              (idx) => at(r, [...idx].reverse()),
+            ),
+            0,
+          );
+        },
+      ),
       config,
     );
   });
@@ -68,10 +97,14 @@ describe("reshape, transpose, expandDims, squeeze", () => {
 describe("joining and splitting", () => {
   const concatArb = withAxis().chain(([r, axis]) =>
     fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 1, maxLength: 3 }).chain((sizes) =>
-      fc.tuple(...sizes.map((n) => {
-        const shape = r.shape.map((d, i) => (i === axis ? n : d));
-        return valuesArb(shape).map((data): Ref => ({ shape, data }));
-      })).map((parts) => [parts, axis] as const),
+      fc
+        .tuple(
+          ...sizes.map((n) => {
+            const shape = r.shape.map((d, i) => (i === axis ? n : d));
+            return valuesArb(shape).map((data): Ref => ({ shape, data }));
+          }),
+        )
+        .map((parts) => [parts, axis] as const),
     ),
   );
 
@@ -83,12 +116,23 @@ describe("joining and splitting", () => {
         const expected = build(shape, (idx) => {
           let k = idx[axis];
           for (const p of parts) {
-            if (k < p.shape[axis]) return at(p, idx.map((v, d) => (d === axis ? k : v)));
+            if (k < p.shape[axis])
+              return at(
+                p,
+                idx.map((v, d) => (d === axis ? k : v)),
+              );
             k -= p.shape[axis];
           }
           throw new Error("unreachable");
         });
-        await expectRef(np.concatenate(parts.map((p) => toArray(p)), { axis: neg(axis, shape.length, negative) }), expected, 0);
+        await expectRef(
+          np.concatenate(
+            parts.map((p) => toArray(p)),
+            { axis: neg(axis, shape.length, negative) },
+          ),
+          expected,
+          0,
+        );
       }),
       config,
     );
@@ -101,8 +145,16 @@ describe("joining and splitting", () => {
         const axis = k % rank;
         const parts = Array.from({ length: count }, (_, j) => ({ shape: r.shape, data: r.data.map((v) => held(v + j)) }));
         const shape = [...r.shape.slice(0, axis), count, ...r.shape.slice(axis)];
-        const expected = build(shape, (idx) => at(parts[idx[axis]], idx.filter((_, d) => d !== axis)));
-        const stacked = np.stack(parts.map((p) => toArray(p)), { axis });
+        const expected = build(shape, (idx) =>
+          at(
+            parts[idx[axis]],
+            idx.filter((_, d) => d !== axis),
+          ),
+        );
+        const stacked = np.stack(
+          parts.map((p) => toArray(p)),
+          { axis },
+        );
         await expectRef(stacked, expected, 0);
         const pieces = np.split(stacked, count, { axis });
         expect(pieces.length).toBe(count);
@@ -122,7 +174,18 @@ describe("joining and splitting", () => {
         for (const [j, p] of pieces.entries()) {
           const lo = bounds[j];
           const len = Math.max(0, bounds[j + 1] - lo);
-          await expectRef(p, build(r.shape.map((d, i) => (i === axis ? len : d)), (idx) => at(r, idx.map((v, d) => (d === axis ? v + lo : v)))), 0);
+          await expectRef(
+            p,
+            build(
+              r.shape.map((d, i) => (i === axis ? len : d)),
+              (idx) =>
+                at(
+                  r,
+                  idx.map((v, d) => (d === axis ? v + lo : v)),
+                ),
+            ),
+            0,
+          );
         }
       }),
       config,
@@ -133,26 +196,61 @@ describe("joining and splitting", () => {
 describe("pad, flip, roll, tile", () => {
   it("pad surrounds with a constant", async () => {
     await fc.assert(
-      fc.asyncProperty(refArb(3, 3).chain((r) => fc.tuple(fc.constant(r), fc.array(fc.tuple(fc.nat(2), fc.nat(2)), { minLength: r.shape.length, maxLength: r.shape.length }))), fc.integer({ min: -3, max: 3 }), async ([r, widths], c) => {
-        const shape = r.shape.map((n, i) => n + widths[i][0] + widths[i][1]);
-        const expected = build(shape, (idx) => {
-          const src = idx.map((v, d) => v - widths[d][0]);
-          return src.every((v, d) => v >= 0 && v < r.shape[d]) ? at(r, src) : c;
-        });
-        await expectRef(np.pad(toArray(r), widths, { constantValues: c }), expected, 0);
-        if (r.shape.length > 0) expectRef(np.pad(toArray(r), 1), build(r.shape.map((n) => n + 2), (idx) => (idx.every((v, d) => v >= 1 && v <= r.shape[d]) ? at(r, idx.map((v) => v - 1)) : 0)), 0);
-      }),
+      fc.asyncProperty(
+        refArb(3, 3).chain((r) => fc.tuple(fc.constant(r), fc.array(fc.tuple(fc.nat(2), fc.nat(2)), { minLength: r.shape.length, maxLength: r.shape.length }))),
+        fc.integer({ min: -3, max: 3 }),
+        async ([r, widths], c) => {
+          const shape = r.shape.map((n, i) => n + widths[i][0] + widths[i][1]);
+          const expected = build(shape, (idx) => {
+            const src = idx.map((v, d) => v - widths[d][0]);
+            return src.every((v, d) => v >= 0 && v < r.shape[d]) ? at(r, src) : c;
+          });
+          await expectRef(np.pad(toArray(r), widths, { constantValues: c }), expected, 0);
+          if (r.shape.length > 0)
+            expectRef(
+              np.pad(toArray(r), 1),
+              build(
+                r.shape.map((n) => n + 2),
+                (idx) =>
+                  idx.every((v, d) => v >= 1 && v <= r.shape[d])
+                    ? at(
+                        r,
+                        idx.map((v) => v - 1),
+                      )
+                    : 0,
+              ),
+              0,
+            );
+        },
+      ),
       config,
     );
   });
 
   it("flip reverses the given axes (all by default)", async () => {
     await fc.assert(
-      fc.asyncProperty(refArb(4, 3).chain((r) => fc.tuple(fc.constant(r), fc.subarray([...r.shape.keys()]))), async ([r, axes]) => {
-        const expected = build(r.shape, (idx) => at(r, idx.map((v, d) => (axes.includes(d) ? r.shape[d] - 1 - v : v))));
-        await expectRef(np.flip(toArray(r), { axis: axes }), expected, 0);
-        await expectRef(np.flip(toArray(r)), build(r.shape, (idx) => at(r, idx.map((v, d) => r.shape[d] - 1 - v))), 0);
-      }),
+      fc.asyncProperty(
+        refArb(4, 3).chain((r) => fc.tuple(fc.constant(r), fc.subarray([...r.shape.keys()]))),
+        async ([r, axes]) => {
+          const expected = build(r.shape, (idx) =>
+            at(
+              r,
+              idx.map((v, d) => (axes.includes(d) ? r.shape[d] - 1 - v : v)),
+            ),
+          );
+          await expectRef(np.flip(toArray(r), { axis: axes }), expected, 0);
+          await expectRef(
+            np.flip(toArray(r)),
+            build(r.shape, (idx) =>
+              at(
+                r,
+                idx.map((v, d) => r.shape[d] - 1 - v),
+              ),
+            ),
+            0,
+          );
+        },
+      ),
       config,
     );
   });
@@ -162,7 +260,16 @@ describe("pad, flip, roll, tile", () => {
       fc.asyncProperty(withAxis(), fc.integer({ min: -7, max: 7 }), async ([r, axis], shift) => {
         const n = r.shape[axis];
         const mod = (a: number, m: number) => ((a % m) + m) % m;
-        await expectRef(np.roll(toArray(r), shift, { axis }), build(r.shape, (idx) => at(r, idx.map((v, d) => (d === axis ? mod(v - shift, n) : v)))), 0);
+        await expectRef(
+          np.roll(toArray(r), shift, { axis }),
+          build(r.shape, (idx) =>
+            at(
+              r,
+              idx.map((v, d) => (d === axis ? mod(v - shift, n) : v)),
+            ),
+          ),
+          0,
+        );
         const total = r.data.length;
         await expectRef(np.roll(toArray(r), shift), { shape: r.shape, data: r.data.map((_, i) => r.data[mod(i - shift, total)]) }, 0);
       }),
@@ -176,7 +283,14 @@ describe("pad, flip, roll, tile", () => {
         const rank = Math.max(r.shape.length, reps.length);
         const xs = [...Array(rank - r.shape.length).fill(1), ...r.shape];
         const rr = [...Array(rank - reps.length).fill(1), ...reps];
-        const expected = build(xs.map((n, i) => n * rr[i]), (idx) => at({ shape: xs, data: r.data }, idx.map((v, d) => v % xs[d])));
+        const expected = build(
+          xs.map((n, i) => n * rr[i]),
+          (idx) =>
+            at(
+              { shape: xs, data: r.data },
+              idx.map((v, d) => v % xs[d]),
+            ),
+        );
         await expectRef(np.tile(toArray(r), reps), expected, 0);
       }),
       config,
@@ -189,7 +303,7 @@ describe("take, takeAlongAxis, slice", () => {
     await fc.assert(
       fc.asyncProperty(withAxis(), shapeArb(2, 3), fc.nat(), async ([r, axis], iShape, seed) => {
         const n = r.shape[axis];
-        const idx = build(iShape, (_, ) => 0);
+        const idx = build(iShape, (_) => 0);
         idx.data = idx.data.map((_, i) => ((seed + i * 7) % (2 * n)) - n);
         const norm = (k: number) => (k < 0 ? k + n : k);
         const shape = [...r.shape.slice(0, axis), ...iShape, ...r.shape.slice(axis + 1)];
@@ -202,7 +316,16 @@ describe("take, takeAlongAxis, slice", () => {
         const total = r.data.length;
         const flat = { shape: iShape, data: idx.data.map((v) => (v < 0 ? v + n : v) % total) };
         await expectRef(np.take(toArray(r), toArray(flat, "int32")), { shape: iShape, data: flat.data.map((k) => r.data[k]) }, 0);
-        await expectRef(np.take(toArray(r), [0, -1], { axis }), build([...r.shape.slice(0, axis), 2, ...r.shape.slice(axis + 1)], (o) => at(r, o.map((v, d) => (d === axis ? (v === 0 ? 0 : n - 1) : v)))), 0);
+        await expectRef(
+          np.take(toArray(r), [0, -1], { axis }),
+          build([...r.shape.slice(0, axis), 2, ...r.shape.slice(axis + 1)], (o) =>
+            at(
+              r,
+              o.map((v, d) => (d === axis ? (v === 0 ? 0 : n - 1) : v)),
+            ),
+          ),
+          0,
+        );
       }),
       config,
     );
@@ -217,8 +340,14 @@ describe("take, takeAlongAxis, slice", () => {
         const idx = build(iShape, (o) => ((seed + o.reduce((a, b) => a * 3 + b, 0)) % (2 * n)) - n);
         const shape = r.shape.map((d, i) => (i === axis ? m : Math.max(d, iShape[i])));
         const expected = build(shape, (o) => {
-          const k = at(idx, o.map((v, d) => (iShape[d] === 1 ? 0 : v)));
-          return at(r, o.map((v, d) => (d === axis ? (k < 0 ? k + n : k) : r.shape[d] === 1 ? 0 : v)));
+          const k = at(
+            idx,
+            o.map((v, d) => (iShape[d] === 1 ? 0 : v)),
+          );
+          return at(
+            r,
+            o.map((v, d) => (d === axis ? (k < 0 ? k + n : k) : r.shape[d] === 1 ? 0 : v)),
+          );
         });
         await expectRef(np.takeAlongAxis(toArray(r), toArray(idx, "int32"), { axis }), expected, 0);
         const am = np.expandDims(np.argmax(toArray(r), { axis }), axis);
@@ -237,19 +366,29 @@ describe("take, takeAlongAxis, slice", () => {
 
   it("x.slice follows Python slicing, negative steps included", async () => {
     await fc.assert(
-      fc.asyncProperty(refArb(3, 5, 1).chain((r) => fc.tuple(fc.constant(r), fc.tuple(...r.shape.map(specArb)))), async ([r, specs]) => {
-        const used = specs.slice(0, specs.length - (specs.length > 1 && specs[specs.length - 1] === null ? 1 : 0));
-        const picks = r.shape.map((n, d) => {
-          const s = specs[d];
-          if (s === null) return [...Array(n).keys()];
-          if (typeof s === "number") return [s < 0 ? s + n : s];
-          return sliceIndices(n, s[0], s[1], s[2] ?? 1);
-        });
-        const kept = r.shape.map((_, d) => typeof specs[d] !== "number");
-        const full = build(picks.map((p) => p.length), (o) => at(r, o.map((v, d) => picks[d][v])));
-        const expected = { shape: full.shape.filter((_, d) => kept[d]), data: full.data };
-        await expectRef(toArray(r).slice(...used), expected, 0);
-      }),
+      fc.asyncProperty(
+        refArb(3, 5, 1).chain((r) => fc.tuple(fc.constant(r), fc.tuple(...r.shape.map(specArb)))),
+        async ([r, specs]) => {
+          const used = specs.slice(0, specs.length - (specs.length > 1 && specs[specs.length - 1] === null ? 1 : 0));
+          const picks = r.shape.map((n, d) => {
+            const s = specs[d];
+            if (s === null) return [...Array(n).keys()];
+            if (typeof s === "number") return [s < 0 ? s + n : s];
+            return sliceIndices(n, s[0], s[1], s[2] ?? 1);
+          });
+          const kept = r.shape.map((_, d) => typeof specs[d] !== "number");
+          const full = build(
+            picks.map((p) => p.length),
+            (o) =>
+              at(
+                r,
+                o.map((v, d) => picks[d][v]),
+              ),
+          );
+          const expected = { shape: full.shape.filter((_, d) => kept[d]), data: full.data };
+          await expectRef(toArray(r).slice(...used), expected, 0);
+        },
+      ),
       config,
     );
   });

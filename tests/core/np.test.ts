@@ -22,7 +22,12 @@ const roundHalfEven = (x: number) => {
 const mapRef = (r: Ref, f: (v: number) => number): Ref => ({ shape: r.shape, data: r.data.map(f) });
 
 const pairArb = (lo = -3, hi = 3) =>
-  broadcastPairArb.chain(([sa, sb]) => fc.tuple(valuesArb(sa, lo, hi), valuesArb(sb, lo, hi)).map(([a, b]): [Ref, Ref] => [{ shape: sa, data: a }, { shape: sb, data: b }]));
+  broadcastPairArb.chain(([sa, sb]) =>
+    fc.tuple(valuesArb(sa, lo, hi), valuesArb(sb, lo, hi)).map(([a, b]): [Ref, Ref] => [
+      { shape: sa, data: a },
+      { shape: sb, data: b },
+    ]),
+  );
 
 function binaryRef(a: Ref, b: Ref, f: (x: number, y: number) => number): Ref {
   const shape = broadcastRule(a.shape, b.shape)!;
@@ -82,11 +87,17 @@ describe("creation", () => {
   it("eye has ones on diagonal k", async () => {
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 0, max: 5 }), fc.integer({ min: 0, max: 5 }), fc.integer({ min: -5, max: 5 }), async (n, m, k) => {
-        await expectRef(np.eye(n, m, { k }), build([n, m], ([i, j]) => (j - i === k ? 1 : 0)));
+        await expectRef(
+          np.eye(n, m, { k }),
+          build([n, m], ([i, j]) => (j - i === k ? 1 : 0)),
+        );
       }),
       config,
     );
-    await expectRef(np.eye(3), build([3, 3], ([i, j]) => (i === j ? 1 : 0)));
+    await expectRef(
+      np.eye(3),
+      build([3, 3], ([i, j]) => (i === j ? 1 : 0)),
+    );
   });
 });
 
@@ -113,7 +124,10 @@ describe("unary math", () => {
     // WebGPU computes in float32: within EXACT_F32 for exactly rounded ops, F32 for WGSL's transcendentals (a few ulp).
     const f32Tol = ["neg", "abs", "sign", "floor", "ceil", "round"].includes(name) ? 0 : ["sqrt"].includes(name) ? EXACT_F32 : F32;
     it(`${name} matches Math in ${FLOAT}`, async () => {
-      await fc.assert(fc.asyncProperty(refArb(3, 4, 0, lo, hi), (r) => expectRef(f(toArray(r)), mapRef(r, g), 1e-14, name, f32Tol)), config);
+      await fc.assert(
+        fc.asyncProperty(refArb(3, 4, 0, lo, hi), (r) => expectRef(f(toArray(r)), mapRef(r, g), 1e-14, name, f32Tol)),
+        config,
+      );
     });
   }
   it("round halves to even, as NumPy", async () => {
@@ -168,11 +182,23 @@ describe("binary math with broadcasting", () => {
     await fc.assert(
       fc.asyncProperty(pairArb(-2, 2), async ([a, b]) => {
         const ra = { shape: a.shape, data: a.data.map(Math.round) };
-        await expectRef(np.logicalNot(toArray(ra)), mapRef(ra, (v) => +(v === 0)));
+        await expectRef(
+          np.logicalNot(toArray(ra)),
+          mapRef(ra, (v) => +(v === 0)),
+        );
         const shape = broadcastRule(a.shape, b.shape)!;
-        await expectRef(np.where(toArray(ra), toArray(a), toArray(b)), build(shape, (i) => (bget(ra, i) !== 0 ? bget(a, i) : bget(b, i))));
-        await expectRef(np.where(np.greater(toArray(a), 0), toArray(b), -1), build(shape, (i) => (bget(a, i) > 0 ? bget(b, i) : -1)));
-        await expectRef(np.clip(toArray(a), -0.5, 1), mapRef(a, (v) => Math.min(Math.max(v, -0.5), 1)));
+        await expectRef(
+          np.where(toArray(ra), toArray(a), toArray(b)),
+          build(shape, (i) => (bget(ra, i) !== 0 ? bget(a, i) : bget(b, i))),
+        );
+        await expectRef(
+          np.where(np.greater(toArray(a), 0), toArray(b), -1),
+          build(shape, (i) => (bget(a, i) > 0 ? bget(b, i) : -1)),
+        );
+        await expectRef(
+          np.clip(toArray(a), -0.5, 1),
+          mapRef(a, (v) => Math.min(Math.max(v, -0.5), 1)),
+        );
         await expectRef(np.clip(toArray(a), null, toArray(b)), binaryRef(a, b, Math.min));
       }),
       config,
@@ -186,7 +212,10 @@ describe("astype and allclose", () => {
       fc.asyncProperty(refArb(3, 4, 0, -100, 100), async (r) => {
         const x = toArray(r);
         await expectRef(np.astype(x, "int32"), mapRef(r, Math.trunc));
-        await expectRef(np.astype(x, "bool"), mapRef(r, (v) => +(v !== 0)));
+        await expectRef(
+          np.astype(x, "bool"),
+          mapRef(r, (v) => +(v !== 0)),
+        );
         await expectRef(np.astype(x, "float32"), mapRef(r, Math.fround));
         const i = np.astype(x, "int32");
         await expectRef(np.astype(np.astype(i, FLOAT), "int32"), await ref(i));

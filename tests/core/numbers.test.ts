@@ -35,7 +35,8 @@ describe("float-to-int casts saturate, NaN to 0, on every kernel", () => {
   const cast = (x: Array, d: "int32" | "uint32") => np.astype(x, d);
   // The float64 source only exists on the CPU; float32 cannot hold 2147483647.5 exactly, so its rows use the float32 values.
   const f32 = Float32Array.from(SOURCE);
-  const expected = (d: "int32" | "uint32") => globalThis.Array.from(f32, (v) => (Number.isNaN(v) ? 0 : Math.min(d === "int32" ? 2147483647 : 4294967295, Math.max(d === "int32" ? -2147483648 : 0, Math.trunc(v))) + 0));
+  const expected = (d: "int32" | "uint32") =>
+    globalThis.Array.from(f32, (v) => (Number.isNaN(v) ? 0 : Math.min(d === "int32" ? 2147483647 : 4294967295, Math.max(d === "int32" ? -2147483648 : 0, Math.trunc(v))) + 0));
 
   it("eagerly and in a fused kernel (float64 and float32 sources)", async () => {
     for (const d of ["int32", "uint32"] as const) {

@@ -32,9 +32,21 @@ async function counts(x: Array, k: number): Promise<number[]> {
 describe("threefry2x32", () => {
   // Random123's known-answer vectors for threefry2x32_20 (kat_vectors), also in JAX's tests.
   const KAT: [number[], number[], number[]][] = [
-    [[0, 0], [0, 0], [0x6b200159, 0x99ba4efe]],
-    [[0xffffffff, 0xffffffff], [0xffffffff, 0xffffffff], [0x1cb996fc, 0xbb002be7]],
-    [[0x13198a2e, 0x03707344], [0x243f6a88, 0x85a308d3], [0xc4923a9c, 0x483df7a0]],
+    [
+      [0, 0],
+      [0, 0],
+      [0x6b200159, 0x99ba4efe],
+    ],
+    [
+      [0xffffffff, 0xffffffff],
+      [0xffffffff, 0xffffffff],
+      [0x1cb996fc, 0xbb002be7],
+    ],
+    [
+      [0x13198a2e, 0x03707344],
+      [0x243f6a88, 0x85a308d3],
+      [0xc4923a9c, 0x483df7a0],
+    ],
   ];
 
   it("matches the Random123 known-answer vectors (scalar reference and primitive)", async () => {
@@ -202,7 +214,12 @@ describe("distributions", () => {
     const m = (await moments(np.astype(random.bernoulli(random.key(2), 0.3, [100_000]), "float32"))).mean;
     expect(Math.abs(m - 0.3)).toBeLessThan(4 * Math.sqrt(0.21 / 1e5));
     const b = random.bernoulli(random.key(3), np.array([0, 1]), [4, 2]);
-    expect(await nested(b)).toEqual([[false, true], [false, true], [false, true], [false, true]]);
+    expect(await nested(b)).toEqual([
+      [false, true],
+      [false, true],
+      [false, true],
+      [false, true],
+    ]);
     expect(random.bernoulli(random.key(3)).shape).toEqual([]);
   });
 
@@ -213,11 +230,21 @@ describe("distributions", () => {
     expect(draws.dtype).toBe("int32");
     (await counts(draws, 4)).forEach((c, i) => expect(Math.abs(c / n - p[i])).toBeLessThan(4 * Math.sqrt((p[i] * (1 - p[i])) / n)));
     // Logits [3 categories, 2 rows] along axis 0, with 2000 draws per row: shape [2000, 2].
-    const logits = np.log(np.array([[0.7, 0.1], [0.2, 0.1], [0.1, 0.8]]));
+    const logits = np.log(
+      np.array([
+        [0.7, 0.1],
+        [0.2, 0.1],
+        [0.1, 0.8],
+      ]),
+    );
     const d = random.categorical(random.key(5), logits, { axis: 0, shape: [2000, 2] });
     expect(d.shape).toEqual([2000, 2]);
     const byRow = async (j: number) => (await counts(np.take(d, [j], { axis: 1 }), 3)).map((c) => c / 2000);
-    for (const [j, q] of [[0.7, 0.2, 0.1], [0.1, 0.1, 0.8]].entries()) (await byRow(j)).forEach((f, i) => expect(Math.abs(f - q[i])).toBeLessThan(0.05));
+    for (const [j, q] of [
+      [0.7, 0.2, 0.1],
+      [0.1, 0.1, 0.8],
+    ].entries())
+      (await byRow(j)).forEach((f, i) => expect(Math.abs(f - q[i])).toBeLessThan(0.05));
   });
 
   it("randint stays in [minval, maxval) and is roughly uniform", async () => {
@@ -273,7 +300,15 @@ describe("transformations", () => {
     normal: (k) => random.normal(k, [2, 3]),
     bernoulli: (k) => random.bernoulli(k, 0.4, [6]),
     gumbel: (k) => random.gumbel(k, [4]),
-    categorical: (k) => random.categorical(k, np.array([[0, 1, 2], [2, 1, 0]]), { shape: [5, 2] }),
+    categorical: (k) =>
+      random.categorical(
+        k,
+        np.array([
+          [0, 1, 2],
+          [2, 1, 0],
+        ]),
+        { shape: [5, 2] },
+      ),
     randint: (k) => random.randint(k, [7], -3, 12),
     permutation: (k) => random.permutation(k, 9),
     permuteArray: (k) => random.permutation(k, np.reshape(np.arange(8), [4, 2])),

@@ -32,7 +32,20 @@ function meanRef(r: Ref, axes: number[], keepdims: boolean): Ref {
 
 function varRef(r: Ref, axes: number[], keepdims: boolean): Ref {
   const m = meanRef(r, axes, true);
-  const dev = { shape: r.shape, data: r.data.map((v, i) => (v - m.data[ravel(unravel(i, r.shape).map((k, d) => (axes.includes(d) ? 0 : k)), m.shape)]) ** 2) };
+  const dev = {
+    shape: r.shape,
+    data: r.data.map(
+      (v, i) =>
+        (v -
+          m.data[
+            ravel(
+              unravel(i, r.shape).map((k, d) => (axes.includes(d) ? 0 : k)),
+              m.shape,
+            )
+          ]) **
+        2,
+    ),
+  };
   return meanRef(dev, axes, keepdims);
 }
 
@@ -76,7 +89,13 @@ describe("reductions over every axis subset", () => {
   }
 
   it("methods mirror the functions", async () => {
-    const x = np.array([[1, 5, 2], [4, 0, 3]], { dtype: FLOAT });
+    const x = np.array(
+      [
+        [1, 5, 2],
+        [4, 0, 3],
+      ],
+      { dtype: FLOAT },
+    );
     await expectRef(x.sum({ axis: 1 }), { shape: [2], data: [8, 7] });
     await expectRef(x.mean({ axis: 0, keepdims: true }), { shape: [1, 3], data: [2.5, 2.5, 2.5] });
     await expectRef(x.max(), { shape: [], data: [5] });
@@ -87,11 +106,26 @@ describe("reductions over every axis subset", () => {
   });
 
   it("int reductions keep the dtype; bool sums count", async () => {
-    const i = np.array([[1, 2], [3, 4]], { dtype: "int32" });
+    const i = np.array(
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      { dtype: "int32" },
+    );
     expect(np.sum(i, { axis: 0 }).dtype).toBe("int32");
     expect(np.max(i).dtype).toBe("int32");
     await expectRef(np.prod(i), { shape: [], data: [24] });
-    await expectRef(np.sum(np.array([[true, false], [true, true]]), { axis: 1 }), { shape: [2], data: [1, 2] });
+    await expectRef(
+      np.sum(
+        np.array([
+          [true, false],
+          [true, true],
+        ]),
+        { axis: 1 },
+      ),
+      { shape: [2], data: [1, 2] },
+    );
   });
 });
 
@@ -106,7 +140,13 @@ describe("argmax and argmin", () => {
     const res = build(outShape, (idx) => {
       let bi = 0;
       for (let k = 1; k < r.shape[axis]; k++) {
-        const at = (j: number) => r.data[ravel(idx.map((v, d) => (d === axis ? j : v)), r.shape)];
+        const at = (j: number) =>
+          r.data[
+            ravel(
+              idx.map((v, d) => (d === axis ? j : v)),
+              r.shape,
+            )
+          ];
         if (better(at(k), at(bi))) bi = k;
       }
       return bi;
@@ -146,7 +186,13 @@ describe("softmax and logSoftmax", () => {
         for (let axis = -r.shape.length; axis < r.shape.length; axis++) {
           const a = axis < 0 ? axis + r.shape.length : axis;
           const s = reduceRef({ shape: r.shape, data: r.data.map(Math.exp) }, [a], 0, (p, v) => p + v, true);
-          const denom = (i: number) => s.data[ravel(unravel(i, r.shape).map((k, d) => (d === a ? 0 : k)), s.shape)];
+          const denom = (i: number) =>
+            s.data[
+              ravel(
+                unravel(i, r.shape).map((k, d) => (d === a ? 0 : k)),
+                s.shape,
+              )
+            ];
           // WebGPU: float32 exp and sums of a few terms, well inside 1e-5.
           await expectRef(np.softmax(x, { axis }), { shape: r.shape, data: r.data.map((v, i) => Math.exp(v) / denom(i)) }, 1e-12, `softmax axis ${axis}`, 1e-5);
           await expectRef(np.logSoftmax(x, { axis }), { shape: r.shape, data: r.data.map((v, i) => v - Math.log(denom(i))) }, 1e-12, `logSoftmax axis ${axis}`, 1e-5);

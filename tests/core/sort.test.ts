@@ -76,7 +76,10 @@ describe("np.sort and np.argsort", () => {
   });
 
   it("axis: null sorts the flattened array", async () => {
-    const x = np.array([[3, 0], [2, 1]]);
+    const x = np.array([
+      [3, 0],
+      [2, 1],
+    ]);
     expect(await valuesOf(np.sort(x, { axis: null }))).toEqual([0, 1, 2, 3]);
     expect(await valuesOf(np.argsort(x, { axis: null }))).toEqual([1, 3, 2, 0]);
   });
@@ -113,7 +116,10 @@ describe("sort under transformations", () => {
         const x = floats(xs.slice(0, n));
         const g = await valuesOf(grad(f)(x) as Array);
         // Finite differences in float64 on the CPU; float32 gradients (WebGPU) of O(1) keep 5 digits.
-        const fd = fdGrad(f, onCpu(() => np.array(new Float64Array(xs.slice(0, n))))).dataSync();
+        const fd = fdGrad(
+          f,
+          onCpu(() => np.array(new Float64Array(xs.slice(0, n)))),
+        ).dataSync();
         for (let i = 0; i < n; i++) expect(g[i]).toBeCloseTo(fd[i], onWebgpu ? 5 : 6);
       }),
       { numRuns: 30 },
@@ -121,7 +127,14 @@ describe("sort under transformations", () => {
   });
 
   it("vmap of sort and argsort equals a loop; jit equals eager", async () => {
-    const xs = np.array([[3, 1, 2, 2], [0, -1, 5, 4], [7, 7, 7, 1]], { dtype: FLOAT });
+    const xs = np.array(
+      [
+        [3, 1, 2, 2],
+        [0, -1, 5, 4],
+        [7, 7, 7, 1],
+      ],
+      { dtype: FLOAT },
+    );
     for (const f of [(x: Array) => np.sort(x), (x: Array) => np.argsort(x), (x: Array) => np.argsort(x, { descending: true })]) {
       const loop = await Promise.all([0, 1, 2].map((i) => valuesOf(f(xs.slice(i)))));
       expect(await valuesOf(vmap(f)(xs))).toEqual(loop.flat());
@@ -133,11 +146,20 @@ describe("sort under transformations", () => {
   });
 
   it("vmap of grad of sort equals per-example grads", async () => {
-    const xs = np.array([[3, 1, 2], [0, -1, 5]], { dtype: FLOAT });
+    const xs = np.array(
+      [
+        [3, 1, 2],
+        [0, -1, 5],
+      ],
+      { dtype: FLOAT },
+    );
     const w = np.array([1, 10, 100], { dtype: FLOAT });
     const f = (x: Array) => np.sum(np.sort(x).mul(w));
     const batched = vmap(grad(f))(xs) as Array;
-    expect(await batched.toArray()).toEqual([[100, 1, 10], [10, 1, 100]]);
+    expect(await batched.toArray()).toEqual([
+      [100, 1, 10],
+      [10, 1, 100],
+    ]);
     expect(await valuesOf(jit(vmap(grad(f)))(xs) as Array)).toEqual(await valuesOf(batched));
   });
 });

@@ -59,8 +59,6 @@ function referenceWindow(x: Array, op: Op, p: WindowParams): Array {
   return fromTyped(out, outShape, "float64", "cpu");
 }
 
-
-
 const pool = (op: Op, p: WindowParams) => (x: Array) => reduceWindow(x, op, p);
 
 describe("reduceWindow values", () => {
@@ -81,7 +79,16 @@ describe("reduceWindow values", () => {
     const y = reduceWindow(x, "max", { window: [2, 2], strides: [2, 2] });
     expect(y.shape).toEqual([2, 1, 2, 2]);
     expect(await valuesOf(y)).toEqual([5, 7, 13, 15, 21, 23, 29, 31]);
-    const full = { window: [1, 1, 2, 2], strides: [1, 1, 2, 2], padding: [[0, 0], [0, 0], [0, 0], [0, 0]] as [number, number][] };
+    const full = {
+      window: [1, 1, 2, 2],
+      strides: [1, 1, 2, 2],
+      padding: [
+        [0, 0],
+        [0, 0],
+        [0, 0],
+        [0, 0],
+      ] as [number, number][],
+    };
     const xr = onCpu(() => np.arange(32, undefined, 1, { dtype: "float64" }).reshape([2, 1, 4, 4]));
     await expectClose(reduceWindow(x, "mean", { window: [2, 2], strides: 2 }), referenceWindow(xr, "mean", full), EXACT);
   });
@@ -99,11 +106,34 @@ describe("reduceWindow values", () => {
   it("mean with SAME padding counts padded zeros (count_include_pad = true)", async () => {
     const y = reduceWindow(np.ones([1, 1, 3, 3], { dtype: FLOAT }), "mean", { window: [3, 3], padding: "SAME" });
     // In float32 (WebGPU) the quotients round once more: compare within EXACT.
-    await expectClose(y, onCpu(() => np.array([[[[4 / 9, 6 / 9, 4 / 9], [6 / 9, 1, 6 / 9], [4 / 9, 6 / 9, 4 / 9]]]], { dtype: "float64" })), onWebgpu ? EXACT : 0);
+    await expectClose(
+      y,
+      onCpu(() =>
+        np.array(
+          [
+            [
+              [
+                [4 / 9, 6 / 9, 4 / 9],
+                [6 / 9, 1, 6 / 9],
+                [4 / 9, 6 / 9, 4 / 9],
+              ],
+            ],
+          ],
+          { dtype: "float64" },
+        ),
+      ),
+      onWebgpu ? EXACT : 0,
+    );
   });
 
   it("max pads with -inf and works on integers", async () => {
-    const x = np.array([[-5, -3], [-4, -9]], { dtype: FLOAT });
+    const x = np.array(
+      [
+        [-5, -3],
+        [-4, -9],
+      ],
+      { dtype: FLOAT },
+    );
     expect(await valuesOf(reduceWindow(x, "max", { window: [2, 2], padding: "SAME" }))).toEqual([-3, -3, -4, -9]);
     const xi = np.array([3, 1, 4, 1, 5], { dtype: "int32" });
     const yi = reduceWindow(xi, "max", { window: [2] });
@@ -115,11 +145,26 @@ describe("reduceWindow values", () => {
 
 describe("reduceWindow errors", () => {
   const cases: [string, () => unknown, RegExp][] = [
-    ["window larger than input", () => reduceWindow(np.ones([1, 2, 3]), "max", { window: [4, 2] }), /window 4 is larger than the padded size 2 of axis 1 .*\[1,2,3\]|\[1,2,3\].*window 4 is larger than the padded size 2 of axis 1/],
+    [
+      "window larger than input",
+      () => reduceWindow(np.ones([1, 2, 3]), "max", { window: [4, 2] }),
+      /window 4 is larger than the padded size 2 of axis 1 .*\[1,2,3\]|\[1,2,3\].*window 4 is larger than the padded size 2 of axis 1/,
+    ],
     ["window longer than rank", () => reduceWindow(np.ones([3]), "sum", { window: [2, 2] }), /window \[2,2\] must give 1 to 1/],
     ["non-integer window", () => reduceWindow(np.ones([3]), "sum", { window: [1.5] }), /window/],
     ["bad strides", () => reduceWindow(np.ones([4]), "sum", { window: [2], strides: [0] }), /strides/],
-    ["bad padding", () => reduceWindow(np.ones([4]), "sum", { window: [2], padding: [[1, 1], [0, 0]] }), /padding/],
+    [
+      "bad padding",
+      () =>
+        reduceWindow(np.ones([4]), "sum", {
+          window: [2],
+          padding: [
+            [1, 1],
+            [0, 0],
+          ],
+        }),
+      /padding/,
+    ],
     ["bad op", () => reduceWindow(np.ones([4]), "prod" as Op, { window: [2] }), /op must be/],
   ];
   for (const [what, f, re] of cases) it(what, () => expect(f).toThrow(re));
@@ -141,7 +186,13 @@ describe("reduceWindow gradients", () => {
   });
 
   it("max-pool gradient goes to the first maximum when a window ties", async () => {
-    const x = np.array([[1, 1], [0, 1]], { dtype: FLOAT });
+    const x = np.array(
+      [
+        [1, 1],
+        [0, 1],
+      ],
+      { dtype: FLOAT },
+    );
     expect(await valuesOf(grad((v: Array) => np.sum(reduceWindow(v, "max", { window: [2, 2] })))(x))).toEqual([1, 0, 0, 0]);
   });
 
@@ -206,7 +257,14 @@ describe("the pooling fast path (windows on the last two axes only)", () => {
   });
 
   it("an empty operand gives every window the identity (all windows in padding)", async () => {
-    const p: WindowParams = { window: [2, 1], strides: [1, 1], padding: [[2, 2], [0, 0]] };
+    const p: WindowParams = {
+      window: [2, 1],
+      strides: [1, 1],
+      padding: [
+        [2, 2],
+        [0, 0],
+      ],
+    };
     const y = reduceWindowMax(np.zeros([0, 3]), p);
     expect(y.shape).toEqual([3, 3]);
     expect(await valuesOf(y)).toEqual([-Infinity, -Infinity, -Infinity, -Infinity, -Infinity, -Infinity, -Infinity, -Infinity, -Infinity]);

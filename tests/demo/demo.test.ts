@@ -47,7 +47,18 @@ describe.skipIf(missing !== null)(`the browser demo${missing ? ` (skipped: ${mis
     expect(headers["cross-origin-opener-policy"]).toBe("same-origin");
     expect(headers["cross-origin-embedder-policy"]).toBe("require-corp");
     expect((await rawGet("/dist/index.js"))[0]).toBe(200);
-    for (const path of ["/../package.json", "/%2e%2e/package.json", "/..%2fpackage.json", "/%2E%2E%2Fpackage.json", "/dist/../package.json", "/dist/..%2f..%2fpackage.json", "/dist/%2e%2e%2f%2e%2e%2fpackage.json", "/..%5cpackage.json", "/%00", "/dist/../../scripts/build.ts"]) {
+    for (const path of [
+      "/../package.json",
+      "/%2e%2e/package.json",
+      "/..%2fpackage.json",
+      "/%2E%2E%2Fpackage.json",
+      "/dist/../package.json",
+      "/dist/..%2f..%2fpackage.json",
+      "/dist/%2e%2e%2f%2e%2e%2fpackage.json",
+      "/..%5cpackage.json",
+      "/%00",
+      "/dist/../../scripts/build.ts",
+    ]) {
       expect([path, (await rawGet(path))[0]]).toEqual([path, 404]);
     }
   });

@@ -43,11 +43,35 @@ function valuePool(): unknown[] {
     np.array(1.5),
     np.array([true, false]),
     random.key(0),
-    0, 1, -1, 2, 99, -99, 1.5, NaN, Infinity, 2 ** 31,
-    "int32", "bogus", "",
-    null, undefined, true,
-    [1, 2], [], [99], [[1, 2], [3, 4]],
-    { bogus: 1 }, { axis: 99 }, { in_axes: 0 }, { dtype: "bogus" }, { axis: "1" }, {},
+    0,
+    1,
+    -1,
+    2,
+    99,
+    -99,
+    1.5,
+    NaN,
+    Infinity,
+    2 ** 31,
+    "int32",
+    "bogus",
+    "",
+    null,
+    undefined,
+    true,
+    [1, 2],
+    [],
+    [99],
+    [
+      [1, 2],
+      [3, 4],
+    ],
+    { bogus: 1 },
+    { axis: 99 },
+    { in_axes: 0 },
+    { dtype: "bogus" },
+    { axis: "1" },
+    {},
   ];
 }
 
@@ -58,7 +82,11 @@ interface Violation {
 }
 
 const describeArgs = (args: unknown[]) =>
-  args.map((a) => (a instanceof NDArray ? `Array(${a.dtype}[${a.shape}])` : typeof a === "object" && a !== null && !globalThis.Array.isArray(a) && "shape" in a ? "Tracer" : JSON.stringify(a) ?? String(a))).join(", ");
+  args
+    .map((a) =>
+      a instanceof NDArray ? `Array(${a.dtype}[${a.shape}])` : typeof a === "object" && a !== null && !globalThis.Array.isArray(a) && "shape" in a ? "Tracer" : (JSON.stringify(a) ?? String(a)),
+    )
+    .join(", ");
 
 /** What is wrong with a result: an array leaf whose shape is not a list of non-negative integers. */
 function badResult(v: unknown, seen = new Set<unknown>()): string | null {
@@ -112,7 +140,11 @@ describe("every public function with wrong arguments", () => {
         // The first argument of most functions is an array: give each function one call with a good one first.
         const lists = [[0, 1], ...argLists.map((l, i) => (i % 2 ? [0, ...l] : l))];
         for (const l of lists) {
-          const v = await probe(qualified, f as (...a: unknown[]) => unknown, l.map((i) => pool[i]));
+          const v = await probe(
+            qualified,
+            f as (...a: unknown[]) => unknown,
+            l.map((i) => pool[i]),
+          );
           if (v) violations.push(v);
         }
       }

@@ -74,7 +74,14 @@ const payload = Uint8Array.from({ length: 48 }, (_, i) => (i * 37) & 0xff);
 const npy = npyBytes("<f4", [3, 4], payload);
 const VALID: [string, Uint8Array, (b: Uint8Array, name: string) => unknown][] = [
   ["npy", npy, parseNpy],
-  ["npz stored", zipBytes([{ name: "a.npy", data: npy }, { name: "b.npy", data: npyBytes("|u1", [5], payload.subarray(0, 5)) }]), parseNpz],
+  [
+    "npz stored",
+    zipBytes([
+      { name: "a.npy", data: npy },
+      { name: "b.npy", data: npyBytes("|u1", [5], payload.subarray(0, 5)) },
+    ]),
+    parseNpz,
+  ],
   ["npz deflated zip64", zipBytes([{ name: "a.npy", data: npy }], { deflate: true, zip64: true }), parseNpz],
   ["idx", idxBytes([3, 4, 4], payload), (b, n) => parseIdx(b, n, 3)],
   ["idx gzip", idxBytes([3, 4, 4], payload, true), (b, n) => parseIdx(b, n, 3)],
@@ -130,10 +137,22 @@ describe("file readers on hostile input", () => {
     ["npz entry declaring 2^60 bytes (zip64)", () => parseNpz(zip64Size(2n ** 60n), "h.npz"), /h\.npz:a\.npy: .*(truncated entry|declared size)/],
     ["npz central directory past the end", () => parseNpz(cdPastEnd(), "h.npz"), /h\.npz: .*corrupt central directory/],
     ["idx declaring 2^32 - 1 cubed bytes", () => parseIdx(concat([Uint8Array.of(0, 0, 8, 3), new Uint8Array(12).fill(0xff), payload]), "h.idx", 3), /h\.idx: 48 data bytes/],
-    ["gzip'd idx bomb (16 MiB of zeros after a 3x4x4 file)", () => parseIdx(new Uint8Array(zlib.gzipSync(concat([idxBytes([3, 4, 4], payload), new Uint8Array(16 * MiB)]))), "h.idx.gz", 3), /h\.idx\.gz: compressed stream inflates past its declared 64 bytes/],
-    ["gzip'd idx declaring 2^32 - 1 cubed bytes", () => parseIdx(new Uint8Array(zlib.gzipSync(concat([Uint8Array.of(0, 0, 8, 3), new Uint8Array(12).fill(0xff)]))), "h.idx.gz", 3), /h\.idx\.gz: declared size/],
+    [
+      "gzip'd idx bomb (16 MiB of zeros after a 3x4x4 file)",
+      () => parseIdx(new Uint8Array(zlib.gzipSync(concat([idxBytes([3, 4, 4], payload), new Uint8Array(16 * MiB)]))), "h.idx.gz", 3),
+      /h\.idx\.gz: compressed stream inflates past its declared 64 bytes/,
+    ],
+    [
+      "gzip'd idx declaring 2^32 - 1 cubed bytes",
+      () => parseIdx(new Uint8Array(zlib.gzipSync(concat([Uint8Array.of(0, 0, 8, 3), new Uint8Array(12).fill(0xff)]))), "h.idx.gz", 3),
+      /h\.idx\.gz: declared size/,
+    ],
     ["mat element of 2^32 - 1 bytes", () => parseMat(concat([matBytes("f", [6, 8], payload, false).subarray(0, 128), u32le(14, 0xffffffff), payload]), "h.mat"), /h\.mat: truncated \.mat file/],
-    ["mat compressed bomb (inner tag 64 bytes, 16 MiB of zeros)", () => parseMat(matCompressed(concat([u32le(14, 56), new Uint8Array(16 * MiB)])), "h.mat"), /h\.mat: .*inflates past its declared 64 bytes/],
+    [
+      "mat compressed bomb (inner tag 64 bytes, 16 MiB of zeros)",
+      () => parseMat(matCompressed(concat([u32le(14, 56), new Uint8Array(16 * MiB)])), "h.mat"),
+      /h\.mat: .*inflates past its declared 64 bytes/,
+    ],
     ["mat compressed element declaring 2^32 - 1 bytes", () => parseMat(matCompressed(concat([u32le(14, 0xffffffff), payload])), "h.mat"), /h\.mat: .*declared size of 4294967303 bytes is beyond/],
   ];
   for (const [what, read, message] of cases) {
@@ -156,7 +175,10 @@ describe("file readers on hostile input", () => {
       [st({ a: { dtype: "F32", shape: [1], data_offsets: [0, 4] } }, new Uint8Array(4), 2n ** 60n), /bad header length 1152921504606846976/],
       [st({ a: { dtype: "F32", shape: [2 ** 30, 2 ** 30], data_offsets: [0, 4] } }, new Uint8Array(4)), /tensor "a" has data_offsets \[0,4\] spanning 4 bytes/],
       [st({ a: { dtype: "F32", shape: [2 ** 40], data_offsets: [0, 2 ** 42] } }, new Uint8Array(4)), /truncated file|outside the file/],
-      [st({ a: { dtype: "F32", shape: [1], data_offsets: [4096, 4100] }, b: { dtype: "F32", shape: [1], data_offsets: [0, 4] } }, new Uint8Array(8)), /tensor "a" has data_offsets \[4096,4100\] outside/],
+      [
+        st({ a: { dtype: "F32", shape: [1], data_offsets: [4096, 4100] }, b: { dtype: "F32", shape: [1], data_offsets: [0, 4] } }, new Uint8Array(8)),
+        /tensor "a" has data_offsets \[4096,4100\] outside/,
+      ],
     ];
     for (const [path, message] of cases) {
       const before = process.memoryUsage().arrayBuffers;

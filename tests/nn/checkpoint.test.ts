@@ -44,15 +44,16 @@ function leafFrom(dtype: DType, shape: number[], seed: number): Array {
   return np.array(typed, { dtype, backend: dtype === "float64" ? "cpu" : undefined }).reshape(shape);
 }
 
-const leafArb = fc.record({
-  dtype: fc.constantFrom(...ROUND_TRIP_DTYPES),
-  shape: fc.array(fc.integer({ min: 0, max: 3 }), { maxLength: 3 }),
-  seed: fc.nat(),
-}).map(({ dtype, shape, seed }) => leafFrom(dtype, shape, seed));
+const leafArb = fc
+  .record({
+    dtype: fc.constantFrom(...ROUND_TRIP_DTYPES),
+    shape: fc.array(fc.integer({ min: 0, max: 3 }), { maxLength: 3 }),
+    seed: fc.nat(),
+  })
+  .map(({ dtype, shape, seed }) => leafFrom(dtype, shape, seed));
 // Keys with "." and "%" (and "__metadata__", the header's own key) check that names stay unique; "__proto__" is not a plain data key in JS.
 const keyArb = fc.oneof(fc.constantFrom("w", "theta", "a.b", "a%2Eb", "0", "%", "kernel", "__metadata__", ""), fc.string({ maxLength: 4 })).filter((k) => k !== "__proto__");
-const objectOf = (child: fc.Arbitrary<unknown>, minLength: number) =>
-  fc.array(fc.tuple(keyArb, child), { minLength, maxLength: 4 }).map((kv) => Object.fromEntries(kv));
+const objectOf = (child: fc.Arbitrary<unknown>, minLength: number) => fc.array(fc.tuple(keyArb, child), { minLength, maxLength: 4 }).map((kv) => Object.fromEntries(kv));
 const { node } = fc.letrec<{ node: unknown }>((tie) => ({
   node: fc.oneof(
     { depthSize: "small", withCrossShrink: true },
@@ -79,11 +80,14 @@ async function expectSameTree(got: unknown, want: unknown) {
 
 describe("nn.save / nn.load", () => {
   it("round-trips random pytrees of every dtype exactly, nesting and nulls included", async () => {
-    await fc.assert(fc.asyncProperty(treeArb, async (t) => {
-      const path = freshPath();
-      await save(path, t);
-      await expectSameTree(await load(path), t);
-    }), { numRuns: 60 });
+    await fc.assert(
+      fc.asyncProperty(treeArb, async (t) => {
+        const path = freshPath();
+        await save(path, t);
+        await expectSameTree(await load(path), t);
+      }),
+      { numRuns: 60 },
+    );
   });
 
   it("round-trips a lone array, undefined leaves, and an optimiser state of a multiTransform", async () => {
@@ -106,7 +110,14 @@ describe("nn.save / nn.load", () => {
   });
 
   it("writes the safetensors layout: u64 LE length, space-padded JSON header, contiguous LE data", async () => {
-    const t = { w: { layers: [{ kernel: leafFrom("float64", [2, 3], 5) }] }, "a.b": leafFrom("int32", [4], 6), mask: leafFrom("bool", [3], 7), u: leafFrom("uint32", [], 8), f: leafFrom("float32", [0, 2], 9), none: null };
+    const t = {
+      w: { layers: [{ kernel: leafFrom("float64", [2, 3], 5) }] },
+      "a.b": leafFrom("int32", [4], 6),
+      mask: leafFrom("bool", [3], 7),
+      u: leafFrom("uint32", [], 8),
+      f: leafFrom("float32", [0, 2], 9),
+      none: null,
+    };
     const path = freshPath();
     await save(path, t);
     const buf = readFileSync(path);
@@ -118,7 +129,9 @@ describe("nn.save / nn.load", () => {
     const header = JSON.parse(text);
     // Python's safetensors requires every metadata value to be a string.
     for (const v of Object.values(header.__metadata__)) expect(typeof v).toBe("string");
-    const names = Object.keys(header).filter((k) => k !== "__metadata__").sort();
+    const names = Object.keys(header)
+      .filter((k) => k !== "__metadata__")
+      .sort();
     expect(names).toEqual(["a%2Eb", "f", "mask", "u", "w.layers.0.kernel"]);
 
     const dataStart = 8 + n;
@@ -128,13 +141,24 @@ describe("nn.save / nn.load", () => {
 
     const expected: Record<string, Array> = { "w.layers.0.kernel": t.w.layers[0].kernel, "a%2Eb": t["a.b"], mask: t.mask, u: t.u, f: t.f };
     for (const name of names) {
-      const { dtype, shape, data_offsets: [b, e] } = header[name];
+      const {
+        dtype,
+        shape,
+        data_offsets: [b, e],
+      } = header[name];
       const arr = expected[name];
       expect(dtype).toBe(ST[arr.dtype]);
       expect(shape).toEqual(arr.shape);
       const view = new DataView(buf.buffer, buf.byteOffset + dataStart + b, e - b);
       const want = await arr.data();
-      const read = (i: number) => ({ F64: () => view.getFloat64(8 * i, true), F32: () => view.getFloat32(4 * i, true), I32: () => view.getInt32(4 * i, true), U32: () => view.getUint32(4 * i, true), BOOL: () => view.getUint8(i) })[dtype as string]!();
+      const read = (i: number) =>
+        ({
+          F64: () => view.getFloat64(8 * i, true),
+          F32: () => view.getFloat32(4 * i, true),
+          I32: () => view.getInt32(4 * i, true),
+          U32: () => view.getUint32(4 * i, true),
+          BOOL: () => view.getUint8(i),
+        })[dtype as string]!();
       expect(e - b).toBe(want.byteLength);
       for (let i = 0; i < want.length; i++) expect(Object.is(read(i), want[i])).toBe(true);
     }
@@ -160,13 +184,16 @@ function writeSafetensors(path: string, header: unknown, data: Buffer, lengthOve
 
 describe("nn.saveBytes / nn.loadBytes (checkpoints without files, as in a browser)", () => {
   it("give the bytes save writes, and load them back into the same tree", async () => {
-    await fc.assert(fc.asyncProperty(treeArb, async (t) => {
-      const path = freshPath();
-      await save(path, t, { metadata: { run: "x" } });
-      const bytes = await saveBytes(t, { metadata: { run: "x" } });
-      expect(Buffer.from(bytes).equals(readFileSync(path))).toBe(true);
-      await expectSameTree(await loadBytes(bytes), t);
-    }), { numRuns: 20 });
+    await fc.assert(
+      fc.asyncProperty(treeArb, async (t) => {
+        const path = freshPath();
+        await save(path, t, { metadata: { run: "x" } });
+        const bytes = await saveBytes(t, { metadata: { run: "x" } });
+        expect(Buffer.from(bytes).equals(readFileSync(path))).toBe(true);
+        await expectSameTree(await loadBytes(bytes), t);
+      }),
+      { numRuns: 20 },
+    );
   });
 
   it("name the bytes and the problem when they are damaged, and refuse what is not bytes", async () => {
@@ -181,19 +208,70 @@ describe("nn.load errors name the file and the problem", () => {
 
   const cases: [string, (path: string) => void, RegExp][] = [
     ["a file shorter than the length prefix", (p) => writeFileSync(p, Buffer.from([1, 2, 3])), /truncated file: 3 bytes, fewer than the 8-byte header length/],
-    ["a file cut short inside the data", (p) => { const { header, data } = good(); writeSafetensors(p, header, data.subarray(0, 13)); }, /truncated file: the header describes 20 bytes of tensor data but only 13 follow it/],
-    ["a header length beyond the file", (p) => { const { header, data } = good(); writeSafetensors(p, header, data, 1n << 40n); }, /bad header length 1099511627776: the file has \d+ bytes after the 8-byte length/],
-    ["a header that is not JSON", (p) => { const { data } = good(); const junk = Buffer.from("{not json}      "); const pre = Buffer.alloc(8); pre.writeBigUInt64LE(16n); writeFileSync(p, Buffer.concat([pre, junk, data])); }, /the header does not parse as JSON/],
-    ["offsets outside the file", (p) => { const { header, data } = good(); header.b.data_offsets = [400, 404]; writeSafetensors(p, header, data); }, /tensor "b" has data_offsets \[400,404\] outside the file's 20 data bytes/],
-    ["offsets that do not fit the shape", (p) => { const { header, data } = good(); header.a.data_offsets = [0, 12]; writeSafetensors(p, header, data); }, /tensor "a" has data_offsets \[0,12\] spanning 12 bytes, but F32 of shape \[2,2\] needs 16/],
-    ["a dtype it does not know", (p) => { const { header, data } = good(); header.b.dtype = "BF16"; writeSafetensors(p, header, data); }, /tensor "b" has unknown dtype "BF16"; augerino reads F32, F64, I32, U32, BOOL/],
+    [
+      "a file cut short inside the data",
+      (p) => {
+        const { header, data } = good();
+        writeSafetensors(p, header, data.subarray(0, 13));
+      },
+      /truncated file: the header describes 20 bytes of tensor data but only 13 follow it/,
+    ],
+    [
+      "a header length beyond the file",
+      (p) => {
+        const { header, data } = good();
+        writeSafetensors(p, header, data, 1n << 40n);
+      },
+      /bad header length 1099511627776: the file has \d+ bytes after the 8-byte length/,
+    ],
+    [
+      "a header that is not JSON",
+      (p) => {
+        const { data } = good();
+        const junk = Buffer.from("{not json}      ");
+        const pre = Buffer.alloc(8);
+        pre.writeBigUInt64LE(16n);
+        writeFileSync(p, Buffer.concat([pre, junk, data]));
+      },
+      /the header does not parse as JSON/,
+    ],
+    [
+      "offsets outside the file",
+      (p) => {
+        const { header, data } = good();
+        header.b.data_offsets = [400, 404];
+        writeSafetensors(p, header, data);
+      },
+      /tensor "b" has data_offsets \[400,404\] outside the file's 20 data bytes/,
+    ],
+    [
+      "offsets that do not fit the shape",
+      (p) => {
+        const { header, data } = good();
+        header.a.data_offsets = [0, 12];
+        writeSafetensors(p, header, data);
+      },
+      /tensor "a" has data_offsets \[0,12\] spanning 12 bytes, but F32 of shape \[2,2\] needs 16/,
+    ],
+    [
+      "a dtype it does not know",
+      (p) => {
+        const { header, data } = good();
+        header.b.dtype = "BF16";
+        writeSafetensors(p, header, data);
+      },
+      /tensor "b" has unknown dtype "BF16"; augerino reads F32, F64, I32, U32, BOOL/,
+    ],
   ];
 
   for (const [what, write, message] of cases) {
     it(what, async () => {
       const path = freshPath();
       write(path);
-      const err = await load(path).then(() => undefined, (e: Error) => e);
+      const err = await load(path).then(
+        () => undefined,
+        (e: Error) => e,
+      );
       expect(err).toBeInstanceOf(Error);
       expect(err!.message).toContain(path);
       expect(err!.message).toMatch(message);

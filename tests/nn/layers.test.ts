@@ -82,14 +82,19 @@ describe("layers against direct references", () => {
     const mp = nn.maxPool(2).apply(null, null, x).y;
     expect(mp.shape).toEqual([2, 3, 2, 3]);
     const X = (await x.toArray()) as number[][][][];
-    expect(await mp.toArray()).toEqual(X.map((b) => b.map((c) => [0, 1].map((i) => [0, 1, 2].map((j) => Math.max(c[2 * i][2 * j], c[2 * i][2 * j + 1], c[2 * i + 1][2 * j], c[2 * i + 1][2 * j + 1]))))));
+    expect(await mp.toArray()).toEqual(
+      X.map((b) => b.map((c) => [0, 1].map((i) => [0, 1, 2].map((j) => Math.max(c[2 * i][2 * j], c[2 * i][2 * j + 1], c[2 * i + 1][2 * j], c[2 * i + 1][2 * j + 1]))))),
+    );
     const ap = nn.avgPool(2).apply(null, null, x).y;
     expect(await maxDiffAsync(ap.slice(0, 0, 0, 0), np.mean(x.slice(0, 0, [0, 2], [0, 2])))).toBeLessThan(1e-6);
     expect(await maxDiffAsync(nn.globalAvgPool().apply(null, null, x).y, np.mean(x, { axis: [2, 3] }))).toBeLessThan(1e-6);
     expect(nn.flatten().apply(null, null, x).y.shape).toEqual([2, 72]);
     expect(await maxDiffAsync(nn.relu().apply(null, null, x).y, np.maximum(x, 0))).toBe(0);
     expect(await maxDiffAsync(nn.leakyRelu(0.1).apply(null, null, x).y, np.where(x.greater(0), x, x.mul(0.1)))).toBe(0);
-    const g = await nn.gelu().apply(null, null, np.array([-1, 0, 1])).y.data();
+    const g = await nn
+      .gelu()
+      .apply(null, null, np.array([-1, 0, 1]))
+      .y.data();
     expect(g[0]).toBeCloseTo(-0.158655, 5);
     expect(g[2]).toBeCloseTo(0.841345, 5);
   });
@@ -105,11 +110,17 @@ describe("layers against direct references", () => {
     const B = await params.bias.data();
     const X = (await x.toArray()) as number[][][][];
     const at = (n: number, c: number, i: number, j: number) => (i < 0 || j < 0 || i >= 5 || j >= 5 ? 0 : X[n][c][i][j]);
-    const want = X.map((_, n) => W.map((wo, o) => [0, 1, 2, 3, 4].map((i) => [0, 1, 2, 3, 4].map((j) => {
-      let s = B[o];
-      for (let c = 0; c < 3; c++) for (let a = 0; a < 3; a++) for (let b = 0; b < 3; b++) s += wo[c][a][b] * at(n, c, i + a - 1, j + b - 1);
-      return s;
-    }))));
+    const want = X.map((_, n) =>
+      W.map((wo, o) =>
+        [0, 1, 2, 3, 4].map((i) =>
+          [0, 1, 2, 3, 4].map((j) => {
+            let s = B[o];
+            for (let c = 0; c < 3; c++) for (let a = 0; a < 3; a++) for (let b = 0; b < 3; b++) s += wo[c][a][b] * at(n, c, i + a - 1, j + b - 1);
+            return s;
+          }),
+        ),
+      ),
+    );
     expect(await maxDiffAsync(y, np.array(want))).toBeLessThan(1e-4);
   });
 });

@@ -48,7 +48,10 @@ describe("nn.pointConv and nn.pointPool", () => {
     await fc.assert(
       fc.asyncProperty(clouds(), fc.integer({ min: 0, max: 1e6 }), async (pc, seed) => {
         const [kp, kf] = random.split(random.key(seed)) as unknown as Tracer[];
-        const pad = pc.mask.reshape([...pc.mask.shape, 1]).mul(-1).add(1); // 1 on padding slots
+        const pad = pc.mask
+          .reshape([...pc.mask.shape, 1])
+          .mul(-1)
+          .add(1); // 1 on padding slots
         const junk = { ...pc, positions: pc.positions.add(random.normal(kp, pc.positions.shape).mul(pad).mul(5)), features: pc.features!.add(random.normal(kf, pc.features!.shape).mul(pad).mul(5)) };
         const gap = np.max(np.abs(model(junk).sub(model(pc))));
         expect(Number((await gap.data())[0])).toBeLessThan(1e-5);

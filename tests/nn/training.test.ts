@@ -12,7 +12,12 @@ import { scalarOf, settle } from "../helpers.ts";
 async function cpuFloat64<T>(t: T): Promise<T> {
   const [leaves, def] = tree.flatten<NDArray>(t as never);
   const moved = await Promise.all(leaves.map((l) => l.to("cpu")));
-  return onCpu(() => tree.unflatten(def, moved.map((l) => l.astype("float64")))) as T;
+  return onCpu(() =>
+    tree.unflatten(
+      def,
+      moved.map((l) => l.astype("float64")),
+    ),
+  ) as T;
 }
 
 /** sum(a * b) of two arrays on any backend, in JS doubles. */
@@ -88,14 +93,29 @@ describe("training", () => {
           const eps = 1e-6;
           const dx = rng.array(shape, FLOAT);
           const dx64 = await cpuFloat64(dx);
-          const fdX = (f64(p64, onCpu(() => x64.add(dx64.mul(eps)))) - f64(p64, onCpu(() => x64.sub(dx64.mul(eps))))) / (2 * eps);
+          const fdX =
+            (f64(
+              p64,
+              onCpu(() => x64.add(dx64.mul(eps))),
+            ) -
+              f64(
+                p64,
+                onCpu(() => x64.sub(dx64.mul(eps))),
+              )) /
+            (2 * eps);
           expect(Math.abs((await dot(gx, dx)) - fdX), `${name} input`).toBeLessThan(1e-5 * (1 + Math.abs(fdX)));
           const leaves = tree.leaves(params) as Tracer[];
           if (leaves.length === 0) continue;
           const dirs = leaves.map((l) => rng.array(l.shape, FLOAT));
           const dirs64 = await cpuFloat64(dirs);
           const [dl, def] = tree.flatten(p64);
-          const shift = (s: number) => onCpu(() => tree.unflatten(def, (dl as Tracer[]).map((l, i) => l.add(dirs64[i].mul(s)))));
+          const shift = (s: number) =>
+            onCpu(() =>
+              tree.unflatten(
+                def,
+                (dl as Tracer[]).map((l, i) => l.add(dirs64[i].mul(s))),
+              ),
+            );
           const fdP = (f64(shift(eps), x64) - f64(shift(-eps), x64)) / (2 * eps);
           let an = 0;
           for (const [i, g] of (tree.leaves(gp) as Tracer[]).entries()) an += await dot(g, dirs[i]);

@@ -49,16 +49,23 @@ describe("clipByGlobalNorm", () => {
   it("keeps directions and caps the global norm at maxNorm", async () => {
     // The norm to 10 decimals in float64; in float32 to a few ulps (relative: it reaches ~35).
     const normClose = (got: number, want: number) => expect(Math.abs(got - want)).toBeLessThanOrEqual(FLOAT === "float32" ? 1e-6 * want : 5e-11);
-    await fc.assert(fc.asyncProperty(fc.integer({ min: 1, max: 1000 }), fc.double({ min: 0.01, max: 10, noNaN: true }), fc.double({ min: 0.1, max: 5, noNaN: true }), async (seed, size, maxNorm) => {
-      const u = { x: normal(seed, [3, 2]).mul(size), y: [normal(seed + 1, [5]).mul(size), null], z: normal(seed + 2, []) };
-      const norm = Math.sqrt((await flat(u)).reduce((s, v) => s + v * v, 0));
-      normClose(await scalarOf(optim.globalNorm(u)), norm);
-      const tx = optim.clipByGlobalNorm(maxNorm);
-      const { updates } = tx.update(u, tx.init(u));
-      const factor = norm < maxNorm ? 1 : maxNorm / norm;
-      await expectTreeClose(updates, tree.map((l: Array) => l.mul(factor), u), ROUNDING);
-      normClose(await scalarOf(optim.globalNorm(updates)), Math.min(norm, maxNorm));
-    }), { numRuns: 20 });
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 1000 }), fc.double({ min: 0.01, max: 10, noNaN: true }), fc.double({ min: 0.1, max: 5, noNaN: true }), async (seed, size, maxNorm) => {
+        const u = { x: normal(seed, [3, 2]).mul(size), y: [normal(seed + 1, [5]).mul(size), null], z: normal(seed + 2, []) };
+        const norm = Math.sqrt((await flat(u)).reduce((s, v) => s + v * v, 0));
+        normClose(await scalarOf(optim.globalNorm(u)), norm);
+        const tx = optim.clipByGlobalNorm(maxNorm);
+        const { updates } = tx.update(u, tx.init(u));
+        const factor = norm < maxNorm ? 1 : maxNorm / norm;
+        await expectTreeClose(
+          updates,
+          tree.map((l: Array) => l.mul(factor), u),
+          ROUNDING,
+        );
+        normClose(await scalarOf(optim.globalNorm(updates)), Math.min(norm, maxNorm));
+      }),
+      { numRuns: 20 },
+    );
   });
 });
 
@@ -67,10 +74,7 @@ describe("multiTransform", () => {
   const grads = (_p: unknown, t: number) => ({ w: { kernel: normal(100 + t, [3, 2]), bias: normal(200 + t, [2]) }, theta: normal(300 + t, [6]) });
 
   it("gives w and theta their own settings (weight decay on w only) through a label prefix", async () => {
-    const tx = optim.multiTransform(
-      { w: optim.adamw({ lr: 0.01, weightDecay: 0.3 }), theta: optim.adam({ lr: 0.05 }) },
-      () => ({ w: "w", theta: "theta" }),
-    );
+    const tx = optim.multiTransform({ w: optim.adamw({ lr: 0.01, weightDecay: 0.3 }), theta: optim.adam({ lr: 0.05 }) }, () => ({ w: "w", theta: "theta" }));
     const got = run(tx, params(), 6, grads).params as ReturnType<typeof params>;
     // Each group alone, with the group's own optimiser.
     const w = run(optim.adamw({ lr: 0.01, weightDecay: 0.3 }), params().w, 6, (p, t) => grads(p, t).w).params;
@@ -106,16 +110,16 @@ describe("jit", () => {
   // A small regression net; jit and eager must agree to rounding (float64 on the CPU, float32 on WebGPU).
   const x = normal(7, [8, 3]);
   const y = normal(8, [8, 1]);
-  const loss = (p: { w: { k1: Array; k2: Array }; theta: Array }) =>
-    np.mean(np.square(np.matmul(np.tanh(np.matmul(x.mul(p.theta), p.w.k1)), p.w.k2).sub(y)));
+  const loss = (p: { w: { k1: Array; k2: Array }; theta: Array }) => np.mean(np.square(np.matmul(np.tanh(np.matmul(x.mul(p.theta), p.w.k1)), p.w.k2).sub(y)));
   const init = () => ({ w: { k1: normal(1, [3, 4]), k2: normal(2, [4, 1]) }, theta: normal(3, [3]) });
   const txs: Record<string, () => optim.GradientTransformation> = {
     "sgd nesterov + piecewise lr": () => optim.sgd({ lr: optim.piecewiseConstant({ init: 0.1, boundaries: { 3: 0.5 } }), momentum: 0.9, nesterov: true }),
     "clip + adamw + warmupCosine": () => optim.chain(optim.clipByGlobalNorm(0.5), optim.adamw({ lr: optim.warmupCosine({ peak: 0.05, warmupSteps: 2, decaySteps: 8 }), weightDecay: 0.1 })),
-    "multiTransform (augerino-style)": () => optim.multiTransform(
-      { w: optim.chain(optim.addDecayedWeights(1e-3), optim.adam({ lr: 0.01 })), theta: optim.adam({ lr: optim.cosineDecay({ init: 0.05, decaySteps: 5 }) }) },
-      { w: "w", theta: "theta" },
-    ),
+    "multiTransform (augerino-style)": () =>
+      optim.multiTransform(
+        { w: optim.chain(optim.addDecayedWeights(1e-3), optim.adam({ lr: 0.01 })), theta: optim.adam({ lr: optim.cosineDecay({ init: 0.05, decaySteps: 5 }) }) },
+        { w: "w", theta: "theta" },
+      ),
   };
 
   for (const [name, make] of Object.entries(txs)) {
@@ -149,9 +153,20 @@ describe("convergence", () => {
   // dropped arrays released (FinalizationRegistry), and on WebGPU thousands of steps
   // without that pile up tens of thousands of device buffers (lavapipe crashes past ~60,000).
   it("sgd with momentum and adam minimise a quadratic 0.5 x'Ax - b'x to A^-1 b", async () => {
-    const A = np.array([[3, 1, 0], [1, 2, 0.5], [0, 0.5, 1]], { dtype: FLOAT });
+    const A = np.array(
+      [
+        [3, 1, 0],
+        [1, 2, 0.5],
+        [0, 0.5, 1],
+      ],
+      { dtype: FLOAT },
+    );
     const b = np.array([1, -2, 0.5], { dtype: FLOAT });
-    const f = (x: Array) => np.sum(x.mul(np.matmul(A, x))).mul(0.5).sub(np.sum(b.mul(x)));
+    const f = (x: Array) =>
+      np
+        .sum(x.mul(np.matmul(A, x)))
+        .mul(0.5)
+        .sub(np.sum(b.mul(x)));
     const xStar = [16 / 17, -31 / 17, 24 / 17]; // solves A x = b
     for (const tx of [optim.sgd({ lr: 0.1, momentum: 0.9 }), optim.adam({ lr: optim.cosineDecay({ init: 0.1, decaySteps: 600, alpha: 0.01 }) })]) {
       const step = jit((x: Array, s: optim.OptState) => {

@@ -19,7 +19,6 @@ function randomTree(seed: number, dtype = FLOAT): Tree {
   return { dense: { kernel: n(0, [3, 4]), bias: n(1, [4]) }, layers: [n(2, [5]), null], scale: n(3, []) };
 }
 
-
 /** Runs `steps` optimiser steps with gradients drawn from the seed; returns every params iterate. */
 async function runOptimizer(tx: optim.GradientTransformation, seed: number, steps: number): Promise<{ params: unknown[]; grads: Float64Array[][] }> {
   let params: unknown = randomTree(seed);
@@ -80,7 +79,7 @@ function adamReference(p0: Float64Array[], grads: Float64Array[][], o: { lr: (t:
         if (o.decoupled) pi[j] *= 1 - lr * o.decoupled;
         m[i][j] = o.b1 * m[i][j] + (1 - o.b1) * gj;
         v[i][j] = o.b2 * v[i][j] + (1 - o.b2) * gj * gj;
-        const step = (lr * m[i][j] / c1) / (Math.sqrt(v[i][j] / c2) + o.eps);
+        const step = (lr * m[i][j]) / c1 / (Math.sqrt(v[i][j] / c2) + o.eps);
         pi[j] -= step;
         s[i][j] += Math.abs(step) * 2 * ULP * (1 / c1 + 1 / c2);
       }
@@ -109,19 +108,25 @@ const cosine = (t: number) => 0.05 * (0.5 * (1 + Math.cos((Math.PI * Math.min(t,
 
 describe("sgd", () => {
   it("plain SGD is p - lr g", async () => {
-    await fc.assert(fc.asyncProperty(seeds, fc.double({ min: 1e-3, max: 1, noNaN: true }), async (seed, lr) => {
-      const { params, grads } = await runOptimizer(optim.sgd({ lr }), seed, STEPS);
-      const ref = sgdReference(await leavesData(params[0]), grads, () => lr, 0, false);
-      for (const [t, p] of params.entries()) await expectTreeClose(p, ref[t], TOL.sgd);
-    }), { numRuns: 5 });
+    await fc.assert(
+      fc.asyncProperty(seeds, fc.double({ min: 1e-3, max: 1, noNaN: true }), async (seed, lr) => {
+        const { params, grads } = await runOptimizer(optim.sgd({ lr }), seed, STEPS);
+        const ref = sgdReference(await leavesData(params[0]), grads, () => lr, 0, false);
+        for (const [t, p] of params.entries()) await expectTreeClose(p, ref[t], TOL.sgd);
+      }),
+      { numRuns: 5 },
+    );
   });
 
   it("momentum and nesterov follow PyTorch's formulas", async () => {
-    await fc.assert(fc.asyncProperty(seeds, fc.double({ min: 0.1, max: 0.99, noNaN: true }), fc.boolean(), async (seed, momentum, nesterov) => {
-      const { params, grads } = await runOptimizer(optim.sgd({ lr: 0.1, momentum, nesterov }), seed, STEPS);
-      const ref = sgdReference(await leavesData(params[0]), grads, () => 0.1, momentum, nesterov);
-      for (const [t, p] of params.entries()) await expectTreeClose(p, ref[t], TOL.sgd);
-    }), { numRuns: 8 });
+    await fc.assert(
+      fc.asyncProperty(seeds, fc.double({ min: 0.1, max: 0.99, noNaN: true }), fc.boolean(), async (seed, momentum, nesterov) => {
+        const { params, grads } = await runOptimizer(optim.sgd({ lr: 0.1, momentum, nesterov }), seed, STEPS);
+        const ref = sgdReference(await leavesData(params[0]), grads, () => 0.1, momentum, nesterov);
+        for (const [t, p] of params.entries()) await expectTreeClose(p, ref[t], TOL.sgd);
+      }),
+      { numRuns: 8 },
+    );
   });
 
   it("a scheduled learning rate uses schedule(0) on the first step", async () => {
@@ -148,11 +153,14 @@ describe("adam", () => {
   });
 
   it("matches the textbook algorithm with bias correction", async () => {
-    await fc.assert(fc.asyncProperty(seeds, hyper, async (seed, h) => {
-      const { params, grads } = await runOptimizer(optim.adam(h), seed, STEPS);
-      const ref = adamReference(await leavesData(params[0]), grads, { ...h, lr: () => h.lr });
-      for (const [t, p] of params.entries()) await expectTreeClose(p, ref.iterates[t], TOL.adam, ref.slack[t]);
-    }), { numRuns: 8 });
+    await fc.assert(
+      fc.asyncProperty(seeds, hyper, async (seed, h) => {
+        const { params, grads } = await runOptimizer(optim.adam(h), seed, STEPS);
+        const ref = adamReference(await leavesData(params[0]), grads, { ...h, lr: () => h.lr });
+        for (const [t, p] of params.entries()) await expectTreeClose(p, ref.iterates[t], TOL.adam, ref.slack[t]);
+      }),
+      { numRuns: 8 },
+    );
   });
 
   it("defaults are b1 0.9, b2 0.999, eps 1e-8", async () => {
@@ -178,11 +186,14 @@ describe("adam", () => {
 
 describe("adamw", () => {
   it("decays weights decoupled from the moments, as torch.optim.AdamW", async () => {
-    await fc.assert(fc.asyncProperty(seeds, fc.double({ min: 0, max: 0.5, noNaN: true }), async (seed, wd) => {
-      const { params, grads } = await runOptimizer(optim.adamw({ lr: 0.02, weightDecay: wd }), seed, STEPS);
-      const ref = adamReference(await leavesData(params[0]), grads, { lr: () => 0.02, b1: 0.9, b2: 0.999, eps: 1e-8, decoupled: wd });
-      for (const [t, p] of params.entries()) await expectTreeClose(p, ref.iterates[t], TOL.adam, ref.slack[t]);
-    }), { numRuns: 6 });
+    await fc.assert(
+      fc.asyncProperty(seeds, fc.double({ min: 0, max: 0.5, noNaN: true }), async (seed, wd) => {
+        const { params, grads } = await runOptimizer(optim.adamw({ lr: 0.02, weightDecay: wd }), seed, STEPS);
+        const ref = adamReference(await leavesData(params[0]), grads, { lr: () => 0.02, b1: 0.9, b2: 0.999, eps: 1e-8, decoupled: wd });
+        for (const [t, p] of params.entries()) await expectTreeClose(p, ref.iterates[t], TOL.adam, ref.slack[t]);
+      }),
+      { numRuns: 6 },
+    );
   });
 
   it("weightDecay defaults to optax's 1e-4", async () => {

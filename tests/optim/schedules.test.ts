@@ -32,7 +32,10 @@ async function checkAgainst(schedule: optim.Schedule, closed: (t: number) => num
 
 describe("schedules", () => {
   it("constantSchedule", async () => {
-    await fc.assert(fc.asyncProperty(fc.double({ min: -10, max: 10, noNaN: true }), async (v) => checkAgainst(optim.constantSchedule(v), () => v)), { numRuns: 5 });
+    await fc.assert(
+      fc.asyncProperty(fc.double({ min: -10, max: 10, noNaN: true }), async (v) => checkAgainst(optim.constantSchedule(v), () => v)),
+      { numRuns: 5 },
+    );
   });
 
   it("cosineDecay is init * ((1 - alpha) * (0.5 (1 + cos(pi min(t,T)/T)))^p + alpha)", async () => {
@@ -42,10 +45,13 @@ describe("schedules", () => {
       alpha: fc.double({ min: 0, max: 1, noNaN: true }),
       exponent: fc.constantFrom(1, 2, 0.5),
     });
-    await fc.assert(fc.asyncProperty(opts, async (o) => {
-      const closed = (t: number) => o.init * ((1 - o.alpha) * (0.5 * (1 + Math.cos((Math.PI * Math.min(t, o.decaySteps)) / o.decaySteps))) ** o.exponent + o.alpha);
-      await checkAgainst(optim.cosineDecay(o), closed);
-    }), { numRuns: 8 });
+    await fc.assert(
+      fc.asyncProperty(opts, async (o) => {
+        const closed = (t: number) => o.init * ((1 - o.alpha) * (0.5 * (1 + Math.cos((Math.PI * Math.min(t, o.decaySteps)) / o.decaySteps))) ** o.exponent + o.alpha);
+        await checkAgainst(optim.cosineDecay(o), closed);
+      }),
+      { numRuns: 8 },
+    );
   });
 
   it("piecewiseConstant multiplies by each factor from its boundary on (count >= boundary, as optax)", async () => {
@@ -53,10 +59,13 @@ describe("schedules", () => {
       init: fc.double({ min: 1e-3, max: 1, noNaN: true }),
       boundaries: fc.dictionary(fc.integer({ min: 0, max: 1200 }).map(String), fc.double({ min: 0, max: 2, noNaN: true }), { maxKeys: 4 }),
     });
-    await fc.assert(fc.asyncProperty(opts, async ({ init, boundaries }) => {
-      const closed = (t: number) => Object.entries(boundaries).reduce((v, [b, f]) => (t >= Number(b) ? v * f : v), init);
-      await checkAgainst(optim.piecewiseConstant({ init, boundaries }), closed);
-    }), { numRuns: 10 });
+    await fc.assert(
+      fc.asyncProperty(opts, async ({ init, boundaries }) => {
+        const closed = (t: number) => Object.entries(boundaries).reduce((v, [b, f]) => (t >= Number(b) ? v * f : v), init);
+        await checkAgainst(optim.piecewiseConstant({ init, boundaries }), closed);
+      }),
+      { numRuns: 10 },
+    );
     const lr = optim.piecewiseConstant({ init: 0.1, boundaries: { 100: 0.1 } });
     expect(await scalarOf(lr(99))).toBeCloseTo(0.1, 7);
     expect(await scalarOf(lr(100))).toBeCloseTo(0.01, 7);
@@ -70,19 +79,22 @@ describe("schedules", () => {
       extra: fc.integer({ min: 1, max: 1500 }),
       end: fc.double({ min: 0, max: 0.01, noNaN: true }),
     });
-    await fc.assert(fc.asyncProperty(opts, async ({ init, peak, warmupSteps, extra, end }) => {
-      const decaySteps = warmupSteps + extra;
-      const closed = (t: number) => {
-        if (t < warmupSteps) return init + ((peak - init) * t) / warmupSteps;
-        const s = Math.min(t - warmupSteps, extra);
-        return end + (peak - end) * 0.5 * (1 + Math.cos((Math.PI * s) / extra));
-      };
-      await checkAgainst(optim.warmupCosine({ init, peak, warmupSteps, decaySteps, end }), closed);
-    }), { numRuns: 10 });
+    await fc.assert(
+      fc.asyncProperty(opts, async ({ init, peak, warmupSteps, extra, end }) => {
+        const decaySteps = warmupSteps + extra;
+        const closed = (t: number) => {
+          if (t < warmupSteps) return init + ((peak - init) * t) / warmupSteps;
+          const s = Math.min(t - warmupSteps, extra);
+          return end + (peak - end) * 0.5 * (1 + Math.cos((Math.PI * s) / extra));
+        };
+        await checkAgainst(optim.warmupCosine({ init, peak, warmupSteps, decaySteps, end }), closed);
+      }),
+      { numRuns: 10 },
+    );
   });
 
   it("linearSchedule and exponentialDecay", async () => {
-    await checkAgainst(optim.linearSchedule({ init: 1, end: 0.1, transitionSteps: 100, transitionBegin: 50 }), (t) => 1 - 0.9 * Math.min(Math.max(t - 50, 0), 100) / 100);
+    await checkAgainst(optim.linearSchedule({ init: 1, end: 0.1, transitionSteps: 100, transitionBegin: 50 }), (t) => 1 - (0.9 * Math.min(Math.max(t - 50, 0), 100)) / 100);
     await checkAgainst(optim.exponentialDecay({ init: 2, transitionSteps: 100, decayRate: 0.5 }), (t) => 2 * 0.5 ** (t / 100));
     await checkAgainst(optim.exponentialDecay({ init: 2, transitionSteps: 100, decayRate: 0.5, staircase: true, end: 0.1 }), (t) => Math.max(0.1, 2 * 0.5 ** Math.floor(t / 100)));
   });

@@ -67,7 +67,15 @@ describe("PNG and CamVid", () => {
       for (const name of ["a.png", "b.png"]) {
         writeFileSync(join(root, "camvid", split, name), encodePng(new Uint8Array(w * h * 3).fill(153), w, h, 3));
         // Left half road (3), right half unlabelled (11).
-        writeFileSync(join(root, "camvid", `${split}annot`, name), encodePng(Uint8Array.from({ length: w * h }, (_, i) => (i % w < 3 ? 3 : 11)), w, h, 1));
+        writeFileSync(
+          join(root, "camvid", `${split}annot`, name),
+          encodePng(
+            Uint8Array.from({ length: w * h }, (_, i) => (i % w < 3 ? 3 : 11)),
+            w,
+            h,
+            1,
+          ),
+        );
       }
     }
     const d = await loadCamVid({ downsample: 3, nTrain: 2, nTest: 1 });
@@ -75,10 +83,14 @@ describe("PNG and CamVid", () => {
     expect(d.train.y.shape).toEqual([2, 11, 2, 2]);
     expect(d.test.x.shape[0]).toBe(1);
     // Rotation moves pixels, but class weights never exceed 1 and only road carries any.
-    const y = (await d.train.y.data());
-    const perClass = Array.from({ length: 11 }, (_, c) => Array.from(y).filter((_, i) => Math.floor(i / 4) % 11 === c).reduce((s, v) => s + v, 0));
+    const y = await d.train.y.data();
+    const perClass = Array.from({ length: 11 }, (_, c) =>
+      Array.from(y)
+        .filter((_, i) => Math.floor(i / 4) % 11 === c)
+        .reduce((s, v) => s + v, 0),
+    );
     expect(perClass.filter((v, c) => c !== 3 && v > 1e-6)).toEqual([]);
     expect(Math.max(...Array.from(y))).toBeLessThanOrEqual(1 + 1e-6);
-    expect(Math.max(...Array.from((await d.train.x.data())))).toBeLessThanOrEqual(0.6 + 1e-6);
+    expect(Math.max(...Array.from(await d.train.x.data()))).toBeLessThanOrEqual(0.6 + 1e-6);
   });
 });

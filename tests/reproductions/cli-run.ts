@@ -29,7 +29,11 @@ export function runCli(args: string[], env: Record<string, string> = {}, timeout
 }
 
 /** The lines of `s` without the trailing newline. */
-export const lines = (s: string) => s.trimEnd().split("\n").filter((l) => l.length > 0);
+export const lines = (s: string) =>
+  s
+    .trimEnd()
+    .split("\n")
+    .filter((l) => l.length > 0);
 
 /** An HTTP server on 127.0.0.1 serving `files` by path (404 otherwise); `served` logs the paths asked for. */
 export async function serveFiles(files: Record<string, Uint8Array>) {

@@ -32,7 +32,16 @@ function mirror(replace: Record<string, Buffer> = {}): string {
   const dir = tempDir("mirror");
   for (const ds of ["mnist", "mario-iggy", "olivetti"]) {
     mkdirSync(join(dir, ds));
-    for (const f of ["images.npz", "olivetti_faces.npy", "olivetti_faces_target.npy", "olivettifaces.mat", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz", "train-labels-idx1-ubyte.gz", "train-images-idx3-ubyte-first19690.gz"]) {
+    for (const f of [
+      "images.npz",
+      "olivetti_faces.npy",
+      "olivetti_faces_target.npy",
+      "olivettifaces.mat",
+      "t10k-images-idx3-ubyte.gz",
+      "t10k-labels-idx1-ubyte.gz",
+      "train-labels-idx1-ubyte.gz",
+      "train-images-idx3-ubyte-first19690.gz",
+    ]) {
       const src = join(shared!, ds, f);
       const dst = join(dir, ds, f);
       if (replace[`${ds}/${f}`]) writeFileSync(dst, replace[`${ds}/${f}`]);
@@ -109,7 +118,11 @@ describe("augerino data", () => {
     // available here, so that one URL gets the 19,690-image file, whose digest differs.
     const local: Fetch = async (url) => {
       served.push(url);
-      const name = url.endsWith("/5976027") ? "olivetti/olivettifaces.mat" : url.includes("mario-iggy") ? "mario-iggy/images.npz" : `mnist/${url.split("/").pop()!.replace("train-images-idx3-ubyte.gz", "train-images-idx3-ubyte-first19690.gz")}`;
+      const name = url.endsWith("/5976027")
+        ? "olivetti/olivettifaces.mat"
+        : url.includes("mario-iggy")
+          ? "mario-iggy/images.npz"
+          : `mnist/${url.split("/").pop()!.replace("train-images-idx3-ubyte.gz", "train-images-idx3-ubyte-first19690.gz")}`;
       const bytes = readFileSync(join(shared!, name));
       return { ok: true, status: 200, arrayBuffer: async () => bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) };
     };

@@ -167,7 +167,14 @@ withData("rotMNIST", () => {
       expect(Math.max(...a)).toBeLessThan(2 * Math.PI);
     }
     // Roughly uniform: each quarter of the circle gets a fair share of 300 draws.
-    expect(Math.min(...counts(Array.from(await f32(small.train.angle), (a) => Math.floor(a / (Math.PI / 2))), 4))).toBeGreaterThan(45);
+    expect(
+      Math.min(
+        ...counts(
+          Array.from(await f32(small.train.angle), (a) => Math.floor(a / (Math.PI / 2))),
+          4,
+        ),
+      ),
+    ).toBeGreaterThan(45);
     expect(small.meta).toMatchObject({ seed: 3, nTrain: 300, nVal: 50, nTest: 200 });
   });
 

@@ -12,7 +12,19 @@ describe("figures", () => {
       const caption = runCaption("mario-iggy", { seed: 3, quick: true, backend: "cpu", set: { lambda: "0.1" } });
       expect(caption).toBe("npx augerino reproduce mario-iggy --quick --seed 3 --backend cpu --set lambda=0.1");
       const rows = [0, 1, 2].map((epoch) => ({ epoch, rotation: 0.5 * epoch }));
-      const spec = lineChart({ title: "Learned rotation width", caption, x: "epoch", y: "rotation", xTitle: "epoch", yTitle: "rotation width (rad)", rows, rules: [{ y: Math.PI / 2, label: "pi/2" }, { x: 1, label: "+w/2" }] });
+      const spec = lineChart({
+        title: "Learned rotation width",
+        caption,
+        x: "epoch",
+        y: "rotation",
+        xTitle: "epoch",
+        yTitle: "rotation width (rad)",
+        rows,
+        rules: [
+          { y: Math.PI / 2, label: "pi/2" },
+          { x: 1, label: "+w/2" },
+        ],
+      });
       const [svg, png] = await writeChart(spec, join(dir, "chart"));
       const text = readFileSync(svg, "utf8");
       for (const s of ["rotation width (rad)", "epoch", "pi/2", "+w/2", caption]) expect(text).toContain(s);

@@ -14,7 +14,10 @@ import { sharedDataDir, tempDir } from "./fixtures.ts";
 
 const saved = { data: process.env.AUGERINO_DATA_DIR, home: process.env.HOME };
 afterEach(() => {
-  for (const [k, v] of [["AUGERINO_DATA_DIR", saved.data], ["HOME", saved.home]] as const) {
+  for (const [k, v] of [
+    ["AUGERINO_DATA_DIR", saved.data],
+    ["HOME", saved.home],
+  ] as const) {
     if (v === undefined) delete process.env[k];
     else process.env[k] = v;
   }
@@ -57,10 +60,10 @@ describe("CIFAR-10 and STL-10 readers", () => {
     expect(d.meta.source).toBe("full");
     expect(d.train.x.shape).toEqual([15, 3, 32, 32]);
     expect(d.test.x.shape).toEqual([2, 3, 32, 32]);
-    const y = Array.from((await d.train.y.data()));
+    const y = Array.from(await d.train.y.data());
     // Batches 1..5 in order, three records each.
     expect(y).toEqual([1, 2, 3, 2, 3, 4, 3, 4, 5, 4, 5, 6, 5, 6, 7]);
-    const x = (await d.train.x.data());
+    const x = await d.train.x.data();
     // Record 4 is record 1 of batch 2: channel 1 (G), row 2, column 5 is pixel p = 1024 + 2 * 32 + 5.
     const p = 1024 + 2 * 32 + 5;
     expect(x[4 * 3072 + p]).toBeCloseTo(((1 * 7 + p + 2) % 256) / 255, 6);
@@ -81,11 +84,11 @@ describe("CIFAR-10 and STL-10 readers", () => {
     const d = loadCifar10({ nTrain: 10, nTest: 5 });
     expect(d.meta.source).toBe("subset");
     expect(d.train.x.shape).toEqual([10, 3, 32, 32]);
-    const x = (await d.train.x.data());
+    const x = await d.train.x.data();
     expect(Math.min(...x)).toBeGreaterThanOrEqual(0);
     expect(Math.max(...x)).toBeLessThanOrEqual(1);
     // The first CIFAR-10 training image is a frog (label 6), the second a truck (9).
-    expect(Array.from((await d.train.y.data())).slice(0, 2)).toEqual([6, 9]);
+    expect(Array.from(await d.train.y.data()).slice(0, 2)).toEqual([6, 9]);
     expect(() => loadCifar10({ nTrain: 933 })).toThrow(/subset holds 932 images.*augerino data --download cifar10/);
   });
 
@@ -95,8 +98,8 @@ describe("CIFAR-10 and STL-10 readers", () => {
     // Image i, channel c, row r, column q (stored at q * 96 + r): value (i + c + r + 2 q) % 256.
     for (let i = 0; i < n; i++) for (let c = 0; c < 3; c++) for (let q = 0; q < 96; q++) for (let r = 0; r < 96; r++) xb[(i * 3 + c) * 9216 + q * 96 + r] = (i + c + r + 2 * q) % 256;
     const d = decodeStl10(xb, new Uint8Array([1, 10]), "tiny");
-    expect(Array.from((await d.y.data()))).toEqual([0, 9]);
-    const x = (await d.x.data());
+    expect(Array.from(await d.y.data())).toEqual([0, 9]);
+    const x = await d.x.data();
     const at = (i: number, c: number, r: number, q: number) => x[((i * 3 + c) * 96 + r) * 96 + q];
     expect(at(1, 2, 5, 7)).toBeCloseTo((1 + 2 + 5 + 14) / 255, 6);
     const small = decodeStl10(xb, new Uint8Array([1, 10]), "tiny", 3);

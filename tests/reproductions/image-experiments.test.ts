@@ -22,8 +22,21 @@ describe("fixed augmentations", () => {
     const x = random.uniform(random.key(0), [2, 3, 8, 8]).astype(FLOAT);
     const d = cropFlip(4);
     // Image 0: output (r, q) reads input (r - 1, q + 2); image 1: flipped, no shift.
-    const got = d.apply(x, np.array([[2, -1, 1], [0, 0, -1]], { dtype: FLOAT }));
-    const shifted = np.pad(x.slice(0, null, [0, 7], [2, 8]), [[0, 0], [1, 0], [0, 2]]);
+    const got = d.apply(
+      x,
+      np.array(
+        [
+          [2, -1, 1],
+          [0, 0, -1],
+        ],
+        { dtype: FLOAT },
+      ),
+    );
+    const shifted = np.pad(x.slice(0, null, [0, 7], [2, 8]), [
+      [0, 0],
+      [1, 0],
+      [0, 2],
+    ]);
     expect(await maxDiffAsync(got.slice(0), shifted)).toBeLessThan(tol);
     expect(await maxDiffAsync(got.slice(1), np.flip(x.slice(1), { axis: -1 }))).toBeLessThan(tol);
     const s = await d.sample(random.key(1), d.init(), 500).data();
@@ -43,7 +56,11 @@ if (dataDir && !onCpuBackend) console.log(`[image experiments] quick runs skippe
 
 describe.skipIf(!dataDir || !onCpuBackend)("quick image reproductions meet their targets", () => {
   // Each report says which data stood in for the paper's.
-  for (const [name, nWidths, standIn] of [["color", 4, /CIFAR-10 subset .*a stand-in for STL-10/], ["cifar10", 6, /CIFAR-10 SUBSET/], ["segmentation", 6, /CamVid not available/]] as const) {
+  for (const [name, nWidths, standIn] of [
+    ["color", 4, /CIFAR-10 subset .*a stand-in for STL-10/],
+    ["cifar10", 6, /CIFAR-10 SUBSET/],
+    ["segmentation", 6, /CamVid not available/],
+  ] as const) {
     it(`${name} --quick`, async () => {
       const out = mkdtempSync(join(tmpdir(), `augerino-${name}-`));
       const res = await experiments[name].run({ seed: 0, quick: true, out, backend: testBackend, quiet: true });

@@ -27,16 +27,20 @@ async function runQuick(name: string) {
 
 const onCpu = itOnCpu("a quick training takes many minutes on lavapipe");
 
-describe.skipIf(!dataDir)("quick qm9 and effdim", () => {
-  onCpu("qm9 --quick: rotation widths grow, and past the scale and shear widths", async () => {
-    const { res, saved } = await runQuick("qm9");
-    expect(saved.widths).toHaveLength(12);
-    for (const arm of ["none", "augerino", "so3"]) expect(Number.isFinite(res.metrics[`testMaeMev_${arm}`]), arm).toBe(true);
-    for (const t of res.targets) expect(t.met, `${t.name} = ${t.value} (${t.target})`).toBe(true);
-  });
+describe.skipIf(!dataDir)(
+  "quick qm9 and effdim",
+  () => {
+    onCpu("qm9 --quick: rotation widths grow, and past the scale and shear widths", async () => {
+      const { res, saved } = await runQuick("qm9");
+      expect(saved.widths).toHaveLength(12);
+      for (const arm of ["none", "augerino", "so3"]) expect(Number.isFinite(res.metrics[`testMaeMev_${arm}`]), arm).toBe(true);
+      for (const t of res.targets) expect(t.met, `${t.name} = ${t.value} (${t.target})`).toBe(true);
+    });
 
-  onCpu("effdim --quick: lambda orders the widths, and N_eff comes from the Hessian's Ritz values", async () => {
-    const { res } = await runQuick("effdim");
-    for (const t of res.targets) expect(t.met, `${t.name} = ${t.value} (${t.target})`).toBe(true);
-  });
-}, 600_000);
+    onCpu("effdim --quick: lambda orders the widths, and N_eff comes from the Hessian's Ritz values", async () => {
+      const { res } = await runQuick("effdim");
+      for (const t of res.targets) expect(t.met, `${t.name} = ${t.value} (${t.target})`).toBe(true);
+    });
+  },
+  600_000,
+);

@@ -86,7 +86,11 @@ function slurmProblem(): string | null {
     const states = execFileSync("sinfo", ["-h", "-o", "%t"], { encoding: "utf8", timeout: 10_000, stdio: ["ignore", "pipe", "pipe"] });
     return /^(idle|mix|alloc)/m.test(states) ? null : `no usable Slurm node (sinfo: ${states.trim() || "none"})`;
   } catch (e) {
-    return `Slurm does not answer (${String((e as { stderr?: string }).stderr || (e as Error).message).trim().split("\n")[0]}); .ci/slurm.sh start runs one here`;
+    return `Slurm does not answer (${
+      String((e as { stderr?: string }).stderr || (e as Error).message)
+        .trim()
+        .split("\n")[0]
+    }); .ci/slurm.sh start runs one here`;
   }
 }
 

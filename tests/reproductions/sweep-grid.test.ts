@@ -12,7 +12,21 @@ describe("sweep grid", () => {
     expect(points.map((p) => p.id)).toEqual(["lambdas-0.01_seed-0", "lambdas-0.01_seed-1", "lambdas-0.01_seed-2", "lambdas-0.1_seed-0", "lambdas-0.1_seed-1", "lambdas-0.1_seed-2"]);
     const s = { experiment: "rotmnist", quick: true, epochs: 1, set: { k: "2" } };
     checkGrid(experiments.rotmnist, axes, s);
-    expect(reproduceArgs("/d", s, points[4])).toEqual(["reproduce", "rotmnist", "--out", "/d/points/lambdas-0.1_seed-1", "--seed", "1", "--set", "k=2", "--set", "lambdas=0.1", "--quick", "--epochs", "1"]);
+    expect(reproduceArgs("/d", s, points[4])).toEqual([
+      "reproduce",
+      "rotmnist",
+      "--out",
+      "/d/points/lambdas-0.1_seed-1",
+      "--seed",
+      "1",
+      "--set",
+      "k=2",
+      "--set",
+      "lambdas=0.1",
+      "--quick",
+      "--epochs",
+      "1",
+    ]);
     const script = sbatchScript("/d", s, points, parseSlurmOptions(["partition=gpu", "gres=gpu:1", "time=01:00:00"]));
     expect(script).toContain("#SBATCH --output=/d/slurm/logs/%A_%a.log");
     expect(script).toContain("#SBATCH --gres=gpu:1");

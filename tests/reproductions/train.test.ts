@@ -21,8 +21,21 @@ function task(n: number) {
 
 const net = nn.sequential(nn.conv2d(4, 3), nn.batchNorm(), nn.relu(), nn.globalAvgPool(), nn.dense(2));
 const config = (extra: Partial<TrainConfig> = {}): TrainConfig => ({
-  net, dist: aug.uniformAffine(), task: "ce", data: task(200), epochs: 2, batchSize: 20,
-  lr: 1e-2, lrAug: 1e-2, weightDecay: 1e-4, lambda: 0.01, reg: "norm", nCopies: 1, seed: 3, quiet: true, ...extra,
+  net,
+  dist: aug.uniformAffine(),
+  task: "ce",
+  data: task(200),
+  epochs: 2,
+  batchSize: 20,
+  lr: 1e-2,
+  lrAug: 1e-2,
+  weightDecay: 1e-4,
+  lambda: 0.01,
+  reg: "norm",
+  nCopies: 1,
+  seed: 3,
+  quiet: true,
+  ...extra,
 });
 
 const host = async (t: Tracer) => Array.from(await t.data());
@@ -37,7 +50,7 @@ describe("trainAugerino with batch statistics", () => {
     // augmentation barely moves the images).
     const h = nn.conv2d(4, 3).apply(w[0], null, cfg.data.x).y;
     const mean = await host(np.mean(h, { axis: [0, 2, 3] }));
-    const sd = (await host(np.std(h, { axis: [0, 2, 3] })));
+    const sd = await host(np.std(h, { axis: [0, 2, 3] }));
     const runMean = await host(state[1].mean);
     const runVar = await host(state[1].var);
     for (let c = 0; c < 4; c++) {

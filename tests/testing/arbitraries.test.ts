@@ -55,7 +55,10 @@ describe("group elements", () => {
       expect(Math.abs(det3(m) - 1)).toBeLessThan(1e-12);
     }
     // Each entry of a Haar rotation has mean 0 and variance 1/3: 2000 draws put the mean within 0.013 (1 sd); 0.06 is 4.6 sd.
-    const mean = draws.reduce((s, m) => s.map((r, i) => r.map((v, j) => v + m[i][j] / draws.length)), eye(3).map((r) => r.map(() => 0)));
+    const mean = draws.reduce(
+      (s, m) => s.map((r, i) => r.map((v, j) => v + m[i][j] / draws.length)),
+      eye(3).map((r) => r.map(() => 0)),
+    );
     expect(Math.max(...mean.flat().map(Math.abs))).toBeLessThan(0.06);
     // The angle's density is (1 - cos t) / pi: P(t < pi/2) = (pi/2 - 1) / pi = 0.182.
     const small = draws.filter((m) => rotationAngle(m) < Math.PI / 2).length / draws.length;
@@ -96,7 +99,10 @@ describe("group elements", () => {
   it("groupElement draws a group's elements, every one of a finite group, shrinking to the identity", () => {
     const labels = new Set(fc.sample(check.arb.groupElement(check.groups.d4()), { numRuns: 200, seed: 2 }).map((g) => g.label));
     expect(labels).toEqual(new Set(check.groups.d4().elements!.map((e) => e.label)));
-    const d = fc.check(fc.property(check.arb.groupElement(check.groups.c4()), (_g: check.GroupElement) => false), { seed: 1 });
+    const d = fc.check(
+      fc.property(check.arb.groupElement(check.groups.c4()), (_g: check.GroupElement) => false),
+      { seed: 1 },
+    );
     expect(d.counterexample![0].label).toBe("identity");
     expect(() => check.arb.groupElement(aug.uniformAffine() as never)).toThrow(/give a group from check\.groups/);
   });
@@ -112,10 +118,24 @@ describe("group elements", () => {
 
   it("C4 acts on square images as exact quarter turns of the pixels", async () => {
     const x = np.arange(6).reshape([1, 1, 2, 3]);
-    const sq = np.array([[[[1, 2], [3, 4]]]]);
+    const sq = np.array([
+      [
+        [
+          [1, 2],
+          [3, 4],
+        ],
+      ],
+    ]);
     const quarter = check.groups.c4().elements![1];
     // (row, col) -> rotating the picture by +90 degrees in the image's x/y frame.
-    expect(await check.groups.c4().act(sq, quarter).toArray()).toEqual([[[[2, 4], [1, 3]]]]);
+    expect(await check.groups.c4().act(sq, quarter).toArray()).toEqual([
+      [
+        [
+          [2, 4],
+          [1, 3],
+        ],
+      ],
+    ]);
     expect(check.groups.c4().act(x, quarter).shape).toEqual([1, 1, 2, 3]);
   });
 });
@@ -182,7 +202,10 @@ describe("inputs", () => {
 
 describe("shrinking finds small counterexamples", () => {
   it("a claim that fails beyond an angle shrinks to an angle just past it", () => {
-    const d = fc.check(fc.property(check.arb.rotation2d(), (g) => Math.abs(Math.atan2((g.value as M)[1][0], (g.value as M)[0][0])) <= 0.5), { seed: 1 });
+    const d = fc.check(
+      fc.property(check.arb.rotation2d(), (g) => Math.abs(Math.atan2((g.value as M)[1][0], (g.value as M)[0][0])) <= 0.5),
+      { seed: 1 },
+    );
     expect(d.failed).toBe(true);
     const a = Math.abs(Math.atan2((d.counterexample![0].value as M)[1][0], (d.counterexample![0].value as M)[0][0]));
     expect(a).toBeGreaterThan(0.5);
@@ -190,14 +213,20 @@ describe("shrinking finds small counterexamples", () => {
   });
 
   it("a claim that fails on images larger than 3 shrinks to one 4x4 image", () => {
-    const d = fc.check(fc.property(check.arb.image({ size: [2, 9], batch: [1, 4] }), (x) => x.shape[2] <= 3), { seed: 2 });
+    const d = fc.check(
+      fc.property(check.arb.image({ size: [2, 9], batch: [1, 4] }), (x) => x.shape[2] <= 3),
+      { seed: 2 },
+    );
     expect(d.failed).toBe(true);
     expect(d.counterexample![0].shape).toEqual([1, 1, 4, 4]);
     expect(fc.stringify(d.counterexample![0])).toBe("image [1, 1, 4, 4] (seed 0)");
   });
 
   it("SO(3) shrinks toward the identity", () => {
-    const d = fc.check(fc.property(check.arb.so3(), (g) => rotationAngle(g.value as M) < 1e-3), { seed: 4 });
+    const d = fc.check(
+      fc.property(check.arb.so3(), (g) => rotationAngle(g.value as M) < 1e-3),
+      { seed: 4 },
+    );
     expect(d.failed).toBe(true);
     expect(rotationAngle(d.counterexample![0].value as M)).toBeLessThan(0.01);
   });

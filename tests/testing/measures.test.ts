@@ -176,7 +176,21 @@ describe("invarianceProfile", () => {
     expect(p.interpolation![1]).toBeGreaterThan(1e-3);
     // At one angle the profile is the invariance error under that fixed rotation.
     const t = p.magnitudes[3];
-    const fixed = (k: Tracer, xx: Tracer) => aug.warp(xx, np.broadcastTo(np.array([[Math.cos(t), -Math.sin(t), 0], [Math.sin(t), Math.cos(t), 0], [0, 0, 1]], { dtype: FLOAT }), [2, 3, 3]));
+    const fixed = (k: Tracer, xx: Tracer) =>
+      aug.warp(
+        xx,
+        np.broadcastTo(
+          np.array(
+            [
+              [Math.cos(t), -Math.sin(t), 0],
+              [Math.sin(t), Math.cos(t), 0],
+              [0, 0, 1],
+            ],
+            { dtype: FLOAT },
+          ),
+          [2, 3, 3],
+        ),
+      );
     const at = await check.summarize(check.invarianceError(f, fixed, x, { samples: 1 }));
     expect(Math.abs(at.max - p.max[3])).toBeLessThan(onWebgpu ? 1e-4 : 1e-9);
   });

@@ -14,7 +14,15 @@ import { FLOAT } from "../backend-under-test.ts";
  */
 export function ramp(x: Tracer): Tracer {
   const [, , h, w] = x.shape;
-  const weights = np.cos(np.arange(h * w).astype(x.dtype).mul(1.3).add(0.4)).reshape([1, 1, h, w]);
+  const weights = np
+    .cos(
+      np
+        .arange(h * w)
+        .astype(x.dtype)
+        .mul(1.3)
+        .add(0.4),
+    )
+    .reshape([1, 1, h, w]);
   const s = np.sum(x.mul(weights), { axis: [1, 2, 3] });
   return np.stack([s, np.sum(x, { axis: [1, 2, 3] })], { axis: -1 });
 }
@@ -31,7 +39,11 @@ export function averaged(f: (x: Tracer) => Tracer, mats: Tracer = quarterTurns()
 /** A dense per-pixel model [N, 2, H, W] that is not equivariant: a channel mix plus a ramp over positions. */
 export function denseRamp(x: Tracer): Tracer {
   const [n, , h, w] = x.shape;
-  const pos = np.arange(h * w).astype(x.dtype).reshape([1, 1, h, w]).div(h * w);
+  const pos = np
+    .arange(h * w)
+    .astype(x.dtype)
+    .reshape([1, 1, h, w])
+    .div(h * w);
   const y = np.sum(x, { axis: 1, keepdims: true });
   return np.concatenate([y.add(pos), y.mul(pos)], { axis: 1 }).reshape([n, 2, h, w]);
 }

@@ -48,7 +48,10 @@ describe("properties catch broken models and pass correct ones", () => {
 
   it("D4: an average over all eight symmetries passes; an average over C4 alone is caught by the reflections", async () => {
     const d4 = check.groups.d4();
-    const mats = np.array(d4.elements!.map((e) => e.value as number[][]), { dtype: FLOAT });
+    const mats = np.array(
+      d4.elements!.map((e) => e.value as number[][]),
+      { dtype: FLOAT },
+    );
     await fc.assert(check.invariant(averaged(ramp, mats), d4, imgs()), runs);
     const d = await fc.check(check.invariant(averaged(ramp), d4, imgs()), runs);
     expect(d.failed).toBe(true);
@@ -72,7 +75,10 @@ describe("properties catch broken models and pass correct ones", () => {
     const rigid = check.groups.affine3d<check.PointCloud>({ widths: [1, 1, 1, 2, 2, 2, 0, 0, 0, 0, 0, 0] });
     await fc.assert(check.invariant(pairEnergy, rigid, clouds(), { tol: onWebgpu ? 1e-4 : 1e-10 }), runs);
     const scalings = check.groups.affine2d({ widths: [0, 0, 0, 0.5, 0, 0] });
-    const d = await fc.check(check.invariant((x: Tracer) => np.sum(x, { axis: [1, 2, 3] }), scalings, imgs([4, 6]), { tol: 1e-3 }), runs);
+    const d = await fc.check(
+      check.invariant((x: Tracer) => np.sum(x, { axis: [1, 2, 3] }), scalings, imgs([4, 6]), { tol: 1e-3 }),
+      runs,
+    );
     expect(d.failed).toBe(true);
     expect(d.counterexample![1].label).toMatch(/^affine exp\([0-9.e-]+ scale\)$/);
   });
@@ -126,7 +132,9 @@ describe("matchers", () => {
   });
 
   it("options are checked", async () => {
-    await expect(check.matchers.toBeInvariantUnder(ramp, check.groups.c4(), { inputs: imgs(), tolerance: 1 } as never)).rejects.toThrow(/toBeInvariantUnder: unknown option "tolerance"; accepted: inputs, tol/);
+    await expect(check.matchers.toBeInvariantUnder(ramp, check.groups.c4(), { inputs: imgs(), tolerance: 1 } as never)).rejects.toThrow(
+      /toBeInvariantUnder: unknown option "tolerance"; accepted: inputs, tol/,
+    );
     await expect(check.matchers.toBeInvariantUnder(ramp, check.groups.c4(), {} as never)).rejects.toThrow(/give \{ inputs \}/);
     expect(() => check.invariant(ramp, aug.uniformAffine() as never, imgs())).toThrow(/the group must come from check\.groups/);
     expect(() => check.invariant(ramp, check.groups.c4(), imgs(), { tol: -1 })).toThrow(/check\.invariant: tol must be a non-negative number, got -1/);

@@ -37,15 +37,35 @@ describe("compositions of transformations", () => {
   });
 
   it("vmap of grad gives per-example gradients equal to a loop", async () => {
-    const w = np.array([[0.5, -1], [2, 0.25]], { dtype: FLOAT });
-    const xs = np.array([[1, 2], [3, -4], [0.5, 0.5]], { dtype: FLOAT });
+    const w = np.array(
+      [
+        [0.5, -1],
+        [2, 0.25],
+      ],
+      { dtype: FLOAT },
+    );
+    const xs = np.array(
+      [
+        [1, 2],
+        [3, -4],
+        [0.5, 0.5],
+      ],
+      { dtype: FLOAT },
+    );
     const loss = (w: Array, x: Array) => np.sum(np.tanh(np.matmul(x, w)));
     const batched = vmap(grad(loss), { inAxes: [null, 0] })(w, xs);
     for (let i = 0; i < 3; i++) await close(batched.slice(i), grad(loss)(w, xs.slice(i)), TIGHT);
   });
 
   it("grad of vmap, jit of grad of vmap, grad of jit and vmap of jit agree with eager", async () => {
-    const W = np.array([[1, 2], [3, 4], [5, 6]], { dtype: FLOAT });
+    const W = np.array(
+      [
+        [1, 2],
+        [3, 4],
+        [5, 6],
+      ],
+      { dtype: FLOAT },
+    );
     const f = (w: Array) => np.sum(vmap((r: Array) => np.sin(np.dot(r, w)))(W));
     const w = np.array([0.3, -0.2], { dtype: FLOAT });
     const eager = grad(f)(w);
@@ -83,7 +103,11 @@ describe("compositions of transformations", () => {
   });
 
   it("customVjp replaces the reverse rule and keeps the forward value", async () => {
-    const clipGrad = customVjp((x: Array) => x.mul(2), (x: Array) => [x.mul(2), null], (_r: unknown, g: Array) => [np.clip(g, -0.5, 0.5)]);
+    const clipGrad = customVjp(
+      (x: Array) => x.mul(2),
+      (x: Array) => [x.mul(2), null],
+      (_r: unknown, g: Array) => [np.clip(g, -0.5, 0.5)],
+    );
     const x = np.array([1, -3], { dtype: FLOAT });
     await close(clipGrad(x), np.array([2, -6]));
     await close(grad((x: Array) => np.sum(clipGrad(x).mul(3)))(x), np.array([0.5, 0.5]));

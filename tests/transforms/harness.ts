@@ -60,7 +60,6 @@ export const read = (x: Tracer): Promise<TypedArray> => x.data();
 /** The elements of a CPU array (the references), synchronously. */
 export const readCpu = (x: Tracer): TypedArray => x.dataSync();
 
-
 /** Exact equality for integer and bool outputs, `tol` for floats. */
 export async function expectMatch(actual: Tracer, expected: Tracer, tol: number, what: string): Promise<void> {
   if (isFloat(expected.dtype)) return expectClose(actual, expected, tol, what, { dtype: true });

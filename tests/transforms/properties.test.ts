@@ -16,9 +16,7 @@ import { isFloat, type DType } from "../../core/dtype.ts";
 import { allPrimitives, getPrimitive } from "../../core/primitive.ts";
 import type { Tracer } from "../../core/tracer.ts";
 import { Rng, type PrimCase } from "../cases/types.ts";
-import {
-  applyPrim, centralDiff, deviceParams, diffArgsOf, dotProduct, expectMatch, fdEps, makeCase, read, readCpu, reportSkip, stackAt, stackAtAsync, zerosOf,
-} from "./harness.ts";
+import { applyPrim, centralDiff, deviceParams, diffArgsOf, dotProduct, expectMatch, fdEps, makeCase, read, readCpu, reportSkip, stackAt, stackAtAsync, zerosOf } from "./harness.ts";
 import { onCpu, onWebgpu, pairOf, testBackend } from "../backend-under-test.ts";
 import { expectClose } from "../helpers.ts";
 import type { NDArray } from "../../core/array.ts";
@@ -45,7 +43,9 @@ const RUNS = Number(process.env.PROPERTY_RUNS ?? (onWebgpu ? 10 : 30));
 
 type NamedCase = PrimCase & { name?: string; file: string; index: number };
 const casesDir = new URL("../cases/", import.meta.url);
-const caseFiles = readdirSync(casesDir).filter((f) => f.endsWith(".ts") && f !== "types.ts").sort();
+const caseFiles = readdirSync(casesDir)
+  .filter((f) => f.endsWith(".ts") && f !== "types.ts")
+  .sort();
 const cases: NamedCase[] = [];
 for (const file of caseFiles) {
   const mod = (await import(new URL(file, casesDir).href)) as { cases?: PrimCase[] };
@@ -54,7 +54,11 @@ for (const file of caseFiles) {
 }
 
 const seeds = fc.integer({ min: 1, max: 0x7fffffff });
-const forSeeds = (body: (seed: number) => Promise<void>) => fc.assert(fc.asyncProperty(seeds, (s) => body(s)), { numRuns: RUNS });
+const forSeeds = (body: (seed: number) => Promise<void>) =>
+  fc.assert(
+    fc.asyncProperty(seeds, (s) => body(s)),
+    { numRuns: RUNS },
+  );
 
 /**
  * Agreement of two evaluations of the same values on the backend under test (jit vs eager,
@@ -91,7 +95,11 @@ function isZeroJvp(name: string): boolean {
 
 async function expectAllZero(xs: (Tracer | null)[], what: string): Promise<void> {
   for (const [k, x] of xs.entries()) {
-    if (x) expect([...(await read(x))].every((v) => v === 0), `${what}: output ${k} is not zero`).toBe(true);
+    if (x)
+      expect(
+        [...(await read(x))].every((v) => v === 0),
+        `${what}: output ${k} is not zero`,
+      ).toBe(true);
   }
 }
 
@@ -130,12 +138,22 @@ async function checkJvp(c: NamedCase, seed: number): Promise<void> {
   if (which.length === 0) return reportSkip(c.prim, "jvp", "this draw has no float input to differentiate");
   const dirs = which.map((i) => drawPair(rng, drawn[i].shape, drawn[i].dtype));
   const sub = (ds: Tracer[]) => args.map((a, i) => (which.includes(i) ? ds[which.indexOf(i)] : a));
-  const [outs, touts] = jvp((...ds: Tracer[]) => f(sub(ds)), which.map((i) => args[i]), dirs.map((d) => d.dev)) as unknown as [Tracer[], Tracer[]];
+  const [outs, touts] = jvp(
+    (...ds: Tracer[]) => f(sub(ds)),
+    which.map((i) => args[i]),
+    dirs.map((d) => d.dev),
+  ) as unknown as [Tracer[], Tracer[]];
   const eager = f(args);
   for (const [k, o] of outs.entries()) await expectMatch(o, eager[k], tightTol(c), `${c.prim} jvp primal ${k}`);
   const eagerRef = onWebgpu ? fRef(refArgs) : eager;
   const { eps, tol } = precision(c, refArgs, which, eagerRef);
-  const fd = centralDiff(fRef, refArgs, which, dirs.map((d) => d.ref), eps);
+  const fd = centralDiff(
+    fRef,
+    refArgs,
+    which,
+    dirs.map((d) => d.ref),
+    eps,
+  );
   for (const [k, d] of fd.entries()) {
     if (d === null) await expectAllZero([touts[k]], `${c.prim} jvp of non-float output`);
     else await expectClose(touts[k], d, tol, `${c.prim} jvp output ${k} vs finite differences`);
@@ -185,7 +203,12 @@ async function checkGrad(c: NamedCase, seed: number): Promise<boolean> {
 async function checkVmap(c: NamedCase, seed: number): Promise<void> {
   const sets = [0, 1, 2].map((b) => makeCase(c, seed, seed * 31 + b + 17));
   const { args: drawn, params: drawnParams } = sets[0];
-  sets.forEach((s) => expect(s.args.map((a) => `${a.dtype}${a.shape}`), "a case must draw shapes from structural draws only").toEqual(drawn.map((a) => `${a.dtype}${a.shape}`)));
+  sets.forEach((s) =>
+    expect(
+      s.args.map((a) => `${a.dtype}${a.shape}`),
+      "a case must draw shapes from structural draws only",
+    ).toEqual(drawn.map((a) => `${a.dtype}${a.shape}`)),
+  );
   const params = deviceParams(drawnParams, c);
   const rng = new Rng(seed + 3);
   // Odd seeds batch every input; even seeds leave a random subset unbatched (inAxes null).
@@ -194,12 +217,30 @@ async function checkVmap(c: NamedCase, seed: number): Promise<void> {
   const inAxes = drawn.map((a, i) => (batched[i] ? rng.int(0, a.ndim + 1) : null));
   // Stacked on the CPU as drawn, then placed (float32 on WebGPU rounds each set the same way).
   const dev = sets.map((s) => s.args.map((a) => pairOf(a).dev));
-  const inputs = drawn.map((a, i) => (batched[i] ? pairOf(stackAt(sets.map((s) => s.args[i]), inAxes[i]!)).dev : dev[0][i]));
-  const per = dev.map((d) => applyPrim(c.prim, d.map((a, i) => (batched[i] ? a : dev[0][i])), params));
+  const inputs = drawn.map((a, i) =>
+    batched[i]
+      ? pairOf(
+          stackAt(
+            sets.map((s) => s.args[i]),
+            inAxes[i]!,
+          ),
+        ).dev
+      : dev[0][i],
+  );
+  const per = dev.map((d) =>
+    applyPrim(
+      c.prim,
+      d.map((a, i) => (batched[i] ? a : dev[0][i])),
+      params,
+    ),
+  );
   const outAxes = per[0].map((o) => rng.int(0, o.ndim + 1));
   const out = vmap((...xs: Tracer[]) => applyPrim(c.prim, xs, params), { inAxes, outAxes })(...inputs) as Tracer[];
   for (let k = 0; k < per[0].length; k++) {
-    const expected = await stackAtAsync(per.map((p) => p[k]), outAxes[k]);
+    const expected = await stackAtAsync(
+      per.map((p) => p[k]),
+      outAxes[k],
+    );
     await expectMatch(out[k], expected, tightTol(c), `${c.prim} vmap (inAxes ${JSON.stringify(inAxes)}, outAxes ${outAxes}) output ${k}`);
   }
 }
@@ -257,7 +298,9 @@ describe("primitive registry", () => {
   it("every registered primitive has a property case (or a listed exemption)", () => {
     for (const [name, reason] of Object.entries(EXEMPT)) console.log(`[properties] ${name} is exempt: ${reason}`);
     const covered = new Set(cases.map((c) => c.prim));
-    const missing = allPrimitives().map((p) => p.name).filter((n) => !covered.has(n) && !(n in EXEMPT));
+    const missing = allPrimitives()
+      .map((p) => p.name)
+      .filter((n) => !covered.has(n) && !(n in EXEMPT));
     expect(missing, `primitives without a case in tests/cases/*.ts: ${missing.join(", ")}`).toEqual([]);
   });
   it("every case names a registered primitive", () => {

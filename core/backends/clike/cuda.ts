@@ -23,12 +23,10 @@ export const CUDA: Clike = {
   select: (c, t, f) => `((${c}) ? ${t} : ${f})`,
   isNan: (v) => `(${v} != ${v})`,
   loop: (k, init, cond, update, d = "index") => `for (${type(d)} ${k} = ${init}; ${cond}; ${update})`,
-  fn: (name, params, ret, body) =>
-    `static __device__ __forceinline__ ${ret === "bool" ? "bool" : type(ret)} ${name}(${params.map(([p, d]) => `${type(d)} ${p}`).join(", ")}) {\n${body}\n}`,
+  fn: (name, params, ret, body) => `static __device__ __forceinline__ ${ret === "bool" ? "bool" : type(ret)} ${name}(${params.map(([p, d]) => `${type(d)} ${p}`).join(", ")}) {\n${body}\n}`,
   state: (n, d, len) => `${type(d)} ${n}${len === undefined ? "" : `[${len}]`};`,
   table: (n, d, v) => `static __device__ const ${type(d)} ${n}[${v.length}] = { ${v.join(", ")} };`,
-  closure: (name, params, ret, body) =>
-    `const auto ${name} = [&](${params.map(([p, d]) => `${type(d)} ${p}`).join(", ")}) -> ${ret === "void" ? "void" : type(ret)} {\n${body}\n};`,
+  closure: (name, params, ret, body) => `const auto ${name} = [&](${params.map(([p, d]) => `${type(d)} ${p}`).join(", ")}) -> ${ret === "void" ? "void" : type(ret)} {\n${body}\n};`,
   math(fn, d, args) {
     const f = d === "float32" ? "f" : "";
     if (fn === "sign") return `(${args[0]} > 0 ? ${literal(1, d)} : (${args[0]} < 0 ? ${literal(-1, d)} : ${args[0]}))`;

@@ -31,12 +31,10 @@ export const WGSL: Clike = {
     return `isnan_(${v})`;
   },
   loop: (k, init, cond, update, d = "index") => `for (var ${k}: ${type(d)} = ${init}; ${cond}; ${update})`,
-  fn: (name, params, ret, body) =>
-    `fn ${name}(${params.map(([p, d]) => `${p}: ${type(d)}`).join(", ")}) -> ${ret === "bool" ? "bool" : type(ret)} {\n${body}\n}`,
+  fn: (name, params, ret, body) => `fn ${name}(${params.map(([p, d]) => `${p}: ${type(d)}`).join(", ")}) -> ${ret === "bool" ? "bool" : type(ret)} {\n${body}\n}`,
   state: (n, d, len) => `var<private> ${n}: ${len === undefined ? type(d) : `array<${type(d)}, ${len}>`};`,
   table: (n, d, v) => `var<private> ${n}: array<${type(d)}, ${v.length}> = array<${type(d)}, ${v.length}>(${v.join(", ")});`,
-  closure: (name, params, ret, body) =>
-    `fn ${name}(${params.map(([p, d]) => `${p}: ${type(d)}`).join(", ")})${ret === "void" ? "" : ` -> ${type(ret)}`} {\n${body}\n}`,
+  closure: (name, params, ret, body) => `fn ${name}(${params.map(([p, d]) => `${p}: ${type(d)}`).join(", ")})${ret === "void" ? "" : ` -> ${type(ret)}`} {\n${body}\n}`,
   math: (fn, _d, args) => `${fn}(${args.join(", ")})`,
   isInf(v, _d, use) {
     use.add("isinf");
@@ -59,8 +57,7 @@ ${body}
     return { body: loop, groups: groupsFor(n, PER * WG) };
   },
   module({ bufs, threads, body, decls: extra = [], helpers: names = [], fns = [], shared = [], state = [], closures = [] }) {
-    const decls = bufs.map((b, k) =>
-      b.atomic ? `@group(0) @binding(${k}) var<storage, read_write> ${b.name}: array<atomic<u32>>;` : binding(k, b.name, b.dtype, b.write));
+    const decls = bufs.map((b, k) => (b.atomic ? `@group(0) @binding(${k}) var<storage, read_write> ${b.name}: array<atomic<u32>>;` : binding(k, b.name, b.dtype, b.write)));
     const mem = shared.map(([n, t, len]) => `var<workgroup> ${n}: array<${t}, ${len}>;`);
     return `${[...decls, ...extra, ...helpers(names), ...fns, ...mem, ...state, ...closures].filter(Boolean).join("\n")}
 @compute @workgroup_size(${threads})

@@ -29,11 +29,17 @@ export type CType = "float" | "double" | "int" | "unsigned" | "unsigned char";
 /** The C type an array of `dtype` is stored as ("index" is loop-index arithmetic). */
 export function ctype(dtype: DType | "index"): CType {
   switch (dtype) {
-    case "float32": return "float";
-    case "float64": return "double";
-    case "int32": return "int";
-    case "uint32": case "index": return "unsigned";
-    case "bool": return "unsigned char";
+    case "float32":
+      return "float";
+    case "float64":
+      return "double";
+    case "int32":
+      return "int";
+    case "uint32":
+    case "index":
+      return "unsigned";
+    case "bool":
+      return "unsigned char";
   }
 }
 
@@ -60,8 +66,11 @@ export function literal(v: number | boolean, dtype: DType | "index"): string {
       const i = x | 0;
       return i === -2147483648 ? "(-2147483647 - 1)" : i < 0 ? `(${i})` : `${i}`;
     }
-    case "uint32": case "index": return `${x >>> 0}u`;
-    case "bool": return x ? "1" : "0";
+    case "uint32":
+    case "index":
+      return `${x >>> 0}u`;
+    case "bool":
+      return x ? "1" : "0";
   }
 }
 
@@ -89,10 +98,15 @@ ${body}
  * index is formed in 64 bits so the bounds check cannot wrap.
  */
 export function perElement(params: string[], n: number, body: string, helperNames: Iterable<string> = [], threads = THREADS): string {
-  return kernel(params, `  const unsigned long long g = (unsigned long long)blockIdx.x * ${threads}u + threadIdx.x;
+  return kernel(
+    params,
+    `  const unsigned long long g = (unsigned long long)blockIdx.x * ${threads}u + threadIdx.x;
   if (g >= ${n >>> 0}ull) return;
   const unsigned gi = (unsigned)g;
-${body}`, helperNames, threads);
+${body}`,
+    helperNames,
+    threads,
+  );
 }
 
 const NAN_F = "__uint_as_float(0x7fc00000u)";

@@ -35,7 +35,11 @@ const ATTR = { multiprocessors: 16, sharedPerBlock: 8, ccMajor: 75, ccMinor: 76 
 
 /** A driver call failed; `code` is its CUresult. */
 export class CudaError extends Error {
-  constructor(message: string, readonly code: number, readonly codeName: string) {
+  constructor(
+    message: string,
+    readonly code: number,
+    readonly codeName: string,
+  ) {
     super(message);
   }
 }
@@ -210,7 +214,8 @@ export class CudaDriver {
   }
 
   memInfo(): { free: number; total: number } {
-    const free = new BigUint64Array(1), total = new BigUint64Array(1);
+    const free = new BigUint64Array(1),
+      total = new BigUint64Array(1);
     this.check("cuMemGetInfo", this.fn.cuMemGetInfo_v2(free, total));
     return { free: Number(free[0]), total: Number(total[0]) };
   }

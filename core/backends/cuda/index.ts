@@ -211,7 +211,11 @@ export class CudaBackend implements Backend {
     try {
       for (const pass of program.passes) {
         if (pass.blocks <= 0) continue;
-        this.launch(pass, pass.bindings.map((r) => pick(r).ptr), what);
+        this.launch(
+          pass,
+          pass.bindings.map((r) => pick(r).ptr),
+          what,
+        );
       }
     } finally {
       for (const t of temps) this.free(t);

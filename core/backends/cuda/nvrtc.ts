@@ -44,7 +44,12 @@ export function chooseTarget(compiler: CudaCompiler, arch: number, prefer: "cubi
   return { arch: below[below.length - 1], kind: "ptx" };
 }
 
-const firstLines = (s: string, n = 30) => s.split("\n").filter((l) => l.trim()).slice(0, n).join("\n");
+const firstLines = (s: string, n = 30) =>
+  s
+    .split("\n")
+    .filter((l) => l.trim())
+    .slice(0, n)
+    .join("\n");
 const withNul = (s: string) => {
   const b = Buffer.from(s, "utf8");
   const out = new Uint8Array(b.length + 1);
@@ -156,7 +161,8 @@ function nvrtcCompiler(lib: ReturnType<Koffi["load"]>, path: string): CudaCompil
   const check = (call: string, r: number) => {
     if (r !== 0) throw new Error(`cuda: ${call} failed: ${api.error(r)}`);
   };
-  const major = new Int32Array(1), minor = new Int32Array(1);
+  const major = new Int32Array(1),
+    minor = new Int32Array(1);
   check("nvrtcVersion", api.version(major, minor));
   let archs: number[] = [];
   if (api.numArchs && api.archs) {

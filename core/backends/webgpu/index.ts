@@ -89,7 +89,9 @@ export class WebGpuBackend implements Backend {
   private bufferBytes(elements: number, what: string): number {
     const bytes = Math.max(4, elements * GPU_ELEM_BYTES);
     if (bytes > this.ctx.maxBufferBytes) {
-      throw new Error(`webgpu: ${what}: an array of ${elements} elements (${bytes} bytes) exceeds this adapter's largest buffer (maxBufferSize, ${this.ctx.maxBufferBytes} bytes); split it or keep it on the CPU`);
+      throw new Error(
+        `webgpu: ${what}: an array of ${elements} elements (${bytes} bytes) exceeds this adapter's largest buffer (maxBufferSize, ${this.ctx.maxBufferBytes} bytes); split it or keep it on the CPU`,
+      );
     }
     return bytes;
   }
@@ -139,11 +141,16 @@ export class WebGpuBackend implements Backend {
     staging.unmap();
     staging.destroy();
     switch (aval.dtype) {
-      case "float32": return new Float32Array(raw);
-      case "int32": return new Int32Array(raw);
-      case "uint32": return new Uint32Array(raw);
-      case "bool": return Uint8Array.from(new Uint32Array(raw));
-      default: throw new Error(`webgpu: cannot read dtype ${aval.dtype}`);
+      case "float32":
+        return new Float32Array(raw);
+      case "int32":
+        return new Int32Array(raw);
+      case "uint32":
+        return new Uint32Array(raw);
+      case "bool":
+        return Uint8Array.from(new Uint32Array(raw));
+      default:
+        throw new Error(`webgpu: cannot read dtype ${aval.dtype}`);
     }
   }
 
@@ -227,7 +234,10 @@ export class WebGpuBackend implements Backend {
     for (const [i, pass] of program.passes.entries()) {
       const b = bound[i];
       if (!b) continue;
-      const { pipeline, layout } = this.pipeline(b.code, b.slots.map((s) => pass.bindings[s.binding]));
+      const { pipeline, layout } = this.pipeline(
+        b.code,
+        b.slots.map((s) => pass.bindings[s.binding]),
+      );
       if (!this.encoder) {
         this.encoder = this.device.createCommandEncoder();
         this.pass = this.encoder.beginComputePass();
@@ -319,7 +329,11 @@ const PLUMBING = new Set(["const", "idx", "flat", "load", "iadd", "isub", "imul"
 
 /** A fused kernel as errors name it: its ops and loop space. */
 function kernelName(k: Kernel): string {
-  const ops = new Set(topoSort(k.body).map((n) => n.op).filter((op) => !PLUMBING.has(op)));
+  const ops = new Set(
+    topoSort(k.body)
+      .map((n) => n.op)
+      .filter((op) => !PLUMBING.has(op)),
+  );
   if (k.reduce) ops.add(`reduce_${k.reduce.op}`);
   return `a fused kernel (${[...ops].join(", ") || "copy"}) over [${k.shape.join(", ")}]`;
 }

@@ -49,7 +49,12 @@ export function withEpilogue(make: (out: OutputStore) => GpuProgram, k: Kernel, 
   const used = new Set<string>();
   const idx = decoder(k.shape, [...k.shape.keys()], "ei");
   const load = (buf: number, index: string) => (buf === input ? "ev" : `ep${slot(buf)}[${index}]`);
-  const { lines, value } = emitBody(k.body, wgslDialect((h) => used.add(h), load), (a) => idx.get(a)!, "ei");
+  const { lines, value } = emitBody(
+    k.body,
+    wgslDialect((h) => used.add(h), load),
+    (a) => idx.get(a)!,
+    "ei",
+  );
   const epi = `fn epi_(ei: u32, ev: ${T}) -> ${T} {\n${lines.join("\n")}\n  return ${value};\n}`;
   const others = k.inputs.flatMap((b, j) => (j === input ? [] : [b]));
   let stores = 0;

@@ -12,9 +12,14 @@ export type WgslType = "f32" | "i32" | "u32";
 /** The WGSL element type an array of `dtype` is stored as. bool is one u32 (0 or 1) per element. */
 export function wgslType(dtype: DType | "index"): WgslType {
   switch (dtype) {
-    case "float32": return "f32";
-    case "int32": return "i32";
-    case "uint32": case "bool": case "index": return "u32";
+    case "float32":
+      return "f32";
+    case "int32":
+      return "i32";
+    case "uint32":
+    case "bool":
+    case "index":
+      return "u32";
     case "float64":
       throw new Error("webgpu: float64 is not supported (WGSL has no 64-bit floats); use float32 there or keep the array on the CPU");
   }
@@ -58,8 +63,7 @@ export function binding(k: number, name: string, dtype: DType, write = false): s
 }
 
 /** The builtins every kernel's `main` takes; `linearWorkgroup` and `gi` are defined from them. */
-export const MAIN_ARGS =
-  "@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32";
+export const MAIN_ARGS = "@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32";
 
 /** The linear workgroup index (the runtime may spread workgroups over a 2-D grid). */
 export const LINEAR_WORKGROUP = "(wid.x + wid.y * nwg.x)";

@@ -27,11 +27,15 @@ export const startThread: typeof Node.startThread = (init: ThreadInit, onError: 
   let alive = true;
   const started = new Promise<boolean>((resolve) => {
     worker.addEventListener("message", () => resolve(true), { once: true });
-    worker.addEventListener("error", (e) => {
-      alive = false;
-      onError(e.message ?? "the worker did not start");
-      resolve(false);
-    }, { once: true });
+    worker.addEventListener(
+      "error",
+      (e) => {
+        alive = false;
+        onError(e.message ?? "the worker did not start");
+        resolve(false);
+      },
+      { once: true },
+    );
   });
   worker.postMessage({ init });
   return { started, alive: () => alive, send: (m: KernelMessage) => worker.postMessage({ kernel: m }), keepProcessAlive: () => {} };

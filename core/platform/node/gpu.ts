@@ -12,7 +12,7 @@ export async function gpuEntry(): Promise<GPU> {
   try {
     mod = (await import("webgpu")) as unknown as typeof mod;
   } catch (e) {
-    throw new Error(`webgpu: the "webgpu" package (Dawn for Node) did not load: ${(e as Error).message.split("\n")[0]}`);
+    throw new Error(`webgpu: the "webgpu" package (Dawn for Node) did not load: ${(e as Error).message.split("\n")[0]}`, { cause: e });
   }
   for (const [k, v] of Object.entries(mod.globals)) if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
   return (instance ??= mod.create([]));

@@ -11,22 +11,31 @@ import * as np from "../../np.ts";
 
 const isUndef = (a: unknown): a is UndefinedPrimal => a instanceof UndefinedPrimal;
 /** JavaScript spelling by operand kind: integers need helpers where JS numbers would not wrap or would divide by zero. */
-const jsIntOr = (int: TextSpelling, float: TextSpelling): TextSpelling => (a, t, use) => (isIntType(t.from) ? int(a, t, use) : float(a, t, use));
+const jsIntOr =
+  (int: TextSpelling, float: TextSpelling): TextSpelling =>
+  (a, t, use) =>
+    isIntType(t.from) ? int(a, t, use) : float(a, t, use);
 
 export const addP = elementwise({
-  name: "add", arity: 2, dtypes: "numeric",
+  name: "add",
+  arity: 2,
+  dtypes: "numeric",
   alu: { js: jsInfix("+"), wasm: wasmFloatOrInt("f64.add", "i32.add"), wgsl: wgslInfix("+"), cuda: cWrapped("+") },
   jvp: ([x, y], [tx, ty]) => [[add(x, y)], [add(tx, ty)]],
   transpose: ([ct], [x, y]) => [isUndef(x) ? ct : null, isUndef(y) ? ct : null],
 });
 export const subP = elementwise({
-  name: "sub", arity: 2, dtypes: "numeric",
+  name: "sub",
+  arity: 2,
+  dtypes: "numeric",
   alu: { js: jsInfix("-"), wasm: wasmFloatOrInt("f64.sub", "i32.sub"), wgsl: wgslInfix("-"), cuda: cWrapped("-") },
   jvp: ([x, y], [tx, ty]) => [[sub(x, y)], [sub(tx, ty)]],
   transpose: ([ct], [x, y]) => [isUndef(x) ? ct : null, isUndef(y) && ct ? neg(ct) : null],
 });
 export const mulP = elementwise({
-  name: "mul", arity: 2, dtypes: "numeric",
+  name: "mul",
+  arity: 2,
+  dtypes: "numeric",
   alu: {
     js: jsIntOr(jsCall("Math.imul"), jsInfix("*")),
     wasm: wasmFloatOrInt("f64.mul", "i32.mul"),
@@ -51,13 +60,15 @@ const quotient = (name: "div" | "rem", c: "/" | "%", signed: "i32.div_s" | "i32.
   wgsl: ([a, b], t) => (t.from === "float32" ? `(${a} ${c} ${b})` : `select(${a} ${c} ${b}, ${wgslZero(t.from)}, ${b} == ${wgslZero(t.from)})`),
   cuda: ([a, b], t, use) => {
     if (isFloatType(t.from)) return c === "/" ? `(${a} / ${b})` : cMath("fmod")([a, b], t, use);
-    if (t.from === "int32") return use(`i${name}_i32`), `aug_i${name}_i32(${a}, ${b})`;
+    if (t.from === "int32") return (use(`i${name}_i32`), `aug_i${name}_i32(${a}, ${b})`);
     return `(${b} == 0u ? ${cZero(t.from)} : (${ctype(t.from)})(${a} ${c} ${b}))`;
   },
 });
 
 export const divP = elementwise({
-  name: "div", arity: 2, dtypes: "numeric",
+  name: "div",
+  arity: 2,
+  dtypes: "numeric",
   alu: quotient("div", "/", "i32.div_s", "i32.div_u", wasmOp("f64.div")),
   jvp([x, y], [tx, ty]) {
     const out = div(x, y);
@@ -69,12 +80,16 @@ export const divP = elementwise({
   },
 });
 export const remP = elementwise({
-  name: "rem", arity: 2, dtypes: "numeric",
+  name: "rem",
+  arity: 2,
+  dtypes: "numeric",
   alu: quotient("rem", "%", "i32.rem_s", "i32.rem_u", wasmImport("fmod")),
   jvp: ([x, y], [tx, ty]) => [[rem(x, y)], [sub(tx, mul(ty, np.trunc(div(x, y))))]],
 });
 export const powP = elementwise({
-  name: "pow", arity: 2, dtypes: "numeric",
+  name: "pow",
+  arity: 2,
+  dtypes: "numeric",
   alu: {
     js: jsIntOr(jsCall("lib.ipow"), jsCall("Math.pow")),
     wasm: {
@@ -106,13 +121,16 @@ export const powP = elementwise({
 const extremum = (name: "max" | "min", op: ">" | "<"): Primitive => {
   const gt = op === ">";
   const p: Primitive = elementwise({
-    name, arity: 2, dtypes: "numeric",
+    name,
+    arity: 2,
+    dtypes: "numeric",
     alu: {
       exact: true,
       js: ([a, b]) => `(${a} ${op} ${b} || ${a} !== ${a}) ? ${a} : ${b}`,
       wasm: {
         emit(w, t) {
-          const f = w.f, fl = isFloatType(t.from);
+          const f = w.f,
+            fl = isFloatType(t.from);
           const [x, y] = [f.local(fl ? "f64" : "i32"), f.local(fl ? "f64" : "i32")];
           w.arg(0);
           f.set(x);
@@ -145,7 +163,9 @@ function minMaxTangent(pick: Tracer, tie: Tracer, tx: Tracer, ty: Tracer): Trace
 }
 
 export const atan2P = elementwise({
-  name: "atan2", arity: 2, dtypes: "float",
+  name: "atan2",
+  arity: 2,
+  dtypes: "float",
   alu: { js: jsCall("Math.atan2"), wasm: wasmImport("atan2"), wgsl: wgslFloatOnly("atan2"), cuda: cMath("atan2") },
   jvp([x, y], [tx, ty]) {
     const denom = np.add(np.mul(x, x), np.mul(y, y));
@@ -154,5 +174,12 @@ export const atan2P = elementwise({
 });
 
 const b2 = (p: Primitive) => (x: Tracer, y: Tracer) => bind1(p, [x, y]);
-export const add = b2(addP), sub = b2(subP), mul = b2(mulP), div = b2(divP), rem = b2(remP), pow = b2(powP);
-export const max = b2(maxP), min = b2(minP), atan2 = b2(atan2P);
+export const add = b2(addP),
+  sub = b2(subP),
+  mul = b2(mulP),
+  div = b2(divP),
+  rem = b2(remP),
+  pow = b2(powP);
+export const max = b2(maxP),
+  min = b2(minP),
+  atan2 = b2(atan2P);

@@ -41,7 +41,8 @@ export const selectP: Primitive = definePrimitive({
 
 /** WGSL: a value of dtype `from` as dtype `to`, as the CPU converts (float to int truncates and saturates). */
 function wgslConvert(a: string, { from, to }: AluTypes): string {
-  const f = wgslType(from as DType), t = wgslType(to as DType);
+  const f = wgslType(from as DType),
+    t = wgslType(to as DType);
   if (to === "bool") return `select(0u, 1u, ${a} != ${wgslZero(from)})`;
   if (f === t) return a;
   if (f === "f32" && t !== "f32") {
@@ -66,14 +67,13 @@ function cudaConvert(a: string, { from, to }: AluTypes, use: (h: string) => void
 }
 
 defineAlu("convert_element_type", {
-  js: ([a], { from, to }) =>
-    to === "bool" ? `${a} !== 0 ? 1 : 0` : isFloat(from as DType) && isInt(to as DType) ? saturateJs(a, to as "int32" | "uint32") : a,
+  js: ([a], { from, to }) => (to === "bool" ? `${a} !== 0 ? 1 : 0` : isFloat(from as DType) && isInt(to as DType) ? saturateJs(a, to as "int32" | "uint32") : a),
   wasm: {
     emit(w, { from, to }) {
       const f = w.f;
       w.arg(0);
       if (to === "bool") return void (isFloatType(from) ? f.f64(0).op("f64.ne") : f.i32(0).op("i32.ne"));
-      if (isFloatType(to)) return w.toF64(from), to === "float32" ? w.fround() : undefined;
+      if (isFloatType(to)) return (w.toF64(from), to === "float32" ? w.fround() : undefined);
       // XLA's saturating conversion, as saturateJs in the JavaScript kernels.
       if (isFloatType(from)) f.op(to === "int32" ? "i32.trunc_sat_f64_s" : "i32.trunc_sat_f64_u");
     },

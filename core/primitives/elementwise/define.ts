@@ -17,12 +17,18 @@ export type DTypeClass = "float" | "int" | "bool" | "any" | "numeric" | "intOrBo
 
 function accepts(cls: DTypeClass, dtype: DType): boolean {
   switch (cls) {
-    case "float": return isFloat(dtype);
-    case "int": return isInt(dtype);
-    case "bool": return dtype === "bool";
-    case "intOrBool": return dtype === "bool" || isInt(dtype);
-    case "numeric": return dtype !== "bool";
-    case "any": return true;
+    case "float":
+      return isFloat(dtype);
+    case "int":
+      return isInt(dtype);
+    case "bool":
+      return dtype === "bool";
+    case "intOrBool":
+      return dtype === "bool" || isInt(dtype);
+    case "numeric":
+      return dtype !== "bool";
+    case "any":
+      return true;
   }
 }
 
@@ -40,12 +46,26 @@ export function elementwiseBatch(prim: () => Primitive) {
   return (vals: Tracer[], dims: (number | null)[], params: Params, size: number): [Tracer[], (number | null)[]] => {
     const d0 = dims[0];
     if (d0 !== null && dims.every((d) => d === d0)) return [[bind1(prim(), vals, params)], [d0]];
-    return [[bind1(prim(), vals.map((v, i) => bdimToFront(v, dims[i], size)), params)], [0]];
+    return [
+      [
+        bind1(
+          prim(),
+          vals.map((v, i) => bdimToFront(v, dims[i], size)),
+          params,
+        ),
+      ],
+      [0],
+    ];
   };
 }
 
 /** An ALU op at the output's point, over its operands at the same point. */
-export const aluLowering: LoweringRule = ({ b, eqn, at }, pos) => b.node(eqn.prim.name, eqn.outs[0].aval.dtype, eqn.inputs.map((_, i) => at(i, pos)));
+export const aluLowering: LoweringRule = ({ b, eqn, at }, pos) =>
+  b.node(
+    eqn.prim.name,
+    eqn.outs[0].aval.dtype,
+    eqn.inputs.map((_, i) => at(i, pos)),
+  );
 
 export interface ElementwiseSpec {
   name: string;

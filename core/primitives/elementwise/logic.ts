@@ -9,7 +9,11 @@ import { cInfix, cZero, ctype, isFloatType, jsInfix, wasmOp, wgslInfix, wgslZero
 /** `js`: the JavaScript operator; the wasm instruction for floats, int32 and unsigned (uint32, bool) operands. */
 const compare = (name: string, js: string, c: string, wasm: [PlainOp, PlainOp, PlainOp]) =>
   elementwise({
-    name, arity: 2, dtypes: "any", outDtype: () => "bool", jvp: "zero",
+    name,
+    arity: 2,
+    dtypes: "any",
+    outDtype: () => "bool",
+    jvp: "zero",
     alu: {
       js: ([a, b]) => `(${a} ${js} ${b}) ? 1 : 0`,
       wasm: { emit: (w, t) => (w.args(), w.f.op(isFloatType(t.from) ? wasm[0] : t.from === "int32" ? wasm[1] : wasm[2])) },
@@ -26,7 +30,10 @@ export const geP = compare("ge", ">=", ">=", ["f64.ge", "i32.ge_s", "i32.ge_u"])
 
 const bitwise = (name: string, op: string, wasm: PlainOp) =>
   elementwise({
-    name, arity: 2, dtypes: "intOrBool", jvp: "zero",
+    name,
+    arity: 2,
+    dtypes: "intOrBool",
+    jvp: "zero",
     alu: { js: jsInfix(op), wasm: wasmOp(wasm), wgsl: wgslInfix(op), cuda: ([a, b], t) => `(${ctype(t.from)})(${a} ${op} ${b})` },
   });
 export const andP = bitwise("and", "&", "i32.and");
@@ -36,12 +43,16 @@ export const xorP = bitwise("xor", "^", "i32.xor");
 /** Shifts by 32 or more give 0 (JavaScript and the hardware would take the count modulo 32). */
 const shift = (name: string, js: (a: string, b: string) => string, wasm: "i32.shl" | "i32.shr_u", c: string, wgsl: (a: string, b: string, d: string) => string) =>
   elementwise({
-    name, arity: 2, dtypes: "int", jvp: "zero",
+    name,
+    arity: 2,
+    dtypes: "int",
+    jvp: "zero",
     alu: {
       js: ([a, b]) => `(${b} >>> 0) >= 32 ? 0 : ${js(a, b)}`,
       wasm: {
         emit(w) {
-          const f = w.f, n = f.local("i32");
+          const f = w.f,
+            n = f.local("i32");
           w.arg(1);
           f.set(n).i32(0);
           w.arg(0);
@@ -52,10 +63,30 @@ const shift = (name: string, js: (a: string, b: string) => string, wasm: "i32.sh
       cuda: ([a, b], t) => `((unsigned)${b} >= 32u ? ${cZero(t.from)} : (${ctype(t.from)})((unsigned)${a} ${c} (unsigned)${b}))`,
     },
   });
-export const shiftLeftP = shift("shift_left", (a, b) => `${a} << ${b}`, "i32.shl", "<<", (a, b, d) => `select(${a} << (u32(${b}) & 31u), ${wgslZero(d as "int32")}, u32(${b}) >= 32u)`);
-export const shiftRightLogicalP = shift("shift_right_logical", (a, b) => `(${a} >>> ${b})`, "i32.shr_u", ">>", (a, b, d) =>
-  d === "int32" ? `select(bitcast<i32>(bitcast<u32>(${a}) >> (u32(${b}) & 31u)), 0, u32(${b}) >= 32u)` : `select(${a} >> (u32(${b}) & 31u), 0u, u32(${b}) >= 32u)`);
+export const shiftLeftP = shift(
+  "shift_left",
+  (a, b) => `${a} << ${b}`,
+  "i32.shl",
+  "<<",
+  (a, b, d) => `select(${a} << (u32(${b}) & 31u), ${wgslZero(d as "int32")}, u32(${b}) >= 32u)`,
+);
+export const shiftRightLogicalP = shift(
+  "shift_right_logical",
+  (a, b) => `(${a} >>> ${b})`,
+  "i32.shr_u",
+  ">>",
+  (a, b, d) => (d === "int32" ? `select(bitcast<i32>(bitcast<u32>(${a}) >> (u32(${b}) & 31u)), 0, u32(${b}) >= 32u)` : `select(${a} >> (u32(${b}) & 31u), 0u, u32(${b}) >= 32u)`),
+);
 
 const b2 = (p: Primitive) => (x: Tracer, y: Tracer) => bind1(p, [x, y]);
-export const eq = b2(eqP), ne = b2(neP), lt = b2(ltP), le = b2(leP), gt = b2(gtP), ge = b2(geP);
-export const and = b2(andP), or = b2(orP), xor = b2(xorP), shiftLeft = b2(shiftLeftP), shiftRightLogical = b2(shiftRightLogicalP);
+export const eq = b2(eqP),
+  ne = b2(neP),
+  lt = b2(ltP),
+  le = b2(leP),
+  gt = b2(gtP),
+  ge = b2(geP);
+export const and = b2(andP),
+  or = b2(orP),
+  xor = b2(xorP),
+  shiftLeft = b2(shiftLeftP),
+  shiftRightLogical = b2(shiftRightLogicalP);

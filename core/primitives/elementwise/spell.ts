@@ -13,8 +13,14 @@ export const isFloatType = (d: IRType) => d === "float32" || d === "float64";
 export const isIntType = (d: IRType) => d === "int32" || d === "uint32";
 
 // ---------------------------------------------------------------- JavaScript
-export const jsCall = (f: string): TextSpelling => (a) => `${f}(${a.join(", ")})`;
-export const jsInfix = (op: string): TextSpelling => ([a, b]) => `${a} ${op} ${b}`;
+export const jsCall =
+  (f: string): TextSpelling =>
+  (a) =>
+    `${f}(${a.join(", ")})`;
+export const jsInfix =
+  (op: string): TextSpelling =>
+  ([a, b]) =>
+    `${a} ${op} ${b}`;
 
 // ---------------------------------------------------------------- WebAssembly
 /** All operands, then one instruction. */
@@ -26,28 +32,42 @@ export const wasmImport = (name: string): WasmSpelling => ({ imports: () => [nam
 
 // ---------------------------------------------------------------- WGSL (floats are f32; booleans are u32 0/1)
 export const wgslZero = (d: IRType) => wgslLiteral(0, d as DType | "index");
-export const wgslCall = (f: string, helper?: string): TextSpelling => (a, _t, use) => {
-  if (helper) use(helper);
-  return `${f}(${a.join(", ")})`;
-};
-export const wgslInfix = (op: string): TextSpelling => ([a, b]) => `(${a} ${op} ${b})`;
-export const wgslFloatOnly = (f: string, helper?: string): TextSpelling => (a, t, use) => {
-  if (t.from !== "float32") throw new Error(`webgpu: ${f} of ${t.from} is not supported`);
-  return wgslCall(f, helper)(a, t, use);
-};
+export const wgslCall =
+  (f: string, helper?: string): TextSpelling =>
+  (a, _t, use) => {
+    if (helper) use(helper);
+    return `${f}(${a.join(", ")})`;
+  };
+export const wgslInfix =
+  (op: string): TextSpelling =>
+  ([a, b]) =>
+    `(${a} ${op} ${b})`;
+export const wgslFloatOnly =
+  (f: string, helper?: string): TextSpelling =>
+  (a, t, use) => {
+    if (t.from !== "float32") throw new Error(`webgpu: ${f} of ${t.from} is not supported`);
+    return wgslCall(f, helper)(a, t, use);
+  };
 
 // ---------------------------------------------------------------- CUDA C (booleans are 0/1 values)
 export const cOne = (d: IRType) => cLiteral(1, d as DType | "index");
 export const cZero = (d: IRType) => cLiteral(0, d as DType | "index");
 /** The C math function `name` at the operand's precision (`expf` or `exp`). */
-export const cMath = (name: string): TextSpelling => (a, t) => {
-  if (!isFloatType(t.from)) throw new Error(`cuda: ${name} of ${t.from} is not supported`);
-  return `${name}${t.from === "float32" ? "f" : ""}(${a.join(", ")})`;
-};
+export const cMath =
+  (name: string): TextSpelling =>
+  (a, t) => {
+    if (!isFloatType(t.from)) throw new Error(`cuda: ${name} of ${t.from} is not supported`);
+    return `${name}${t.from === "float32" ? "f" : ""}(${a.join(", ")})`;
+  };
 /** `cMath` applied directly to operand expressions. */
 export const cMathOf = (name: string, d: IRType, ...a: string[]) => cMath(name)(a, { from: d, to: d }, () => {});
 /** Wrapping int32 arithmetic goes through unsigned (signed overflow is undefined in C). */
-export const cWrapped = (op: string): TextSpelling => ([a, b], { from: d }) =>
-  d === "int32" ? `(int)((unsigned)${a} ${op} (unsigned)${b})` : d === "bool" ? `(unsigned char)(${a} ${op} ${b})` : `(${a} ${op} ${b})`;
-export const cInfix = (op: string): TextSpelling => ([a, b]) => `(${a} ${op} ${b})`;
+export const cWrapped =
+  (op: string): TextSpelling =>
+  ([a, b], { from: d }) =>
+    d === "int32" ? `(int)((unsigned)${a} ${op} (unsigned)${b})` : d === "bool" ? `(unsigned char)(${a} ${op} ${b})` : `(${a} ${op} ${b})`;
+export const cInfix =
+  (op: string): TextSpelling =>
+  ([a, b]) =>
+    `(${a} ${op} ${b})`;
 export { ctype };

@@ -6,14 +6,21 @@ import type { Tracer } from "../../tracer.ts";
 import { literal as wgslLiteral } from "../../backends/webgpu/wgsl.ts";
 import { literal as cLiteral } from "../../backends/cuda/cuda-c.ts";
 import { elementwise, type DTypeClass } from "./define.ts";
-import {
-  cMath, cMathOf, cOne, cZero, ctype, isFloatType, jsCall, wasmImport, wasmOp, wgslFloatOnly, wgslZero,
-} from "./spell.ts";
+import { cMath, cMathOf, cOne, cZero, ctype, isFloatType, jsCall, wasmImport, wasmOp, wgslFloatOnly, wgslZero } from "./spell.ts";
 import * as np from "../../np.ts";
 
 /** A float function of one operand with its derivative `jvp(x, y, t)` given y = f(x). */
 const unary = (name: string, alu: AluDef, jvp: (x: Tracer, y: Tracer, t: Tracer) => Tracer, dtypes: DTypeClass = "float") => {
-  const p = elementwise({ name, arity: 1, dtypes, alu, jvp: ([x], [t]) => { const y = bind1(p, [x]); return [[y], [jvp(x, y, t)]]; } });
+  const p = elementwise({
+    name,
+    arity: 1,
+    dtypes,
+    alu,
+    jvp: ([x], [t]) => {
+      const y = bind1(p, [x]);
+      return [[y], [jvp(x, y, t)]];
+    },
+  });
   return p;
 };
 
@@ -26,7 +33,9 @@ const mathFn = (name: string, wgslHelper = false): AluDef => ({
 });
 
 export const negP = elementwise({
-  name: "neg", arity: 1, dtypes: "numeric",
+  name: "neg",
+  arity: 1,
+  dtypes: "numeric",
   alu: {
     js: ([a]) => `-${a}`,
     wasm: { emit: (w, t) => (isFloatType(t.from) ? (w.args(), w.f.op("f64.neg")) : (w.f.i32(0), w.arg(0), w.f.op("i32.sub"))) },
@@ -41,47 +50,66 @@ export const logP = unary("log", mathFn("log"), (x, _y, t) => np.div(t, x));
 export const log1pP = unary("log1p", mathFn("log1p", true), (x, _y, t) => np.div(t, np.add(x, 1)));
 export const expm1P = unary("expm1", mathFn("expm1", true), (_x, y, t) => np.mul(t, np.add(y, 1)));
 export const sqrtP = unary("sqrt", { ...mathFn("sqrt"), wasm: wasmOp("f64.sqrt") }, (_x, y, t) => np.div(t, np.mul(y, 2)));
-export const rsqrtP = unary("rsqrt", {
-  js: ([a]) => `1 / Math.sqrt(${a})`,
-  wasm: { emit: (w) => (w.f.f64(1), w.arg(0), w.f.op("f64.sqrt").op("f64.div")) },
-  wgsl: wgslFloatOnly("inverseSqrt"),
-  // The CPU computes 1 / sqrt(x), correctly rounded; rsqrtf is only within 2 ulp.
-  cuda: ([a], t) => `(${cOne(t.from)} / ${cMathOf("sqrt", t.from, a)})`,
-}, (x, y, t) => np.mul(t, np.mul(np.div(y, x), -0.5)));
+export const rsqrtP = unary(
+  "rsqrt",
+  {
+    js: ([a]) => `1 / Math.sqrt(${a})`,
+    wasm: { emit: (w) => (w.f.f64(1), w.arg(0), w.f.op("f64.sqrt").op("f64.div")) },
+    wgsl: wgslFloatOnly("inverseSqrt"),
+    // The CPU computes 1 / sqrt(x), correctly rounded; rsqrtf is only within 2 ulp.
+    cuda: ([a], t) => `(${cOne(t.from)} / ${cMathOf("sqrt", t.from, a)})`,
+  },
+  (x, y, t) => np.mul(t, np.mul(np.div(y, x), -0.5)),
+);
 export const sinP = unary("sin", mathFn("sin"), (x, _y, t) => np.mul(t, cos(x)));
 export const cosP = unary("cos", mathFn("cos"), (x, _y, t) => np.mul(t, neg(sin(x))));
 export const tanP = unary("tan", mathFn("tan"), (_x, y, t) => np.mul(t, np.add(np.mul(y, y), 1)));
 export const tanhP = unary("tanh", mathFn("tanh", true), (_x, y, t) => np.mul(t, np.sub(1, np.mul(y, y))));
-export const logisticP = unary("logistic", {
-  js: ([a]) => `1 / (1 + Math.exp(-${a}))`,
-  wasm: { imports: () => ["exp"], emit: (w) => (w.f.f64(1).f64(1), w.arg(0), w.f.op("f64.neg"), w.call("exp"), w.f.op("f64.add").op("f64.div")) },
-  wgsl: wgslFloatOnly("logistic_", "logistic"),
-  cuda: ([a], t) => `(${cOne(t.from)} / (${cOne(t.from)} + ${cMathOf("exp", t.from, `-${a}`)}))`,
-}, (_x, y, t) => np.mul(t, np.mul(y, np.sub(1, y))));
-export const erfP = unary("erf", { js: jsCall("lib.erf"), wasm: wasmImport("erf"), wgsl: wgslFloatOnly("erf_", "erf"), cuda: cMath("erf") },
-  (x, _y, t) => np.mul(t, np.mul(exp(neg(np.mul(x, x))), 2 / Math.sqrt(Math.PI))));
-// Giles' approximation is float32-accurate; float64 adds one Newton step on erf(y) = a (lib.erfInv64).
-export const erfInvP = unary("erf_inv", {
-  js: ([a], t) => `lib.${t.from === "float64" ? "erfInv64" : "erfInv"}(${a})`,
-  wasm: { imports: (t) => [t.from === "float64" ? "erfInv64" : "erfInv"], emit: (w, t) => (w.args(), w.call(t.from === "float64" ? "erfInv64" : "erfInv")) },
-  wgsl: wgslFloatOnly("erf_inv_", "erf_inv"),
-  cuda: cMath("erfinv"),
-}, (_x, y, t) => np.mul(t, np.mul(exp(np.mul(y, y)), Math.sqrt(Math.PI) / 2)));
-export const absP = unary("abs", {
-  js: jsCall("Math.abs"),
-  wasm: {
-    emit(w, t) {
-      if (isFloatType(t.from)) return w.args(), void w.f.op("f64.abs");
-      if (t.from !== "int32") return w.arg(0);
-      // Math.abs(a) | 0: -a when negative (wrapping at -2^31, as |0 does).
-      const f = w.f, v = f.local("i32");
-      w.arg(0);
-      f.set(v).i32(0).get(v).op("i32.sub").get(v).get(v).i32(0).op("i32.lt_s").op("select");
-    },
+export const logisticP = unary(
+  "logistic",
+  {
+    js: ([a]) => `1 / (1 + Math.exp(-${a}))`,
+    wasm: { imports: () => ["exp"], emit: (w) => (w.f.f64(1).f64(1), w.arg(0), w.f.op("f64.neg"), w.call("exp"), w.f.op("f64.add").op("f64.div")) },
+    wgsl: wgslFloatOnly("logistic_", "logistic"),
+    cuda: ([a], t) => `(${cOne(t.from)} / (${cOne(t.from)} + ${cMathOf("exp", t.from, `-${a}`)}))`,
   },
-  wgsl: ([a], t) => (t.from === "uint32" || t.from === "bool" ? a : `abs(${a})`),
-  cuda: ([a], t) => (isFloatType(t.from) ? cMathOf("fabs", t.from, a) : t.from === "int32" ? `(${a} < 0 ? (int)(0u - (unsigned)${a}) : ${a})` : a),
-}, (x, _y, t) => np.mul(t, sign(x)), "numeric");
+  (_x, y, t) => np.mul(t, np.mul(y, np.sub(1, y))),
+);
+export const erfP = unary("erf", { js: jsCall("lib.erf"), wasm: wasmImport("erf"), wgsl: wgslFloatOnly("erf_", "erf"), cuda: cMath("erf") }, (x, _y, t) =>
+  np.mul(t, np.mul(exp(neg(np.mul(x, x))), 2 / Math.sqrt(Math.PI))),
+);
+// Giles' approximation is float32-accurate; float64 adds one Newton step on erf(y) = a (lib.erfInv64).
+export const erfInvP = unary(
+  "erf_inv",
+  {
+    js: ([a], t) => `lib.${t.from === "float64" ? "erfInv64" : "erfInv"}(${a})`,
+    wasm: { imports: (t) => [t.from === "float64" ? "erfInv64" : "erfInv"], emit: (w, t) => (w.args(), w.call(t.from === "float64" ? "erfInv64" : "erfInv")) },
+    wgsl: wgslFloatOnly("erf_inv_", "erf_inv"),
+    cuda: cMath("erfinv"),
+  },
+  (_x, y, t) => np.mul(t, np.mul(exp(np.mul(y, y)), Math.sqrt(Math.PI) / 2)),
+);
+export const absP = unary(
+  "abs",
+  {
+    js: jsCall("Math.abs"),
+    wasm: {
+      emit(w, t) {
+        if (isFloatType(t.from)) return (w.args(), void w.f.op("f64.abs"));
+        if (t.from !== "int32") return w.arg(0);
+        // Math.abs(a) | 0: -a when negative (wrapping at -2^31, as |0 does).
+        const f = w.f,
+          v = f.local("i32");
+        w.arg(0);
+        f.set(v).i32(0).get(v).op("i32.sub").get(v).get(v).i32(0).op("i32.lt_s").op("select");
+      },
+    },
+    wgsl: ([a], t) => (t.from === "uint32" || t.from === "bool" ? a : `abs(${a})`),
+    cuda: ([a], t) => (isFloatType(t.from) ? cMathOf("fabs", t.from, a) : t.from === "int32" ? `(${a} < 0 ? (int)(0u - (unsigned)${a}) : ${a})` : a),
+  },
+  (x, _y, t) => np.mul(t, sign(x)),
+  "numeric",
+);
 
 /** Unary ops whose derivative is zero where defined (sign, rounding, not). */
 const flat = (name: string, dtypes: DTypeClass, alu: AluDef) => elementwise({ name, arity: 1, dtypes, alu, jvp: "zero" });
@@ -108,8 +136,7 @@ export const signP = flat("sign", "numeric", {
   },
   wgsl: ([a], { from: d }) =>
     d === "uint32" ? `select(0u, 1u, ${a} > 0u)` : `select(select(${a}, ${wgslLiteral(-1, d as DType)}, ${a} < ${wgslZero(d)}), ${wgslLiteral(1, d as DType)}, ${a} > ${wgslZero(d)})`,
-  cuda: ([a], { from: d }) =>
-    d === "uint32" || d === "bool" ? `(${a} > 0u ? 1u : 0u)` : `(${a} > ${cZero(d)} ? ${cOne(d)} : (${a} < ${cZero(d)} ? ${cLiteral(-1, d as DType)} : ${a}))`,
+  cuda: ([a], { from: d }) => (d === "uint32" || d === "bool" ? `(${a} > 0u ? 1u : 0u)` : `(${a} > ${cZero(d)} ? ${cOne(d)} : (${a} < ${cZero(d)} ? ${cLiteral(-1, d as DType)} : ${a}))`),
 });
 
 /** A rounding function: `wasm`'s instruction on floats, the identity on integers. */
@@ -130,20 +157,40 @@ export const notP = flat("not", "intOrBool", {
   cuda: ([a], t) => (t.from === "bool" ? `(unsigned char)(1u - ${a})` : `(${ctype(t.from)})(~${a})`),
 });
 export const isFiniteP = elementwise({
-  name: "is_finite", arity: 1, dtypes: "float", outDtype: () => "bool", jvp: "zero",
+  name: "is_finite",
+  arity: 1,
+  dtypes: "float",
+  outDtype: () => "bool",
+  jvp: "zero",
   alu: {
     js: ([a]) => `Number.isFinite(${a}) ? 1 : 0`,
     // a - a is 0 exactly when a is finite.
     wasm: { emit: (w, t) => (isFloatType(t.from) ? (w.arg(0), w.arg(0), w.f.op("f64.sub").f64(0).op("f64.eq")) : w.f.i32(1)) },
     wgsl: ([a]) => `select(0u, 1u, (bitcast<u32>(${a}) & 0x7f800000u) != 0x7f800000u)`,
     cuda: ([a], { from: d }) =>
-      d === "float32" ? `((__float_as_uint(${a}) & 0x7f800000u) != 0x7f800000u)`
-        : d === "float64" ? `((__double_as_longlong(${a}) & 0x7ff0000000000000ll) != 0x7ff0000000000000ll)` : "1",
+      d === "float32" ? `((__float_as_uint(${a}) & 0x7f800000u) != 0x7f800000u)` : d === "float64" ? `((__double_as_longlong(${a}) & 0x7ff0000000000000ll) != 0x7ff0000000000000ll)` : "1",
   },
 });
 
 const b1 = (p: ReturnType<typeof elementwise>) => (x: Tracer) => bind1(p, [x]);
-export const neg = b1(negP), exp = b1(expP), log = b1(logP), log1p = b1(log1pP), expm1 = b1(expm1P);
-export const sqrt = b1(sqrtP), rsqrt = b1(rsqrtP), sin = b1(sinP), cos = b1(cosP), tan = b1(tanP), tanh = b1(tanhP);
-export const logistic = b1(logisticP), erf = b1(erfP), erfInv = b1(erfInvP), abs = b1(absP), sign = b1(signP);
-export const floor = b1(floorP), ceil = b1(ceilP), round = b1(roundP), not = b1(notP), isFinite = b1(isFiniteP);
+export const neg = b1(negP),
+  exp = b1(expP),
+  log = b1(logP),
+  log1p = b1(log1pP),
+  expm1 = b1(expm1P);
+export const sqrt = b1(sqrtP),
+  rsqrt = b1(rsqrtP),
+  sin = b1(sinP),
+  cos = b1(cosP),
+  tan = b1(tanP),
+  tanh = b1(tanhP);
+export const logistic = b1(logisticP),
+  erf = b1(erfP),
+  erfInv = b1(erfInvP),
+  abs = b1(absP),
+  sign = b1(signP);
+export const floor = b1(floorP),
+  ceil = b1(ceilP),
+  round = b1(roundP),
+  not = b1(notP),
+  isFinite = b1(isFiniteP);

@@ -57,8 +57,14 @@ withBlas("gemm on the BLAS", () => {
       fc.assert(
         fc.property(
           fc.record({
-            batch: fc.integer({ min: 0, max: 3 }), m: fc.integer({ min: 0, max: 37 }), n: fc.integer({ min: 0, max: 37 }), k: fc.integer({ min: 0, max: 37 }),
-            la: fc.constantFrom(...layouts), lb: fc.constantFrom(...layouts), beta: fc.constantFrom(0, 1), seed: fc.nat(),
+            batch: fc.integer({ min: 0, max: 3 }),
+            m: fc.integer({ min: 0, max: 37 }),
+            n: fc.integer({ min: 0, max: 37 }),
+            k: fc.integer({ min: 0, max: 37 }),
+            la: fc.constantFrom(...layouts),
+            lb: fc.constantFrom(...layouts),
+            beta: fc.constantFrom(0, 1),
+            seed: fc.nat(),
           }),
           ({ batch, m, n, k, la, lb, beta, seed }) => {
             const a = view(dtype, batch, m, k, la, seed);
@@ -99,7 +105,15 @@ withBlas("dot_general on the BLAS", () => {
     setBlasMinWork(0);
     fc.assert(
       fc.property(
-        fc.record({ b: fc.integer({ min: 1, max: 4 }), m: fc.integer({ min: 1, max: 40 }), n: fc.integer({ min: 1, max: 40 }), k: fc.integer({ min: 1, max: 40 }), swap: fc.boolean(), dtype: fc.constantFrom<Dt>("float32", "float64"), seed: fc.nat() }),
+        fc.record({
+          b: fc.integer({ min: 1, max: 4 }),
+          m: fc.integer({ min: 1, max: 40 }),
+          n: fc.integer({ min: 1, max: 40 }),
+          k: fc.integer({ min: 1, max: 40 }),
+          swap: fc.boolean(),
+          dtype: fc.constantFrom<Dt>("float32", "float64"),
+          seed: fc.nat(),
+        }),
         ({ b, m, n, k, swap, dtype, seed }) => {
           // lhs [m, b, k] or [b, k, m]; rhs [b, k, n]: permuted batch and contracting axes.
           const lShape = swap ? [b, k, m] : [m, b, k];
@@ -167,18 +181,38 @@ withBlas("dot_general on the BLAS", () => {
 
 withBlas("conv_general_dilated through GEMM on the BLAS", () => {
   const convCase = fc.record({
-    n: fc.integer({ min: 1, max: 3 }), g: fc.integer({ min: 1, max: 2 }), cg: fc.integer({ min: 1, max: 3 }), og: fc.integer({ min: 1, max: 3 }),
-    h: fc.integer({ min: 1, max: 9 }), w: fc.integer({ min: 1, max: 9 }), kh: fc.integer({ min: 1, max: 3 }), kw: fc.integer({ min: 1, max: 3 }),
-    stride: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })), pad: fc.tuple(fc.integer({ min: -1, max: 2 }), fc.integer({ min: 0, max: 2 })),
-    lhsDil: fc.integer({ min: 1, max: 2 }), rhsDil: fc.integer({ min: 1, max: 2 }),
-    dtype: fc.constantFrom<Dt>("float32", "float64"), wasm: fc.boolean(), budget: fc.constantFrom(1, 7, 50, 1 << 22), seed: fc.nat(),
+    n: fc.integer({ min: 1, max: 3 }),
+    g: fc.integer({ min: 1, max: 2 }),
+    cg: fc.integer({ min: 1, max: 3 }),
+    og: fc.integer({ min: 1, max: 3 }),
+    h: fc.integer({ min: 1, max: 9 }),
+    w: fc.integer({ min: 1, max: 9 }),
+    kh: fc.integer({ min: 1, max: 3 }),
+    kw: fc.integer({ min: 1, max: 3 }),
+    stride: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })),
+    pad: fc.tuple(fc.integer({ min: -1, max: 2 }), fc.integer({ min: 0, max: 2 })),
+    lhsDil: fc.integer({ min: 1, max: 2 }),
+    rhsDil: fc.integer({ min: 1, max: 2 }),
+    dtype: fc.constantFrom<Dt>("float32", "float64"),
+    wasm: fc.boolean(),
+    budget: fc.constantFrom(1, 7, 50, 1 << 22),
+    seed: fc.nat(),
   });
 
   it("agrees with the JavaScript convolution over strides, padding, dilations, groups, dtypes, chunkings, wasm or JS im2col", () => {
     let ran = 0;
     fc.assert(
       fc.property(convCase, (c) => {
-        const p: ConvParams = { strides: c.stride, padding: [[c.pad[0], c.pad[1]], [c.pad[1], c.pad[0]]], lhsDilation: [c.lhsDil, 1], rhsDilation: [1, c.rhsDil], groups: c.g };
+        const p: ConvParams = {
+          strides: c.stride,
+          padding: [
+            [c.pad[0], c.pad[1]],
+            [c.pad[1], c.pad[0]],
+          ],
+          lhsDilation: [c.lhsDil, 1],
+          rhsDilation: [1, c.rhsDil],
+          groups: c.g,
+        };
         const la = { shape: [c.n, c.g * c.cg, c.h, c.w], dtype: c.dtype };
         const ra = { shape: [c.g * c.og, c.cg, c.kh, c.kw], dtype: c.dtype };
         let shape: number[];
@@ -218,7 +252,16 @@ withBlas("conv_general_dilated through GEMM on the BLAS", () => {
 
   it("runs a kernel-gradient-shaped convolution (window larger than the output) in channel chunks, matching the JavaScript convolution", () => {
     // The kernel gradient of a 3x3 SAME conv on 5 images of 6 x 14 x 14: lhs [Cin, N, H, W], rhs [Cout, N, Ho, Wo], output 3 x 3.
-    const p: ConvParams = { strides: [1, 1], padding: [[1, 1], [1, 1]], lhsDilation: [1, 1], rhsDilation: [1, 1], groups: 1 };
+    const p: ConvParams = {
+      strides: [1, 1],
+      padding: [
+        [1, 1],
+        [1, 1],
+      ],
+      lhsDilation: [1, 1],
+      rhsDilation: [1, 1],
+      groups: 1,
+    };
     const la = { shape: [6, 5, 14, 14], dtype: "float32" as const };
     const ra = { shape: [4, 5, 14, 14], dtype: "float32" as const };
     const oa = { shape: convOutShape(la, ra, p), dtype: "float32" as const };
@@ -237,9 +280,36 @@ withBlas("conv_general_dilated through GEMM on the BLAS", () => {
 
   it("computes few output channels from many input channels (product, then a sum over taps) as the JavaScript convolution does", () => {
     const cases: ConvParams[] = [
-      { strides: [1, 1], padding: [[1, 1], [1, 1]], lhsDilation: [1, 1], rhsDilation: [1, 1], groups: 1 },
-      { strides: [2, 1], padding: [[0, 2], [-1, 1]], lhsDilation: [1, 1], rhsDilation: [1, 2], groups: 1 },
-      { strides: [1, 2], padding: [[2, 2], [1, 0]], lhsDilation: [2, 1], rhsDilation: [1, 1], groups: 1 },
+      {
+        strides: [1, 1],
+        padding: [
+          [1, 1],
+          [1, 1],
+        ],
+        lhsDilation: [1, 1],
+        rhsDilation: [1, 1],
+        groups: 1,
+      },
+      {
+        strides: [2, 1],
+        padding: [
+          [0, 2],
+          [-1, 1],
+        ],
+        lhsDilation: [1, 1],
+        rhsDilation: [1, 2],
+        groups: 1,
+      },
+      {
+        strides: [1, 2],
+        padding: [
+          [2, 2],
+          [1, 0],
+        ],
+        lhsDilation: [2, 1],
+        rhsDilation: [1, 1],
+        groups: 1,
+      },
     ];
     for (const dtype of ["float32", "float64"] as const) {
       for (const [i, p] of cases.entries()) {
@@ -262,10 +332,24 @@ withBlas("conv_general_dilated through GEMM on the BLAS", () => {
     const x = np.array(randomData("float64", 2 * 3 * 6 * 5, 21)).reshape([2, 3, 6, 5]);
     const w = np.array(randomData("float64", 4 * 3 * 3 * 2, 22)).reshape([4, 3, 3, 2]);
     const g = np.array(randomData("float64", 2 * 4 * 3 * 3, 23)).reshape([2, 4, 3, 3]);
-    const f = (x: Tracer, w: Tracer) => np.sum(lax.conv(x, w, { strides: [2, 2], padding: [[1, 1], [1, 0]] }).mul(g));
+    const f = (x: Tracer, w: Tracer) =>
+      np.sum(
+        lax
+          .conv(x, w, {
+            strides: [2, 2],
+            padding: [
+              [1, 1],
+              [1, 0],
+            ],
+          })
+          .mul(g),
+      );
     const [dx, dw] = (grad(f, { argnums: [0, 1] })(x, w) as Tracer[]).map((t) => t.dataSync());
     const h = 1e-6;
-    for (const [which, base, got] of [[0, x, dx], [1, w, dw]] as const) {
+    for (const [which, base, got] of [
+      [0, x, dx],
+      [1, w, dw],
+    ] as const) {
       const data = Float64Array.from(base.dataSync());
       for (let i = 0; i < data.length; i += 7) {
         const shifted = (d: number) => {

@@ -12,7 +12,15 @@ describe("2x2 pooling kernels", () => {
       fc.property(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 2, max: 7 }), fc.integer({ min: 2, max: 7 }), fc.constantFrom(1, -1), fc.infiniteStream(values), (batch, h, w, sign, stream) => {
         const x = Float32Array.from({ length: batch * h * w }, () => stream.next().value);
         const t = Float32Array.from(x, (_, i) => i + 1);
-        const g = pool2x2Geometry([batch, h, w], { window: [1, 2, 2], strides: [1, 2, 2], padding: [[0, 0], [0, 0], [0, 0]] })!;
+        const g = pool2x2Geometry([batch, h, w], {
+          window: [1, 2, 2],
+          strides: [1, 2, 2],
+          padding: [
+            [0, 0],
+            [0, 0],
+            [0, 0],
+          ],
+        })!;
         const n = batch * g.oh * g.ow;
         const picks: number[] = [];
         for (let b = 0; b < batch; b++) {

@@ -51,7 +51,10 @@ function bothRenderers(f: (...xs: Tracer[]) => Tracer, args: Tracer[], what: str
 
 const bind = (name: string, args: Tracer[], params: Record<string, unknown> = {}) => bind1(getPrimitive(name), args, params);
 // A reshape after the op makes a two-equation group, so the op runs inside a fused kernel.
-const fused = (name: string, params?: Record<string, unknown>) => (...xs: Tracer[]) => np.reshape(bind(name, xs, params), [-1, 1]);
+const fused =
+  (name: string, params?: Record<string, unknown>) =>
+  (...xs: Tracer[]) =>
+    np.reshape(bind(name, xs, params), [-1, 1]);
 
 const FLOAT_UNARY = ["neg", "exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "sin", "cos", "tan", "tanh", "logistic", "erf", "abs", "sign", "floor", "ceil", "round", "is_finite"];
 const FLOAT_BINARY = ["add", "sub", "mul", "div", "rem", "pow", "max", "min", "atan2", "eq", "ne", "lt", "le", "gt", "ge"];
@@ -103,7 +106,11 @@ describe("WebAssembly kernels = JavaScript kernels, bit for bit", () => {
   it("reductions (sum, prod, max, min) over kept and reduced axes, every dtype", () => {
     for (const dtype of ["float32", "float64", "int32", "uint32"] as DType[]) {
       const v = VALUES[dtype];
-      const x = fromTyped(Float64Array.from({ length: 6 * v.length }, (_, i) => v[(i * 7) % v.length]), [6, v.length], dtype);
+      const x = fromTyped(
+        Float64Array.from({ length: 6 * v.length }, (_, i) => v[(i * 7) % v.length]),
+        [6, v.length],
+        dtype,
+      );
       for (const red of ["sum", "prod", "max", "min"] as const) {
         for (const axis of [0, 1, null]) {
           const f = (t: Tracer) => (np as unknown as Record<string, (x: Tracer, o: object) => Tracer>)[red === "sum" ? "sum" : red === "prod" ? "prod" : red](np.abs(t), { axis });
@@ -151,8 +158,16 @@ describe("WebAssembly kernels on worker threads", () => {
       return;
     }
     const n = 1 << 20;
-    const x = fromTyped(Float32Array.from({ length: n }, (_, i) => Math.sin(i) * 3), [256, n / 256], "float32");
-    const b = fromTyped(Float32Array.from({ length: n / 256 }, (_, i) => Math.cos(i)), [n / 256], "float32");
+    const x = fromTyped(
+      Float32Array.from({ length: n }, (_, i) => Math.sin(i) * 3),
+      [256, n / 256],
+      "float32",
+    );
+    const b = fromTyped(
+      Float32Array.from({ length: n / 256 }, (_, i) => Math.cos(i)),
+      [n / 256],
+      "float32",
+    );
     const before = wasmKernelStats.threaded;
     bothRenderers((a, c) => np.sub(np.mul(np.tanh(np.add(a, c)), a), 0.5), [x, b], "threaded map");
     bothRenderers((a, c) => np.sum(np.mul(np.add(a, c), a), { axis: 1 }), [x, b], "threaded reduction");

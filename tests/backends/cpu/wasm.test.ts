@@ -106,7 +106,11 @@ describe("sgemm", () => {
     it(`matches the reference on large shapes that span K blocks and threads (${threads})`, () => {
       setCpuThreads(threads);
       const helpedBefore = workerBlockCount();
-      for (const [batch, m, n, k] of [[1, 257, 129, 300], [2, 130, 67, 1100], [1, 3, 700, 513]]) {
+      for (const [batch, m, n, k] of [
+        [1, 257, 129, 300],
+        [2, 130, 67, 1100],
+        [1, 3, 700, 513],
+      ]) {
         const a = view(batch, m, k, false, m);
         const b = view(batch, k, n, false, n);
         const out = new Float32Array(batch * m * n);
@@ -160,8 +164,14 @@ describe("dot_general on the wasm kernel", () => {
         const lc = twoK ? [3, 4] : [3];
         const rc = twoK ? [1, 2] : [1];
         const dims: DotDims = { contracting: [lc.map((a) => where(lOrder, a)), rc.map((a) => where(rOrder, a))], batch: [[where(lOrder, 0)], [where(rOrder, 0)]] };
-        const l = randomData(lShape.reduce((x, y) => x * y, 1), seed);
-        const r = randomData(rShape.reduce((x, y) => x * y, 1), seed + 7);
+        const l = randomData(
+          lShape.reduce((x, y) => x * y, 1),
+          seed,
+        );
+        const r = randomData(
+          rShape.reduce((x, y) => x * y, 1),
+          seed + 7,
+        );
         const outSize = b * m1 * m2 * n;
         const got = new Float32Array(outSize);
         const want = new Float32Array(outSize);
@@ -179,9 +189,19 @@ describe("conv_general_dilated on the wasm kernel", () => {
   it("agrees with the JavaScript loop over strides, padding, dilations and groups", () => {
     const small = (min: number, max: number) => fc.integer({ min, max });
     const arb = fc.record({
-      n: small(1, 3), g: small(1, 2), cg: small(1, 3), og: small(1, 5), h: small(1, 9), w: small(1, 9), kh: small(1, 3), kw: small(1, 3),
-      strides: fc.tuple(small(1, 2), small(1, 2)), lhsDilation: fc.tuple(small(1, 2), small(1, 2)), rhsDilation: fc.tuple(small(1, 2), small(1, 2)),
-      padding: fc.tuple(fc.tuple(small(-1, 2), small(-1, 2)), fc.tuple(small(-1, 2), small(-1, 2))), seed: fc.nat(),
+      n: small(1, 3),
+      g: small(1, 2),
+      cg: small(1, 3),
+      og: small(1, 5),
+      h: small(1, 9),
+      w: small(1, 9),
+      kh: small(1, 3),
+      kw: small(1, 3),
+      strides: fc.tuple(small(1, 2), small(1, 2)),
+      lhsDilation: fc.tuple(small(1, 2), small(1, 2)),
+      rhsDilation: fc.tuple(small(1, 2), small(1, 2)),
+      padding: fc.tuple(fc.tuple(small(-1, 2), small(-1, 2)), fc.tuple(small(-1, 2), small(-1, 2))),
+      seed: fc.nat(),
     });
     let ran = 0;
     fc.assert(
@@ -197,8 +217,14 @@ describe("conv_general_dilated on the wasm kernel", () => {
         }
         ran++;
         const oa = { shape: outShape, dtype: "float32" as const };
-        const x = randomData(la.shape.reduce((u, v) => u * v, 1), c.seed);
-        const w = randomData(ra.shape.reduce((u, v) => u * v, 1), c.seed + 3);
+        const x = randomData(
+          la.shape.reduce((u, v) => u * v, 1),
+          c.seed,
+        );
+        const w = randomData(
+          ra.shape.reduce((u, v) => u * v, 1),
+          c.seed + 3,
+        );
         const size = outShape.reduce((u, v) => u * v, 1);
         const got = new Float32Array(size).fill(NaN);
         const want = new Float32Array(size);
@@ -214,7 +240,16 @@ describe("conv_general_dilated on the wasm kernel", () => {
 
   it("agrees with the JavaScript loop when the images do not fit in one product (uneven chunks, two groups)", () => {
     // 144 x 10000 patch floats per image: two images per product, then one.
-    const p: ConvParams = { strides: [1, 1], padding: [[1, 1], [1, 1]], lhsDilation: [1, 1], rhsDilation: [1, 1], groups: 2 };
+    const p: ConvParams = {
+      strides: [1, 1],
+      padding: [
+        [1, 1],
+        [1, 1],
+      ],
+      lhsDilation: [1, 1],
+      rhsDilation: [1, 1],
+      groups: 2,
+    };
     const la = { shape: [3, 32, 100, 100], dtype: "float32" as const };
     const ra = { shape: [10, 16, 3, 3], dtype: "float32" as const };
     const oa = { shape: convOutShape(la, ra, p), dtype: "float32" as const };

@@ -57,7 +57,7 @@ describe("generated CUDA C", () => {
     expect(ROUTINE_NAMES.filter((name) => !hasCudaRoutine(name))).toEqual([]);
   });
 
-  it("every module is self-contained: one extern \"C\" entry, launch bounds equal to the launch's threads, no includes", () => {
+  it('every module is self-contained: one extern "C" entry, launch bounds equal to the launch\'s threads, no includes', () => {
     for (const p of passes) {
       expect(p.code).not.toMatch(/#include/);
       const entries = p.code.match(new RegExp(`extern "C" __global__ void __launch_bounds__\\((\\d+)\\) ${ENTRY}\\(`, "g")) ?? [];
@@ -90,18 +90,24 @@ describe("generated CUDA C", () => {
     expect(literal(4294967295, "uint32")).toBe("4294967295u");
   });
 
-  it.skipIf(!nvcc)(`all ${codes.length} modules compile with nvcc -ptx -arch=sm_90 and assemble for sm_90`, async () => {
-    const dir = mkdtempSync(join(tmpdir(), "augerino-cuda-codegen-"));
-    await Promise.all(chunks(codes, 2).map(async ({ first, items }, i) => {
-      const cu = join(dir, `part${i}.cu`);
-      writeFileSync(cu, batchSource(items, first));
-      const ptx = join(dir, `part${i}.ptx`);
-      await exec(nvcc!, ["-ptx", "-arch=sm_90", "-std=c++17", "-o", ptx, cu]);
-      await exec(nvcc!, ["-cubin", "-arch=sm_90", "-o", join(dir, `part${i}.cubin`), ptx]);
-    }));
-    expect(readdirSync(dir).filter((f) => f.endsWith(".cubin")).length).toBe(Math.min(2, codes.length));
-    rmSync(dir, { recursive: true, force: true });
-  }, 180_000);
+  it.skipIf(!nvcc)(
+    `all ${codes.length} modules compile with nvcc -ptx -arch=sm_90 and assemble for sm_90`,
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), "augerino-cuda-codegen-"));
+      await Promise.all(
+        chunks(codes, 2).map(async ({ first, items }, i) => {
+          const cu = join(dir, `part${i}.cu`);
+          writeFileSync(cu, batchSource(items, first));
+          const ptx = join(dir, `part${i}.ptx`);
+          await exec(nvcc!, ["-ptx", "-arch=sm_90", "-std=c++17", "-o", ptx, cu]);
+          await exec(nvcc!, ["-cubin", "-arch=sm_90", "-o", join(dir, `part${i}.cubin`), ptx]);
+        }),
+      );
+      expect(readdirSync(dir).filter((f) => f.endsWith(".cubin")).length).toBe(Math.min(2, codes.length));
+      rmSync(dir, { recursive: true, force: true });
+    },
+    180_000,
+  );
 });
 
 describe("compiling kernels at run time", () => {
@@ -144,27 +150,37 @@ describe("compiling kernels at run time", () => {
     }
   });
 
-  it.skipIf(!nvcc)("nvcc output is cached in memory and on disk", () => {
-    process.env.AUGERINO_CUDA_CACHE = mkdtempSync(join(tmpdir(), "augerino-cuda-cache-"));
-    const compiler = nvccCompiler(nvcc!);
-    expect(compiler.archs).toContain(90);
-    const src = `extern "C" __global__ void __launch_bounds__(32) ${ENTRY}(float* __restrict__ out) { out[threadIdx.x] = ${Date.now() % 1000}.0f; }\n`;
-    const before = { ...compileStats };
-    const ptx = compileCached(compiler, src, { arch: 90, kind: "ptx" });
-    expect(Buffer.from(ptx).toString("utf8")).toMatch(/\.target sm_90/);
-    expect(ptx[ptx.length - 1]).toBe(0);
-    expect(compileCached(compiler, src, { arch: 90, kind: "ptx" })).toBe(ptx);
-    forgetCompiled();
-    expect([...compileCached(compiler, src, { arch: 90, kind: "ptx" })]).toEqual([...ptx]);
-    const cubin = compileCached(compiler, src, { arch: 90, kind: "cubin" });
-    expect([...cubin.slice(0, 4)]).toEqual([0x7f, 0x45, 0x4c, 0x46]); // an ELF image
-    expect(compileStats.compiled - before.compiled).toBe(2);
-    expect(compileStats.memoryHits - before.memoryHits).toBe(1);
-    expect(compileStats.diskHits - before.diskHits).toBe(1);
-    expect(readdirSync(process.env.AUGERINO_CUDA_CACHE!).map((f) => f.split(".")[1]).sort()).toEqual(["cubin", "ptx"]);
-  }, 60_000);
+  it.skipIf(!nvcc)(
+    "nvcc output is cached in memory and on disk",
+    () => {
+      process.env.AUGERINO_CUDA_CACHE = mkdtempSync(join(tmpdir(), "augerino-cuda-cache-"));
+      const compiler = nvccCompiler(nvcc!);
+      expect(compiler.archs).toContain(90);
+      const src = `extern "C" __global__ void __launch_bounds__(32) ${ENTRY}(float* __restrict__ out) { out[threadIdx.x] = ${Date.now() % 1000}.0f; }\n`;
+      const before = { ...compileStats };
+      const ptx = compileCached(compiler, src, { arch: 90, kind: "ptx" });
+      expect(Buffer.from(ptx).toString("utf8")).toMatch(/\.target sm_90/);
+      expect(ptx[ptx.length - 1]).toBe(0);
+      expect(compileCached(compiler, src, { arch: 90, kind: "ptx" })).toBe(ptx);
+      forgetCompiled();
+      expect([...compileCached(compiler, src, { arch: 90, kind: "ptx" })]).toEqual([...ptx]);
+      const cubin = compileCached(compiler, src, { arch: 90, kind: "cubin" });
+      expect([...cubin.slice(0, 4)]).toEqual([0x7f, 0x45, 0x4c, 0x46]); // an ELF image
+      expect(compileStats.compiled - before.compiled).toBe(2);
+      expect(compileStats.memoryHits - before.memoryHits).toBe(1);
+      expect(compileStats.diskHits - before.diskHits).toBe(1);
+      expect(
+        readdirSync(process.env.AUGERINO_CUDA_CACHE!)
+          .map((f) => f.split(".")[1])
+          .sort(),
+      ).toEqual(["cubin", "ptx"]);
+    },
+    60_000,
+  );
 
   it.skipIf(!nvcc)("a kernel that does not compile reports nvcc's diagnostics", () => {
-    expect(() => nvccCompiler(nvcc!).compile(`extern "C" __global__ void ${ENTRY}() { undefined_thing(); }`, { arch: 90, kind: "ptx" })).toThrow(/cuda: nvcc could not compile a kernel \(exit \d+\):[\s\S]*undefined_thing/);
+    expect(() => nvccCompiler(nvcc!).compile(`extern "C" __global__ void ${ENTRY}() { undefined_thing(); }`, { arch: 90, kind: "ptx" })).toThrow(
+      /cuda: nvcc could not compile a kernel \(exit \d+\):[\s\S]*undefined_thing/,
+    );
   });
 });

@@ -124,15 +124,17 @@ export async function buildHostDevice(codes: readonly string[], parallel = 2): P
   const dir = mkdtempSync(join(tmpdir(), "augerino-cuda-emu-"));
   const index = new Map(codes.map((c, k) => [c, k]));
   const parts = chunks(codes, parallel);
-  await Promise.all(parts.map(async ({ first, items }, i) => {
-    const launchers = items.map((_, j) => {
-      const k = first + j;
-      return `extern "C" void aug_launch_${k}(unsigned blocks, unsigned threads, void** args, int coop) { aug_run(blocks, threads, coop, [&] { aug_call(m${k}::${entryOf(k)}, args); }); }`;
-    });
-    const src = join(dir, `part${i}.cpp`);
-    writeFileSync(src, `${batchSource(items, first, PRELUDE)}${LAUNCH_SUPPORT}${launchers.join("\n")}\n`);
-    await run("g++", ["-std=c++20", process.env.EMU_OPT ?? "-O0", "-ffp-contract=off", "-fno-fast-math", "-w", "-shared", "-fPIC", "-o", join(dir, `part${i}.so`), src]);
-  }));
+  await Promise.all(
+    parts.map(async ({ first, items }, i) => {
+      const launchers = items.map((_, j) => {
+        const k = first + j;
+        return `extern "C" void aug_launch_${k}(unsigned blocks, unsigned threads, void** args, int coop) { aug_run(blocks, threads, coop, [&] { aug_call(m${k}::${entryOf(k)}, args); }); }`;
+      });
+      const src = join(dir, `part${i}.cpp`);
+      writeFileSync(src, `${batchSource(items, first, PRELUDE)}${LAUNCH_SUPPORT}${launchers.join("\n")}\n`);
+      await run("g++", ["-std=c++20", process.env.EMU_OPT ?? "-O0", "-ffp-contract=off", "-fno-fast-math", "-w", "-shared", "-fPIC", "-o", join(dir, `part${i}.so`), src]);
+    }),
+  );
   const launch: Launcher[] = [];
   parts.forEach(({ first, items }, i) => {
     const lib = koffi.load(join(dir, `part${i}.so`));

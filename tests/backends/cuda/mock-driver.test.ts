@@ -71,7 +71,10 @@ describe.skipIf(skipReason !== null)("CUDA backend over a mock driver and host-e
 
   afterAll(() => {
     rmSync(dir, { recursive: true, force: true });
-    for (const [k, v] of [["AUGERINO_LIBCUDA", saved.lib], ["AUGERINO_CUDA_CACHE", saved.cache]] as const) {
+    for (const [k, v] of [
+      ["AUGERINO_LIBCUDA", saved.lib],
+      ["AUGERINO_CUDA_CACHE", saved.cache],
+    ] as const) {
       if (v === undefined) delete process.env[k];
       else process.env[k] = v;
     }
@@ -150,7 +153,10 @@ describe.skipIf(skipReason !== null)("CUDA backend over a mock driver and host-e
   it("linear algebra runs as a kernel, not on the host (det)", () => {
     const before = cudaStats.hostFallbacks;
     const launches = mockStats().launches;
-    const a = np.array([[2, 1], [1, 3]]) as NDArray;
+    const a = np.array([
+      [2, 1],
+      [1, 3],
+    ]) as NDArray;
     const d = linalg.det(onCuda(a)) as NDArray;
     expect(d.backend).toBe("cuda");
     expect(d.dataSync()[0]).toBeCloseTo(5, 5);
@@ -208,7 +214,9 @@ describe.skipIf(skipReason !== null)("CUDA backend over a mock driver and host-e
     const h = own.upload(new Float32Array([1, 2]), "float32");
     hooks.failNextSync(700);
     const read = () => own.readSync(h, { shape: [2], dtype: "float32" });
-    expect(read).toThrow(/cuda: cuStreamSynchronize failed: CUDA_ERROR_ILLEGAL_ADDRESS \(an illegal memory access was encountered\) \(while reading an array float32\[2\]; the CUDA context is unusable after this error\)/);
+    expect(read).toThrow(
+      /cuda: cuStreamSynchronize failed: CUDA_ERROR_ILLEGAL_ADDRESS \(an illegal memory access was encountered\) \(while reading an array float32\[2\]; the CUDA context is unusable after this error\)/,
+    );
     expect(read).toThrow(/ILLEGAL_ADDRESS/);
     expect(() => own.upload(new Float32Array([1]), "float32")).toThrow(/ILLEGAL_ADDRESS/);
   });

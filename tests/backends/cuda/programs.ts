@@ -48,9 +48,39 @@ const DTYPES: DType[] = ["float32", "float64", "int32", "uint32", "bool"];
 /** Float tolerance of ops computed by math-library functions (CUDA's and the host's differ from V8's by ulps). */
 const MATH_TOL = 2e-5;
 const EXACT_OPS = new Set([
-  "neg", "abs", "sign", "floor", "ceil", "round", "not", "is_finite", "add", "sub", "mul", "div", "rem", "max", "min",
-  "eq", "ne", "lt", "le", "gt", "ge", "and", "or", "xor", "shift_left", "shift_right_logical", "select", "convert_element_type",
-  "sqrt", "broadcast_in_dim", "reshape", "transpose", "stop_gradient",
+  "neg",
+  "abs",
+  "sign",
+  "floor",
+  "ceil",
+  "round",
+  "not",
+  "is_finite",
+  "add",
+  "sub",
+  "mul",
+  "div",
+  "rem",
+  "max",
+  "min",
+  "eq",
+  "ne",
+  "lt",
+  "le",
+  "gt",
+  "ge",
+  "and",
+  "or",
+  "xor",
+  "shift_left",
+  "shift_right_logical",
+  "select",
+  "convert_element_type",
+  "sqrt",
+  "broadcast_in_dim",
+  "reshape",
+  "transpose",
+  "stop_gradient",
 ]);
 
 const data = (x: Tracer) => (x as NDArray).dataSync();
@@ -62,8 +92,12 @@ export function oneEqnKernel(prim: string, inAvals: ShapedArray[], params: Param
 }
 
 /** Primitives that run as kernels of the IR, and the reductions among them. */
-export const KERNEL_PRIMS = allPrimitives().filter(runsAsKernel).map((p) => p.name);
-const REDUCTIONS = allPrimitives().filter((p) => p.reduceOp).map((p) => p.name);
+export const KERNEL_PRIMS = allPrimitives()
+  .filter(runsAsKernel)
+  .map((p) => p.name);
+const REDUCTIONS = allPrimitives()
+  .filter((p) => p.reduceOp)
+  .map((p) => p.name);
 
 /** A case running primitive `prim` on `args` through the backend's program for it; null when it runs on the host. */
 function primCase(name: string, prim: string, args: NDArray[], params: Params, tol: number): ProgramCase | null {
@@ -87,7 +121,11 @@ function kernelProgram({ kernel, order }: { kernel: Kernel; order: number[] }): 
 
 /** The same single-equation kernel with a forced reduction strategy. */
 function strategyCase(name: string, prim: string, args: NDArray[], params: Params, strategy: ReduceStrategy): ProgramCase {
-  const { kernel, order } = oneEqnKernel(prim, args.map((a) => a.aval), params);
+  const { kernel, order } = oneEqnKernel(
+    prim,
+    args.map((a) => a.aval),
+    params,
+  );
   return {
     name: `${name} [${strategy}]`,
     prim,
@@ -110,7 +148,16 @@ function edgeArray(dtype: DType, n: number, offset: number, rng: Rng): TypedArra
   const out = typedArrayFor(dtype, n);
   const edges = dtype === "float32" || dtype === "float64" ? F_EDGE : dtype === "int32" ? I_EDGE : dtype === "uint32" ? U_EDGE : [0, 1];
   for (let i = 0; i < n; i++) {
-    out[i] = i < edges.length ? edges[(i + offset) % edges.length] : dtype === "bool" ? (rng.next() < 0.5 ? 1 : 0) : dtype === "float32" || dtype === "float64" ? rng.uniform(-4, 4) : rng.int(dtype === "uint32" ? 0 : -50, 50);
+    out[i] =
+      i < edges.length
+        ? edges[(i + offset) % edges.length]
+        : dtype === "bool"
+          ? rng.next() < 0.5
+            ? 1
+            : 0
+          : dtype === "float32" || dtype === "float64"
+            ? rng.uniform(-4, 4)
+            : rng.int(dtype === "uint32" ? 0 : -50, 50);
   }
   return out;
 }
@@ -122,7 +169,10 @@ const DOMAIN: Record<string, [number, number]> = {
   erf: [-6, 6],
 };
 
-const ELEMENTWISE = allPrimitives().filter((p) => p.pointwise).map((p) => p.name).filter((n) => !["stop_gradient", "select", "convert_element_type"].includes(n));
+const ELEMENTWISE = allPrimitives()
+  .filter((p) => p.pointwise)
+  .map((p) => p.name)
+  .filter((n) => !["stop_gradient", "select", "convert_element_type"].includes(n));
 
 function elementwiseCases(): ProgramCase[] {
   const out: ProgramCase[] = [];
@@ -243,7 +293,10 @@ function dotCases(): ProgramCase[] {
   dot("x y^T [33,17]x[65,17]", rng.array([33, 17], "float32"), rng.array([65, 17], "float32"), [[1], [1]]);
   dot("batched [3,20,30]x[3,30,10]", rng.array([3, 20, 30], "float32"), rng.array([3, 30, 10], "float32"), [[2], [1]], [[0], [0]]);
   dot("batch last [20,30,3]x[30,10,3]", rng.array([20, 30, 3], "float32"), rng.array([30, 10, 3], "float32"), [[1], [0]], [[2], [2]]);
-  dot("two contracting axes reversed (packed)", rng.array([5, 4, 6], "float32"), rng.array([6, 4, 7], "float32"), [[1, 2], [1, 0]]);
+  dot("two contracting axes reversed (packed)", rng.array([5, 4, 6], "float32"), rng.array([6, 4, 7], "float32"), [
+    [1, 2],
+    [1, 0],
+  ]);
   dot("matvec [1,100]x[100,1]", rng.array([1, 100], "float32"), rng.array([100, 1], "float32"), [[1], [0]]);
   dot("int32 wraps", rng.array([9, 40], "int32", -70000, 70000), rng.array([40, 5], "int32", -70000, 70000), [[1], [0]]);
   dot("uint32", rng.array([9, 40], "uint32", 0, 70000), rng.array([40, 5], "uint32", 0, 70000), [[1], [0]]);
@@ -270,7 +323,20 @@ function ruleCases(): ProgramCase[] {
   out.push(primCase("scatter_add int32", "scatter_add", [rng.array([6], "int32", -9, 9), idx, rng.array([7], "int32", -9, 9)], { axis: 0 }, 0));
   const parts = Array.from({ length: 40 }, (_, k) => rng.array([2, 1 + (k % 3)], "float32"));
   out.push(primCase("concatenate 40 inputs", "concatenate", parts, { axis: 1 }, 0));
-  out.push(primCase("pad crop + interior", "pad", [rng.array([5, 4], "float32"), fromTyped(new Float32Array([9]), [], "float32")], { config: [[-1, 2, 1], [3, -2, 0]] }, 0));
+  out.push(
+    primCase(
+      "pad crop + interior",
+      "pad",
+      [rng.array([5, 4], "float32"), fromTyped(new Float32Array([9]), [], "float32")],
+      {
+        config: [
+          [-1, 2, 1],
+          [3, -2, 0],
+        ],
+      },
+      0,
+    ),
+  );
   out.push(primCase("slice strided", "slice", [rng.array([9, 8], "int32", -5, 5)], { start: [1, 2], limit: [8, 8], strides: [3, 2] }, 0));
   out.push(primCase("rev", "rev", [rng.array([3, 4, 5], "float32")], { axes: [0, 2] }, 0));
   out.push(primCase("bitcast float->int", "bitcast_convert_type", [fromTyped(new Float32Array(F_EDGE), [F_EDGE.length], "float32")], { newDtype: "int32" }, 0));
@@ -281,7 +347,9 @@ function ruleCases(): ProgramCase[] {
 async function primitiveCases(seeds: number[]): Promise<ProgramCase[]> {
   const dir = new URL("../../cases/", import.meta.url);
   const out: ProgramCase[] = [];
-  for (const file of readdirSync(dir).filter((f) => f.endsWith(".ts") && f !== "types.ts").sort()) {
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith(".ts") && f !== "types.ts")
+    .sort()) {
     const mod = (await import(new URL(file, dir).href)) as { cases: PrimCase[] };
     mod.cases.forEach((c, index) => {
       for (const seed of seeds) {

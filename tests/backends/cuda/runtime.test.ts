@@ -82,7 +82,9 @@ type NamedCase = PrimCase & { file: string; index: number };
 const cases: NamedCase[] = [];
 if (skipReason === null) {
   const dir = new URL("../../cases/", import.meta.url);
-  for (const file of readdirSync(dir).filter((f) => f.endsWith(".ts") && f !== "types.ts").sort()) {
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith(".ts") && f !== "types.ts")
+    .sort()) {
     const mod = (await import(new URL(file, dir).href)) as { cases: PrimCase[] };
     mod.cases.forEach((c, index) => cases.push({ ...c, file, index }));
   }
@@ -93,7 +95,10 @@ describe.skipIf(skipReason !== null)("CUDA primitives match the CPU", () => {
   const host = [...new Set(cases.map((c) => c.prim).filter((p) => !onDevice(p)))];
   if (host.length > 0) console.log(`[cuda] on the host (no CUDA kernel yet): ${host.join(", ")}`);
   for (const c of cases) {
-    const f = (params: object) => (...xs: Tracer[]) => applyPrim(c.prim, xs, params);
+    const f =
+      (params: object) =>
+      (...xs: Tracer[]) =>
+        applyPrim(c.prim, xs, params);
     for (const precision of ["float64", "float32"] as const) {
       const name = `${c.prim} (${c.file} #${c.index}, ${precision})`;
       const tol = precision === "float64" ? TOL64 : ((c as { gpuTol?: number }).gpuTol ?? TOL32);
@@ -117,7 +122,11 @@ describe.skipIf(skipReason !== null)("CUDA primitives match the CPU", () => {
           if (c.skip?.grad || which.length === 0) return;
           const outs = f(params)(...args).filter((o) => isFloat(o.dtype));
           if (outs.length === 0) return;
-          const loss = (...xs: Tracer[]) => f(params)(...xs).filter((o) => isFloat(o.dtype)).map((o) => np.sum(o)).reduce((a, b) => a.add(b));
+          const loss = (...xs: Tracer[]) =>
+            f(params)(...xs)
+              .filter((o) => isFloat(o.dtype))
+              .map((o) => np.sum(o))
+              .reduce((a, b) => a.add(b));
           const want = grad(loss, { argnums: which })(...args) as Tracer[];
           const got = grad(loss, { argnums: which })(...args.map(onCuda)) as Tracer[];
           await expectSame(got, want, tol * 10, `${name} grad, seed ${seed}`);
@@ -127,7 +136,12 @@ describe.skipIf(skipReason !== null)("CUDA primitives match the CPU", () => {
         for (const seed of seeds()) {
           if (c.skip?.vmap) return;
           const draws = [draw(seed, seed + 1), draw(seed, seed + 2)];
-          const stacked = draws[0].args.map((_, i) => stackAt(draws.map((d) => d.args[i]), 0));
+          const stacked = draws[0].args.map((_, i) =>
+            stackAt(
+              draws.map((d) => d.args[i]),
+              0,
+            ),
+          );
           const want = vmap(f(draws[0].params))(...stacked) as Tracer[];
           await expectSame(vmap(f(draws[0].params))(...stacked.map(onCuda)) as Tracer[], want, tol, `${name} vmap, seed ${seed}`);
         }

@@ -101,7 +101,15 @@ describe.skipIf(gpuSkipReason !== null)("augerino on WebGPU: gridSample", () => 
       fc.asyncProperty(fc.integer({ min: 1, max: 1e9 }), fc.boolean(), async (seed, alignCorners) => {
         const rng = new Rng(seed);
         const { gpu: x } = gpuArray(rng, [2, rng.int(1, 3), rng.int(1, 7), rng.int(1, 7)]);
-        const eye = onGpu(np.broadcastTo(np.array([[1, 0, 0], [0, 1, 0]]), [2, 2, 3]));
+        const eye = onGpu(
+          np.broadcastTo(
+            np.array([
+              [1, 0, 0],
+              [0, 1, 0],
+            ]),
+            [2, 2, 3],
+          ),
+        );
         const y = aug.gridSample(x, aug.affineGrid(eye, x.shape, { alignCorners }), { alignCorners });
         // Normalising and unnormalising a pixel index in float32 moves it by about 1e-6 of a pixel.
         expect(await maxDiffGpu(y, x, "identity warp")).toBeLessThan(1e-5);
@@ -114,7 +122,14 @@ describe.skipIf(gpuSkipReason !== null)("augerino on WebGPU: gridSample", () => 
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 1, max: 1e9 }), fc.integer({ min: 1, max: 7 }), async (seed, s) => {
         const { gpu: x, cpu: xc } = gpuArray(new Rng(seed), [1, 2, s, s]);
-        const rot = onGpu(np.array([[[0, -1, 0], [1, 0, 0]]]));
+        const rot = onGpu(
+          np.array([
+            [
+              [0, -1, 0],
+              [1, 0, 0],
+            ],
+          ]),
+        );
         const y = aug.gridSample(x, aug.affineGrid(rot, x.shape, { alignCorners: true }), { alignCorners: true });
         // out[i][j] = in[j][s-1-i], the permutation computed on the CPU.
         const want = np.flip(np.swapaxes(xc, 2, 3), { axis: 2 });
@@ -228,11 +243,15 @@ type Params = { w: Tracer; theta: Tracer };
 describe.skipIf(gpuSkipReason !== null)("augerino on WebGPU: the regulariser", () => {
   it("the regulariser rewards width: with lambda alone the gradient widens every generator", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.double({ min: 0.01, max: 3, noNaN: true }), { minLength: 6, maxLength: 6 }), fc.constantFrom("norm", "sqnorm") as fc.Arbitrary<"norm" | "sqnorm">, async (widths, reg) => {
-        const dist = aug.uniformAffine({ initWidth: widths });
-        const g = grad((t: Tracer) => aug.regularizer(dist, t, reg).mul(-1))(onGpu(dist.init()));
-        (await readGpu(g, "regulariser gradient")).forEach((v) => expect(v).toBeLessThan(0));
-      }),
+      fc.asyncProperty(
+        fc.array(fc.double({ min: 0.01, max: 3, noNaN: true }), { minLength: 6, maxLength: 6 }),
+        fc.constantFrom("norm", "sqnorm") as fc.Arbitrary<"norm" | "sqnorm">,
+        async (widths, reg) => {
+          const dist = aug.uniformAffine({ initWidth: widths });
+          const g = grad((t: Tracer) => aug.regularizer(dist, t, reg).mul(-1))(onGpu(dist.init()));
+          (await readGpu(g, "regulariser gradient")).forEach((v) => expect(v).toBeLessThan(0));
+        },
+      ),
       { numRuns: 5 },
     );
   });
@@ -278,5 +297,4 @@ describe.skipIf(gpuSkipReason !== null)("augerino on WebGPU: aug.loss composes w
     expect(await maxDiffGpu(jitted, eager, "jit - eager")).toBeLessThan(1e-5);
     expect(await relDiffGpu(jitted, cpu, "jit - CPU")).toBeLessThan(1e-5);
   });
-
 });

@@ -25,7 +25,13 @@ const TOL = 2e-5;
 
 async function expectConv(strategy: Strategy, args: NDArray[], params: Params, patchLimit?: number): Promise<void> {
   const [want] = applyPrim("conv_general_dilated", args, params) as NDArray[];
-  const program = convProgram(args.map((a) => a.aval), [want.aval], params, strategy, patchLimit);
+  const program = convProgram(
+    args.map((a) => a.aval),
+    [want.aval],
+    params,
+    strategy,
+    patchLimit,
+  );
   const got = await runOnGpu(program, args, want.aval);
   const msg = compareValues(got, want.dataSync(), true, TOL);
   expect(msg, `${strategy} lhs ${args[0].shape} rhs ${args[1].shape} ${JSON.stringify(params)}`).toBeNull();
@@ -43,8 +49,22 @@ describe.skipIf(gpuSkipReason !== null)("webgpu conv_general_dilated kernels", (
 
   it("channels that fill whole vec4s and ones that need padding", async () => {
     const rng = new Rng(12);
-    const base = { strides: [1, 1], padding: [[1, 1], [1, 1]], lhsDilation: [1, 1], rhsDilation: [1, 1], groups: 1 };
-    for (const [cin, k, groups] of [[4, 1, 1], [3, 3, 1], [8, 3, 2], [6, 2, 3]]) {
+    const base = {
+      strides: [1, 1],
+      padding: [
+        [1, 1],
+        [1, 1],
+      ],
+      lhsDilation: [1, 1],
+      rhsDilation: [1, 1],
+      groups: 1,
+    };
+    for (const [cin, k, groups] of [
+      [4, 1, 1],
+      [3, 3, 1],
+      [8, 3, 2],
+      [6, 2, 3],
+    ]) {
       const args = [rng.array([2, cin, 9, 7], "float32"), rng.array([2 * groups, cin / groups, k, k], "float32")];
       for (const s of strategies()) await expectConv(s, args, { ...base, groups });
     }
@@ -52,21 +72,62 @@ describe.skipIf(gpuSkipReason !== null)("webgpu conv_general_dilated kernels", (
 
   it("patches split over chunks of images, or the direct kernel when one image is too big", async () => {
     const rng = new Rng(13);
-    const params = { strides: [2, 1], padding: [[0, 2], [1, -1]], lhsDilation: [1, 2], rhsDilation: [2, 1], groups: 2 };
+    const params = {
+      strides: [2, 1],
+      padding: [
+        [0, 2],
+        [1, -1],
+      ],
+      lhsDilation: [1, 2],
+      rhsDilation: [2, 1],
+      groups: 2,
+    };
     const args = [rng.array([7, 4, 8, 6], "float32"), rng.array([6, 2, 3, 2], "float32")];
     const [want] = applyPrim("conv_general_dilated", args, params) as NDArray[];
     const perImage = 2 * 12 * Math.ceil((want.shape[2] * want.shape[3]) / 4) * 4;
     for (const limit of [perImage, 3 * perImage, perImage - 1]) await expectConv("register", args, params, limit);
-    expect(convProgram(args.map((a) => a.aval), [want.aval], params, "register", perImage - 1).passes).toHaveLength(1);
-    expect(convProgram(args.map((a) => a.aval), [want.aval], params, "register", 3 * perImage).passes).toHaveLength(3 * 2);
+    expect(
+      convProgram(
+        args.map((a) => a.aval),
+        [want.aval],
+        params,
+        "register",
+        perImage - 1,
+      ).passes,
+    ).toHaveLength(1);
+    expect(
+      convProgram(
+        args.map((a) => a.aval),
+        [want.aval],
+        params,
+        "register",
+        3 * perImage,
+      ).passes,
+    ).toHaveLength(3 * 2);
   });
 
   it("covers more than 65535 workgroups; empty batches run nothing", async () => {
     const rng = new Rng(14);
-    const params = { strides: [1, 1], padding: [[0, 0], [0, 0]], lhsDilation: [1, 1], rhsDilation: [1, 1], groups: 1 };
+    const params = {
+      strides: [1, 1],
+      padding: [
+        [0, 0],
+        [0, 0],
+      ],
+      lhsDilation: [1, 1],
+      rhsDilation: [1, 1],
+      groups: 1,
+    };
     // 2100 x 2100 outputs: 68907 workgroups of the direct kernel.
     await expectConv("direct", [rng.array([1, 1, 2100, 2100], "float32"), rng.array([1, 1, 1, 1], "float32")], params);
-    const empty = convProgram([{ shape: [0, 2, 4, 4], dtype: "float32" }, { shape: [3, 2, 3, 3], dtype: "float32" }], [{ shape: [0, 3, 2, 2], dtype: "float32" }], params);
+    const empty = convProgram(
+      [
+        { shape: [0, 2, 4, 4], dtype: "float32" },
+        { shape: [3, 2, 3, 3], dtype: "float32" },
+      ],
+      [{ shape: [0, 3, 2, 2], dtype: "float32" }],
+      params,
+    );
     expect(empty.passes).toEqual([]);
   });
 

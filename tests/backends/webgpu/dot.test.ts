@@ -33,7 +33,15 @@ const mm = { dims: { contracting: [[1], [0]], batch: [[], []] } };
 describe.skipIf(gpuSkipReason !== null)("webgpu dot_general kernels", () => {
   it("ragged matrix products match the CPU in every kernel", async () => {
     const rng = new Rng(1);
-    const sizes = [[1, 1, 1], [5, 3, 7], [37, 29, 45], [16, 16, 16], [17, 64, 63], [65, 5, 129], [3, 300, 2]];
+    const sizes = [
+      [1, 1, 1],
+      [5, 3, 7],
+      [37, 29, 45],
+      [16, 16, 16],
+      [17, 64, 63],
+      [65, 5, 129],
+      [3, 300, 2],
+    ];
     for (const s of strategies()) {
       for (const [M, K, N] of sizes) await expectDot(s, [rng.array([M, K], "float32"), rng.array([K, N], "float32")], mm);
     }
@@ -46,7 +54,18 @@ describe.skipIf(gpuSkipReason !== null)("webgpu dot_general kernels", () => {
     for (const s of strategies()) {
       await expectDot(s, [rng.array([9, 3, 13], "float32"), rng.array([6, 3, 9], "float32")], params);
       // Two contracting and two batch axes, interleaved.
-      const p2 = { dims: { contracting: [[3, 0], [1, 2]], batch: [[1, 2], [0, 3]] } };
+      const p2 = {
+        dims: {
+          contracting: [
+            [3, 0],
+            [1, 2],
+          ],
+          batch: [
+            [1, 2],
+            [0, 3],
+          ],
+        },
+      };
       await expectDot(s, [rng.array([3, 2, 4, 5, 6], "float32"), rng.array([2, 5, 3, 4, 7], "float32")], p2);
     }
   });
@@ -65,7 +84,17 @@ describe.skipIf(gpuSkipReason !== null)("webgpu dot_general kernels", () => {
     const rng = new Rng(4);
     for (const s of strategies()) {
       await expectDot(s, [rng.array([3, 0], "float32"), rng.array([0, 5], "float32")], mm);
-      expect(dotProgram([{ shape: [0, 4], dtype: "float32" }, { shape: [4, 3], dtype: "float32" }], [{ shape: [0, 3], dtype: "float32" }], mm, s).passes).toEqual([]);
+      expect(
+        dotProgram(
+          [
+            { shape: [0, 4], dtype: "float32" },
+            { shape: [4, 3], dtype: "float32" },
+          ],
+          [{ shape: [0, 3], dtype: "float32" }],
+          mm,
+          s,
+        ).passes,
+      ).toEqual([]);
     }
   });
 

@@ -53,8 +53,7 @@ async function expectEpilogue(f: F, product: F, args: NDArray[], label: string):
 
 const relu = (x: Tracer) => np.maximum(x, 0);
 /** A batched product over [B, M, K] x [B, K, N] as dot_general, or a plain matmul when unbatched. */
-const product = (batched: boolean) => (x: Tracer, w: Tracer) =>
-  batched ? lax.dotGeneral(x, w, { contracting: [[2], [1]], batch: [[0], [0]] }) : np.matmul(x, w);
+const product = (batched: boolean) => (x: Tracer, w: Tracer) => (batched ? lax.dotGeneral(x, w, { contracting: [[2], [1]], batch: [[0], [0]] }) : np.matmul(x, w));
 
 const dotShapes = fc.record({
   M: fc.integer({ min: 1, max: 20 }),
@@ -103,7 +102,11 @@ describe.skipIf(gpuSkipReason !== null)("webgpu fused epilogues", () => {
         const rng = new Rng(seed);
         const pre = B ? [B] : [];
         const [lo, hi] = dtype === "int32" ? [-50, 50] : [-1, 1];
-        const args = [[...pre, M, K], [...pre, K, N], [...pre, M, N]].map((s) => rng.array(s, dtype, lo, hi));
+        const args = [
+          [...pre, M, K],
+          [...pre, K, N],
+          [...pre, M, N],
+        ].map((s) => rng.array(s, dtype, lo, hi));
         const p = product(B > 0);
         await expectEpilogue((x, w, y) => np.add(np.mul(p(x, w), y), 1), p, args, `${dtype} B ${B} M ${M} K ${K} N ${N}`);
       }),
@@ -143,14 +146,26 @@ describe.skipIf(gpuSkipReason !== null)("webgpu fused epilogues", () => {
     const cases: { f: F; args: NDArray[]; program: (strategy: Kernel, head: Eqn, out: OutputStore) => GpuProgram; kernels: Kernel[] }[] = [];
     const avals = (vs: Var[]) => vs.map((v) => v.aval);
     const dot = (s: Kernel, h: Eqn, out: OutputStore) => dotProgram(avals(h.inputs), avals(h.outs), h.params, s as DotStrategy, out);
-    for (const [B, M, K, N] of [[0, 17, 7, 66], [2, 9, 13, 3]]) {
+    for (const [B, M, K, N] of [
+      [0, 17, 7, 66],
+      [2, 9, 13, 3],
+    ]) {
       const pre = B ? [B] : [];
       const args = [rng.array([...pre, M, K], "float32"), rng.array([...pre, K, N], "float32"), rng.array([N], "float32"), rng.array([...pre, M, N], "float32")];
       const p = product(B > 0);
       cases.push({ f: (x, w, b, y) => np.sub(np.mul(np.tanh(np.add(p(x, w), b)), y), 0.5), args, program: dot, kernels: strategies });
     }
     // Convolutions too, the direct kernel and patches in two chunks of images (the second stores at a batch offset) included.
-    const params: ConvParams = { strides: [2, 1], padding: [[0, 2], [1, -1]], lhsDilation: [1, 2], rhsDilation: [2, 1], groups: 2 };
+    const params: ConvParams = {
+      strides: [2, 1],
+      padding: [
+        [0, 2],
+        [1, -1],
+      ],
+      lhsDilation: [1, 2],
+      rhsDilation: [2, 1],
+      groups: 2,
+    };
     const conv = (s: Kernel, h: Eqn, out: OutputStore) => {
       const [, , Ho, Wo] = h.outs[0].aval.shape;
       const perImage = 2 * 12 * Math.ceil((Ho * Wo) / 4) * 4; // groups · K (2·3·2) · S padded to 4
@@ -186,12 +201,25 @@ describe.skipIf(gpuSkipReason !== null)("webgpu fused epilogues", () => {
 
   it("programs that must not fuse still match the CPU, with no epilogue run", async () => {
     const rng = new Rng(11);
-    const x = rng.array([5, 6], "float32"), w = rng.array([6, 7], "float32");
+    const x = rng.array([5, 6], "float32"),
+      w = rng.array([6, 7], "float32");
     const programs: [string, (x: Tracer, w: Tracer) => Tracer | Tracer[]][] = [
-      ["the product is also an output", (x, w) => { const y = np.matmul(x, w); return [y, relu(y)]; }],
+      [
+        "the product is also an output",
+        (x, w) => {
+          const y = np.matmul(x, w);
+          return [y, relu(y)];
+        },
+      ],
       ["a reduction follows", (x, w) => np.sum(relu(np.matmul(x, w)))],
       ["a transpose sits between", (x, w) => np.add(np.transpose(np.matmul(x, w)), 1)],
-      ["two kernels read the product", (x, w) => { const y = np.matmul(x, w); return [relu(y), np.exp(y)]; }],
+      [
+        "two kernels read the product",
+        (x, w) => {
+          const y = np.matmul(x, w);
+          return [relu(y), np.exp(y)];
+        },
+      ],
     ];
     for (const [label, f] of programs) {
       const want = [f(x, w)].flat() as NDArray[];

@@ -39,7 +39,12 @@ describe.skipIf(gpuSkipReason !== null)("webgpu gather kernels", () => {
 
   it("scatter_add sums colliding updates: floats within rounding, integers exactly", async () => {
     const rng = new Rng(8);
-    for (const [shape, axis, iShape] of [[[7, 3], 0, [5000]], [[2, 9, 4], 1, [30, 40]], [[3, 1], 1, [3]], [[6], 0, [1]]] as [number[], number, number[]][]) {
+    for (const [shape, axis, iShape] of [
+      [[7, 3], 0, [5000]],
+      [[2, 9, 4], 1, [30, 40]],
+      [[3, 1], 1, [3]],
+      [[6], 0, [1]],
+    ] as [number[], number, number[]][]) {
       const n = shape[axis];
       await expectSameAsCpu("scatter_add", scatterArgs(rng, shape, axis, iShape, "float32", "int32", -2, n + 2), { axis }, SUM_TOL);
       await expectSameAsCpu("scatter_add", scatterArgs(rng, shape, axis, iShape, "int32", "uint32", 0, n + 2), { axis });

@@ -33,7 +33,8 @@ export async function readAny(x: Tracer): Promise<TypedArray> {
 export function compareValues(got: TypedArray, want: TypedArray, float: boolean, tol: number): string | null {
   if (got.length !== want.length) return `length ${got.length}, expected ${want.length}`;
   for (let i = 0; i < want.length; i++) {
-    const a = got[i], b = want[i];
+    const a = got[i],
+      b = want[i];
     if (Object.is(a, b) || (Number.isNaN(a) && Number.isNaN(b))) continue;
     if (!float) return `element ${i} is ${a}, expected ${b}`;
     if (a === b) continue;

@@ -18,7 +18,8 @@ import { gpuSkipReason, onGpu } from "./gpu.ts";
 
 const N = 36 * 2 ** 20;
 /** Rows x columns of the matrix views of the array; 3072 does not divide the window, so one row straddles it. */
-const R = 12288, C = 3072;
+const R = 12288,
+  C = 3072;
 const mod1000 = (v: Tracer) => np.astype(np.rem(v, 1000), "float32").mul(0.002).sub(1);
 /** mod1000 in float32 arithmetic, as the kernels compute it. */
 const mod1000At = (i: number) => Math.fround(Math.fround(Math.fround(i % 1000) * Math.fround(0.002)) - 1);
@@ -87,7 +88,8 @@ describe.skipIf(gpuSkipReason !== null)("webgpu arrays over the storage binding 
     });
     const [sum, max, argmax, rowSums] = reductions(x) as NDArray[];
     const read1 = async (t: Tracer) => (await (t as NDArray).data())[0];
-    const q = Math.floor(N / 7), m = N % 7;
+    const q = Math.floor(N / 7),
+      m = N % 7;
     expect(await read1(sum)).toBe(21 * q + (m * (m - 1)) / 2);
     expect(await read1(max)).toBe(1000);
     expect(await read1(argmax)).toBe(W + 3);
@@ -114,7 +116,12 @@ describe.skipIf(gpuSkipReason !== null)("webgpu arrays over the storage binding 
     expect(s.length).toBe(667);
     expect(firstBad(667, (k) => s[k] === W - 1000 + 3 * k)).toBe(-1);
     const r0 = Math.floor(W / C) - 2;
-    const rows = await (np.slice(np.reshape(x, [R, C]), [[r0, r0 + 5], [C - 5, null]]) as NDArray).data();
+    const rows = await (
+      np.slice(np.reshape(x, [R, C]), [
+        [r0, r0 + 5],
+        [C - 5, null],
+      ]) as NDArray
+    ).data();
     expect(firstBad(25, (k) => rows[k] === (r0 + Math.floor(k / 5)) * C + C - 5 + (k % 5))).toBe(-1);
     const head = onGpu(np.arange(-5, 0, 1, { dtype: "int32" }));
     const cat = np.concatenate([head, x]) as NDArray;

@@ -60,8 +60,41 @@ describe.skipIf(gpuSkipReason !== null)("webgpu linalg", () => {
 
   it("follows the CPU on exactly singular matrices: solve NaN, det 0, log_abs_det -inf, det_sign 0", async () => {
     // Elimination is exact in float32 for these (dyadic multipliers), so both backends see a zero pivot.
-    const two = mat([[[1, 2], [2, 4]], [[0, 0], [0, 0]], [[0, 3], [0, 1]], [[3, 1], [2, 5]]]);
-    const three = mat([[[2, 4, 6], [1, 2, 3], [0, 1, 1]], [[1, 0, 0], [0, 0, 0], [0, 0, 1]], [[2, 0, 1], [0, 3, 0], [1, 0, 4]]]);
+    const two = mat([
+      [
+        [1, 2],
+        [2, 4],
+      ],
+      [
+        [0, 0],
+        [0, 0],
+      ],
+      [
+        [0, 3],
+        [0, 1],
+      ],
+      [
+        [3, 1],
+        [2, 5],
+      ],
+    ]);
+    const three = mat([
+      [
+        [2, 4, 6],
+        [1, 2, 3],
+        [0, 1, 1],
+      ],
+      [
+        [1, 0, 0],
+        [0, 0, 0],
+        [0, 0, 1],
+      ],
+      [
+        [2, 0, 1],
+        [0, 3, 0],
+        [1, 0, 4],
+      ],
+    ]);
     for (const a of [two, three]) {
       const n = a.shape[1];
       const [want] = applyPrim("solve", [a, fromTyped(new Float32Array(a.shape[0] * n).fill(1), [a.shape[0], n, 1], "float32")], {}) as NDArray[];
@@ -93,7 +126,12 @@ describe.skipIf(gpuSkipReason !== null)("webgpu linalg", () => {
 
   it("agrees on expm of large norms (many squarings) and every Padé degree", async () => {
     // Rotation generators: exp is orthogonal, so the many squarings stay well conditioned.
-    const rot = mat([30, 100, 1000].map((t) => [[0, t], [-t, 0]]));
+    const rot = mat(
+      [30, 100, 1000].map((t) => [
+        [0, t],
+        [-t, 0],
+      ]),
+    );
     await expectSameAsCpu("expm", [rot], {}, TOL);
     const rng = new Rng(5);
     // Norms around each theta of the degree choice (0.015, 0.25, 0.95, 2.1, 5.4).

@@ -45,7 +45,9 @@ describe("the memory-mapping guard's policy (simulated counts)", () => {
     const error = launch(2 * limit);
     expect(sim.count).toBeLessThan(limit);
     expect(sim.count).toBeGreaterThan(0.9 * limit);
-    expect(error?.message).toMatch(new RegExp(`^webgpu: a test kernel: this process holds \\d+ memory mappings, near the system's limit \\(vm\\.max_map_count = ${limit}\\), and gains about 1\\.00 per kernel launch`));
+    expect(error?.message).toMatch(
+      new RegExp(`^webgpu: a test kernel: this process holds \\d+ memory mappings, near the system's limit \\(vm\\.max_map_count = ${limit}\\), and gains about 1\\.00 per kernel launch`),
+    );
     expect(error?.message).toContain("await now and then");
     // One collection per 8 * CHECK_EVERY groups from a quarter of the limit on.
     const span = ((0.97 - 0.25) * limit) / (8 * CHECK_EVERY);

@@ -30,7 +30,9 @@ const only = process.env.GPU_PRIMS?.split(",");
 type NamedCase = PrimCase & { file: string; index: number };
 const casesDir = new URL("../../cases/", import.meta.url);
 const cases: NamedCase[] = [];
-for (const file of readdirSync(casesDir).filter((f) => f.endsWith(".ts") && f !== "types.ts").sort()) {
+for (const file of readdirSync(casesDir)
+  .filter((f) => f.endsWith(".ts") && f !== "types.ts")
+  .sort()) {
   const mod = (await import(new URL(file, casesDir).href)) as { cases: PrimCase[] };
   mod.cases.forEach((c, index) => {
     if (!only || only.includes(c.prim)) cases.push({ ...c, file, index });
@@ -62,7 +64,10 @@ async function forSeeds(check: (seed: number) => Promise<void>): Promise<void> {
 }
 
 const floatOuts = (outs: Tracer[]) => outs.filter((o) => isFloat(o.dtype));
-const sumFloat = (outs: Tracer[]) => floatOuts(outs).map((o) => np.sum(o)).reduce((a, b) => a.add(b));
+const sumFloat = (outs: Tracer[]) =>
+  floatOuts(outs)
+    .map((o) => np.sum(o))
+    .reduce((a, b) => a.add(b));
 
 describe.skipIf(gpuSkipReason !== null)("webgpu primitives match the CPU", () => {
   const missing = [...new Set(cases.map((c) => c.prim).filter((p) => !onDevice(p)))];
@@ -73,7 +78,10 @@ describe.skipIf(gpuSkipReason !== null)("webgpu primitives match the CPU", () =>
   for (const c of cases.filter((k) => onDevice(k.prim))) {
     const name = `${c.prim} (${c.file} #${c.index})`;
     const tol = (c as { gpuTol?: number }).gpuTol ?? TOL;
-    const f = (params: object) => (...xs: Tracer[]) => applyPrim(c.prim, xs, params);
+    const f =
+      (params: object) =>
+      (...xs: Tracer[]) =>
+        applyPrim(c.prim, xs, params);
 
     it(`${name}: eager and jit`, async () => {
       await forSeeds(async (seed) => {
@@ -105,7 +113,12 @@ describe.skipIf(gpuSkipReason !== null)("webgpu primitives match the CPU", () =>
         if (c.skip?.vmap) return;
         const draws = [draw(c, seed, seed + 1), draw(c, seed, seed + 2)];
         const { params } = draws[0];
-        const stacked = draws[0].args.map((_, i) => stackAt(draws.map((d) => d.args[i]), 0));
+        const stacked = draws[0].args.map((_, i) =>
+          stackAt(
+            draws.map((d) => d.args[i]),
+            0,
+          ),
+        );
         const want = vmap(f(params))(...stacked) as Tracer[];
         if (want.some((o) => o.dtype === "float64")) return;
         await expectSame(vmap(f(params))(...stacked.map(onGpu)) as Tracer[], want, tol, `${name} vmap, seed ${seed}`);

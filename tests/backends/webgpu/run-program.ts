@@ -11,7 +11,11 @@ import { onGpu } from "./gpu.ts";
 export async function runOnGpu(program: GpuProgram, args: NDArray[], out: ShapedArray): Promise<TypedArray> {
   const be = getBackend("webgpu") as unknown as WebGpuBackend;
   const gargs = args.map(onGpu);
-  const [h] = be.runProgram(program, gargs.map((a) => a.handle as GpuBuffer), [out]);
+  const [h] = be.runProgram(
+    program,
+    gargs.map((a) => a.handle as GpuBuffer),
+    [out],
+  );
   const data = await be.read(h, out);
   be.free(h);
   return data;

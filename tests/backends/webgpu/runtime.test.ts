@@ -164,7 +164,10 @@ describe.skipIf(gpuSkipReason !== null)("webgpu runtime", () => {
   it("the README's WebGPU example is examples/webgpu.ts and prints the fused sum", async () => {
     const root = new URL("../../../", import.meta.url);
     // The README's code block that starts WebGPU (other sections have blocks of their own).
-    const block = readFileSync(new URL("README.md", root), "utf8").split("```ts\n").map((b) => b.split("```")[0]).find((b) => b.includes('initBackend("webgpu")'));
+    const block = readFileSync(new URL("README.md", root), "utf8")
+      .split("```ts\n")
+      .map((b) => b.split("```")[0])
+      .find((b) => b.includes('initBackend("webgpu")'));
     const example = readFileSync(new URL("examples/webgpu.ts", root), "utf8").split("\n").slice(1).join("\n");
     expect(block).toBe(example.replace('"../index.ts"', '"augerino"'));
     const logs: unknown[][] = [];

@@ -27,7 +27,13 @@ describe.skipIf(gpuSkipReason !== null)("webgpu shape kernels", () => {
       const x = rng.array([5, 7, 6], dtype, -9, 9);
       await expectSameAsCpu("slice", [x], { start: [1, 0, 2], limit: [5, 7, 6], strides: [3, 2, 1] });
       await expectSameAsCpu("rev", [x], { axes: [0, 2] });
-      await expectSameAsCpu("pad", [x, rng.array([], dtype, -9, 9)], { config: [[2, -1, 1], [-3, -4, 2], [0, 3, 0]] });
+      await expectSameAsCpu("pad", [x, rng.array([], dtype, -9, 9)], {
+        config: [
+          [2, -1, 1],
+          [-3, -4, 2],
+          [0, 3, 0],
+        ],
+      });
     }
   });
 
@@ -36,7 +42,12 @@ describe.skipIf(gpuSkipReason !== null)("webgpu shape kernels", () => {
     const x = rng.array([4, 6], "float32");
     await expectSameAsCpu("slice", [x], { start: [1, 3], limit: [3, 3], strides: [1, 1] });
     // An empty operand pads to all-padding.
-    await expectSameAsCpu("pad", [rng.array([0, 3], "int32", 0, 9), rng.array([], "int32", 0, 9)], { config: [[2, 1, 3], [0, 0, 1]] });
+    await expectSameAsCpu("pad", [rng.array([0, 3], "int32", 0, 9), rng.array([], "int32", 0, 9)], {
+      config: [
+        [2, 1, 3],
+        [0, 0, 1],
+      ],
+    });
     await expectSameAsCpu("rev", [rng.array([0, 5], "float32")], { axes: [1] });
     const parts = [0, 2, 0, 3].map((n) => rng.array([3, n], "float32"));
     await expectSameAsCpu("concatenate", parts, { axis: 1 });

@@ -24,7 +24,17 @@ const input = (rng: Rng, shape: number[], dtype: DType) => (dtype === "float32" 
 describe.skipIf(gpuSkipReason !== null)("webgpu sort kernels", () => {
   it("sort and argsort match for line lengths around the block size, every dtype and axis", async () => {
     const rng = new Rng(4);
-    const lines: [number, DType][] = [[1, "float32"], [2, "int32"], [17, "float32"], [512, "int32"], [513, "float32"], [3000, "float32"], [3000, "int32"], [6, "uint32"], [600, "bool"]];
+    const lines: [number, DType][] = [
+      [1, "float32"],
+      [2, "int32"],
+      [17, "float32"],
+      [512, "int32"],
+      [513, "float32"],
+      [3000, "float32"],
+      [3000, "int32"],
+      [6, "uint32"],
+      [600, "bool"],
+    ];
     for (const [n, dtype] of lines) {
       const x = input(rng, [2, n], dtype);
       for (const prim of ["sort", "argsort"]) await expectSameAsCpu(prim, [x], { axis: 1 });
@@ -56,7 +66,12 @@ describe.skipIf(gpuSkipReason !== null)("webgpu sort kernels", () => {
 describe.skipIf(gpuSkipReason !== null)("webgpu argmax / argmin", () => {
   it("first NaN, else first extreme, on short and long axes", async () => {
     const rng = new Rng(7);
-    const cases: [number[], DType][] = [[[6, 5], "float32"], [[6, 5], "int32"], [[2, 2000, 2], "float32"], [[3, 5000], "uint32"]];
+    const cases: [number[], DType][] = [
+      [[6, 5], "float32"],
+      [[6, 5], "int32"],
+      [[2, 2000, 2], "float32"],
+      [[3, 5000], "uint32"],
+    ];
     for (const [shape, dtype] of cases) {
       const x = input(rng, shape, dtype);
       for (let axis = 0; axis < shape.length; axis++) {

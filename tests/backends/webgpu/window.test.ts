@@ -70,20 +70,45 @@ describe.skipIf(gpuSkipReason !== null)("webgpu window kernels", () => {
   it("a 2x2 max pool of 8x16x32x32 and its backward", async () => {
     const rng = new Rng(24);
     const shape = [8, 16, 32, 32];
-    const params = { window: [1, 1, 2, 2], strides: [1, 1, 2, 2], padding: [[0, 0], [0, 0], [0, 0], [0, 0]] };
+    const params = {
+      window: [1, 1, 2, 2],
+      strides: [1, 1, 2, 2],
+      padding: [
+        [0, 0],
+        [0, 0],
+        [0, 0],
+        [0, 0],
+      ],
+    };
     const x = rng.array(shape, "float32");
     await expectSame("reduce_window_max", [x], params);
     await expectSame("reduce_window_sum", [x], params);
     await expectSame("select_and_scatter_add", [rng.array([8, 16, 16, 16], "float32"), x], { ...params, select: "max" });
     // Overlapping 3x3 windows, stride 1: every element collects from up to 9 windows.
-    const p3 = { window: [1, 1, 3, 3], strides: [1, 1, 1, 1], padding: [[0, 0], [0, 0], [1, 1], [1, 1]] };
+    const p3 = {
+      window: [1, 1, 3, 3],
+      strides: [1, 1, 1, 1],
+      padding: [
+        [0, 0],
+        [0, 0],
+        [1, 1],
+        [1, 1],
+      ],
+    };
     await expectSame("select_and_scatter_add", [rng.array(shape, "float32"), x], { ...p3, select: "max" });
   });
 
   it("empty operands: every window covers padding only", async () => {
     const rng = new Rng(25);
     // Axis 0 has no elements; its padding makes three windows, all of padding.
-    const pad = { window: [2, 1], strides: [1, 1], padding: [[2, 2], [0, 0]] as [number, number][] };
+    const pad = {
+      window: [2, 1],
+      strides: [1, 1],
+      padding: [
+        [2, 2],
+        [0, 0],
+      ] as [number, number][],
+    };
     for (const dtype of ["float32", "int32", "uint32"] as DType[]) {
       const x = rng.array([0, 3], dtype, 0, 5);
       await expectSame("reduce_window_sum", [x], pad);

@@ -33,7 +33,9 @@ const TOL = 2e-4;
 
 const casesDir = new URL("../../cases/", import.meta.url);
 const cases: (PrimCase & { name: string })[] = [];
-for (const file of readdirSync(casesDir).filter((f) => f.endsWith(".ts") && f !== "types.ts").sort()) {
+for (const file of readdirSync(casesDir)
+  .filter((f) => f.endsWith(".ts") && f !== "types.ts")
+  .sort()) {
   const mod = (await import(new URL(file, casesDir).href)) as { cases: PrimCase[] };
   mod.cases.forEach((c, index) => cases.push({ ...c, name: `${c.prim} (${file} #${index})` }));
 }
@@ -86,7 +88,10 @@ const seeds = () => fc.sample(fc.integer({ min: 1, max: 0x7fffffff }), RUNS);
 describe.skipIf(gpuSkipReason !== null)("webgpu kernels over arrays bound as several windows", () => {
   for (const c of cases.filter((k) => onDevice(k.prim))) {
     const tol = (c as { gpuTol?: number }).gpuTol ?? TOL;
-    const f = (params: Params) => (...xs: Tracer[]) => applyPrim(c.prim, xs, params);
+    const f =
+      (params: Params) =>
+      (...xs: Tracer[]) =>
+        applyPrim(c.prim, xs, params);
 
     it(`${c.name}: eager and grad with windowed bindings = the CPU`, async () => {
       for (const seed of seeds()) {
@@ -99,7 +104,11 @@ describe.skipIf(gpuSkipReason !== null)("webgpu kernels over arrays bound as sev
         if (bytes > alignment() && dispatched) expect(split, `${c.name}: no binding was split`).toBe(true);
         const which = (c.diffArgs ?? args.map((_, i) => i)).filter((i) => isFloat(args[i].dtype));
         if (c.skip?.grad || which.length === 0 || !want.some((o) => isFloat(o.dtype))) continue;
-        const loss = (...xs: Tracer[]) => f(params)(...xs).filter((o) => isFloat(o.dtype)).map((o) => np.sum(o)).reduce((a, b) => a.add(b));
+        const loss = (...xs: Tracer[]) =>
+          f(params)(...xs)
+            .filter((o) => isFloat(o.dtype))
+            .map((o) => np.sum(o))
+            .reduce((a, b) => a.add(b));
         const gw = grad(loss, { argnums: which })(...args) as Tracer[];
         await windowed(bytes, async () => expectSame(grad(loss, { argnums: which })(...gargs) as Tracer[], gw, tol * 10, `${c.name} grad, seed ${seed}`));
       }
@@ -124,21 +133,43 @@ describe.skipIf(gpuSkipReason !== null)("webgpu kernels over arrays bound as sev
     const strategies: DotStrategy[] = gpuCaps().subgroups8 ? ["register", "shared", "subgroup"] : ["register", "shared"];
     const mm = { dims: { contracting: [[1], [0]], batch: [[], []] } };
     // K = 30 is not a multiple of 4, so the lhs goes through the pack pass as well.
-    for (const [M, K, N] of [[37, 32, 21], [9, 30, 40]]) {
+    for (const [M, K, N] of [
+      [37, 32, 21],
+      [9, 30, 40],
+    ]) {
       const args = [rng.array([M, K], "float32"), rng.array([K, N], "float32")];
       const [want] = applyPrim("dot_general", args, mm) as NDArray[];
       for (const s of strategies) {
-        const program = dotProgram(args.map((a) => a.aval), [want.aval], mm, s);
+        const program = dotProgram(
+          args.map((a) => a.aval),
+          [want.aval],
+          mm,
+          s,
+        );
         const { result, split } = await windowed(bytesOf([...args, want]), () => runOnGpu(program, args, want.aval));
         expect(split).toBe(true);
         expect(compareValues(result, want.dataSync(), true, 1e-5), `dot ${s} ${M}x${K}x${N}`).toBeNull();
       }
     }
-    const conv = { strides: [1, 2], padding: [[1, 1], [0, 2]], lhsDilation: [1, 1], rhsDilation: [1, 2], groups: 2 };
+    const conv = {
+      strides: [1, 2],
+      padding: [
+        [1, 1],
+        [0, 2],
+      ],
+      lhsDilation: [1, 1],
+      rhsDilation: [1, 2],
+      groups: 2,
+    };
     const args = [rng.array([3, 4, 9, 11], "float32"), rng.array([6, 2, 3, 3], "float32")];
     const [want] = applyPrim("conv_general_dilated", args, conv) as NDArray[];
     for (const s of [...strategies, "direct" as const]) {
-      const program = convProgram(args.map((a) => a.aval), [want.aval], conv, s);
+      const program = convProgram(
+        args.map((a) => a.aval),
+        [want.aval],
+        conv,
+        s,
+      );
       const { result, split } = await windowed(bytesOf([...args, want]), () => runOnGpu(program, args, want.aval));
       expect(split).toBe(true);
       expect(compareValues(result, want.dataSync(), true, 1e-5), `conv ${s}`).toBeNull();

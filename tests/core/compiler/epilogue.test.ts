@@ -24,13 +24,34 @@ const dotPrograms: [string, F, boolean][] = [
   // The head reads a kernel's output, which must live until the head's step.
   ["relu(tanh(x) @ w + b)", (x, w, b) => relu(np.add(np.matmul(np.tanh(x), w), b)), true],
   ["(x @ w) * y + 1", (x, w, _b, y) => np.add(np.mul(np.matmul(x, w), y), 1), true],
-  ["where(x @ w > 0, x @ w, y)", (x, w, _b, y) => { const p = np.matmul(x, w); return np.where(np.greater(p, 0), p, y); }, true],
-  ["the product is also an output", (x, w) => { const p = np.matmul(x, w); return [p, relu(p)]; }, false],
+  [
+    "where(x @ w > 0, x @ w, y)",
+    (x, w, _b, y) => {
+      const p = np.matmul(x, w);
+      return np.where(np.greater(p, 0), p, y);
+    },
+    true,
+  ],
+  [
+    "the product is also an output",
+    (x, w) => {
+      const p = np.matmul(x, w);
+      return [p, relu(p)];
+    },
+    false,
+  ],
   ["a reduction follows", (x, w) => np.sum(relu(np.matmul(x, w))), false],
   ["a transpose sits between", (x, w) => np.add(np.transpose(np.matmul(x, w)), 1), false],
   ["a reshape sits between", (x, w) => np.exp(np.reshape(np.matmul(x, w), [-1])), false],
   ["a broadcast sits between", (x, w) => np.tanh(np.broadcastTo(np.matmul(x, w), [2, ...np.matmul(x, w).shape])), false],
-  ["two kernels read the product", (x, w) => { const p = np.matmul(x, w); return [relu(p), np.exp(p)]; }, false],
+  [
+    "two kernels read the product",
+    (x, w) => {
+      const p = np.matmul(x, w);
+      return [relu(p), np.exp(p)];
+    },
+    false,
+  ],
   ["the kernel changes the dtype", (x, w) => np.greater(np.matmul(x, w), 0), false],
 ];
 
@@ -75,14 +96,27 @@ describe("kernel heads (dot/conv epilogues) in partition", () => {
   it("a convolution with a bias heads its kernel; jit = eager", async () => {
     setFusion(true);
     const rng = new Rng(3);
-    const x = rng.array([2, 4, 7, 6], "float32"), w = rng.array([6, 2, 3, 2], "float32"), b = rng.array([6], "float32");
-    const opts = { strides: [2, 1], padding: [[1, 0], [0, 1]] as [number, number][], groups: 2 };
+    const x = rng.array([2, 4, 7, 6], "float32"),
+      w = rng.array([6, 2, 3, 2], "float32"),
+      b = rng.array([6], "float32");
+    const opts = {
+      strides: [2, 1],
+      padding: [
+        [1, 0],
+        [0, 1],
+      ] as [number, number][],
+      groups: 2,
+    };
     const f = (x: Tracer, w: Tracer, b: Tracer) => np.tanh(np.add(lax.convGeneralDilated(x, w, opts), np.reshape(b, [1, 6, 1, 1])));
     expect(heads(f, [x, w, b])).toEqual({ attached: ["conv_general_dilated"], alone: [] });
     await expectBitEqual([f(x, w, b)], [jit(f)(x, w, b)], "conv");
     // Two products feeding one kernel: only one can be its head.
     const g = (x: Tracer, w: Tracer, v: Tracer) => np.add(np.matmul(x, w), np.matmul(x, v));
-    const [x2, w2, v2] = [[3, 4], [4, 5], [4, 5]].map((s) => rng.array(s, "float32"));
+    const [x2, w2, v2] = [
+      [3, 4],
+      [4, 5],
+      [4, 5],
+    ].map((s) => rng.array(s, "float32"));
     expect(heads(g, [x2, w2, v2])).toEqual({ attached: ["dot_general"], alone: ["dot_general"] });
     await expectBitEqual([g(x2, w2, v2)], [jit(g)(x2, w2, v2)], "two products");
   });

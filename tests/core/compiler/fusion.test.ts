@@ -50,7 +50,11 @@ function rand(seed: number, n: number): number[] {
   let s = seed >>> 0 || 1;
   const out: number[] = [];
   for (let i = 0; i < n; i++) {
-    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
     const u = s / 2 ** 32;
     out.push(u < 0.05 ? 0 : (u - 0.5) * 6);
   }
@@ -77,10 +81,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 );
 
 type Reduce = null | { op: "sum" | "max" | "min" | "prod"; axis: number | null };
-const reduceArb: fc.Arbitrary<Reduce> = fc.oneof(
-  fc.constant(null),
-  fc.record({ op: fc.constantFrom("sum", "max", "min", "prod" as const), axis: fc.constantFrom(0, 1, null) }),
-);
+const reduceArb: fc.Arbitrary<Reduce> = fc.oneof(fc.constant(null), fc.record({ op: fc.constantFrom("sum", "max", "min", "prod" as const), axis: fc.constantFrom(0, 1, null) }));
 
 /** The program: a chain over inputs full [m,n], rows [m] and [n], columns [m,1] and [n,1], and a scalar. */
 function program(ops: Op[], reduce: Reduce) {
@@ -91,17 +92,25 @@ function program(ops: Op[], reduce: Reduce) {
       const [p, q] = v.shape;
       const pick = (len: number, a: Tracer, b: Tracer) => (len === m ? a : b);
       if (op.kind === "unary") {
-        const f = { exp: np.exp, tanh: np.tanh, sigmoid: np.sigmoid, neg: np.neg, sin: np.sin, abs: np.abs,
-          sqrtAbs: (x: Tracer) => np.sqrt(np.abs(x)), log1pAbs: (x: Tracer) => np.log1p(np.abs(x)) }[op.name];
+        const f = { exp: np.exp, tanh: np.tanh, sigmoid: np.sigmoid, neg: np.neg, sin: np.sin, abs: np.abs, sqrtAbs: (x: Tracer) => np.sqrt(np.abs(x)), log1pAbs: (x: Tracer) => np.log1p(np.abs(x)) }[
+          op.name
+        ];
         v = f(v);
       } else if (op.kind === "binary") {
         const other =
-          op.operand === "full" ? (p === m && q === full.shape[1] ? full : np.reshape(np.transpose(full), [p, q]))
-          : op.operand === "row" ? pick(q, rowM, rowN)
-          : op.operand === "col" ? pick(p, colM, colN)
-          : op.operand === "scalar" ? s
-          : op.operand === "number" ? 0.75
-          : v;
+          op.operand === "full"
+            ? p === m && q === full.shape[1]
+              ? full
+              : np.reshape(np.transpose(full), [p, q])
+            : op.operand === "row"
+              ? pick(q, rowM, rowN)
+              : op.operand === "col"
+                ? pick(p, colM, colN)
+                : op.operand === "scalar"
+                  ? s
+                  : op.operand === "number"
+                    ? 0.75
+                    : v;
         v = (np[op.name] as (a: Tracer, b: Tracer | number) => Tracer)(v, other);
       } else if (op.kind === "transpose") v = np.transpose(v);
       else if (op.kind === "reshapeSwap") v = np.reshape(v, [q, p]);
@@ -114,7 +123,12 @@ function program(ops: Op[], reduce: Reduce) {
 }
 
 // On the CPU fused kernels run as JavaScript, or as WebAssembly from a size (0 here: every kernel).
-const renderings: [string, number | null][] = onWebgpu ? [["WGSL", null]] : [["JavaScript", Infinity], ["WebAssembly", 0]];
+const renderings: [string, number | null][] = onWebgpu
+  ? [["WGSL", null]]
+  : [
+      ["JavaScript", Infinity],
+      ["WebAssembly", 0],
+    ];
 // WGSL has no float64.
 const floats: DType[] = onWebgpu ? ["float32"] : ["float32", "float64"];
 
@@ -137,10 +151,24 @@ describe.each(renderings)("fused kernels rendered to %s", (_, minSize) => {
     resetFusionStats();
     await fc.assert(
       fc.asyncProperty(
-        fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 5 }), fc.constantFrom(...floats),
-        fc.array(opArb, { minLength: 1, maxLength: 8 }), reduceArb, fc.integer({ min: 1, max: 2 ** 31 }),
+        fc.integer({ min: 1, max: 5 }),
+        fc.integer({ min: 1, max: 5 }),
+        fc.constantFrom(...floats),
+        fc.array(opArb, { minLength: 1, maxLength: 8 }),
+        reduceArb,
+        fc.integer({ min: 1, max: 2 ** 31 }),
         async (m, n, dtype, ops, reduce, seed) => {
-          const mk = (shape: number[], k: number) => np.reshape(np.array(rand(seed + k, shape.reduce((a, b) => a * b, 1)), { dtype }), shape);
+          const mk = (shape: number[], k: number) =>
+            np.reshape(
+              np.array(
+                rand(
+                  seed + k,
+                  shape.reduce((a, b) => a * b, 1),
+                ),
+                { dtype },
+              ),
+              shape,
+            );
           const args = [mk([m, n], 1), mk([m], 2), mk([n], 3), mk([m, 1], 4), mk([n, 1], 5), mk([], 6)];
           const [plain, fused] = bothWays(program(ops, reduce), args);
           await expectBitEqual(plain, fused);
@@ -154,7 +182,11 @@ describe.each(renderings)("fused kernels rendered to %s", (_, minSize) => {
   it("fused = unfused on int32 (wrap-around), uint32 and bool chains", async () => {
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 1, max: 6 }), fc.array(fc.integer(), { minLength: 6, maxLength: 6 }), async (n, seeds) => {
-        const ints = (k: number) => np.array(Array.from({ length: n }, (_, i) => (seeds[k] * (i + 7)) | 0), { dtype: "int32" });
+        const ints = (k: number) =>
+          np.array(
+            Array.from({ length: n }, (_, i) => (seeds[k] * (i + 7)) | 0),
+            { dtype: "int32" },
+          );
         const f = (a: Tracer, b: Tracer, c: Tracer) => {
           const p = np.add(np.mul(a, b), np.neg(c));
           const q = np.where(np.less(p, a), np.sub(p, b), np.maximum(a, c));
@@ -221,22 +253,23 @@ describe("kernel fusion (jit)", () => {
     ["tanh(x*a+b)*sigmoid(x) - 0.5, sum", (x: Tracer, a: Tracer, b: Tracer) => np.sum(np.sub(np.mul(np.tanh(np.add(np.mul(x, a), b)), np.sigmoid(x)), 0.5))],
     ["(x*a+b)*x - 0.5, sum", (x: Tracer, a: Tracer, b: Tracer) => np.sum(np.sub(np.mul(np.add(np.mul(x, a), b), x), 0.5))],
   ];
-  for (const [label, f] of timed) itOnCpu("times the CPU's JavaScript and WebAssembly kernels")(`times a 4M-element chain ${label}, fused vs unfused (printed, not asserted)`, () => {
-    const n = 4 * 1024 * 1024;
-    const x = np.reshape(np.array(new Float32Array(rand(11, n))), [1024, 4096]);
-    const a = np.array(new Float32Array(rand(12, 4096)));
-    const b = np.array(0.25);
-    const g = jit(f);
-    const time = (on: boolean) => {
-      setFusion(on);
-      g(x, a, b).dispose(); // warm-up (tracing, compiling)
-      const t = performance.now();
-      const reps = 5;
-      for (let i = 0; i < reps; i++) g(x, a, b).dispose();
-      return (performance.now() - t) / reps;
-    };
-    const unfused = time(false);
-    const fused = time(true);
-    console.log(`4M-element ${label}: unfused ${unfused.toFixed(1)} ms, fused ${fused.toFixed(1)} ms, speedup ${(unfused / fused).toFixed(2)}x`);
-  });
+  for (const [label, f] of timed)
+    itOnCpu("times the CPU's JavaScript and WebAssembly kernels")(`times a 4M-element chain ${label}, fused vs unfused (printed, not asserted)`, () => {
+      const n = 4 * 1024 * 1024;
+      const x = np.reshape(np.array(new Float32Array(rand(11, n))), [1024, 4096]);
+      const a = np.array(new Float32Array(rand(12, 4096)));
+      const b = np.array(0.25);
+      const g = jit(f);
+      const time = (on: boolean) => {
+        setFusion(on);
+        g(x, a, b).dispose(); // warm-up (tracing, compiling)
+        const t = performance.now();
+        const reps = 5;
+        for (let i = 0; i < reps; i++) g(x, a, b).dispose();
+        return (performance.now() - t) / reps;
+      };
+      const unfused = time(false);
+      const fused = time(true);
+      console.log(`4M-element ${label}: unfused ${unfused.toFixed(1)} ms, fused ${fused.toFixed(1)} ms, speedup ${(unfused / fused).toFixed(2)}x`);
+    });
 });

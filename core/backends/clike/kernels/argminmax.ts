@@ -16,11 +16,19 @@ const RWG = 256;
 /** `aug_beats(v, k, b, j)`: candidate v at index k beats b at index j. */
 function beatsFn(d: Clike, dtype: ShapedArray["dtype"], max: boolean, use: Set<string>): string {
   const cmp = max ? ">" : "<";
-  const nan = isFloat(dtype)
-    ? `  if (${d.isNan("v", use)} != ${d.isNan("b", use)}) { return ${d.isNan("v", use)}; }\n  if (${d.isNan("v", use)}) { return k < j; }\n`
-    : "";
+  const nan = isFloat(dtype) ? `  if (${d.isNan("v", use)} != ${d.isNan("b", use)}) { return ${d.isNan("v", use)}; }\n  if (${d.isNan("v", use)}) { return k < j; }\n` : "";
   const body = `${nan}  if (v ${cmp} b) { return true; }\n  if (b ${cmp} v) { return false; }\n  return k < j;`;
-  return d.fn("aug_beats", [["v", dtype], ["k", "index"], ["b", dtype], ["j", "index"]], "bool", body);
+  return d.fn(
+    "aug_beats",
+    [
+      ["v", dtype],
+      ["k", "index"],
+      ["b", dtype],
+      ["j", "index"],
+    ],
+    "bool",
+    body,
+  );
 }
 
 /** Whether one group per output pays: a long axis and few outputs. */
@@ -33,7 +41,10 @@ function argRule(max: boolean): ClikeRule {
     const m = sizeOf(out.shape);
     const use = new Set<string>();
     const fns = [beatsFn(d, x.dtype, max, use)];
-    const bufs = [{ name: "x", dtype: x.dtype }, { name: "out", dtype: out.dtype, write: true }];
+    const bufs = [
+      { name: "x", dtype: x.dtype },
+      { name: "out", dtype: out.dtype, write: true },
+    ];
     const bindings = [{ in: 0 }, { out: 0 }];
     const base = (o: string) => d.let("base", "index", `(${o} / ${inner}u) * ${n * inner}u + ${o} % ${inner}u`);
     const step = `  ${d.let("v", x.dtype, `x[base + k * ${inner}u]`)}
@@ -65,7 +76,10 @@ function argRule(max: boolean): ClikeRule {
   pk[lid] = bi;
 ${treeFold(d, RWG, "if (aug_beats(pv[lid + s], pk[lid + s], pv[lid], pk[lid])) { pv[lid] = pv[lid + s]; pk[lid] = pk[lid + s]; }")}
   if (lid == 0u && grp < ${m}u) { out[grp] = ${d.cast("pk[0]", "index", out.dtype)}; }`;
-    const shared: [string, string, number][] = [["pv", d.type(x.dtype), RWG], ["pk", d.type("index"), RWG]];
+    const shared: [string, string, number][] = [
+      ["pv", d.type(x.dtype), RWG],
+      ["pk", d.type("index"), RWG],
+    ];
     const code = d.module({ bufs, threads: RWG, body, helpers: use, fns, shared });
     return { passes: [{ code, bindings, groups: Math.max(1, m), threads: RWG }] };
   };

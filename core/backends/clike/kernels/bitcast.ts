@@ -6,6 +6,9 @@ import type { ClikeRule } from "./rule.ts";
 export const bitcastConvertType: ClikeRule = (d, [x], [out]) => {
   if (x.dtype === "bool" || out.dtype === "bool") throw new Error(`${d.name}: bitcast_convert_type of bool is not supported`);
   const n = sizeOf(out.shape);
-  const bufs = [{ name: "x", dtype: x.dtype }, { name: "out", dtype: out.dtype, write: true }];
+  const bufs = [
+    { name: "x", dtype: x.dtype },
+    { name: "out", dtype: out.dtype, write: true },
+  ];
   return { passes: [elementwise(d, bufs, [{ in: 0 }, { out: 0 }], n, `  out[gi] = ${d.bitcast("x[gi]", x.dtype, out.dtype)};`)] };
 };

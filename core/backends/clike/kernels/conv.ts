@@ -50,7 +50,11 @@ export function convDirectPass(d: Clike, [x, w]: ShapedArray[], [oa]: ShapedArra
     }
   }
   ${store.store("gi", d.cast("acc", A, oa.dtype))}`;
-  const bufs = [{ name: "x", dtype: x.dtype }, { name: "w", dtype: w.dtype }, { name: "out", dtype: oa.dtype, write: true }];
+  const bufs = [
+    { name: "x", dtype: x.dtype },
+    { name: "w", dtype: w.dtype },
+    { name: "out", dtype: oa.dtype, write: true },
+  ];
   const e = d.perElement(N * O * Ho * Wo, body);
   const code = d.module({ bufs, threads: d.threads, body: e.body, decls: [store.decls(3)] });
   return { code, bindings: [{ in: 0 }, { in: 1 }, { out: 0 }, ...store.bindings], groups: e.groups, threads: d.threads };

@@ -6,9 +6,16 @@ import type { ShapedArray } from "../../../tracer.ts";
 
 export interface ProductDims {
   /** Batch, free and contracting axes of each operand. */
-  lb: number[]; lf: number[]; lc: number[];
-  rb: number[]; rf: number[]; rc: number[];
-  B: number; M: number; K: number; N: number;
+  lb: number[];
+  lf: number[];
+  lc: number[];
+  rb: number[];
+  rf: number[];
+  rc: number[];
+  B: number;
+  M: number;
+  K: number;
+  N: number;
 }
 
 const remaining = (rank: number, ...used: number[][]) => [...Array(rank).keys()].filter((i) => !used.some((x) => x.includes(i)));

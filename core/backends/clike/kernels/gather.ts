@@ -57,10 +57,16 @@ function scanPasses(d: Clike, buf: Ref, out: Ref, L: number, scratch: Scratch): 
   const chunk = `  ${d.let("lo", "index", `gi * ${CHUNK}u`)}
   ${d.let("hi", "index", d.select(`lo + ${CHUNK}u < ${L}u`, `lo + ${CHUNK}u`, `${L}u`))}`;
   return [
-    elementwise(d, [u32("buf"), u32("sums")], [buf, sums], G, `${chunk}
+    elementwise(
+      d,
+      [u32("buf"), u32("sums")],
+      [buf, sums],
+      G,
+      `${chunk}
   ${d.var("s", "uint32", "0u")}
   ${d.loop("i", "lo", "i < hi", "i += 1u")} { s += buf[i]; }
-  sums[gi] = s;`),
+  sums[gi] = s;`,
+    ),
     ...scanPasses(d, sums, offs, G, scratch),
     elementwise(d, [u32("buf"), u32("out"), u32("offs")], [buf, out, offs], G, `${chunk}\n${serial("lo", "hi", "offs[gi]")}`),
   ];
@@ -86,14 +92,22 @@ function countingSort(d: Clike, [op, idx, upd]: ShapedArray[], out: ShapedArray,
     skipEmpty(elementwise(d, [idxBuf, u32("counts", true), u32("order")], [{ in: 1 }, counts, order], m, `  ${key}\n  order[atomicAdd(&counts[k], 1u)] = gi;`)),
   ];
   const bufs = [{ name: "op", dtype: op.dtype }, { name: "upd", dtype: upd.dtype }, u32("order"), u32("starts"), { name: "out", dtype: out.dtype, write: true }];
-  passes.push(elementwise(d, bufs, [{ in: 0 }, { in: 2 }, order, starts, { out: 0 }], sizeOf(out.shape), `  ${d.let("o", "index", `gi / ${n * inner}u`)}
+  passes.push(
+    elementwise(
+      d,
+      bufs,
+      [{ in: 0 }, { in: 2 }, order, starts, { out: 0 }],
+      sizeOf(out.shape),
+      `  ${d.let("o", "index", `gi / ${n * inner}u`)}
   ${d.let("k", "index", `(gi / ${inner}u) % ${n}u`)}
   ${d.let("i", "index", `gi % ${inner}u`)}
   ${d.var("acc", op.dtype, "op[gi]")}
   ${d.loop("p", "starts[k]", "p < starts[k + 1u]", "p += 1u")} {
     acc = acc + upd[(o * ${m}u + order[p]) * ${inner}u + i];
   }
-  out[gi] = acc;`));
+  out[gi] = acc;`,
+    ),
+  );
   return { passes, temps: scratch.temps };
 }
 
@@ -103,13 +117,26 @@ export const scatterAdd: ClikeRule = (d, ins, [out], { axis }) => {
   const [outer, n, inner] = split(op.shape, axis);
   const m = sizeOf(idx.shape);
   const size = sizeOf(out.shape);
-  const copy = elementwise(d, [{ name: "op", dtype: op.dtype }, { name: "out", dtype: out.dtype, write: true }], [{ in: 0 }, { out: 0 }], size, "  out[gi] = op[gi];");
+  const copy = elementwise(
+    d,
+    [
+      { name: "op", dtype: op.dtype },
+      { name: "out", dtype: out.dtype, write: true },
+    ],
+    [{ in: 0 }, { out: 0 }],
+    size,
+    "  out[gi] = op[gi];",
+  );
   const updates = outer * m * inner;
   if (updates === 0) return { passes: [copy] };
   const body = `  ${d.let("o", "index", `gi / ${m * inner}u`)}
   ${d.let("j", "index", `(gi / ${inner}u) % ${m}u`)}
   ${clamped(d, idx, "j", n)}
   atomicAdd(&out[(o * ${n}u + k) * ${inner}u + gi % ${inner}u], upd[gi]);`;
-  const bufs = [{ name: "idx", dtype: idx.dtype }, { name: "upd", dtype: upd.dtype }, { name: "out", dtype: out.dtype, write: true }];
+  const bufs = [
+    { name: "idx", dtype: idx.dtype },
+    { name: "upd", dtype: upd.dtype },
+    { name: "out", dtype: out.dtype, write: true },
+  ];
   return { passes: [copy, elementwise(d, bufs, [{ in: 1 }, { in: 2 }, { out: 0 }], updates, body)] };
 };

@@ -74,7 +74,11 @@ export function renderIrKernel(c: Clike, k: Kernel, ir: IrDialect, opts: { reduc
   const rank = k.shape.length;
   const outSize = sizeOf(k.out.shape);
   const st = stridesOf(k.shape);
-  const flatOf = (idx: Map<number, string>) => k.shape.map((n, a) => (n === 1 ? "" : `${idx.get(a)} * ${st[a]}u`)).filter(Boolean).join(" + ") || "0u";
+  const flatOf = (idx: Map<number, string>) =>
+    k.shape
+      .map((n, a) => (n === 1 ? "" : `${idx.get(a)} * ${st[a]}u`))
+      .filter(Boolean)
+      .join(" + ") || "0u";
   const body = (idx: Map<number, string>, flat: string) => emitBody(k.body, ir(use), (a) => idx.get(a)!, flat);
   const indent = (lines: string[]) => lines.map((l) => `  ${l.trim()}`).join("\n");
   const d = k.out.dtype;
@@ -98,12 +102,19 @@ export function renderIrKernel(c: Clike, k: Kernel, ir: IrDialect, opts: { reduc
   acc = ${r.combine(c, "acc", value, d, d, use)};`;
   const init = c.var("acc", A, c.literal(r.init(d), A));
   if ((opts.reduce ?? reduceStrategy(R, outSize)) === "thread") {
-    return elementwise(c, bufs, bindings, outSize, `  ${c.let("o", "index", "gi")}
+    return elementwise(
+      c,
+      bufs,
+      bindings,
+      outSize,
+      `  ${c.let("o", "index", "gi")}
   ${init}
   ${c.loop("r", "0u", `r < ${R}u`, "r += 1u")} {
 ${point}
   }
-  out[o] = ${c.cast("acc", A, d)};`, use);
+  out[o] = ${c.cast("acc", A, d)};`,
+      use,
+    );
   }
   const RT = REDUCE_THREADS;
   const main = `  ${c.let("o", "index", "grp")}

@@ -117,7 +117,11 @@ ${k.body}`;
 function luFn(d: Clike, T: DType, at: At): string {
   const { lit, loop, abs } = kit(d, T);
   const A = (i: string, j: string) => at(`q + ${i} * RM + ${j}`);
-  return d.closure("lu", [["q", "index"]], T, `  ${d.var("sg", T, lit(1))}
+  return d.closure(
+    "lu",
+    [["q", "index"]],
+    T,
+    `  ${d.var("sg", T, lit(1))}
   ${d.loop("k", "0u", "k < RM", "k += 1u")} {
     ${d.var("p", "index", "k")}
     ${d.var("best", T, abs(A("k", "k")))}
@@ -135,7 +139,8 @@ function luFn(d: Clike, T: DType, at: At): string {
       if (f != ${lit(0)}) { ${loop("j", "k + 1u", "RM", `${A("i", "j")} -= f * ${A("k", "j")};`)} }
     }
   }
-  return sg;`);
+  return sg;`,
+  );
 }
 
 /** Solves (LU at q) X = B in place for B of shape RM x `cols`, as the CPU's luSolve. */
@@ -143,7 +148,11 @@ function luSolveFn(d: Clike, T: DType, at: At, params: [string, "index"][], B: (
   const { lit, loop } = kit(d, T);
   const L = (i: string, j: string) => at(`q + ${i} * RM + ${j}`);
   const rowOp = (i: string, r: string) => `${d.let("f", T, L(i, r))} if (f != ${lit(0)}) { ${loop("j", "0u", cols, `${B(i, "j")} -= f * ${B(r, "j")};`)} }`;
-  return d.closure("lus", [["q", "index"], ...params], "void", `  ${d.loop("i", "0u", "i < RM", "i += 1u")} {
+  return d.closure(
+    "lus",
+    [["q", "index"], ...params],
+    "void",
+    `  ${d.loop("i", "0u", "i < RM", "i += 1u")} {
     ${d.let("pv", "index", "piv[i]")}
     if (pv != i) { ${loop("j", "0u", cols, `${d.let("t", T, B("i", "j"))} ${B("i", "j")} = ${B("pv", "j")}; ${B("pv", "j")} = t;`)} }
   }
@@ -153,7 +162,8 @@ function luSolveFn(d: Clike, T: DType, at: At, params: [string, "index"][], B: (
     ${loop("r", "i + 1u", "RM", rowOp("i", "r"))}
     ${d.let("di", T, L("i", "i"))}
     ${loop("j", "0u", cols, `${B("i", "j")} /= di;`)}
-  }`);
+  }`,
+  );
 }
 
 // ---------------------------------------------------------------- expm
@@ -185,11 +195,33 @@ function padeOps(deg: number): Instr[] {
   }
   // Higham's evaluation scheme: 6 products for degree 13.
   return [
-    mul(A2, A, A), mul(A4, A2, A2), mul(A6, A4, A2),
-    zero(T1), ax(T1, A6, b[13]), ax(T1, A4, b[11]), ax(T1, A2, b[9]), mul(T2, A6, T1),
-    zero(T1), ax(T1, T2, 1), ax(T1, A6, b[7]), ax(T1, A4, b[5]), ax(T1, A2, b[3]), addId(T1, b[1]), mul(U, A, T1),
-    zero(T1), ax(T1, A6, b[12]), ax(T1, A4, b[10]), ax(T1, A2, b[8]), mul(T2, A6, T1),
-    zero(V), ax(V, T2, 1), ax(V, A6, b[6]), ax(V, A4, b[4]), ax(V, A2, b[2]), addId(V, b[0]), solve,
+    mul(A2, A, A),
+    mul(A4, A2, A2),
+    mul(A6, A4, A2),
+    zero(T1),
+    ax(T1, A6, b[13]),
+    ax(T1, A4, b[11]),
+    ax(T1, A2, b[9]),
+    mul(T2, A6, T1),
+    zero(T1),
+    ax(T1, T2, 1),
+    ax(T1, A6, b[7]),
+    ax(T1, A4, b[5]),
+    ax(T1, A2, b[3]),
+    addId(T1, b[1]),
+    mul(U, A, T1),
+    zero(T1),
+    ax(T1, A6, b[12]),
+    ax(T1, A4, b[10]),
+    ax(T1, A2, b[8]),
+    mul(T2, A6, T1),
+    zero(V),
+    ax(V, T2, 1),
+    ax(V, A6, b[6]),
+    ax(V, A4, b[4]),
+    ax(V, A2, b[2]),
+    addId(V, b[0]),
+    solve,
   ];
 }
 
@@ -205,15 +237,24 @@ function expmParts(d: Clike, T: DType, m: number, W: At, use: Set<string>): { fn
   const words = all.map(([op, dst, a, b]) => `${op | (dst << 4) | (a << 8) | (b << 12)}u`);
   const range = (i: number) => `start = ${starts[i]}u; end = ${starts[i] + programs[i].length}u;`;
   const mat = (k: number) => `${k}u * mm`;
-  const norm1 = d.closure("norm1", [], T, `  ${d.var("best", T, lit(0))}
+  const norm1 = d.closure(
+    "norm1",
+    [],
+    T,
+    `  ${d.var("best", T, lit(0))}
   ${d.loop("j", "0u", "j < RM", "j += 1u")} {
     ${d.var("s", T, lit(0))}
     ${loop("i", "0u", "RM", `s += ${abs(W("i * RM + j"))};`)}
     if (${d.isNan("s", use)} || ${d.isInf("s", T, use)}) { return ${lit(-1)}; }
     best = ${d.math("max", T, ["best", "s"])};
   }
-  return best;`);
-  const expm = d.closure("expm", [], "index", `  ${d.let("mm", "index", "RM * RM")}
+  return best;`,
+  );
+  const expm = d.closure(
+    "expm",
+    [],
+    "index",
+    `  ${d.let("mm", "index", "RM * RM")}
   ${d.let("nrm", T, "norm1()")}
   if (nrm < ${lit(0)}) { ${loop("i", "0u", "mm", `${W("i")} = ${lit(NaN)};`)} return 0u; }
   ${d.var("start", "index", "0u")}
@@ -273,9 +314,17 @@ function expmParts(d: Clike, T: DType, m: number, W: At, use: Set<string>): { fn
       }
     }
   }
-  return r;`);
+  return r;`,
+  );
   return {
-    fns: [d.table("OPS", "index", words), d.table("COEF", T, all.map((i) => lit(i[4])))],
+    fns: [
+      d.table("OPS", "index", words),
+      d.table(
+        "COEF",
+        T,
+        all.map((i) => lit(i[4])),
+      ),
+    ],
     state: [d.state("piv", "index", Math.max(1, m))],
     closures: [luFn(d, T, W), luSolveFn(d, T, W, [["bo", "index"]], (i, j) => W(`bo + ${i} * RM + ${j}`), "RM"), norm1, expm],
   };
@@ -357,9 +406,18 @@ export const solve: ClikeRule = (d, [a], [out]) => {
   ${loop("i", "0u", "RM * RK", "out[ob + i] = b[ob + i];")}
   if (lu(0u) == ${lit(0)}) { ${loop("i", "0u", "RM * RK", `out[ob + i] = ${lit(NaN)};`)} return; }
   lus(0u);`;
-  const bufs: Buf[] = [{ name: "a", dtype: T }, { name: "b", dtype: T }, { name: "out", dtype: T, write: true }];
+  const bufs: Buf[] = [
+    { name: "a", dtype: T },
+    { name: "b", dtype: T },
+    { name: "out", dtype: T, write: true },
+  ];
   const code = matrixKernel(d, {
-    bufs, ws, counts: [["out", n * k]], batch, sizes: sizeVars(d, n, n, k), body,
+    bufs,
+    ws,
+    counts: [["out", n * k]],
+    batch,
+    sizes: sizeVars(d, n, n, k),
+    body,
     state: [d.state("ob", "index"), d.state("piv", "index", Math.max(1, n))],
     closures: [luFn(d, T, ws.at), luSolveFn(d, T, ws.at, [], B, "RK")],
   });
@@ -376,7 +434,10 @@ function luScalar(empty: number, fromLu: (d: Clike, T: DType, dg: (i: string) =>
   return (d, [a], [out]) => {
     const [n, batch] = sizes(a);
     const T = out.dtype;
-    const bufs: Buf[] = [{ name: "a", dtype: T }, { name: "out", dtype: T, write: true }];
+    const bufs: Buf[] = [
+      { name: "a", dtype: T },
+      { name: "out", dtype: T, write: true },
+    ];
     const groups = groupsFor(batch, THREADS);
     if (n === 0) {
       // An empty matrix has determinant 1.
@@ -395,6 +456,9 @@ function luScalar(empty: number, fromLu: (d: Clike, T: DType, dg: (i: string) =>
 }
 
 export const det = luScalar(1, (d, T, dg) => kit(d, T).loop("i", "0u", "RM", `if (r == ${d.literal(0, T)}) { break; } r *= ${dg("i")};`));
-export const logAbsDet = luScalar(0, (d, T, dg) =>
-  `if (sg == ${d.literal(0, T)}) { r = ${d.literal(-Infinity, T)}; } else { r = ${d.literal(0, T)}; ${kit(d, T).loop("i", "0u", "RM", `r += ${d.math("log", T, [d.math("abs", T, [dg("i")])])};`)} }`);
+export const logAbsDet = luScalar(
+  0,
+  (d, T, dg) =>
+    `if (sg == ${d.literal(0, T)}) { r = ${d.literal(-Infinity, T)}; } else { r = ${d.literal(0, T)}; ${kit(d, T).loop("i", "0u", "RM", `r += ${d.math("log", T, [d.math("abs", T, [dg("i")])])};`)} }`,
+);
 export const detSign = luScalar(1, (d, T, dg) => kit(d, T).loop("i", "0u", "RM", `if (r == ${d.literal(0, T)}) { break; } r *= ${d.math("sign", T, [dg("i")])};`));

@@ -25,14 +25,22 @@ function nextPow2(n: number): number {
 /** `less(a, i, b, j)`: element a at line position i sorts before b at j. */
 function lessFn(d: Clike, x: ShapedArray, n: number, use: Set<string>): string {
   const order = "  if (a < b) { return true; }\n  if (b < a) { return false; }";
-  const cmp = isFloat(x.dtype)
-    ? `  ${d.test("an", d.isNan("a", use))}\n  ${d.test("bn", d.isNan("b", use))}\n  if (an != bn) { return bn; }\n  if (!an) {\n${order}\n  }`
-    : order;
-  return d.fn("less", [["a", x.dtype], ["i", "index"], ["b", x.dtype], ["j", "index"]], "bool", `  ${d.test("ap", `i >= ${n}u`)}
+  const cmp = isFloat(x.dtype) ? `  ${d.test("an", d.isNan("a", use))}\n  ${d.test("bn", d.isNan("b", use))}\n  if (an != bn) { return bn; }\n  if (!an) {\n${order}\n  }` : order;
+  return d.fn(
+    "less",
+    [
+      ["a", x.dtype],
+      ["i", "index"],
+      ["b", x.dtype],
+      ["j", "index"],
+    ],
+    "bool",
+    `  ${d.test("ap", `i >= ${n}u`)}
   ${d.test("bp", `j >= ${n}u`)}
   if (ap || bp) { return ${d.select("ap && bp", "i < j", "bp")}; }
 ${cmp}
-  return i < j;`);
+  return i < j;`,
+  );
 }
 
 /**
@@ -45,10 +53,16 @@ function lineSortPasses(d: Clike, x: ShapedArray, lines: number, n: number, key:
   const total = lines * P;
   const kv: Buf = { name: "kv", dtype: x.dtype, write: true };
   const kp: Buf = { name: "kp", dtype: "uint32", write: true };
-  const init = elementwise(d, [{ name: "x", dtype: x.dtype }, kv, kp], [{ in: 0 }, { tmp: 0 }, { tmp: 1 }], total, `  ${d.let("r", "index", `gi / ${P}u`)}
+  const init = elementwise(
+    d,
+    [{ name: "x", dtype: x.dtype }, kv, kp],
+    [{ in: 0 }, { tmp: 0 }, { tmp: 1 }],
+    total,
+    `  ${d.let("r", "index", `gi / ${P}u`)}
   ${d.let("p", "index", `gi % ${P}u`)}
   kp[gi] = p;
-  if (p < ${n}u) { kv[gi] = x[${key}]; } else { kv[gi] = ${d.literal(0, x.dtype)}; }`);
+  if (p < ${n}u) { kv[gi] = x[${key}]; } else { kv[gi] = ${d.literal(0, x.dtype)}; }`,
+  );
   const passes = [init];
   if (P === 1) return passes;
   const use = new Set<string>();
@@ -56,7 +70,8 @@ function lineSortPasses(d: Clike, x: ShapedArray, lines: number, n: number, key:
   const bindings: Ref[] = [{ tmp: 0 }, { tmp: 1 }];
   // Direction of a pair at flat index f for merge size k: ascending where bit k of its line position is 0.
   const asc = (f: string, k: string) => `(((${f} & ${P - 1}u) & ${k}) == 0u)`;
-  const swap = (i: string, l: string, a: string, b: string) => `${d.let("x", x.dtype, `${a}[${i}]`)} ${d.let("xp", "index", `${b}[${i}]`)} ${d.let("y", x.dtype, `${a}[${l}]`)} ${d.let("yp", "index", `${b}[${l}]`)}`;
+  const swap = (i: string, l: string, a: string, b: string) =>
+    `${d.let("x", x.dtype, `${a}[${i}]`)} ${d.let("xp", "index", `${b}[${i}]`)} ${d.let("y", x.dtype, `${a}[${l}]`)} ${d.let("yp", "index", `${b}[${l}]`)}`;
   const localPass = (kFrom: number, kTo: number, jFirst: number): ClikePass => {
     const body = `  ${d.let("start", "index", `grp * ${BLOCK}u`)}
   ${d.let("a", "index", "start + lid")}
@@ -79,14 +94,25 @@ function lineSortPasses(d: Clike, x: ShapedArray, lines: number, n: number, key:
   ${d.barrier}
   if (a < ${total}u) { kv[a] = sv[lid]; kp[a] = sp[lid]; }
   if (b < ${total}u) { kv[b] = sv[lid + ${LWG}u]; kp[b] = sp[lid + ${LWG}u]; }`;
-    const shared: [string, string, number][] = [["sv", d.type(x.dtype), BLOCK], ["sp", d.type("index"), BLOCK]];
+    const shared: [string, string, number][] = [
+      ["sv", d.type(x.dtype), BLOCK],
+      ["sp", d.type("index"), BLOCK],
+    ];
     return { code: d.module({ bufs: [kv, kp], threads: LWG, body, helpers: use, fns, shared }), bindings, groups: Math.max(1, Math.ceil(total / BLOCK)), threads: LWG };
   };
   const globalPass = (k: number, j: number): ClikePass =>
-    elementwise(d, [kv, kp], bindings, total / 2, `  ${d.let("i", "index", `((gi / ${j}u) * ${2 * j}u) + gi % ${j}u`)}
+    elementwise(
+      d,
+      [kv, kp],
+      bindings,
+      total / 2,
+      `  ${d.let("i", "index", `((gi / ${j}u) * ${2 * j}u) + gi % ${j}u`)}
   ${d.let("l", "index", `i + ${j}u`)}
   ${swap("i", "l", "kv", "kp")}
-  if (less(y, yp, x, xp) == ${asc("i", `${k}u`)}) { kv[i] = y; kp[i] = yp; kv[l] = x; kp[l] = xp; }`, use, fns);
+  if (less(y, yp, x, xp) == ${asc("i", `${k}u`)}) { kv[i] = y; kp[i] = yp; kv[l] = x; kp[l] = xp; }`,
+      use,
+      fns,
+    );
   const kLocal = Math.min(P, BLOCK);
   passes.push(localPass(2, kLocal, 1));
   for (let k = 2 * BLOCK; k <= P; k *= 2) {
@@ -113,9 +139,19 @@ function sortRule(arg: boolean): ClikeRule {
   ${d.let("r", "index", `o * ${inner}u + rem % ${inner}u`)}
   ${d.let("q", "index", `kp[r * ${P}u + p]`)}
   out[gi] = ${arg ? d.cast("q", "index", out.dtype) : `x[${at("r", "q")}]`};`;
-    const bufs = [{ name: "x", dtype: x.dtype }, { name: "kp", dtype: "uint32" as const, write: true }, { name: "out", dtype: out.dtype, write: true }];
+    const bufs = [
+      { name: "x", dtype: x.dtype },
+      { name: "kp", dtype: "uint32" as const, write: true },
+      { name: "out", dtype: out.dtype, write: true },
+    ];
     passes.push(elementwise(d, bufs, [{ in: 0 }, { tmp: 1 }, { out: 0 }], size, body));
-    return { passes, temps: [{ dtype: x.dtype, size: lines * P }, { dtype: "uint32", size: lines * P }] };
+    return {
+      passes,
+      temps: [
+        { dtype: x.dtype, size: lines * P },
+        { dtype: "uint32", size: lines * P },
+      ],
+    };
   };
 }
 

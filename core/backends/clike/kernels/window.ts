@@ -77,7 +77,10 @@ export const reduceWindowSum: ClikeRule = (d, [x], [oa], params) => {
   ${d.var("acc", A, d.literal(0, A))}
 ${overWindow(d, x.shape, windowParams(params), `acc += ${d.cast("x[xi]", x.dtype, A)};`)}
   out[gi] = ${d.cast("acc", A, oa.dtype)};`;
-  const bufs = [{ name: "x", dtype: x.dtype }, { name: "out", dtype: oa.dtype, write: true }];
+  const bufs = [
+    { name: "x", dtype: x.dtype },
+    { name: "out", dtype: oa.dtype, write: true },
+  ];
   return { passes: [elementwise(d, bufs, [{ in: 0 }, { out: 0 }], n, body)] };
 };
 
@@ -89,7 +92,10 @@ function reduceWindowSelect(select: "max" | "min"): ClikeRule {
     const body = `${coords(d, "o", "gi", oa.shape)}
 ${selectLoop(d, x, windowParams(params), select, use)}
   out[gi] = ${d.select("found != 0u", "best", emptyValue(d, select, x.dtype))};`;
-    const bufs = [{ name: "x", dtype: x.dtype }, { name: "out", dtype: oa.dtype, write: true }];
+    const bufs = [
+      { name: "x", dtype: x.dtype },
+      { name: "out", dtype: oa.dtype, write: true },
+    ];
     return { passes: [elementwise(d, bufs, [{ in: 0 }, { out: 0 }], n, body, use)] };
   };
 }
@@ -106,7 +112,11 @@ ${selectLoop(d, x, windowParams(params), params.select, use)}
   ${d.var("r", t.dtype, d.literal(0, t.dtype))}
   if (found != 0u) { r = t[best_i]; }
   out[gi] = r;`;
-  const bufs = [{ name: "t", dtype: t.dtype }, { name: "x", dtype: x.dtype }, { name: "out", dtype: oa.dtype, write: true }];
+  const bufs = [
+    { name: "t", dtype: t.dtype },
+    { name: "x", dtype: x.dtype },
+    { name: "out", dtype: oa.dtype, write: true },
+  ];
   return { passes: [elementwise(d, bufs, [{ in: 0 }, { in: 1 }, { out: 0 }], n, body, use)] };
 };
 

@@ -69,7 +69,9 @@ export function convBlas<T extends FloatArray>(x: T, w: T, out: T, geo: ConvGeom
   for (let n0 = 0; n0 < N; n0 += chunk.images) {
     const nb = Math.min(chunk.images, N - n0);
     const columns = nb * S;
-    const patches = wasm ? new WasmPatches({ rows: geo.rows, cols: geo.cols, kh: KH, kw: KW, ho: geo.Ho, wo: geo.Wo }, x.subarray(n0 * image, (n0 + nb) * image) as Float32Array, columns, chunk.channels * taps * columns) : null;
+    const patches = wasm
+      ? new WasmPatches({ rows: geo.rows, cols: geo.cols, kh: KH, kw: KW, ho: geo.Ho, wo: geo.Wo }, x.subarray(n0 * image, (n0 + nb) * image) as Float32Array, columns, chunk.channels * taps * columns)
+      : null;
     // One image: C is the output itself (row stride S); more: C is scratch, scattered after.
     const direct = nb === 1;
     const c = direct ? out : scratchLike("out", x, Og * columns);
@@ -228,7 +230,12 @@ class WasmPatches {
   private readonly patches: number;
 
   /** `maxColumns` and `maxFloats` bound the patch matrices `fill` will write. */
-  constructor(private readonly taps: Taps, x: Float32Array, maxColumns: number, maxFloats: number) {
+  constructor(
+    private readonly taps: Taps,
+    x: Float32Array,
+    maxColumns: number,
+    maxFloats: number,
+  ) {
     const { rows, cols, kw, wo } = taps;
     const runs = unitRuns(cols, kw, wo);
     this.tables = CONTROL_BYTES;
@@ -256,10 +263,24 @@ class WasmPatches {
     const columns = images * ho * wo;
     runIm2col(
       {
-        images, src: this.images + first * 4, imageBytes: imageStride * 4, chanBytes: chanStride * 4, rowBytes: width * 4,
-        cg: channels, kh, kw, ho, wo, rowTaps: this.tables, colTaps: this.tables + rows.length * 4, colAt: this.colAt,
+        images,
+        src: this.images + first * 4,
+        imageBytes: imageStride * 4,
+        chanBytes: chanStride * 4,
+        rowBytes: width * 4,
+        cg: channels,
+        kh,
+        kw,
+        ho,
+        wo,
+        rowTaps: this.tables,
+        colTaps: this.tables + rows.length * 4,
+        colAt: this.colAt,
       },
-      channels * kh * kw, this.patches, columns * 4, this.runs,
+      channels * kh * kw,
+      this.patches,
+      columns * 4,
+      this.runs,
     );
     return new Float32Array(wasmRuntime().memory.buffer, this.patches, channels * kh * kw * columns);
   }

@@ -58,9 +58,17 @@ function contiguous<T extends FloatArray>(x: StridedMatrix<T>, batch: number, ro
  */
 export function gemmBatched<T extends FloatArray>(
   blas: Blas,
-  batch: number, m: number, n: number, k: number,
-  a: StridedMatrix<T>, bm: StridedMatrix<T>, out: T,
-  outOffset = 0, outBatchStride = m * n, ldc = n, beta = 0,
+  batch: number,
+  m: number,
+  n: number,
+  k: number,
+  a: StridedMatrix<T>,
+  bm: StridedMatrix<T>,
+  out: T,
+  outOffset = 0,
+  outBatchStride = m * n,
+  ldc = n,
+  beta = 0,
 ): void {
   if (batch === 0 || m === 0 || n === 0) return;
   if (k === 0) {

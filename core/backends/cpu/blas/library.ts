@@ -39,7 +39,8 @@ interface KoffiLib {
 
 /** Library names tried in order, for this platform; bare names go through the dynamic loader's search. */
 export function blasCandidates(platform: string = platformName()): string[] {
-  if (platform === "darwin") return ["/System/Library/Frameworks/Accelerate.framework/Accelerate", "libopenblas.dylib", "/opt/homebrew/opt/openblas/lib/libopenblas.dylib", "/usr/local/opt/openblas/lib/libopenblas.dylib"];
+  if (platform === "darwin")
+    return ["/System/Library/Frameworks/Accelerate.framework/Accelerate", "libopenblas.dylib", "/opt/homebrew/opt/openblas/lib/libopenblas.dylib", "/usr/local/opt/openblas/lib/libopenblas.dylib"];
   if (platform === "win32") return ["libopenblas.dll", "openblas.dll", "mkl_rt.2.dll", "mkl_rt.dll"];
   return ["libopenblas.so.0", "libopenblas.so", "libopenblasp.so.0", "libmkl_rt.so.2", "libmkl_rt.so", "libblis.so.4", "libblis.so"];
 }
@@ -120,11 +121,13 @@ function openBlas(path: string): Blas | null {
   const setThreads = THREAD_SETTERS.map((name) => func(`void ${name}(int n)`)).find((f) => f !== null) ?? null;
   const config = func("const char *openblas_get_config()");
   let threads = 0;
-  const wrap = <T extends FloatArray>(f: (...a: unknown[]) => unknown): Gemm<T> => (transA, transB, m, n, k, a, lda, b, ldb, c, ldc, beta) => {
-    const want = cpuThreads();
-    if (setThreads && want !== threads) setThreads((threads = want));
-    f(ROW_MAJOR, transA ? TRANS : NO_TRANS, transB ? TRANS : NO_TRANS, m, n, k, 1, a, lda, b, ldb, beta, c, ldc);
-  };
+  const wrap =
+    <T extends FloatArray>(f: (...a: unknown[]) => unknown): Gemm<T> =>
+    (transA, transB, m, n, k, a, lda, b, ldb, c, ldc, beta) => {
+      const want = cpuThreads();
+      if (setThreads && want !== threads) setThreads((threads = want));
+      f(ROW_MAJOR, transA ? TRANS : NO_TRANS, transB ? TRANS : NO_TRANS, m, n, k, 1, a, lda, b, ldb, beta, c, ldc);
+    };
   return { path, describe: config ? `${config()} (${path})` : path, sgemm: wrap(s), dgemm: wrap(d) };
 }
 

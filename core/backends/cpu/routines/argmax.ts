@@ -28,5 +28,11 @@ function argImpl(better: (v: number, best: number) => boolean) {
 }
 
 // NaN wins (NumPy returns the first NaN's index).
-defineCpu("argmax", argImpl((v, best) => v > best || v !== v));
-defineCpu("argmin", argImpl((v, best) => v < best || v !== v));
+defineCpu(
+  "argmax",
+  argImpl((v, best) => v > best || v !== v),
+);
+defineCpu(
+  "argmin",
+  argImpl((v, best) => v < best || v !== v),
+);

@@ -18,13 +18,13 @@ export type ConvGeometry = NonNullable<ReturnType<typeof convGeometry>>;
 // otherwise as im2col + the WebAssembly SIMD sgemm (threaded); the rest, and all with
 // AUGERINO_WASM=0 and no BLAS, on the JavaScript loop.
 defineCpu("conv_general_dilated", ([x, w], [out], params, [la, ra], [oa]) => {
-      if (la.dtype === "float32" || la.dtype === "float64") {
-        const geo = convGeometry(params as ConvParams, la, ra, oa);
-        if (!geo || convBlas(x as FloatArray, w as FloatArray, out as FloatArray, geo)) return;
-      }
-      if (la.dtype === "float32" && wasmEnabled() && convWasm(x as Float32Array, w as Float32Array, out as Float32Array, params as ConvParams, la, ra, oa)) return;
-      convGeneralDilatedLoop(x, w, out, params as ConvParams, la, ra, oa);
-    });
+  if (la.dtype === "float32" || la.dtype === "float64") {
+    const geo = convGeometry(params as ConvParams, la, ra, oa);
+    if (!geo || convBlas(x as FloatArray, w as FloatArray, out as FloatArray, geo)) return;
+  }
+  if (la.dtype === "float32" && wasmEnabled() && convWasm(x as Float32Array, w as Float32Array, out as Float32Array, params as ConvParams, la, ra, oa)) return;
+  convGeneralDilatedLoop(x, w, out, params as ConvParams, la, ra, oa);
+});
 
 /**
  * For each (kernel tap k, output position o) along one spatial axis: the input coordinate
@@ -93,24 +93,53 @@ export function convGeneralDilatedLoop(x: TypedArray, w: TypedArray, out: TypedA
       let og = 0;
       for (; og + 2 <= Og; og += 2) {
         const o = g * Og + og;
-        const wa = o * K, wb = wa + K;
-        const oa = (n * O + o) * S, ob = oa + S;
+        const wa = o * K,
+          wb = wa + K;
+        const oa = (n * O + o) * S,
+          ob = oa + S;
         let s = 0;
         for (; s + 4 <= S; s += 4) {
-          const p0 = s * K, p1 = p0 + K, p2 = p1 + K, p3 = p2 + K;
-          let a0 = 0, a1 = 0, a2 = 0, a3 = 0, b0 = 0, b1 = 0, b2 = 0, b3 = 0;
+          const p0 = s * K,
+            p1 = p0 + K,
+            p2 = p1 + K,
+            p3 = p2 + K;
+          let a0 = 0,
+            a1 = 0,
+            a2 = 0,
+            a3 = 0,
+            b0 = 0,
+            b1 = 0,
+            b2 = 0,
+            b3 = 0;
           for (let k = 0; k < K; k++) {
-            const u = w[wa + k], v = w[wb + k];
-            const q0 = patches[p0 + k], q1 = patches[p1 + k], q2 = patches[p2 + k], q3 = patches[p3 + k];
-            a0 += u * q0; a1 += u * q1; a2 += u * q2; a3 += u * q3;
-            b0 += v * q0; b1 += v * q1; b2 += v * q2; b3 += v * q3;
+            const u = w[wa + k],
+              v = w[wb + k];
+            const q0 = patches[p0 + k],
+              q1 = patches[p1 + k],
+              q2 = patches[p2 + k],
+              q3 = patches[p3 + k];
+            a0 += u * q0;
+            a1 += u * q1;
+            a2 += u * q2;
+            a3 += u * q3;
+            b0 += v * q0;
+            b1 += v * q1;
+            b2 += v * q2;
+            b3 += v * q3;
           }
-          out[oa + s] = a0; out[oa + s + 1] = a1; out[oa + s + 2] = a2; out[oa + s + 3] = a3;
-          out[ob + s] = b0; out[ob + s + 1] = b1; out[ob + s + 2] = b2; out[ob + s + 3] = b3;
+          out[oa + s] = a0;
+          out[oa + s + 1] = a1;
+          out[oa + s + 2] = a2;
+          out[oa + s + 3] = a3;
+          out[ob + s] = b0;
+          out[ob + s + 1] = b1;
+          out[ob + s + 2] = b2;
+          out[ob + s + 3] = b3;
         }
         for (; s < S; s++) {
           const p0 = s * K;
-          let a0 = 0, b0 = 0;
+          let a0 = 0,
+            b0 = 0;
           for (let k = 0; k < K; k++) {
             a0 += w[wa + k] * patches[p0 + k];
             b0 += w[wb + k] * patches[p0 + k];
@@ -172,8 +201,19 @@ export function convWasm(x: Float32Array, w: Float32Array, out: Float32Array, p:
       for (let j = 0; j < nb * S; j++) ints[colAt + j] = (Math.floor(j / NR) * K * NR + (j % NR)) * 4;
       heap.set(x.subarray(n0 * image, (n0 + nb) * image), xAt);
       plan.packPatches({
-        images: nb, src: (xAt + g * Cg * H * W) * 4, imageBytes: image * 4, chanBytes: H * W * 4, rowBytes: W * 4,
-        cg: Cg, kh: KH, kw: KW, ho: Ho, wo: Wo, rowTaps: tables, colTaps: tables + rows.length * 4, colAt: colAt * 4,
+        images: nb,
+        src: (xAt + g * Cg * H * W) * 4,
+        imageBytes: image * 4,
+        chanBytes: H * W * 4,
+        rowBytes: W * 4,
+        cg: Cg,
+        kh: KH,
+        kw: KW,
+        ho: Ho,
+        wo: Wo,
+        rowTaps: tables,
+        colTaps: tables + rows.length * 4,
+        colAt: colAt * 4,
       });
       const b0 = plan.bOffset(0);
       // Columns past the last image pad the final panel; zeros keep stale values out of the arithmetic.

@@ -16,13 +16,13 @@ import { defineCpu } from "./registry.ts";
 const remaining = (rank: number, ...used: number[][]) => [...Array(rank).keys()].filter((i) => !used.some((u) => u.includes(i)));
 
 defineCpu("dot_general", ([l, r], [out], params, [la, ra]) => {
-      // Float32 and float64 run on the platform BLAS when there is one; float32 otherwise on
-      // the WebAssembly SIMD kernel (threaded); the rest, and all with AUGERINO_WASM=0 and
-      // no BLAS, on the JavaScript loop.
-      if ((la.dtype === "float32" || la.dtype === "float64") && dotGeneralBlas(l as FloatArray, r as FloatArray, out as FloatArray, params.dims, la.shape, ra.shape)) return;
-      if (la.dtype === "float32" && wasmEnabled() && dotGeneralWasm(l as Float32Array, r as Float32Array, out as Float32Array, params.dims, la.shape, ra.shape)) return;
-      dotGeneralLoop(l, r, out, params.dims, la, ra);
-    });
+  // Float32 and float64 run on the platform BLAS when there is one; float32 otherwise on
+  // the WebAssembly SIMD kernel (threaded); the rest, and all with AUGERINO_WASM=0 and
+  // no BLAS, on the JavaScript loop.
+  if ((la.dtype === "float32" || la.dtype === "float64") && dotGeneralBlas(l as FloatArray, r as FloatArray, out as FloatArray, params.dims, la.shape, ra.shape)) return;
+  if (la.dtype === "float32" && wasmEnabled() && dotGeneralWasm(l as Float32Array, r as Float32Array, out as Float32Array, params.dims, la.shape, ra.shape)) return;
+  dotGeneralLoop(l, r, out, params.dims, la, ra);
+});
 
 /** Operand axes as [batch, rows, columns]: lhs [batch, free, contracting], rhs [batch, contracting, free]. */
 function operandGroups(dims: DotDims, lRank: number, rRank: number): { l: [number[], number[], number[]]; r: [number[], number[], number[]] } {
@@ -89,7 +89,13 @@ function matrixView<T extends FloatArray>(x: T, shape: readonly number[], groups
   if (b !== null && i !== null && j !== null) return { data: x, batchStride: b, rowStride: i, colStride: j };
   const perm = groups.flat();
   const data = new (x.constructor as new (n: number) => T)(x.length);
-  stridedCopy(x, data, perm.map((p) => shape[p]), perm.map((p) => st[p]), 0);
+  stridedCopy(
+    x,
+    data,
+    perm.map((p) => shape[p]),
+    perm.map((p) => st[p]),
+    0,
+  );
   const cols = sizeOf(groups[2].map((a) => shape[a]));
   return { data, batchStride: sizeOf(groups[1].map((a) => shape[a])) * cols, rowStride: cols, colStride: 1 };
 }
@@ -105,6 +111,12 @@ function mergedStride(shape: readonly number[], strides: number[], axes: number[
 function pack(x: TypedArray, shape: readonly number[], perm: number[]): Float64Array {
   const st = stridesOf(shape);
   const out = new Float64Array(x.length);
-  stridedCopy(x, out, perm.map((p) => shape[p]), perm.map((p) => st[p]), 0);
+  stridedCopy(
+    x,
+    out,
+    perm.map((p) => shape[p]),
+    perm.map((p) => st[p]),
+    0,
+  );
   return out;
 }

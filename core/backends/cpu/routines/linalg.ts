@@ -10,27 +10,27 @@ import { defineCpu } from "./registry.ts";
 type Mat = Float64Array;
 
 defineCpu("expm", ([a], [out], _p, [aa]) => {
-      const n = lastDim(aa);
-      for (let b = 0; b < batchCount(a, n * n); b++) out.set(expmMatrix(load(a, b, n * n), n), b * n * n);
-    });
+  const n = lastDim(aa);
+  for (let b = 0; b < batchCount(a, n * n); b++) out.set(expmMatrix(load(a, b, n * n), n), b * n * n);
+});
 
 defineCpu("expm_frechet", ([a, e], [out], _p, [aa]) => {
-      const n = lastDim(aa);
-      const len = n * n;
-      for (let b = 0; b < batchCount(a, len); b++) out.set(expmFrechetMatrix(load(a, b, len), load(e, b, len), n), b * len);
-    });
+  const n = lastDim(aa);
+  const len = n * n;
+  for (let b = 0; b < batchCount(a, len); b++) out.set(expmFrechetMatrix(load(a, b, len), load(e, b, len), n), b * len);
+});
 
 defineCpu("solve", ([a, bIn], [out], _p, [aa], [oa]) => {
-      const n = lastDim(aa);
-      const k = lastDim(oa);
-      for (let b = 0; b < batchCount(a, n * n); b++) {
-        const [sign, lu, piv] = luOf(a, b, n);
-        const x = load(bIn, b, n * k);
-        if (sign === 0) x.fill(NaN);
-        else luSolve(lu, piv, n, x, k);
-        out.set(x, b * n * k);
-      }
-    });
+  const n = lastDim(aa);
+  const k = lastDim(oa);
+  for (let b = 0; b < batchCount(a, n * n); b++) {
+    const [sign, lu, piv] = luOf(a, b, n);
+    const x = load(bIn, b, n * k);
+    if (sign === 0) x.fill(NaN);
+    else luSolve(lu, piv, n, x, k);
+    out.set(x, b * n * k);
+  }
+});
 
 function matmul(a: Mat, b: Mat, n: number): Mat {
   const out = new Float64Array(n * n);
@@ -155,7 +155,11 @@ export function expmMatrix(a: Mat, n: number): Mat {
   for (const [m, theta] of THETA) if (norm <= theta) return pade(a, n, m);
   const s = Math.max(0, Math.ceil(Math.log2(norm / THETA13)));
   const scale = 2 ** -s;
-  let r = pade(a.map((v) => v * scale), n, 13);
+  let r = pade(
+    a.map((v) => v * scale),
+    n,
+    13,
+  );
   for (let i = 0; i < s; i++) r = matmul(r, r, n);
   return r;
 }

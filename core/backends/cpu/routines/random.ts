@@ -36,10 +36,14 @@ function threefryBlock(k0: number, k1: number, x0: number, x1: number, y0: Typed
   // Five blocks of four rounds; after block b the key schedule injects ks[(b+1)%3] and ks[(b+2)%3] + b + 1.
   for (let b = 0; b < 5; b++) {
     const r = (b & 1) * 4;
-    x0 = (x0 + x1) >>> 0; x1 = rotl(x1, ROTATIONS[r]) ^ x0;
-    x0 = (x0 + x1) >>> 0; x1 = rotl(x1, ROTATIONS[r + 1]) ^ x0;
-    x0 = (x0 + x1) >>> 0; x1 = rotl(x1, ROTATIONS[r + 2]) ^ x0;
-    x0 = (x0 + x1) >>> 0; x1 = rotl(x1, ROTATIONS[r + 3]) ^ x0;
+    x0 = (x0 + x1) >>> 0;
+    x1 = rotl(x1, ROTATIONS[r]) ^ x0;
+    x0 = (x0 + x1) >>> 0;
+    x1 = rotl(x1, ROTATIONS[r + 1]) ^ x0;
+    x0 = (x0 + x1) >>> 0;
+    x1 = rotl(x1, ROTATIONS[r + 2]) ^ x0;
+    x0 = (x0 + x1) >>> 0;
+    x1 = rotl(x1, ROTATIONS[r + 3]) ^ x0;
     x0 = (x0 + ks[(b + 1) % 3]) >>> 0;
     x1 = (x1 + ks[(b + 2) % 3] + b + 1) >>> 0;
   }

@@ -7,16 +7,16 @@ import type { ShapedArray } from "../../../tracer.ts";
 import { defineCpu } from "./registry.ts";
 
 defineCpu("sort", ([x], [out], { axis }, [xa]) => {
-      forEachSortedLine(x, xa, axis, (perm, vals, base, stride) => {
-        for (let k = 0; k < perm.length; k++) out[base + k * stride] = vals[perm[k]];
-      });
-    });
+  forEachSortedLine(x, xa, axis, (perm, vals, base, stride) => {
+    for (let k = 0; k < perm.length; k++) out[base + k * stride] = vals[perm[k]];
+  });
+});
 
 defineCpu("argsort", ([x], [out], { axis }, [xa]) => {
-      forEachSortedLine(x, xa, axis, (perm, _vals, base, stride) => {
-        for (let k = 0; k < perm.length; k++) out[base + k * stride] = perm[k];
-      });
-    });
+  forEachSortedLine(x, xa, axis, (perm, _vals, base, stride) => {
+    for (let k = 0; k < perm.length; k++) out[base + k * stride] = perm[k];
+  });
+});
 
 /** a before b in sort order: numeric less-than, with NaN after every number. */
 function before(a: number, b: number): boolean {
@@ -27,12 +27,7 @@ function before(a: number, b: number): boolean {
  * Visits every line along `axis` of an array of `shape`; for each, hands `emit` the line's
  * stable sorting permutation and the flat offsets of its elements.
  */
-function forEachSortedLine(
-  x: TypedArray,
-  xa: ShapedArray,
-  axis: number,
-  emit: (perm: Uint32Array, vals: Float64Array, base: number, stride: number) => void,
-): void {
+function forEachSortedLine(x: TypedArray, xa: ShapedArray, axis: number, emit: (perm: Uint32Array, vals: Float64Array, base: number, stride: number) => void): void {
   const n = xa.shape[axis];
   const stride = stridesOf(xa.shape)[axis];
   const outer = n === 0 ? 0 : x.length / (n * stride);

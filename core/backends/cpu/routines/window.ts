@@ -12,34 +12,36 @@ import { defineCpu } from "./registry.ts";
 const windowParams = (p: WindowParams): WindowParams => ({ window: p.window, strides: p.strides, padding: p.padding });
 
 defineCpu("reduce_window_sum", ([x], [out], p, [xa], [oa]) => {
-      const sums = new Float64Array(out.length);
-      windowLoop(x, xa.shape, oa.shape, windowParams(p), SUM, sums, null);
-      for (let i = 0; i < out.length; i++) out[i] = sums[i];
-    });
+  const sums = new Float64Array(out.length);
+  windowLoop(x, xa.shape, oa.shape, windowParams(p), SUM, sums, null);
+  for (let i = 0; i < out.length; i++) out[i] = sums[i];
+});
 
 defineCpu("select_and_gather_add", ([t, x], [out], p, [, xa], [oa]) => {
-      const g = pool2x2Geometry(xa.shape, windowParams(p));
-      if (g) return gather2x2(t, x, out, g, p.select === "max" ? 1 : -1);
-      const picks = selectPicks(x, xa, oa.shape, p);
-      for (let i = 0; i < out.length; i++) out[i] = picks[i] < 0 ? 0 : t[picks[i]];
-    });
+  const g = pool2x2Geometry(xa.shape, windowParams(p));
+  if (g) return gather2x2(t, x, out, g, p.select === "max" ? 1 : -1);
+  const picks = selectPicks(x, xa, oa.shape, p);
+  for (let i = 0; i < out.length; i++) out[i] = picks[i] < 0 ? 0 : t[picks[i]];
+});
 
 defineCpu("select_and_scatter_add", ([s, x], [out], p, [sa, xa]) => {
-      const g = pool2x2Geometry(xa.shape, windowParams(p));
-      if (g) return scatter2x2(s, x, out, g, p.select === "max" ? 1 : -1);
-      const picks = selectPicks(x, xa, sa.shape, p);
-      out.fill(0);
-      if (p.window.every((k: number, d: number) => p.strides[d] >= k)) {
-        // Windows do not overlap: each position is picked at most once, so no sums to round.
-        for (let i = 0; i < picks.length; i++) if (picks[i] >= 0) out[picks[i]] = s[i];
-        return;
-      }
-      const acc = new Float64Array(out.length);
-      for (let i = 0; i < picks.length; i++) if (picks[i] >= 0) acc[picks[i]] += s[i];
-      for (let i = 0; i < out.length; i++) out[i] = acc[i];
-    });
+  const g = pool2x2Geometry(xa.shape, windowParams(p));
+  if (g) return scatter2x2(s, x, out, g, p.select === "max" ? 1 : -1);
+  const picks = selectPicks(x, xa, sa.shape, p);
+  out.fill(0);
+  if (p.window.every((k: number, d: number) => p.strides[d] >= k)) {
+    // Windows do not overlap: each position is picked at most once, so no sums to round.
+    for (let i = 0; i < picks.length; i++) if (picks[i] >= 0) out[picks[i]] = s[i];
+    return;
+  }
+  const acc = new Float64Array(out.length);
+  for (let i = 0; i < picks.length; i++) if (picks[i] >= 0) acc[picks[i]] += s[i];
+  for (let i = 0; i < out.length; i++) out[i] = acc[i];
+});
 
-const SUM = 0, MAX = 1, MIN = 2;
+const SUM = 0,
+  MAX = 1,
+  MIN = 2;
 
 /**
  * The one window loop: for each output element (row-major), visits the in-bounds window taps.
@@ -124,10 +126,12 @@ function windowLoop2d(x: TypedArray, xShape: readonly number[], outShape: readon
     const base = b * h * w;
     for (let oy = 0; oy < oh; oy++) {
       const y0 = oy * sh - ph;
-      const kyLo = Math.max(0, -y0), kyHi = Math.min(kh, h - y0);
+      const kyLo = Math.max(0, -y0),
+        kyHi = Math.min(kh, h - y0);
       for (let ox = 0; ox < ow; ox++, f++) {
         const x0 = ox * sw - pw;
-        const kxLo = Math.max(0, -x0), kxHi = Math.min(kw, w - x0);
+        const kxLo = Math.max(0, -x0),
+          kxHi = Math.min(kw, w - x0);
         if (mode === SUM) {
           let acc = 0;
           for (let ky = kyLo; ky < kyHi; ky++) {

@@ -23,8 +23,19 @@ export const word = {
   helped: 5,
 
   // sgemm (matmul.ts): packed A and B, C, per-batch strides; padded N, K and rows per product.
-  a: 8, b: 9, c: 10, aStride: 11, bStride: 12, cStride: 13,
-  n: 14, k: 15, rows: 16, blockRows: 17, blockCols: 18, colBlocks: 19, blocksPerBatch: 20,
+  a: 8,
+  b: 9,
+  c: 10,
+  aStride: 11,
+  bStride: 12,
+  cStride: 13,
+  n: 14,
+  k: 15,
+  rows: 16,
+  blockRows: 17,
+  blockCols: 18,
+  colBlocks: 19,
+  blocksPerBatch: 20,
 
   // im2col: bytes from one patch row to the next (NR floats in packed B, a row's length in a row-major matrix).
   dstRowBytes: 21,
@@ -32,11 +43,26 @@ export const word = {
   colRuns: 22,
 
   // im2col (im2col.ts), one block per image: the first image, and its im2col arguments.
-  src: 24, imageBytes: 25, chanBytes: 26, rowBytes: 27, cg: 28, kh: 29, kw: 30, ho: 31, wo: 32,
-  rowTaps: 33, colTaps: 34, colAt: 35, colAtStride: 36, dst: 37,
+  src: 24,
+  imageBytes: 25,
+  chanBytes: 26,
+  rowBytes: 27,
+  cg: 28,
+  kh: 29,
+  kw: 30,
+  ho: 31,
+  wo: 32,
+  rowTaps: 33,
+  colTaps: 34,
+  colAt: 35,
+  colAtStride: 36,
+  dst: 37,
 
   // fused (kernels.ts): the kernel's id, its outer loop's length, and its pointers (output first).
-  fusedId: 38, fusedOuter: 39, fusedPtrs: 40, fusedPtr0: 41,
+  fusedId: 38,
+  fusedOuter: 39,
+  fusedPtrs: 40,
+  fusedPtr0: 41,
 
   /** Per worker thread, two words from here: [wake counter, ready flag]. */
   workers: 64,
@@ -50,7 +76,10 @@ export function loadWord(f: FunctionBuilder, w: number): FunctionBuilder {
 /** `while ((blk = next++) < blocks) body()`, with the atomic increment that shares blocks between threads. */
 export function emitClaimLoop(f: FunctionBuilder, blk: number, body: () => void): void {
   f.block().loop();
-  f.i32(0).i32(1).mem("i32.atomic.rmw.add", word.next * 4).tee(blk);
+  f.i32(0)
+    .i32(1)
+    .mem("i32.atomic.rmw.add", word.next * 4)
+    .tee(blk);
   loadWord(f, word.blocks).op("i32.ge_u").brIf(1);
   body();
   f.br(0).end().end();

@@ -19,7 +19,22 @@ export interface Im2colExports {
    * output columns [xlo, xhi) read input columns q0, q0 + 1, ... (the rest are padding),
    * and columns of one output row are contiguous in dst (colAt is then only read per row).
    */
-  im2col(src: number, chanBytes: number, rowBytes: number, cg: number, kh: number, kw: number, ho: number, wo: number, rows: number, cols: number, colAt: number, dst: number, dstRowBytes: number, runs: number): void;
+  im2col(
+    src: number,
+    chanBytes: number,
+    rowBytes: number,
+    cg: number,
+    kh: number,
+    kw: number,
+    ho: number,
+    wo: number,
+    rows: number,
+    cols: number,
+    colAt: number,
+    dst: number,
+    dstRowBytes: number,
+    runs: number,
+  ): void;
 }
 
 /**

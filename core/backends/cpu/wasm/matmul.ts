@@ -88,24 +88,50 @@ function emitMicroKernel(m: ModuleBuilder, t: GemmTiling): FunctionBuilder {
   };
   // Later K blocks add to the partial sums already in C.
   f.get(accumulate).if();
-  eachRowOfC((r) => acc[r].forEach((x, v) => f.get(row).mem("v128.load", 16 * v).set(x)));
+  eachRowOfC((r) =>
+    acc[r].forEach((x, v) =>
+      f
+        .get(row)
+        .mem("v128.load", 16 * v)
+        .set(x),
+    ),
+  );
   f.else();
   acc.flat().forEach((x) => f.f32x4(0).set(x));
   f.end();
 
   // One k-step per trip: unrolling by 2, 4 or 8 measured 15-35% slower under V8 11.3.
-  f.get(a).get(kc).i32(t.mr * 4).op("i32.mul").op("i32.add").set(end);
+  f.get(a)
+    .get(kc)
+    .i32(t.mr * 4)
+    .op("i32.mul")
+    .op("i32.add")
+    .set(end);
   f.whileBelow(a, end, () => {
-    bv.forEach((x, v) => f.get(b).mem("v128.load", 16 * v).set(x));
+    bv.forEach((x, v) =>
+      f
+        .get(b)
+        .mem("v128.load", 16 * v)
+        .set(x),
+    );
     for (const r of range(t.mr)) {
-      f.get(a).mem("v128.load32_splat", 4 * r).set(splat);
+      f.get(a)
+        .mem("v128.load32_splat", 4 * r)
+        .set(splat);
       acc[r].forEach((x, v) => f.get(x).get(splat).get(bv[v]).op("f32x4.mul").op("f32x4.add").set(x));
     }
     f.addTo(a, t.mr * 4);
     f.addTo(b, t.nr * 4);
   });
 
-  eachRowOfC((r) => acc[r].forEach((x, v) => f.get(row).get(x).mem("v128.store", 16 * v)));
+  eachRowOfC((r) =>
+    acc[r].forEach((x, v) =>
+      f
+        .get(row)
+        .get(x)
+        .mem("v128.store", 16 * v),
+    ),
+  );
   return f;
 }
 
@@ -124,11 +150,17 @@ function emitSgemm(m: ModuleBuilder, t: GemmTiling, micro: FunctionBuilder): Fun
   f.get(n).i32(4).op("i32.mul").set(ldc);
   f.i32(0).set(pc);
   f.whileBelow(pc, k, () => {
-    min(() => f.get(k).get(pc).op("i32.sub"), () => f.i32(t.kc));
+    min(
+      () => f.get(k).get(pc).op("i32.sub"),
+      () => f.i32(t.kc),
+    );
     f.set(kcur);
     f.get(rowStart).set(ic);
     f.whileBelow(ic, rowEnd, () => {
-      min(() => f.get(ic).i32(t.mc).op("i32.add"), () => f.get(rowEnd));
+      min(
+        () => f.get(ic).i32(t.mc).op("i32.add"),
+        () => f.get(rowEnd),
+      );
       f.set(ie);
       f.get(colStart).set(jr);
       f.whileBelow(jr, colEnd, () => {
@@ -178,7 +210,11 @@ function emitSgemmBlocks(m: ModuleBuilder, sgemm: FunctionBuilder): FunctionBuil
     w(word.blockCols).op("i32.mul").set(c0);
     f.get(r0);
     w(word.blockRows).op("i32.mul").set(r0);
-    for (const [ptr, stride] of [[word.a, word.aStride], [word.b, word.bStride], [word.c, word.cStride]]) {
+    for (const [ptr, stride] of [
+      [word.a, word.aStride],
+      [word.b, word.bStride],
+      [word.c, word.cStride],
+    ]) {
       w(ptr).get(batch);
       w(stride).op("i32.mul").op("i32.add");
     }
@@ -205,15 +241,27 @@ function emitPack(m: ModuleBuilder, name: string, w: number, contig: boolean): v
   f.i32(0).set(p);
   f.whileBelow(p, panels, () => {
     f.get(src).get(p).i32(w).op("i32.mul").get(strideW).op("i32.mul").op("i32.add").set(q);
-    f.get(dst).get(depth).i32(w * 4).op("i32.mul").op("i32.add").set(kEnd);
+    f.get(dst)
+      .get(depth)
+      .i32(w * 4)
+      .op("i32.mul")
+      .op("i32.add")
+      .set(kEnd);
     f.whileBelow(dst, kEnd, () => {
       // A width that is not whole vectors (a tiling experiment) falls back to scalar copies.
       if (contig && w % 4 === 0) {
-        for (const v of range(w / 4)) f.get(dst).get(q).mem("v128.load", 16 * v).mem("v128.store", 16 * v);
+        for (const v of range(w / 4))
+          f.get(dst)
+            .get(q)
+            .mem("v128.load", 16 * v)
+            .mem("v128.store", 16 * v);
       } else {
         f.get(q).set(e);
         for (const i of range(w)) {
-          f.get(dst).get(e).mem("f32.load").mem("f32.store", 4 * i);
+          f.get(dst)
+            .get(e)
+            .mem("f32.load")
+            .mem("f32.store", 4 * i);
           if (i < w - 1) f.addTo(e, { local: strideW });
         }
       }

@@ -146,11 +146,16 @@ export function runKernelJob(module: WasmModule, id: number, outer: number, bloc
   }
   const { ctrl } = wasmRuntime();
   const words: [number, number][] = [[word.fusedId, id], [word.fusedOuter, outer], [word.fusedPtrs, ptrs.length], ...ptrs.map((p, i): [number, number] => [word.fusedPtr0 + i, p])];
-  runJob(true, () => ({ kind: jobKind.fused, words, blocks }), () => {
-    for (let b = Atomics.add(ctrl, word.next, 1); b < blocks; b = Atomics.add(ctrl, word.next, 1)) {
-      run(Math.floor((b * outer) / blocks), Math.floor(((b + 1) * outer) / blocks), ...ptrs);
-    }
-  }, helpers);
+  runJob(
+    true,
+    () => ({ kind: jobKind.fused, words, blocks }),
+    () => {
+      for (let b = Atomics.add(ctrl, word.next, 1); b < blocks; b = Atomics.add(ctrl, word.next, 1)) {
+        run(Math.floor((b * outer) / blocks), Math.floor(((b + 1) * outer) / blocks), ...ptrs);
+      }
+    },
+    helpers,
+  );
   return true;
 }
 
@@ -180,9 +185,20 @@ function spawnWorkers(n: number): void {
   while (workers.length < n) {
     const slot = word.workers + workers.length * WORDS_PER_WORKER;
     const words = {
-      controlWords: CONTROL_BYTES / 4, wake: slot, ready: slot + 1, running: word.running, failed: word.failed, helped: word.helped,
-      kind: word.kind, next: word.next, blocks: word.blocks, fusedKind: jobKind.fused,
-      fusedId: word.fusedId, fusedOuter: word.fusedOuter, fusedPtrs: word.fusedPtrs, fusedPtr0: word.fusedPtr0,
+      controlWords: CONTROL_BYTES / 4,
+      wake: slot,
+      ready: slot + 1,
+      running: word.running,
+      failed: word.failed,
+      helped: word.helped,
+      kind: word.kind,
+      next: word.next,
+      blocks: word.blocks,
+      fusedKind: jobKind.fused,
+      fusedId: word.fusedId,
+      fusedOuter: word.fusedOuter,
+      fusedPtrs: word.fusedPtrs,
+      fusedPtr0: word.fusedPtr0,
     };
     const thread = startThread({ module, memory, words }, (message) => warn(`augerino: a wasm matmul worker failed (${message}); continuing with fewer threads`));
     workers.push({ thread, wake: words.wake, ready: words.ready, known: new Set() });

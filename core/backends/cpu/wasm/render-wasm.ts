@@ -25,14 +25,23 @@ const MAX_PAGES = 65536;
  * way (worker.js); kernels calling the others run on the calling thread only.
  */
 export const MATH_IMPORTS = {
-  exp: Math.exp, log: Math.log, log1p: Math.log1p, expm1: Math.expm1,
-  sin: Math.sin, cos: Math.cos, tan: Math.tan, tanh: Math.tanh, atan2: Math.atan2, pow: Math.pow,
+  exp: Math.exp,
+  log: Math.log,
+  log1p: Math.log1p,
+  expm1: Math.expm1,
+  sin: Math.sin,
+  cos: Math.cos,
+  tan: Math.tan,
+  tanh: Math.tanh,
+  atan2: Math.atan2,
+  pow: Math.pow,
   fmod: (a: number, b: number) => a % b,
   toInt32: (a: number) => a,
 };
 export const WASM_IMPORTS = {
   ...MATH_IMPORTS,
-  erf: lib.erf, erfInv: lib.erfInv,
+  erf: lib.erf,
+  erfInv: lib.erfInv,
   erfInv64: lib.erfInv64,
   ipow: (a: number, b: number) => lib.ipow(a, b),
   upow: (a: number, b: number) => lib.ipow(a >>> 0, b >>> 0),
@@ -40,11 +49,23 @@ export const WASM_IMPORTS = {
 type ImportName = keyof typeof WASM_IMPORTS;
 
 const SIGS: Record<ImportName, [ValType[], ValType[]]> = {
-  exp: [["f64"], ["f64"]], log: [["f64"], ["f64"]], log1p: [["f64"], ["f64"]], expm1: [["f64"], ["f64"]],
-  sin: [["f64"], ["f64"]], cos: [["f64"], ["f64"]], tan: [["f64"], ["f64"]], tanh: [["f64"], ["f64"]],
-  atan2: [["f64", "f64"], ["f64"]], pow: [["f64", "f64"], ["f64"]], erf: [["f64"], ["f64"]], erfInv: [["f64"], ["f64"]],
-  erfInv64: [["f64"], ["f64"]], fmod: [["f64", "f64"], ["f64"]], toInt32: [["f64"], ["i32"]],
-  ipow: [["i32", "i32"], ["i32"]], upow: [["i32", "i32"], ["i32"]],
+  exp: [["f64"], ["f64"]],
+  log: [["f64"], ["f64"]],
+  log1p: [["f64"], ["f64"]],
+  expm1: [["f64"], ["f64"]],
+  sin: [["f64"], ["f64"]],
+  cos: [["f64"], ["f64"]],
+  tan: [["f64"], ["f64"]],
+  tanh: [["f64"], ["f64"]],
+  atan2: [["f64", "f64"], ["f64"]],
+  pow: [["f64", "f64"], ["f64"]],
+  erf: [["f64"], ["f64"]],
+  erfInv: [["f64"], ["f64"]],
+  erfInv64: [["f64"], ["f64"]],
+  fmod: [["f64", "f64"], ["f64"]],
+  toInt32: [["f64"], ["i32"]],
+  ipow: [["i32", "i32"], ["i32"]],
+  upow: [["i32", "i32"], ["i32"]],
 };
 
 const isFloatType = (d: IRType) => d === "float32" || d === "float64";
@@ -225,7 +246,11 @@ class Emitter {
         this.load(dt);
         return;
       }
-      case "iadd": case "isub": case "imul": case "idiv": case "imod": {
+      case "iadd":
+      case "isub":
+      case "imul":
+      case "idiv":
+      case "imod": {
         this.push(a[0]);
         this.push(a[1]);
         f.op(({ iadd: "i32.add", isub: "i32.sub", imul: "i32.mul", idiv: "i32.div_u", imod: "i32.rem_u" } as const)[n.op as "iadd"]);
@@ -278,11 +303,25 @@ class Emitter {
     this.toF64(body.dtype);
     f.set(v);
     switch (op) {
-      case "sum": f.get(acc).get(v).op("f64.add").set(acc); return;
-      case "prod": f.get(acc).get(v).op("f64.mul").set(acc); return;
+      case "sum":
+        f.get(acc).get(v).op("f64.add").set(acc);
+        return;
+      case "prod":
+        f.get(acc).get(v).op("f64.mul").set(acc);
+        return;
       default:
         // (v > acc || v !== v) ? v : acc, and < for min.
-        f.get(v).get(acc).get(v).get(acc).op(op === "max" ? "f64.gt" : "f64.lt").get(v).get(v).op("f64.ne").op("i32.or").op("select").set(acc);
+        f.get(v)
+          .get(acc)
+          .get(v)
+          .get(acc)
+          .op(op === "max" ? "f64.gt" : "f64.lt")
+          .get(v)
+          .get(v)
+          .op("f64.ne")
+          .op("i32.or")
+          .op("select")
+          .set(acc);
     }
   }
 
@@ -296,15 +335,18 @@ class Emitter {
     const f = this.f;
     const t = aluTypes(n);
     const def = aluDef(n.op, "renderWasm");
-    def.wasm.emit({
-      f,
-      arg: (i) => this.push(n.args[i]),
-      args: () => n.args.forEach((x) => this.push(x)),
-      call: (name) => void f.call(this.imp(name as ImportName)),
-      toF64: (d) => this.toF64(d),
-      fround: () => this.fround(),
-      intDivide: (op) => this.intDivide(op),
-    }, t);
+    def.wasm.emit(
+      {
+        f,
+        arg: (i) => this.push(n.args[i]),
+        args: () => n.args.forEach((x) => this.push(x)),
+        call: (name) => void f.call(this.imp(name as ImportName)),
+        toF64: (d) => this.toF64(d),
+        fround: () => this.fround(),
+        intDivide: (op) => this.intDivide(op),
+      },
+      t,
+    );
     // Float results are rounded to float32 where render-js.ts rounds; integers come out exact.
     if (t.to === "float32" && !def.exact) this.fround();
   }

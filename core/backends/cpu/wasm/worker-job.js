@@ -5,8 +5,16 @@
 // render-wasm.ts's MATH_IMPORTS, defined the same way here.
 
 const MATH_IMPORTS = {
-  exp: Math.exp, log: Math.log, log1p: Math.log1p, expm1: Math.expm1,
-  sin: Math.sin, cos: Math.cos, tan: Math.tan, tanh: Math.tanh, atan2: Math.atan2, pow: Math.pow,
+  exp: Math.exp,
+  log: Math.log,
+  log1p: Math.log1p,
+  expm1: Math.expm1,
+  sin: Math.sin,
+  cos: Math.cos,
+  tan: Math.tan,
+  tanh: Math.tanh,
+  atan2: Math.atan2,
+  pow: Math.pow,
   fmod: (a, b) => a % b,
   toInt32: (a) => a,
 };

@@ -77,7 +77,8 @@ interface Layout {
 export function productPass(dtype: DType, B: number, M: number, N: number, K: number, a: Layout, b: Layout): Pass {
   const T = ctype(dtype);
   const Acc = dtype === "int32" ? "unsigned" : T;
-  const MT = Math.ceil(M / TILE), NT = Math.ceil(N / TILE);
+  const MT = Math.ceil(M / TILE),
+    NT = Math.ceil(N / TILE);
   const total = B * MT * NT;
   const R = [0, 1, 2, 3];
   const zero = literal(0, dtype);

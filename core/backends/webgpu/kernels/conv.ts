@@ -25,14 +25,24 @@ const u = (n: number) => `${n >>> 0}u`;
 const ceilTo = (n: number, m: number) => Math.ceil(n / m) * m;
 
 interface Dims {
-  N: number; C: number; H: number; W: number;
-  O: number; Cg: number; KH: number; KW: number;
-  Ho: number; Wo: number; G: number; Og: number;
+  N: number;
+  C: number;
+  H: number;
+  W: number;
+  O: number;
+  Cg: number;
+  KH: number;
+  KW: number;
+  Ho: number;
+  Wo: number;
+  G: number;
+  Og: number;
 }
 
 /** Gathers the patches of images [n0, n0 + cnt) into [cnt·G, Kp, Sp] (zero-padded, zero where the window leaves the input). */
 function im2colPass(d: Dims, p: ConvParams, n0: number, cnt: number, Kp: number, Sp: number, dst: Ref): Pass {
-  const K = d.Cg * d.KH * d.KW, S = d.Ho * d.Wo;
+  const K = d.Cg * d.KH * d.KW,
+    S = d.Ho * d.Wo;
   const total = cnt * d.G * Kp * Sp;
   const body = `  let sp = gi % ${u(Sp)};
   let kp = (gi / ${u(Sp)}) % ${u(Kp)};
@@ -68,7 +78,8 @@ function padRowsPass(O: number, K: number, Kp: number, dst: Ref): Pass {
  * subgroup product kernel loads element (k, s) from the input directly.
  */
 function patchRhs(d: Dims, p: ConvParams): RhsSource {
-  const K = d.Cg * d.KH * d.KW, S = d.Ho * d.Wo;
+  const K = d.Cg * d.KH * d.KW,
+    S = d.Ho * d.Wo;
   const decls = `fn patch_elem(xb: u32, ho: u32, wo: u32, kr: u32) -> f32 {
   let c = kr / ${u(d.KH * d.KW)};
   let ky = (kr / ${u(d.KW)}) % ${u(d.KH)};
@@ -89,7 +100,14 @@ function patchRhs(d: Dims, p: ConvParams): RhsSource {
 }
 
 /** The program for one convolution; `strategy` picks the product kernel, or "direct" (tests force each). */
-export function convProgram([la, ra]: ShapedArray[], [oa]: ShapedArray[], params: Params, strategy: DotStrategy | "direct" = preferredStrategy(), patchLimit = PATCH_LIMIT, out: OutputStore = PLAIN_STORE): GpuProgram {
+export function convProgram(
+  [la, ra]: ShapedArray[],
+  [oa]: ShapedArray[],
+  params: Params,
+  strategy: DotStrategy | "direct" = preferredStrategy(),
+  patchLimit = PATCH_LIMIT,
+  out: OutputStore = PLAIN_STORE,
+): GpuProgram {
   const p = params as ConvParams;
   const [N, C, H, W] = la.shape;
   const [O, Cg, KH, KW] = ra.shape;
@@ -97,11 +115,13 @@ export function convProgram([la, ra]: ShapedArray[], [oa]: ShapedArray[], params
   const d: Dims = { N, C, H, W, O, Cg, KH, KW, Ho, Wo, G: p.groups, Og: O / p.groups };
   const total = sizeOf(oa.shape);
   if (total === 0) return { passes: [] };
-  const K = Cg * KH * KW, S = Ho * Wo;
+  const K = Cg * KH * KW,
+    S = Ho * Wo;
   if (K === 0) {
     return { passes: [zeroPass("float32", total, out)] };
   }
-  const Kp = ceilTo(K, 4), Sp = ceilTo(S, 4);
+  const Kp = ceilTo(K, 4),
+    Sp = ceilTo(S, 4);
   if (strategy === "direct") return { passes: [wgslPass(convDirectPass(WGSL, [la, ra], [oa], p, out))] };
   if (strategy === "subgroup") {
     // Implicit im2col: no patch buffer, no chunks.

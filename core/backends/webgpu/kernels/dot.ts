@@ -144,10 +144,14 @@ function batchIndices(g: Geometry): string {
  */
 function registerPass(g: Geometry, TM: number, TN4: number, KV: number, [am, bm]: string[], out: OutputStore): Pass {
   const { T, B, M, N, Kp, Ma, Np } = g;
-  const K4 = Kp / 4, N4 = Np / 4;
-  const MT = Math.ceil(M / TM), NT = Math.ceil(N4 / TN4);
+  const K4 = Kp / 4,
+    N4 = Np / 4;
+  const MT = Math.ceil(M / TM),
+    NT = Math.ceil(N4 / TN4);
   const total = B * MT * NT;
-  const R = [...Array(TM).keys()], C = [...Array(TN4).keys()], Q = [0, 1, 2, 3];
+  const R = [...Array(TM).keys()],
+    C = [...Array(TN4).keys()],
+    Q = [0, 1, 2, 3];
   const lines: string[] = [batchIndices(g)];
   // KV = 4: lhs read as vec4s along K; KV = 1: as scalars, a 4x smaller loop body (faster to compile).
   const aStride = KV === 4 ? K4 : Kp;
@@ -159,10 +163,11 @@ function registerPass(g: Geometry, TM: number, TN4: number, KV: number, [am, bm]
   lines.push(`    let kr = k * ${u(KV * N4)};`);
   const QV = KV === 4 ? Q : [0];
   for (const c of C) for (const q of QV) lines.push(`    let b${q}_${c} = b[bc${c} + kr + ${u(q * N4)}];`);
-  for (const r of R) for (const c of C) {
-    if (KV === 4) lines.push(`    acc${r}_${c} += a${r}.x * b0_${c} + a${r}.y * b1_${c} + a${r}.z * b2_${c} + a${r}.w * b3_${c};`);
-    else lines.push(`    acc${r}_${c} += a${r} * b0_${c};`);
-  }
+  for (const r of R)
+    for (const c of C) {
+      if (KV === 4) lines.push(`    acc${r}_${c} += a${r}.x * b0_${c} + a${r}.y * b1_${c} + a${r}.z * b2_${c} + a${r}.w * b3_${c};`);
+      else lines.push(`    acc${r}_${c} += a${r} * b0_${c};`);
+    }
   lines.push("  }");
   for (const r of R) {
     lines.push(`  if (i0 + ${u(r)} < ${u(M)}) {`, `    let o = (ob * ${u(M)} + i0 + ${u(r)}) * ${u(N)};`);
@@ -196,13 +201,16 @@ ${lines.join("\n")}
  */
 function sharedPass(g: Geometry, [am, bm]: string[], out: OutputStore): Pass {
   const { T, B, M, N, Kp, Ma, Np } = g;
-  const MT = Math.ceil(M / 64), NT = Math.ceil(N / 64);
+  const MT = Math.ceil(M / 64),
+    NT = Math.ceil(N / 64);
   const total = B * MT * NT;
   const R = [0, 1, 2, 3];
   const zero = `${T}(0)`;
   const acc = R.flatMap((r) => R.map((c) => `  var c${r}${c} = ${zero};`)).join("\n");
   const fma = R.flatMap((r) => R.map((c) => `      c${r}${c} += a${r} * b${c};`)).join("\n");
-  const store = R.flatMap((r) => R.map((c) => `  if (row0 + ${u(16 * r)} < ${u(M)} && col0 + ${u(16 * c)} < ${u(N)}) { ${out.store(`(ob * ${u(M)} + row0 + ${u(16 * r)}) * ${u(N)} + col0 + ${u(16 * c)}`, `c${r}${c}`)} }`)).join("\n");
+  const store = R.flatMap((r) =>
+    R.map((c) => `  if (row0 + ${u(16 * r)} < ${u(M)} && col0 + ${u(16 * c)} < ${u(N)}) { ${out.store(`(ob * ${u(M)} + row0 + ${u(16 * r)}) * ${u(N)} + col0 + ${u(16 * c)}`, `c${r}${c}`)} }`),
+  ).join("\n");
   const code = `@group(0) @binding(0) var<storage, ${am}> a: array<${T}>;
 @group(0) @binding(1) var<storage, ${bm}> b: array<${T}>;
 @group(0) @binding(2) var<storage, read_write> out: array<${T}>;
@@ -261,9 +269,15 @@ ${store}
 function subgroupPass(g: Geometry, [am, bm]: string[], out: OutputStore): Pass {
   const { T, B, M, N, Kp, Ma } = g;
   const rhs = g.rhs ?? denseRhs(g);
-  const RL = 2, SC = 16, KU = 2;
-  const R = [...Array(RL).keys()], C = [...Array(SC).keys()], CM = [...Array(SC / 8).keys()], KK = [...Array(KU).keys()];
-  const MT = Math.ceil(M / (8 * RL)), NT = Math.ceil(N / SC);
+  const RL = 2,
+    SC = 16,
+    KU = 2;
+  const R = [...Array(RL).keys()],
+    C = [...Array(SC).keys()],
+    CM = [...Array(SC / 8).keys()],
+    KK = [...Array(KU).keys()];
+  const MT = Math.ceil(M / (8 * RL)),
+    NT = Math.ceil(N / SC);
   const tiles = B * MT * NT;
   const L: string[] = [batchIndices(g)];
   for (const r of R) L.push(`  let ar${r} = (ab * ${u(Ma)} + min(i0 + l + ${u(8 * r)}, ${u(M - 1)})) * ${u(Kp)};`);
@@ -317,13 +331,15 @@ export function dotProgram([la, ra]: ShapedArray[], [oa]: ShapedArray[], params:
     const n = B * M * N;
     return { passes: [zeroPass(oa.dtype, n, out)] };
   }
-  const Kp = ceilTo(K, 4), Np = ceilTo(N, 4);
+  const Kp = ceilTo(K, 4),
+    Np = ceilTo(N, 4);
   const packK = Kp !== K;
   const packA = packK || !isIdentity([...lb, ...lf, ...lc]);
   const packB = packK || Np !== N || !isIdentity([...rb, ...rc, ...rf]);
   const temps: { dtype: DType; size: number }[] = [];
   const passes: Pass[] = [];
-  let aRef: Ref = { in: 0 }, bRef: Ref = { in: 1 };
+  let aRef: Ref = { in: 0 },
+    bRef: Ref = { in: 1 };
   if (packA) {
     aRef = { tmp: temps.length };
     temps.push({ dtype: la.dtype, size: B * M * Kp });
