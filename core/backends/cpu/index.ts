@@ -123,14 +123,13 @@ export class CpuBackend implements Backend {
   runKernel(kernel: Kernel, ins: unknown[], label?: string): TypedArray {
     const name = profile && (label ?? `fused ${kernel.reduce ? `reduce_${kernel.reduce.op}` : "map"} [${kernel.shape}]`);
     // The wasm kernel writes its output in the heap, also when it is small (a reduction's);
-    // when the heap is full the output comes from the pool and the JS kernel runs.
+    // when the heap is full (for the output, or for copies of inputs outside it) the JS kernel runs.
     const wasm = wantsWasm(kernel);
     const out = this.alloc(kernel.out.dtype, sizeOf(kernel.out.shape), wasm);
-    if (wasm && inHeap(out)) timed(name, () => runWasmKernel(kernel, out, ins as TypedArray[]));
-    else {
-      const fn = jsKernel(kernel);
-      timed(name, () => fn(out, ...(ins as TypedArray[])));
-    }
+    timed(name, () => {
+      if (wasm && inHeap(out) && runWasmKernel(kernel, out, ins as TypedArray[])) return;
+      jsKernel(kernel)(out, ...(ins as TypedArray[]));
+    });
     return out;
   }
 

@@ -100,27 +100,35 @@ export function wantsWasm(k: Kernel): boolean {
   return points >= minSize && points > 0 && wasmEnabled();
 }
 
-/** Runs kernel k into `out` (a heap array) from `ins`. */
-export function runWasmKernel(k: Kernel, out: TypedArray, ins: TypedArray[]): void {
+/**
+ * Runs kernel k into `out` (a heap array) from `ins`; false, having run nothing, when an
+ * input outside the heap finds no room there (the caller then runs the JavaScript kernel).
+ */
+export function runWasmKernel(k: Kernel, out: TypedArray, ins: TypedArray[]): boolean {
   const h = cpuHeap();
   const c = compile(k);
   const temps: [number, number][] = [];
   try {
-    const ptrs = ins.map((a) => {
-      if (h.owns(a)) return a.byteOffset;
+    const ptrs: number[] = [];
+    for (const a of ins) {
+      if (h.owns(a)) {
+        ptrs.push(a.byteOffset);
+        continue;
+      }
       const at = h.alloc(a.byteLength);
-      if (at === null) throw new Error(`wasm kernels: no heap space for a ${a.byteLength}-byte input`);
+      if (at === null) return false;
       temps.push([at, a.byteLength]);
       new Uint8Array(h.buffer, at, a.byteLength).set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
-      return at;
-    });
+      ptrs.push(at);
+    }
     wasmKernelStats.runs++;
     const blocks = c.splittable ? Math.min(c.outer, Math.floor((c.outer * c.perOuter) / BLOCK_POINTS)) : 1;
     if (blocks >= 2 && runKernelJob(c.module, c.id, c.outer, blocks, [out.byteOffset, ...ptrs], h.memory, c.run)) {
       wasmKernelStats.threaded++;
-      return;
+      return true;
     }
     c.run(0, c.outer, out.byteOffset, ...ptrs);
+    return true;
   } finally {
     for (const [at, bytes] of temps) h.release(at, bytes);
   }
