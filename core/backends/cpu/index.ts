@@ -1,7 +1,7 @@
 /**
  * The CPU backend: buffers are typed arrays drawn from a size-keyed pool. Kernels of the
- * compiler's IR run as WebAssembly (large) or JavaScript (small) loops; the other
- * primitives run their `impl.cpu` routine over the buffers.
+ * compiler's IR run as WebAssembly (large) or JavaScript (small) loops; routine calls run
+ * the CPU routine of their name (./routines/) over the buffers.
  */
 import { bytesPer, typedArrayFor, typedArrayFrom, type DType, type TypedArray } from "../../dtype.ts";
 import type { Backend, MemoryStats } from "../../backend.ts";
