@@ -4,6 +4,8 @@
  * library, `AUGERINO_BLAS=0` turns the path off, otherwise the first of `blasCandidates()`
  * that loads and exports cblas_sgemm/cblas_dgemm. Without one the products run on the
  * WebAssembly kernels, and the first product prints one line saying what would be faster.
+ * `AUGERINO_BLAS_PATH=a:b:...` replaces the candidate list (a library installed elsewhere,
+ * or a search that finds nothing, to see the kernels a BLAS-less machine runs).
  *
  * Thread count: the pool's `cpuThreads()` (AUGERINO_THREADS / `setCpuThreads`), passed to
  * the library's own setter before a call whenever it changed.
@@ -45,6 +47,15 @@ export function blasCandidates(platform: string = platformName()): string[] {
   return ["libopenblas.so.0", "libopenblas.so", "libopenblasp.so.0", "libmkl_rt.so.2", "libmkl_rt.so", "libblis.so.4", "libblis.so"];
 }
 
+/** AUGERINO_BLAS_PATH's entries (separated by the platform's path delimiter), else `blasCandidates()`. */
+function searchPath(): string[] {
+  const env = envVar("AUGERINO_BLAS_PATH");
+  if (env === undefined) return blasCandidates();
+  const paths = env.split(platformName() === "win32" ? ";" : ":").filter((p) => p.trim() !== "");
+  if (paths.length === 0) throw new Error(`AUGERINO_BLAS_PATH is set but names no library ("${env}"); unset it to search ${blasCandidates().join(", ")}`);
+  return paths;
+}
+
 const ROW_MAJOR = 101;
 const NO_TRANS = 111;
 const TRANS = 112;
@@ -65,8 +76,9 @@ export function cpuBlas(): Blas | null {
     if (!loaded) throw new Error(`AUGERINO_BLAS=${env}: ${missing}`);
     return loaded;
   }
-  for (const path of blasCandidates()) if ((loaded = openBlas(path))) return loaded;
-  missing = `no BLAS library found (tried ${blasCandidates().join(", ")})${missing ? `; last error: ${missing}` : ""}`;
+  const candidates = searchPath();
+  for (const path of candidates) if ((loaded = openBlas(path))) return loaded;
+  missing = `no BLAS library found (tried ${candidates.join(", ")})${missing ? `; last error: ${missing}` : ""}`;
   return (loaded = null);
 }
 
