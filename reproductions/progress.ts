@@ -25,6 +25,12 @@ export class Progress {
     }
   }
 
+  /** A line of its own (a per-epoch result), below the bar on a terminal. */
+  note(text: string): void {
+    if (this.quiet) return;
+    process.stderr.write(this.tty ? `\r\x1b[K${text}\n` : `${text}\n`);
+  }
+
   done(): void {
     if (this.tty && !this.quiet) process.stderr.write("\n");
   }

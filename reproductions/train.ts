@@ -41,6 +41,12 @@ export interface TrainConfig {
   /** The network's learning rate over training: constant (default) or cosine decay to 0. */
   schedule?: "constant" | "cosine";
   seed: number;
+  /**
+   * A score of the network after each epoch (e.g. held-out accuracy), recorded in the
+   * history as `valid`: it gets the parameters and the evaluation state (batchNorm running
+   * averages estimated as at the end of training, so it costs their passes each epoch).
+   */
+  validate?: (params: { w: unknown; theta: Tracer }, state: unknown) => Promise<number>;
   /** Where checkpoints go; training resumes from one whose version, config and code match. */
   checkpointDir?: string;
   label?: string;
@@ -53,6 +59,8 @@ export interface HistoryRow {
   loss: number;
   /** Accuracy on the un-augmented training batches of the epoch (classification; batch statistics for batchNorm nets). */
   trainAcc?: number;
+  /** `validate`'s score after the epoch. */
+  valid?: number;
   widths: number[];
 }
 
@@ -101,7 +109,7 @@ async function estimateState(net: nn.Layer, params: { w: unknown; theta: Tracer 
 }
 
 function configKey(cfg: TrainConfig): string {
-  const { data, net, dist, checkpointDir, quiet, label, ...rest } = cfg;
+  const { data, net, dist, checkpointDir, quiet, label, validate, ...rest } = cfg;
   return JSON.stringify({ ...rest, net: net.name, dist: dist.name, n: data.x.shape });
 }
 
@@ -148,6 +156,7 @@ export async function trainAugerino(cfg: TrainConfig): Promise<TrainResult> {
   });
   const correct = jit((w: unknown, x: Tracer, y: Tracer) => np.sum(np.equal(np.argmax(apply(w, x), { axis: -1 }), y)));
 
+  const evalState = (key: Tracer) => (batchStats ? estimateState(cfg.net, params, init.state, cfg.dist, cfg.data, cfg.batchSize, key) : Promise.resolve(init.state));
   const progress = new Progress(label, cfg.epochs * steps, cfg.quiet);
   for (let epoch = startEpoch; epoch < cfg.epochs; epoch++) {
     const perm = random.permutation(random.foldIn(kTrain, epoch), n);
@@ -180,11 +189,13 @@ export async function trainAugerino(cfg: TrainConfig): Promise<TrainResult> {
       trainAcc: classify ? hits / (steps * cfg.batchSize) : undefined,
       // The widths after the epoch's last step, as read for its progress line.
       widths: Array.from(lastWidths),
+      ...(cfg.validate ? { valid: await cfg.validate(params, await evalState(random.foldIn(kTrain, -2 - epoch))) } : {}),
     });
+    if (cfg.validate && !cfg.quiet) progress.note(`${label} epoch ${epoch + 1}: validation ${history[history.length - 1].valid!.toFixed(4)}`);
     if (ckpt) await saveCheckpoint(ckpt.dir, ckpt.stamp, epoch + 1, history, { params, optState });
   }
   progress.done();
-  const state = batchStats ? await estimateState(cfg.net, params, init.state, cfg.dist, cfg.data, cfg.batchSize, random.foldIn(kTrain, -1)) : init.state;
+  const state = await evalState(random.foldIn(kTrain, -1));
   return { params, state, history, seconds: (Date.now() - t0) / 1000, resumedFrom };
 }
 

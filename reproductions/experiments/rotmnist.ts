@@ -10,6 +10,7 @@ import { MNIST, rotMnist } from "../datasets/index.ts";
 import type { Experiment, ExperimentResult, RunOpts } from "../experiment.ts";
 import { lineChart, runCaption, writeChart } from "../figures.ts";
 import { applyOf, fmtWidths, trainAugerino, hyperparams, type Dataset } from "../train.ts";
+import type { Tracer } from "../../index.ts";
 import { testAccuracy } from "./mario-iggy.ts";
 import { withOverrides } from "../config-overrides.ts";
 
@@ -26,6 +27,8 @@ export function rotmnistConfig(quick: boolean, epochs?: number) {
     lambdas: quick ? [0.05] : [0.01, 0.05, 0.1],
     nTrain: quick ? 2000 : 12000,
     nTest: quick ? 1000 : 10000,
+    /** Held-out rotated training digits (after the first nTrain) scored after every epoch; 0 skips it. */
+    nValid: quick ? 0 : 2000,
     epochs: epochs ?? (quick ? 3 : 12),
     batchSize: 50,
     lr: 3e-3,
@@ -42,9 +45,10 @@ export function rotmnistConfig(quick: boolean, epochs?: number) {
 /**
  * One Augerino training on rotated digits at regularisation `lambda`, from the reference's
  * initial widths, checkpointed under `checkpoint-lambda-<lambda>`: the trained network, its
- * distribution, the width trajectory from epoch 0 and the final widths.
+ * distribution, the width trajectory from epoch 0 (with the accuracy on `valid` after each
+ * epoch when given) and the final widths.
  */
-export async function trainAtLambda(name: string, net: nn.Layer, cfg: ReturnType<typeof rotmnistConfig>, lambda: number, train: Dataset, opts: RunOpts) {
+export async function trainAtLambda(name: string, net: nn.Layer, cfg: Omit<ReturnType<typeof rotmnistConfig>, "nValid">, lambda: number, train: Dataset, opts: RunOpts, valid?: Dataset) {
   const dist = aug.uniformAffine({ initRaw: cfg.initRaw });
   const initWidths = Array.from(await dist.width(dist.init()).data());
   const res = await trainAugerino({
@@ -57,8 +61,9 @@ export async function trainAtLambda(name: string, net: nn.Layer, cfg: ReturnType
     checkpointDir: join(opts.out, `checkpoint-lambda-${lambda}`),
     label: `${name} lambda=${lambda}`,
     quiet: opts.quiet,
+    ...(valid ? { validate: (params: { w: unknown; theta: Tracer }, state: unknown) => testAccuracy(applyOf(net, state), params, dist, valid.x, valid.y, opts.seed) } : {}),
   });
-  const history = [{ epoch: 0, widths: initWidths }, ...res.history.map((h) => ({ epoch: h.epoch, widths: h.widths }))];
+  const history = [{ epoch: 0, widths: initWidths }, ...res.history.map((h) => ({ epoch: h.epoch, widths: h.widths, ...(h.valid !== undefined ? { valid: h.valid } : {}) }))];
   return { dist, res, history, widths: res.history[res.history.length - 1].widths };
 }
 
@@ -70,13 +75,18 @@ export const rotmnistExperiment: Experiment = {
   async run(opts: RunOpts): Promise<ExperimentResult> {
     const t0 = Date.now();
     const cfg = withOverrides(rotmnistConfig(opts.quick, opts.epochs), opts.set);
-    const data = await rotMnist({ seed: opts.seed, nTrain: cfg.nTrain, nTest: cfg.nTest });
+    if (cfg.nValid % 250 !== 0) throw new Error(`rotmnist: nValid must be a multiple of 250 (the evaluation batch), got ${cfg.nValid}`);
+    const data = await rotMnist({ seed: opts.seed, nTrain: cfg.nTrain, nVal: cfg.nValid, nTest: cfg.nTest });
+    if (cfg.nValid > 0 && data.val?.y.shape[0] !== cfg.nValid)
+      throw new Error(
+        `rotmnist: nValid=${cfg.nValid} held-out digits requested after nTrain=${cfg.nTrain}, but the training file holds ${data.meta.trainAvailable} (${data.val?.y.shape[0] ?? 0} left)`,
+      );
     const net = digitNet(cfg.k);
     const trajectory: ExperimentResult["trajectory"] = {};
     const finals: Record<string, number[]> = {};
     const metrics: Record<string, number> = {};
     for (const lambda of cfg.lambdas) {
-      const { dist, res, history, widths } = await trainAtLambda("rotmnist", net, cfg, lambda, data.train, opts);
+      const { dist, res, history, widths } = await trainAtLambda("rotmnist", net, cfg, lambda, data.train, opts, data.val);
       const key = `lambda=${lambda}`;
       trajectory[key] = history;
       finals[key] = widths;
@@ -99,6 +109,24 @@ export const rotmnistExperiment: Experiment = {
       }),
       join(opts.out, "width-trajectories"),
     );
+    const validRows = Object.entries(trajectory).flatMap(([run, tr]) => tr.flatMap((t) => ("valid" in t && typeof t.valid === "number" ? [{ epoch: t.epoch, accuracy: t.valid, run }] : [])));
+    if (validRows.length > 0)
+      figures.push(
+        ...(await writeChart(
+          lineChart({
+            title: `rotMNIST: accuracy on ${cfg.nValid} held-out rotated training digits after each epoch (4 augmented copies averaged)`,
+            caption: runCaption("rotmnist", opts),
+            x: "epoch",
+            y: "accuracy",
+            xTitle: "epoch",
+            yTitle: "validation accuracy",
+            series: "run",
+            rows: validRows,
+            rule: { y: 0.98, label: "98%" },
+          }),
+          join(opts.out, "validation-accuracy"),
+        )),
+      );
     const initRot = trajectory[Object.keys(trajectory)[0]][0].widths[2];
     const targets = Object.entries(finals).map(([run, w]) =>
       opts.quick

@@ -64,6 +64,32 @@ describe("trainAugerino with batch statistics", () => {
     expect(res.history[1].trainAcc).toBeGreaterThan(0.9);
   }, 120_000);
 
+  it("scores the network after every epoch with the evaluation state, and keeps the scores in checkpoints", async () => {
+    const dir = tempDir("train-valid");
+    const heldOut = task(100);
+    const calls: { bias: number[]; mean: number[] }[] = [];
+    const validate = async (params: { w: unknown; theta: Tracer }, state: unknown) => {
+      const w = params.w as { bias: Tracer }[];
+      calls.push({ bias: await host(w[0].bias), mean: await host((state as { mean: Tracer }[])[1].mean) });
+      const hits = np.sum(np.equal(np.argmax(applyOf(net, state)(params.w, heldOut.x), { axis: -1 }), heldOut.y));
+      return (await host(hits))[0] / 100;
+    };
+    const res = await trainAugerino(config({ checkpointDir: dir, validate }));
+    expect(calls).toHaveLength(2);
+    // Each epoch's parameters and running averages, not the initial ones: they moved between the epochs.
+    expect(calls[1].bias).not.toEqual(calls[0].bias);
+    expect(calls[1].mean).not.toEqual(calls[0].mean);
+    expect(res.history.map((h) => h.valid)).toEqual(res.history.map(() => expect.any(Number)));
+    expect(res.history[1].valid).toBeGreaterThan(0.9);
+    // The final state is the last epoch's estimate again (same key stream as without validation).
+    const plain = await trainAugerino(config());
+    expect(await host((res.state as { mean: Tracer }[])[1].mean)).toEqual(await host((plain.state as { mean: Tracer }[])[1].mean));
+    const again = await trainAugerino(config({ checkpointDir: dir, validate }));
+    expect(again.resumedFrom).toBe(2);
+    expect(again.history.map((h) => h.valid)).toEqual(res.history.map((h) => h.valid));
+    expect(calls).toHaveLength(2);
+  }, 120_000);
+
   it("a finished run's checkpoint is loaded, not trained again", async () => {
     const dir = tempDir("train-ckpt");
     const first = await trainAugerino(config({ checkpointDir: dir, schedule: "cosine" }));
