@@ -8,6 +8,8 @@ import { literal as cLiteral } from "../../backends/cuda/cuda-c.ts";
 import { elementwise, type DTypeClass } from "./define.ts";
 import { cMath, cMathOf, cOne, cZero, ctype, isFloatType, jsCall, wasmImport, wasmOp, wgslFloatOnly, wgslZero } from "./spell.ts";
 import * as np from "../../np.ts";
+import { exp32, logistic32, tanh32, type ScalarProgram } from "../../backends/cpu/scalar-math.ts";
+import { emitScalar } from "../../backends/cpu/wasm/scalar-emit.ts";
 
 /** A float function of one operand with its derivative `jvp(x, y, t)` given y = f(x). */
 const unary = (name: string, alu: AluDef, jvp: (x: Tracer, y: Tracer, t: Tracer) => Tracer, dtypes: DTypeClass = "float") => {
@@ -32,6 +34,19 @@ const mathFn = (name: string, wgslHelper = false): AluDef => ({
   cuda: cMath(name),
 });
 
+/**
+ * `def` with its float32 CPU spellings replaced by `program` (scalar-math.ts), run as
+ * `lib.<name>` in JavaScript and inline in WebAssembly; float64 keeps `def`'s.
+ */
+const float32Program = (def: AluDef, name: string, program: ScalarProgram): AluDef => ({
+  ...def,
+  js: (a, t, use) => (t.from === "float32" ? `lib.${name}(${a[0]})` : def.js(a, t, use)),
+  wasm: {
+    imports: (t) => (t.from === "float32" ? [] : (def.wasm.imports?.(t) ?? [])),
+    emit: (w, t) => (t.from === "float32" ? (w.arg(0), emitScalar(w.f, program)) : def.wasm.emit(w, t)),
+  },
+});
+
 export const negP = elementwise({
   name: "neg",
   arity: 1,
@@ -45,7 +60,7 @@ export const negP = elementwise({
   jvp: ([x], [t]) => [[neg(x)], [neg(t)]],
   transpose: ([ct]) => [ct && neg(ct)],
 });
-export const expP = unary("exp", mathFn("exp"), (_x, y, t) => np.mul(t, y));
+export const expP = unary("exp", float32Program(mathFn("exp"), "exp32", exp32), (_x, y, t) => np.mul(t, y));
 export const logP = unary("log", mathFn("log"), (x, _y, t) => np.div(t, x));
 export const log1pP = unary("log1p", mathFn("log1p", true), (x, _y, t) => np.div(t, np.add(x, 1)));
 export const expm1P = unary("expm1", mathFn("expm1", true), (_x, y, t) => np.mul(t, np.add(y, 1)));
@@ -64,15 +79,19 @@ export const rsqrtP = unary(
 export const sinP = unary("sin", mathFn("sin"), (x, _y, t) => np.mul(t, cos(x)));
 export const cosP = unary("cos", mathFn("cos"), (x, _y, t) => np.mul(t, neg(sin(x))));
 export const tanP = unary("tan", mathFn("tan"), (_x, y, t) => np.mul(t, np.add(np.mul(y, y), 1)));
-export const tanhP = unary("tanh", mathFn("tanh", true), (_x, y, t) => np.mul(t, np.sub(1, np.mul(y, y))));
+export const tanhP = unary("tanh", float32Program(mathFn("tanh", true), "tanh32", tanh32), (_x, y, t) => np.mul(t, np.sub(1, np.mul(y, y))));
 export const logisticP = unary(
   "logistic",
-  {
-    js: ([a]) => `1 / (1 + Math.exp(-${a}))`,
-    wasm: { imports: () => ["exp"], emit: (w) => (w.f.f64(1).f64(1), w.arg(0), w.f.op("f64.neg"), w.call("exp"), w.f.op("f64.add").op("f64.div")) },
-    wgsl: wgslFloatOnly("logistic_", "logistic"),
-    cuda: ([a], t) => `(${cOne(t.from)} / (${cOne(t.from)} + ${cMathOf("exp", t.from, `-${a}`)}))`,
-  },
+  float32Program(
+    {
+      js: ([a]) => `1 / (1 + Math.exp(-${a}))`,
+      wasm: { imports: () => ["exp"], emit: (w) => (w.f.f64(1).f64(1), w.arg(0), w.f.op("f64.neg"), w.call("exp"), w.f.op("f64.add").op("f64.div")) },
+      wgsl: wgslFloatOnly("logistic_", "logistic"),
+      cuda: ([a], t) => `(${cOne(t.from)} / (${cOne(t.from)} + ${cMathOf("exp", t.from, `-${a}`)}))`,
+    },
+    "logistic32",
+    logistic32,
+  ),
   (_x, y, t) => np.mul(t, np.mul(y, np.sub(1, y))),
 );
 export const erfP = unary("erf", { js: jsCall("lib.erf"), wasm: wasmImport("erf"), wgsl: wgslFloatOnly("erf_", "erf"), cuda: cMath("erf") }, (x, _y, t) =>

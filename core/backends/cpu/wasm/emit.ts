@@ -55,6 +55,11 @@ const plainOps = {
   "f64.sub": [0xa1],
   "f64.mul": [0xa2],
   "f64.div": [0xa3],
+  "f64.min": [0xa4],
+  "f64.max": [0xa5],
+  "i64.extend_i32_s": [0xac],
+  "i64.shl": [0x86],
+  "f64.reinterpret_i64": [0xbf],
   "f32.demote_f64": [0xb6],
   "f64.convert_i32_s": [0xb7],
   "f64.convert_i32_u": [0xb8],
@@ -166,6 +171,12 @@ export class FunctionBuilder {
 
   i32(v: number): this {
     this.code.push(0x41, ...sleb(v));
+    return this;
+  }
+
+  /** An i64 constant in the i32 range (its signed LEB128 is the same bytes). */
+  i64(v: number): this {
+    this.code.push(0x42, ...sleb(v));
     return this;
   }
 
