@@ -78,6 +78,35 @@ describe("wasm emitter", () => {
   });
 });
 
+describe("sgemm with relaxed SIMD's multiply-add", () => {
+  it("matches a float64 reference in an engine that has it (a child Node with --experimental-wasm-relaxed-simd)", () => {
+    const module = (path: string) => JSON.stringify(fileURLToPath(new URL(path, import.meta.url)));
+    const script = `
+      const { hasRelaxedSimd } = await import(${module("../../../core/backends/cpu/wasm/matmul.ts")});
+      const { sgemmBatched } = await import(${module("../../../core/backends/cpu/wasm/gemm.ts")});
+      let s = 12345;
+      const rand = (n) => Float32Array.from({ length: n }, () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32) * 4 - 2);
+      let worst = 0;
+      for (const [batch, m, n, k] of [[1, 1, 1, 1], [2, 3, 5, 7], [1, 37, 41, 9], [3, 17, 8, 70], [1, 130, 67, 1100]]) {
+        const a = rand(batch * m * k), b = rand(batch * k * n), c = new Float32Array(batch * m * n);
+        if (!sgemmBatched(batch, m, n, k, { data: a, batchStride: m * k, rowStride: k, colStride: 1 }, { data: b, batchStride: k * n, rowStride: n, colStride: 1 }, c)) throw new Error("no wasm");
+        for (let p = 0; p < batch; p++) for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
+          let sum = 0, abs = 0;
+          for (let q = 0; q < k; q++) { const t = a[(p * m + i) * k + q] * b[(p * k + q) * n + j]; sum += t; abs += Math.abs(t); }
+          worst = Math.max(worst, Math.abs(c[(p * m + i) * n + j] - sum) / (2 * k * 2 ** -23 * abs + 1e-30));
+        }
+      }
+      console.log(JSON.stringify({ relaxed: hasRelaxedSimd(), worst }));
+    `;
+    const child = spawnSync(process.execPath, ["--experimental-wasm-relaxed-simd", "--import", "tsx", "--input-type=module", "-e", script], { encoding: "utf8", timeout: 60_000 });
+    expect(child.status, child.stderr).toBe(0);
+    const { relaxed, worst } = JSON.parse(child.stdout.trim().split("\n").pop()!);
+    expect(relaxed).toBe(true);
+    // Each result within the float32 rounding bound of the float64 product (worst <= 1).
+    expect(worst).toBeLessThanOrEqual(1);
+  });
+});
+
 describe("sgemm", () => {
   const saved = cpuThreads();
   beforeAll(async () => {

@@ -14,6 +14,8 @@
  */
 import { emitClaimLoop, jobKind, loadWord, word } from "./control.ts";
 import { ModuleBuilder, type FunctionBuilder } from "./emit.ts";
+import { webAssembly } from "./webassembly.ts";
+import { envVar } from "../../../env.ts";
 import { emitIm2col, type Im2colExports } from "./im2col.ts";
 
 export interface GemmTiling {
@@ -34,11 +36,28 @@ export const tiling: GemmTiling = { mr: 4, nr: 8, kc: 512, mc: 64 };
 
 const PAGES_MAX = 65536;
 
-/** Emits `sgemm`, `run`, the four packers and `im2col` (im2col.ts) for one tiling. */
-export function sgemmModule(t: GemmTiling = tiling): { bytes: Uint8Array<ArrayBuffer> } {
+let relaxed: boolean | undefined;
+/**
+ * Whether this engine runs relaxed SIMD (Chromium 114+, Node 22+; Node 20 only with
+ * --experimental-wasm-relaxed-simd). The micro-kernel then multiplies and adds in one
+ * `f32x4.relaxed_madd`, fused where the CPU has FMA. AUGERINO_WASM_FMA=0 keeps mul + add.
+ */
+export function hasRelaxedSimd(): boolean {
+  if (relaxed === undefined) {
+    const m = new ModuleBuilder({ minPages: 1, maxPages: 1 });
+    const f = m.fn("madd", [], []);
+    const v = f.local("v128");
+    f.get(v).get(v).get(v).op("f32x4.relaxed_madd").set(v);
+    relaxed = envVar("AUGERINO_WASM_FMA") !== "0" && webAssembly.validate(m.bytes());
+  }
+  return relaxed;
+}
+
+/** Emits `sgemm`, `run`, the four packers and `im2col` (im2col.ts) for one tiling; `fma` uses relaxed SIMD's multiply-add. */
+export function sgemmModule(t: GemmTiling = tiling, fma = hasRelaxedSimd()): { bytes: Uint8Array<ArrayBuffer> } {
   if (t.nr % 4 !== 0 || t.mc % t.mr !== 0) throw new Error(`sgemmModule: bad tiling ${JSON.stringify(t)}`);
   const m = new ModuleBuilder({ minPages: 1, maxPages: PAGES_MAX });
-  const micro = emitMicroKernel(m, t);
+  const micro = emitMicroKernel(m, t, fma);
   const sgemm = emitSgemm(m, t, micro);
   const sgemmBlocks = emitSgemmBlocks(m, sgemm);
   const im2colBlocks = emitIm2col(m);
@@ -69,7 +88,7 @@ export interface SgemmExports extends Im2colExports {
 
 const range = (n: number) => [...Array(n).keys()];
 
-function emitMicroKernel(m: ModuleBuilder, t: GemmTiling): FunctionBuilder {
+function emitMicroKernel(m: ModuleBuilder, t: GemmTiling, fma: boolean): FunctionBuilder {
   const f = m.fn("micro", ["i32", "i32", "i32", "i32", "i32", "i32"], [], false);
   const [a, b, c, ldc, kc, accumulate] = range(6);
   const nv = t.nr / 4;
@@ -118,7 +137,7 @@ function emitMicroKernel(m: ModuleBuilder, t: GemmTiling): FunctionBuilder {
       f.get(a)
         .mem("v128.load32_splat", 4 * r)
         .set(splat);
-      acc[r].forEach((x, v) => f.get(x).get(splat).get(bv[v]).op("f32x4.mul").op("f32x4.add").set(x));
+      acc[r].forEach((x, v) => (fma ? f.get(splat).get(bv[v]).get(x).op("f32x4.relaxed_madd") : f.get(x).get(splat).get(bv[v]).op("f32x4.mul").op("f32x4.add")).set(x));
     }
     f.addTo(a, t.mr * 4);
     f.addTo(b, t.nr * 4);
