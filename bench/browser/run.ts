@@ -6,6 +6,7 @@
  *
  *   npx tsx bench/browser/run.ts                      # adapter compat (ANGLE on lavapipe)
  *   npx tsx bench/browser/run.ts --adapter swiftshader --budget 3000 --lib-seconds 600
+ *   npx tsx bench/browser/run.ts --libs cpu,wasm             # only the libraries whose name contains one of these
  */
 import { build, type Plugin } from "esbuild";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -19,9 +20,14 @@ const ADAPTERS: Record<string, string[]> = {
   compat: ["--use-angle=vulkan", "--use-webgpu-adapter=opengles", "--force-webgpu-compat"],
   swiftshader: ["--enable-unsafe-webgpu"],
 };
-const { values } = parseArgs({ options: { adapter: { type: "string", default: "compat" }, budget: { type: "string", default: "1500" }, "lib-seconds": { type: "string", default: "240" } } });
+const { values } = parseArgs({ options: { adapter: { type: "string", default: "compat" }, budget: { type: "string", default: "1500" }, "lib-seconds": { type: "string", default: "240" }, libs: { type: "string" } } });
 const flags = ADAPTERS[values.adapter!];
 if (!flags) throw new Error(`--adapter ${values.adapter}: expected one of ${Object.keys(ADAPTERS).join(", ")}`);
+
+const ALL_LIBS = ["augerino cpu", "augerino webgpu", "jax-js wasm", "jax-js webgpu"];
+const wanted = values.libs?.split(",").filter((w) => w !== "");
+const LIBS = wanted ? ALL_LIBS.filter((l) => wanted.some((w) => l.includes(w))) : ALL_LIBS;
+if (LIBS.length === 0) throw new Error(`--libs ${values.libs}: matches none of ${ALL_LIBS.join(", ")}`);
 
 const root = join(import.meta.dirname, "..", "..");
 const out = join(root, "dist", "bench");
@@ -42,7 +48,6 @@ writeFileSync(join(out, "index.html"), '<!doctype html><meta charset="utf-8"><ti
 const server = demoServer();
 const base = await listen(server, "127.0.0.1", 0);
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", args: ["--no-sandbox", ...flags] });
-const LIBS = ["augerino cpu", "augerino webgpu", "jax-js wasm", "jax-js webgpu"];
 const WORKLOAD_IDS = ["matmul-1024", "conv-fwd", "chain-4M", "augerino-step"];
 const rows: Row[] = [];
 let machine = "";

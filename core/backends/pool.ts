@@ -1,5 +1,5 @@
 /**
- * The device-buffer pool both GPU backends use: freed buffers are kept by byte size, up to
+ * The buffer pool of every backend (CPU typed arrays, WebGPU and CUDA device buffers): freed buffers are kept by byte size, up to
  * a byte limit, and handed out again for allocations of exactly that size; it also counts
  * the live buffers and bytes the backends report (`memoryStats`). The backend owns the
  * device calls: it asks `take` before allocating, counts the buffer with `live`, calls `put` on free (and releases the buffer

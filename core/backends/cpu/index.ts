@@ -5,6 +5,7 @@
  */
 import { bytesPer, typedArrayFor, typedArrayFrom, type DType, type TypedArray } from "../../dtype.ts";
 import type { Backend, MemoryStats } from "../../backend.ts";
+import { BufferPool } from "../pool.ts";
 import type { RoutineCall } from "../../routines.ts";
 import { cpuRoutine } from "./routines/registry.ts";
 import "./routines/dot.ts";
@@ -49,26 +50,19 @@ function timed(name: string | null, work: () => void): void {
 
 export class CpuBackend implements Backend {
   readonly name = "cpu";
-  private pool = new Map<number, ArrayBuffer[]>();
-  private pooledBytes = 0;
-  private liveBuffers = 0;
-  private liveBytes = 0;
+  /** Buffers outside the WebAssembly heap, kept by size (the heap's come back to its own allocator). */
+  private pool = new BufferPool<ArrayBuffer>(POOL_LIMIT_BYTES);
 
   /** A buffer of `size` elements: in the WebAssembly heap from HEAP_MIN_BYTES (or when `inWasmHeap`), else from the pool. */
   alloc(dtype: DType, size: number, inWasmHeap = false): TypedArray {
     const bytes = size * bytesPer(dtype);
-    this.liveBuffers++;
-    this.liveBytes += bytes;
+    this.pool.live(bytes);
     if ((inWasmHeap || bytes >= HEAP_MIN_BYTES) && wasmEnabled()) {
       const a = heapArray(dtype, size);
       if (a) return a;
     }
-    const free = this.pool.get(bytes);
-    if (free && free.length > 0) {
-      this.pooledBytes -= bytes;
-      return typedArrayFrom(dtype, free.pop()!, size);
-    }
-    return typedArrayFor(dtype, size);
+    const pooled = this.pool.take(bytes);
+    return pooled ? typedArrayFrom(dtype, pooled, size) : typedArrayFor(dtype, size);
   }
 
   upload(data: TypedArray, dtype: DType): TypedArray {
@@ -102,15 +96,10 @@ export class CpuBackend implements Backend {
       else this.sharers.set(a, extra - 1);
       return;
     }
-    this.liveBuffers--;
-    this.liveBytes -= a.byteLength;
-    if (inHeap(a)) return releaseHeapArray(a);
+    const heap = inHeap(a);
     // The pool takes back only whole buffers of its own making.
-    if (this.pooledBytes + a.byteLength > POOL_LIMIT_BYTES || a.byteLength === 0 || a.byteOffset !== 0 || a.byteLength !== a.buffer.byteLength) return;
-    const list = this.pool.get(a.byteLength) ?? [];
-    list.push(a.buffer as ArrayBuffer);
-    this.pool.set(a.byteLength, list);
-    this.pooledBytes += a.byteLength;
+    this.pool.put(a.byteLength, a.buffer as ArrayBuffer, !heap && a.byteLength > 0 && a.byteOffset === 0 && a.byteLength === a.buffer.byteLength);
+    if (heap) releaseHeapArray(a);
   }
 
   execute(call: RoutineCall, ins: unknown[]): TypedArray[] {
@@ -134,6 +123,6 @@ export class CpuBackend implements Backend {
   }
 
   memoryStats(): MemoryStats {
-    return { liveBuffers: this.liveBuffers, liveBytes: this.liveBytes, pooledBytes: this.pooledBytes };
+    return this.pool.stats();
   }
 }
