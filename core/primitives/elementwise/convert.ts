@@ -5,9 +5,8 @@ import { defineAlu, type AluTypes } from "../../compiler/alu.ts";
 import { fmtShape, shapeEq } from "../../shape.ts";
 import { bind1 } from "../../trace.ts";
 import type { Tracer } from "../../tracer.ts";
-import { wgslType } from "../../backends/webgpu/wgsl.ts";
 import { aluLowering, checkOperands, elementwiseBatch } from "./define.ts";
-import { ctype, cZero, isFloatType, wgslZero } from "./spell.ts";
+import { ctype, cZero, isFloatType, wgslType, wgslZero } from "./spell.ts";
 import * as np from "../../np.ts";
 
 const isUndef = (a: unknown): a is UndefinedPrimal => a instanceof UndefinedPrimal;

@@ -1,12 +1,9 @@
 /** Unary elementwise primitives: math functions, rounding, sign and logical not. */
-import type { DType } from "../../dtype.ts";
 import type { AluDef } from "../../compiler/alu.ts";
 import { bind1 } from "../../trace.ts";
 import type { Tracer } from "../../tracer.ts";
-import { literal as wgslLiteral } from "../../backends/webgpu/wgsl.ts";
-import { literal as cLiteral } from "../../backends/cuda/cuda-c.ts";
 import { elementwise, type DTypeClass } from "./define.ts";
-import { cMath, cMathOf, cOne, cZero, ctype, isFloatType, jsCall, wasmImport, wasmOp, wgslFloatOnly, wgslZero } from "./spell.ts";
+import { cLiteral, cMath, cMathOf, cOne, cZero, ctype, isFloatType, jsCall, wasmImport, wasmOp, wgslFloatOnly, wgslLiteral, wgslZero } from "./spell.ts";
 import * as np from "../../np.ts";
 
 /** A float function of one operand with its derivative `jvp(x, y, t)` given y = f(x). */
@@ -134,9 +131,8 @@ export const signP = flat("sign", "numeric", {
       }
     },
   },
-  wgsl: ([a], { from: d }) =>
-    d === "uint32" ? `select(0u, 1u, ${a} > 0u)` : `select(select(${a}, ${wgslLiteral(-1, d as DType)}, ${a} < ${wgslZero(d)}), ${wgslLiteral(1, d as DType)}, ${a} > ${wgslZero(d)})`,
-  cuda: ([a], { from: d }) => (d === "uint32" || d === "bool" ? `(${a} > 0u ? 1u : 0u)` : `(${a} > ${cZero(d)} ? ${cOne(d)} : (${a} < ${cZero(d)} ? ${cLiteral(-1, d as DType)} : ${a}))`),
+  wgsl: ([a], { from: d }) => (d === "uint32" ? `select(0u, 1u, ${a} > 0u)` : `select(select(${a}, ${wgslLiteral(-1, d)}, ${a} < ${wgslZero(d)}), ${wgslLiteral(1, d)}, ${a} > ${wgslZero(d)})`),
+  cuda: ([a], { from: d }) => (d === "uint32" || d === "bool" ? `(${a} > 0u ? 1u : 0u)` : `(${a} > ${cZero(d)} ? ${cOne(d)} : (${a} < ${cZero(d)} ? ${cLiteral(-1, d)} : ${a}))`),
 });
 
 /** A rounding function: `wasm`'s instruction on floats, the identity on integers. */
