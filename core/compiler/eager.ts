@@ -16,7 +16,16 @@ export interface EagerKernel {
   order: number[];
 }
 
+/**
+ * Kernels of the most recent call signatures. Bounded: a program sweeping shapes (a
+ * growing batch, random sizes) would otherwise keep every kernel it ever ran. A Map keeps
+ * insertion order, so re-inserting on each hit makes its first key the least recently used.
+ */
 const cache = new Map<string, EagerKernel>();
+export const EAGER_CACHE_LIMIT = 2048;
+
+/** Call signatures whose kernels are cached (tests check the bound). */
+export const eagerCacheSize = () => cache.size;
 
 /** Whether `prim` runs eagerly as a kernel. */
 export function runsAsKernel(prim: Primitive): boolean {
@@ -27,13 +36,16 @@ export function runsAsKernel(prim: Primitive): boolean {
 export function eagerKernel(prim: Primitive, inAvals: readonly ShapedArray[], params: Params, outAvals: readonly ShapedArray[]): EagerKernel {
   const key = `${prim.name}|${inAvals.map((a) => `${a.dtype}[${a.shape}]`).join(",")}|${JSON.stringify(params)}`;
   let k = cache.get(key);
-  if (!k) {
+  if (k) {
+    cache.delete(key);
+  } else {
     const inputs = inAvals.map((a) => new Var(a));
     const eqn = { prim, inputs, outs: outAvals.map((a) => new Var(a)), params } as Eqn;
     const { kernel, inputs: used } = lowerGroup([eqn], eqn);
     k = { kernel, order: used.map((v) => inputs.indexOf(v)) };
-    cache.set(key, k);
+    if (cache.size >= EAGER_CACHE_LIMIT) cache.delete(cache.keys().next().value!);
   }
+  cache.set(key, k);
   return k;
 }
 

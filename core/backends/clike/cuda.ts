@@ -5,11 +5,12 @@
  */
 import type { DType } from "../../dtype.ts";
 import { ctype, ENTRY, helpers, literal, param, THREADS } from "../cuda/cuda-c.ts";
-import { groupsFor, type Clike } from "./dialect.ts";
+import { groupsFor, PLAIN_ACCESS, type Clike } from "./dialect.ts";
 
 const type = (d: DType | "index" | "bool") => ctype(d);
 
 export const CUDA: Clike = {
+  ...PLAIN_ACCESS,
   name: "cuda",
   threads: THREADS,
   floatAtomics: true,

@@ -42,7 +42,7 @@ export interface ModuleParts {
   /** Invocations per group. */
   threads: number;
   body: string;
-  /** Module-scope declarations placed after the buffers (a fused epilogue's bindings and function). */
+  /** Module-scope declarations placed after the buffers (a fused epilogue's function). */
   decls?: string[];
   /** Named helper functions the body calls (the dialect's own library). */
   helpers?: Iterable<string>;
@@ -94,6 +94,16 @@ export interface Clike {
   math(fn: "abs" | "max" | "ldexp" | "log" | "sign", dtype: DType, args: string[]): string;
   /** A boolean test of whether float `v` is infinite. */
   isInf(v: string, dtype: DType, use: Set<string>): string;
+  /**
+   * Element `i` of storage buffer `buf`. Every access to a buffer goes through these hooks,
+   * so a dialect can route it elsewhere (WebGPU binds arrays over the binding limit as
+   * several windows, webgpu/windows.ts).
+   */
+  ld(buf: string, i: string): string;
+  /** The statement storing `v` at element `i` of storage buffer `buf`; with `op` ("+", "-", ...), combining it into the element (`buf[i] op= v`). */
+  st(buf: string, i: string, v: string, op?: string): string;
+  /** Atomic builtin `fn` (atomicAdd, ...) on element `i` of storage buffer `buf`, with further arguments `args`. */
+  atomic(fn: string, buf: string, i: string, args: string[]): string;
   /** The element count of buffer `name` read at run time, or null where it must be a constant. */
   runtimeLength(name: string): string | null;
   /** An unsigned zero the compiler cannot see through (keeps loops it bounds from being unrolled). */
@@ -116,15 +126,24 @@ export interface Clike {
  * epilogue (webgpu/render-wgsl.ts `withEpilogue`). Every write of output 0 goes through `store`.
  */
 export interface OutputStore {
-  /** The statement storing `value` at flat element `index` (unsigned expressions) of output 0. */
-  store(index: string, value: string): string;
-  /** Module-scope declarations the stores need, their bindings numbered from `first` (after the pass's own). */
-  decls(first: number): string;
+  /** The statement storing `value` at flat element `index` (unsigned expressions) of output 0, in dialect `d`. */
+  store(d: Clike, index: string, value: string): string;
+  /** Storage buffers the stores read, bound after the pass's own. */
+  bufs: Buf[];
+  /** Module-scope functions the stores call, in dialect `d`. */
+  decls(d: Clike): string;
   /** The buffers of those bindings. */
   bindings: Ref[];
 }
 
-export const PLAIN_STORE: OutputStore = { store: (i, v) => `out[${i}] = ${v};`, decls: () => "", bindings: [] };
+export const PLAIN_STORE: OutputStore = { store: (d, i, v) => d.st("out", i, v), bufs: [], decls: () => "", bindings: [] };
+
+/** Storage accesses as both languages spell them without windows: plain indexing. */
+export const PLAIN_ACCESS: Pick<Clike, "ld" | "st" | "atomic"> = {
+  ld: (b, i) => `${b}[${i}]`,
+  st: (b, i, v, op = "") => `${b}[${i}] ${op}= ${v};`,
+  atomic: (fn, b, i, args) => `${fn}(&${b}[${i}]${args.map((a) => `, ${a}`).join("")})`,
+};
 
 /** Groups of `threads` covering `n` invocations (at least one, so empty launches stay valid). */
 export const groupsFor = (n: number, threads: number) => Math.max(1, Math.ceil(n / threads));

@@ -5,16 +5,48 @@
  * a fixed cost per invocation (see webgpu/kernels/grid.ts).
  */
 import type { DType } from "../../dtype.ts";
-import { binding, helpers, LINEAR_WORKGROUP, literal, MAIN_ARGS, WG, wgslType } from "../webgpu/wgsl.ts";
+import { helpers, LINEAR_WORKGROUP, literal, MAIN_ARGS, NONFINITE, WG, wgslType } from "../webgpu/wgsl.ts";
 import { PER } from "../webgpu/kernels/grid.ts";
-import { groupsFor, type Clike } from "./dialect.ts";
+import { groupsFor, PLAIN_ACCESS, type Buf, type Clike, type ModuleParts } from "./dialect.ts";
 
 /** Elements from which a one-per-element kernel loops over PER elements per invocation. */
 const MANY = 1 << 16;
 
 const type = (d: DType | "index" | "bool") => wgslType(d);
 
-export const WGSL: Clike = {
+/** How a WGSL module declares and reaches its storage buffers (windows.ts supplies a windowed one). */
+export interface WgslAccess extends Pick<Clike, "ld" | "st" | "atomic" | "runtimeLength"> {
+  /** The module-scope declaration of storage binding `k`: array `name` of WGSL element type `elem`. */
+  storage(k: number, name: string, elem: string, write: boolean): string;
+}
+
+/** Whole arrays bound whole: `@group(0) @binding(k) var<storage, mode> name: array<T>;`, indexed directly. */
+export const PLAIN_WGSL_ACCESS: WgslAccess = {
+  ...PLAIN_ACCESS,
+  storage: (k, name, elem, write) => `@group(0) @binding(${k}) var<storage, ${write ? "read_write" : "read"}> ${name}: array<${elem}>;`,
+  runtimeLength: (n) => `arrayLength(&${n})`,
+};
+
+/** The WGSL element type of a storage buffer. */
+export const storageType = (b: Buf) => (b.atomic ? "atomic<u32>" : type(b.dtype));
+
+/** WGSL as a C-like dialect; hand-written WGSL kernels also declare their bindings with `storage`. */
+export interface Wgsl extends Clike {
+  storage: WgslAccess["storage"];
+}
+
+/** The WGSL dialect whose storage buffers are declared and reached through `access`. */
+export function wgslDialect(access: WgslAccess): Wgsl {
+  return {
+    ...wgslCore,
+    ...access,
+    module(parts) {
+      return wgslModule(access, parts);
+    },
+  };
+}
+
+const wgslCore: Omit<Clike, keyof WgslAccess | "module"> = {
   name: "wgsl",
   threads: WG,
   floatAtomics: false,
@@ -40,7 +72,6 @@ export const WGSL: Clike = {
     use.add("isinf");
     return `isinf_(${v})`;
   },
-  runtimeLength: (n) => `arrayLength(&${n})`,
   opaqueZero: "wid.z",
   barrier: "workgroupBarrier();",
   bitcast: (e, _from, to) => `bitcast<${type(to)}>(${e})`,
@@ -56,15 +87,18 @@ ${body}
   }`;
     return { body: loop, groups: groupsFor(n, PER * WG) };
   },
-  module({ bufs, threads, body, decls: extra = [], helpers: names = [], fns = [], shared = [], state = [], closures = [] }) {
-    const decls = bufs.map((b, k) => (b.atomic ? `@group(0) @binding(${k}) var<storage, read_write> ${b.name}: array<atomic<u32>>;` : binding(k, b.name, b.dtype, b.write)));
-    const mem = shared.map(([n, t, len]) => `var<workgroup> ${n}: array<${t}, ${len}>;`);
-    return `${[...decls, ...extra, ...helpers(names), ...fns, ...mem, ...state, ...closures].filter(Boolean).join("\n")}
+};
+
+function wgslModule(access: WgslAccess, { bufs, threads, body, decls: extra = [], helpers: names = [], fns = [], shared = [], state = [], closures = [] }: ModuleParts): string {
+  const decls = bufs.map((b, k) => access.storage(k, b.name, storageType(b), !!(b.write || b.atomic)));
+  const mem = shared.map(([n, t, len]) => `var<workgroup> ${n}: array<${t}, ${len}>;`);
+  return `${[NONFINITE, ...decls, ...extra, ...helpers(names), ...fns, ...mem, ...state, ...closures].filter(Boolean).join("\n")}
 @compute @workgroup_size(${threads})
 fn main(${MAIN_ARGS}) {
   let grp = ${LINEAR_WORKGROUP};
 ${body}
 }
 `;
-  },
-};
+}
+
+export const WGSL = wgslDialect(PLAIN_WGSL_ACCESS);

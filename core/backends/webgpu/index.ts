@@ -21,7 +21,7 @@ import { startGpu, type GpuContext } from "./device.ts";
 import { BufferPool, type OwnedBuffer } from "../pool.ts";
 import { wgslRule, type GpuProgram, type Ref } from "./program.ts";
 import { renderWgsl, withEpilogue } from "./render-wgsl.ts";
-import { GPU_ELEM_BYTES, wgslType, withNonFinite } from "./wgsl.ts";
+import { GPU_ELEM_BYTES, wgslType } from "./wgsl.ts";
 import { MappingGuard } from "./mappings.ts";
 import { bindingCount, windowedPass, windowLimits, type WindowLimits } from "./windows.ts";
 import "./kernels/index.ts";
@@ -184,7 +184,7 @@ export class WebGpuBackend implements Backend {
   private pipeline(code: string, bindings: Ref[]): { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout } {
     let p = this.pipelines.get(code);
     if (!p) {
-      const module = this.device.createShaderModule({ code: withNonFinite(code) });
+      const module = this.device.createShaderModule({ code });
       const layout = this.device.createBindGroupLayout({
         entries: bindings.map((r, k) => ({
           binding: k,

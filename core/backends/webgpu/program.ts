@@ -8,6 +8,7 @@ import type { Params } from "../../primitive.ts";
 import type { ShapedArray } from "../../tracer.ts";
 import { ruleTable } from "../rules.ts";
 import type { ClikePass, ClikeProgram, OutputStore } from "../clike/dialect.ts";
+import { WGSL, type Wgsl } from "../clike/wgsl.ts";
 
 /** A buffer a pass binds: the call's input i, output i, or scratch buffer i. */
 export type Ref = { in: number } | { out: number } | { tmp: number };
@@ -22,12 +23,33 @@ export interface Pass {
    * `linearWorkgroup()` (see wgsl.ts) and skip indices past the end.
    */
   workgroups: number;
+  /**
+   * The same pass rendered in WGSL dialect `d`: windows.ts renders a pass over arrays larger
+   * than one storage binding in a dialect whose storage hooks reach them through windows.
+   */
+  render(d: Wgsl): string;
 }
+
+/** A pass as a kernel writes it, before `gpuProgram` makes it renderable again. */
+export type PassCode = Omit<Pass, "render">;
 
 export interface GpuProgram {
   passes: Pass[];
   /** Scratch buffers the passes share, released after the call. */
   temps?: { dtype: DType; size: number }[];
+}
+
+/** What a kernel writes in one WGSL dialect. */
+export interface ProgramCode {
+  passes: PassCode[];
+  temps?: { dtype: DType; size: number }[];
+}
+
+/** The program `make` writes in WGSL, each pass able to render again in another WGSL dialect (by writing the program again). */
+export function gpuProgram(make: (d: Wgsl) => ProgramCode): GpuProgram {
+  const p = make(WGSL);
+  const passes = p.passes.map((pass, i) => ({ ...pass, render: (d: Wgsl) => make(d).passes[i].code }));
+  return { passes, ...(p.temps ? { temps: p.temps } : {}) };
 }
 
 export { PLAIN_STORE, type OutputStore } from "../clike/dialect.ts";
@@ -42,8 +64,11 @@ export const defineWgsl = table.define;
 export const wgslRule = table.get;
 
 /** A program written in the shared C-like skeleton, as WebGPU passes. */
-export function wgslProgram(p: ClikeProgram): GpuProgram {
-  return { passes: p.passes.map(wgslPass), ...(p.temps ? { temps: p.temps } : {}) };
+export function wgslProgram(make: (d: Wgsl) => ClikeProgram): GpuProgram {
+  return gpuProgram((d) => {
+    const p = make(d);
+    return { passes: p.passes.map(wgslPass), ...(p.temps ? { temps: p.temps } : {}) };
+  });
 }
 
-export const wgslPass = ({ code, bindings, groups }: ClikePass): Pass => ({ code, bindings, workgroups: groups });
+export const wgslPass = ({ code, bindings, groups }: ClikePass): PassCode => ({ code, bindings, workgroups: groups });

@@ -7,9 +7,9 @@ import type { DType } from "../../dtype.ts";
 import { emitBody, type Dialect, type Kernel } from "../../compiler/ir.ts";
 import { aluDef, aluTypes } from "../../compiler/alu.ts";
 import { decoder, renderIrKernel } from "../clike/kernels/ir-kernel.ts";
-import { WGSL } from "../clike/wgsl.ts";
-import { wgslPass, type GpuProgram, type OutputStore, type Pass } from "./program.ts";
-import { binding, helpers, literal, wgslType } from "./wgsl.ts";
+import type { Buf, OutputStore } from "../clike/dialect.ts";
+import { gpuProgram, wgslPass, type GpuProgram, type Pass } from "./program.ts";
+import { helpers, literal, wgslType } from "./wgsl.ts";
 
 /** How WGSL spells kernel bodies; `use` collects the helper functions the body calls. */
 function wgslDialect(use: (h: string) => void, load?: Dialect["load"]): Dialect {
@@ -26,7 +26,7 @@ function wgslDialect(use: (h: string) => void, load?: Dialect["load"]): Dialect 
 
 /** One WGSL pass computing the kernel; binding k < inputs.length is input k, the last is the output. */
 export function renderWgsl(k: Kernel): Pass {
-  return wgslPass(renderIrKernel(WGSL, k, (use) => wgslDialect((h) => use.add(h))));
+  return gpuProgram((d) => ({ passes: [wgslPass(renderIrKernel(d, k, (use) => wgslDialect((h) => use.add(h))))] })).passes[0];
 }
 
 /**
@@ -46,24 +46,26 @@ export function withEpilogue(make: (out: OutputStore) => GpuProgram, k: Kernel, 
   if (k.reduce || k.inputs[input]?.dtype !== k.out.dtype) return null;
   const T = wgslType(k.out.dtype);
   const slot = (j: number) => (j < input ? j : j - 1);
-  const used = new Set<string>();
   const idx = decoder(k.shape, [...k.shape.keys()], "ei");
-  const load = (buf: number, index: string) => (buf === input ? "ev" : `ep${slot(buf)}[${index}]`);
-  const { lines, value } = emitBody(
-    k.body,
-    wgslDialect((h) => used.add(h), load),
-    (a) => idx.get(a)!,
-    "ei",
-  );
-  const epi = `fn epi_(ei: u32, ev: ${T}) -> ${T} {\n${lines.join("\n")}\n  return ${value};\n}`;
   const others = k.inputs.flatMap((b, j) => (j === input ? [] : [b]));
   let stores = 0;
   const out: OutputStore = {
-    store(i, v) {
+    store(d, i, v) {
       stores++;
-      return `out[${i}] = epi_(${i}, ${v});`;
+      return d.st("out", i, `epi_(${i}, ${v})`);
     },
-    decls: (first) => [...others.map((b, j) => binding(first + j, `ep${j}`, b.dtype)), ...helpers(used), epi].join("\n"),
+    bufs: others.map((b, j): Buf => ({ name: `ep${j}`, dtype: b.dtype })),
+    decls(d) {
+      const used = new Set<string>();
+      const load = (buf: number, index: string) => (buf === input ? "ev" : d.ld(`ep${slot(buf)}`, index));
+      const { lines, value } = emitBody(
+        k.body,
+        wgslDialect((h) => used.add(h), load),
+        (a) => idx.get(a)!,
+        "ei",
+      );
+      return [...helpers(used), `fn epi_(ei: u32, ev: ${T}) -> ${T} {\n${lines.join("\n")}\n  return ${value};\n}`].join("\n");
+    },
     bindings: others.map((_, j) => ({ in: base + j })),
   };
   const program = make(out);

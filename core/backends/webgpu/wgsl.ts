@@ -30,14 +30,11 @@ export const GPU_ELEM_BYTES = 4;
 
 /**
  * WGSL rejects infinite and NaN constant expressions, so non-finite literals bitcast these
- * private variables (not constants) at run time; the runtime adds their declarations to any
- * module that names them.
+ * private variables (not constants) at run time. Every module skeleton declares them (the
+ * C-like dialect's modules, `perElements`, the product kernels), so any body or epilogue may
+ * name them; unused ones compile to nothing.
  */
-const NONFINITE = "var<private> kPosInf: u32 = 0x7f800000u;\nvar<private> kNegInf: u32 = 0xff800000u;\nvar<private> kNaN: u32 = 0x7fc00000u;\n";
-
-export function withNonFinite(code: string): string {
-  return /\bk(PosInf|NegInf|NaN)\b/.test(code) ? NONFINITE + code : code;
-}
+export const NONFINITE = "var<private> kPosInf: u32 = 0x7f800000u;\nvar<private> kNegInf: u32 = 0xff800000u;\nvar<private> kNaN: u32 = 0x7fc00000u;";
 
 /** A WGSL literal of `dtype`; non-finite floats go through their bit patterns. */
 export function literal(v: number | boolean, dtype: DType | "index"): string {
@@ -57,11 +54,6 @@ export function literal(v: number | boolean, dtype: DType | "index"): string {
   return `${x >>> 0}u`;
 }
 
-/** `@group(0) @binding(k) var<storage, read|read_write> name: array<T>;` */
-export function binding(k: number, name: string, dtype: DType, write = false): string {
-  return `@group(0) @binding(${k}) var<storage, ${write ? "read_write" : "read"}> ${name}: array<${wgslType(dtype)}>;`;
-}
-
 /** The builtins every kernel's `main` takes; `linearWorkgroup` and `gi` are defined from them. */
 export const MAIN_ARGS = "@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32";
 
@@ -71,21 +63,6 @@ export const LINEAR_WORKGROUP = "(wid.x + wid.y * nwg.x)";
 /** Workgroups needed for `n` invocations of size `wg` (at least one, so empty launches stay valid). */
 export function groups(n: number, wg = WG): number {
   return Math.max(1, Math.ceil(n / wg));
-}
-
-/**
- * A kernel running `body` once per index `gi` in [0, n): declarations first (bindings,
- * helper functions), then the entry point.
- */
-export function perElement(decls: string[], n: number, body: string, wg = WG): string {
-  return `${decls.join("\n")}
-@compute @workgroup_size(${wg})
-fn main(${MAIN_ARGS}) {
-  let gi = ${LINEAR_WORKGROUP} * ${wg}u + lid;
-  if (gi >= ${n >>> 0}u) { return; }
-${body}
-}
-`;
 }
 
 /** WGSL helper functions for ops WGSL lacks, included by name when a kernel uses them. */

@@ -4,10 +4,12 @@ import type { Primitive } from "../../primitive.ts";
 import { bind1 } from "../../trace.ts";
 import type { Tracer } from "../../tracer.ts";
 import type { AluDef, TextSpelling, WasmSpelling } from "../../compiler/alu.ts";
-import { elementwise } from "./define.ts";
+import { isFloat } from "../../dtype.ts";
+import { elementwise, fillLike } from "./define.ts";
+import { eq, gt as greater, lt } from "./logic.ts";
+import { convertElementType, select } from "./convert.ts";
 import { cMath, cWrapped, cZero, ctype, isFloatType, isIntType, jsCall, jsInfix, wasmFloatOrInt, wasmImport, wasmOp, wgslFloatOnly, wgslInfix, wgslZero } from "./spell.ts";
-import { log, neg } from "./unary.ts";
-import * as np from "../../np.ts";
+import { ceil, floor, log, neg } from "./unary.ts";
 
 const isUndef = (a: unknown): a is UndefinedPrimal => a instanceof UndefinedPrimal;
 /** JavaScript spelling by operand kind: integers need helpers where JS numbers would not wrap or would divide by zero. */
@@ -84,7 +86,7 @@ export const remP = elementwise({
   arity: 2,
   dtypes: "numeric",
   alu: quotient("rem", "%", "i32.rem_s", "i32.rem_u", wasmImport("fmod")),
-  jvp: ([x, y], [tx, ty]) => [[rem(x, y)], [sub(tx, mul(ty, np.trunc(div(x, y))))]],
+  jvp: ([x, y], [tx, ty]) => [[rem(x, y)], [sub(tx, mul(ty, trunc(div(x, y))))]],
 });
 export const powP = elementwise({
   name: "pow",
@@ -111,9 +113,10 @@ export const powP = elementwise({
   jvp([x, y], [tx, ty]) {
     const out = pow(x, y);
     // d/dx x^y = y x^(y-1); d/dy x^y = log(x) x^y, taken as 0 where x == 0 (as JAX does).
-    const dx = np.mul(y, pow(x, np.sub(y, 1)));
-    const safeLog = np.where(np.equal(x, 0), 0, log(np.where(np.equal(x, 0), 1, x)));
-    return [[out], [add(mul(tx, dx), mul(ty, np.mul(safeLog, out)))]];
+    const dx = mul(y, pow(x, sub(y, fillLike(y, 1))));
+    const zero = eq(x, fillLike(x, 0));
+    const safeLog = select(zero, fillLike(x, 0), log(select(zero, fillLike(x, 1), x)));
+    return [[out], [add(mul(tx, dx), mul(ty, mul(safeLog, out)))]];
   },
 });
 
@@ -149,7 +152,7 @@ const extremum = (name: "max" | "min", op: ">" | "<"): Primitive => {
       },
       cuda: ([a, b], t) => (isFloatType(t.from) ? `((${a} ${op} ${b} || ${a} != ${a}) ? ${a} : ${b})` : `(${a} ${op} ${b} ? ${a} : ${b})`),
     },
-    jvp: ([x, y], [tx, ty]) => [[bind1(p, [x, y])], [minMaxTangent(gt ? np.greater(x, y) : np.less(x, y), np.equal(x, y), tx, ty)]],
+    jvp: ([x, y], [tx, ty]) => [[bind1(p, [x, y])], [minMaxTangent(gt ? greater(x, y) : lt(x, y), eq(x, y), tx, ty)]],
   });
   return p;
 };
@@ -158,9 +161,14 @@ export const minP = extremum("min", "<");
 
 /** Ties share the tangent half-and-half, as JAX does for max/min. */
 function minMaxTangent(pick: Tracer, tie: Tracer, tx: Tracer, ty: Tracer): Tracer {
-  const half = np.mul(np.add(tx, ty), 0.5);
-  return np.where(tie, half, np.where(pick, tx, ty));
+  // Half of an integer sum is float32, and the picked tangent is promoted with it (NumPy's rule).
+  const f = isFloat(tx.dtype) ? tx.dtype : "float32";
+  const sum = convertElementType(add(tx, ty), f);
+  return select(tie, mul(sum, fillLike(sum, 0.5)), convertElementType(select(pick, tx, ty), f));
 }
+
+/** Rounds toward zero (integers are already whole). */
+const trunc = (q: Tracer) => (isFloat(q.dtype) ? select(lt(q, fillLike(q, 0)), ceil(q), floor(q)) : q);
 
 export const atan2P = elementwise({
   name: "atan2",
@@ -168,8 +176,8 @@ export const atan2P = elementwise({
   dtypes: "float",
   alu: { js: jsCall("Math.atan2"), wasm: wasmImport("atan2"), wgsl: wgslFloatOnly("atan2"), cuda: cMath("atan2") },
   jvp([x, y], [tx, ty]) {
-    const denom = np.add(np.mul(x, x), np.mul(y, y));
-    return [[atan2(x, y)], [np.div(np.sub(np.mul(y, tx), np.mul(x, ty)), denom)]];
+    const denom = add(mul(x, x), mul(y, y));
+    return [[atan2(x, y)], [div(sub(mul(y, tx), mul(x, ty)), denom)]];
   },
 });
 

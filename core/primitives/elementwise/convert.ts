@@ -5,10 +5,10 @@ import { defineAlu, type AluTypes } from "../../compiler/alu.ts";
 import { fmtShape, shapeEq } from "../../shape.ts";
 import { bind1 } from "../../trace.ts";
 import type { Tracer } from "../../tracer.ts";
-import { wgslType } from "../../backends/webgpu/wgsl.ts";
 import { aluLowering, checkOperands, elementwiseBatch } from "./define.ts";
-import { ctype, cZero, isFloatType, wgslZero } from "./spell.ts";
-import * as np from "../../np.ts";
+import { ctype, cZero, isFloatType, wgslType, wgslZero } from "./spell.ts";
+import { scalar } from "../../array.ts";
+import { broadcastInDim } from "../shape.ts";
 
 const isUndef = (a: unknown): a is UndefinedPrimal => a instanceof UndefinedPrimal;
 
@@ -33,7 +33,7 @@ export const selectP: Primitive = definePrimitive({
   transpose([ct], [p, t, f]) {
     if (isUndef(p)) throw new Error("select: the predicate cannot be linear");
     if (!ct) return [null, null, null];
-    const z = np.zerosLike(ct);
+    const z = broadcastInDim(scalar(0, ct.dtype), ct.shape, []);
     return [null, isUndef(t) ? select(p as Tracer, ct, z) : null, isUndef(f) ? select(p as Tracer, z, ct) : null];
   },
   batch: elementwiseBatch(() => selectP),

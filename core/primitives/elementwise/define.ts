@@ -11,7 +11,18 @@ import { bind1 } from "../../trace.ts";
 import type { ShapedArray, Tracer } from "../../tracer.ts";
 import { defineAlu, type AluDef } from "../../compiler/alu.ts";
 import type { LoweringRule } from "../../compiler/lower.ts";
-import { bdimToFront } from "../shape.ts";
+import { bdimToFront, broadcastInDim } from "../shape.ts";
+import { NDArray, scalar } from "../../array.ts";
+
+/**
+ * `v` as an array of x's shape and dtype: a constant of a derivative rule (`mul(t, fillLike(y, 2))`),
+ * made where the numpy layer makes a JS number beside x (beside a concrete array; on the CPU
+ * while tracing), so rules give the same programs as `np.mul(t, 2)` did.
+ */
+export function fillLike(x: Tracer, v: number): Tracer {
+  const s = scalar(v, x.dtype, x instanceof NDArray ? x.backend : "cpu");
+  return x.ndim === 0 ? s : broadcastInDim(s, x.shape, []);
+}
 
 export type DTypeClass = "float" | "int" | "bool" | "any" | "numeric" | "intOrBool";
 

@@ -2,12 +2,11 @@
  * Small builders for ALU spellings (core/compiler/alu.ts), shared by the elementwise
  * family files: the common shapes of an op in JavaScript, WebAssembly, WGSL and CUDA C.
  */
-import type { DType } from "../../dtype.ts";
 import type { IRType } from "../../compiler/ir.ts";
 import type { TextSpelling, WasmSpelling } from "../../compiler/alu.ts";
 import type { PlainOp } from "../../backends/cpu/wasm/emit.ts";
-import { literal as wgslLiteral } from "../../backends/webgpu/wgsl.ts";
-import { ctype, literal as cLiteral } from "../../backends/cuda/cuda-c.ts";
+import { WGSL } from "../../backends/clike/wgsl.ts";
+import { CUDA } from "../../backends/clike/cuda.ts";
 
 export const isFloatType = (d: IRType) => d === "float32" || d === "float64";
 export const isIntType = (d: IRType) => d === "int32" || d === "uint32";
@@ -31,7 +30,10 @@ export const wasmFloatOrInt = (fOp: PlainOp, iOp: PlainOp): WasmSpelling => ({ e
 export const wasmImport = (name: string): WasmSpelling => ({ imports: () => [name], emit: (w) => (w.args(), w.call(name)) });
 
 // ---------------------------------------------------------------- WGSL (floats are f32; booleans are u32 0/1)
-export const wgslZero = (d: IRType) => wgslLiteral(0, d as DType | "index");
+/** A WGSL literal of `v` at `d` (the dialect's spelling). */
+export const wgslLiteral = (v: number, d: IRType) => WGSL.literal(v, d);
+export const wgslZero = (d: IRType) => wgslLiteral(0, d);
+export const wgslType = (d: IRType) => WGSL.type(d);
 export const wgslCall =
   (f: string, helper?: string): TextSpelling =>
   (a, _t, use) => {
@@ -50,8 +52,11 @@ export const wgslFloatOnly =
   };
 
 // ---------------------------------------------------------------- CUDA C (booleans are 0/1 values)
-export const cOne = (d: IRType) => cLiteral(1, d as DType | "index");
-export const cZero = (d: IRType) => cLiteral(0, d as DType | "index");
+/** A CUDA C literal of `v` at `d` (the dialect's spelling). */
+export const cLiteral = (v: number, d: IRType) => CUDA.literal(v, d);
+export const cOne = (d: IRType) => cLiteral(1, d);
+export const cZero = (d: IRType) => cLiteral(0, d);
+export const ctype = (d: IRType) => CUDA.type(d);
 /** The C math function `name` at the operand's precision (`expf` or `exp`). */
 export const cMath =
   (name: string): TextSpelling =>
@@ -70,4 +75,3 @@ export const cInfix =
   (op: string): TextSpelling =>
   ([a, b]) =>
     `(${a} ${op} ${b})`;
-export { ctype };

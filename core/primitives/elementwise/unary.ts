@@ -1,13 +1,10 @@
 /** Unary elementwise primitives: math functions, rounding, sign and logical not. */
-import type { DType } from "../../dtype.ts";
 import type { AluDef } from "../../compiler/alu.ts";
 import { bind1 } from "../../trace.ts";
 import type { Tracer } from "../../tracer.ts";
-import { literal as wgslLiteral } from "../../backends/webgpu/wgsl.ts";
-import { literal as cLiteral } from "../../backends/cuda/cuda-c.ts";
-import { elementwise, type DTypeClass } from "./define.ts";
-import { cMath, cMathOf, cOne, cZero, ctype, isFloatType, jsCall, wasmImport, wasmOp, wgslFloatOnly, wgslZero } from "./spell.ts";
-import * as np from "../../np.ts";
+import { elementwise, fillLike, type DTypeClass } from "./define.ts";
+import { add, div, mul, sub } from "./binary.ts";
+import { cLiteral, cMath, cMathOf, cOne, cZero, ctype, isFloatType, jsCall, wasmImport, wasmOp, wgslFloatOnly, wgslLiteral, wgslZero } from "./spell.ts";
 import { exp32, logistic32, tanh32, type ScalarProgram } from "../../backends/cpu/scalar-math.ts";
 import { emitScalar } from "../../backends/cpu/wasm/scalar-emit.ts";
 
@@ -60,11 +57,11 @@ export const negP = elementwise({
   jvp: ([x], [t]) => [[neg(x)], [neg(t)]],
   transpose: ([ct]) => [ct && neg(ct)],
 });
-export const expP = unary("exp", float32Program(mathFn("exp"), "exp32", exp32), (_x, y, t) => np.mul(t, y));
-export const logP = unary("log", mathFn("log"), (x, _y, t) => np.div(t, x));
-export const log1pP = unary("log1p", mathFn("log1p", true), (x, _y, t) => np.div(t, np.add(x, 1)));
-export const expm1P = unary("expm1", mathFn("expm1", true), (_x, y, t) => np.mul(t, np.add(y, 1)));
-export const sqrtP = unary("sqrt", { ...mathFn("sqrt"), wasm: wasmOp("f64.sqrt") }, (_x, y, t) => np.div(t, np.mul(y, 2)));
+export const expP = unary("exp", float32Program(mathFn("exp"), "exp32", exp32), (_x, y, t) => mul(t, y));
+export const logP = unary("log", mathFn("log"), (x, _y, t) => div(t, x));
+export const log1pP = unary("log1p", mathFn("log1p", true), (x, _y, t) => div(t, add(x, fillLike(x, 1))));
+export const expm1P = unary("expm1", mathFn("expm1", true), (_x, y, t) => mul(t, add(y, fillLike(y, 1))));
+export const sqrtP = unary("sqrt", { ...mathFn("sqrt"), wasm: wasmOp("f64.sqrt") }, (_x, y, t) => div(t, mul(y, fillLike(y, 2))));
 export const rsqrtP = unary(
   "rsqrt",
   {
@@ -74,12 +71,12 @@ export const rsqrtP = unary(
     // The CPU computes 1 / sqrt(x), correctly rounded; rsqrtf is only within 2 ulp.
     cuda: ([a], t) => `(${cOne(t.from)} / ${cMathOf("sqrt", t.from, a)})`,
   },
-  (x, y, t) => np.mul(t, np.mul(np.div(y, x), -0.5)),
+  (x, y, t) => mul(t, mul(div(y, x), fillLike(y, -0.5))),
 );
-export const sinP = unary("sin", mathFn("sin"), (x, _y, t) => np.mul(t, cos(x)));
-export const cosP = unary("cos", mathFn("cos"), (x, _y, t) => np.mul(t, neg(sin(x))));
-export const tanP = unary("tan", mathFn("tan"), (_x, y, t) => np.mul(t, np.add(np.mul(y, y), 1)));
-export const tanhP = unary("tanh", float32Program(mathFn("tanh", true), "tanh32", tanh32), (_x, y, t) => np.mul(t, np.sub(1, np.mul(y, y))));
+export const sinP = unary("sin", mathFn("sin"), (x, _y, t) => mul(t, cos(x)));
+export const cosP = unary("cos", mathFn("cos"), (x, _y, t) => mul(t, neg(sin(x))));
+export const tanP = unary("tan", mathFn("tan"), (_x, y, t) => mul(t, add(mul(y, y), fillLike(y, 1))));
+export const tanhP = unary("tanh", float32Program(mathFn("tanh", true), "tanh32", tanh32), (_x, y, t) => mul(t, sub(fillLike(y, 1), mul(y, y))));
 export const logisticP = unary(
   "logistic",
   float32Program(
@@ -92,10 +89,10 @@ export const logisticP = unary(
     "logistic32",
     logistic32,
   ),
-  (_x, y, t) => np.mul(t, np.mul(y, np.sub(1, y))),
+  (_x, y, t) => mul(t, mul(y, sub(fillLike(y, 1), y))),
 );
 export const erfP = unary("erf", { js: jsCall("lib.erf"), wasm: wasmImport("erf"), wgsl: wgslFloatOnly("erf_", "erf"), cuda: cMath("erf") }, (x, _y, t) =>
-  np.mul(t, np.mul(exp(neg(np.mul(x, x))), 2 / Math.sqrt(Math.PI))),
+  mul(t, mul(exp(neg(mul(x, x))), fillLike(x, 2 / Math.sqrt(Math.PI)))),
 );
 // Giles' approximation is float32-accurate; float64 adds one Newton step on erf(y) = a (lib.erfInv64).
 export const erfInvP = unary(
@@ -106,7 +103,7 @@ export const erfInvP = unary(
     wgsl: wgslFloatOnly("erf_inv_", "erf_inv"),
     cuda: cMath("erfinv"),
   },
-  (_x, y, t) => np.mul(t, np.mul(exp(np.mul(y, y)), Math.sqrt(Math.PI) / 2)),
+  (_x, y, t) => mul(t, mul(exp(mul(y, y)), fillLike(y, Math.sqrt(Math.PI) / 2))),
 );
 export const absP = unary(
   "abs",
@@ -126,7 +123,7 @@ export const absP = unary(
     wgsl: ([a], t) => (t.from === "uint32" || t.from === "bool" ? a : `abs(${a})`),
     cuda: ([a], t) => (isFloatType(t.from) ? cMathOf("fabs", t.from, a) : t.from === "int32" ? `(${a} < 0 ? (int)(0u - (unsigned)${a}) : ${a})` : a),
   },
-  (x, _y, t) => np.mul(t, sign(x)),
+  (x, _y, t) => mul(t, sign(x)),
   "numeric",
 );
 
@@ -153,9 +150,8 @@ export const signP = flat("sign", "numeric", {
       }
     },
   },
-  wgsl: ([a], { from: d }) =>
-    d === "uint32" ? `select(0u, 1u, ${a} > 0u)` : `select(select(${a}, ${wgslLiteral(-1, d as DType)}, ${a} < ${wgslZero(d)}), ${wgslLiteral(1, d as DType)}, ${a} > ${wgslZero(d)})`,
-  cuda: ([a], { from: d }) => (d === "uint32" || d === "bool" ? `(${a} > 0u ? 1u : 0u)` : `(${a} > ${cZero(d)} ? ${cOne(d)} : (${a} < ${cZero(d)} ? ${cLiteral(-1, d as DType)} : ${a}))`),
+  wgsl: ([a], { from: d }) => (d === "uint32" ? `select(0u, 1u, ${a} > 0u)` : `select(select(${a}, ${wgslLiteral(-1, d)}, ${a} < ${wgslZero(d)}), ${wgslLiteral(1, d)}, ${a} > ${wgslZero(d)})`),
+  cuda: ([a], { from: d }) => (d === "uint32" || d === "bool" ? `(${a} > 0u ? 1u : 0u)` : `(${a} > ${cZero(d)} ? ${cOne(d)} : (${a} < ${cZero(d)} ? ${cLiteral(-1, d)} : ${a}))`),
 });
 
 /** A rounding function: `wasm`'s instruction on floats, the identity on integers. */

@@ -47,18 +47,18 @@ function argRule(max: boolean): ClikeRule {
     ];
     const bindings = [{ in: 0 }, { out: 0 }];
     const base = (o: string) => d.let("base", "index", `(${o} / ${inner}u) * ${n * inner}u + ${o} % ${inner}u`);
-    const step = `  ${d.let("v", x.dtype, `x[base + k * ${inner}u]`)}
+    const step = `  ${d.let("v", x.dtype, d.ld("x", `base + k * ${inner}u`))}
     if (aug_beats(v, k, best, bi)) { best = v; bi = k; }`;
     if (!cooperative(n, m)) {
       // One invocation per output walks the axis, as the CPU does (stopping at a NaN).
       const stop = isFloat(x.dtype) ? `if (${d.isNan("best", use)}) { break; }\n  ` : "";
       const body = `  ${base("gi")}
-  ${d.var("best", x.dtype, "x[base]")}
+  ${d.var("best", x.dtype, d.ld("x", "base"))}
   ${d.var("bi", "index", "0u")}
   ${d.loop("k", "1u", `k < ${n}u`, "k += 1u")} {
   ${stop}${step}
   }
-  out[gi] = ${d.cast("bi", "index", out.dtype)};`;
+  ${d.st("out", "gi", d.cast("bi", "index", out.dtype))}`;
       return { passes: [elementwise(d, bufs, bindings, m, body, use, fns)] };
     }
     // A group per output, each invocation a strided share, then a tree.
@@ -66,7 +66,7 @@ function argRule(max: boolean): ClikeRule {
   ${d.var("best", x.dtype, d.literal(0, x.dtype))}
   ${d.var("bi", "index", "0u")}
   if (grp < ${m}u) {
-    best = x[base + lid * ${inner}u];
+    best = ${d.ld("x", `base + lid * ${inner}u`)};
     bi = lid;
     ${d.loop("k", `lid + ${RWG}u`, `k < ${n}u`, `k += ${RWG}u`)} {
     ${step}
@@ -75,7 +75,7 @@ function argRule(max: boolean): ClikeRule {
   pv[lid] = best;
   pk[lid] = bi;
 ${treeFold(d, RWG, "if (aug_beats(pv[lid + s], pk[lid + s], pv[lid], pk[lid])) { pv[lid] = pv[lid + s]; pk[lid] = pk[lid + s]; }")}
-  if (lid == 0u && grp < ${m}u) { out[grp] = ${d.cast("pk[0]", "index", out.dtype)}; }`;
+  if (lid == 0u && grp < ${m}u) { ${d.st("out", "grp", d.cast("pk[0]", "index", out.dtype))} }`;
     const shared: [string, string, number][] = [
       ["pv", d.type(x.dtype), RWG],
       ["pk", d.type("index"), RWG],

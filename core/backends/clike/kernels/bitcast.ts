@@ -10,5 +10,5 @@ export const bitcastConvertType: ClikeRule = (d, [x], [out]) => {
     { name: "x", dtype: x.dtype },
     { name: "out", dtype: out.dtype, write: true },
   ];
-  return { passes: [elementwise(d, bufs, [{ in: 0 }, { out: 0 }], n, `  out[gi] = ${d.bitcast("x[gi]", x.dtype, out.dtype)};`)] };
+  return { passes: [elementwise(d, bufs, [{ in: 0 }, { out: 0 }], n, `  ${d.st("out", "gi", d.bitcast(d.ld("x", "gi"), x.dtype, out.dtype))}`)] };
 };

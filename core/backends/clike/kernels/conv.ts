@@ -45,18 +45,14 @@ export function convDirectPass(d: Clike, [x, w]: ShapedArray[], [oa]: ShapedArra
       if (!ok_iy) { continue; }
       ${d.loop("kx", "0u", `kx < ${u(KW)}`, "kx += 1u")} {
         ${tap(d, "ix", "wo", "kx", p.strides[1], p.rhsDilation[1], p.padding[1][0], p.lhsDilation[1], W)}
-        if (ok_ix) { acc += ${d.cast(`x[(xc + ${idx("iy")}) * ${u(W)} + ${idx("ix")}] * w[(wc + ky) * ${u(KW)} + kx]`, oa.dtype, A)}; }
+        if (ok_ix) { acc += ${d.cast(`${d.ld("x", `(xc + ${idx("iy")}) * ${u(W)} + ${idx("ix")}`)} * ${d.ld("w", `(wc + ky) * ${u(KW)} + kx`)}`, oa.dtype, A)}; }
       }
     }
   }
-  ${store.store("gi", d.cast("acc", A, oa.dtype))}`;
-  const bufs = [
-    { name: "x", dtype: x.dtype },
-    { name: "w", dtype: w.dtype },
-    { name: "out", dtype: oa.dtype, write: true },
-  ];
+  ${store.store(d, "gi", d.cast("acc", A, oa.dtype))}`;
+  const bufs = [{ name: "x", dtype: x.dtype }, { name: "w", dtype: w.dtype }, { name: "out", dtype: oa.dtype, write: true }, ...store.bufs];
   const e = d.perElement(N * O * Ho * Wo, body);
-  const code = d.module({ bufs, threads: d.threads, body: e.body, decls: [store.decls(3)] });
+  const code = d.module({ bufs, threads: d.threads, body: e.body, decls: [store.decls(d)] });
   return { code, bindings: [{ in: 0 }, { in: 1 }, { out: 0 }, ...store.bindings], groups: e.groups, threads: d.threads };
 }
 
@@ -66,6 +62,6 @@ export const convGeneralDilated: ClikeRule = (d, ins, outs, params) => {
   const n = sizeOf(oa.shape);
   if (n === 0) return { passes: [] };
   const [, Cg, KH, KW] = ins[1].shape;
-  if (Cg * KH * KW === 0) return { passes: [elementwise(d, [{ name: "out", dtype: oa.dtype, write: true }], [{ out: 0 }], n, `  out[gi] = ${d.literal(0, oa.dtype)};`)] };
+  if (Cg * KH * KW === 0) return { passes: [elementwise(d, [{ name: "out", dtype: oa.dtype, write: true }], [{ out: 0 }], n, `  ${d.st("out", "gi", d.literal(0, oa.dtype))}`)] };
   return { passes: [convDirectPass(d, ins, outs, params as ConvParams)] };
 };

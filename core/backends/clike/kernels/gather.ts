@@ -20,7 +20,7 @@ function clamped(d: Clike, idx: ShapedArray, j: string, n: number): string {
   const last = `${n - 1}u`;
   const v = d.cast("v", idx.dtype, "index");
   const k = idx.dtype === "int32" ? d.select("v < 0", "0u", d.select(`${v} > ${last}`, last, v)) : d.select(`v > ${last}`, last, "v");
-  return `${d.let("v", idx.dtype, `idx[${j}]`)}\n  ${d.let("k", "index", k)}`;
+  return `${d.let("v", idx.dtype, d.ld("idx", j))}\n  ${d.let("k", "index", k)}`;
 }
 
 /** outer, n, inner of an operand split at `axis`. */
@@ -49,7 +49,7 @@ const CHUNK = 256;
  */
 function scanPasses(d: Clike, buf: Ref, out: Ref, L: number, scratch: Scratch): ClikePass[] {
   const serial = (from: string, to: string, init: string) => `  ${d.var("run", "uint32", init)}
-  ${d.loop("i", from, `i < ${to}`, "i += 1u")} { ${d.let("c", "uint32", "buf[i]")} buf[i] = run; out[i] = run; run += c; }`;
+  ${d.loop("i", from, `i < ${to}`, "i += 1u")} { ${d.let("c", "uint32", d.ld("buf", "i"))} ${d.st("buf", "i", "run")} ${d.st("out", "i", "run")} run += c; }`;
   if (L <= 4 * CHUNK) return [elementwise(d, [u32("buf"), u32("out")], [buf, out], 1, serial("0u", `${L}u`, "0u"))];
   const G = Math.ceil(L / CHUNK);
   const sums = scratch.add(G);
@@ -64,8 +64,8 @@ function scanPasses(d: Clike, buf: Ref, out: Ref, L: number, scratch: Scratch): 
       G,
       `${chunk}
   ${d.var("s", "uint32", "0u")}
-  ${d.loop("i", "lo", "i < hi", "i += 1u")} { s += buf[i]; }
-  sums[gi] = s;`,
+  ${d.loop("i", "lo", "i < hi", "i += 1u")} { s += ${d.ld("buf", "i")}; }
+  ${d.st("sums", "gi", "s")}`,
     ),
     ...scanPasses(d, sums, offs, G, scratch),
     elementwise(d, [u32("buf"), u32("out"), u32("offs")], [buf, out, offs], G, `${chunk}\n${serial("lo", "hi", "offs[gi]")}`),
@@ -85,11 +85,11 @@ function countingSort(d: Clike, [op, idx, upd]: ShapedArray[], out: ShapedArray,
   const idxBuf = { name: "idx", dtype: idx.dtype };
   const skipEmpty = (p: ClikePass) => (m === 0 ? { ...p, groups: 0 } : p);
   const passes: ClikePass[] = [
-    elementwise(d, [u32("counts")], [counts], n + 1, "  counts[gi] = 0u;"),
-    skipEmpty(elementwise(d, [idxBuf, u32("counts", true)], [{ in: 1 }, counts], m, `  ${key}\n  atomicAdd(&counts[k], 1u);`)),
+    elementwise(d, [u32("counts")], [counts], n + 1, `  ${d.st("counts", "gi", "0u")}`),
+    skipEmpty(elementwise(d, [idxBuf, u32("counts", true)], [{ in: 1 }, counts], m, `  ${key}\n  ${d.atomic("atomicAdd", "counts", "k", ["1u"])};`)),
     ...scanPasses(d, counts, starts, n + 1, scratch),
     // counts now holds the run starts too: each update claims the next free slot of its run.
-    skipEmpty(elementwise(d, [idxBuf, u32("counts", true), u32("order")], [{ in: 1 }, counts, order], m, `  ${key}\n  order[atomicAdd(&counts[k], 1u)] = gi;`)),
+    skipEmpty(elementwise(d, [idxBuf, u32("counts", true), u32("order")], [{ in: 1 }, counts, order], m, `  ${key}\n  ${d.st("order", d.atomic("atomicAdd", "counts", "k", ["1u"]), "gi")}`)),
   ];
   const bufs = [{ name: "op", dtype: op.dtype }, { name: "upd", dtype: upd.dtype }, u32("order"), u32("starts"), { name: "out", dtype: out.dtype, write: true }];
   passes.push(
@@ -101,11 +101,11 @@ function countingSort(d: Clike, [op, idx, upd]: ShapedArray[], out: ShapedArray,
       `  ${d.let("o", "index", `gi / ${n * inner}u`)}
   ${d.let("k", "index", `(gi / ${inner}u) % ${n}u`)}
   ${d.let("i", "index", `gi % ${inner}u`)}
-  ${d.var("acc", op.dtype, "op[gi]")}
-  ${d.loop("p", "starts[k]", "p < starts[k + 1u]", "p += 1u")} {
-    acc = acc + upd[(o * ${m}u + order[p]) * ${inner}u + i];
+  ${d.var("acc", op.dtype, d.ld("op", "gi"))}
+  ${d.loop("p", d.ld("starts", "k"), `p < ${d.ld("starts", "k + 1u")}`, "p += 1u")} {
+    acc = acc + ${d.ld("upd", `(o * ${m}u + ${d.ld("order", "p")}) * ${inner}u + i`)};
   }
-  out[gi] = acc;`,
+  ${d.st("out", "gi", "acc")}`,
     ),
   );
   return { passes, temps: scratch.temps };
@@ -125,14 +125,14 @@ export const scatterAdd: ClikeRule = (d, ins, [out], { axis }) => {
     ],
     [{ in: 0 }, { out: 0 }],
     size,
-    "  out[gi] = op[gi];",
+    `  ${d.st("out", "gi", d.ld("op", "gi"))}`,
   );
   const updates = outer * m * inner;
   if (updates === 0) return { passes: [copy] };
   const body = `  ${d.let("o", "index", `gi / ${m * inner}u`)}
   ${d.let("j", "index", `(gi / ${inner}u) % ${m}u`)}
   ${clamped(d, idx, "j", n)}
-  atomicAdd(&out[(o * ${n}u + k) * ${inner}u + gi % ${inner}u], upd[gi]);`;
+  ${d.atomic("atomicAdd", "out", `(o * ${n}u + k) * ${inner}u + gi % ${inner}u`, [d.ld("upd", "gi")])};`;
   const bufs = [
     { name: "idx", dtype: idx.dtype },
     { name: "upd", dtype: upd.dtype },

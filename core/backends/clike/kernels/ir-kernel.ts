@@ -79,20 +79,20 @@ export function renderIrKernel(c: Clike, k: Kernel, ir: IrDialect, opts: { reduc
       .map((n, a) => (n === 1 ? "" : `${idx.get(a)} * ${st[a]}u`))
       .filter(Boolean)
       .join(" + ") || "0u";
-  const body = (idx: Map<number, string>, flat: string) => emitBody(k.body, ir(use), (a) => idx.get(a)!, flat);
+  const body = (idx: Map<number, string>, flat: string) => emitBody(k.body, { ...ir(use), load: (b, i) => c.ld(`in${b}`, i) }, (a) => idx.get(a)!, flat);
   const indent = (lines: string[]) => lines.map((l) => `  ${l.trim()}`).join("\n");
   const d = k.out.dtype;
 
   if (!k.reduce) {
     const { lines, value } = body(decoder(k.shape, [...Array(rank).keys()], "gi"), "gi");
-    return elementwise(c, bufs, bindings, outSize, `${indent(lines)}\n  out[gi] = ${value};`, use);
+    return elementwise(c, bufs, bindings, outSize, `${indent(lines)}\n  ${c.st("out", "gi", value)}`, use);
   }
 
   const op = k.reduce.op;
   const red = [...k.reduce.axes].sort((a, b) => a - b);
   const kept = [...Array(rank).keys()].filter((a) => !red.includes(a));
   const R = sizeOf(red.map((a) => k.shape[a]));
-  if (R === 0) return elementwise(c, bufs, bindings, outSize, `  out[gi] = ${c.literal(emptyValue(op, d), d)};`);
+  if (R === 0) return elementwise(c, bufs, bindings, outSize, `  ${c.st("out", "gi", c.literal(emptyValue(op, d), d))}`);
   const idx = new Map([...decoder(k.shape, kept, "o"), ...decoder(k.shape, red, "r")]);
   const { lines, value } = body(idx, "fl");
   const usesFlat = topoSort(k.body).some((n) => n.op === "flat");
@@ -112,7 +112,7 @@ export function renderIrKernel(c: Clike, k: Kernel, ir: IrDialect, opts: { reduc
   ${c.loop("r", "0u", `r < ${R}u`, "r += 1u")} {
 ${point}
   }
-  out[o] = ${c.cast("acc", A, d)};`,
+  ${c.st("out", "o", c.cast("acc", A, d))}`,
       use,
     );
   }
@@ -126,7 +126,7 @@ ${point}
   }
   part[lid] = acc;
 ${treeFold(c, RT, `${c.let("a", A, "part[lid]")} ${c.let("v", A, "part[lid + s]")} part[lid] = ${r.combine(c, "a", "v", A, d, use)};`)}
-  if (lid == 0u && o < ${outSize}u) { out[o] = ${c.cast("part[0]", A, d)}; }`;
+  if (lid == 0u && o < ${outSize}u) { ${c.st("out", "o", c.cast("part[0]", A, d))} }`;
   const code = c.module({ bufs, threads: RT, body: main, helpers: use, shared: [["part", c.type(A), RT]] });
   return { code, bindings, groups: Math.max(1, outSize), threads: RT };
 }

@@ -32,7 +32,14 @@ const PRIVATE_FLOATS = 512;
 /** Invocations per group. */
 const THREADS = 64;
 
-type At = (e: string) => string;
+/** Element `e` of a workspace: read by calling, written by `set` (storage goes through the dialect's hooks). */
+interface At {
+  (e: string): string;
+  /** The statement `[e] = v`, or with `op`, `[e] op= v`. */
+  set(e: string, v: string, op?: string): string;
+}
+
+const cells = (get: (e: string) => string, set: At["set"]): At => Object.assign(get, { set });
 
 /** Where one invocation's workspace of `floats` floats lives; binding `k` if in storage. */
 interface Workspace {
@@ -49,12 +56,21 @@ interface Workspace {
 
 function workspace(d: Clike, T: DType, floats: number, batch: number): Workspace {
   const none = { bufs: [], state: [], enter: "", counts: [], bindings: [], temps: [] };
-  if (floats === 0) return { ...none, at: () => d.literal(0, T) };
-  if (floats <= PRIVATE_FLOATS) return { ...none, state: [d.state("w", T, floats)], at: (e) => `w[${e}]` };
+  if (floats === 0)
+    return {
+      ...none,
+      at: cells(
+        () => d.literal(0, T),
+        () => "",
+      ),
+    };
+  const local: At["set"] = (e, v, op = "") => `w[${e}] ${op}= ${v};`;
+  if (floats <= PRIVATE_FLOATS) return { ...none, state: [d.state("w", T, floats)], at: cells((e) => `w[${e}]`, local) };
+  const stored: At["set"] = (e, v, op) => d.st("ws", `wb + ${e}`, v, op);
   return {
     bufs: [{ name: "ws", dtype: T, write: true }],
     state: [d.state("wb", "index")],
-    at: (e) => `ws[wb + ${e}]`,
+    at: cells((e) => d.ld("ws", `wb + ${e}`), stored),
     enter: `  wb = gi * ${floats}u;`,
     counts: [["ws", floats]],
     bindings: [{ tmp: 0 }],
@@ -117,6 +133,7 @@ ${k.body}`;
 function luFn(d: Clike, T: DType, at: At): string {
   const { lit, loop, abs } = kit(d, T);
   const A = (i: string, j: string) => at(`q + ${i} * RM + ${j}`);
+  const setA = (i: string, j: string, v: string, op?: string) => at.set(`q + ${i} * RM + ${j}`, v, op);
   return d.closure(
     "lu",
     [["q", "index"]],
@@ -129,14 +146,14 @@ function luFn(d: Clike, T: DType, at: At): string {
     piv[k] = p;
     if (best == ${lit(0)}) { return ${lit(0)}; }
     if (p != k) {
-      ${loop("j", "0u", "RM", `${d.let("t", T, A("k", "j"))} ${A("k", "j")} = ${A("p", "j")}; ${A("p", "j")} = t;`)}
+      ${loop("j", "0u", "RM", `${d.let("t", T, A("k", "j"))} ${setA("k", "j", A("p", "j"))} ${setA("p", "j", "t")}`)}
       sg = -sg;
     }
     ${d.let("dk", T, A("k", "k"))}
     ${d.loop("i", "k + 1u", "i < RM", "i += 1u")} {
       ${d.let("f", T, `${A("i", "k")} / dk`)}
-      ${A("i", "k")} = f;
-      if (f != ${lit(0)}) { ${loop("j", "k + 1u", "RM", `${A("i", "j")} -= f * ${A("k", "j")};`)} }
+      ${setA("i", "k", "f")}
+      if (f != ${lit(0)}) { ${loop("j", "k + 1u", "RM", setA("i", "j", `f * ${A("k", "j")}`, "-"))} }
     }
   }
   return sg;`,
@@ -144,24 +161,24 @@ function luFn(d: Clike, T: DType, at: At): string {
 }
 
 /** Solves (LU at q) X = B in place for B of shape RM x `cols`, as the CPU's luSolve. */
-function luSolveFn(d: Clike, T: DType, at: At, params: [string, "index"][], B: (i: string, j: string) => string, cols: string): string {
+function luSolveFn(d: Clike, T: DType, at: At, params: [string, "index"][], B: (i: string, j: string) => string, setB: (i: string, j: string, v: string, op?: string) => string, cols: string): string {
   const { lit, loop } = kit(d, T);
   const L = (i: string, j: string) => at(`q + ${i} * RM + ${j}`);
-  const rowOp = (i: string, r: string) => `${d.let("f", T, L(i, r))} if (f != ${lit(0)}) { ${loop("j", "0u", cols, `${B(i, "j")} -= f * ${B(r, "j")};`)} }`;
+  const rowOp = (i: string, r: string) => `${d.let("f", T, L(i, r))} if (f != ${lit(0)}) { ${loop("j", "0u", cols, setB(i, "j", `f * ${B(r, "j")}`, "-"))} }`;
   return d.closure(
     "lus",
     [["q", "index"], ...params],
     "void",
     `  ${d.loop("i", "0u", "i < RM", "i += 1u")} {
     ${d.let("pv", "index", "piv[i]")}
-    if (pv != i) { ${loop("j", "0u", cols, `${d.let("t", T, B("i", "j"))} ${B("i", "j")} = ${B("pv", "j")}; ${B("pv", "j")} = t;`)} }
+    if (pv != i) { ${loop("j", "0u", cols, `${d.let("t", T, B("i", "j"))} ${setB("i", "j", B("pv", "j"))} ${setB("pv", "j", "t")}`)} }
   }
   ${d.loop("i", "0u", "i < RM", "i += 1u")} { ${loop("r", "0u", "i", rowOp("i", "r"))} }
   ${d.loop("ii", "0u", "ii < RM", "ii += 1u")} {
     ${d.let("i", "index", "RM - 1u - ii")}
     ${loop("r", "i + 1u", "RM", rowOp("i", "r"))}
     ${d.let("di", T, L("i", "i"))}
-    ${loop("j", "0u", cols, `${B("i", "j")} /= di;`)}
+    ${loop("j", "0u", cols, setB("i", "j", "di", "/"))}
   }`,
   );
 }
@@ -256,7 +273,7 @@ function expmParts(d: Clike, T: DType, m: number, W: At, use: Set<string>): { fn
     "index",
     `  ${d.let("mm", "index", "RM * RM")}
   ${d.let("nrm", T, "norm1()")}
-  if (nrm < ${lit(0)}) { ${loop("i", "0u", "mm", `${W("i")} = ${lit(NaN)};`)} return 0u; }
+  if (nrm < ${lit(0)}) { ${loop("i", "0u", "mm", W.set("i", lit(NaN)))} return 0u; }
   ${d.var("start", "index", "0u")}
   ${d.var("end", "index", "0u")}
   ${d.var("s", "index", "0u")}
@@ -265,7 +282,7 @@ function expmParts(d: Clike, T: DType, m: number, W: At, use: Set<string>): { fn
     // s = ceil(log2(nrm / theta13)) by exact halvings, then A / 2^s (exact too).
     ${d.var("scaled", T, "nrm")}
     while (scaled > ${lit(THETA13)}) { scaled = scaled * ${lit(0.5)}; s += 1u; }
-    ${loop("i", "0u", "mm", `${W("i")} = ${d.math("ldexp", T, [W("i"), `-${d.cast("s", "index", "int32")}`])};`)}
+    ${loop("i", "0u", "mm", W.set("i", d.math("ldexp", T, [W("i"), `-${d.cast("s", "index", "int32")}`])))}
   }
   // The Padé ops (result in T1), then s squarings ping-ponging between T1 and T2.
   ${d.var("pc", "index", "start")}
@@ -292,22 +309,22 @@ function expmParts(d: Clike, T: DType, m: number, W: At, use: Set<string>): { fn
       break;
     }
     switch (op) {
-      case ${Op.Zero}u: { ${loop("i", "0u", "mm", `${W("dst + i")} = ${lit(0)};`)} break; }
-      case ${Op.Axpy}u: { ${loop("i", "0u", "mm", `${W("dst + i")} += c * ${W("a + i")};`)} break; }
-      case ${Op.AddId}u: { ${loop("i", "0u", "RM", `${W("dst + i * (RM + 1u)")} += c;`)} break; }
+      case ${Op.Zero}u: { ${loop("i", "0u", "mm", W.set("dst + i", lit(0)))} break; }
+      case ${Op.Axpy}u: { ${loop("i", "0u", "mm", W.set("dst + i", `c * ${W("a + i")}`, "+"))} break; }
+      case ${Op.AddId}u: { ${loop("i", "0u", "RM", W.set("dst + i * (RM + 1u)", "c", "+"))} break; }
       case ${Op.Mul}u: {
         ${d.loop("i", "0u", "i < RM", "i += 1u")} {
           ${d.loop("j", "0u", "j < RM", "j += 1u")} {
             ${d.var("acc", T, lit(0))}
             ${loop("k", "0u", "RM", `acc += ${W("a + i * RM + k")} * ${W("b + k * RM + j")};`)}
-            ${W("dst + i * RM + j")} = acc;
+            ${W.set("dst + i * RM + j", "acc")}
           }
         }
         break;
       }
       default: {
         // r_m(A) = (V - U)^-1 (V + U) into T1; Q = V - U is well conditioned for ||A||_1 <= theta_m.
-        ${loop("i", "0u", "mm", `${d.let("u", T, W(`${mat(U)} + i`))} ${d.let("v", T, W(`${mat(V)} + i`))} ${W(`${mat(T1)} + i`)} = v + u; ${W(`${mat(T2)} + i`)} = v - u;`)}
+        ${loop("i", "0u", "mm", `${d.let("u", T, W(`${mat(U)} + i`))} ${d.let("v", T, W(`${mat(V)} + i`))} ${W.set(`${mat(T1)} + i`, "v + u")} ${W.set(`${mat(T2)} + i`, "v - u")}`)}
         ${d.let("qs", T, `lu(${mat(T2)})`)}
         lus(${mat(T2)}, ${mat(T1)});
         break;
@@ -326,16 +343,29 @@ function expmParts(d: Clike, T: DType, m: number, W: At, use: Set<string>): { fn
       ),
     ],
     state: [d.state("piv", "index", Math.max(1, m))],
-    closures: [luFn(d, T, W), luSolveFn(d, T, W, [["bo", "index"]], (i, j) => W(`bo + ${i} * RM + ${j}`), "RM"), norm1, expm],
+    closures: [
+      luFn(d, T, W),
+      luSolveFn(
+        d,
+        T,
+        W,
+        [["bo", "index"]],
+        (i, j) => W(`bo + ${i} * RM + ${j}`),
+        (i, j, v, op) => W.set(`bo + ${i} * RM + ${j}`, v, op),
+        "RM",
+      ),
+      norm1,
+      expm,
+    ],
   };
 }
 
 function expmBody(d: Clike, T: DType, W: At): string {
   const { loop } = kit(d, T);
   return `  ${d.let("g", "index", "gi * RN * RN")}
-  ${loop("i", "0u", "RN * RN", `${W("i")} = a[g + i];`)}
+  ${loop("i", "0u", "RN * RN", W.set("i", d.ld("a", "g + i")))}
   ${d.let("r", "index", "expm()")}
-  ${loop("i", "0u", "RN * RN", `out[g + i] = ${W("r + i")};`)}`;
+  ${loop("i", "0u", "RN * RN", d.st("out", "g + i", W("r + i")))}`;
 }
 
 // L(A, E) is the top-right block of exp([[A, E], [0, A]]), E first scaled to the norm of A
@@ -349,24 +379,24 @@ function frechetBody(d: Clike, T: DType, W: At, use: Set<string>): string {
   ${d.loop("j", "0u", "j < RN", "j += 1u")} {
     ${d.var("sa", T, lit(0))}
     ${d.var("se", T, lit(0))}
-    ${loop("i", "0u", "RN", `sa += ${abs("a[g + i * RN + j]")}; se += ${abs("e[g + i * RN + j]")};`)}
-    if (${bad("sa")} || ${bad("se")}) { ${loop("i", "0u", "RN * RN", `out[g + i] = ${lit(NaN)};`)} return; }
+    ${loop("i", "0u", "RN", `sa += ${abs(d.ld("a", "g + i * RN + j"))}; se += ${abs(d.ld("e", "g + i * RN + j"))};`)}
+    if (${bad("sa")} || ${bad("se")}) { ${loop("i", "0u", "RN * RN", d.st("out", "g + i", lit(NaN)))} return; }
     na = ${d.math("max", T, ["na", "sa"])};
     ne = ${d.math("max", T, ["ne", "se"])};
   }
-  if (ne == ${lit(0)}) { ${loop("i", "0u", "RN * RN", `out[g + i] = ${lit(0)};`)} return; }
+  if (ne == ${lit(0)}) { ${loop("i", "0u", "RN * RN", d.st("out", "g + i", lit(0)))} return; }
   ${d.let("c", T, `${d.select(`na > ${lit(0)}`, "na", lit(1))} / ne`)}
-  ${loop("i", "0u", "RM * RM", `${W("i")} = ${lit(0)};`)}
+  ${loop("i", "0u", "RM * RM", W.set("i", lit(0)))}
   ${d.loop("i", "0u", "i < RN", "i += 1u")} {
     ${d.loop("j", "0u", "j < RN", "j += 1u")} {
-      ${d.let("v", T, "a[g + i * RN + j]")}
-      ${W("i * RM + j")} = v;
-      ${W("(i + RN) * RM + RN + j")} = v;
-      ${W("i * RM + RN + j")} = c * e[g + i * RN + j];
+      ${d.let("v", T, d.ld("a", "g + i * RN + j"))}
+      ${W.set("i * RM + j", "v")}
+      ${W.set("(i + RN) * RM + RN + j", "v")}
+      ${W.set("i * RM + RN + j", `c * ${d.ld("e", "g + i * RN + j")}`)}
     }
   }
   ${d.let("r", "index", "expm()")}
-  ${d.loop("i", "0u", "i < RN", "i += 1u")} { ${loop("j", "0u", "RN", `out[g + i * RN + j] = ${W("r + i * RM + RN + j")} / c;`)} }`;
+  ${d.loop("i", "0u", "i < RN", "i += 1u")} { ${loop("j", "0u", "RN", d.st("out", "g + i * RN + j", `${W("r + i * RM + RN + j")} / c`))} }`;
 }
 
 /** [n, number of matrices] of a stack [..., n, n]. */
@@ -400,11 +430,12 @@ export const solve: ClikeRule = (d, [a], [out]) => {
   const k = out.shape[out.shape.length - 1];
   const ws = workspace(d, T, n * n, batch);
   // The right-hand side is solved in place in the output.
-  const B = (i: string, j: string) => `out[ob + ${i} * RK + ${j}]`;
+  const B = (i: string, j: string) => d.ld("out", `ob + ${i} * RK + ${j}`);
+  const setB = (i: string, j: string, v: string, op?: string) => d.st("out", `ob + ${i} * RK + ${j}`, v, op);
   const body = `  ob = gi * RM * RK;
-  ${loop("i", "0u", "RM * RM", `${ws.at("i")} = a[gi * RM * RM + i];`)}
-  ${loop("i", "0u", "RM * RK", "out[ob + i] = b[ob + i];")}
-  if (lu(0u) == ${lit(0)}) { ${loop("i", "0u", "RM * RK", `out[ob + i] = ${lit(NaN)};`)} return; }
+  ${loop("i", "0u", "RM * RM", ws.at.set("i", d.ld("a", "gi * RM * RM + i")))}
+  ${loop("i", "0u", "RM * RK", d.st("out", "ob + i", d.ld("b", "ob + i")))}
+  if (lu(0u) == ${lit(0)}) { ${loop("i", "0u", "RM * RK", d.st("out", "ob + i", lit(NaN)))} return; }
   lus(0u);`;
   const bufs: Buf[] = [
     { name: "a", dtype: T },
@@ -419,7 +450,7 @@ export const solve: ClikeRule = (d, [a], [out]) => {
     sizes: sizeVars(d, n, n, k),
     body,
     state: [d.state("ob", "index"), d.state("piv", "index", Math.max(1, n))],
-    closures: [luFn(d, T, ws.at), luSolveFn(d, T, ws.at, [], B, "RK")],
+    closures: [luFn(d, T, ws.at), luSolveFn(d, T, ws.at, [], B, setB, "RK")],
   });
   return { passes: [{ code, bindings: [{ in: 0 }, { in: 1 }, { out: 0 }, ...ws.bindings], groups: groupsFor(batch, THREADS), threads: THREADS }], temps: ws.temps };
 };
@@ -441,15 +472,15 @@ function luScalar(empty: number, fromLu: (d: Clike, T: DType, dg: (i: string) =>
     const groups = groupsFor(batch, THREADS);
     if (n === 0) {
       // An empty matrix has determinant 1.
-      const code = matrixKernel(d, { bufs, ws: workspace(d, T, 0, batch), counts: [["out", 1]], batch, sizes: "", body: `  out[gi] = ${d.literal(empty, T)};` });
+      const code = matrixKernel(d, { bufs, ws: workspace(d, T, 0, batch), counts: [["out", 1]], batch, sizes: "", body: `  ${d.st("out", "gi", d.literal(empty, T))}` });
       return { passes: [{ code, bindings: [{ in: 0 }, { out: 0 }], groups, threads: THREADS }] };
     }
     const ws = workspace(d, T, n * n, batch);
-    const body = `  ${kit(d, T).loop("i", "0u", "RM * RM", `${ws.at("i")} = a[gi * RM * RM + i];`)}
+    const body = `  ${kit(d, T).loop("i", "0u", "RM * RM", ws.at.set("i", d.ld("a", "gi * RM * RM + i")))}
   ${d.let("sg", T, "lu(0u)")}
   ${d.var("r", T, "sg")}
   ${fromLu(d, T, (i) => ws.at(`${i} * (RM + 1u)`))}
-  out[gi] = r;`;
+  ${d.st("out", "gi", "r")}`;
     const code = matrixKernel(d, { bufs, ws, counts: [["out", 1]], batch, sizes: sizeVars(d, n, n, 0), body, state: [d.state("piv", "index", Math.max(1, n))], closures: [luFn(d, T, ws.at)] });
     return { passes: [{ code, bindings: [{ in: 0 }, { out: 0 }, ...ws.bindings], groups, threads: THREADS }], temps: ws.temps };
   };

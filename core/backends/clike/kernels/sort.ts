@@ -60,8 +60,8 @@ function lineSortPasses(d: Clike, x: ShapedArray, lines: number, n: number, key:
     total,
     `  ${d.let("r", "index", `gi / ${P}u`)}
   ${d.let("p", "index", `gi % ${P}u`)}
-  kp[gi] = p;
-  if (p < ${n}u) { kv[gi] = x[${key}]; } else { kv[gi] = ${d.literal(0, x.dtype)}; }`,
+  ${d.st("kp", "gi", "p")}
+  if (p < ${n}u) { ${d.st("kv", "gi", d.ld("x", key))} } else { ${d.st("kv", "gi", d.literal(0, x.dtype))} }`,
   );
   const passes = [init];
   if (P === 1) return passes;
@@ -70,14 +70,23 @@ function lineSortPasses(d: Clike, x: ShapedArray, lines: number, n: number, key:
   const bindings: Ref[] = [{ tmp: 0 }, { tmp: 1 }];
   // Direction of a pair at flat index f for merge size k: ascending where bit k of its line position is 0.
   const asc = (f: string, k: string) => `(((${f} & ${P - 1}u) & ${k}) == 0u)`;
-  const swap = (i: string, l: string, a: string, b: string) =>
-    `${d.let("x", x.dtype, `${a}[${i}]`)} ${d.let("xp", "index", `${b}[${i}]`)} ${d.let("y", x.dtype, `${a}[${l}]`)} ${d.let("yp", "index", `${b}[${l}]`)}`;
+  // Pairs of group memory (`sv`, `sp`) are indexed directly, pairs of storage go through the dialect's hooks.
+  const local = { ld: (a: string, i: string) => `${a}[${i}]`, st: (a: string, i: string, v: string) => `${a}[${i}] = ${v};` };
+  const swap = (
+    i: string,
+    l: string,
+    a: string,
+    b: string,
+    dir: string,
+    m: Pick<Clike, "ld" | "st"> = local,
+  ) => `${d.let("x", x.dtype, m.ld(a, i))} ${d.let("xp", "index", m.ld(b, i))} ${d.let("y", x.dtype, m.ld(a, l))} ${d.let("yp", "index", m.ld(b, l))}
+  if (less(y, yp, x, xp) == ${dir}) { ${m.st(a, i, "y")} ${m.st(b, i, "yp")} ${m.st(a, l, "x")} ${m.st(b, l, "xp")} }`;
   const localPass = (kFrom: number, kTo: number, jFirst: number): ClikePass => {
     const body = `  ${d.let("start", "index", `grp * ${BLOCK}u`)}
   ${d.let("a", "index", "start + lid")}
   ${d.let("b", "index", `a + ${LWG}u`)}
-  if (a < ${total}u) { sv[lid] = kv[a]; sp[lid] = kp[a]; }
-  if (b < ${total}u) { sv[lid + ${LWG}u] = kv[b]; sp[lid + ${LWG}u] = kp[b]; }
+  if (a < ${total}u) { sv[lid] = ${d.ld("kv", "a")}; sp[lid] = ${d.ld("kp", "a")}; }
+  if (b < ${total}u) { sv[lid + ${LWG}u] = ${d.ld("kv", "b")}; sp[lid + ${LWG}u] = ${d.ld("kp", "b")}; }
   ${d.var("j", "index", `${jFirst}u`)}
   ${d.loop("k", `${kFrom}u`, `k <= ${kTo}u`, "k <<= 1u")} {
     for (; j > 0u; j >>= 1u) {
@@ -85,15 +94,14 @@ function lineSortPasses(d: Clike, x: ShapedArray, lines: number, n: number, key:
       ${d.let("i", "index", "((lid / j) * 2u * j) + lid % j")}
       ${d.let("l", "index", "i + j")}
       if (start + l < ${total}u) {
-        ${swap("i", "l", "sv", "sp")}
-        if (less(y, yp, x, xp) == ${asc("(start + i)", "k")}) { sv[i] = y; sp[i] = yp; sv[l] = x; sp[l] = xp; }
+        ${swap("i", "l", "sv", "sp", asc("(start + i)", "k"))}
       }
     }
     j = k;
   }
   ${d.barrier}
-  if (a < ${total}u) { kv[a] = sv[lid]; kp[a] = sp[lid]; }
-  if (b < ${total}u) { kv[b] = sv[lid + ${LWG}u]; kp[b] = sp[lid + ${LWG}u]; }`;
+  if (a < ${total}u) { ${d.st("kv", "a", "sv[lid]")} ${d.st("kp", "a", "sp[lid]")} }
+  if (b < ${total}u) { ${d.st("kv", "b", `sv[lid + ${LWG}u]`)} ${d.st("kp", "b", `sp[lid + ${LWG}u]`)} }`;
     const shared: [string, string, number][] = [
       ["sv", d.type(x.dtype), BLOCK],
       ["sp", d.type("index"), BLOCK],
@@ -108,8 +116,7 @@ function lineSortPasses(d: Clike, x: ShapedArray, lines: number, n: number, key:
       total / 2,
       `  ${d.let("i", "index", `((gi / ${j}u) * ${2 * j}u) + gi % ${j}u`)}
   ${d.let("l", "index", `i + ${j}u`)}
-  ${swap("i", "l", "kv", "kp")}
-  if (less(y, yp, x, xp) == ${asc("i", `${k}u`)}) { kv[i] = y; kp[i] = yp; kv[l] = x; kp[l] = xp; }`,
+  ${swap("i", "l", "kv", "kp", asc("i", `${k}u`), d)}`,
       use,
       fns,
     );
@@ -137,8 +144,8 @@ function sortRule(arg: boolean): ClikeRule {
   ${d.let("rem", "index", `gi % ${n * inner}u`)}
   ${d.let("p", "index", `rem / ${inner}u`)}
   ${d.let("r", "index", `o * ${inner}u + rem % ${inner}u`)}
-  ${d.let("q", "index", `kp[r * ${P}u + p]`)}
-  out[gi] = ${arg ? d.cast("q", "index", out.dtype) : `x[${at("r", "q")}]`};`;
+  ${d.let("q", "index", d.ld("kp", `r * ${P}u + p`))}
+  ${d.st("out", "gi", arg ? d.cast("q", "index", out.dtype) : d.ld("x", at("r", "q")))}`;
     const bufs = [
       { name: "x", dtype: x.dtype },
       { name: "kp", dtype: "uint32" as const, write: true },

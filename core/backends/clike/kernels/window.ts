@@ -58,7 +58,7 @@ function selectLoop(d: Clike, x: ShapedArray, p: WindowParams, select: string, u
   return `  ${d.var("found", "index", "0u")}
   ${d.var("best", x.dtype, d.literal(0, x.dtype))}
   ${d.var("best_i", "index", "0u")}
-${overWindow(d, x.shape, p, `${d.let("v", x.dtype, "x[xi]")}\nif (${take}) { found = 1u; best = v; best_i = xi; }`)}`;
+${overWindow(d, x.shape, p, `${d.let("v", x.dtype, d.ld("x", "xi"))}\nif (${take}) { found = 1u; best = v; best_i = xi; }`)}`;
 }
 
 /** The value a max / min window of padding only produces. */
@@ -75,8 +75,8 @@ export const reduceWindowSum: ClikeRule = (d, [x], [oa], params) => {
   const A = d.sumType(x.dtype);
   const body = `${coords(d, "o", "gi", oa.shape)}
   ${d.var("acc", A, d.literal(0, A))}
-${overWindow(d, x.shape, windowParams(params), `acc += ${d.cast("x[xi]", x.dtype, A)};`)}
-  out[gi] = ${d.cast("acc", A, oa.dtype)};`;
+${overWindow(d, x.shape, windowParams(params), `acc += ${d.cast(d.ld("x", "xi"), x.dtype, A)};`)}
+  ${d.st("out", "gi", d.cast("acc", A, oa.dtype))}`;
   const bufs = [
     { name: "x", dtype: x.dtype },
     { name: "out", dtype: oa.dtype, write: true },
@@ -91,7 +91,7 @@ function reduceWindowSelect(select: "max" | "min"): ClikeRule {
     const use = new Set<string>();
     const body = `${coords(d, "o", "gi", oa.shape)}
 ${selectLoop(d, x, windowParams(params), select, use)}
-  out[gi] = ${d.select("found != 0u", "best", emptyValue(d, select, x.dtype))};`;
+  ${d.st("out", "gi", d.select("found != 0u", "best", emptyValue(d, select, x.dtype)))}`;
     const bufs = [
       { name: "x", dtype: x.dtype },
       { name: "out", dtype: oa.dtype, write: true },
@@ -110,8 +110,8 @@ export const selectAndGatherAdd: ClikeRule = (d, [t, x], [oa], params) => {
   const body = `${coords(d, "o", "gi", oa.shape)}
 ${selectLoop(d, x, windowParams(params), params.select, use)}
   ${d.var("r", t.dtype, d.literal(0, t.dtype))}
-  if (found != 0u) { r = t[best_i]; }
-  out[gi] = r;`;
+  if (found != 0u) { r = ${d.ld("t", "best_i")}; }
+  ${d.st("out", "gi", "r")}`;
   const bufs = [
     { name: "t", dtype: t.dtype },
     { name: "x", dtype: x.dtype },
@@ -130,7 +130,7 @@ export const selectAndScatterAdd: ClikeRule = (d, [s, x], [oa], params) => {
   // Pass 1: each window's selected operand index, or -1 for a window of padding only.
   const pick = `${coords(d, "o", "gi", s.shape)}
 ${selectLoop(d, x, p, params.select, use)}
-  picks[gi] = ${d.select("found != 0u", int("best_i"), "-1")};`;
+  ${d.st("picks", "gi", d.select("found != 0u", int("best_i"), "-1"))}`;
   // Pass 2: operand element gi adds the sources of the windows that cover and selected it.
   // Along axis a, window o covers padded position q = i + lo when o·s <= q <= o·s + w - 1.
   const ost = stridesOf(s.shape);
@@ -153,9 +153,9 @@ ${selectLoop(d, x, p, params.select, use)}
   ${d.var("acc", s.dtype, d.literal(0, s.dtype))}
 ${open.join("\n")}
   ${d.let("wi", "index", wi)}
-  if (picks[wi] == ${int("gi")}) { acc += src[wi]; }
+  if (${d.ld("picks", "wi")} == ${int("gi")}) { acc += ${d.ld("src", "wi")}; }
 ${close}
-  out[gi] = acc;`;
+  ${d.st("out", "gi", "acc")}`;
   const picks = { name: "picks", dtype: "int32" as const, write: true };
   return {
     temps: [{ dtype: "int32", size: nWin }],

@@ -16,28 +16,15 @@ import { topoSort, type IRNode, type IRType, type Kernel, type ReduceOp } from "
 import { aluDef, aluTypes } from "../../../compiler/alu.ts";
 import { loopPlan, type LoopPlan } from "../../../compiler/loop-plan.ts";
 import { FunctionBuilder, ModuleBuilder, type FunctionImport, type ValType } from "./emit.ts";
+import { MATH_IMPORTS } from "./math-imports.js";
 
 const MAX_PAGES = 65536;
 
 /**
  * The JavaScript each import runs; an i32 result converts with ToInt32, as `| 0` does.
- * `MATH_IMPORTS` are builtins (plus two one-liners) that worker threads define the same
- * way (worker.js); kernels calling the others run on the calling thread only.
+ * `MATH_IMPORTS` (math-imports.js) are the ones worker threads define too; kernels calling
+ * the others run on the calling thread only.
  */
-export const MATH_IMPORTS = {
-  exp: Math.exp,
-  log: Math.log,
-  log1p: Math.log1p,
-  expm1: Math.expm1,
-  sin: Math.sin,
-  cos: Math.cos,
-  tan: Math.tan,
-  tanh: Math.tanh,
-  atan2: Math.atan2,
-  pow: Math.pow,
-  fmod: (a: number, b: number) => a % b,
-  toInt32: (a: number) => a,
-};
 export const WASM_IMPORTS = {
   ...MATH_IMPORTS,
   erf: lib.erf,

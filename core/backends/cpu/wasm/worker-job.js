@@ -1,23 +1,9 @@
 // One pool thread's side of a job (pool.ts), shared by Node's worker.js and the browser's
 // wasm-worker.js: it instantiates the matmul module on the shared memory, keeps the fused
 // kernel modules it was sent, and runs blocks of a job when woken. Plain JavaScript so
-// that it loads without a TypeScript loader. Fused kernels' imports are the builtins of
-// render-wasm.ts's MATH_IMPORTS, defined the same way here.
+// that it loads without a TypeScript loader. Fused kernels' imports are math-imports.js's.
 
-const MATH_IMPORTS = {
-  exp: Math.exp,
-  log: Math.log,
-  log1p: Math.log1p,
-  expm1: Math.expm1,
-  sin: Math.sin,
-  cos: Math.cos,
-  tan: Math.tan,
-  tanh: Math.tanh,
-  atan2: Math.atan2,
-  pow: Math.pow,
-  fmod: (a, b) => a % b,
-  toInt32: (a) => a,
-};
+import { MATH_IMPORTS } from "./math-imports.js";
 
 /**
  * The job runner of one thread. `skipUnknown`: a fused kernel whose module has not arrived

@@ -11,10 +11,9 @@ import type { Params } from "../../../primitive.ts";
 import type { ConvParams } from "../../../primitives/conv.ts";
 import { sizeOf } from "../../../shape.ts";
 import type { ShapedArray } from "../../../tracer.ts";
-import { defineWgsl, PLAIN_STORE, wgslPass, type GpuProgram, type OutputStore, type Pass, type Ref } from "../program.ts";
+import { defineWgsl, gpuProgram, PLAIN_STORE, wgslPass, type GpuProgram, type OutputStore, type PassCode, type ProgramCode, type Ref } from "../program.ts";
 import { convDirectPass, tap } from "../../clike/kernels/conv.ts";
-import { WGSL } from "../../clike/wgsl.ts";
-import { binding } from "../wgsl.ts";
+import type { Wgsl } from "../../clike/wgsl.ts";
 import { preferredStrategy, productPass, zeroPass, type DotStrategy, type RhsSource } from "./dot.ts";
 import { perElements } from "./grid.ts";
 
@@ -40,14 +39,14 @@ interface Dims {
 }
 
 /** Gathers the patches of images [n0, n0 + cnt) into [cnt·G, Kp, Sp] (zero-padded, zero where the window leaves the input). */
-function im2colPass(d: Dims, p: ConvParams, n0: number, cnt: number, Kp: number, Sp: number, dst: Ref): Pass {
+function im2colPass(w: Wgsl, d: Dims, p: ConvParams, n0: number, cnt: number, Kp: number, Sp: number, dst: Ref): PassCode {
   const K = d.Cg * d.KH * d.KW,
     S = d.Ho * d.Wo;
   const total = cnt * d.G * Kp * Sp;
   const body = `  let sp = gi % ${u(Sp)};
   let kp = (gi / ${u(Sp)}) % ${u(Kp)};
   let q = gi / ${u(Sp * Kp)};
-  if (kp >= ${u(K)} || sp >= ${u(S)}) { dst[gi] = 0.0; continue; }
+  if (kp >= ${u(K)} || sp >= ${u(S)}) { ${w.st("dst", "gi", "0.0")} continue; }
   let n = ${u(n0)} + q / ${u(d.G)};
   let g = q % ${u(d.G)};
   let c = kp / ${u(d.KH * d.KW)};
@@ -55,39 +54,39 @@ function im2colPass(d: Dims, p: ConvParams, n0: number, cnt: number, Kp: number,
   let kx = kp % ${u(d.KW)};
   let ho = sp / ${u(d.Wo)};
   let wo = sp % ${u(d.Wo)};
-  ${tap(WGSL, "iy", "ho", "ky", p.strides[0], p.rhsDilation[0], p.padding[0][0], p.lhsDilation[0], d.H)}
-  ${tap(WGSL, "ix", "wo", "kx", p.strides[1], p.rhsDilation[1], p.padding[1][0], p.lhsDilation[1], d.W)}
+  ${tap(w, "iy", "ho", "ky", p.strides[0], p.rhsDilation[0], p.padding[0][0], p.lhsDilation[0], d.H)}
+  ${tap(w, "ix", "wo", "kx", p.strides[1], p.rhsDilation[1], p.padding[1][0], p.lhsDilation[1], d.W)}
   var v = 0.0;
-  if (ok_iy && ok_ix) { v = x[((n * ${u(d.C)} + g * ${u(d.Cg)} + c) * ${u(d.H)} + u32(iy)) * ${u(d.W)} + u32(ix)]; }
-  dst[gi] = v;`;
-  return { ...perElements([binding(0, "x", "float32"), binding(1, "dst", "float32", true)], total, body), bindings: [{ in: 0 }, dst] };
+  if (ok_iy && ok_ix) { v = ${w.ld("x", `((n * ${u(d.C)} + g * ${u(d.Cg)} + c) * ${u(d.H)} + u32(iy)) * ${u(d.W)} + u32(ix)`)}; }
+  ${w.st("dst", "gi", "v")}`;
+  return { ...perElements([w.storage(0, "x", "f32", false), w.storage(1, "dst", "f32", true)], total, body), bindings: [{ in: 0 }, dst] };
 }
 
 /** Kernel rows [O, K] zero-padded to [O, Kp]. */
-function padRowsPass(O: number, K: number, Kp: number, dst: Ref): Pass {
+function padRowsPass(w: Wgsl, O: number, K: number, Kp: number, dst: Ref): PassCode {
   const total = O * Kp;
   const body = `  let k = gi % ${u(Kp)};
   var v = 0.0;
-  if (k < ${u(K)}) { v = w[(gi / ${u(Kp)}) * ${u(K)} + k]; }
-  dst[gi] = v;`;
-  return { ...perElements([binding(0, "w", "float32"), binding(1, "dst", "float32", true)], total, body), bindings: [{ in: 1 }, dst] };
+  if (k < ${u(K)}) { v = ${w.ld("w", `(gi / ${u(Kp)}) * ${u(K)} + k`)}; }
+  ${w.st("dst", "gi", "v")}`;
+  return { ...perElements([w.storage(0, "w", "f32", false), w.storage(1, "dst", "f32", true)], total, body), bindings: [{ in: 1 }, dst] };
 }
 
 /**
  * The patch matrix of image n, group g (batch ob = n·G + g) without materialising it: the
  * subgroup product kernel loads element (k, s) from the input directly.
  */
-function patchRhs(d: Dims, p: ConvParams): RhsSource {
+function patchRhs(w: Wgsl, d: Dims, p: ConvParams): RhsSource {
   const K = d.Cg * d.KH * d.KW,
     S = d.Ho * d.Wo;
   const decls = `fn patch_elem(xb: u32, ho: u32, wo: u32, kr: u32) -> f32 {
   let c = kr / ${u(d.KH * d.KW)};
   let ky = (kr / ${u(d.KW)}) % ${u(d.KH)};
   let kx = kr % ${u(d.KW)};
-  ${tap(WGSL, "iy", "ho", "ky", p.strides[0], p.rhsDilation[0], p.padding[0][0], p.lhsDilation[0], d.H)}
-  ${tap(WGSL, "ix", "wo", "kx", p.strides[1], p.rhsDilation[1], p.padding[1][0], p.lhsDilation[1], d.W)}
+  ${tap(w, "iy", "ho", "ky", p.strides[0], p.rhsDilation[0], p.padding[0][0], p.lhsDilation[0], d.H)}
+  ${tap(w, "ix", "wo", "kx", p.strides[1], p.rhsDilation[1], p.padding[1][0], p.lhsDilation[1], d.W)}
   let ok = kr < ${u(K)} && ok_iy && ok_ix;
-  let v = b[select(0u, xb + (c * ${u(d.H)} + u32(iy)) * ${u(d.W)} + u32(ix), ok)];
+  let v = ${w.ld("b", `select(0u, xb + (c * ${u(d.H)} + u32(iy)) * ${u(d.W)} + u32(ix), ok)`)};
   return select(0.0, v, ok);
 }`;
   return {
@@ -108,7 +107,10 @@ export function convProgram(
   patchLimit = PATCH_LIMIT,
   out: OutputStore = PLAIN_STORE,
 ): GpuProgram {
-  const p = params as ConvParams;
+  return gpuProgram((w) => convPasses(w, [la, ra], [oa], params as ConvParams, strategy, patchLimit, out));
+}
+
+function convPasses(w: Wgsl, [la, ra]: ShapedArray[], [oa]: ShapedArray[], p: ConvParams, strategy: DotStrategy | "direct", patchLimit: number, out: OutputStore): ProgramCode {
   const [N, C, H, W] = la.shape;
   const [O, Cg, KH, KW] = ra.shape;
   const [, , Ho, Wo] = oa.shape;
@@ -118,40 +120,40 @@ export function convProgram(
   const K = Cg * KH * KW,
     S = Ho * Wo;
   if (K === 0) {
-    return { passes: [zeroPass("float32", total, out)] };
+    return { passes: [zeroPass(w, "float32", total, out)] };
   }
   const Kp = ceilTo(K, 4),
     Sp = ceilTo(S, 4);
-  if (strategy === "direct") return { passes: [wgslPass(convDirectPass(WGSL, [la, ra], [oa], p, out))] };
+  if (strategy === "direct") return { passes: [wgslPass(convDirectPass(w, [la, ra], [oa], p, out))] };
   if (strategy === "subgroup") {
     // Implicit im2col: no patch buffer, no chunks.
-    const passes: Pass[] = [];
+    const passes: PassCode[] = [];
     let wRef: Ref = { in: 1 };
     if (Kp !== K) {
       wRef = { tmp: 0 };
-      passes.push(padRowsPass(O, K, Kp, wRef));
+      passes.push(padRowsPass(w, O, K, Kp, wRef));
     }
-    const g = { T: "f32", B: N * d.G, M: d.Og, N: S, Kp, Ma: d.Og, Np: Sp, Ga: d.G, bb0: 0, rhs: patchRhs(d, p) };
-    passes.push(productPass(strategy, g, wRef, { in: 0 }, out));
+    const g = { T: "f32", B: N * d.G, M: d.Og, N: S, Kp, Ma: d.Og, Np: Sp, Ga: d.G, bb0: 0, rhs: patchRhs(w, d, p) };
+    passes.push(productPass(w, strategy, g, wRef, { in: 0 }, out));
     return { passes, temps: Kp !== K ? [{ dtype: "float32", size: O * Kp }] : [] };
   }
   const perImage = d.G * Kp * Sp;
-  if (perImage > patchLimit) return { passes: [wgslPass(convDirectPass(WGSL, [la, ra], [oa], p, out))] };
+  if (perImage > patchLimit) return { passes: [wgslPass(convDirectPass(w, [la, ra], [oa], p, out))] };
   const chunks = Math.ceil((N * perImage) / patchLimit);
   const per = Math.ceil(N / chunks);
   const temps = [{ dtype: "float32" as const, size: per * perImage }];
   const patches: Ref = { tmp: 0 };
-  const passes: Pass[] = [];
+  const passes: PassCode[] = [];
   let wRef: Ref = { in: 1 };
   if (Kp !== K) {
     wRef = { tmp: 1 };
     temps.push({ dtype: "float32", size: O * Kp });
-    passes.push(padRowsPass(O, K, Kp, wRef));
+    passes.push(padRowsPass(w, O, K, Kp, wRef));
   }
   for (let n0 = 0; n0 < N; n0 += per) {
     const cnt = Math.min(per, N - n0);
-    passes.push(im2colPass(d, p, n0, cnt, Kp, Sp, patches));
-    passes.push(productPass(strategy, { T: "f32", B: cnt * d.G, M: d.Og, N: S, Kp, Ma: d.Og, Np: Sp, Ga: d.G, bb0: n0 * d.G }, wRef, patches, out));
+    passes.push(im2colPass(w, d, p, n0, cnt, Kp, Sp, patches));
+    passes.push(productPass(w, strategy, { T: "f32", B: cnt * d.G, M: d.Og, N: S, Kp, Ma: d.Og, Np: Sp, Ga: d.G, bb0: n0 * d.G }, wRef, patches, out));
   }
   return { passes, temps };
 }

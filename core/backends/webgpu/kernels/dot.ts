@@ -18,8 +18,9 @@ import type { ShapedArray } from "../../../tracer.ts";
 import { productDims } from "../../clike/kernels/dot-dims.ts";
 import { getBackend } from "../../../backend.ts";
 import type { GpuContext } from "../device.ts";
-import { defineWgsl, PLAIN_STORE, type GpuProgram, type OutputStore, type Pass, type Ref } from "../program.ts";
-import { binding, groups, LINEAR_WORKGROUP, literal, MAIN_ARGS, wgslType } from "../wgsl.ts";
+import { defineWgsl, gpuProgram, PLAIN_STORE, type GpuProgram, type OutputStore, type PassCode, type Ref } from "../program.ts";
+import { storageType, type Wgsl } from "../../clike/wgsl.ts";
+import { groups, LINEAR_WORKGROUP, literal, MAIN_ARGS, NONFINITE, wgslType } from "../wgsl.ts";
 import { perElements } from "./grid.ts";
 
 export type DotStrategy = "register" | "subgroup" | "shared";
@@ -69,7 +70,7 @@ function groupOffset(off: string, idx: string, axes: number[], shape: readonly n
  * A pass gathering `src` (shape `shape`) into a row-major [G0, P1, P2] scratch buffer whose
  * rows are the axis groups `g0`, `g1`, `g2`, zero-padded from their sizes n1, n2 to P1, P2.
  */
-function packPass(dtype: DType, shape: readonly number[], [g0, g1, g2]: number[][], [P1, P2]: number[], src: Ref, dst: Ref): Pass {
+function packPass(d: Wgsl, dtype: DType, shape: readonly number[], [g0, g1, g2]: number[][], [P1, P2]: number[], src: Ref, dst: Ref): PassCode {
   const st = stridesOf(shape);
   const n1 = sizeOf(g1.map((a) => shape[a]));
   const n2 = sizeOf(g2.map((a) => shape[a]));
@@ -77,12 +78,12 @@ function packPass(dtype: DType, shape: readonly number[], [g0, g1, g2]: number[]
   const body = `  let j2 = gi % ${u(P2)};
   let j1 = (gi / ${u(P2)}) % ${u(P1)};
   let j0 = gi / ${u(P1 * P2)};
-  if (j1 >= ${u(n1)} || j2 >= ${u(n2)}) { dst[gi] = ${literal(0, dtype)}; continue; }
+  if (j1 >= ${u(n1)} || j2 >= ${u(n2)}) { ${d.st("dst", "gi", literal(0, dtype))} continue; }
   ${groupOffset("o0", "j0", g0, shape, st)}
   ${groupOffset("o1", "j1", g1, shape, st)}
   ${groupOffset("o2", "j2", g2, shape, st)}
-  dst[gi] = src[o0 + o1 + o2];`;
-  return { ...perElements([binding(0, "src", dtype), binding(1, "dst", dtype, true)], total, body), bindings: [src, dst] };
+  ${d.st("dst", "gi", d.ld("src", "o0 + o1 + o2"))}`;
+  return { ...perElements([d.storage(0, "src", wgslType(dtype), false), d.storage(1, "dst", wgslType(dtype), true)], total, body), bindings: [src, dst] };
 }
 
 const isIdentity = (perm: number[]) => perm.every((p, i) => p === i);
@@ -122,11 +123,11 @@ export interface RhsSource {
 }
 
 /** The dense rhs [B, Kp, Np]. */
-function denseRhs(g: Geometry): RhsSource {
+function denseRhs(d: Wgsl, g: Geometry): RhsSource {
   return {
     decls: "",
     column: (m) => `  let bc${m} = bb * ${u(g.Kp * g.Np)} + min(j0 + l + ${u(8 * m)}, ${u(g.N - 1)});`,
-    load: (m, kk) => `b[bc${m} + (k + ${u(kk)}) * ${u(g.Np)}]`,
+    load: (m, kk) => d.ld("b", `bc${m} + (k + ${u(kk)}) * ${u(g.Np)}`),
   };
 }
 
@@ -142,7 +143,7 @@ function batchIndices(g: Geometry): string {
  * lhs and 4·TN4 vec4s of rhs per 4 steps of K (TM·4·TN4·4 multiply-adds per 4·(TM + 4·TN4)
  * loaded elements; larger blocks spill on lavapipe).
  */
-function registerPass(g: Geometry, TM: number, TN4: number, KV: number, [am, bm]: string[], out: OutputStore): Pass {
+function registerPass(d: Wgsl, g: Geometry, TM: number, TN4: number, KV: number, [aw, bw]: boolean[], out: OutputStore): PassCode {
   const { T, B, M, N, Kp, Ma, Np } = g;
   const K4 = Kp / 4,
     N4 = Np / 4;
@@ -159,10 +160,10 @@ function registerPass(g: Geometry, TM: number, TN4: number, KV: number, [am, bm]
   for (const c of C) lines.push(`  let bc${c} = bb * ${u(Kp * N4)} + min(j0 + ${u(c)}, ${u(N4 - 1)});`);
   for (const r of R) for (const c of C) lines.push(`  var acc${r}_${c} = vec4<${T}>();`);
   lines.push(`  for (var k = 0u; k < ${u(aStride)}; k++) {`);
-  for (const r of R) lines.push(`    let a${r} = a[ar${r} + k];`);
+  for (const r of R) lines.push(`    let a${r} = ${d.ld("a", `ar${r} + k`)};`);
   lines.push(`    let kr = k * ${u(KV * N4)};`);
   const QV = KV === 4 ? Q : [0];
-  for (const c of C) for (const q of QV) lines.push(`    let b${q}_${c} = b[bc${c} + kr + ${u(q * N4)}];`);
+  for (const c of C) for (const q of QV) lines.push(`    let b${q}_${c} = ${d.ld("b", `bc${c} + kr + ${u(q * N4)}`)};`);
   for (const r of R)
     for (const c of C) {
       if (KV === 4) lines.push(`    acc${r}_${c} += a${r}.x * b0_${c} + a${r}.y * b1_${c} + a${r}.z * b2_${c} + a${r}.w * b3_${c};`);
@@ -172,14 +173,13 @@ function registerPass(g: Geometry, TM: number, TN4: number, KV: number, [am, bm]
   for (const r of R) {
     lines.push(`  if (i0 + ${u(r)} < ${u(M)}) {`, `    let o = (ob * ${u(M)} + i0 + ${u(r)}) * ${u(N)};`);
     for (const c of C) {
-      for (const q of Q) lines.push(`    if ((j0 + ${u(c)}) * 4u + ${u(q)} < ${u(N)}) { ${out.store(`o + (j0 + ${u(c)}) * 4u + ${u(q)}`, `acc${r}_${c}[${q}]`)} }`);
+      for (const q of Q) lines.push(`    if ((j0 + ${u(c)}) * 4u + ${u(q)} < ${u(N)}) { ${out.store(d, `o + (j0 + ${u(c)}) * 4u + ${u(q)}`, `acc${r}_${c}[${q}]`)} }`);
     }
     lines.push("  }");
   }
-  const code = `@group(0) @binding(0) var<storage, ${am}> a: array<${KV === 4 ? `vec4<${T}>` : T}>;
-@group(0) @binding(1) var<storage, ${bm}> b: array<vec4<${T}>>;
-@group(0) @binding(2) var<storage, read_write> out: array<${T}>;
-${out.decls(3)}
+  const code = `${d.storage(0, "a", KV === 4 ? `vec4<${T}>` : T, aw)}
+${d.storage(1, "b", `vec4<${T}>`, bw)}
+${productOut(d, T, out)}
 @compute @workgroup_size(64)
 fn main(${MAIN_ARGS}) {
   let gi = ${LINEAR_WORKGROUP} * 64u + lid;
@@ -199,7 +199,7 @@ ${lines.join("\n")}
  * 64x16 slices of both operands in workgroup memory; each invocation owns a 4x4 block
  * strided by 16 (conflict-free reads).
  */
-function sharedPass(g: Geometry, [am, bm]: string[], out: OutputStore): Pass {
+function sharedPass(d: Wgsl, g: Geometry, [aw, bw]: boolean[], out: OutputStore): PassCode {
   const { T, B, M, N, Kp, Ma, Np } = g;
   const MT = Math.ceil(M / 64),
     NT = Math.ceil(N / 64);
@@ -209,12 +209,11 @@ function sharedPass(g: Geometry, [am, bm]: string[], out: OutputStore): Pass {
   const acc = R.flatMap((r) => R.map((c) => `  var c${r}${c} = ${zero};`)).join("\n");
   const fma = R.flatMap((r) => R.map((c) => `      c${r}${c} += a${r} * b${c};`)).join("\n");
   const store = R.flatMap((r) =>
-    R.map((c) => `  if (row0 + ${u(16 * r)} < ${u(M)} && col0 + ${u(16 * c)} < ${u(N)}) { ${out.store(`(ob * ${u(M)} + row0 + ${u(16 * r)}) * ${u(N)} + col0 + ${u(16 * c)}`, `c${r}${c}`)} }`),
+    R.map((c) => `  if (row0 + ${u(16 * r)} < ${u(M)} && col0 + ${u(16 * c)} < ${u(N)}) { ${out.store(d, `(ob * ${u(M)} + row0 + ${u(16 * r)}) * ${u(N)} + col0 + ${u(16 * c)}`, `c${r}${c}`)} }`),
   ).join("\n");
-  const code = `@group(0) @binding(0) var<storage, ${am}> a: array<${T}>;
-@group(0) @binding(1) var<storage, ${bm}> b: array<${T}>;
-@group(0) @binding(2) var<storage, read_write> out: array<${T}>;
-${out.decls(3)}
+  const code = `${d.storage(0, "a", T, aw)}
+${d.storage(1, "b", T, bw)}
+${productOut(d, T, out)}
 var<workgroup> As: array<${T}, 1024>;
 var<workgroup> Bs: array<${T}, 1024>;
 @compute @workgroup_size(256)
@@ -235,13 +234,13 @@ ${acc}
       let kk = e % 16u;
       let row = tm * 64u + m;
       var av = ${zero};
-      if (row < ${u(M)} && k0 + kk < ${u(Kp)}) { av = a[(ab * ${u(Ma)} + row) * ${u(Kp)} + k0 + kk]; }
+      if (row < ${u(M)} && k0 + kk < ${u(Kp)}) { av = ${d.ld("a", `(ab * ${u(Ma)} + row) * ${u(Kp)} + k0 + kk`)}; }
       As[kk * 64u + m] = av;
       let kb = e / 64u;
       let n = e % 64u;
       let col = tn * 64u + n;
       var bv = ${zero};
-      if (col < ${u(Np)} && k0 + kb < ${u(Kp)}) { bv = b[(bb * ${u(Kp)} + k0 + kb) * ${u(Np)} + col]; }
+      if (col < ${u(Np)} && k0 + kb < ${u(Kp)}) { bv = ${d.ld("b", `(bb * ${u(Kp)} + k0 + kb) * ${u(Np)} + col`)}; }
       Bs[kb * 64u + n] = bv;
     }
     workgroupBarrier();
@@ -266,9 +265,9 @@ ${store}
  * then take by subgroupBroadcast. Per k a lane loads RL + SC/8 elements for RL·SC
  * multiply-adds. No early returns: subgroup operations need uniform control flow.
  */
-function subgroupPass(g: Geometry, [am, bm]: string[], out: OutputStore): Pass {
+function subgroupPass(d: Wgsl, g: Geometry, [aw, bw]: boolean[], out: OutputStore): PassCode {
   const { T, B, M, N, Kp, Ma } = g;
-  const rhs = g.rhs ?? denseRhs(g);
+  const rhs = g.rhs ?? denseRhs(d, g);
   const RL = 2,
     SC = 16,
     KU = 2;
@@ -285,7 +284,7 @@ function subgroupPass(g: Geometry, [am, bm]: string[], out: OutputStore): Pass {
   for (const r of R) for (const c of C) L.push(`  var acc${r}_${c} = ${T}(0);`);
   L.push(`  for (var k = 0u; k < ${u(Kp)}; k += ${u(KU)}) {`);
   for (const kk of KK) {
-    for (const r of R) L.push(`    let a${r}_${kk} = a[ar${r} + k + ${u(kk)}];`);
+    for (const r of R) L.push(`    let a${r}_${kk} = ${d.ld("a", `ar${r} + k + ${u(kk)}`)};`);
     for (const m of CM) L.push(`    let b${m}_${kk} = ${rhs.load(m, kk)};`);
     for (const c of C) {
       L.push(`    { let s = subgroupBroadcast(b${c >> 3}_${kk}, ${u(c & 7)});`);
@@ -296,14 +295,13 @@ function subgroupPass(g: Geometry, [am, bm]: string[], out: OutputStore): Pass {
   L.push("  }");
   for (const r of R) {
     L.push(`  if (i0 + l + ${u(8 * r)} < ${u(M)} && t0 < ${u(tiles)}) {`, `    let o = (ob * ${u(M)} + i0 + l + ${u(8 * r)}) * ${u(N)} + j0;`);
-    for (const c of C) L.push(`    if (j0 + ${u(c)} < ${u(N)}) { ${out.store(`o + ${u(c)}`, `acc${r}_${c}`)} }`);
+    for (const c of C) L.push(`    if (j0 + ${u(c)} < ${u(N)}) { ${out.store(d, `o + ${u(c)}`, `acc${r}_${c}`)} }`);
     L.push("  }");
   }
   const code = `enable subgroups;
-@group(0) @binding(0) var<storage, ${am}> a: array<${T}>;
-@group(0) @binding(1) var<storage, ${bm}> b: array<${T}>;
-@group(0) @binding(2) var<storage, read_write> out: array<${T}>;
-${out.decls(3)}
+${d.storage(0, "a", T, aw)}
+${d.storage(1, "b", T, bw)}
+${productOut(d, T, out)}
 ${rhs.decls}
 @compute @workgroup_size(64)
 fn main(${MAIN_ARGS}) {
@@ -322,14 +320,23 @@ ${L.join("\n")}
 /** Register-blocking tile per invocation (rows, vec4 column groups); tuned on lavapipe. */
 export const REGISTER_TILE = { TM: 4, TN4: 1, KV: 4 };
 
+/** The declarations of a product pass's output (binding 2) and of what its stores need (bindings 3 on). */
+function productOut(d: Wgsl, T: string, out: OutputStore): string {
+  return [NONFINITE, d.storage(2, "out", T, true), ...out.bufs.map((b, j) => d.storage(3 + j, b.name, storageType(b), !!b.write)), out.decls(d)].join("\n");
+}
+
 /** The program for one dot_general; `strategy` picks the product kernel (tests force each). */
-export function dotProgram([la, ra]: ShapedArray[], [oa]: ShapedArray[], params: Params, strategy: DotStrategy = preferredStrategy(), out: OutputStore = PLAIN_STORE): GpuProgram {
+export function dotProgram(ins: ShapedArray[], outs: ShapedArray[], params: Params, strategy: DotStrategy = preferredStrategy(), out: OutputStore = PLAIN_STORE): GpuProgram {
+  return gpuProgram((d) => dotPasses(d, ins, outs, params, strategy, out));
+}
+
+function dotPasses(d: Wgsl, [la, ra]: ShapedArray[], [oa]: ShapedArray[], params: Params, strategy: DotStrategy, out: OutputStore): { passes: PassCode[]; temps?: { dtype: DType; size: number }[] } {
   const { lb, lf, lc, rb, rf, rc, B, M, K, N } = productDims(la, ra, params);
   const T = wgslType(oa.dtype);
   if (B * M * N === 0) return { passes: [] };
   if (K === 0) {
     const n = B * M * N;
-    return { passes: [zeroPass(oa.dtype, n, out)] };
+    return { passes: [zeroPass(d, oa.dtype, n, out)] };
   }
   const Kp = ceilTo(K, 4),
     Np = ceilTo(N, 4);
@@ -337,36 +344,40 @@ export function dotProgram([la, ra]: ShapedArray[], [oa]: ShapedArray[], params:
   const packA = packK || !isIdentity([...lb, ...lf, ...lc]);
   const packB = packK || Np !== N || !isIdentity([...rb, ...rc, ...rf]);
   const temps: { dtype: DType; size: number }[] = [];
-  const passes: Pass[] = [];
+  const passes: PassCode[] = [];
   let aRef: Ref = { in: 0 },
     bRef: Ref = { in: 1 };
   if (packA) {
     aRef = { tmp: temps.length };
     temps.push({ dtype: la.dtype, size: B * M * Kp });
-    passes.push(packPass(la.dtype, la.shape, [lb, lf, lc], [M, Kp], { in: 0 }, aRef));
+    passes.push(packPass(d, la.dtype, la.shape, [lb, lf, lc], [M, Kp], { in: 0 }, aRef));
   }
   if (packB) {
     bRef = { tmp: temps.length };
     temps.push({ dtype: ra.dtype, size: B * Kp * Np });
-    passes.push(packPass(ra.dtype, ra.shape, [rb, rc, rf], [Kp, Np], { in: 1 }, bRef));
+    passes.push(packPass(d, ra.dtype, ra.shape, [rb, rc, rf], [Kp, Np], { in: 1 }, bRef));
   }
-  passes.push(productPass(strategy, { T, B, M, N, Kp, Ma: M, Np, Ga: B, bb0: 0 }, aRef, bRef, out));
+  passes.push(productPass(d, strategy, { T, B, M, N, Kp, Ma: M, Np, Ga: B, bb0: 0 }, aRef, bRef, out));
   return { passes, temps };
 }
 
 /** The product pass of `strategy` over lhs `aRef`, rhs `bRef` and output 0. */
-export function productPass(strategy: DotStrategy, g: Geometry, aRef: Ref, bRef: Ref, out: OutputStore = PLAIN_STORE): Pass {
+export function productPass(d: Wgsl, strategy: DotStrategy, g: Geometry, aRef: Ref, bRef: Ref, out: OutputStore = PLAIN_STORE): PassCode {
   // Scratch buffers are bound read_write (the runtime's layout follows the Ref kind).
-  const modes = [aRef, bRef].map((r) => ("in" in r ? "read" : "read_write"));
+  const writable = [aRef, bRef].map((r) => !("in" in r));
   const product =
-    strategy === "register" ? registerPass(g, REGISTER_TILE.TM, REGISTER_TILE.TN4, REGISTER_TILE.KV, modes, out) : strategy === "subgroup" ? subgroupPass(g, modes, out) : sharedPass(g, modes, out);
+    strategy === "register"
+      ? registerPass(d, g, REGISTER_TILE.TM, REGISTER_TILE.TN4, REGISTER_TILE.KV, writable, out)
+      : strategy === "subgroup"
+        ? subgroupPass(d, g, writable, out)
+        : sharedPass(d, g, writable, out);
   return { ...product, bindings: [aRef, bRef, { out: 0 }, ...out.bindings] };
 }
 
 /** Output 0 (n elements) all zeros, as a product over an empty K stores them. */
-export function zeroPass(dtype: DType, n: number, out: OutputStore): Pass {
-  const decls = [binding(0, "out", dtype, true), out.decls(1)];
-  return { ...perElements(decls, n, `  ${out.store("gi", literal(0, dtype))}`), bindings: [{ out: 0 }, ...out.bindings] };
+export function zeroPass(d: Wgsl, dtype: DType, n: number, out: OutputStore): PassCode {
+  const decls = [d.storage(0, "out", wgslType(dtype), true), ...out.bufs.map((b, j) => d.storage(1 + j, b.name, storageType(b), !!b.write)), out.decls(d)];
+  return { ...perElements(decls, n, `  ${out.store(d, "gi", literal(0, dtype))}`), bindings: [{ out: 0 }, ...out.bindings] };
 }
 
 defineWgsl("dot_general", (ins, outs, params, out) => dotProgram(ins, outs, params, undefined, out));

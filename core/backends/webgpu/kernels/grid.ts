@@ -6,7 +6,7 @@
  * (w·PER + i)·WG + t for i < PER: neighbouring invocations still touch neighbouring
  * elements, as real GPUs want.
  */
-import { groups, LINEAR_WORKGROUP, MAIN_ARGS, WG } from "../wgsl.ts";
+import { groups, LINEAR_WORKGROUP, MAIN_ARGS, NONFINITE, WG } from "../wgsl.ts";
 
 /** Elements per invocation of `perElements`. */
 export const PER = 8;
@@ -16,7 +16,7 @@ export const PER = 8;
  * skips an element with `continue`, never `return`.
  */
 export function perElements(decls: string[], n: number, body: string): { code: string; workgroups: number } {
-  const code = `${decls.join("\n")}
+  const code = `${[NONFINITE, ...decls].join("\n")}
 @compute @workgroup_size(${WG})
 fn main(${MAIN_ARGS}) {
   let base = ${LINEAR_WORKGROUP} * ${PER * WG}u + lid;
