@@ -5,7 +5,8 @@
  * The pick is the JavaScript kernels' (window.ts's): scanning a, b, c, d in window order,
  * an element replaces the best so far when it is strictly more extreme, or a NaN replacing
  * a number; so the first extreme wins, a NaN winning, and of +0 and -0 the first. Values
- * are copied, never computed, so results are bit for bit the JavaScript kernels'.
+ * are copied, never computed, so results are bit for bit the JavaScript kernels'. Four
+ * windows run at a time in SIMD lanes, the rest of a row one at a time.
  *
  *   if (!pool2x2Wasm("extreme", "max", g, out, [x])) extreme2x2(x, out, g, 1);
  */
@@ -80,6 +81,35 @@ function emitPool(kind: Kind, select: Select, g: Pool2x2): Uint8Array<ArrayBuffe
     }
   };
 
+  // Four windows at a time: the rows' pairs (a b) and (c d) split into lanes, the pick's
+  // comparisons lane-wise, the scattered rows interleaved back.
+  const [va, vb, vc, vd, vbest, vv, vk, vs] = [...Array(8)].map(() => f.local("v128"));
+  const vReplaces = () => f.get(vv).get(vbest).op(select === "max" ? "f32x4.gt" : "f32x4.lt").get(vv).get(vv).op("f32x4.ne").get(vbest).get(vbest).op("f32x4.eq").op("v128.and").op("v128.or");
+  const vPick = (withIndex: boolean) => {
+    for (const [lanes, row, local] of [
+      [[0, 2, 4, 6], 0, va],
+      [[1, 3, 5, 7], 0, vb],
+      [[0, 2, 4, 6], W, vc],
+      [[1, 3, 5, 7], W, vd],
+    ] as const)
+      f.get(xi).mem("v128.load", row).get(xi).mem("v128.load", row + 16).shuffleF32(lanes).set(local);
+    f.get(va).set(vbest);
+    if (withIndex) f.i32(0).op("i32x4.splat").set(vk);
+    [vb, vc, vd].forEach((x, t) => {
+      f.get(x).set(vv);
+      if (withIndex) {
+        f.i32(t + 1).op("i32x4.splat").get(vk);
+        vReplaces();
+        f.op("v128.bitselect").set(vk);
+      }
+      f.get(vv).get(vbest);
+      vReplaces();
+      f.op("v128.bitselect").set(vbest);
+    });
+  };
+  const vEnd = f.local("i32");
+  const quads = g.ow >> 2;
+
   f.get(LO).set(r);
   f.whileBelow(r, HI, () => {
     // xi = x + 4 * ((r / oh) * h * w + 2 * (r % oh) * w); oi = out (or s) + 4 * r * ow
@@ -87,6 +117,12 @@ function emitPool(kind: Kind, select: Select, g: Pool2x2): Uint8Array<ArrayBuffe
     f.get(r).i32(g.oh).op("i32.rem_u").i32(2 * W).op("i32.mul").op("i32.add").set(xi);
     if (kind === "extreme") {
       f.get(OUT).get(r).i32(4 * g.ow).op("i32.mul").op("i32.add").tee(oi).i32(4 * g.ow).op("i32.add").set(end);
+      f.get(oi).i32(16 * quads).op("i32.add").set(vEnd);
+      f.whileBelow(oi, vEnd, () => {
+        vPick(false);
+        f.get(oi).get(vbest).mem("v128.store");
+        f.addTo(xi, 32).addTo(oi, 16);
+      });
       f.whileBelow(oi, end, () => {
         pick(false);
         f.get(oi).get(best).mem("f32.store");
@@ -96,6 +132,21 @@ function emitPool(kind: Kind, select: Select, g: Pool2x2): Uint8Array<ArrayBuffe
       f.get(S).get(r).i32(4 * g.ow).op("i32.mul").op("i32.add").tee(si).i32(4 * g.ow).op("i32.add").set(end);
       // The output window sits where the input window does.
       f.get(xi).get(X).op("i32.sub").get(OUT).op("i32.add").set(oi);
+      f.get(si).i32(16 * quads).op("i32.add").set(vEnd);
+      f.whileBelow(si, vEnd, () => {
+        vPick(true);
+        f.get(si).mem("v128.load").set(vs);
+        // Tap t's values: s where the pick is t, else +0.
+        [va, vb, vc, vd].forEach((x, t) => f.get(vs).get(vk).i32(t).op("i32x4.splat").op("i32x4.eq").op("v128.and").set(x));
+        for (const [row, p, q] of [
+          [0, va, vb],
+          [W, vc, vd],
+        ] as const) {
+          f.get(oi).get(p).get(q).shuffleF32([0, 4, 1, 5]).mem("v128.store", row);
+          f.get(oi).get(p).get(q).shuffleF32([2, 6, 3, 7]).mem("v128.store", row + 16);
+        }
+        f.addTo(xi, 32).addTo(oi, 32).addTo(si, 16);
+      });
       f.whileBelow(si, end, () => {
         pick(true);
         f.get(si).mem("f32.load").set(val);
