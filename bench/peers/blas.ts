@@ -27,6 +27,7 @@ export const blasDirect: Peer = {
         train: na,
         copy: na,
         maxPool: na,
+        batchNorm: na,
       },
     };
   },

@@ -96,6 +96,7 @@ export const pytorch: Peer = {
         gridSample: impl("gridSample"),
         copy: impl("copy"),
         maxPool: impl("maxPool"),
+        batchNorm: impl("batchNorm"),
         train: impl("train", { thetaInit: THETA_INIT, lr: LR, lambda: 0.01 }),
       },
     };

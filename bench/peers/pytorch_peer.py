@@ -109,6 +109,19 @@ def max_pool(p, inp):
     return run, lambda: x.grad.abs().mean().item()
 
 
+def batch_norm(p, inp):
+    shape = (p["n"], p["c"], p["h"], p["w"])
+    x = load(inp, "x").reshape(shape).requires_grad_(True)
+    g = load(inp, "g").reshape(shape)
+    bn = nn.BatchNorm2d(p["c"]).train()
+
+    def run():
+        x.grad = None
+        (F.relu(bn(x)) * g).sum().backward()
+
+    return run, lambda: x.grad.abs().mean().item()
+
+
 class SmallConv(nn.Module):
     """smallConv of the Augerino code (dropout off): conv-bn-relu k, k, 2k, pool, 2k, pool, 2k, global average, linear."""
 
@@ -175,7 +188,7 @@ def train(p, inp):
     return run, lambda: out["loss"]
 
 
-KINDS = {"matmul": matmul, "conv": conv, "convGrad": conv_grad, "chain": chain, "gridSample": grid_sample, "train": train, "copy": copy, "maxPool": max_pool}
+KINDS = {"matmul": matmul, "conv": conv, "convGrad": conv_grad, "chain": chain, "gridSample": grid_sample, "train": train, "copy": copy, "maxPool": max_pool, "batchNorm": batch_norm}
 
 
 def main():

@@ -6,11 +6,11 @@ import { convWorkloads, oursConv, oursConvGrad } from "./conv.ts";
 import { chainWorkload, oursChain } from "./elementwise.ts";
 import { gridSampleWorkload, oursGridSample } from "./gridsample.ts";
 import { trainWorkload, oursTrain } from "./train.ts";
-import { memoryWorkloads, oursCopy, oursMaxPool } from "./memory.ts";
+import { memoryWorkloads, oursBatchNorm, oursCopy, oursMaxPool } from "./memory.ts";
 
 export const workloads: Workload[] = [...matmulWorkloads([256, 512, 1024]), ...convWorkloads, chainWorkload, gridSampleWorkload, ...memoryWorkloads, trainWorkload];
 
-const oursImpls = { matmul: oursMatmul, conv: oursConv, convGrad: oursConvGrad, chain: oursChain, gridSample: oursGridSample, train: oursTrain, copy: oursCopy, maxPool: oursMaxPool };
+const oursImpls = { matmul: oursMatmul, conv: oursConv, convGrad: oursConvGrad, chain: oursChain, gridSample: oursGridSample, train: oursTrain, copy: oursCopy, maxPool: oursMaxPool, batchNorm: oursBatchNorm };
 
 /** AUGERINO_BLAS as the bench was started; ours restores it before each cell, the wasm-only variant sets "0". */
 const blasEnv = process.env.AUGERINO_BLAS;

@@ -13,6 +13,7 @@
 import type { Eqn, Jaxpr, Var } from "../jaxpr.ts";
 import type { Kernel } from "./ir.ts";
 import { isFusible, lowerGroup } from "./lower.ts";
+import { sizeOf } from "../shape.ts";
 
 /**
  * A kernel step's `head` is a product equation whose single output is the kernel's
@@ -44,26 +45,45 @@ export function partition(jaxpr: Jaxpr): Step[] {
   const outputs = new Set(jaxpr.outs);
   const taken = new Set<Eqn>();
   const groupOfRoot = new Map<Eqn, Set<Eqn>>();
+  const copyable = recomputable(producer);
+  // Equations copied into some group (they may also run in a group of their own).
+  const copied = new Set<Eqn>();
+  // The groups holding each equation, as owner or copy.
+  const groupsOf = new Map<Eqn, Set<Eqn>[]>();
+  // Whether every reader of e's output computes it (copies it) in each group the reader is in.
+  const computedByReaders = (e: Eqn) => (readers.get(e.outs[0]) ?? []).every((r) => groupsOf.has(r) && groupsOf.get(r)!.every((g) => g.has(e)));
 
   for (let k = jaxpr.eqns.length - 1; k >= 0; k--) {
     const root = jaxpr.eqns[k];
     if (taken.has(root) || root.outs.length !== 1) continue;
     if (!isFusible(root) && !root.prim.reduceOp) continue;
+    // Every reader computes this value itself: nothing stores it.
+    if (copied.has(root) && !outputs.has(root.outs[0]) && computedByReaders(root)) continue;
     const members = new Set<Eqn>([root]);
+    const copies = new Set<Eqn>();
+    const copyHere = copiesFit(root);
     for (let grew = true; grew;) {
       grew = false;
       for (const m of [...members]) {
         for (const v of m.inputs) {
           const p = producer.get(v);
           if (!p || members.has(p) || taken.has(p) || !isFusible(p) || outputs.has(v)) continue;
-          if (readers.get(v)!.every((r) => members.has(r))) {
+          // A copy's inputs come from copies or storage, since other groups read them too.
+          const rs = readers.get(v)!;
+          if (!copies.has(m) && rs.every((r) => members.has(r) && !copies.has(r) && !copied.has(r))) members.add(p);
+          else if (copyHere(p, m) && copyable(p)) {
             members.add(p);
-            grew = true;
-          }
+            copies.add(p);
+          } else continue;
+          grew = true;
         }
       }
     }
-    for (const m of members) taken.add(m);
+    for (const m of members) {
+      groupsOf.set(m, [...(groupsOf.get(m) ?? []), members]);
+      if (copies.has(m)) copied.add(m);
+      else taken.add(m);
+    }
     groupOfRoot.set(root, members);
   }
 
@@ -76,14 +96,14 @@ export function partition(jaxpr: Jaxpr): Step[] {
       const { kernel, inputs } = lowerGroup(eqns, e);
       const step: Step = { kind: "kernel", kernel, inputs, out: e.outs[0], eqns };
       if (!kernel.reduce) {
-        const input = inputs.findIndex((v) => headable(v, e, members, producer, readers, outputs, heads));
+        const input = inputs.findIndex((v) => headable(v, e, members, producer, readers, outputs, heads, copied));
         if (input >= 0) {
           step.head = { eqn: producer.get(inputs[input])!, input };
           heads.add(step.head.eqn);
         }
       }
       steps.push(step);
-    } else if (!taken.has(e)) steps.push({ kind: "eqn", eqn: e });
+    } else if (!taken.has(e) && !copied.has(e)) steps.push({ kind: "eqn", eqn: e });
   }
   // A head runs inside its kernel's step, which comes later in program order than the head's own place.
   return steps.filter((s) => s.kind !== "eqn" || !heads.has(s.eqn));
@@ -95,7 +115,7 @@ export function partition(jaxpr: Jaxpr): Step[] {
  * output, and everything in the group downstream of `v` is elementwise over `v`'s shape,
  * so the kernel reads `v` once per loop point, at that point (and stores the same dtype).
  */
-function headable(v: Var, root: Eqn, members: Set<Eqn>, producer: Map<Var, Eqn>, readers: Map<Var, Eqn[]>, outputs: Set<Var>, heads: Set<Eqn>): boolean {
+function headable(v: Var, root: Eqn, members: Set<Eqn>, producer: Map<Var, Eqn>, readers: Map<Var, Eqn[]>, outputs: Set<Var>, heads: Set<Eqn>, copied: Set<Eqn>): boolean {
   const d = producer.get(v);
   if (!d || !HEADS.has(d.prim.name) || d.outs.length !== 1 || heads.has(d) || outputs.has(v)) return false;
   if (v.aval.dtype !== root.outs[0].aval.dtype) return false;
@@ -105,9 +125,68 @@ function headable(v: Var, root: Eqn, members: Set<Eqn>, producer: Map<Var, Eqn>,
   for (let r = todo.pop(); r; r = todo.pop()) {
     if (seen.has(r)) continue;
     seen.add(r);
-    if (!members.has(r) || !r.prim.pointwise) return false;
+    // A reader copied into other groups would read the product there too.
+    if (!members.has(r) || copied.has(r) || !r.prim.pointwise) return false;
     if (r.outs.some((o) => o.aval.shape.join(",") !== shape)) return false;
     if (r !== root) for (const o of r.outs) todo.push(...(readers.get(o) ?? []));
   }
   return true;
+}
+
+/** Most equations one copied value may take to recompute (bounds the repeated arithmetic). */
+const MAX_COPY_EQNS = 6;
+/** An input at most this fraction of a value's size is small: a copy reading it adds no pass over memory. */
+const SMALL_FRACTION = 1 / 8;
+
+/**
+ * Which values each reading group may compute itself instead of reading them from memory:
+ * outputs of pointwise equations and broadcasts whose recomputation,
+ * through other such equations, reads at most one large buffer and takes at most
+ * MAX_COPY_EQNS equations. Reading that buffer costs each reader what reading the value
+ * would, so storing it is a write and a pass saved (x - mean, a broadcast of a scale, the
+ * zeros of a ReLU's max).
+ */
+function recomputable(producer: Map<Var, Eqn>): (e: Eqn) => boolean {
+  const memo = new Map<Eqn, { sources: Set<Var>; eqns: number } | null>();
+  const cost = (e: Eqn): { sources: Set<Var>; eqns: number } | null => {
+    if (memo.has(e)) return memo.get(e)!;
+    memo.set(e, null);
+    let result: { sources: Set<Var>; eqns: number } | null = null;
+    const cheap = isFusible(e) && e.outs.length === 1 && (e.prim.pointwise || e.prim.name === "broadcast_in_dim");
+    if (cheap) {
+      const size = sizeOf(e.outs[0].aval.shape);
+      const sources = new Set<Var>();
+      let eqns = 1;
+      for (const v of e.inputs) {
+        if (sizeOf(v.aval.shape) <= size * SMALL_FRACTION) continue;
+        const p = producer.get(v);
+        const c = p && isFusible(p) ? cost(p) : null;
+        if (c) {
+          c.sources.forEach((x) => sources.add(x));
+          eqns += c.eqns;
+        } else sources.add(v);
+      }
+      if (sources.size <= 1 && eqns <= MAX_COPY_EQNS) result = { sources, eqns };
+    }
+    memo.set(e, result);
+    return result;
+  };
+  return (e) => cost(e) !== null;
+}
+
+/**
+ * Where a group rooted at `root` may compute a copy of `p` for its member `reader`: when p
+ * is shaped like the loop space or broadcast into it (so the copy reads its operands at the
+ * loop's own indices, hoisted out of the inner loop, never through a reshape's index
+ * arithmetic), and in a reduction only when the
+ * innermost loop runs over the last axis (a reduction over leading axes alone runs its
+ * innermost loop across rows, where each copied operation would cost a step per element).
+ */
+function copiesFit(root: Eqn): (p: Eqn, reader: Eqn) => boolean {
+  const space = root.prim.reduceOp ? root.inputs[0].aval.shape : root.outs[0].aval.shape;
+  const axes = root.prim.reduceOp ? (root.params.axes as number[]) : [];
+  if (root.prim.reduceOp && !axes.includes(space.length - 1)) return () => false;
+  const key = space.join(",");
+  const inSpace = (e: Eqn) => e.outs[0].aval.shape.join(",") === key;
+  return (p, reader) => inSpace(p) || (reader.prim.name === "broadcast_in_dim" && inSpace(reader));
 }

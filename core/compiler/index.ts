@@ -16,6 +16,7 @@ import { bind } from "../trace.ts";
 import { checkAddressable } from "../shape.ts";
 import type { Tracer } from "../tracer.ts";
 import { partition, type Step } from "./fuse.ts";
+import { eliminateCommon } from "./cse.ts";
 import { jsKernelStats } from "./render-js.ts";
 
 export { partition, type Step } from "./fuse.ts";
@@ -81,10 +82,11 @@ export interface Plan {
 
 const plans = new WeakMap<Jaxpr, Plan>();
 
-export function planFor(jaxpr: Jaxpr): Plan {
-  let plan = plans.get(jaxpr);
+export function planFor(original: Jaxpr): Plan {
+  let plan = plans.get(original);
   if (plan) return plan;
   fusionStats.plans++;
+  const jaxpr = eliminateCommon(original);
   const steps = partition(jaxpr);
   const slots = new Map<Var, number>();
   const slot = (v: Var) => {
@@ -157,7 +159,7 @@ export function planFor(jaxpr: Jaxpr): Plan {
   });
   p.outSlots = jaxpr.outs.map(slot);
   p.nSlots = slots.size;
-  plans.set(jaxpr, (plan = p));
+  plans.set(original, (plan = p));
   return plan;
 }
 
@@ -245,7 +247,8 @@ export function runFused(jaxpr: Jaxpr, consts: Tracer[], args: Tracer[]): Tracer
     } else {
       // An ordinary equation, or a kernel whose inputs left the CPU: run its equations one by one.
       const eqns = s.kind === "eqn" ? [s.eqn] : [...(s.head ? [s.head.eqn] : []), ...s.eqns];
-      eqns.forEach((e, i) => runEqn(e, plan.eqnIns[k][i], plan.eqnOuts[k][i]));
+      // A kernel's copy of a value that an earlier step stored is already bound.
+      eqns.forEach((e, i) => plan.eqnOuts[k][i].every((o) => vals[o] !== undefined) || runEqn(e, plan.eqnIns[k][i], plan.eqnOuts[k][i]));
     }
     for (const d of asKernel ? plan.freeAsKernel[k] : plan.freeAsEqns[k]) {
       // A head run as the kernel's epilogue never materialised its output.

@@ -1,7 +1,10 @@
 /** The one-pass 2x2 / stride 2 pooling kernels against a direct reading of window.ts's pick rule, with many ties, NaNs and signed zeros. */
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { extreme2x2, gather2x2, pool2x2Geometry, scatter2x2 } from "../../../core/backends/cpu/pool2x2.ts";
+import { extreme2x2, gather2x2, pool2x2Geometry, scatter2x2, type Pool2x2 } from "../../../core/backends/cpu/pool2x2.ts";
+import { pool2x2Wasm } from "../../../core/backends/cpu/wasm/pool2x2.ts";
+import { heapArray, releaseHeapArray } from "../../../core/backends/cpu/wasm/kernels.ts";
+import { startWorkers } from "../../../core/backends/cpu/wasm/pool.ts";
 
 const same = (a: number, b: number) => Object.is(a, b);
 
@@ -60,5 +63,41 @@ describe("2x2 pooling kernels", () => {
     expect(pool2x2Geometry([4, 6, 8], p([2, 2, 2], [1, 2, 2]))).toBeNull();
     expect(pool2x2Geometry([4, 6, 8], p([1, 2, 2], [1, 2, 2], 1))).toBeNull();
     expect(pool2x2Geometry([8], p([2], [2]))).toBeNull();
+  });
+
+  it("the WebAssembly kernels equal the JavaScript ones bit for bit (small and odd sizes, and large ones split over threads)", async () => {
+    await startWorkers();
+    const values = fc.constantFrom(-1, 0, -0, 1, 2, 0.5, NaN);
+    const heap = (n: number) => heapArray("float32", n) as Float32Array;
+    const check = (g: Pool2x2, select: "max" | "min", stream: Iterator<number>) => {
+      const n = g.batch * g.oh * g.ow;
+      // Filled in place (map would return an array outside the heap).
+      const x = heap(g.batch * g.h * g.w);
+      for (let i = 0; i < x.length; i++) x[i] = stream.next().value as number;
+      const s = heap(n);
+      for (let o = 0; o < n; o++) s[o] = 100 + o;
+      const [out, want] = [heap(n), new Float32Array(n)];
+      const [back, wantBack] = [heap(x.length).fill(NaN), new Float32Array(x.length)];
+      const sign = select === "max" ? 1 : -1;
+      expect(pool2x2Wasm("extreme", select, g, out, [x])).toBe(true);
+      extreme2x2(x, want, g, sign);
+      expect(pool2x2Wasm("scatter", select, g, back, [s, x])).toBe(true);
+      scatter2x2(s, x, wantBack, g, sign);
+      for (let i = 0; i < n; i++) if (!same(out[i], want[i])) throw new Error(`${select} extreme at ${i}: ${out[i]} != ${want[i]}`);
+      for (let i = 0; i < x.length; i++) if (!same(back[i], wantBack[i])) throw new Error(`${select} scatter at ${i}: ${back[i]} != ${wantBack[i]}`);
+      for (const a of [x, s, out, back]) releaseHeapArray(a);
+    };
+    const geometry = (batch: number, h: number, w: number) => ({ batch, h, w, oh: h >> 1, ow: w >> 1 });
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 2, max: 9 }), fc.integer({ min: 2, max: 9 }), fc.constantFrom("max" as const, "min" as const), fc.infiniteStream(values), (batch, h, w, select, stream) =>
+        check(geometry(batch, h, w), select, stream[Symbol.iterator]()),
+      ),
+      { numRuns: 200 },
+    );
+    // Large enough to run in blocks on the worker threads.
+    let k = 0;
+    const many = { next: () => ({ value: [-1, 0, -0, 1, 2, NaN][(k = (k * 7 + 3) % 11) % 6], done: false }) };
+    check(geometry(96, 28, 28), "max", many);
+    check(geometry(40, 15, 13), "min", many);
   });
 });

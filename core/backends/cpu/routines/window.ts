@@ -7,6 +7,7 @@ import type { Select, WindowParams } from "../../../routines.ts";
 import { sizeOf, stridesOf } from "../../../shape.ts";
 import type { ShapedArray } from "../../../tracer.ts";
 import { extreme2x2, gather2x2, pool2x2Geometry, scatter2x2 } from "../pool2x2.ts";
+import { pool2x2Wasm } from "../wasm/pool2x2.ts";
 import { defineCpu } from "./registry.ts";
 
 const windowParams = (p: WindowParams): WindowParams => ({ window: p.window, strides: p.strides, padding: p.padding });
@@ -26,7 +27,7 @@ defineCpu("select_and_gather_add", ([t, x], [out], p, [, xa], [oa]) => {
 
 defineCpu("select_and_scatter_add", ([s, x], [out], p, [sa, xa]) => {
   const g = pool2x2Geometry(xa.shape, windowParams(p));
-  if (g) return scatter2x2(s, x, out, g, p.select === "max" ? 1 : -1);
+  if (g) return void (pool2x2Wasm("scatter", p.select, g, out, [s, x]) || scatter2x2(s, x, out, g, p.select === "max" ? 1 : -1));
   const picks = selectPicks(x, xa, sa.shape, p);
   out.fill(0);
   if (p.window.every((k: number, d: number) => p.strides[d] >= k)) {
@@ -183,7 +184,7 @@ function emptyValue(select: Select, dtype: DType): number {
 for (const select of ["max", "min"] as const) {
   defineCpu(`reduce_window_${select}` as "reduce_window_max", ([x], [out], p, [xa], [oa]) => {
     const g = pool2x2Geometry(xa.shape, windowParams(p));
-    if (g) return extreme2x2(x, out, g, select === "max" ? 1 : -1);
+    if (g) return void (pool2x2Wasm("extreme", select, g, out, [x]) || extreme2x2(x, out, g, select === "max" ? 1 : -1));
     const picks = selectPicks(x, xa, oa.shape, { ...p, select });
     const empty = emptyValue(select, xa.dtype);
     for (let i = 0; i < out.length; i++) out[i] = picks[i] < 0 ? empty : x[picks[i]];

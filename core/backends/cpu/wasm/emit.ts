@@ -39,6 +39,10 @@ const plainOps = {
   "i32.xor": [0x73],
   "i32.shl": [0x74],
   "i32.shr_u": [0x76],
+  "f32.eq": [0x5b],
+  "f32.ne": [0x5c],
+  "f32.lt": [0x5d],
+  "f32.gt": [0x5e],
   "f64.eq": [0x61],
   "f64.ne": [0x62],
   "f64.lt": [0x63],
@@ -70,6 +74,15 @@ const plainOps = {
   drop: [0x1a],
   return: [0x0f],
   "f32x4.splat": simd(0x13),
+  "i32x4.splat": simd(0x11),
+  "i32x4.eq": simd(0x37),
+  "f32x4.eq": simd(0x41),
+  "f32x4.ne": simd(0x42),
+  "f32x4.lt": simd(0x43),
+  "f32x4.gt": simd(0x44),
+  "v128.and": simd(0x4e),
+  "v128.or": simd(0x50),
+  "v128.bitselect": simd(0x52),
   "f32x4.add": simd(0xe4),
   "f32x4.sub": simd(0xe5),
   "f32x4.mul": simd(0xe6),
@@ -194,6 +207,12 @@ export class FunctionBuilder {
   f32x4(v: number): this {
     const lanes = new Uint8Array(new Float32Array([v, v, v, v]).buffer);
     this.code.push(...simd(0x0c), ...lanes);
+    return this;
+  }
+
+  /** i8x16.shuffle picking f32 lanes: 0-3 from the first operand, 4-7 from the second. */
+  shuffleF32(lanes: readonly [number, number, number, number]): this {
+    this.code.push(...simd(0x0d), ...lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]));
     return this;
   }
 

@@ -65,6 +65,21 @@ const bySource = new Map<string, Compiled>();
 let nextId = 0;
 export const wasmKernelStats = { compiled: 0, runs: 0, threaded: 0 };
 
+/**
+ * Runs `run` (a module's `kernel(lo, hi, out, ...)`, module id from `newKernelId`) over the
+ * outer range [0, outer) on this thread and the workers when the work (`points`) is large.
+ */
+export function runOuterLoop(module: WasmModule, id: number, run: (lo: number, hi: number, ...ptrs: number[]) => void, outer: number, points: number, ptrs: number[]): void {
+  const blocks = Math.min(outer, Math.floor(points / BLOCK_POINTS));
+  if (blocks >= 2 && runKernelJob(module, id, outer, blocks, ptrs, cpuHeap().memory, run)) return;
+  run(0, outer, ...ptrs);
+}
+
+/** An id for a module run through `runOuterLoop` (worker threads keep modules by id). */
+export function newKernelId(): number {
+  return nextId++;
+}
+
 /** The bytes as a string, one character per byte (a map key; Buffer is Node-only). */
 function bytesKey(bytes: Uint8Array): string {
   let out = "";
