@@ -14,6 +14,7 @@ import { dotGeneralBlas, dotGeneralLoop, dotGeneralWasm } from "../../../core/ba
 import type { DotDims } from "../../../core/routines.ts";
 import { convOutShape, type ConvParams } from "../../../core/primitives/conv.ts";
 import { convGeneralDilatedLoop, convGeometry } from "../../../core/backends/cpu/routines/conv.ts";
+import { cpuThreads, setCpuThreads } from "../../../core/backends/cpu/wasm/pool.ts";
 import { grad, lax, np, type Tracer } from "../../../index.ts";
 
 const blas = cpuBlas();
@@ -248,6 +249,53 @@ withBlas("conv_general_dilated through GEMM on the BLAS", () => {
     expect(convChunks(geo(256, 32, 28, 3, 28), 1 << 22)).toEqual({ images: 18, channels: 32 });
     // Its kernel gradient: 32 "images" (input channels) of 256 "channels" (the batch), 28 x 28 taps, 3 x 3 outputs.
     expect(convChunks(geo(32, 256, 30, 28, 3), 1 << 22)).toEqual({ images: 32, channels: 18 });
+    // The default budget keeps a chunk near the L2 caches: two such images, or two images' worth of the batch.
+    expect(convChunks(geo(256, 32, 28, 3, 28))).toEqual({ images: 2, channels: 32 });
+    expect(convChunks(geo(32, 256, 30, 28, 3))).toEqual({ images: 32, channels: 2 });
+  });
+
+  it("gives wide images a product each, and cuts one image's im2col into blocks of channels per thread, as the JavaScript convolution computes", () => {
+    // 17 x 17 outputs (289 pixels): each image of a chunk gets its own product, written in place.
+    const p: ConvParams = {
+      strides: [1, 1],
+      padding: [
+        [1, 1],
+        [1, 0],
+      ],
+      lhsDilation: [1, 1],
+      rhsDilation: [1, 1],
+      groups: 1,
+    };
+    const threads = cpuThreads();
+    try {
+      for (const [n, c, o] of [
+        [3, 6, 5],
+        [2, 7, 3],
+        [1, 12, 4],
+      ]) {
+        const la = { shape: [n, c, 17, 18], dtype: "float32" as const };
+        const ra = { shape: [o, c, 3, 3], dtype: "float32" as const };
+        const oa = { shape: convOutShape(la, ra, p), dtype: "float32" as const };
+        expect(oa.shape).toEqual([n, o, 17, 17]);
+        const x = randomData("float32", n * c * 17 * 18, 60 + n);
+        const w = randomData("float32", o * c * 9, 70 + n);
+        const want = new Float64Array(n * o * 289);
+        convGeneralDilatedLoop(x, w, want, p, la, ra, oa);
+        const K = c * 9;
+        // One image per chunk (its im2col cut into blocks when the threads divide the channels), two, all, and channel chunks.
+        for (const budget of [K * 289, 2 * K * 289, 1 << 22, 4 * 9 * 289])
+          for (const t of [1, 2, 3]) {
+            setCpuThreads(t);
+            setConvPatchBudget(budget);
+            const got = new Float32Array(want.length).fill(NaN);
+            expect(convBlas(x, w, got, convGeometry(p, la, ra, oa)!)).toBe(true);
+            const worst = got.reduce((m, v, i) => Math.max(m, Number.isNaN(v) ? Infinity : Math.abs(v - want[i])), 0);
+            expect(worst, `n=${n} c=${c} budget=${budget} threads=${t}`).toBeLessThanOrEqual(8 * K * EPS.float32 * 4);
+          }
+      }
+    } finally {
+      setCpuThreads(threads);
+    }
   });
 
   it("runs a kernel-gradient-shaped convolution (window larger than the output) in channel chunks, matching the JavaScript convolution", () => {

@@ -2,23 +2,30 @@
  * Convolutions on the platform BLAS: per feature group, out (Og x images*Ho*Wo) = kernel
  * (Og x Cg*KH*KW) times a row-major patch matrix (row (c, ky, kx), column (image, y, x)).
  * The patches come from the generated im2col on all cores (float32) or a JavaScript loop
- * (float64, or AUGERINO_WASM=0), in chunks of at most PATCH_FLOATS: the longer side of the
- * product is cut, so a forward pass (short depth, many pixels) takes images in chunks and a
- * kernel gradient (depth = batch x pixels, a few columns) takes channels in chunks and
- * accumulates. One image per chunk writes straight into the output. A window larger than
- * the output (a kernel gradient) runs as the dual product (`convDual`), and few output
- * channels from many input channels as a product then a sum over taps (`convGather`).
- */
+ * (float64, or AUGERINO_WASM=0), in chunks of at most PATCH_FLOATS (about the L2 caches),
+ * each chunk's input copied next to them: the longer side of the product is cut, so a
+ * forward pass (short depth, many pixels) takes images in chunks and a kernel gradient
+ * (depth = batch x pixels, a few columns) takes channels in chunks and accumulates. Wide
+ * images get one product each, written straight into the output; narrow ones share one
+ * product, scattered after. A window larger than the output (a kernel gradient) runs as
+ * the dual product (`convDual`), and few output channels from many input channels as a
+ * product then a sum over taps (`convGather`). */
 import type { ConvGeometry } from "../routines/conv.ts";
 import { CONTROL_BYTES } from "../wasm/control.ts";
 import { runIm2col } from "../wasm/gemm.ts";
-import { reserveBytes, wasmRuntime } from "../wasm/pool.ts";
+import { cpuThreads, reserveBytes, wasmRuntime } from "../wasm/pool.ts";
 import { wasmEnabled } from "../wasm/webassembly.ts";
 import { gemmBatched } from "./gemm.ts";
 import { cpuBlas, hintNoBlas, type Blas, type FloatArray } from "./library.ts";
 
-/** Patch elements per product (16 MiB of float32). */
-const PATCH_FLOATS = 1 << 22;
+/**
+ * Patch elements per product (2 MiB of float32): a chunk's patches stay in the cores' L2
+ * caches from the im2col to the product (16 MiB chunks ran at half the speed, streamed
+ * through memory), and still hold two images of a 32-channel 28 x 28 layer, one per core.
+ */
+const PATCH_FLOATS = 1 << 19;
+/** Output pixels per image from which each image gets its own product, written in place (no scatter). */
+const DIRECT_MIN_PIXELS = 256;
 let patchBudget = PATCH_FLOATS;
 
 /** Sets the patch elements per product (tests make it small to run many chunks); no argument restores the default. */
@@ -66,14 +73,13 @@ export function convBlas<T extends FloatArray>(x: T, w: T, out: T, geo: ConvGeom
     return true;
   }
   const image = C * H * W;
+  const patches = wasm ? new WasmPatches({ rows: geo.rows, cols: geo.cols, kh: KH, kw: KW, ho: geo.Ho, wo: geo.Wo }, chunk.images * image, chunk.images * S, chunk.channels * taps * chunk.images * S) : null;
   for (let n0 = 0; n0 < N; n0 += chunk.images) {
     const nb = Math.min(chunk.images, N - n0);
     const columns = nb * S;
-    const patches = wasm
-      ? new WasmPatches({ rows: geo.rows, cols: geo.cols, kh: KH, kw: KW, ho: geo.Ho, wo: geo.Wo }, x.subarray(n0 * image, (n0 + nb) * image) as Float32Array, columns, chunk.channels * taps * columns)
-      : null;
-    // One image: C is the output itself (row stride S); more: C is scratch, scattered after.
-    const direct = nb === 1;
+    patches?.load(x as Float32Array, n0 * image, nb * image);
+    // Wide images: one product per image, straight into the output; narrow ones share a product into scratch, scattered after.
+    const direct = nb === 1 || S >= DIRECT_MIN_PIXELS;
     const c = direct ? out : scratchLike("out", x, Og * columns);
     for (let g = 0; g < G; g++) {
       for (let c0 = 0; c0 < Cg; c0 += chunk.channels) {
@@ -81,8 +87,16 @@ export function convBlas<T extends FloatArray>(x: T, w: T, out: T, geo: ConvGeom
         const p = patches ? (patches.fill((g * Cg + c0) * H * W, nb, image, cc, H * W, W) as T) : im2colJs(x, geo, n0, nb, g * Cg + c0, cc);
         // Kernel rows of this group, from this chunk's first channel, with row stride K.
         const a = { data: w.subarray(g * Og * K + c0 * taps) as T, batchStride: 0, rowStride: K, colStride: 1 };
-        const b = { data: p, batchStride: 0, rowStride: columns, colStride: 1 };
-        gemmBatched(blas, 1, Og, columns, cc * taps, a, b, c, direct ? (n0 * O + g * Og) * S : 0, 0, columns, c0 === 0 ? 0 : 1);
+        const beta = c0 === 0 ? 0 : 1;
+        if (direct) {
+          for (let i = 0; i < nb; i++) {
+            const b = { data: p.subarray(i * S) as T, batchStride: 0, rowStride: columns, colStride: 1 };
+            gemmBatched(blas, 1, Og, S, cc * taps, a, b, out, ((n0 + i) * O + g * Og) * S, 0, S, beta);
+          }
+        } else {
+          const b = { data: p, batchStride: 0, rowStride: columns, colStride: 1 };
+          gemmBatched(blas, 1, Og, columns, cc * taps, a, b, c, 0, 0, columns, beta);
+        }
       }
       if (!direct) for (let i = 0; i < nb; i++) for (let o = 0; o < Og; o++) out.set(c.subarray(o * columns + i * S, o * columns + (i + 1) * S), ((n0 + i) * O + g * Og + o) * S);
     }
@@ -146,12 +160,14 @@ function convDual(blas: Blas, x: Float32Array, w: Float32Array, out: Float32Arra
   const taps = KH * KW;
   const qRows = N * S;
   const per = Math.max(1, Math.min(C, Math.floor(patchBudget / (qRows * taps))));
-  const patches = new WasmPatches({ rows: transposeTable(rows, KH, Ho), cols: transposeTable(cols, KW, Wo), kh: Ho, kw: Wo, ho: KH, wo: KW }, x, per * taps, qRows * per * taps);
+  const patches = new WasmPatches({ rows: transposeTable(rows, KH, Ho), cols: transposeTable(cols, KW, Wo), kh: Ho, kw: Wo, ho: KH, wo: KW }, N * per * H * W, per * taps, qRows * per * taps);
   const direct = N === 1;
   const c = direct ? out : scratchLike("out", x, O * qRows);
   for (let c0 = 0; c0 < C; c0 += per) {
     const cc = Math.min(per, C - c0);
-    const q = patches.fill(c0 * H * W, cc, H * W, N, C * H * W, W);
+    // The chunk's channels of every image, packed [N][cc][H][W].
+    patches.load(x, c0 * H * W, cc * H * W, N, C * H * W);
+    const q = patches.fill(0, cc, H * W, N, cc * H * W, W);
     const a = { data: w.subarray(c0 * taps), batchStride: 0, rowStride: K, colStride: 1 };
     const b = { data: q, batchStride: 0, rowStride: 1, colStride: cc * taps };
     gemmBatched(blas, 1, O, qRows, cc * taps, a, b, c, 0, 0, qRows, c0 === 0 ? 0 : 1);
@@ -226,13 +242,16 @@ class WasmPatches {
   private readonly tables: number;
   private readonly runs: number;
   private readonly colAt: number;
+  /** Column offsets of one image cut into `parts` blocks of channels (below). */
+  private readonly splitAt: number;
+  private readonly parts = cpuThreads();
   private readonly images: number;
   private readonly patches: number;
 
-  /** `maxColumns` and `maxFloats` bound the patch matrices `fill` will write. */
+  /** `maxInput` bounds the floats `load` copies, `maxColumns` and `maxFloats` the patch matrices `fill` writes. */
   constructor(
     private readonly taps: Taps,
-    x: Float32Array,
+    maxInput: number,
     maxColumns: number,
     maxFloats: number,
   ) {
@@ -241,8 +260,9 @@ class WasmPatches {
     this.tables = CONTROL_BYTES;
     this.runs = runs ? this.tables + (rows.length + cols.length) * 4 : 0;
     this.colAt = this.tables + (rows.length + cols.length + (runs?.length ?? 0)) * 4;
-    this.images = this.colAt + maxColumns * 4;
-    this.patches = Math.ceil((this.images + x.length * 4) / 64) * 64;
+    this.splitAt = this.colAt + maxColumns * 4;
+    this.images = this.splitAt + this.parts * taps.ho * taps.wo * 4;
+    this.patches = Math.ceil((this.images + maxInput * 4) / 64) * 64;
     if (!reserveBytes(this.patches + maxFloats * 4)) throw new Error(`conv: ${maxFloats} patch elements do not fit in wasm32 memory`);
     const buffer = wasmRuntime().memory.buffer;
     const ints = new Int32Array(buffer);
@@ -250,34 +270,51 @@ class WasmPatches {
     ints.set(cols, this.tables / 4 + rows.length);
     if (runs) ints.set(runs, this.runs / 4);
     for (let j = 0; j < maxColumns; j++) ints[this.colAt / 4 + j] = j * 4;
-    new Float32Array(buffer).set(x, this.images / 4);
+  }
+
+  /**
+   * Copies `segments` runs of `count` elements of x, the i-th from start + i * segmentStride,
+   * one after another into the shared memory: one chunk's input at a time, so the im2col
+   * reads it from cache (a whole batch is tens of MiB).
+   */
+  load(x: Float32Array, start: number, count: number, segments = 1, segmentStride = 0): void {
+    const heap = new Float32Array(wasmRuntime().memory.buffer, this.images, segments * count);
+    for (let i = 0; i < segments; i++) heap.set(x.subarray(start + i * segmentStride, start + i * segmentStride + count), i * count);
   }
 
   /**
    * Writes the patches of `images` images of `channels` channels, the first at element
-   * `first` of the copied x, with those strides (in elements) and rows of `width`; returns
+   * `first` of the loaded input, with those strides (in elements) and rows of `width`; returns
    * the row-major matrix (rows (channel, tap), columns (image, output pixel)), a view into the shared memory.
    */
   fill(first: number, images: number, imageStride: number, channels: number, chanStride: number, width: number): Float32Array {
     const { rows, kh, kw, ho, wo } = this.taps;
     const columns = images * ho * wo;
+    // The im2col's threads take an image each: one image is cut into blocks of channels,
+    // block i an "image" whose rows start i blocks further down (its column offsets say so).
+    const parts = images === 1 && channels % this.parts === 0 ? this.parts : 1;
+    const cg = channels / parts;
+    if (parts > 1) {
+      const ints = new Int32Array(wasmRuntime().memory.buffer, this.splitAt, parts * columns);
+      for (let i = 0; i < parts; i++) for (let j = 0; j < columns; j++) ints[i * columns + j] = (i * cg * kh * kw * columns + j) * 4;
+    }
     runIm2col(
       {
-        images,
+        images: images * parts,
         src: this.images + first * 4,
-        imageBytes: imageStride * 4,
+        imageBytes: (parts > 1 ? cg * chanStride : imageStride) * 4,
         chanBytes: chanStride * 4,
         rowBytes: width * 4,
-        cg: channels,
+        cg,
         kh,
         kw,
         ho,
         wo,
         rowTaps: this.tables,
         colTaps: this.tables + rows.length * 4,
-        colAt: this.colAt,
+        colAt: parts > 1 ? this.splitAt : this.colAt,
       },
-      channels * kh * kw,
+      cg * kh * kw,
       this.patches,
       columns * 4,
       this.runs,
