@@ -7,27 +7,36 @@ import type { LoweringRule } from "./compiler/lower.ts";
 import type { ReduceOp } from "./compiler/ir.ts";
 
 // Params are plain, immutable data (numbers, strings, arrays, jaxprs); rules read them by name.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- rules read each primitive's own fields by name; issue 18 item 5 replaces this with typed parameters per primitive
+// A primitive declares their type beside it (`definePrimitive<ScanParams>({...})`), so its
+// rules get typed params; code handling any primitive (traces, jaxprs) sees this one.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the params of any primitive, read by name where the primitive is not known statically
 export type Params = Record<string, any>;
+
+/**
+ * `F` as a method type, whose parameters TypeScript checks bivariantly: a primitive whose
+ * rules take its own params type is still a `Primitive` that generic code can hold.
+ */
+type Rule<F extends (...args: never[]) => unknown> = { rule(...args: Parameters<F>): ReturnType<F> }["rule"];
 
 /** A linear input whose value is unknown during transposition. */
 export class UndefinedPrimal {
   constructor(readonly aval: ShapedArray) {}
 }
 
-export type JvpRule = (primals: Tracer[], tangents: Tracer[], params: Params) => [Tracer[], (Tracer | null)[]];
-export type TransposeRule = (cts: (Tracer | null)[], args: (Tracer | UndefinedPrimal)[], params: Params) => (Tracer | null)[];
-export type BatchRule = (vals: Tracer[], dims: (number | null)[], params: Params, axisSize: number) => [Tracer[], (number | null)[]];
+export type JvpRule<P = Params> = Rule<(primals: Tracer[], tangents: Tracer[], params: P) => [Tracer[], (Tracer | null)[]]>;
+export type TransposeRule<P = Params> = Rule<(cts: (Tracer | null)[], args: (Tracer | UndefinedPrimal)[], params: P) => (Tracer | null)[]>;
+export type BatchRule<P = Params> = Rule<(vals: Tracer[], dims: (number | null)[], params: P, axisSize: number) => [Tracer[], (number | null)[]]>;
 
-export interface Primitive {
+/** A primitive whose params have type `P`. */
+export interface Primitive<P = Params> {
   readonly name: string;
   /** Output shapes and dtypes; also where shape and dtype mistakes are reported. */
-  abstractEval(avals: ShapedArray[], params: Params): ShapedArray[];
+  abstractEval(avals: ShapedArray[], params: P): ShapedArray[];
   /** Forward-mode rule; "zero" when the outputs carry no derivative (integers, comparisons). */
-  jvp?: JvpRule | "zero";
+  jvp?: JvpRule<P> | "zero";
   /** For primitives linear in some inputs: cotangents of the inputs from cotangents of the outputs. */
-  transpose?: TransposeRule;
-  batch?: BatchRule;
+  transpose?: TransposeRule<P>;
+  batch?: BatchRule<P>;
   /**
    * The kernel IR of the output at a point, from the inputs at computed points: elementwise
    * ops become ALU nodes, movement ops index remapping. Primitives with a rule fuse with
@@ -40,7 +49,7 @@ export interface Primitive {
    * Runs a call whose kernel would read more buffers than a backend binds at once
    * (`Backend.maxKernelInputs`) as several calls of at most `maxInputs` inputs each.
    */
-  chunked?: (args: Tracer[], params: Params, maxInputs: number) => Tracer[];
+  chunked?: Rule<(args: Tracer[], params: P, maxInputs: number) => Tracer[]>;
   /** A reduction over `params.axes` that a kernel's trailing fold computes. */
   reduceOp?: ReduceOp;
   /** The output has the same elements in the same order as this input (reshape), so a backend may share its buffer. */
@@ -49,11 +58,11 @@ export interface Primitive {
    * Higher-order primitives run by the eval trace on the host around their bodies' compiled
    * programs (loops, branches), instead of a kernel.
    */
-  evaluate?: (args: Tracer[], params: Params) => Tracer[];
+  evaluate?: Rule<(args: Tracer[], params: P) => Tracer[]>;
   /** Higher-order primitives (jit calls) that transforms may run inline. */
-  inline?: (args: Tracer[], params: Params) => Tracer[];
+  inline?: Rule<(args: Tracer[], params: P) => Tracer[]>;
   /** Shown by the jaxpr printer instead of raw params. */
-  printParams?(params: Params): string;
+  printParams?(params: P): string;
 }
 
 /**
@@ -71,9 +80,10 @@ export function isZeroTangent(t: object): boolean {
 
 const registry = new Map<string, Primitive>();
 
-export function definePrimitive(p: Primitive): Primitive {
+export function definePrimitive<P = Params>(p: Primitive<NoInfer<P>>): Primitive<P> {
   if (registry.has(p.name)) throw new Error(`primitive ${p.name} is defined twice`);
-  registry.set(p.name, p);
+  // The registry serves code that looks primitives up by name and passes params through untyped.
+  registry.set(p.name, p as Primitive<unknown> as Primitive);
   return p;
 }
 

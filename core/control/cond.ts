@@ -56,10 +56,10 @@ function selectBranches(index: Tracer, outs: Tracer[][]): Tracer[] {
   });
 }
 
-export const condP: Primitive = definePrimitive({
+export const condP: Primitive<CondParams> = definePrimitive<CondParams>({
   name: "cond",
   abstractEval(avals, params) {
-    const { branches } = params as CondParams;
+    const { branches } = params;
     const [index, ...ops] = avals;
     if (index.shape.length !== 0 || index.dtype !== "int32") throw new Error(`cond: the index must be an int32 scalar, got ${fmtAvals([index])}`);
     for (const b of branches) {
@@ -71,7 +71,7 @@ export const condP: Primitive = definePrimitive({
     return branches[0].jaxpr.outAvals;
   },
   evaluate(args, params) {
-    const { branches } = params as CondParams;
+    const { branches } = params;
     const [index, ...ops] = args;
     const owned = new Set(args);
     if (index instanceof NDArray && index.backendImpl.readSync) {
@@ -86,7 +86,7 @@ export const condP: Primitive = definePrimitive({
     );
   },
   jvp(primals, tangents, params) {
-    const { branches } = params as CondParams;
+    const { branches } = params;
     const [index, ...ops] = primals;
     const nonzeros = tangents.slice(1).map((t) => !isZeroTangent(t));
     // An output's tangent is nonzero if any branch makes it so; every branch then gives one.
@@ -120,10 +120,10 @@ export const condP: Primitive = definePrimitive({
     return [outs.slice(0, nOut), outNz.map((nz) => (nz ? touts[k++] : null))];
   },
   transpose(cts, args, params) {
-    const { branches } = params as CondParams;
+    const { branches } = params;
     const [index, ...ops] = args;
     if (index instanceof UndefinedPrimal) throw new Error("cond: cannot transpose with respect to the branch index");
-    const linear = (params as CondParams).linear ?? ops.map((a) => a instanceof UndefinedPrimal);
+    const linear = params.linear ?? ops.map((a) => a instanceof UndefinedPrimal);
     ops.forEach((a, i) => {
       if (a instanceof UndefinedPrimal && !linear[i]) throw new Error(`cond: cannot transpose with respect to operand ${i}, which the branches are not linear in`);
     });
@@ -136,7 +136,7 @@ export const condP: Primitive = definePrimitive({
     return [null, ...ops.map((a, i) => (linear[i] ? (a instanceof UndefinedPrimal ? outs[k++] : (k++, null)) : null))];
   },
   batch(vals, dims, params, size) {
-    const { branches } = params as CondParams;
+    const { branches } = params;
     const [index, ...ops] = vals;
     const [indexDim, ...opDims] = dims;
     const inB = opDims.map((d) => d !== null);

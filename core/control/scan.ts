@@ -36,10 +36,10 @@ export interface ScanParams {
 const sameAval = (a: ShapedArray, b: ShapedArray) => a.dtype === b.dtype && a.shape.length === b.shape.length && a.shape.every((n, i) => n === b.shape[i]);
 const stackedAval = (a: ShapedArray, n: number): ShapedArray => ({ shape: [n, ...a.shape], dtype: a.dtype });
 
-export const scanP: Primitive = definePrimitive({
+export const scanP: Primitive<ScanParams> = definePrimitive<ScanParams>({
   name: "scan",
   abstractEval(avals, params) {
-    const { body, numConsts: nC, numCarry: nK, length } = params as ScanParams;
+    const { body, numConsts: nC, numCarry: nK, length } = params;
     const ins = body.jaxpr.inAvals;
     if (avals.length !== ins.length) throw new Error(`scan: ${avals.length} operands for a body of ${ins.length} inputs`);
     avals.forEach((a, i) => {
@@ -49,11 +49,10 @@ export const scanP: Primitive = definePrimitive({
     const outs = body.jaxpr.outAvals;
     return outs.map((a, i) => (i < nK ? a : stackedAval(a, length)));
   },
-  evaluate: (args, params) => runScan(args, params as ScanParams),
-  jvp: (primals, tangents, params) => scanJvp(primals, tangents, params as ScanParams),
-  transpose: (cts, args, params) => scanTranspose(cts, args, params as ScanParams),
-  batch(vals, dims, params, size) {
-    const p = params as ScanParams;
+  evaluate: runScan,
+  jvp: scanJvp,
+  transpose: scanTranspose,
+  batch(vals, dims, p, size) {
     const { numConsts: nC, numCarry: nK } = p;
     const inB = dims.map((d) => d !== null);
     let carryB = inB.slice(nC, nC + nK);

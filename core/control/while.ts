@@ -33,17 +33,16 @@ export const whileStats = { predicateReads: 0, steps: 0 };
 const sameAvals = (a: readonly ShapedArray[], b: readonly ShapedArray[]) =>
   a.length === b.length && a.every((x, i) => x.dtype === b[i].dtype && x.shape.length === b[i].shape.length && x.shape.every((n, k) => n === b[i].shape[k]));
 
-export const whileP: Primitive = definePrimitive({
+export const whileP: Primitive<WhileParams> = definePrimitive<WhileParams>({
   name: "while",
   abstractEval(avals, params) {
-    const { body, condConsts, bodyConsts } = params as WhileParams;
+    const { body, condConsts, bodyConsts } = params;
     const carry = avals.slice(condConsts + bodyConsts);
     if (!sameAvals(carry, body.jaxpr.outAvals)) throw new Error(`while: carry ${fmtAvals(carry)} differs from the body's output ${fmtAvals(body.jaxpr.outAvals)}`);
     return body.jaxpr.outAvals;
   },
-  evaluate: (args, params) => runWhile(args, params as WhileParams),
-  jvp(primals, tangents, params) {
-    const p = params as WhileParams;
+  evaluate: runWhile,
+  jvp(primals, tangents, p) {
     const { condConsts: nCC, bodyConsts: nBC } = p;
     // The tangents of a linearisation are staged for transposition; a loop of unknown length has nothing to reverse over.
     if (tangents.some((t) => t instanceof JaxprTracer && t.trace.builder.linear)) {
@@ -92,8 +91,7 @@ export const whileP: Primitive = definePrimitive({
     let k = nK;
     return [outs.slice(0, nK), carryNz.map((c) => (c ? outs[k++] : null))];
   },
-  batch(vals, dims, params, size) {
-    const p = params as WhileParams;
+  batch(vals, dims, p, size) {
     const { condConsts: nCC, bodyConsts: nBC } = p;
     const inB = dims.map((d) => d !== null);
     let carryB = inB.slice(nCC + nBC);

@@ -58,10 +58,10 @@ export function convOutShape(l: ShapedArray, r: ShapedArray, p: ConvParams): num
   return [l.shape[0], O, ...spatial];
 }
 
-export const convGeneralDilatedP: Primitive = definePrimitive({
+export const convGeneralDilatedP: Primitive<ConvParams> = definePrimitive<ConvParams>({
   name: "conv_general_dilated",
   abstractEval([l, r], params) {
-    return [{ shape: convOutShape(l, r, params as ConvParams), dtype: l.dtype }];
+    return [{ shape: convOutShape(l, r, params), dtype: l.dtype }];
   },
   // Bilinear: d(x*w) = dx*w + x*dw. Tangents that are concrete zeros (the JVP trace
   // instantiates missing tangents as zeros) are skipped, which saves a whole convolution
@@ -73,15 +73,13 @@ export const convGeneralDilatedP: Primitive = definePrimitive({
     if (!isZeroTangent(tr)) parts.push(bind1(convGeneralDilatedP, [l, tr], params));
     return [[y], [parts.length === 0 ? zerosLike(y) : parts.length === 1 ? parts[0] : add(parts[0], parts[1])]];
   },
-  transpose([ct], [l, r], params) {
+  transpose([ct], [l, r], p) {
     if (l instanceof UndefinedPrimal && r instanceof UndefinedPrimal) throw new Error("conv_general_dilated: transpose needs one constant operand (it is bilinear, not linear in both)");
     if (!ct) return [null, null];
-    const p = params as ConvParams;
     if (l instanceof UndefinedPrimal) return [convTransposeLhs(ct, l.aval.shape, r as Tracer, p), null];
     return [null, convTransposeRhs(ct, l as Tracer, (r as UndefinedPrimal).aval.shape, p)];
   },
-  batch([l, r], [dl, dr], params, B) {
-    const p = params as ConvParams;
+  batch([l, r], [dl, dr], p, B) {
     const G = p.groups;
     if (dl !== null && dr !== null) {
       // Fold the batch into the channels, batch-major, and run B*G groups: group b*G+g sees

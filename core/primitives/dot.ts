@@ -3,6 +3,7 @@
  * [batch..., lhs free..., rhs free...], as in XLA and JAX.
  */
 import { definePrimitive, isZeroTangent, UndefinedPrimal, type Primitive } from "../primitive.ts";
+import type { RoutineParams } from "../routines.ts";
 import { fmtShape } from "../shape.ts";
 import { bind1 } from "../trace.ts";
 import type { Tracer } from "../tracer.ts";
@@ -20,10 +21,10 @@ const argsort = (xs: number[]) =>
     .map(([, i]) => i);
 const range = (start: number, n: number) => [...Array(n).keys()].map((i) => i + start);
 
-export const dotGeneralP: Primitive = definePrimitive({
+export const dotGeneralP: Primitive<RoutineParams["dot_general"]> = definePrimitive<RoutineParams["dot_general"]>({
   name: "dot_general",
   abstractEval([l, r], params) {
-    const dims = params.dims as DotDims;
+    const { dims } = params;
     const [lc, rc] = dims.contracting;
     const [lb, rb] = dims.batch;
     const where = `dot_general of ${fmtShape(l.shape)} and ${fmtShape(r.shape)}`;

@@ -4,6 +4,7 @@
  */
 import { isInt } from "../dtype.ts";
 import { definePrimitive, UndefinedPrimal, type Primitive } from "../primitive.ts";
+import type { RoutineParams } from "../routines.ts";
 import { fmtShape } from "../shape.ts";
 import { bind1 } from "../trace.ts";
 import type { ShapedArray, Tracer } from "../tracer.ts";
@@ -66,7 +67,7 @@ function mergeBatchIntoAxis(xb: Tracer, ib: Tracer, axis: number, size: number):
   return [merged, np.add(clamped, offsets)];
 }
 
-export const scatterAddP: Primitive = definePrimitive({
+export const scatterAddP: Primitive<RoutineParams["scatter_add"]> = definePrimitive<RoutineParams["scatter_add"]>({
   name: "scatter_add",
   abstractEval([op, idx, upd], { axis }) {
     checkIndices("scatter_add", idx);

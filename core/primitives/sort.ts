@@ -6,6 +6,7 @@
  */
 import { isFloat } from "../dtype.ts";
 import { definePrimitive, type Params, type Primitive } from "../primitive.ts";
+import type { RoutineParams } from "../routines.ts";
 import { fmtShape } from "../shape.ts";
 import { bind1 } from "../trace.ts";
 import type { ShapedArray, Tracer } from "../tracer.ts";
@@ -22,7 +23,7 @@ const axisBatch =
   (prim: () => Primitive) =>
   ([x]: Tracer[], [d]: (number | null)[], { axis }: Params): [Tracer[], (number | null)[]] => [[bind1(prim(), [x], { axis: axis >= d! ? axis + 1 : axis })], [d]];
 
-export const sortP: Primitive = definePrimitive({
+export const sortP: Primitive<RoutineParams["sort"]> = definePrimitive<RoutineParams["sort"]>({
   name: "sort",
   abstractEval([x], { axis }) {
     checkAxis("sort", x, axis);
@@ -38,7 +39,7 @@ export const sortP: Primitive = definePrimitive({
   printParams: (p) => `axis=${p.axis}`,
 });
 
-export const argsortP: Primitive = definePrimitive({
+export const argsortP: Primitive<RoutineParams["argsort"]> = definePrimitive<RoutineParams["argsort"]>({
   name: "argsort",
   abstractEval([x], { axis }) {
     checkAxis("argsort", x, axis);

@@ -8,6 +8,7 @@
  */
 import { scalar } from "../array.ts";
 import { definePrimitive, UndefinedPrimal, type Params, type Primitive } from "../primitive.ts";
+import type { RoutineParams } from "../routines.ts";
 import { fmtShape } from "../shape.ts";
 import { bind1 } from "../trace.ts";
 import type { ShapedArray, Tracer } from "../tracer.ts";
@@ -49,7 +50,7 @@ function batchedParams(p: Params): Params {
 const printParams = (p: Params) => `window=${JSON.stringify(p.window)} strides=${JSON.stringify(p.strides)} padding=${JSON.stringify(p.padding)}${p.select ? ` select=${p.select}` : ""}`;
 
 // ---------------------------------------------------------------- reduce_window_sum
-export const reduceWindowSumP: Primitive = definePrimitive({
+export const reduceWindowSumP: Primitive<RoutineParams["reduce_window_sum"]> = definePrimitive<RoutineParams["reduce_window_sum"]>({
   name: "reduce_window_sum",
   abstractEval: ([x], p) => [{ shape: windowOutShape("reduce_window_sum", x, windowParams(p)), dtype: x.dtype }],
   jvp: ([x], [t], p) => [[reduceWindowSum(x, windowParams(p))], [reduceWindowSum(t, windowParams(p))]],
@@ -92,7 +93,7 @@ export const reduceWindowMinP = extremum("min");
  * select_and_gather_add(t, x): for each window of x, the element of t at x's selected
  * position (0 for a window entirely in padding). Linear in t; x only chooses positions.
  */
-export const selectAndGatherAddP: Primitive = definePrimitive({
+export const selectAndGatherAddP: Primitive<RoutineParams["select_and_gather_add"]> = definePrimitive<RoutineParams["select_and_gather_add"]>({
   name: "select_and_gather_add",
   abstractEval([t, x], p) {
     checkSelect("select_and_gather_add", p);
@@ -117,7 +118,7 @@ export const selectAndGatherAddP: Primitive = definePrimitive({
  * select_and_scatter_add(s, x): an array shaped like x, zero except that each window's
  * source value s is added at x's selected position in that window. Linear in s.
  */
-export const selectAndScatterAddP: Primitive = definePrimitive({
+export const selectAndScatterAddP: Primitive<RoutineParams["select_and_scatter_add"]> = definePrimitive<RoutineParams["select_and_scatter_add"]>({
   name: "select_and_scatter_add",
   abstractEval([s, x], p) {
     checkSelect("select_and_scatter_add", p);

@@ -9,6 +9,7 @@ import { sizeOf, stridesOf } from "../../../shape.ts";
 import type { ShapedArray } from "../../../tracer.ts";
 import { elementwise, treeFold, type Clike } from "../dialect.ts";
 import type { ClikeRule } from "./rule.ts";
+import type { RoutineParams } from "../../../routines.ts";
 
 /** Invocations per output in the cooperative kernel. */
 const RWG = 256;
@@ -34,7 +35,7 @@ function beatsFn(d: Clike, dtype: ShapedArray["dtype"], max: boolean, use: Set<s
 /** Whether one group per output pays: a long axis and few outputs. */
 const cooperative = (n: number, outputs: number) => n >= 1024 && outputs < 4096;
 
-function argRule(max: boolean): ClikeRule {
+function argRule(max: boolean): ClikeRule<RoutineParams["argmax"]> {
   return (d, [x], [out], { axis }) => {
     const n = x.shape[axis];
     const inner = stridesOf(x.shape)[axis];

@@ -2,8 +2,9 @@
 import { sizeOf } from "../../../shape.ts";
 import { elementwise } from "../dialect.ts";
 import type { ClikeRule } from "./rule.ts";
+import type { RoutineParams } from "../../../routines.ts";
 
-export const bitcastConvertType: ClikeRule = (d, [x], [out]) => {
+export const bitcastConvertType: ClikeRule<RoutineParams["bitcast_convert_type"]> = (d, [x], [out]) => {
   if (x.dtype === "bool" || out.dtype === "bool") throw new Error(`${d.name}: bitcast_convert_type of bool is not supported`);
   const n = sizeOf(out.shape);
   const bufs = [

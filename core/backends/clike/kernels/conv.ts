@@ -57,11 +57,11 @@ export function convDirectPass(d: Clike, [x, w]: ShapedArray[], [oa]: ShapedArra
 }
 
 /** The whole convolution as the direct kernel (an empty window stores zeros). */
-export const convGeneralDilated: ClikeRule = (d, ins, outs, params) => {
+export const convGeneralDilated: ClikeRule<ConvParams> = (d, ins, outs, params) => {
   const [oa] = outs;
   const n = sizeOf(oa.shape);
   if (n === 0) return { passes: [] };
   const [, Cg, KH, KW] = ins[1].shape;
   if (Cg * KH * KW === 0) return { passes: [elementwise(d, [{ name: "out", dtype: oa.dtype, write: true }], [{ out: 0 }], n, `  ${d.st("out", "gi", d.literal(0, oa.dtype))}`)] };
-  return { passes: [convDirectPass(d, ins, outs, params as ConvParams)] };
+  return { passes: [convDirectPass(d, ins, outs, params)] };
 };

@@ -14,6 +14,7 @@ import { sizeOf } from "../../../shape.ts";
 import type { ShapedArray } from "../../../tracer.ts";
 import { elementwise, type Buf, type Clike, type ClikePass, type Ref } from "../dialect.ts";
 import type { ClikeRule } from "./rule.ts";
+import type { RoutineParams } from "../../../routines.ts";
 
 /** Statements declaring `k`, element `j` of idx clamped into [0, n). */
 function clamped(d: Clike, idx: ShapedArray, j: string, n: number): string {
@@ -111,7 +112,7 @@ function countingSort(d: Clike, [op, idx, upd]: ShapedArray[], out: ShapedArray,
   return { passes, temps: scratch.temps };
 }
 
-export const scatterAdd: ClikeRule = (d, ins, [out], { axis }) => {
+export const scatterAdd: ClikeRule<RoutineParams["scatter_add"]> = (d, ins, [out], { axis }) => {
   const [op, idx, upd] = ins;
   if (!d.floatAtomics || op.dtype === "bool") return countingSort(d, ins, out, axis);
   const [outer, n, inner] = split(op.shape, axis);

@@ -11,6 +11,7 @@ import { sizeOf, stridesOf } from "../../../shape.ts";
 import type { ShapedArray } from "../../../tracer.ts";
 import { elementwise, type Buf, type Clike, type ClikePass, type Ref } from "../dialect.ts";
 import type { ClikeRule } from "./rule.ts";
+import type { RoutineParams } from "../../../routines.ts";
 
 /** Invocations per group in the local stages; each block of 2 * LWG elements is sorted in group memory. */
 const LWG = 256;
@@ -129,7 +130,7 @@ function lineSortPasses(d: Clike, x: ShapedArray, lines: number, n: number, key:
   return passes;
 }
 
-function sortRule(arg: boolean): ClikeRule {
+function sortRule(arg: boolean): ClikeRule<RoutineParams["sort"]> {
   return (d, [x], [out], { axis }) => {
     const n = x.shape[axis];
     const inner = stridesOf(x.shape)[axis];

@@ -8,12 +8,12 @@
  * of the windows that selected it, in window order (so float sums equal the CPU's).
  */
 import { isFloat, type DType } from "../../../dtype.ts";
-import type { Params } from "../../../primitive.ts";
 import type { WindowParams } from "../../../primitives/window.ts";
 import { sizeOf, stridesOf } from "../../../shape.ts";
 import type { ShapedArray } from "../../../tracer.ts";
 import { elementwise, type Clike } from "../dialect.ts";
 import type { ClikeRule } from "./rule.ts";
+import type { RoutineParams } from "../../../routines.ts";
 
 const u = (n: number) => `${n >>> 0}u`;
 
@@ -45,8 +45,6 @@ function overWindow(d: Clike, xShape: readonly number[], p: WindowParams, inner:
   return `${open.join("\n")}\n${d.let("xi", "index", xi)}\n${inner}\n${close}`;
 }
 
-const windowParams = (p: Params): WindowParams => ({ window: p.window, strides: p.strides, padding: p.padding });
-
 /**
  * Statements that find the selected operand index of output element o0..'s window in
  * `best_i` (`found` 0 when the window covers only padding), reading the operand `x`.
@@ -68,14 +66,14 @@ function emptyValue(d: Clike, select: string, dtype: DType): string {
   return d.literal(select === "max" ? -2147483648 : 2147483647, dtype);
 }
 
-export const reduceWindowSum: ClikeRule = (d, [x], [oa], params) => {
+export const reduceWindowSum: ClikeRule<RoutineParams["reduce_window_sum"]> = (d, [x], [oa], params) => {
   const n = sizeOf(oa.shape);
   if (n === 0) return { passes: [] };
   // Accumulates as the dialect sums (CUDA: floats in double, integers wrapping in unsigned).
   const A = d.sumType(x.dtype);
   const body = `${coords(d, "o", "gi", oa.shape)}
   ${d.var("acc", A, d.literal(0, A))}
-${overWindow(d, x.shape, windowParams(params), `acc += ${d.cast(d.ld("x", "xi"), x.dtype, A)};`)}
+${overWindow(d, x.shape, params, `acc += ${d.cast(d.ld("x", "xi"), x.dtype, A)};`)}
   ${d.st("out", "gi", d.cast("acc", A, oa.dtype))}`;
   const bufs = [
     { name: "x", dtype: x.dtype },
@@ -84,13 +82,13 @@ ${overWindow(d, x.shape, windowParams(params), `acc += ${d.cast(d.ld("x", "xi"),
   return { passes: [elementwise(d, bufs, [{ in: 0 }, { out: 0 }], n, body)] };
 };
 
-function reduceWindowSelect(select: "max" | "min"): ClikeRule {
+function reduceWindowSelect(select: "max" | "min"): ClikeRule<RoutineParams["reduce_window_max"]> {
   return (d, [x], [oa], params) => {
     const n = sizeOf(oa.shape);
     if (n === 0) return { passes: [] };
     const use = new Set<string>();
     const body = `${coords(d, "o", "gi", oa.shape)}
-${selectLoop(d, x, windowParams(params), select, use)}
+${selectLoop(d, x, params, select, use)}
   ${d.st("out", "gi", d.select("found != 0u", "best", emptyValue(d, select, x.dtype)))}`;
     const bufs = [
       { name: "x", dtype: x.dtype },
@@ -103,12 +101,12 @@ ${selectLoop(d, x, windowParams(params), select, use)}
 export const reduceWindowMax = reduceWindowSelect("max");
 export const reduceWindowMin = reduceWindowSelect("min");
 
-export const selectAndGatherAdd: ClikeRule = (d, [t, x], [oa], params) => {
+export const selectAndGatherAdd: ClikeRule<RoutineParams["select_and_gather_add"]> = (d, [t, x], [oa], params) => {
   const n = sizeOf(oa.shape);
   if (n === 0) return { passes: [] };
   const use = new Set<string>();
   const body = `${coords(d, "o", "gi", oa.shape)}
-${selectLoop(d, x, windowParams(params), params.select, use)}
+${selectLoop(d, x, params, params.select, use)}
   ${d.var("r", t.dtype, d.literal(0, t.dtype))}
   if (found != 0u) { r = ${d.ld("t", "best_i")}; }
   ${d.st("out", "gi", "r")}`;
@@ -120,8 +118,7 @@ ${selectLoop(d, x, windowParams(params), params.select, use)}
   return { passes: [elementwise(d, bufs, [{ in: 0 }, { in: 1 }, { out: 0 }], n, body, use)] };
 };
 
-export const selectAndScatterAdd: ClikeRule = (d, [s, x], [oa], params) => {
-  const p = windowParams(params);
+export const selectAndScatterAdd: ClikeRule<RoutineParams["select_and_scatter_add"]> = (d, [s, x], [oa], p) => {
   const n = sizeOf(oa.shape);
   const nWin = sizeOf(s.shape);
   if (n === 0) return { passes: [] };
@@ -129,7 +126,7 @@ export const selectAndScatterAdd: ClikeRule = (d, [s, x], [oa], params) => {
   const int = (e: string) => d.cast(e, "index", "int32");
   // Pass 1: each window's selected operand index, or -1 for a window of padding only.
   const pick = `${coords(d, "o", "gi", s.shape)}
-${selectLoop(d, x, p, params.select, use)}
+${selectLoop(d, x, p, p.select, use)}
   ${d.st("picks", "gi", d.select("found != 0u", int("best_i"), "-1"))}`;
   // Pass 2: operand element gi adds the sources of the windows that cover and selected it.
   // Along axis a, window o covers padded position q = i + lo when o·s <= q <= o·s + w - 1.

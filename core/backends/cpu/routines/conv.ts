@@ -19,11 +19,11 @@ export type ConvGeometry = NonNullable<ReturnType<typeof convGeometry>>;
 // AUGERINO_WASM=0 and no BLAS, on the JavaScript loop.
 defineCpu("conv_general_dilated", ([x, w], [out], params, [la, ra], [oa]) => {
   if (la.dtype === "float32" || la.dtype === "float64") {
-    const geo = convGeometry(params as ConvParams, la, ra, oa);
+    const geo = convGeometry(params, la, ra, oa);
     if (!geo || convBlas(x as FloatArray, w as FloatArray, out as FloatArray, geo)) return;
   }
-  if (la.dtype === "float32" && wasmEnabled() && convWasm(x as Float32Array, w as Float32Array, out as Float32Array, params as ConvParams, la, ra, oa)) return;
-  convGeneralDilatedLoop(x, w, out, params as ConvParams, la, ra, oa);
+  if (la.dtype === "float32" && wasmEnabled() && convWasm(x as Float32Array, w as Float32Array, out as Float32Array, params, la, ra, oa)) return;
+  convGeneralDilatedLoop(x, w, out, params, la, ra, oa);
 });
 
 /**

@@ -3,11 +3,13 @@
 import { CLIKE_RULES } from "../../clike/kernels/index.ts";
 import { CUDA } from "../../clike/cuda.ts";
 import { convGeneralDilated } from "../../clike/kernels/conv.ts";
+import type { ClikeRule } from "../../clike/kernels/rule.ts";
 import { cudaProgram, defineCuda } from "../program.ts";
 import "./dot.ts";
 
 // CUDA runs every convolution as the direct kernel (WebGPU has its own tuned program).
-for (const [name, rule] of Object.entries({ ...CLIKE_RULES, conv_general_dilated: convGeneralDilated })) {
+const rules: Record<string, ClikeRule> = { ...CLIKE_RULES, conv_general_dilated: convGeneralDilated };
+for (const [name, rule] of Object.entries(rules)) {
   defineCuda(name, (ins, outs, params) => {
     const p = rule(CUDA, ins, outs, params);
     return p && cudaProgram(p);
