@@ -11,6 +11,7 @@ import * as nn from "../../nn/index.ts";
 import { isNode } from "../../core/env.ts";
 import { cpuThreads, setCpuThreads, startWorkers, workerBlockCount } from "../../core/backends/cpu/wasm/pool.ts";
 import { wasmKernelStats } from "../../core/backends/cpu/wasm/kernels.ts";
+import { hasRelaxedSimd } from "../../core/backends/cpu/wasm/matmul.ts";
 
 describe("the library in a browser", () => {
   it("runs as a browser library (no Node), and says that CUDA and files need Node", async () => {
@@ -58,5 +59,27 @@ describe("the CPU backend's threads in a cross-origin isolated page", () => {
     } finally {
       setCpuThreads(saved);
     }
+  });
+});
+
+describe("the float32 product kernel in Chromium", () => {
+  it("multiplies and adds with relaxed SIMD, within float32 rounding of a float64 product", async () => {
+    // Chromium has shipped relaxed SIMD since 114; Node 20 has it only behind a flag.
+    expect(hasRelaxedSimd()).toBe(true);
+    const [m, k, n] = [37, 300, 29];
+    const a = random.uniform(random.key(5), [m, k], { minval: -1, maxval: 1 });
+    const b = random.uniform(random.key(6), [k, n], { minval: -1, maxval: 1 });
+    const got = await np.matmul(a, b).data();
+    const [av, bv] = [await a.data(), await b.data()];
+    for (let i = 0; i < m; i++)
+      for (let j = 0; j < n; j++) {
+        let sum = 0;
+        let abs = 0;
+        for (let q = 0; q < k; q++) {
+          sum += av[i * k + q] * bv[q * n + j];
+          abs += Math.abs(av[i * k + q] * bv[q * n + j]);
+        }
+        expect(Math.abs(got[i * n + j] - sum)).toBeLessThanOrEqual(2 * k * 2 ** -23 * abs);
+      }
   });
 });
