@@ -9,7 +9,8 @@
  * images get one product each, written straight into the output; narrow ones share one
  * product, scattered after. A window larger than the output (a kernel gradient) runs as
  * the dual product (`convDual`), and few output channels from many input channels as a
- * product then a sum over taps (`convGather`). */
+ * product then a sum over taps (`convGather`).
+ */
 import type { ConvGeometry } from "../routines/conv.ts";
 import { CONTROL_BYTES } from "../wasm/control.ts";
 import { runIm2col } from "../wasm/gemm.ts";
@@ -20,8 +21,8 @@ import { cpuBlas, hintNoBlas, type Blas, type FloatArray } from "./library.ts";
 
 /**
  * Patch elements per product (2 MiB of float32): a chunk's patches stay in the cores' L2
- * caches from the im2col to the product (16 MiB chunks ran at half the speed, streamed
- * through memory), and still hold two images of a 32-channel 28 x 28 layer, one per core.
+ * caches from the im2col to the product (16 MiB chunks, streamed through memory, took
+ * about twice as long on the bench's step convolutions), and still hold two images of a 32-channel 28 x 28 layer, one per core.
  */
 const PATCH_FLOATS = 1 << 19;
 /** Output pixels per image from which each image gets its own product, written in place (no scatter). */
@@ -73,7 +74,9 @@ export function convBlas<T extends FloatArray>(x: T, w: T, out: T, geo: ConvGeom
     return true;
   }
   const image = C * H * W;
-  const patches = wasm ? new WasmPatches({ rows: geo.rows, cols: geo.cols, kh: KH, kw: KW, ho: geo.Ho, wo: geo.Wo }, chunk.images * image, chunk.images * S, chunk.channels * taps * chunk.images * S) : null;
+  const patches = wasm
+    ? new WasmPatches({ rows: geo.rows, cols: geo.cols, kh: KH, kw: KW, ho: geo.Ho, wo: geo.Wo }, chunk.images * image, chunk.images * S, chunk.channels * taps * chunk.images * S)
+    : null;
   for (let n0 = 0; n0 < N; n0 += chunk.images) {
     const nb = Math.min(chunk.images, N - n0);
     const columns = nb * S;
