@@ -293,9 +293,11 @@ class WasmPatches {
   fill(first: number, images: number, imageStride: number, channels: number, chanStride: number, width: number): Float32Array {
     const { rows, kh, kw, ho, wo } = this.taps;
     const columns = images * ho * wo;
-    // The im2col's threads take an image each: one image is cut into blocks of channels,
-    // block i an "image" whose rows start i blocks further down (its column offsets say so).
-    const parts = images === 1 && channels % this.parts === 0 ? this.parts : 1;
+    // The im2col's threads take an image each: one image is cut into blocks of channels (the
+    // most, up to the threads, that divide them), block i an "image" whose rows start i
+    // blocks further down (its column offsets say so).
+    let parts = images === 1 ? Math.min(this.parts, channels) : 1;
+    while (channels % parts !== 0) parts--;
     const cg = channels / parts;
     if (parts > 1) {
       const ints = new Int32Array(wasmRuntime().memory.buffer, this.splitAt, parts * columns);
