@@ -20,7 +20,9 @@ function takeShape(x: readonly number[], idx: readonly number[], axis: number): 
   return [...x.slice(0, axis), ...idx, ...x.slice(axis + 1)];
 }
 
-export const takeP: Primitive = definePrimitive({
+export type TakeParams = { axis: number };
+
+export const takeP: Primitive<TakeParams> = definePrimitive<TakeParams>({
   name: "take",
   abstractEval([x, idx], { axis }) {
     checkIndices("take", idx);
@@ -30,7 +32,7 @@ export const takeP: Primitive = definePrimitive({
   },
   lower({ b, eqn, at }, pos) {
     const [xa, ia] = eqn.inputs.map((v) => v.aval);
-    const axis = eqn.params.axis as number;
+    const { axis } = eqn.params;
     const out = pos.dims();
     const m = ia.shape.length;
     const d = ia.dtype;

@@ -17,15 +17,17 @@
  */
 import { isFloat } from "../dtype.ts";
 import { definePrimitive, UndefinedPrimal, type Primitive } from "../primitive.ts";
+import type { RoutineParams } from "../routines.ts";
 import { fmtShape, shapeEq } from "../shape.ts";
 import { bind1 } from "../trace.ts";
 import type { ShapedArray, Tracer } from "../tracer.ts";
 import * as np from "../np.ts";
 import { bdimToFront, moveaxis, slice } from "./shape.ts";
 
-// ---------------------------------------------------------------- float64 kernels on one matrix
-
 // ---------------------------------------------------------------- shape checks and helpers
+
+/** The linalg primitives take no params. */
+type NoParams = RoutineParams["expm"];
 
 function checkSquare(name: string, a: ShapedArray): number {
   const r = a.shape.length;
@@ -71,7 +73,7 @@ const frontBatch =
 
 // ---------------------------------------------------------------- expm
 
-export const expmP: Primitive = definePrimitive({
+export const expmP: Primitive<NoParams> = definePrimitive<NoParams>({
   name: "expm",
   abstractEval([a]) {
     checkSquare("expm", a);
@@ -85,7 +87,7 @@ export const expm = (a: Tracer): Tracer => bind1(expmP, [a]);
 
 // ---------------------------------------------------------------- expm_frechet
 
-export const expmFrechetP: Primitive = definePrimitive({
+export const expmFrechetP: Primitive<NoParams> = definePrimitive<NoParams>({
   name: "expm_frechet",
   abstractEval([a, e]) {
     checkSquare("expm_frechet", a);
@@ -110,7 +112,7 @@ export const expmFrechet = (a: Tracer, e: Tracer): Tracer => bind1(expmFrechetP,
 
 // ---------------------------------------------------------------- solve
 
-export const solveP: Primitive = definePrimitive({
+export const solveP: Primitive<NoParams> = definePrimitive<NoParams>({
   name: "solve",
   abstractEval([a, b]) {
     const n = checkSquare("solve", a);
@@ -139,8 +141,8 @@ export const solve = (a: Tracer, b: Tracer): Tracer => bind1(solveP, [a, b]);
 // ---------------------------------------------------------------- det, log_abs_det, det_sign
 
 /** A primitive mapping each matrix of a stack to a scalar computed from its LU factors. */
-function luScalar(name: string, jvp: Primitive["jvp"]): Primitive {
-  const p: Primitive = definePrimitive({
+function luScalar(name: string, jvp: Primitive<NoParams>["jvp"]): Primitive<NoParams> {
+  const p: Primitive<NoParams> = definePrimitive<NoParams>({
     name,
     abstractEval([a]) {
       checkSquare(name, a);
@@ -154,14 +156,14 @@ function luScalar(name: string, jvp: Primitive["jvp"]): Primitive {
 
 // d det(A) = det(A) tr(A^-1 dA) (Jacobi's formula); the tangent path is solve (linear in its
 // second argument), the identity mask, a sum and a product with the primal det.
-export const detP: Primitive = luScalar("det", ([a], [da]) => {
+export const detP: Primitive<NoParams> = luScalar("det", ([a], [da]) => {
   const d = det(a);
   return [[d], [np.mul(d, trace(solve(a, da)))]];
 });
 
-export const logAbsDetP: Primitive = luScalar("log_abs_det", ([a], [da]) => [[logAbsDet(a)], [trace(solve(a, da))]]);
+export const logAbsDetP: Primitive<NoParams> = luScalar("log_abs_det", ([a], [da]) => [[logAbsDet(a)], [trace(solve(a, da))]]);
 
-export const detSignP: Primitive = luScalar(
+export const detSignP: Primitive<NoParams> = luScalar(
   "det_sign",
   "zero", // piecewise constant
 );

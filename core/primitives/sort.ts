@@ -5,7 +5,7 @@
  * (a `take`, so it transposes into a scatter-add); argsort is piecewise constant.
  */
 import { isFloat } from "../dtype.ts";
-import { definePrimitive, type Params, type Primitive } from "../primitive.ts";
+import { definePrimitive, type Primitive } from "../primitive.ts";
 import type { RoutineParams } from "../routines.ts";
 import { fmtShape } from "../shape.ts";
 import { bind1 } from "../trace.ts";
@@ -20,8 +20,8 @@ function checkAxis(name: string, x: ShapedArray, axis: number): void {
 
 /** Sorting acts along one axis; a batch axis at d shifts the sorted axis past it. */
 const axisBatch =
-  (prim: () => Primitive) =>
-  ([x]: Tracer[], [d]: (number | null)[], { axis }: Params): [Tracer[], (number | null)[]] => [[bind1(prim(), [x], { axis: axis >= d! ? axis + 1 : axis })], [d]];
+  (prim: () => Primitive<RoutineParams["sort"]>) =>
+  ([x]: Tracer[], [d]: (number | null)[], { axis }: RoutineParams["sort"]): [Tracer[], (number | null)[]] => [[bind1(prim(), [x], { axis: axis >= d! ? axis + 1 : axis })], [d]];
 
 export const sortP: Primitive<RoutineParams["sort"]> = definePrimitive<RoutineParams["sort"]>({
   name: "sort",

@@ -2,6 +2,7 @@
 import { isFloat, isInt, saturateJs, type DType } from "../../dtype.ts";
 import { definePrimitive, UndefinedPrimal, type Primitive } from "../../primitive.ts";
 import { defineAlu, type AluTypes } from "../../compiler/alu.ts";
+import type { RoutineParams } from "../../routines.ts";
 import { fmtShape, shapeEq } from "../../shape.ts";
 import { bind1 } from "../../trace.ts";
 import type { Tracer } from "../../tracer.ts";
@@ -81,7 +82,10 @@ defineAlu("convert_element_type", {
   wgsl: ([a], t) => wgslConvert(a, t),
   cuda: ([a], t, use) => cudaConvert(a, t, use),
 });
-export const convertElementTypeP: Primitive = definePrimitive({
+/** The dtype a conversion or bit cast produces. */
+type NewDtype = RoutineParams["bitcast_convert_type"];
+
+export const convertElementTypeP: Primitive<NewDtype> = definePrimitive<NewDtype>({
   name: "convert_element_type",
   abstractEval([x], { newDtype }) {
     return [{ shape: x.shape, dtype: newDtype }];
@@ -97,7 +101,7 @@ export const convertElementTypeP: Primitive = definePrimitive({
   printParams: (p) => `new_dtype=${p.newDtype}`,
 });
 
-export const bitcastConvertTypeP: Primitive = definePrimitive({
+export const bitcastConvertTypeP: Primitive<NewDtype> = definePrimitive<NewDtype>({
   name: "bitcast_convert_type",
   abstractEval([x], { newDtype }) {
     const ok = (d: DType) => d === "float32" || d === "int32" || d === "uint32";
