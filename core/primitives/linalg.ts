@@ -15,14 +15,17 @@
  * pivot, `det` returns 0, `log_abs_det` -inf and `det_sign` 0 (NumPy raises LinAlgError
  * for solve/inv instead). Nearly singular matrices give large, inaccurate values, as in NumPy.
  */
-import { isFloat } from "../dtype.ts";
+import { isFloat, typedArrayFor, type DType } from "../dtype.ts";
+import { fromTyped, scalar } from "../array.ts";
 import { definePrimitive, UndefinedPrimal, type Primitive } from "../primitive.ts";
 import type { RoutineParams } from "../routines.ts";
 import { fmtShape, shapeEq } from "../shape.ts";
 import { bind1 } from "../trace.ts";
 import type { ShapedArray, Tracer } from "../tracer.ts";
-import * as np from "../np.ts";
-import { bdimToFront, moveaxis, slice } from "./shape.ts";
+import { bdimToFront, broadcastInDim, concatenate, moveaxis, slice, transpose } from "./shape.ts";
+import { mul, sub } from "./elementwise.ts";
+import { reduceSum } from "./reduce.ts";
+import { dotGeneral } from "./dot.ts";
 
 // ---------------------------------------------------------------- shape checks and helpers
 
@@ -41,19 +44,37 @@ const checkSameType = (name: string, a: ShapedArray, b: ShapedArray) => {
 };
 
 /** The transpose of each matrix in a stack. */
-const mT = (x: Tracer) => np.swapaxes(x, -1, -2);
+function mT(x: Tracer): Tracer {
+  const perm = [...x.shape.keys()];
+  perm.splice(-2, 2, x.ndim - 1, x.ndim - 2);
+  return transpose(x, perm);
+}
+
+/** The n x n identity matrix, a constant. */
+function identity(n: number, dtype: DType): Tracer {
+  const data = typedArrayFor(dtype, n * n);
+  for (let i = 0; i < n; i++) data[i * n + i] = 1;
+  return fromTyped(data, [n, n], dtype);
+}
 
 /** Trace of each matrix, with ops that transpose (mask by the identity, then sum). */
 function trace(x: Tracer): Tracer {
-  const n = x.shape[x.ndim - 1];
-  return np.sum(np.mul(x, np.eye(n, n, { dtype: x.dtype })), { axis: [-2, -1] });
+  const r = x.ndim;
+  const eye = broadcastInDim(identity(x.shape[r - 1], x.dtype), x.shape, [r - 2, r - 1]);
+  return reduceSum(mul(x, eye), [r - 2, r - 1]);
 }
 
 /** [[a, e], [0, a]] for stacks of n x n matrices: its exponential holds L(a, e) top right. */
 function blockUpper(a: Tracer, e: Tracer): Tracer {
-  const top = np.concatenate([a, e], { axis: -1 });
-  const bottom = np.concatenate([np.zerosLike(a), a], { axis: -1 });
-  return np.concatenate([top, bottom], { axis: -2 });
+  const top = concatenate([a, e], a.ndim - 1);
+  const bottom = concatenate([broadcastInDim(scalar(0, a.dtype), a.shape, []), a], a.ndim - 1);
+  return concatenate([top, bottom], a.ndim - 2);
+}
+
+/** The matrix product of two stacks with the same batch axes. */
+function matmul(a: Tracer, b: Tracer): Tracer {
+  const batch = [...Array(a.ndim - 2).keys()];
+  return dotGeneral(a, b, { contracting: [[a.ndim - 1], [b.ndim - 2]], batch: [batch, batch] });
 }
 
 function topRight(x: Tracer, n: number): Tracer {
@@ -126,7 +147,7 @@ export const solveP: Primitive<NoParams> = definePrimitive<NoParams>({
   // dX = A^-1 (dB - dA X): linear in (dA, dB) with A and X held as constants.
   jvp([a, b], [da, db]) {
     const x = solve(a, b);
-    return [[x], [solve(a, np.sub(db, np.matmul(da, x)))]];
+    return [[x], [solve(a, sub(db, matmul(da, x)))]];
   },
   transpose([ct], [a, b]) {
     if (a instanceof UndefinedPrimal) throw new Error("solve: not linear in A (the matrix); it can only be transposed in the right-hand side B");
@@ -158,7 +179,7 @@ function luScalar(name: string, jvp: Primitive<NoParams>["jvp"]): Primitive<NoPa
 // second argument), the identity mask, a sum and a product with the primal det.
 export const detP: Primitive<NoParams> = luScalar("det", ([a], [da]) => {
   const d = det(a);
-  return [[d], [np.mul(d, trace(solve(a, da)))]];
+  return [[d], [mul(d, trace(solve(a, da)))]];
 });
 
 export const logAbsDetP: Primitive<NoParams> = luScalar("log_abs_det", ([a], [da]) => [[logAbsDet(a)], [trace(solve(a, da))]]);

@@ -9,8 +9,7 @@ import type { RoutineParams } from "../routines.ts";
 import { broadcastShapes, fmtShape, shapeEq } from "../shape.ts";
 import { bind } from "../trace.ts";
 import type { Tracer } from "../tracer.ts";
-import { bdimToFront } from "./shape.ts";
-import { broadcastTo } from "../np/math.ts";
+import { bdimToFront, broadcastInDim } from "./shape.ts";
 
 export const threefry2x32P: Primitive<RoutineParams["threefry2x32"]> = definePrimitive<RoutineParams["threefry2x32"]>({
   name: "threefry2x32",
@@ -51,7 +50,13 @@ export function threefry2x32(k0: Tracer, k1: Tracer, x0: Tracer, x1: Tracer): [T
   const shape = broadcastShapes("threefry2x32", ...ops.map((o) => o.shape));
   const [y0, y1] = bind(
     threefry2x32P,
-    ops.map((o) => broadcastTo(o, shape)),
+    ops.map((o) =>
+      broadcastInDim(
+        o,
+        shape,
+        o.shape.map((_, i) => i + shape.length - o.ndim),
+      ),
+    ),
   );
   return [y0, y1];
 }
