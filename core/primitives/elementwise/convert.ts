@@ -6,7 +6,7 @@ import type { RoutineParams } from "../../routines.ts";
 import { fmtShape, shapeEq } from "../../shape.ts";
 import { bind1 } from "../../trace.ts";
 import type { Tracer } from "../../tracer.ts";
-import { aluLowering, checkOperands, elementwiseBatch } from "./define.ts";
+import { aluLowering, checkOperands, elementwiseBatch, type NoParams } from "./define.ts";
 import { ctype, cZero, isFloatType, wgslType, wgslZero } from "./spell.ts";
 import { scalar } from "../../array.ts";
 import { broadcastInDim } from "../shape.ts";
@@ -20,7 +20,7 @@ defineAlu("select", {
   wgsl: ([p, t, f]) => `select(${f}, ${t}, ${p} != 0u)`,
   cuda: ([p, t, f]) => `(${p} ? ${t} : ${f})`,
 });
-export const selectP: Primitive = definePrimitive({
+export const selectP: Primitive<NoParams> = definePrimitive<NoParams>({
   name: "select",
   abstractEval([p, t, f]) {
     if (p.dtype !== "bool") throw new Error(`select: predicate must be bool, got ${p.dtype}`);
@@ -112,7 +112,7 @@ export const bitcastConvertTypeP: Primitive<NewDtype> = definePrimitive<NewDtype
   batch: elementwiseBatch(() => bitcastConvertTypeP),
 });
 
-export const stopGradientP: Primitive = definePrimitive({
+export const stopGradientP: Primitive<NoParams> = definePrimitive<NoParams>({
   name: "stop_gradient",
   abstractEval: ([x]) => [x],
   lower: ({ at }, pos) => at(0, pos),

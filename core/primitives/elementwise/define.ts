@@ -88,8 +88,8 @@ export interface ElementwiseSpec {
   transpose?: Primitive<NoParams>["transpose"];
 }
 
-/** Arithmetic, comparison and logic primitives take no params. */
-type NoParams = Record<string, never>;
+/** Arithmetic, comparison, logic, select and stop_gradient take no params. */
+export type NoParams = Record<string, never>;
 
 export function elementwise(spec: ElementwiseSpec): Primitive<NoParams> {
   defineAlu(spec.name, spec.alu);
