@@ -3,8 +3,9 @@
  * under core/primitives/. `bind` hands it to the innermost active trace.
  */
 import type { ShapedArray, Tracer } from "./tracer.ts";
-import type { LoweringRule } from "./compiler/lower.ts";
-import type { ReduceOp } from "./compiler/ir.ts";
+import type { LowerContext, Pos } from "./compiler/lower.ts";
+import type { Eqn } from "./jaxpr.ts";
+import type { IRNode, ReduceOp } from "./compiler/ir.ts";
 
 // Params are plain, immutable data (numbers, strings, arrays, jaxprs); rules read them by name.
 // A primitive declares their type beside it (`definePrimitive<ScanParams>({...})`), so its
@@ -25,6 +26,8 @@ export class UndefinedPrimal {
 
 export type JvpRule<P = Params> = Rule<(primals: Tracer[], tangents: Tracer[], params: P) => [Tracer[], (Tracer | null)[]]>;
 export type TransposeRule<P = Params> = Rule<(cts: (Tracer | null)[], args: (Tracer | UndefinedPrimal)[], params: P) => (Tracer | null)[]>;
+/** A lowering rule that reads its equation's params as the primitive's params type. */
+export type LowerRule<P = Params> = Rule<(ctx: Omit<LowerContext, "eqn"> & { eqn: Omit<Eqn, "params"> & { params: P } }, pos: Pos) => IRNode>;
 export type BatchRule<P = Params> = Rule<(vals: Tracer[], dims: (number | null)[], params: P, axisSize: number) => [Tracer[], (number | null)[]]>;
 
 /** A primitive whose params have type `P`. */
@@ -42,7 +45,7 @@ export interface Primitive<P = Params> {
    * ops become ALU nodes, movement ops index remapping. Primitives with a rule fuse with
    * their neighbours under jit and run eagerly as one-equation kernels on every backend.
    */
-  lower?: LoweringRule;
+  lower?: LowerRule<P>;
   /** Each output element depends only on the same element of every input (what a product's epilogue may run). */
   pointwise?: boolean;
   /**

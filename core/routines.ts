@@ -92,9 +92,9 @@ export function isRoutine(name: string): name is RoutineName {
 }
 
 /** One call of a routine: what it computes, on what types. */
-export type RoutineCall = {
-  [R in RoutineName]: { readonly routine: R; readonly params: RoutineParams[R]; readonly inAvals: ShapedArray[]; readonly outAvals: ShapedArray[] };
-}[RoutineName];
+export type RoutineCall<N extends RoutineName = RoutineName> = {
+  [R in N]: { readonly routine: R; readonly params: RoutineParams[R]; readonly inAvals: ShapedArray[]; readonly outAvals: ShapedArray[] };
+}[N];
 
 /** The call of routine `name` (a primitive's name), or an error naming what has neither a kernel nor a routine. */
 export function routineCall(name: string, params: object, inAvals: ShapedArray[], outAvals: ShapedArray[]): RoutineCall {

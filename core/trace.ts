@@ -43,15 +43,19 @@ export function withNewMain<T>(traceType: { new (main: MainTrace): Trace; readon
   }
 }
 
-export function bind(prim: Primitive, args: Tracer[], params: Params = {}): Tracer[] {
+/** A primitive's params as a bind argument, optional where it needs none. NoInfer: the primitive alone fixes P. */
+type ParamsArg<P> = Record<string, never> extends P ? [params?: NoInfer<P>] : [params: NoInfer<P>];
+
+/** Applies `prim` to `args` in the innermost trace; params are checked against the primitive's params type. */
+export function bind<P extends Params>(prim: Primitive<P>, args: Tracer[], ...[params]: ParamsArg<P>): Tracer[] {
   const top = findTopTrace(args);
   const tracers = args.map((a) => fullRaise(top, a));
-  const outs = top.processPrimitive(prim, tracers, params);
+  const outs = top.processPrimitive(prim, tracers, params ?? {});
   return outs.map((o) => o.fullLower());
 }
 
-export function bind1(prim: Primitive, args: Tracer[], params: Params = {}): Tracer {
-  return bind(prim, args, params)[0];
+export function bind1<P extends Params>(prim: Primitive<P>, args: Tracer[], ...params: ParamsArg<P>): Tracer {
+  return bind(prim, args, ...params)[0];
 }
 
 let evalTrace: Trace | undefined;

@@ -4,6 +4,9 @@ import { tree, type Tracer } from "../index.ts";
 import type { TypedArray } from "../core/dtype.ts";
 import { fromTyped, type NDArray } from "../core/array.ts";
 import { onCpu, testBackend } from "./backend-under-test.ts";
+import { convOutShape, type ConvParams } from "../core/primitives/conv.ts";
+import { convGeneralDilatedLoop } from "../core/backends/cpu/routines/conv.ts";
+import { sizeOf } from "../core/shape.ts";
 
 function largestGap(x: TypedArray, y: TypedArray): number {
   let m = 0;
@@ -106,4 +109,63 @@ export function fdGrad(f: (x: Tracer) => Tracer, x: Tracer, eps = 1e-6): NDArray
     }
     return fromTyped(g, x.shape, "float64", "cpu");
   });
+}
+
+/** Conv params: stride 1, `pad` on both sides of both axes, no dilation, one group, unless `over` says otherwise. */
+export function convParams(pad: number, over: Partial<ConvParams> = {}): ConvParams {
+  return {
+    strides: [1, 1],
+    padding: [
+      [pad, pad],
+      [pad, pad],
+    ],
+    lhsDilation: [1, 1],
+    rhsDilation: [1, 1],
+    groups: 1,
+    ...over,
+  };
+}
+
+/** Values in [-2, 2) from a small LCG: property tests pick the seed, and the data need not shrink. */
+export function lcgData<D extends FloatDType>(dtype: D, length: number, seed: number): FloatArrayOf<D> {
+  let s = seed >>> 0 || 1;
+  const out = floatArray(dtype, length);
+  for (let i = 0; i < length; i++) out[i] = ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32) * 4 - 2;
+  return out;
+}
+
+type FloatDType = "float32" | "float64";
+type FloatArrayOf<D extends FloatDType> = D extends "float32" ? Float32Array : Float64Array;
+
+function floatArray<D extends FloatDType>(dtype: D, length: number): FloatArrayOf<D> {
+  // TypeScript does not narrow D by the comparison; the branch makes the array D names.
+  return (dtype === "float32" ? new Float32Array(length) : new Float64Array(length)) as FloatArrayOf<D>;
+}
+
+/**
+ * A convolution of LCG operands (seeds `seeds`) and the JavaScript convolution's result in
+ * float64 (`want`), for holding a CPU kernel against; `output()` is a fresh NaN-filled output
+ * for the kernel. Null where the window is larger than the padded input.
+ */
+export function convProblem<D extends FloatDType>(lhsShape: number[], rhsShape: number[], p: ConvParams, dtype: D, seeds: [number, number]) {
+  const la = { shape: lhsShape, dtype };
+  const ra = { shape: rhsShape, dtype };
+  let shape: number[];
+  try {
+    shape = convOutShape(la, ra, p);
+  } catch {
+    return null;
+  }
+  const oa = { shape, dtype };
+  const size = sizeOf(shape);
+  const x = lcgData(dtype, sizeOf(lhsShape), seeds[0]);
+  const w = lcgData(dtype, sizeOf(rhsShape), seeds[1]);
+  const want = new Float64Array(size);
+  convGeneralDilatedLoop(x, w, want, p, la, ra, oa);
+  const output = (): FloatArrayOf<D> => {
+    const out = floatArray(dtype, size);
+    out.fill(NaN);
+    return out;
+  };
+  return { la, ra, oa, x, w, want, output };
 }

@@ -35,15 +35,14 @@ interface CheckpointParams {
   linear?: boolean[];
 }
 
-export const checkpointP: Primitive = definePrimitive({
+export const checkpointP: Primitive<CheckpointParams> = definePrimitive<CheckpointParams>({
   name: "checkpoint",
-  abstractEval: (_avals, p) => (p as CheckpointParams).body.jaxpr.outAvals,
+  abstractEval: (_avals, p) => p.body.jaxpr.outAvals,
   evaluate(args, p) {
     const owned = new Set(args);
-    return runBody((p as CheckpointParams).body, args).map((o) => ownArray(o, owned));
+    return runBody(p.body, args).map((o) => ownArray(o, owned));
   },
-  jvp(primals, tangents, params) {
-    const p = params as CheckpointParams;
+  jvp(primals, tangents, p) {
     const nonzeros = tangents.map((t) => !isZeroTangent(t));
     const outNz = nonzeroOutputs(p.body, nonzeros);
     const plan = cached(p.body, "checkpoint-jvp", [nonzeros, p.name], () => rematPlan(p.body, p.policy, nonzeros, outNz));
@@ -55,8 +54,7 @@ export const checkpointP: Primitive = definePrimitive({
     let k = 0;
     return [outs.slice(0, nOut), outNz.map((nz) => (nz ? touts[k++] : null))];
   },
-  transpose(cts, args, params) {
-    const p = params as CheckpointParams;
+  transpose(cts, args, p) {
     const linear = p.linear ?? args.map((a) => a instanceof UndefinedPrimal);
     const outAvals = p.body.jaxpr.outAvals;
     const full = cts.map((c, i) => c ?? zeros([...outAvals[i].shape], { dtype: outAvals[i].dtype }));
@@ -66,8 +64,7 @@ export const checkpointP: Primitive = definePrimitive({
     let k = 0;
     return args.map((a, i) => (!linear[i] ? null : a instanceof UndefinedPrimal ? outs[k++] : (k++, null)));
   },
-  batch(vals, dims, params, size) {
-    const p = params as CheckpointParams;
+  batch(vals, dims, p, size) {
     const b = batchJaxpr(
       p.body,
       size,

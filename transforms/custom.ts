@@ -5,7 +5,7 @@
 import { asArray } from "../core/convert.ts";
 import { definePrimitive, UndefinedPrimal, type Primitive } from "../core/primitive.ts";
 import { bind } from "../core/trace.ts";
-import type { Tracer } from "../core/tracer.ts";
+import type { ShapedArray, Tracer } from "../core/tracer.ts";
 import { flatten, unflatten, type PyTree, type TreeDef } from "../core/tree.ts";
 import { zeros, zerosLike } from "../core/np/creation.ts";
 import { traceToJaxpr } from "../core/jaxpr.ts";
@@ -15,15 +15,21 @@ interface CallParams {
   f: (xs: Tracer[]) => Tracer[];
   fwd: (xs: Tracer[]) => [Tracer[], unknown];
   bwd: (res: unknown, cts: Tracer[]) => Tracer[];
-  outAvals: { shape: number[]; dtype: string }[];
+  outAvals: ShapedArray[];
 }
 
-export const customVjpCallP: Primitive = definePrimitive({
+interface LinParams {
+  bwd: CallParams["bwd"];
+  res: unknown;
+  outAvals: ShapedArray[];
+}
+
+export const customVjpCallP: Primitive<CallParams> = definePrimitive<CallParams>({
   name: "custom_vjp_call",
-  abstractEval: (_avals, p) => (p as CallParams).outAvals as never,
-  inline: (args, p) => (p as CallParams).f(args),
+  abstractEval: (_avals, p) => p.outAvals,
+  inline: (args, p) => p.f(args),
   jvp(primals, tangents, p) {
-    const { fwd, bwd } = p as CallParams;
+    const { fwd, bwd } = p;
     const [outs, res] = fwd(primals);
     const touts = bind(customLinP, tangents, { bwd, res, outAvals: outs.map((o) => o.aval) });
     return [outs, touts];
@@ -31,7 +37,7 @@ export const customVjpCallP: Primitive = definePrimitive({
 });
 
 /** The linear map whose transpose is the user's bwd; it has no forward evaluation. */
-export const customLinP: Primitive = definePrimitive({
+export const customLinP: Primitive<LinParams> = definePrimitive<LinParams>({
   name: "custom_lin",
   abstractEval: (_avals, p) => p.outAvals,
   evaluate: () => {
@@ -39,7 +45,7 @@ export const customLinP: Primitive = definePrimitive({
   },
   transpose(cts, args, { bwd, res, outAvals }) {
     const full = cts.map((c, i) => c ?? zeros([...outAvals[i].shape], { dtype: outAvals[i].dtype }));
-    const ins = bwd(res, full) as Tracer[];
+    const ins = bwd(res, full);
     return args.map((a, i) => (a instanceof UndefinedPrimal ? ins[i] : null));
   },
 });

@@ -17,7 +17,16 @@ import { fusionEnabled, runFused } from "../core/compiler/index.ts";
 import { flatOutputs } from "./jvp.ts";
 import { checkOptions } from "../core/options.ts";
 
-export const jitCallP: Primitive = definePrimitive({
+export interface JitCallParams {
+  /** The traced program; its constants are the call's first `numConsts` operands. */
+  jaxpr: Jaxpr;
+  numConsts: number;
+  name: string;
+  /** Operands the program is linear in (the tangent half of a call under grad). */
+  linear?: boolean[];
+}
+
+export const jitCallP: Primitive<JitCallParams> = definePrimitive<JitCallParams>({
   name: "jit_call",
   abstractEval: (_avals, { jaxpr }) => jaxpr.outAvals,
   inline: (args, { jaxpr, numConsts }) => {
@@ -45,7 +54,7 @@ export const jitCallP: Primitive = definePrimitive({
   },
   transpose(cts, args, p) {
     const body = asBody(p.jaxpr);
-    const linear: boolean[] = p.linear ?? args.map((a) => a instanceof UndefinedPrimal);
+    const linear = p.linear ?? args.map((a) => a instanceof UndefinedPrimal);
     const outAvals = body.jaxpr.outAvals;
     const full = cts.map((c, i) => c ?? zeros([...outAvals[i].shape], { dtype: outAvals[i].dtype }));
     const known = args.filter((_, i) => !linear[i]) as Tracer[];

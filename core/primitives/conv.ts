@@ -11,8 +11,8 @@ import { fmtShape } from "../shape.ts";
 import { bind1 } from "../trace.ts";
 import type { ShapedArray, Tracer } from "../tracer.ts";
 import { add } from "./elementwise.ts";
-import { moveaxis, reshape, rev, transpose } from "./shape.ts";
-import { zerosLike } from "../np/creation.ts";
+import { broadcastInDim, moveaxis, reshape, rev, transpose } from "./shape.ts";
+import { scalar } from "../array.ts";
 
 export type { ConvParams } from "../routines.ts";
 import type { ConvParams } from "../routines.ts";
@@ -71,7 +71,7 @@ export const convGeneralDilatedP: Primitive<ConvParams> = definePrimitive<ConvPa
     const parts: Tracer[] = [];
     if (!isZeroTangent(tl)) parts.push(bind1(convGeneralDilatedP, [tl, r], params));
     if (!isZeroTangent(tr)) parts.push(bind1(convGeneralDilatedP, [l, tr], params));
-    return [[y], [parts.length === 0 ? zerosLike(y) : parts.length === 1 ? parts[0] : add(parts[0], parts[1])]];
+    return [[y], [parts.length === 0 ? broadcastInDim(scalar(0, y.dtype), y.shape, []) : parts.length === 1 ? parts[0] : add(parts[0], parts[1])]];
   },
   transpose([ct], [l, r], p) {
     if (l instanceof UndefinedPrimal && r instanceof UndefinedPrimal) throw new Error("conv_general_dilated: transpose needs one constant operand (it is bilinear, not linear in both)");

@@ -2,15 +2,17 @@
  * Gather and scatter along one axis: `take` (x[..., idx, ...]) and its transpose
  * `scatter_add`. Out-of-range indices are clamped to the axis, as XLA's gather clamps.
  */
-import { isInt } from "../dtype.ts";
+import { isInt, typedArrayFor, type DType } from "../dtype.ts";
+import { fromTyped } from "../array.ts";
 import { definePrimitive, UndefinedPrimal, type Primitive } from "../primitive.ts";
 import type { RoutineParams } from "../routines.ts";
-import { fmtShape } from "../shape.ts";
+import { fmtShape, sizeOf } from "../shape.ts";
 import { bind1 } from "../trace.ts";
 import type { ShapedArray, Tracer } from "../tracer.ts";
-import { bdimToFront, moveaxis, reshape } from "./shape.ts";
+import { bdimToFront, broadcastInDim, moveaxis, reshape } from "./shape.ts";
 import { posFromDims } from "../compiler/lower.ts";
-import * as np from "../np.ts";
+import { add, max, min, mul } from "./elementwise.ts";
+import { fillLike } from "./elementwise/define.ts";
 
 function checkIndices(name: string, idx: ShapedArray): void {
   if (!isInt(idx.dtype)) throw new Error(`${name}: indices must be int32 or uint32, got ${idx.dtype}`);
@@ -20,7 +22,9 @@ function takeShape(x: readonly number[], idx: readonly number[], axis: number): 
   return [...x.slice(0, axis), ...idx, ...x.slice(axis + 1)];
 }
 
-export const takeP: Primitive = definePrimitive({
+export type TakeParams = { axis: number };
+
+export const takeP: Primitive<TakeParams> = definePrimitive<TakeParams>({
   name: "take",
   abstractEval([x, idx], { axis }) {
     checkIndices("take", idx);
@@ -30,7 +34,7 @@ export const takeP: Primitive = definePrimitive({
   },
   lower({ b, eqn, at }, pos) {
     const [xa, ia] = eqn.inputs.map((v) => v.aval);
-    const axis = eqn.params.axis as number;
+    const { axis } = eqn.params;
     const out = pos.dims();
     const m = ia.shape.length;
     const d = ia.dtype;
@@ -44,7 +48,8 @@ export const takeP: Primitive = definePrimitive({
   transpose([ct], [x, idx], { axis }) {
     if (idx instanceof UndefinedPrimal) throw new Error("take: indices cannot be linear");
     if (!ct) return [null, null];
-    return [scatterAdd(np.zeros([...x.aval.shape], { dtype: x.aval.dtype }), idx as Tracer, ct, axis), null];
+    const { shape, dtype } = x.aval;
+    return [scatterAdd(fromTyped(typedArrayFor(dtype, sizeOf(shape)), shape, dtype), idx as Tracer, ct, axis), null];
   },
   batch([x, idx], [dx, di], { axis }, size) {
     if (di === null) return [[take(moveaxis(x, dx!, 0), idx, axis + 1)], [0]];
@@ -62,9 +67,10 @@ function mergeBatchIntoAxis(xb: Tracer, ib: Tracer, axis: number, size: number):
   const moved = moveaxis(xb, 0, axis);
   const n = xb.shape[axis + 1];
   const merged = reshape(moved, [...moved.shape.slice(0, axis), size * n, ...moved.shape.slice(axis + 2)]);
-  const clamped = np.clip(ib, 0, n - 1);
-  const offsets = np.reshape(np.mul(np.arange(size, undefined, 1, { dtype: ib.dtype }), n), [size, ...ib.shape.slice(1).map(() => 1)]);
-  return [merged, np.add(clamped, offsets)];
+  const clamped = min(max(ib, fillLike(ib, 0)), fillLike(ib, n - 1));
+  const batchIndex = iota(size, ib.dtype);
+  const offsets = reshape(mul(batchIndex, fillLike(batchIndex, n)), [size, ...ib.shape.slice(1).map(() => 1)]);
+  return [merged, add(clamped, broadcastInDim(offsets, ib.shape, [...ib.shape.keys()]))];
 }
 
 export const scatterAddP: Primitive<RoutineParams["scatter_add"]> = definePrimitive<RoutineParams["scatter_add"]>({
@@ -95,6 +101,13 @@ export const scatterAddP: Primitive<RoutineParams["scatter_add"]> = definePrimit
     return [[moveaxis(unmerged, axis, 0)], [0]];
   },
 });
+
+/** [0, 1, ..., n - 1], a constant as np.arange makes it. */
+export function iota(n: number, dtype: DType): Tracer {
+  const data = typedArrayFor(dtype, n);
+  for (let i = 0; i < n; i++) data[i] = i;
+  return fromTyped(data, [n], dtype);
+}
 
 export function take(x: Tracer, idx: Tracer, axis: number): Tracer {
   return bind1(takeP, [x, idx], { axis });

@@ -15,17 +15,22 @@
  * pivot, `det` returns 0, `log_abs_det` -inf and `det_sign` 0 (NumPy raises LinAlgError
  * for solve/inv instead). Nearly singular matrices give large, inaccurate values, as in NumPy.
  */
-import { isFloat } from "../dtype.ts";
+import { isFloat, typedArrayFor, type DType } from "../dtype.ts";
+import { fromTyped, scalar } from "../array.ts";
 import { definePrimitive, UndefinedPrimal, type Primitive } from "../primitive.ts";
+import type { RoutineParams } from "../routines.ts";
 import { fmtShape, shapeEq } from "../shape.ts";
 import { bind1 } from "../trace.ts";
 import type { ShapedArray, Tracer } from "../tracer.ts";
-import * as np from "../np.ts";
-import { bdimToFront, moveaxis, slice } from "./shape.ts";
-
-// ---------------------------------------------------------------- float64 kernels on one matrix
+import { bdimToFront, broadcastInDim, concatenate, moveaxis, slice, transpose } from "./shape.ts";
+import { mul, sub } from "./elementwise.ts";
+import { reduceSum } from "./reduce.ts";
+import { dotGeneral } from "./dot.ts";
 
 // ---------------------------------------------------------------- shape checks and helpers
+
+/** The linalg primitives take no params. */
+type NoParams = RoutineParams["expm"];
 
 function checkSquare(name: string, a: ShapedArray): number {
   const r = a.shape.length;
@@ -39,19 +44,37 @@ const checkSameType = (name: string, a: ShapedArray, b: ShapedArray) => {
 };
 
 /** The transpose of each matrix in a stack. */
-const mT = (x: Tracer) => np.swapaxes(x, -1, -2);
+function mT(x: Tracer): Tracer {
+  const perm = [...x.shape.keys()];
+  perm.splice(-2, 2, x.ndim - 1, x.ndim - 2);
+  return transpose(x, perm);
+}
+
+/** The n x n identity matrix, a constant. */
+function identity(n: number, dtype: DType): Tracer {
+  const data = typedArrayFor(dtype, n * n);
+  for (let i = 0; i < n; i++) data[i * n + i] = 1;
+  return fromTyped(data, [n, n], dtype);
+}
 
 /** Trace of each matrix, with ops that transpose (mask by the identity, then sum). */
 function trace(x: Tracer): Tracer {
-  const n = x.shape[x.ndim - 1];
-  return np.sum(np.mul(x, np.eye(n, n, { dtype: x.dtype })), { axis: [-2, -1] });
+  const r = x.ndim;
+  const eye = broadcastInDim(identity(x.shape[r - 1], x.dtype), x.shape, [r - 2, r - 1]);
+  return reduceSum(mul(x, eye), [r - 2, r - 1]);
 }
 
 /** [[a, e], [0, a]] for stacks of n x n matrices: its exponential holds L(a, e) top right. */
 function blockUpper(a: Tracer, e: Tracer): Tracer {
-  const top = np.concatenate([a, e], { axis: -1 });
-  const bottom = np.concatenate([np.zerosLike(a), a], { axis: -1 });
-  return np.concatenate([top, bottom], { axis: -2 });
+  const top = concatenate([a, e], a.ndim - 1);
+  const bottom = concatenate([broadcastInDim(scalar(0, a.dtype), a.shape, []), a], a.ndim - 1);
+  return concatenate([top, bottom], a.ndim - 2);
+}
+
+/** The matrix product of two stacks with the same batch axes. */
+function matmul(a: Tracer, b: Tracer): Tracer {
+  const batch = [...Array(a.ndim - 2).keys()];
+  return dotGeneral(a, b, { contracting: [[a.ndim - 1], [b.ndim - 2]], batch: [batch, batch] });
 }
 
 function topRight(x: Tracer, n: number): Tracer {
@@ -71,7 +94,7 @@ const frontBatch =
 
 // ---------------------------------------------------------------- expm
 
-export const expmP: Primitive = definePrimitive({
+export const expmP: Primitive<NoParams> = definePrimitive<NoParams>({
   name: "expm",
   abstractEval([a]) {
     checkSquare("expm", a);
@@ -85,7 +108,7 @@ export const expm = (a: Tracer): Tracer => bind1(expmP, [a]);
 
 // ---------------------------------------------------------------- expm_frechet
 
-export const expmFrechetP: Primitive = definePrimitive({
+export const expmFrechetP: Primitive<NoParams> = definePrimitive<NoParams>({
   name: "expm_frechet",
   abstractEval([a, e]) {
     checkSquare("expm_frechet", a);
@@ -110,7 +133,7 @@ export const expmFrechet = (a: Tracer, e: Tracer): Tracer => bind1(expmFrechetP,
 
 // ---------------------------------------------------------------- solve
 
-export const solveP: Primitive = definePrimitive({
+export const solveP: Primitive<NoParams> = definePrimitive<NoParams>({
   name: "solve",
   abstractEval([a, b]) {
     const n = checkSquare("solve", a);
@@ -124,7 +147,7 @@ export const solveP: Primitive = definePrimitive({
   // dX = A^-1 (dB - dA X): linear in (dA, dB) with A and X held as constants.
   jvp([a, b], [da, db]) {
     const x = solve(a, b);
-    return [[x], [solve(a, np.sub(db, np.matmul(da, x)))]];
+    return [[x], [solve(a, sub(db, matmul(da, x)))]];
   },
   transpose([ct], [a, b]) {
     if (a instanceof UndefinedPrimal) throw new Error("solve: not linear in A (the matrix); it can only be transposed in the right-hand side B");
@@ -139,8 +162,8 @@ export const solve = (a: Tracer, b: Tracer): Tracer => bind1(solveP, [a, b]);
 // ---------------------------------------------------------------- det, log_abs_det, det_sign
 
 /** A primitive mapping each matrix of a stack to a scalar computed from its LU factors. */
-function luScalar(name: string, jvp: Primitive["jvp"]): Primitive {
-  const p: Primitive = definePrimitive({
+function luScalar(name: string, jvp: Primitive<NoParams>["jvp"]): Primitive<NoParams> {
+  const p: Primitive<NoParams> = definePrimitive<NoParams>({
     name,
     abstractEval([a]) {
       checkSquare(name, a);
@@ -154,14 +177,14 @@ function luScalar(name: string, jvp: Primitive["jvp"]): Primitive {
 
 // d det(A) = det(A) tr(A^-1 dA) (Jacobi's formula); the tangent path is solve (linear in its
 // second argument), the identity mask, a sum and a product with the primal det.
-export const detP: Primitive = luScalar("det", ([a], [da]) => {
+export const detP: Primitive<NoParams> = luScalar("det", ([a], [da]) => {
   const d = det(a);
-  return [[d], [np.mul(d, trace(solve(a, da)))]];
+  return [[d], [mul(d, trace(solve(a, da)))]];
 });
 
-export const logAbsDetP: Primitive = luScalar("log_abs_det", ([a], [da]) => [[logAbsDet(a)], [trace(solve(a, da))]]);
+export const logAbsDetP: Primitive<NoParams> = luScalar("log_abs_det", ([a], [da]) => [[logAbsDet(a)], [trace(solve(a, da))]]);
 
-export const detSignP: Primitive = luScalar(
+export const detSignP: Primitive<NoParams> = luScalar(
   "det_sign",
   "zero", // piecewise constant
 );

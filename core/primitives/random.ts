@@ -4,14 +4,14 @@
  * Every random function in core/random.ts reduces to this one bijection of (key, counter),
  * so the same key gives the same bits on every backend and under every transformation.
  */
-import { definePrimitive, type Params, type Primitive } from "../primitive.ts";
+import { definePrimitive, type Primitive } from "../primitive.ts";
+import type { RoutineParams } from "../routines.ts";
 import { broadcastShapes, fmtShape, shapeEq } from "../shape.ts";
 import { bind } from "../trace.ts";
 import type { Tracer } from "../tracer.ts";
-import { bdimToFront } from "./shape.ts";
-import { broadcastTo } from "../np/math.ts";
+import { bdimToFront, broadcastInDim } from "./shape.ts";
 
-export const threefry2x32P: Primitive = definePrimitive({
+export const threefry2x32P: Primitive<RoutineParams["threefry2x32"]> = definePrimitive<RoutineParams["threefry2x32"]>({
   name: "threefry2x32",
   abstractEval(avals) {
     if (avals.length !== 4) throw new Error(`threefry2x32: expected 4 operands (k0, k1, x0, x1), got ${avals.length}`);
@@ -25,7 +25,7 @@ export const threefry2x32P: Primitive = definePrimitive({
   // Random bits carry no derivative.
   jvp: "zero",
   // Elementwise, but with two outputs, so elementwiseBatch (one output) does not fit.
-  batch(vals: Tracer[], dims: (number | null)[], params: Params, size: number) {
+  batch(vals, dims, params, size) {
     const d0 = dims[0];
     if (d0 !== null && dims.every((d) => d === d0)) return [bind(threefry2x32P, vals, params), [d0, d0]];
     return [
@@ -50,7 +50,13 @@ export function threefry2x32(k0: Tracer, k1: Tracer, x0: Tracer, x1: Tracer): [T
   const shape = broadcastShapes("threefry2x32", ...ops.map((o) => o.shape));
   const [y0, y1] = bind(
     threefry2x32P,
-    ops.map((o) => broadcastTo(o, shape)),
+    ops.map((o) =>
+      broadcastInDim(
+        o,
+        shape,
+        o.shape.map((_, i) => i + shape.length - o.ndim),
+      ),
+    ),
   );
   return [y0, y1];
 }

@@ -1,11 +1,13 @@
 /** Reductions over a set of axes: sum, max, min, prod, and argmax / argmin along one axis. */
-import type { DType } from "../dtype.ts";
-import { definePrimitive, type Params, type Primitive } from "../primitive.ts";
+import { isFloat, type DType } from "../dtype.ts";
+import { definePrimitive, type Primitive } from "../primitive.ts";
+import type { RoutineParams } from "../routines.ts";
 import { fmtShape } from "../shape.ts";
 import { bind1 } from "../trace.ts";
 import type { ShapedArray, Tracer } from "../tracer.ts";
 import { broadcastInDim } from "./shape.ts";
-import * as np from "../np.ts";
+import { convertElementType, div, eq, mul, select } from "./elementwise.ts";
+import { fillLike } from "./elementwise/define.ts";
 
 function reducedAval(name: string, x: ShapedArray, axes: number[], dtype: DType = x.dtype): ShapedArray {
   if (!axes.every((a, i) => Number.isInteger(a) && a >= 0 && a < x.shape.length && (i === 0 || a > axes[i - 1]))) {
@@ -14,11 +16,14 @@ function reducedAval(name: string, x: ShapedArray, axes: number[], dtype: DType 
   return { shape: x.shape.filter((_, i) => !axes.includes(i)), dtype };
 }
 
+/** The axes a reduction folds (sorted, unique). */
+export type ReduceParams = { axes: number[] };
+
 const axesBatch =
-  (prim: () => Primitive) =>
-  ([x]: Tracer[], [d]: (number | null)[], params: Params): [Tracer[], (number | null)[]] => {
-    const axes = (params.axes as number[]).map((a) => (a >= d! ? a + 1 : a));
-    const outDim = d! - (params.axes as number[]).filter((a) => a < d!).length;
+  (prim: () => Primitive<ReduceParams>) =>
+  ([x]: Tracer[], [d]: (number | null)[], params: ReduceParams): [Tracer[], (number | null)[]] => {
+    const axes = params.axes.map((a) => (a >= d! ? a + 1 : a));
+    const outDim = d! - params.axes.filter((a) => a < d!).length;
     return [[bind1(prim(), [x], { ...params, axes })], [outDim]];
   };
 
@@ -28,7 +33,7 @@ export function expandReduced(y: Tracer, shape: readonly number[], axes: readonl
   return broadcastInDim(y, shape, kept);
 }
 
-export const reduceSumP: Primitive = definePrimitive({
+export const reduceSumP: Primitive<ReduceParams> = definePrimitive<ReduceParams>({
   name: "reduce_sum",
   reduceOp: "sum",
   abstractEval: ([x], { axes }) => {
@@ -41,16 +46,16 @@ export const reduceSumP: Primitive = definePrimitive({
 });
 
 const maxMinJvp =
-  (self: () => Primitive) =>
-  ([x]: Tracer[], [t]: Tracer[], params: Params): [Tracer[], Tracer[]] => {
+  (self: () => Primitive<ReduceParams>) =>
+  ([x]: Tracer[], [t]: Tracer[], params: ReduceParams): [Tracer[], Tracer[]] => {
     const y = bind1(self(), [x], params);
     // Ties share the tangent equally, as in JAX.
-    const mask = np.astype(np.equal(x, expandReduced(y, x.shape, params.axes)), t.dtype);
+    const mask = convertElementType(eq(x, expandReduced(y, x.shape, params.axes)), t.dtype);
     const count = reduceSum(mask, params.axes);
-    return [[y], [np.div(reduceSum(np.mul(t, mask), params.axes), count)]];
+    return [[y], [trueDivide(reduceSum(mul(t, mask), params.axes), count)]];
   };
 
-export const reduceMaxP: Primitive = definePrimitive({
+export const reduceMaxP: Primitive<ReduceParams> = definePrimitive<ReduceParams>({
   name: "reduce_max",
   reduceOp: "max",
   abstractEval: ([x], { axes }) => [reducedAval("reduce_max", x, axes)],
@@ -58,7 +63,7 @@ export const reduceMaxP: Primitive = definePrimitive({
   batch: axesBatch(() => reduceMaxP),
 });
 
-export const reduceMinP: Primitive = definePrimitive({
+export const reduceMinP: Primitive<ReduceParams> = definePrimitive<ReduceParams>({
   name: "reduce_min",
   reduceOp: "min",
   abstractEval: ([x], { axes }) => [reducedAval("reduce_min", x, axes)],
@@ -66,24 +71,36 @@ export const reduceMinP: Primitive = definePrimitive({
   batch: axesBatch(() => reduceMinP),
 });
 
-export const reduceProdP: Primitive = definePrimitive({
+export const reduceProdP: Primitive<ReduceParams> = definePrimitive<ReduceParams>({
   name: "reduce_prod",
   reduceOp: "prod",
   abstractEval: ([x], { axes }) => [reducedAval("reduce_prod", x, axes)],
   jvp([x], [t], { axes }) {
     // d prod / d x_i = product of the others, computed without dividing by zero.
-    const isZero = np.equal(x, 0);
-    const nonzero = np.where(isZero, 1, x);
+    const isZero = eq(x, fillLike(x, 0));
+    const nonzero = select(isZero, fillLike(x, 1), x);
     const pnz = expandReduced(reduceProd(nonzero, axes), x.shape, axes);
-    const zeros = expandReduced(reduceSum(np.astype(isZero, "int32"), axes), x.shape, axes);
-    const others = np.where(isZero, np.where(np.equal(zeros, 1), pnz, 0), np.where(np.equal(zeros, 0), np.div(pnz, nonzero), 0));
-    return [[reduceProd(x, axes)], [reduceSum(np.mul(t, others), axes)]];
+    const zeros = expandReduced(reduceSum(convertElementType(isZero, "int32"), axes), x.shape, axes);
+    const oneZero = orZero(eq(zeros, fillLike(zeros, 1)), pnz);
+    const noZero = orZero(eq(zeros, fillLike(zeros, 0)), trueDivide(pnz, nonzero));
+    // Integer products divide in float32 (NumPy's true division), so the tangent is float32.
+    const others = select(isZero, convertElementType(oneZero, noZero.dtype), noZero);
+    return [[reduceProd(x, axes)], [reduceSum(mul(convertElementType(t, others.dtype), others), axes)]];
   },
   batch: axesBatch(() => reduceProdP),
 });
 
-const argPrim = (name: string): Primitive => {
-  const p: Primitive = definePrimitive({
+/** a where `keep`, else 0. */
+const orZero = (keep: Tracer, a: Tracer) => select(keep, a, fillLike(a, 0));
+
+/** a / b, in float32 for integers as NumPy's true division. */
+function trueDivide(a: Tracer, b: Tracer): Tracer {
+  const f = isFloat(a.dtype) ? a.dtype : "float32";
+  return div(convertElementType(a, f), convertElementType(b, f));
+}
+
+const argPrim = (name: "argmax" | "argmin"): Primitive<RoutineParams[typeof name]> => {
+  const p: Primitive<RoutineParams[typeof name]> = definePrimitive<RoutineParams[typeof name]>({
     name,
     abstractEval([x], { axis }) {
       if (!(axis >= 0 && axis < x.shape.length)) throw new Error(`${name}: axis ${axis} out of range for ${fmtShape(x.shape)}`);

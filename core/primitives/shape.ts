@@ -2,7 +2,7 @@
  * Shape primitives: reshape, transpose, broadcastInDim, slice, pad, concatenate, rev.
  * All are linear, so each JVP applies the primitive to the tangent.
  */
-import { definePrimitive, UndefinedPrimal, type Primitive } from "../primitive.ts";
+import { definePrimitive, UndefinedPrimal, type Params, type Primitive } from "../primitive.ts";
 import { fmtShape, isPermutation, shapeEq, sizeOf } from "../shape.ts";
 import { bind1 } from "../trace.ts";
 import type { Tracer, ShapedArray } from "../tracer.ts";
@@ -12,11 +12,20 @@ import { reduceSum } from "./reduce.ts";
 import { posFromDims, posFromFlat } from "../compiler/lower.ts";
 import type { IRNode } from "../compiler/ir.ts";
 
-const linearJvp = (prim: () => Primitive) => (primals: Tracer[], tangents: Tracer[], params: Record<string, unknown>) =>
-  [[bind1(prim(), primals, params)], [bind1(prim(), tangents, params)]] as [Tracer[], Tracer[]];
+const linearJvp =
+  <P extends Params>(prim: () => Primitive<P>) =>
+  (primals: Tracer[], tangents: Tracer[], params: P): [Tracer[], Tracer[]] => [[bind1(prim(), primals, params)], [bind1(prim(), tangents, params)]];
+
+export type ReshapeParams = { newShape: number[] };
+export type TransposeParams = { perm: number[] };
+export type BroadcastInDimParams = { shape: number[]; broadcastDimensions: number[] };
+export type SliceParams = { start: number[]; limit: number[]; strides: number[] };
+export type PadParams = { config: [number, number, number][] };
+export type ConcatenateParams = { axis: number };
+export type RevParams = { axes: number[] };
 
 // ---------------------------------------------------------------- reshape
-export const reshapeP: Primitive = definePrimitive({
+export const reshapeP: Primitive<ReshapeParams> = definePrimitive<ReshapeParams>({
   name: "reshape",
   abstractEval([x], { newShape }) {
     if (sizeOf(newShape) !== sizeOf(x.shape)) throw new Error(`reshape: cannot reshape ${fmtShape(x.shape)} (size ${sizeOf(x.shape)}) into ${fmtShape(newShape)}`);
@@ -37,14 +46,14 @@ export function reshape(x: Tracer, newShape: readonly number[]): Tracer {
 }
 
 // ---------------------------------------------------------------- transpose
-export const transposeP: Primitive = definePrimitive({
+export const transposeP: Primitive<TransposeParams> = definePrimitive<TransposeParams>({
   name: "transpose",
   abstractEval([x], { perm }) {
     if (!isPermutation(perm, x.shape.length)) throw new Error(`transpose: axes ${JSON.stringify(perm)} are not a permutation of the ${x.shape.length} axes of ${fmtShape(x.shape)}`);
-    return [{ shape: perm.map((p: number) => x.shape[p]), dtype: x.dtype }];
+    return [{ shape: perm.map((p) => x.shape[p]), dtype: x.dtype }];
   },
   lower({ b, eqn, at }, pos) {
-    const perm = eqn.params.perm as number[];
+    const { perm } = eqn.params;
     const out = pos.dims();
     const dims = new Array<IRNode>(perm.length);
     perm.forEach((p, i) => (dims[p] = out[i]));
@@ -53,7 +62,7 @@ export const transposeP: Primitive = definePrimitive({
   jvp: linearJvp(() => transposeP),
   transpose: ([ct], _args, { perm }) => [ct && transpose(ct, invertPerm(perm))],
   batch([x], [d], { perm }) {
-    return [[transpose(moveaxis(x, d!, 0), [0, ...perm.map((p: number) => p + 1)])], [0]];
+    return [[transpose(moveaxis(x, d!, 0), [0, ...perm.map((p) => p + 1)])], [0]];
   },
 });
 
@@ -77,16 +86,16 @@ export function moveaxis(x: Tracer, from: number, to: number): Tracer {
 }
 
 // ---------------------------------------------------------------- broadcastInDim
-export const broadcastInDimP: Primitive = definePrimitive({
+export const broadcastInDimP: Primitive<BroadcastInDimParams> = definePrimitive<BroadcastInDimParams>({
   name: "broadcast_in_dim",
   abstractEval([x], { shape, broadcastDimensions: bd }) {
-    const ok = bd.length === x.shape.length && bd.every((d: number, i: number) => d >= 0 && d < shape.length && (x.shape[i] === 1 || x.shape[i] === shape[d]) && (i === 0 || d > bd[i - 1]));
+    const ok = bd.length === x.shape.length && bd.every((d, i) => d >= 0 && d < shape.length && (x.shape[i] === 1 || x.shape[i] === shape[d]) && (i === 0 || d > bd[i - 1]));
     if (!ok) throw new Error(`broadcast_in_dim: cannot broadcast ${fmtShape(x.shape)} to ${fmtShape(shape)} along dims ${JSON.stringify(bd)}`);
     return [{ shape, dtype: x.dtype }];
   },
   lower({ b, eqn, at }, pos) {
     const xs = eqn.inputs[0].aval.shape;
-    const bd = eqn.params.broadcastDimensions as number[];
+    const bd = eqn.params.broadcastDimensions;
     const out = pos.dims();
     return at(
       0,
@@ -105,7 +114,7 @@ export const broadcastInDimP: Primitive = definePrimitive({
     return [reshape(reduceSumAxes(ct, summed), xs)];
   },
   batch([x], [d], { shape, broadcastDimensions: bd }, size) {
-    return [[broadcastInDim(moveaxis(x, d!, 0), [size, ...shape], [0, ...bd.map((b: number) => b + 1)])], [0]];
+    return [[broadcastInDim(moveaxis(x, d!, 0), [size, ...shape], [0, ...bd.map((b) => b + 1)])], [0]];
   },
 });
 
@@ -119,7 +128,7 @@ function reduceSumAxes(x: Tracer, axes: number[]): Tracer {
 }
 
 // ---------------------------------------------------------------- slice
-export const sliceP: Primitive = definePrimitive({
+export const sliceP: Primitive<SliceParams> = definePrimitive<SliceParams>({
   name: "slice",
   abstractEval([x], { start, limit, strides }) {
     const r = x.shape.length;
@@ -133,7 +142,7 @@ export const sliceP: Primitive = definePrimitive({
     return [{ shape, dtype: x.dtype }];
   },
   lower({ b, eqn, at }, pos) {
-    const { start, strides } = eqn.params as { start: number[]; strides: number[] };
+    const { start, strides } = eqn.params;
     return at(
       0,
       posFromDims(
@@ -168,7 +177,7 @@ export function slice(x: Tracer, start: readonly number[], limit: readonly numbe
 }
 
 // ---------------------------------------------------------------- pad
-export const padP: Primitive = definePrimitive({
+export const padP: Primitive<PadParams> = definePrimitive<PadParams>({
   name: "pad",
   abstractEval([x, v], { config }) {
     if (v.shape.length !== 0 || v.dtype !== x.dtype) throw new Error(`pad: padding value must be a scalar of dtype ${x.dtype}, got ${v.dtype}${fmtShape(v.shape)}`);
@@ -184,7 +193,7 @@ export const padP: Primitive = definePrimitive({
   lower({ b, eqn, at }, pos) {
     const xs = eqn.inputs[0].aval.shape;
     const outShape = eqn.outs[0].aval.shape;
-    const config = eqn.params.config as [number, number, number][];
+    const { config } = eqn.params;
     const padValue = at(1, posFromDims(b, [], []));
     if (sizeOf(xs) === 0) return padValue;
     // Output coordinate o reads x at (o - lo) / (interior + 1) where that is a whole number inside the axis.
@@ -220,13 +229,13 @@ export const padP: Primitive = definePrimitive({
     const unpadded = pad(
       ct,
       zeroScalar(ct.aval),
-      config.map(([lo, hi]: number[]) => [-lo, -hi, 0]),
+      config.map(([lo, hi]) => [-lo, -hi, 0]),
     );
     const tOperand = slice(
       unpadded,
       unpadded.shape.map(() => 0),
       unpadded.shape,
-      config.map((c: number[]) => c[2] + 1),
+      config.map((c) => c[2] + 1),
     );
     const total = (t: Tracer) => reduceSumAxes(t, [...Array(t.ndim).keys()]);
     const tv = v instanceof UndefinedPrimal ? sub(total(ct), total(tOperand)) : null;
@@ -249,11 +258,11 @@ function zeroScalar(a: ShapedArray): Tracer {
 
 export function pad(x: Tracer, value: Tracer, config: readonly (readonly [number, number, number] | readonly number[])[]): Tracer {
   if (config.every(([lo, hi, int]) => lo === 0 && hi === 0 && int === 0)) return x;
-  return bind1(padP, [x, value], { config: config.map((c) => [c[0], c[1], c[2] ?? 0]) });
+  return bind1(padP, [x, value], { config: config.map((c): [number, number, number] => [c[0], c[1], c[2] ?? 0]) });
 }
 
 // ---------------------------------------------------------------- concatenate
-export const concatenateP: Primitive = definePrimitive({
+export const concatenateP: Primitive<ConcatenateParams> = definePrimitive<ConcatenateParams>({
   name: "concatenate",
   abstractEval(xs, { axis }) {
     if (xs.length === 0) throw new Error("concatenate: need at least one array");
@@ -270,7 +279,7 @@ export const concatenateP: Primitive = definePrimitive({
     return [{ shape, dtype: xs[0].dtype }];
   },
   lower({ b, eqn, at }, pos) {
-    const axis = eqn.params.axis as number;
+    const { axis } = eqn.params;
     const out = pos.dims();
     const o = out[axis];
     let off = 0;
@@ -322,15 +331,15 @@ export function concatenate(xs: Tracer[], axis: number): Tracer {
 }
 
 // ---------------------------------------------------------------- rev
-export const revP: Primitive = definePrimitive({
+export const revP: Primitive<RevParams> = definePrimitive<RevParams>({
   name: "rev",
   abstractEval([x], { axes }) {
-    if (!axes.every((a: number) => a >= 0 && a < x.shape.length)) throw new Error(`rev: axes ${JSON.stringify(axes)} out of range for ${fmtShape(x.shape)}`);
+    if (!axes.every((a) => a >= 0 && a < x.shape.length)) throw new Error(`rev: axes ${JSON.stringify(axes)} out of range for ${fmtShape(x.shape)}`);
     return [x];
   },
   lower({ b, eqn, at }, pos) {
     const xs = eqn.inputs[0].aval.shape;
-    const axes = eqn.params.axes as number[];
+    const { axes } = eqn.params;
     return at(
       0,
       posFromDims(
@@ -346,7 +355,7 @@ export const revP: Primitive = definePrimitive({
     [
       rev(
         x,
-        axes.map((a: number) => (a >= d! ? a + 1 : a)),
+        axes.map((a) => (a >= d! ? a + 1 : a)),
       ),
     ],
     [d],

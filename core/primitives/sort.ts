@@ -5,12 +5,15 @@
  * (a `take`, so it transposes into a scatter-add); argsort is piecewise constant.
  */
 import { isFloat } from "../dtype.ts";
-import { definePrimitive, type Params, type Primitive } from "../primitive.ts";
+import { definePrimitive, type Primitive } from "../primitive.ts";
 import type { RoutineParams } from "../routines.ts";
-import { fmtShape } from "../shape.ts";
+import { fmtShape, stridesOf } from "../shape.ts";
 import { bind1 } from "../trace.ts";
 import type { ShapedArray, Tracer } from "../tracer.ts";
-import * as np from "../np.ts";
+import { add, lt, mul, select } from "./elementwise.ts";
+import { fillLike } from "./elementwise/define.ts";
+import { iota, take } from "./gather.ts";
+import { broadcastInDim, reshape } from "./shape.ts";
 
 function checkAxis(name: string, x: ShapedArray, axis: number): void {
   if (!(Number.isInteger(axis) && axis >= 0 && axis < x.shape.length)) {
@@ -20,8 +23,8 @@ function checkAxis(name: string, x: ShapedArray, axis: number): void {
 
 /** Sorting acts along one axis; a batch axis at d shifts the sorted axis past it. */
 const axisBatch =
-  (prim: () => Primitive) =>
-  ([x]: Tracer[], [d]: (number | null)[], { axis }: Params): [Tracer[], (number | null)[]] => [[bind1(prim(), [x], { axis: axis >= d! ? axis + 1 : axis })], [d]];
+  (prim: () => Primitive<RoutineParams["sort"]>) =>
+  ([x]: Tracer[], [d]: (number | null)[], { axis }: RoutineParams["sort"]): [Tracer[], (number | null)[]] => [[bind1(prim(), [x], { axis: axis >= d! ? axis + 1 : axis })], [d]];
 
 export const sortP: Primitive<RoutineParams["sort"]> = definePrimitive<RoutineParams["sort"]>({
   name: "sort",
@@ -33,7 +36,7 @@ export const sortP: Primitive<RoutineParams["sort"]> = definePrimitive<RoutinePa
     const y = sort(x, axis);
     if (!isFloat(x.dtype)) return [[y], [null]];
     // The tangent follows its element to the sorted position: t[perm], a linear gather.
-    return [[y], [np.takeAlongAxis(t, argsort(x, axis), { axis, mode: "clip" })]];
+    return [[y], [takeAlongAxis(t, argsort(x, axis), axis)]];
   },
   batch: axisBatch(() => sortP),
   printParams: (p) => `axis=${p.axis}`,
@@ -49,6 +52,27 @@ export const argsortP: Primitive<RoutineParams["argsort"]> = definePrimitive<Rou
   batch: axisBatch(() => argsortP),
   printParams: (p) => `axis=${p.axis}`,
 });
+
+/**
+ * t[..., perm[..., i, ...], ...] along `axis` (perm has t's shape): one gather from the flat t
+ * at each element's flat index, as np.takeAlongAxis builds it.
+ */
+function takeAlongAxis(t: Tracer, perm: Tracer, axis: number): Tracer {
+  const strides = stridesOf(t.shape);
+  // np.takeAlongAxis's wrap of negative indices; a permutation has none, but the program stays the one np built.
+  const wrapped = select(lt(perm, fillLike(perm, 0)), add(perm, fillLike(perm, t.shape[axis])), perm);
+  let flat = mul(wrapped, fillLike(wrapped, strides[axis]));
+  t.shape.forEach((n, d) => {
+    if (d === axis || n === 1) return;
+    const coord = reshape(
+      iota(n, "int32"),
+      t.shape.map((_, k) => (k === d ? n : 1)),
+    );
+    const offset = mul(coord, fillLike(coord, strides[d]));
+    flat = add(flat, broadcastInDim(offset, flat.shape, [...flat.shape.keys()]));
+  });
+  return take(reshape(t, [t.size]), flat, 0);
+}
 
 /** Stable ascending sort along `axis` (non-negative), NaNs last. No broadcasting. */
 export function sort(x: Tracer, axis: number): Tracer {

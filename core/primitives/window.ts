@@ -7,7 +7,7 @@
  * Ties pick the first position in row-major order of the window; NaN wins like argmax.
  */
 import { scalar } from "../array.ts";
-import { definePrimitive, UndefinedPrimal, type Params, type Primitive } from "../primitive.ts";
+import { definePrimitive, UndefinedPrimal, type Primitive } from "../primitive.ts";
 import type { RoutineParams } from "../routines.ts";
 import { fmtShape } from "../shape.ts";
 import { bind1 } from "../trace.ts";
@@ -36,18 +36,19 @@ export function windowOutShape(name: string, x: ShapedArray, p: WindowParams): n
   });
 }
 
-function checkSelect(name: string, p: Params): void {
+function checkSelect(name: string, p: { select: Select }): void {
   if (p.select !== "max" && p.select !== "min") throw new Error(`${name}: select must be "max" or "min", got ${JSON.stringify(p.select)}`);
 }
 
-const windowParams = (p: Params): WindowParams => ({ window: p.window, strides: p.strides, padding: p.padding });
+const windowParams = (p: WindowParams): WindowParams => ({ window: p.window, strides: p.strides, padding: p.padding });
 
 /** Adds a size-1, stride-1, unpadded window axis in front for the batch. */
-function batchedParams(p: Params): Params {
+function batchedParams<P extends WindowParams>(p: P): P {
   return { ...p, window: [1, ...p.window], strides: [1, ...p.strides], padding: [[0, 0], ...p.padding] };
 }
 
-const printParams = (p: Params) => `window=${JSON.stringify(p.window)} strides=${JSON.stringify(p.strides)} padding=${JSON.stringify(p.padding)}${p.select ? ` select=${p.select}` : ""}`;
+const printParams = (p: WindowParams & { select?: Select }) =>
+  `window=${JSON.stringify(p.window)} strides=${JSON.stringify(p.strides)} padding=${JSON.stringify(p.padding)}${p.select ? ` select=${p.select}` : ""}`;
 
 // ---------------------------------------------------------------- reduce_window_sum
 export const reduceWindowSumP: Primitive<RoutineParams["reduce_window_sum"]> = definePrimitive<RoutineParams["reduce_window_sum"]>({
@@ -74,9 +75,9 @@ export const reduceWindowSumP: Primitive<RoutineParams["reduce_window_sum"]> = d
 });
 
 // ---------------------------------------------------------------- reduce_window_max / min
-function extremum(select: Select): Primitive {
+function extremum(select: Select): Primitive<WindowParams> {
   const name = `reduce_window_${select}`;
-  const prim: Primitive = definePrimitive({
+  const prim: Primitive<WindowParams> = definePrimitive<WindowParams>({
     name,
     abstractEval: ([x], p) => [{ shape: windowOutShape(name, x, windowParams(p)), dtype: x.dtype }],
     jvp: ([x], [t], p) => [[bind1(prim, [x], p)], [selectAndGatherAdd(t, x, windowParams(p), select)]],
@@ -139,7 +140,7 @@ export const selectAndScatterAddP: Primitive<RoutineParams["select_and_scatter_a
 });
 
 // ---------------------------------------------------------------- binders (explicit params, no defaults)
-const copyParams = (p: WindowParams) => ({ window: [...p.window], strides: [...p.strides], padding: p.padding.map(([lo, hi]) => [lo, hi]) });
+const copyParams = (p: WindowParams) => ({ window: [...p.window], strides: [...p.strides], padding: p.padding.map(([lo, hi]): [number, number] => [lo, hi]) });
 
 export function reduceWindowSum(x: Tracer, p: WindowParams): Tracer {
   return bind1(reduceWindowSumP, [x], copyParams(p));

@@ -7,7 +7,7 @@ import { bytesPer, typedArrayFor, typedArrayFrom, type DType, type TypedArray } 
 import type { Backend, MemoryStats } from "../../backend.ts";
 import { BufferPool } from "../pool.ts";
 import type { RoutineCall } from "../../routines.ts";
-import { cpuRoutine } from "./routines/registry.ts";
+import { runCpuRoutine } from "./routines/registry.ts";
 import "./routines/dot.ts";
 import "./routines/conv.ts";
 import "./routines/sort.ts";
@@ -103,9 +103,8 @@ export class CpuBackend implements Backend {
   }
 
   execute(call: RoutineCall, ins: unknown[]): TypedArray[] {
-    const routine = cpuRoutine(call.routine);
     const outs = call.outAvals.map((a) => this.alloc(a.dtype, sizeOf(a.shape)));
-    timed(call.routine, () => routine(ins as TypedArray[], outs, call.params as never, call.inAvals, call.outAvals));
+    timed(call.routine, () => runCpuRoutine(call, ins as TypedArray[], outs));
     return outs;
   }
 

@@ -19,7 +19,7 @@ import { bytesPer, typedArrayFor, type DType, type TypedArray } from "../../dtyp
 import type { Backend, MemoryStats } from "../../backend.ts";
 import type { Params } from "../../primitive.ts";
 import type { RoutineCall } from "../../routines.ts";
-import { cpuRoutine } from "../cpu/routines/registry.ts";
+import { runCpuRoutine } from "../cpu/routines/registry.ts";
 import { fmtShape, sizeOf } from "../../shape.ts";
 import type { ShapedArray } from "../../tracer.ts";
 import type { Kernel } from "../../compiler/ir.ts";
@@ -257,13 +257,12 @@ export class CudaBackend implements Backend {
   }
 
   /** Runs a primitive's CPU kernel on copies of its inputs and uploads the results. */
-  private onHost({ routine, inAvals, params, outAvals }: RoutineCall, ins: CudaBuffer[]): CudaBuffer[] {
-    const kernel = cpuRoutine(routine);
+  private onHost(call: RoutineCall, ins: CudaBuffer[]): CudaBuffer[] {
     cudaStats.hostFallbacks++;
-    const hostIns = ins.map((h, i) => this.readSync(h, inAvals[i]));
-    const outs = outAvals.map((a) => typedArrayFor(a.dtype, sizeOf(a.shape)));
-    kernel(hostIns, outs, params as never, inAvals, outAvals);
-    return outs.map((o, i) => this.upload(o, outAvals[i].dtype));
+    const hostIns = ins.map((h, i) => this.readSync(h, call.inAvals[i]));
+    const outs = call.outAvals.map((a) => typedArrayFor(a.dtype, sizeOf(a.shape)));
+    runCpuRoutine(call, hostIns, outs);
+    return outs.map((o, i) => this.upload(o, call.outAvals[i].dtype));
   }
 
   memoryStats(): MemoryStats {

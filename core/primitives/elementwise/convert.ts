@@ -2,10 +2,11 @@
 import { isFloat, isInt, saturateJs, type DType } from "../../dtype.ts";
 import { definePrimitive, UndefinedPrimal, type Primitive } from "../../primitive.ts";
 import { defineAlu, type AluTypes } from "../../compiler/alu.ts";
+import type { RoutineParams } from "../../routines.ts";
 import { fmtShape, shapeEq } from "../../shape.ts";
 import { bind1 } from "../../trace.ts";
 import type { Tracer } from "../../tracer.ts";
-import { aluLowering, checkOperands, elementwiseBatch } from "./define.ts";
+import { aluLowering, checkOperands, elementwiseBatch, type NoParams } from "./define.ts";
 import { ctype, cZero, isFloatType, wgslType, wgslZero } from "./spell.ts";
 import { scalar } from "../../array.ts";
 import { broadcastInDim } from "../shape.ts";
@@ -19,7 +20,7 @@ defineAlu("select", {
   wgsl: ([p, t, f]) => `select(${f}, ${t}, ${p} != 0u)`,
   cuda: ([p, t, f]) => `(${p} ? ${t} : ${f})`,
 });
-export const selectP: Primitive = definePrimitive({
+export const selectP: Primitive<NoParams> = definePrimitive<NoParams>({
   name: "select",
   abstractEval([p, t, f]) {
     if (p.dtype !== "bool") throw new Error(`select: predicate must be bool, got ${p.dtype}`);
@@ -81,7 +82,10 @@ defineAlu("convert_element_type", {
   wgsl: ([a], t) => wgslConvert(a, t),
   cuda: ([a], t, use) => cudaConvert(a, t, use),
 });
-export const convertElementTypeP: Primitive = definePrimitive({
+/** The dtype a conversion or bit cast produces. */
+type NewDtype = RoutineParams["bitcast_convert_type"];
+
+export const convertElementTypeP: Primitive<NewDtype> = definePrimitive<NewDtype>({
   name: "convert_element_type",
   abstractEval([x], { newDtype }) {
     return [{ shape: x.shape, dtype: newDtype }];
@@ -97,7 +101,7 @@ export const convertElementTypeP: Primitive = definePrimitive({
   printParams: (p) => `new_dtype=${p.newDtype}`,
 });
 
-export const bitcastConvertTypeP: Primitive = definePrimitive({
+export const bitcastConvertTypeP: Primitive<NewDtype> = definePrimitive<NewDtype>({
   name: "bitcast_convert_type",
   abstractEval([x], { newDtype }) {
     const ok = (d: DType) => d === "float32" || d === "int32" || d === "uint32";
@@ -108,7 +112,7 @@ export const bitcastConvertTypeP: Primitive = definePrimitive({
   batch: elementwiseBatch(() => bitcastConvertTypeP),
 });
 
-export const stopGradientP: Primitive = definePrimitive({
+export const stopGradientP: Primitive<NoParams> = definePrimitive<NoParams>({
   name: "stop_gradient",
   abstractEval: ([x]) => [x],
   lower: ({ at }, pos) => at(0, pos),

@@ -53,8 +53,8 @@ export function checkOperands(name: string, avals: ShapedArray[], cls: DTypeClas
 }
 
 /** Elementwise batching: operands already sharing a batch axis run as they are; others move it to the front. */
-export function elementwiseBatch(prim: () => Primitive) {
-  return (vals: Tracer[], dims: (number | null)[], params: Params, size: number): [Tracer[], (number | null)[]] => {
+export function elementwiseBatch<P extends Params>(prim: () => Primitive<P>) {
+  return (vals: Tracer[], dims: (number | null)[], params: P, size: number): [Tracer[], (number | null)[]] => {
     const d0 = dims[0];
     if (d0 !== null && dims.every((d) => d === d0)) return [[bind1(prim(), vals, params)], [d0]];
     return [
@@ -83,19 +83,22 @@ export interface ElementwiseSpec {
   arity: number;
   dtypes: DTypeClass;
   alu: AluDef;
-  outDtype?: (dtype: DType, params: Params) => DType;
-  jvp?: Primitive["jvp"];
-  transpose?: Primitive["transpose"];
+  outDtype?: (dtype: DType) => DType;
+  jvp?: Primitive<NoParams>["jvp"];
+  transpose?: Primitive<NoParams>["transpose"];
 }
 
-export function elementwise(spec: ElementwiseSpec): Primitive {
+/** Arithmetic, comparison, logic, select and stop_gradient take no params. */
+export type NoParams = Record<string, never>;
+
+export function elementwise(spec: ElementwiseSpec): Primitive<NoParams> {
   defineAlu(spec.name, spec.alu);
-  const p: Primitive = definePrimitive({
+  const p: Primitive<NoParams> = definePrimitive<NoParams>({
     name: spec.name,
-    abstractEval(avals, params) {
+    abstractEval(avals) {
       if (avals.length !== spec.arity) throw new Error(`${spec.name}: expected ${spec.arity} operands, got ${avals.length}`);
       checkOperands(spec.name, avals, spec.dtypes);
-      return [{ shape: avals[0].shape, dtype: spec.outDtype ? spec.outDtype(avals[0].dtype, params) : avals[0].dtype }];
+      return [{ shape: avals[0].shape, dtype: spec.outDtype ? spec.outDtype(avals[0].dtype) : avals[0].dtype }];
     },
     lower: aluLowering,
     pointwise: true,

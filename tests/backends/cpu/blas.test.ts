@@ -7,13 +7,14 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { cpuBlas, resetBlas, type FloatArray } from "../../../core/backends/cpu/blas/library.ts";
+import { cpuBlas, resetBlas } from "../../../core/backends/cpu/blas/library.ts";
 import { gemmBatched, setBlasMinWork, type StridedMatrix } from "../../../core/backends/cpu/blas/gemm.ts";
 import { convBlas, convChunks, setConvPatchBudget } from "../../../core/backends/cpu/blas/conv.ts";
 import { dotGeneralBlas, dotGeneralLoop, dotGeneralWasm } from "../../../core/backends/cpu/routines/dot.ts";
 import type { DotDims } from "../../../core/routines.ts";
-import { convOutShape, type ConvParams } from "../../../core/primitives/conv.ts";
-import { convGeneralDilatedLoop, convGeometry } from "../../../core/backends/cpu/routines/conv.ts";
+import type { ConvParams } from "../../../core/primitives/conv.ts";
+import { convGeometry } from "../../../core/backends/cpu/routines/conv.ts";
+import { convParams, convProblem, lcgData } from "../../helpers.ts";
 import { cpuThreads, setCpuThreads } from "../../../core/backends/cpu/wasm/pool.ts";
 import { grad, lax, np, type Tracer } from "../../../index.ts";
 
@@ -25,12 +26,7 @@ const withBlas = describe.skipIf(!blas);
 const EPS = { float32: 2 ** -23, float64: 2 ** -52 } as const;
 type Dt = keyof typeof EPS;
 
-function randomData(dtype: Dt, length: number, seed: number): FloatArray {
-  let s = seed >>> 0 || 1;
-  const out = dtype === "float32" ? new Float32Array(length) : new Float64Array(length);
-  for (let i = 0; i < length; i++) out[i] = ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32) * 4 - 2;
-  return out;
-}
+const randomData = lcgData;
 
 /** Element (b, i, j) of a strided batch. */
 const at = (x: StridedMatrix, b: number, i: number, j: number) => x.data[b * x.batchStride + i * x.rowStride + j * x.colStride];
@@ -214,29 +210,17 @@ withBlas("conv_general_dilated through GEMM on the BLAS", () => {
           rhsDilation: [1, c.rhsDil],
           groups: c.g,
         };
-        const la = { shape: [c.n, c.g * c.cg, c.h, c.w], dtype: c.dtype };
-        const ra = { shape: [c.g * c.og, c.cg, c.kh, c.kw], dtype: c.dtype };
-        let shape: number[];
-        try {
-          shape = convOutShape(la, ra, p);
-        } catch {
-          return; // a window larger than the input: the shape check's business
-        }
-        const oa = { shape, dtype: c.dtype };
-        const geo = convGeometry(p, la, ra, oa);
-        if (!geo) return;
+        // Null: a window larger than the input, the shape check's business.
+        const conv = convProblem([c.n, c.g * c.cg, c.h, c.w], [c.g * c.og, c.cg, c.kh, c.kw], p, c.dtype, [c.seed, c.seed + 3]);
+        const geo = conv && convGeometry(p, conv.la, conv.ra, conv.oa);
+        if (!conv || !geo) return;
         ran++;
-        const x = randomData(c.dtype, c.n * c.g * c.cg * c.h * c.w, c.seed);
-        const w = randomData(c.dtype, c.g * c.og * c.cg * c.kh * c.kw, c.seed + 3);
-        const size = shape.reduce((u, v) => u * v, 1);
-        const got = c.dtype === "float32" ? new Float32Array(size).fill(NaN) : new Float64Array(size).fill(NaN);
-        const want = new Float64Array(size);
+        const got = conv.output();
         process.env.AUGERINO_WASM = c.wasm ? "1" : "0";
         setConvPatchBudget(c.budget);
-        expect(convBlas(x, w, got, geo)).toBe(true);
-        convGeneralDilatedLoop(x, w, want, p, la, ra, oa);
+        expect(convBlas(conv.x, conv.w, got, geo)).toBe(true);
         const k = c.cg * c.kh * c.kw;
-        for (let i = 0; i < size; i++) expect(Math.abs(got[i] - want[i])).toBeLessThanOrEqual(8 * k * EPS[c.dtype] * 4 + 1e-300);
+        got.forEach((v, i) => expect(Math.abs(v - conv.want[i])).toBeLessThanOrEqual(8 * k * EPS[c.dtype] * 4 + 1e-300));
       }),
       { numRuns: 200 },
     );
@@ -256,16 +240,12 @@ withBlas("conv_general_dilated through GEMM on the BLAS", () => {
 
   it("gives wide images a product each, and cuts one image's im2col into blocks of channels per thread, as the JavaScript convolution computes", () => {
     // 17 x 17 outputs (289 pixels): each image of a chunk gets its own product, written in place.
-    const p: ConvParams = {
-      strides: [1, 1],
+    const p = convParams(1, {
       padding: [
         [1, 1],
         [1, 0],
       ],
-      lhsDilation: [1, 1],
-      rhsDilation: [1, 1],
-      groups: 1,
-    };
+    });
     const threads = cpuThreads();
     try {
       for (const [n, c, o] of [
@@ -273,23 +253,18 @@ withBlas("conv_general_dilated through GEMM on the BLAS", () => {
         [2, 7, 3],
         [1, 12, 4],
       ]) {
-        const la = { shape: [n, c, 17, 18], dtype: "float32" as const };
-        const ra = { shape: [o, c, 3, 3], dtype: "float32" as const };
-        const oa = { shape: convOutShape(la, ra, p), dtype: "float32" as const };
+        const { la, ra, oa, x, w, want, output } = convProblem([n, c, 17, 18], [o, c, 3, 3], p, "float32", [60 + n, 70 + n])!;
         expect(oa.shape).toEqual([n, o, 17, 17]);
-        const x = randomData("float32", n * c * 17 * 18, 60 + n);
-        const w = randomData("float32", o * c * 9, 70 + n);
-        const want = new Float64Array(n * o * 289);
-        convGeneralDilatedLoop(x, w, want, p, la, ra, oa);
         const K = c * 9;
         // One image per chunk (its im2col cut into blocks when the threads divide the channels), two, all, and channel chunks.
         for (const budget of [K * 289, 2 * K * 289, 1 << 22, 4 * 9 * 289])
           for (const t of [1, 2, 3]) {
             setCpuThreads(t);
             setConvPatchBudget(budget);
-            const got = new Float32Array(want.length).fill(NaN);
+            const got = output();
             expect(convBlas(x, w, got, convGeometry(p, la, ra, oa)!)).toBe(true);
-            const worst = got.reduce((m, v, i) => Math.max(m, Number.isNaN(v) ? Infinity : Math.abs(v - want[i])), 0);
+            let worst = 0;
+            got.forEach((v, i) => (worst = Math.max(worst, Number.isNaN(v) ? Infinity : Math.abs(v - want[i]))));
             expect(worst, `n=${n} c=${c} budget=${budget} threads=${t}`).toBeLessThanOrEqual(8 * K * EPS.float32 * 4);
           }
       }
@@ -300,27 +275,12 @@ withBlas("conv_general_dilated through GEMM on the BLAS", () => {
 
   it("runs a kernel-gradient-shaped convolution (window larger than the output) in channel chunks, matching the JavaScript convolution", () => {
     // The kernel gradient of a 3x3 SAME conv on 5 images of 6 x 14 x 14: lhs [Cin, N, H, W], rhs [Cout, N, Ho, Wo], output 3 x 3.
-    const p: ConvParams = {
-      strides: [1, 1],
-      padding: [
-        [1, 1],
-        [1, 1],
-      ],
-      lhsDilation: [1, 1],
-      rhsDilation: [1, 1],
-      groups: 1,
-    };
-    const la = { shape: [6, 5, 14, 14], dtype: "float32" as const };
-    const ra = { shape: [4, 5, 14, 14], dtype: "float32" as const };
-    const oa = { shape: convOutShape(la, ra, p), dtype: "float32" as const };
+    const p = convParams(1);
+    const { la, ra, oa, x, w, want, output } = convProblem([6, 5, 14, 14], [4, 5, 14, 14], p, "float32", [31, 32])!;
     expect(oa.shape).toEqual([6, 4, 3, 3]);
-    const x = randomData("float32", 6 * 5 * 14 * 14, 31);
-    const w = randomData("float32", 4 * 5 * 14 * 14, 32);
-    const want = new Float64Array(6 * 4 * 9);
-    convGeneralDilatedLoop(x, w, want, p, la, ra, oa);
     for (const budget of [1 << 22, 2000]) {
       setConvPatchBudget(budget);
-      const got = new Float32Array(want.length).fill(NaN);
+      const got = output();
       expect(convBlas(x, w, got, convGeometry(p, la, ra, oa)!)).toBe(true);
       got.forEach((v, i) => expect(Math.abs(v - want[i])).toBeLessThanOrEqual(8 * 980 * EPS.float32 * 4));
     }
@@ -328,48 +288,28 @@ withBlas("conv_general_dilated through GEMM on the BLAS", () => {
 
   it("computes few output channels from many input channels (product, then a sum over taps) as the JavaScript convolution does", () => {
     const cases: ConvParams[] = [
-      {
-        strides: [1, 1],
-        padding: [
-          [1, 1],
-          [1, 1],
-        ],
-        lhsDilation: [1, 1],
-        rhsDilation: [1, 1],
-        groups: 1,
-      },
-      {
+      convParams(1),
+      convParams(0, {
         strides: [2, 1],
         padding: [
           [0, 2],
           [-1, 1],
         ],
-        lhsDilation: [1, 1],
         rhsDilation: [1, 2],
-        groups: 1,
-      },
-      {
+      }),
+      convParams(0, {
         strides: [1, 2],
         padding: [
           [2, 2],
           [1, 0],
         ],
         lhsDilation: [2, 1],
-        rhsDilation: [1, 1],
-        groups: 1,
-      },
+      }),
     ];
     for (const dtype of ["float32", "float64"] as const) {
       for (const [i, p] of cases.entries()) {
-        const la = { shape: [3, 16, 7, 6], dtype };
-        const ra = { shape: [2, 16, 3, 3], dtype };
-        const oa = { shape: convOutShape(la, ra, p), dtype };
-        const x = randomData(dtype, 3 * 16 * 7 * 6, 40 + i);
-        const w = randomData(dtype, 2 * 16 * 9, 50 + i);
-        const size = oa.shape.reduce((u, v) => u * v, 1);
-        const want = new Float64Array(size);
-        convGeneralDilatedLoop(x, w, want, p, la, ra, oa);
-        const got = dtype === "float32" ? new Float32Array(size).fill(NaN) : new Float64Array(size).fill(NaN);
+        const { la, ra, oa, x, w, want, output } = convProblem([3, 16, 7, 6], [2, 16, 3, 3], p, dtype, [40 + i, 50 + i])!;
+        const got = output();
         expect(convBlas(x, w, got, convGeometry(p, la, ra, oa)!)).toBe(true);
         got.forEach((v, j) => expect(Math.abs(v - want[j]), `${dtype} case ${i} at ${j}`).toBeLessThanOrEqual(8 * 144 * EPS[dtype] * 4));
       }

@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { expectNumbersClose } from "../../helpers.ts";
+import { convParams, convProblem, expectNumbersClose, lcgData } from "../../helpers.ts";
 import { ModuleBuilder, sleb, uleb } from "../../../core/backends/cpu/wasm/emit.ts";
 import { sgemmModule } from "../../../core/backends/cpu/wasm/matmul.ts";
 import { sgemmBatched, type MatrixView } from "../../../core/backends/cpu/wasm/gemm.ts";
@@ -11,8 +11,8 @@ import { cpuThreads, setCpuThreads, startWorkers, workerBlockCount } from "../..
 import { webAssembly } from "../../../core/backends/cpu/wasm/webassembly.ts";
 import { dotGeneralLoop, dotGeneralWasm } from "../../../core/backends/cpu/routines/dot.ts";
 import type { DotDims } from "../../../core/routines.ts";
-import { convOutShape, type ConvParams } from "../../../core/primitives/conv.ts";
-import { convGeneralDilatedLoop, convWasm } from "../../../core/backends/cpu/routines/conv.ts";
+import type { ConvParams } from "../../../core/primitives/conv.ts";
+import { convWasm } from "../../../core/backends/cpu/routines/conv.ts";
 
 const EPS32 = 2 ** -23;
 
@@ -38,11 +38,7 @@ function reference(batch: number, m: number, n: number, k: number, a: MatrixView
   return { c, bound };
 }
 
-function randomData(length: number, seed: number): Float32Array {
-  // A small LCG: fast-check picks the seed, the data need not shrink.
-  let s = seed >>> 0 || 1;
-  return Float32Array.from({ length }, () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32) * 4 - 2);
-}
+const randomData = (length: number, seed: number) => lcgData("float32", length, seed);
 
 /** A [batch, rows, cols] view, stored row-major or transposed (cols, rows) per matrix. */
 function view(batch: number, rows: number, cols: number, transposed: boolean, seed: number): MatrixView {
@@ -236,31 +232,13 @@ describe("conv_general_dilated on the wasm kernel", () => {
     fc.assert(
       fc.property(arb, (c) => {
         const p: ConvParams = { strides: c.strides, padding: c.padding, lhsDilation: c.lhsDilation, rhsDilation: c.rhsDilation, groups: c.g };
-        const la = { shape: [c.n, c.g * c.cg, c.h, c.w], dtype: "float32" as const };
-        const ra = { shape: [c.g * c.og, c.cg, c.kh, c.kw], dtype: "float32" as const };
-        let outShape: number[];
-        try {
-          outShape = convOutShape(la, ra, p);
-        } catch {
-          return; // a window larger than the padded input: not a convolution
-        }
+        const conv = convProblem([c.n, c.g * c.cg, c.h, c.w], [c.g * c.og, c.cg, c.kh, c.kw], p, "float32", [c.seed, c.seed + 3]);
+        if (!conv) return; // a window larger than the padded input: not a convolution
         ran++;
-        const oa = { shape: outShape, dtype: "float32" as const };
-        const x = randomData(
-          la.shape.reduce((u, v) => u * v, 1),
-          c.seed,
-        );
-        const w = randomData(
-          ra.shape.reduce((u, v) => u * v, 1),
-          c.seed + 3,
-        );
-        const size = outShape.reduce((u, v) => u * v, 1);
-        const got = new Float32Array(size).fill(NaN);
-        const want = new Float32Array(size);
-        expect(convWasm(x, w, got, p, la, ra, oa)).toBe(true);
-        convGeneralDilatedLoop(x, w, want, p, la, ra, oa);
+        const got = conv.output();
+        expect(convWasm(conv.x, conv.w, got, p, conv.la, conv.ra, conv.oa)).toBe(true);
         const k = c.cg * c.kh * c.kw;
-        for (let i = 0; i < size; i++) expect(Math.abs(got[i] - want[i])).toBeLessThanOrEqual(8 * k * EPS32 * 4 * k + 1e-30);
+        got.forEach((v, i) => expect(Math.abs(v - conv.want[i])).toBeLessThanOrEqual(8 * k * EPS32 * 4 * k + 1e-30));
       }),
       { numRuns: 150 },
     );
@@ -269,25 +247,10 @@ describe("conv_general_dilated on the wasm kernel", () => {
 
   it("agrees with the JavaScript loop when the images do not fit in one product (uneven chunks, two groups)", () => {
     // 144 x 10000 patch floats per image: two images per product, then one.
-    const p: ConvParams = {
-      strides: [1, 1],
-      padding: [
-        [1, 1],
-        [1, 1],
-      ],
-      lhsDilation: [1, 1],
-      rhsDilation: [1, 1],
-      groups: 2,
-    };
-    const la = { shape: [3, 32, 100, 100], dtype: "float32" as const };
-    const ra = { shape: [10, 16, 3, 3], dtype: "float32" as const };
-    const oa = { shape: convOutShape(la, ra, p), dtype: "float32" as const };
-    const x = randomData(3 * 32 * 100 * 100, 11);
-    const w = randomData(10 * 16 * 9, 12);
-    const got = new Float32Array(3 * 10 * 100 * 100).fill(NaN);
-    const want = new Float32Array(got.length);
+    const p = convParams(1, { groups: 2 });
+    const { la, ra, oa, x, w, want, output } = convProblem([3, 32, 100, 100], [10, 16, 3, 3], p, "float32", [11, 12])!;
+    const got = output();
     expect(convWasm(x, w, got, p, la, ra, oa)).toBe(true);
-    convGeneralDilatedLoop(x, w, want, p, la, ra, oa);
     let worst = 0;
     for (let i = 0; i < got.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]));
     expect(worst).toBeLessThanOrEqual(8 * 144 * EPS32 * 4 * 144);

@@ -16,6 +16,7 @@ import { randomConvConfig } from "../../cases/conv.ts";
 import { applyPrim } from "../../transforms/harness.ts";
 import { compareValues, gpuSkipReason, onGpu } from "./gpu.ts";
 import { runOnGpu } from "./run-program.ts";
+import { convParams } from "../../helpers.ts";
 
 type Strategy = DotStrategy | "direct";
 const strategies = (): Strategy[] => ["direct", "register", "shared", ...(gpuCaps().subgroups8 ? ["subgroup" as const] : [])];
@@ -49,16 +50,7 @@ describe.skipIf(gpuSkipReason !== null)("webgpu conv_general_dilated kernels", (
 
   it("channels that fill whole vec4s and ones that need padding", async () => {
     const rng = new Rng(12);
-    const base = {
-      strides: [1, 1],
-      padding: [
-        [1, 1],
-        [1, 1],
-      ],
-      lhsDilation: [1, 1],
-      rhsDilation: [1, 1],
-      groups: 1,
-    };
+    const base = convParams(1);
     for (const [cin, k, groups] of [
       [4, 1, 1],
       [3, 3, 1],
@@ -108,16 +100,7 @@ describe.skipIf(gpuSkipReason !== null)("webgpu conv_general_dilated kernels", (
 
   it("covers more than 65535 workgroups; empty batches run nothing", async () => {
     const rng = new Rng(14);
-    const params = {
-      strides: [1, 1],
-      padding: [
-        [0, 0],
-        [0, 0],
-      ],
-      lhsDilation: [1, 1],
-      rhsDilation: [1, 1],
-      groups: 1,
-    };
+    const params = convParams(0);
     // 2100 x 2100 outputs: 68907 workgroups of the direct kernel.
     await expectConv("direct", [rng.array([1, 1, 2100, 2100], "float32"), rng.array([1, 1, 1, 1], "float32")], params);
     const empty = convProgram(
