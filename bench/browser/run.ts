@@ -20,7 +20,9 @@ const ADAPTERS: Record<string, string[]> = {
   compat: ["--use-angle=vulkan", "--use-webgpu-adapter=opengles", "--force-webgpu-compat"],
   swiftshader: ["--enable-unsafe-webgpu"],
 };
-const { values } = parseArgs({ options: { adapter: { type: "string", default: "compat" }, budget: { type: "string", default: "1500" }, "lib-seconds": { type: "string", default: "240" }, libs: { type: "string" } } });
+const { values } = parseArgs({
+  options: { adapter: { type: "string", default: "compat" }, budget: { type: "string", default: "1500" }, "lib-seconds": { type: "string", default: "240" }, libs: { type: "string" } },
+});
 const flags = ADAPTERS[values.adapter!];
 if (!flags) throw new Error(`--adapter ${values.adapter}: expected one of ${Object.keys(ADAPTERS).join(", ")}`);
 
