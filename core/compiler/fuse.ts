@@ -3,6 +3,8 @@
  * backend as before, or a kernel standing for a group of fusible equations (elementwise,
  * broadcast_in_dim, reshape, transpose, optionally ending in reduce_sum/max/min/prod)
  * whose intermediates are read only inside the group, so they are never materialised.
+ * A cheap value read by several groups (`recomputable`: x - mean, a broadcast scale) is
+ * copied into each of them instead, and stored only where some reader cannot compute it.
  *
  * A kernel without a reduction may also take a `head`: the dot_general or
  * conv_general_dilated producing one of its inputs, when that product is read only by the
