@@ -10,7 +10,17 @@ import { memoryWorkloads, oursBatchNorm, oursCopy, oursMaxPool } from "./memory.
 
 export const workloads: Workload[] = [...matmulWorkloads([256, 512, 1024]), ...convWorkloads, chainWorkload, gridSampleWorkload, ...memoryWorkloads, trainWorkload];
 
-const oursImpls = { matmul: oursMatmul, conv: oursConv, convGrad: oursConvGrad, chain: oursChain, gridSample: oursGridSample, train: oursTrain, copy: oursCopy, maxPool: oursMaxPool, batchNorm: oursBatchNorm };
+const oursImpls = {
+  matmul: oursMatmul,
+  conv: oursConv,
+  convGrad: oursConvGrad,
+  chain: oursChain,
+  gridSample: oursGridSample,
+  train: oursTrain,
+  copy: oursCopy,
+  maxPool: oursMaxPool,
+  batchNorm: oursBatchNorm,
+};
 
 /** AUGERINO_BLAS as the bench was started; ours restores it before each cell, the wasm-only variant sets "0". */
 const blasEnv = process.env.AUGERINO_BLAS;

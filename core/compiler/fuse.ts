@@ -3,6 +3,8 @@
  * backend as before, or a kernel standing for a group of fusible equations (elementwise,
  * broadcast_in_dim, reshape, transpose, optionally ending in reduce_sum/max/min/prod)
  * whose intermediates are read only inside the group, so they are never materialised.
+ * A cheap value read by several groups (`recomputable`: x - mean, a broadcast scale) is
+ * copied into each of them instead, and stored only where some reader cannot compute it.
  *
  * A kernel without a reduction may also take a `head`: the dot_general or
  * conv_general_dilated producing one of its inputs, when that product is read only by the
@@ -91,7 +93,9 @@ export function partition(jaxpr: Jaxpr): Step[] {
   const heads = new Set<Eqn>();
   for (const e of jaxpr.eqns) {
     const members = groupOfRoot.get(e);
-    if (members) {
+    // A reshape alone stays an equation: a backend shares its buffer instead of copying it.
+    if (members?.size === 1 && e.prim.viewOf !== undefined) steps.push({ kind: "eqn", eqn: e });
+    else if (members) {
       const eqns = jaxpr.eqns.filter((x) => members.has(x));
       const { kernel, inputs } = lowerGroup(eqns, e);
       const step: Step = { kind: "kernel", kernel, inputs, out: e.outs[0], eqns };
@@ -140,7 +144,7 @@ const SMALL_FRACTION = 1 / 8;
 
 /**
  * Which values each reading group may compute itself instead of reading them from memory:
- * outputs of pointwise equations and broadcasts whose recomputation,
+ * outputs of pointwise equations, broadcasts and reshapes whose recomputation,
  * through other such equations, reads at most one large buffer and takes at most
  * MAX_COPY_EQNS equations. Reading that buffer costs each reader what reading the value
  * would, so storing it is a write and a pass saved (x - mean, a broadcast of a scale, the
@@ -152,7 +156,7 @@ function recomputable(producer: Map<Var, Eqn>): (e: Eqn) => boolean {
     if (memo.has(e)) return memo.get(e)!;
     memo.set(e, null);
     let result: { sources: Set<Var>; eqns: number } | null = null;
-    const cheap = isFusible(e) && e.outs.length === 1 && (e.prim.pointwise || e.prim.name === "broadcast_in_dim");
+    const cheap = isFusible(e) && e.outs.length === 1 && (e.prim.pointwise || e.prim.viewOf !== undefined || e.prim.name === "broadcast_in_dim");
     if (cheap) {
       const size = sizeOf(e.outs[0].aval.shape);
       const sources = new Set<Var>();
@@ -176,9 +180,8 @@ function recomputable(producer: Map<Var, Eqn>): (e: Eqn) => boolean {
 
 /**
  * Where a group rooted at `root` may compute a copy of `p` for its member `reader`: when p
- * is shaped like the loop space or broadcast into it (so the copy reads its operands at the
- * loop's own indices, hoisted out of the inner loop, never through a reshape's index
- * arithmetic), and in a reduction only when the
+ * is shaped like the loop space or broadcast or reshaped into it (so the copy reads its
+ * operands at the loop's own indices, hoisted out of the inner loop), and in a reduction only when the
  * innermost loop runs over the last axis (a reduction over leading axes alone runs its
  * innermost loop across rows, where each copied operation would cost a step per element).
  */
@@ -186,7 +189,8 @@ function copiesFit(root: Eqn): (p: Eqn, reader: Eqn) => boolean {
   const space = root.prim.reduceOp ? root.inputs[0].aval.shape : root.outs[0].aval.shape;
   const axes = root.prim.reduceOp ? (root.params.axes as number[]) : [];
   if (root.prim.reduceOp && !axes.includes(space.length - 1)) return () => false;
-  const key = space.join(",");
-  const inSpace = (e: Eqn) => e.outs[0].aval.shape.join(",") === key;
-  return (p, reader) => inSpace(p) || (reader.prim.name === "broadcast_in_dim" && inSpace(reader));
+  // A reshape at the root (values reshaped for a product that reads them) maps its input's points cheaply (posThroughReshape).
+  const keys = new Set([space.join(","), ...(root.prim.viewOf !== undefined ? [root.inputs[0].aval.shape.join(",")] : [])]);
+  const inSpace = (e: Eqn) => keys.has(e.outs[0].aval.shape.join(","));
+  return (p, reader) => inSpace(p) || ((reader.prim.name === "broadcast_in_dim" || reader.prim.viewOf !== undefined) && inSpace(reader));
 }

@@ -24,6 +24,15 @@ export interface LoopPlan {
   usesFlat: boolean;
   /** Whether the flat index is a counter stepping by one per innermost iteration (else a sum of loop variables times strides). */
   counted: boolean;
+  /**
+   * Accumulators of a sum: 4 when the last reduced axis has a multiple of 4 points, element
+   * j of each output's reduction (row-major over the reduced axes) going to accumulator
+   * j % 4, combined as (a0 + a1) + (a2 + a3); else 1, in order. Four independent float64
+   * chains run at memory speed where one waits on each add; the order depends only on the
+   * kernel's shape, so a fused and an eager reduction (whose loops may merge differently)
+   * and both CPU renderers sum alike.
+   */
+  sumLanes: 1 | 4;
   levelOfAxis(axis: number): number;
   /** The loop level (-1: before every loop) at which each node can be computed. */
   depthOf(nodes: readonly IRNode[]): Map<IRNode, number>;
@@ -61,6 +70,7 @@ export function loopPlan(k: Kernel): LoopPlan {
     keptLoops: keptLoops.length,
     usesFlat,
     counted: !k.reduce || (usesFlat && rowMajor),
+    sumLanes: k.reduce?.op === "sum" && red.length > 0 && k.shape[red[red.length - 1]] % 4 === 0 ? 4 : 1,
     levelOfAxis: (axis) => level.get(axis)!,
     depthOf(ns) {
       const depth = new Map<IRNode, number>();

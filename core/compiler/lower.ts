@@ -43,6 +43,35 @@ export function posFromFlat(b: KernelBuilder, shape: readonly number[], flat: IR
   };
 }
 
+/**
+ * The point of a reshape's input (shape `inShape`) holding the output's element at `pos`
+ * (shape `outShape`): the same flat index; trailing axes of equal length keep their
+ * indices, and only the leading ones are recovered by division. So a broadcast read through
+ * a reshape that merges leading axes ([4,64,C,H,W] as [256,C,H,W]) indexes by the loop's
+ * own counters, which the loop plan hoists, instead of dividing the flat index per element.
+ */
+export function posThroughReshape(b: KernelBuilder, inShape: readonly number[], outShape: readonly number[], pos: Pos): Pos {
+  let i = inShape.length;
+  let o = outShape.length;
+  while (i > 0 && o > 0 && inShape[i - 1] === outShape[o - 1]) {
+    i--;
+    o--;
+  }
+  if (o === outShape.length) return posFromFlat(b, inShape, pos.flat());
+  let dims: IRNode[] | undefined;
+  return {
+    flat: () => pos.flat(),
+    dims: () => {
+      if (!dims) {
+        const out = pos.dims();
+        const lead = posFromDims(b, outShape.slice(0, o), out.slice(0, o)).flat();
+        dims = [...posFromFlat(b, inShape.slice(0, i), lead).dims(), ...out.slice(o)];
+      }
+      return dims;
+    },
+  };
+}
+
 export interface LowerContext {
   b: KernelBuilder;
   eqn: Eqn;

@@ -81,13 +81,21 @@ export function renderJs(k: Kernel): string {
   if (usesFlat && !counted) loops.forEach((l, i) => at[i + 1].unshift(`const f${i} = ${i === 0 ? "" : `f${i - 1} + `}${v(i)} * ${l.stride};`));
 
   const r = k.reduce ? REDUCE[k.reduce.op] : null;
-  const innermost = r ? `acc = ${r.combine("acc", value)};${counted ? "\nf++;" : ""}` : `out[f] = ${value};\nf++;`;
+  // Four sums: the element goes to acc, and the accumulators rotate (see LoopPlan.sumLanes).
+  const lanes = plan.sumLanes === 4;
+  const fold = lanes ? `const s = acc + ${value};\nacc = a1; a1 = a2; a2 = a3; a3 = s;` : r ? `acc = ${r.combine("acc", value)};` : "";
+  const innermost = r ? `${fold}${counted ? "\nf++;" : ""}` : `out[f] = ${value};\nf++;`;
   const loop = (level: number): string => `for (let ${v(level)} = 0; ${v(level)} < ${loops[level].extent}; ${v(level)}++) {\n${block(level)}\n}`;
   // The statements inside loop `level` (-1: the function body).
   const block = (level: number): string => {
     const out = [...at[level + 1]];
     if (r && level === plan.keptLoops - 1) {
-      out.push(`let acc = ${r.init};`, level === inner ? innermost : loop(level + 1), "out[o++] = acc;");
+      out.push(
+        `let acc = ${r.init};`,
+        ...(lanes ? ["let a1 = 0, a2 = 0, a3 = 0;"] : []),
+        level === inner ? innermost : loop(level + 1),
+        lanes ? "out[o++] = (acc + a1) + (a2 + a3);" : "out[o++] = acc;",
+      );
     } else out.push(level === inner ? innermost : loop(level + 1));
     return out.join("\n");
   };

@@ -9,7 +9,7 @@ import type { Tracer, ShapedArray } from "../tracer.ts";
 import { scalar } from "../array.ts";
 import { select, sub } from "./elementwise.ts";
 import { reduceSum } from "./reduce.ts";
-import { posFromDims, posFromFlat } from "../compiler/lower.ts";
+import { posFromDims, posFromFlat, posThroughReshape } from "../compiler/lower.ts";
 import type { IRNode } from "../compiler/ir.ts";
 
 const linearJvp =
@@ -32,7 +32,7 @@ export const reshapeP: Primitive<ReshapeParams> = definePrimitive<ReshapeParams>
     return [{ shape: newShape, dtype: x.dtype }];
   },
   viewOf: 0,
-  lower: ({ b, eqn, at }, pos) => at(0, posFromFlat(b, eqn.inputs[0].aval.shape, pos.flat())),
+  lower: ({ b, eqn, at }, pos) => at(0, posThroughReshape(b, eqn.inputs[0].aval.shape, eqn.outs[0].aval.shape, pos)),
   jvp: linearJvp(() => reshapeP),
   transpose: ([ct], [x]) => [ct && reshape(ct, (x as UndefinedPrimal).aval.shape)],
   batch([x], [d], { newShape }, size) {

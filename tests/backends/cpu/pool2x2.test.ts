@@ -89,8 +89,13 @@ describe("2x2 pooling kernels", () => {
     };
     const geometry = (batch: number, h: number, w: number) => ({ batch, h, w, oh: h >> 1, ow: w >> 1 });
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 2, max: 9 }), fc.integer({ min: 2, max: 9 }), fc.constantFrom("max" as const, "min" as const), fc.infiniteStream(values), (batch, h, w, select, stream) =>
-        check(geometry(batch, h, w), select, stream[Symbol.iterator]()),
+      fc.property(
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 2, max: 9 }),
+        fc.integer({ min: 2, max: 9 }),
+        fc.constantFrom("max" as const, "min" as const),
+        fc.infiniteStream(values),
+        (batch, h, w, select, stream) => check(geometry(batch, h, w), select, stream[Symbol.iterator]()),
       ),
       { numRuns: 200 },
     );

@@ -40,10 +40,10 @@ function rand(seed: number, n: number): number[] {
 }
 
 /** One step of a program over a list of [m,n] values; `a`, `b` pick earlier values. */
-type Op = { kind: "center" | "scale" | "relu" | "add" | "mul" | "sumRows" | "matmul" | "square"; a: number; b: number; axis: 0 | 1 };
+type Op = { kind: "center" | "scale" | "relu" | "add" | "mul" | "sumRows" | "matmul" | "square" | "reshaped"; a: number; b: number; axis: 0 | 1 };
 
 const opArb: fc.Arbitrary<Op> = fc.record({
-  kind: fc.constantFrom("center", "scale", "relu", "add", "mul", "sumRows", "matmul", "square" as const),
+  kind: fc.constantFrom("center", "scale", "relu", "add", "mul", "sumRows", "matmul", "square", "reshaped" as const),
   a: fc.nat(),
   b: fc.nat(),
   axis: fc.constantFrom(0 as const, 1 as const),
@@ -65,6 +65,8 @@ function program(ops: Op[], outs: number[]) {
       else if (op.kind === "mul") v = np.mul(a, b);
       else if (op.kind === "square") v = np.mul(np.sub(a, 0.5), np.sub(a, 0.5));
       else if (op.kind === "matmul") v = np.matmul(a, w);
+      // Through reshapes that add and drop a leading axis (as vmapped batch norm's [copies, batch, ...] and a product's [copies * batch, ...]).
+      else if (op.kind === "reshaped") v = np.reshape(np.maximum(np.add(np.reshape(a, [1, ...a.shape]), np.reshape(row, [1, 1, row.shape[1]])), 0), a.shape);
       else v = np.add(b, np.sum(a, { axis: op.axis, keepdims: true }));
       vals.push(v);
     }
@@ -83,7 +85,12 @@ function bothWays(f: (...xs: Tracer[]) => Tracer[], args: Tracer[]): [Tracer[], 
 }
 
 describe("values read by several kernels", () => {
-  for (const [label, minSize] of onWebgpu ? [["WGSL", null] as const] : ([["JavaScript", Infinity], ["WebAssembly", 0]] as const)) {
+  for (const [label, minSize] of onWebgpu
+    ? [["WGSL", null] as const]
+    : ([
+        ["JavaScript", Infinity],
+        ["WebAssembly", 0],
+      ] as const)) {
     it(`fused = unfused on random programs with shared intermediates (${label})`, async () => {
       if (minSize !== null) setWasmKernelMinSize(minSize);
       await fc.assert(

@@ -84,7 +84,19 @@ function emitPool(kind: Kind, select: Select, g: Pool2x2): Uint8Array<ArrayBuffe
   // Four windows at a time: the rows' pairs (a b) and (c d) split into lanes, the pick's
   // comparisons lane-wise, the scattered rows interleaved back.
   const [va, vb, vc, vd, vbest, vv, vk, vs] = [...Array(8)].map(() => f.local("v128"));
-  const vReplaces = () => f.get(vv).get(vbest).op(select === "max" ? "f32x4.gt" : "f32x4.lt").get(vv).get(vv).op("f32x4.ne").get(vbest).get(vbest).op("f32x4.eq").op("v128.and").op("v128.or");
+  const vReplaces = () =>
+    f
+      .get(vv)
+      .get(vbest)
+      .op(select === "max" ? "f32x4.gt" : "f32x4.lt")
+      .get(vv)
+      .get(vv)
+      .op("f32x4.ne")
+      .get(vbest)
+      .get(vbest)
+      .op("f32x4.eq")
+      .op("v128.and")
+      .op("v128.or");
   const vPick = (withIndex: boolean) => {
     for (const [lanes, row, local] of [
       [[0, 2, 4, 6], 0, va],
@@ -92,13 +104,20 @@ function emitPool(kind: Kind, select: Select, g: Pool2x2): Uint8Array<ArrayBuffe
       [[0, 2, 4, 6], W, vc],
       [[1, 3, 5, 7], W, vd],
     ] as const)
-      f.get(xi).mem("v128.load", row).get(xi).mem("v128.load", row + 16).shuffleF32(lanes).set(local);
+      f.get(xi)
+        .mem("v128.load", row)
+        .get(xi)
+        .mem("v128.load", row + 16)
+        .shuffleF32(lanes)
+        .set(local);
     f.get(va).set(vbest);
     if (withIndex) f.i32(0).op("i32x4.splat").set(vk);
     [vb, vc, vd].forEach((x, t) => {
       f.get(x).set(vv);
       if (withIndex) {
-        f.i32(t + 1).op("i32x4.splat").get(vk);
+        f.i32(t + 1)
+          .op("i32x4.splat")
+          .get(vk);
         vReplaces();
         f.op("v128.bitselect").set(vk);
       }
@@ -113,11 +132,34 @@ function emitPool(kind: Kind, select: Select, g: Pool2x2): Uint8Array<ArrayBuffe
   f.get(LO).set(r);
   f.whileBelow(r, HI, () => {
     // xi = x + 4 * ((r / oh) * h * w + 2 * (r % oh) * w); oi = out (or s) + 4 * r * ow
-    f.get(X).get(r).i32(g.oh).op("i32.div_u").i32(4 * g.h * g.w).op("i32.mul").op("i32.add");
-    f.get(r).i32(g.oh).op("i32.rem_u").i32(2 * W).op("i32.mul").op("i32.add").set(xi);
+    f.get(X)
+      .get(r)
+      .i32(g.oh)
+      .op("i32.div_u")
+      .i32(4 * g.h * g.w)
+      .op("i32.mul")
+      .op("i32.add");
+    f.get(r)
+      .i32(g.oh)
+      .op("i32.rem_u")
+      .i32(2 * W)
+      .op("i32.mul")
+      .op("i32.add")
+      .set(xi);
     if (kind === "extreme") {
-      f.get(OUT).get(r).i32(4 * g.ow).op("i32.mul").op("i32.add").tee(oi).i32(4 * g.ow).op("i32.add").set(end);
-      f.get(oi).i32(16 * quads).op("i32.add").set(vEnd);
+      f.get(OUT)
+        .get(r)
+        .i32(4 * g.ow)
+        .op("i32.mul")
+        .op("i32.add")
+        .tee(oi)
+        .i32(4 * g.ow)
+        .op("i32.add")
+        .set(end);
+      f.get(oi)
+        .i32(16 * quads)
+        .op("i32.add")
+        .set(vEnd);
       f.whileBelow(oi, vEnd, () => {
         vPick(false);
         f.get(oi).get(vbest).mem("v128.store");
@@ -129,10 +171,21 @@ function emitPool(kind: Kind, select: Select, g: Pool2x2): Uint8Array<ArrayBuffe
         f.addTo(xi, 8).addTo(oi, 4);
       });
     } else {
-      f.get(S).get(r).i32(4 * g.ow).op("i32.mul").op("i32.add").tee(si).i32(4 * g.ow).op("i32.add").set(end);
+      f.get(S)
+        .get(r)
+        .i32(4 * g.ow)
+        .op("i32.mul")
+        .op("i32.add")
+        .tee(si)
+        .i32(4 * g.ow)
+        .op("i32.add")
+        .set(end);
       // The output window sits where the input window does.
       f.get(xi).get(X).op("i32.sub").get(OUT).op("i32.add").set(oi);
-      f.get(si).i32(16 * quads).op("i32.add").set(vEnd);
+      f.get(si)
+        .i32(16 * quads)
+        .op("i32.add")
+        .set(vEnd);
       f.whileBelow(si, vEnd, () => {
         vPick(true);
         f.get(si).mem("v128.load").set(vs);
@@ -143,7 +196,11 @@ function emitPool(kind: Kind, select: Select, g: Pool2x2): Uint8Array<ArrayBuffe
           [W, vc, vd],
         ] as const) {
           f.get(oi).get(p).get(q).shuffleF32([0, 4, 1, 5]).mem("v128.store", row);
-          f.get(oi).get(p).get(q).shuffleF32([2, 6, 3, 7]).mem("v128.store", row + 16);
+          f.get(oi)
+            .get(p)
+            .get(q)
+            .shuffleF32([2, 6, 3, 7])
+            .mem("v128.store", row + 16);
         }
         f.addTo(xi, 32).addTo(oi, 32).addTo(si, 16);
       });

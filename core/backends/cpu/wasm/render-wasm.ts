@@ -84,6 +84,8 @@ export function renderWasm(k: Kernel): WasmKernelCode {
   const counter = f.local("i32"); // f: the counted flat index
   const outIdx = f.local("i32"); // o: the reduction's output index
   const acc = f.local("f64");
+  // The other three accumulators of a four-lane sum (LoopPlan.sumLanes).
+  const lanes = plan.sumLanes === 4 ? [f.local("f64"), f.local("f64"), f.local("f64")] : [];
   const local = new Map<IRNode, number>();
   const imp = (name: ImportName) => imports.get(name)!;
 
@@ -119,7 +121,7 @@ export function renderWasm(k: Kernel): WasmKernelCode {
   };
   const innermost = () => {
     if (r) {
-      e.combine(r, acc, k.body);
+      e.combine(r, acc, k.body, lanes);
       if (plan.counted) f.addTo(counter, 1);
     } else {
       // out[f] = value; f++
@@ -132,6 +134,7 @@ export function renderWasm(k: Kernel): WasmKernelCode {
   const storeAcc = () => {
     e.address(OUT, () => f.get(outIdx), k.out.dtype);
     f.get(acc);
+    if (lanes.length > 0) f.get(lanes[0]).op("f64.add").get(lanes[1]).get(lanes[2]).op("f64.add").op("f64.add");
     e.fromF64(k.out.dtype);
     e.store(k.out.dtype);
     f.addTo(outIdx, 1);
@@ -152,6 +155,7 @@ export function renderWasm(k: Kernel): WasmKernelCode {
     statements(level);
     if (r && level === plan.keptLoops - 1) {
       f.f64(REDUCE_INIT[r]).set(acc);
+      for (const a of lanes) f.f64(0).set(a);
       if (level === inner) innermost();
       else loop(level + 1);
       storeAcc();
@@ -282,13 +286,18 @@ class Emitter {
     this.f.op("f32.demote_f64").op("f64.promote_f32");
   }
 
-  /** acc = combine(acc, body) in float64, as render-js.ts folds. */
-  combine(op: ReduceOp, acc: number, body: IRNode): void {
+  /** acc = combine(acc, body) in float64, as render-js.ts folds; with `lanes`, a sum into acc, then the accumulators rotate. */
+  combine(op: ReduceOp, acc: number, body: IRNode, lanes: number[]): void {
     const f = this.f;
     const v = f.local("f64");
     this.push(body);
     this.toF64(body.dtype);
     f.set(v);
+    if (lanes.length > 0) {
+      f.get(acc).get(v).op("f64.add").set(v);
+      f.get(lanes[0]).set(acc).get(lanes[1]).set(lanes[0]).get(lanes[2]).set(lanes[1]).get(v).set(lanes[2]);
+      return;
+    }
     switch (op) {
       case "sum":
         f.get(acc).get(v).op("f64.add").set(acc);
