@@ -9,7 +9,7 @@ import type { Tracer, ShapedArray } from "../tracer.ts";
 import { scalar } from "../array.ts";
 import { select, sub } from "./elementwise.ts";
 import { reduceSum } from "./reduce.ts";
-import { posFromDims, posFromFlat, posThroughReshape } from "../compiler/lower.ts";
+import { posFromDims, posThroughReshape } from "../compiler/lower.ts";
 import type { IRNode } from "../compiler/ir.ts";
 
 const linearJvp =
