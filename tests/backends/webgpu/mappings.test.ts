@@ -109,7 +109,10 @@ describe.skipIf(gpuSkipReason !== null || !linux)("webgpu memory-mapping guard (
       while (gpuStats.dispatches - again < launched / 2) w = step(w, x);
       const got = (await (w as NDArray).data())[0];
       expect(Number.isFinite(got)).toBe(true);
-      expect(processMappings()! - before).toBeLessThan(CHECK_EVERY / 4);
+      // Without reuse the stretch's groups (over 2 * CHECK_EVERY) would add at least as many
+      // mappings; with reuse a few hundred appear at most (435 in a CI run with the other test
+      // processes busy, under 100 alone), from lavapipe and Dawn themselves.
+      expect(processMappings()! - before).toBeLessThan(CHECK_EVERY);
     } finally {
       b.mappings.hooks.limit = saved;
       await settle();
