@@ -146,16 +146,20 @@ function emitPool(kind: Kind, select: Select, g: Pool2x2): Uint8Array<ArrayBuffe
       .op("i32.mul")
       .op("i32.add")
       .set(xi);
-    if (kind === "extreme") {
-      f.get(OUT)
+    /** `at` = row r of the output-shaped array at `base`, `end` = the row's end. */
+    const rowBounds = (base: number, at: number) =>
+      f
+        .get(base)
         .get(r)
         .i32(4 * g.ow)
         .op("i32.mul")
         .op("i32.add")
-        .tee(oi)
+        .tee(at)
         .i32(4 * g.ow)
         .op("i32.add")
         .set(end);
+    if (kind === "extreme") {
+      rowBounds(OUT, oi);
       f.get(oi)
         .i32(16 * quads)
         .op("i32.add")
@@ -171,15 +175,7 @@ function emitPool(kind: Kind, select: Select, g: Pool2x2): Uint8Array<ArrayBuffe
         f.addTo(xi, 8).addTo(oi, 4);
       });
     } else {
-      f.get(S)
-        .get(r)
-        .i32(4 * g.ow)
-        .op("i32.mul")
-        .op("i32.add")
-        .tee(si)
-        .i32(4 * g.ow)
-        .op("i32.add")
-        .set(end);
+      rowBounds(S, si);
       // The output window sits where the input window does.
       f.get(xi).get(X).op("i32.sub").get(OUT).op("i32.add").set(oi);
       f.get(si)
