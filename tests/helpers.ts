@@ -1,6 +1,7 @@
 /** Small assertions shared by the test files. */
 import { expect } from "vitest";
-import { tree, type Tracer } from "../index.ts";
+import { jit, tree, type Tracer } from "../index.ts";
+import { setFusion } from "../core/compiler/index.ts";
 import type { TypedArray } from "../core/dtype.ts";
 import { fromTyped, type NDArray } from "../core/array.ts";
 import { onCpu, testBackend } from "./backend-under-test.ts";
@@ -168,4 +169,15 @@ export function convProblem<D extends FloatDType>(lhsShape: number[], rhsShape: 
     return out;
   };
   return { la, ra, oa, x, w, want, output };
+}
+
+/** Runs a fresh jit of f with fusion off, then on, and returns both outputs. */
+export function bothWays<T>(f: (...xs: Tracer[]) => T, args: Tracer[]): [T, T] {
+  const g = jit(f);
+  setFusion(false);
+  const plain = g(...args) as T;
+  setFusion(true);
+  const fused = g(...args) as T;
+  setFusion(undefined);
+  return [plain, fused];
 }

@@ -12,19 +12,9 @@ import type { Tracer } from "../../../core/tracer.ts";
 import { fusionEnabled, fusionStats, partition, resetFusionStats, setFusion } from "../../../core/compiler/index.ts";
 import { DEFAULT_WASM_KERNEL_MIN_SIZE, setWasmKernelMinSize, wasmKernelStats } from "../../../core/backends/cpu/wasm/kernels.ts";
 import { itOnCpu, onWebgpu } from "../../backend-under-test.ts";
+import { bothWays } from "../../helpers.ts";
 
 afterEach(() => setFusion(undefined));
-
-/** Runs a fresh jit of f with fusion off, then on, and returns both outputs. */
-function bothWays(f: (...xs: Tracer[]) => Tracer, args: Tracer[]): [Tracer, Tracer] {
-  const g = jit(f);
-  setFusion(false);
-  const plain = g(...args);
-  setFusion(true);
-  const fused = g(...args);
-  setFusion(undefined);
-  return [plain, fused];
-}
 
 /**
  * WGSL lets the driver contract a*b+c into one rounding and bounds exp, tanh, ... only in

@@ -13,6 +13,7 @@ import { partition, setFusion } from "../../../core/compiler/index.ts";
 import { eliminateCommon } from "../../../core/compiler/cse.ts";
 import { DEFAULT_WASM_KERNEL_MIN_SIZE, setWasmKernelMinSize } from "../../../core/backends/cpu/wasm/kernels.ts";
 import { onWebgpu } from "../../backend-under-test.ts";
+import { bothWays } from "../../helpers.ts";
 
 afterEach(() => {
   setFusion(undefined);
@@ -72,16 +73,6 @@ function program(ops: Op[], outs: number[]) {
     }
     return [vals[vals.length - 1], ...outs.map((k) => pick(k)), np.sum(pick(outs[0] ?? 0), { axis: 0 })];
   };
-}
-
-function bothWays(f: (...xs: Tracer[]) => Tracer[], args: Tracer[]): [Tracer[], Tracer[]] {
-  const g = jit(f);
-  setFusion(false);
-  const plain = g(...args);
-  setFusion(true);
-  const fused = g(...args);
-  setFusion(undefined);
-  return [plain, fused];
 }
 
 describe("values read by several kernels", () => {
