@@ -83,9 +83,18 @@ const plainOps = {
   "v128.and": simd(0x4e),
   "v128.or": simd(0x50),
   "v128.bitselect": simd(0x52),
+  "i32x4.ne": simd(0x38),
+  "f32x4.le": simd(0x45),
+  "f32x4.ge": simd(0x46),
+  "f32x4.abs": simd(0xe0),
+  "f32x4.neg": simd(0xe1),
+  "f32x4.sqrt": simd(0xe3),
   "f32x4.add": simd(0xe4),
   "f32x4.sub": simd(0xe5),
   "f32x4.mul": simd(0xe6),
+  "f32x4.div": simd(0xe7),
+  "f64x2.promote_low_f32x4": simd(0x5f),
+  "f64x2.add": simd(0xf0),
   // Relaxed SIMD; Node 20 rejects it unless started with --experimental-wasm-relaxed-simd.
   "f32x4.relaxed_madd": simd(0x105),
 } as const;
@@ -207,6 +216,12 @@ export class FunctionBuilder {
   f32x4(v: number): this {
     const lanes = new Uint8Array(new Float32Array([v, v, v, v]).buffer);
     this.code.push(...simd(0x0c), ...lanes);
+    return this;
+  }
+
+  /** f64x2.extract_lane: lane `lane` (0 or 1) of the v128 on the stack, as an f64. */
+  f64Lane(lane: 0 | 1): this {
+    this.code.push(...simd(0x21), lane);
     return this;
   }
 
