@@ -6,7 +6,7 @@ import { elementwise, fillLike, type DTypeClass } from "./define.ts";
 import { add, div, mul, sub } from "./binary.ts";
 import { cLiteral, cMath, cMathOf, cOne, cZero, ctype, isFloatType, jsCall, wasmImport, wasmOp, wgslFloatOnly, wgslLiteral, wgslZero, simdOp } from "./spell.ts";
 import { exp32, logistic32, tanh32, type ScalarProgram } from "../../backends/cpu/scalar-math.ts";
-import { emitScalar } from "../../backends/cpu/wasm/scalar-emit.ts";
+import { emitScalar, emitScalarLanes } from "../../backends/cpu/wasm/scalar-emit.ts";
 
 /** A float function of one operand with its derivative `jvp(x, y, t)` given y = f(x). */
 const unary = (name: string, alu: AluDef, jvp: (x: Tracer, y: Tracer, t: Tracer) => Tracer, dtypes: DTypeClass = "float") => {
@@ -42,6 +42,7 @@ const float32Program = (def: AluDef, name: string, program: ScalarProgram): AluD
     imports: (t) => (t.from === "float32" ? [] : (def.wasm.imports?.(t) ?? [])),
     emit: (w, t) => (t.from === "float32" ? (w.arg(0), emitScalar(w.f, program)) : def.wasm.emit(w, t)),
   },
+  f32x4: (w) => (w.arg(0), emitScalarLanes(w.f, program)),
 });
 
 export const negP = elementwise({
