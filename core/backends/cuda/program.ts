@@ -7,6 +7,7 @@ import type { DType } from "../../dtype.ts";
 import type { Params } from "../../primitive.ts";
 import type { ShapedArray } from "../../tracer.ts";
 import { ruleTable } from "../rules.ts";
+import type { ParamsOf } from "../../routines.ts";
 import type { ClikePass, ClikeProgram } from "../clike/dialect.ts";
 
 /** A buffer a pass reads or writes: the call's input i, output i, or scratch buffer i. */
@@ -32,13 +33,18 @@ export interface CudaProgram {
   temps?: { dtype: DType; size: number }[];
 }
 
-/** A rule may return null for operand types it does not cover; the call then runs on the host. */
-export type CudaRule = (inAvals: ShapedArray[], outAvals: ShapedArray[], params: Params) => CudaProgram | null;
+/**
+ * A primitive's CUDA program, given its params `P`; null for operand types it does not cover
+ * (the call then runs on the host). A method type, so a rule of typed params sits in the table of all rules.
+ */
+export type CudaRule<P = Params> = { rule(inAvals: ShapedArray[], outAvals: ShapedArray[], params: P): CudaProgram | null }["rule"];
 
 const table = ruleTable<CudaRule>("CUDA");
 
-/** Registers the CUDA kernel of one or more primitives. */
-export const defineCuda = table.define;
+/** Registers the CUDA kernel of one or more primitives; a routine's rule reads its typed params. */
+export function defineCuda<N extends string>(names: N | N[], rule: CudaRule<ParamsOf<N>>): void {
+  table.define(names, rule);
+}
 export const cudaRule = table.get;
 export const cudaRuleNames = table.names;
 

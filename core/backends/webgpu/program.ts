@@ -7,6 +7,7 @@ import type { DType } from "../../dtype.ts";
 import type { Params } from "../../primitive.ts";
 import type { ShapedArray } from "../../tracer.ts";
 import { ruleTable } from "../rules.ts";
+import type { ParamsOf } from "../../routines.ts";
 import type { ClikePass, ClikeProgram, OutputStore } from "../clike/dialect.ts";
 import { WGSL, type Wgsl } from "../clike/wgsl.ts";
 
@@ -54,13 +55,18 @@ export function gpuProgram(make: (d: Wgsl) => ProgramCode): GpuProgram {
 
 export { PLAIN_STORE, type OutputStore } from "../clike/dialect.ts";
 
-/** A primitive's WebGPU program; product kernels take an `OutputStore` for fused epilogues. */
-export type WgslRule = (inAvals: ShapedArray[], outAvals: ShapedArray[], params: Params, out?: OutputStore) => GpuProgram;
+/**
+ * A primitive's WebGPU program, given its params `P`; product kernels take an `OutputStore`
+ * for fused epilogues. A method type, so a rule of typed params sits in the table of all rules.
+ */
+export type WgslRule<P = Params> = { rule(inAvals: ShapedArray[], outAvals: ShapedArray[], params: P, out?: OutputStore): GpuProgram }["rule"];
 
 const table = ruleTable<WgslRule>("WebGPU");
 
-/** Registers the WebGPU kernel of one or more primitives. */
-export const defineWgsl = table.define;
+/** Registers the WebGPU kernel of one or more primitives; a routine's rule reads its typed params. */
+export function defineWgsl<N extends string>(names: N | N[], rule: WgslRule<ParamsOf<N>>): void {
+  table.define(names, rule);
+}
 export const wgslRule = table.get;
 
 /** A program written in the shared C-like skeleton, as WebGPU passes. */
