@@ -17,6 +17,7 @@ import { checkAddressable } from "../shape.ts";
 import type { Tracer } from "../tracer.ts";
 import { partition, type Step } from "./fuse.ts";
 import { eliminateCommon } from "./cse.ts";
+import { mergeReductions } from "./merge-reductions.ts";
 import { jsKernelStats } from "./render-js.ts";
 
 export { partition, type Step } from "./fuse.ts";
@@ -80,13 +81,16 @@ export interface Plan {
   checked: boolean;
 }
 
-const plans = new WeakMap<Jaxpr, Plan>();
+// Per jaxpr, the plans without and with merged reductions (Backend.mergesReductions).
+const plans = [new WeakMap<Jaxpr, Plan>(), new WeakMap<Jaxpr, Plan>()];
 
-export function planFor(original: Jaxpr): Plan {
-  let plan = plans.get(original);
+export function planFor(original: Jaxpr, backend?: Backend): Plan {
+  const merge = backend?.mergesReductions === true;
+  let plan = plans[+merge].get(original);
   if (plan) return plan;
   fusionStats.plans++;
-  const jaxpr = eliminateCommon(original);
+  const common = eliminateCommon(original);
+  const jaxpr = merge ? mergeReductions(common) : common;
   const steps = partition(jaxpr);
   const slots = new Map<Var, number>();
   const slot = (v: Var) => {
@@ -159,7 +163,7 @@ export function planFor(original: Jaxpr): Plan {
   });
   p.outSlots = jaxpr.outs.map(slot);
   p.nSlots = slots.size;
-  plans.set(original, (plan = p));
+  plans[+merge].set(original, (plan = p));
   return plan;
 }
 
@@ -200,7 +204,7 @@ export function runFused(jaxpr: Jaxpr, consts: Tracer[], args: Tracer[]): Tracer
   const backend = kernelBackend(consts, args);
   if (!backend && consts.length + args.length > 0) return null;
   if (backend && backend.name !== "cpu") consts = consts.map((c) => placedConst(c as NDArray, backend));
-  const plan = planFor(jaxpr);
+  const plan = planFor(jaxpr, backend ?? undefined);
   const { steps } = plan;
   if (!plan.checked) {
     // A kernel's loop space (reduced axes included) can exceed every array it touches: check it before anything runs.
