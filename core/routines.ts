@@ -4,7 +4,6 @@
  * Backends receive a `RoutineCall` and never see primitives or jaxprs.
  */
 import type { DType } from "./dtype.ts";
-import type { Params } from "./primitive.ts";
 import type { ShapedArray } from "./tracer.ts";
 
 export interface DotDims {
@@ -61,9 +60,6 @@ export interface RoutineParams {
 }
 
 export type RoutineName = keyof RoutineParams;
-
-/** The params of routine `N`; untyped where the name is known only at run time. */
-export type ParamsOf<N extends string> = N extends RoutineName ? RoutineParams[N] : Params;
 
 const NAMES: Record<RoutineName, true> = {
   dot_general: true,

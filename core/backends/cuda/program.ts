@@ -1,13 +1,11 @@
 /**
  * What a CUDA kernel rule produces: one or more kernel launches over the call's input,
  * output and scratch buffers. Rules live in kernels/<family>.ts, one file per primitive
- * family, and are looked up by primitive name (the same shape as the WebGPU rules).
+ * family; kernels/index.ts lists them by routine name (the same shape as the WebGPU rules).
  */
 import type { DType } from "../../dtype.ts";
 import type { Params } from "../../primitive.ts";
 import type { ShapedArray } from "../../tracer.ts";
-import { ruleTable } from "../rules.ts";
-import type { ParamsOf } from "../../routines.ts";
 import type { ClikePass, ClikeProgram } from "../clike/dialect.ts";
 
 /** A buffer a pass reads or writes: the call's input i, output i, or scratch buffer i. */
@@ -38,15 +36,6 @@ export interface CudaProgram {
  * (the call then runs on the host). A method type, so a rule of typed params sits in the table of all rules.
  */
 export type CudaRule<P = Params> = { rule(inAvals: ShapedArray[], outAvals: ShapedArray[], params: P): CudaProgram | null }["rule"];
-
-const table = ruleTable<CudaRule>("CUDA");
-
-/** Registers the CUDA kernel of one or more primitives; a routine's rule reads its typed params. */
-export function defineCuda<N extends string>(names: N | N[], rule: CudaRule<ParamsOf<N>>): void {
-  table.define(names, rule);
-}
-export const cudaRule = table.get;
-export const cudaRuleNames = table.names;
 
 /** A program written in the shared C-like skeleton, as CUDA launches. */
 export function cudaProgram(p: ClikeProgram): CudaProgram {

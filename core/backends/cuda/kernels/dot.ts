@@ -16,7 +16,7 @@ import { sizeOf, stridesOf } from "../../../shape.ts";
 import type { ShapedArray } from "../../../tracer.ts";
 import { productDims } from "../../clike/kernels/dot-dims.ts";
 import type { DType } from "../../../dtype.ts";
-import { defineCuda, type CudaProgram, type Pass, type Ref } from "../program.ts";
+import { type CudaProgram, type Pass, type Ref } from "../program.ts";
 import { blocks, ctype, kernel, literal, param, perElement, THREADS } from "../cuda-c.ts";
 
 const u = (n: number) => `${n >>> 0}u`;
@@ -156,5 +156,3 @@ export function dotProgram([la, ra]: ShapedArray[], [oa]: ShapedArray[], params:
   passes.push({ ...productPass(oa.dtype, B, M, N, K, aLayout, bLayout), bindings: [aRef, bRef, { out: 0 }] });
   return { passes, temps };
 }
-
-defineCuda("dot_general", (ins, outs, params) => dotProgram(ins, outs, params));

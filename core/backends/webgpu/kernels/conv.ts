@@ -10,7 +10,7 @@
 import type { ConvParams } from "../../../primitives/conv.ts";
 import { sizeOf } from "../../../shape.ts";
 import type { ShapedArray } from "../../../tracer.ts";
-import { defineWgsl, gpuProgram, PLAIN_STORE, wgslPass, type GpuProgram, type OutputStore, type PassCode, type ProgramCode, type Ref } from "../program.ts";
+import { gpuProgram, PLAIN_STORE, wgslPass, type GpuProgram, type OutputStore, type PassCode, type ProgramCode, type Ref } from "../program.ts";
 import { convDirectPass, tap } from "../../clike/kernels/conv.ts";
 import type { Wgsl } from "../../clike/wgsl.ts";
 import { preferredStrategy, productPass, zeroPass, type DotStrategy, type RhsSource } from "./dot.ts";
@@ -156,5 +156,3 @@ function convPasses(w: Wgsl, [la, ra]: ShapedArray[], [oa]: ShapedArray[], p: Co
   }
   return { passes, temps };
 }
-
-defineWgsl("conv_general_dilated", (ins, outs, params, out) => convProgram(ins, outs, params, undefined, undefined, out));

@@ -18,7 +18,7 @@ import type { ShapedArray } from "../../../tracer.ts";
 import { productDims } from "../../clike/kernels/dot-dims.ts";
 import { getBackend } from "../../../backend.ts";
 import type { GpuContext } from "../device.ts";
-import { defineWgsl, gpuProgram, PLAIN_STORE, type GpuProgram, type OutputStore, type PassCode, type Ref } from "../program.ts";
+import { gpuProgram, PLAIN_STORE, type GpuProgram, type OutputStore, type PassCode, type Ref } from "../program.ts";
 import { storageType, type Wgsl } from "../../clike/wgsl.ts";
 import { groups, LINEAR_WORKGROUP, literal, MAIN_ARGS, NONFINITE, wgslType } from "../wgsl.ts";
 import { perElements } from "./grid.ts";
@@ -386,5 +386,3 @@ export function zeroPass(d: Wgsl, dtype: DType, n: number, out: OutputStore): Pa
   const decls = [d.storage(0, "out", wgslType(dtype), true), ...out.bufs.map((b, j) => d.storage(1 + j, b.name, storageType(b), !!b.write)), out.decls(d)];
   return { ...perElements(decls, n, `  ${out.store(d, "gi", literal(0, dtype))}`), bindings: [{ out: 0 }, ...out.bindings] };
 }
-
-defineWgsl("dot_general", (ins, outs, params, out) => dotProgram(ins, outs, params, undefined, out));
