@@ -17,6 +17,14 @@ export interface Eqn {
   outs: Var[];
 }
 
+const applies = <P>(e: Eqn, prim: Primitive<P>): e is Eqn & { params: P } => e.prim === prim;
+
+/** The params of `e`, typed by the primitive `prim` that it must apply. */
+export function paramsOf<P>(e: Eqn, prim: Primitive<P>): P {
+  if (!applies(e, prim)) throw new Error(`expected an equation of ${prim.name}, got ${e.prim.name}`);
+  return e.params;
+}
+
 export class Jaxpr {
   constructor(
     readonly constVars: Var[],

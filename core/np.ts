@@ -2,7 +2,6 @@
  * The NumPy-style API. Functions broadcast and promote like NumPy (JS numbers are
  * weakly typed, as Python scalars are in JAX) and accept nested JS arrays.
  */
-import { ops } from "./tracer.ts";
 export * from "./np/creation.ts";
 export * from "./np/math.ts";
 export * from "./np/reductions.ts";
@@ -16,6 +15,3 @@ export * from "./np/ufuncs.ts";
 export * from "./np/cumulative.ts";
 export * from "./np/statistics.ts";
 export * from "./np/matrix.ts";
-import * as self from "./np.ts";
-
-Object.assign(ops, self);

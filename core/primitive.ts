@@ -53,8 +53,8 @@ export interface Primitive<P = Params> {
    * (`Backend.maxKernelInputs`) as several calls of at most `maxInputs` inputs each.
    */
   chunked?: Rule<(args: Tracer[], params: P, maxInputs: number) => Tracer[]>;
-  /** A reduction over `params.axes` that a kernel's trailing fold computes. */
-  reduceOp?: ReduceOp;
+  /** A reduction that a kernel's trailing fold computes: its operation and the axes it folds. */
+  reduction?: { readonly op: ReduceOp; axes: Rule<(params: P) => readonly number[]> };
   /** The output has the same elements in the same order as this input (reshape), so a backend may share its buffer. */
   viewOf?: number;
   /**

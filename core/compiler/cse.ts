@@ -26,7 +26,7 @@ export function eliminateCommon(jaxpr: Jaxpr): Jaxpr {
   for (const e of jaxpr.eqns) {
     const inputs = e.inputs.map(name);
     const params = plainJson(e.params);
-    const mergeable = (isFusible(e) || e.prim.reduceOp !== undefined) && params !== null;
+    const mergeable = (isFusible(e) || e.prim.reduction !== undefined) && params !== null;
     const key = mergeable ? `${e.prim.name}|${params}|${inputs.map(id).join(",")}|${e.outs.map((o) => `${o.aval.dtype}[${o.aval.shape}]`).join(",")}` : "";
     const earlier = mergeable ? seen.get(key) : undefined;
     if (earlier) {

@@ -29,7 +29,7 @@ export const eagerCacheSize = () => cache.size;
 
 /** Whether `prim` runs eagerly as a kernel. */
 export function runsAsKernel(prim: Primitive): boolean {
-  return prim.lower !== undefined || prim.reduceOp !== undefined;
+  return prim.lower !== undefined || prim.reduction !== undefined;
 }
 
 /** The kernel computing one call of `prim`, cached by the call's types and params. */

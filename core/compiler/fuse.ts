@@ -58,7 +58,7 @@ export function partition(jaxpr: Jaxpr): Step[] {
   for (let k = jaxpr.eqns.length - 1; k >= 0; k--) {
     const root = jaxpr.eqns[k];
     if (taken.has(root) || root.outs.length !== 1) continue;
-    if (!isFusible(root) && !root.prim.reduceOp) continue;
+    if (!isFusible(root) && !root.prim.reduction) continue;
     // Every reader computes this value itself: nothing stores it.
     if (copied.has(root) && !outputs.has(root.outs[0]) && computedByReaders(root)) continue;
     const members = new Set<Eqn>([root]);
@@ -188,9 +188,9 @@ function recomputable(producer: Map<Var, Eqn>): (e: Eqn) => boolean {
  * innermost loop across rows, where each copied operation would cost a step per element).
  */
 function copiesFit(root: Eqn): (p: Eqn, reader: Eqn) => boolean {
-  const space = root.prim.reduceOp ? root.inputs[0].aval.shape : root.outs[0].aval.shape;
-  const axes = root.prim.reduceOp ? (root.params.axes as number[]) : [];
-  if (root.prim.reduceOp && !axes.includes(space.length - 1)) return () => false;
+  const reduction = root.prim.reduction;
+  const space = reduction ? root.inputs[0].aval.shape : root.outs[0].aval.shape;
+  if (reduction && !reduction.axes(root.params).includes(space.length - 1)) return () => false;
   // A reshape at the root (values reshaped for a product that reads them) maps its input's points cheaply (posThroughReshape).
   const keys = new Set([space.join(","), ...(root.prim.viewOf !== undefined ? [root.inputs[0].aval.shape.join(",")] : [])]);
   const inSpace = (e: Eqn) => keys.has(e.outs[0].aval.shape.join(","));

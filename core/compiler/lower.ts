@@ -2,7 +2,7 @@
  * Lowering of jaxpr equations to kernel IR expressions, by each primitive's own `lower`
  * rule (beside the primitive): elementwise primitives become ALU nodes; movement ops
  * (broadcast_in_dim, reshape, transpose, ...) become index remapping of what they read,
- * so they never copy. A reduction (`reduceOp`) ends a group as the kernel's fold.
+ * so they never copy. A reduction (`reduction`) ends a group as the kernel's fold.
  */
 import type { Eqn, Var } from "../jaxpr.ts";
 import { sizeOf, stridesOf } from "../shape.ts";
@@ -125,16 +125,16 @@ export function lowerGroup(group: readonly Eqn[], root: Eqn): { kernel: Kernel; 
   };
   const lowerEqn = (e: Eqn, pos: Pos) => e.prim.lower!({ b, eqn: e, at: (i, p) => valueAt(e.inputs[i], p) }, pos);
 
-  const reduceOp = root.prim.reduceOp;
-  const shape = reduceOp ? root.inputs[0].aval.shape : root.outs[0].aval.shape;
+  const reduction = root.prim.reduction;
+  const shape = reduction ? root.inputs[0].aval.shape : root.outs[0].aval.shape;
   const rootPos: Pos = { dims: () => shape.map((_, i) => b.idx(i)), flat: () => b.flat() };
-  const body = reduceOp ? valueAt(root.inputs[0], rootPos) : lowerEqn(root, rootPos);
+  const body = reduction ? valueAt(root.inputs[0], rootPos) : lowerEqn(root, rootPos);
   const out = root.outs[0].aval;
   const kernel: Kernel = {
     shape: [...shape],
     inputs: inputs.map((v) => ({ dtype: v.aval.dtype, size: sizeOf(v.aval.shape) })),
     body,
-    reduce: reduceOp ? { op: reduceOp, axes: [...(root.params.axes as number[])] } : undefined,
+    reduce: reduction ? { op: reduction.op, axes: [...reduction.axes(root.params)] } : undefined,
     out: { dtype: out.dtype, shape: [...out.shape] },
   };
   return { kernel, inputs };

@@ -9,7 +9,7 @@ import { Jaxpr, type Eqn, type Var } from "../jaxpr.ts";
 import type { ReduceParams } from "../primitives/reduce.ts";
 
 type Reduction = Eqn & { params: ReduceParams };
-const isReduction = (e: Eqn): e is Reduction => e.prim.reduceOp !== undefined && Array.isArray(e.params.axes);
+const isReduction = (e: Eqn): e is Reduction => e.prim.reduction !== undefined && Array.isArray(e.params.axes);
 
 /** `jaxpr` with each reduction of a same-op reduction's sole output folded into it (the same object when there is none). */
 export function mergeReductions(jaxpr: Jaxpr): Jaxpr {

@@ -104,10 +104,10 @@ export const cumsum = scan("cumsum", (a, axis) =>
   isFloat(a.dtype) && a.shape[axis] > 1 ? sh.moveaxis(blockedCumsum(sh.moveaxis(a, axis, a.ndim - 1)), a.ndim - 1, axis) : logStep("cumsum", add)(a, axis),
 );
 /** @example np.cumprod(np.array([1, 2, 3])) // [1, 2, 6] */
-export const cumprod = scan("cumprod", logStep("cumprod", mul));
+export const cumprod = scan("cumprod", (a, axis) => logStep("cumprod", mul)(a, axis));
 /** Running maxima; a NaN propagates to every later position, as np.maximum.accumulate. */
-export const cummax = scan("cummax", logStep("cummax", maximum));
-export const cummin = scan("cummin", logStep("cummin", minimum));
+export const cummax = scan("cummax", (a, axis) => logStep("cummax", maximum)(a, axis));
+export const cummin = scan("cummin", (a, axis) => logStep("cummin", minimum)(a, axis));
 
 const N: Positional = { key: "n", what: "a number of differences n (a non-negative integer)", is: (v) => Number.isInteger(v) && (v as number) >= 0 };
 

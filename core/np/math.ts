@@ -62,6 +62,9 @@ export function astype(x: ArrayLike, dtype: DType): Tracer {
   return ew.convertElementType(asArray(x), dtype);
 }
 
+// The functions below reach ew's primitives inside arrows: np may load while those modules
+// are still loading (core/tracer.ts loads np right after the Tracer class), so np's module
+// bodies read no other module's bindings.
 const binary =
   (op: string, f: (a: Tracer, b: Tracer) => Tracer, minDtype?: "float") =>
   (x: ArrayLike, y: ArrayLike): Tracer => {
@@ -77,46 +80,46 @@ const floatUnary =
 
 /** Addition; for two bool arrays it is logical or, as in NumPy. */
 export const add = binary("add", (a, b) => (a.dtype === "bool" ? ew.or(a, b) : ew.add(a, b)));
-export const sub = binary("sub", ew.sub);
+export const sub = binary("sub", (a, b) => ew.sub(a, b));
 /** Multiplication; for two bool arrays it is logical and, as in NumPy. */
 export const mul = binary("mul", (a, b) => (a.dtype === "bool" ? ew.and(a, b) : ew.mul(a, b)));
 /** True division: integer operands give float32, as in NumPy. */
-export const div = binary("div", ew.div, "float");
-export const pow = binary("pow", ew.pow);
-export const maximum = binary("maximum", ew.max);
-export const minimum = binary("minimum", ew.min);
-export const atan2 = binary("atan2", ew.atan2, "float");
+export const div = binary("div", (a, b) => ew.div(a, b), "float");
+export const pow = binary("pow", (a, b) => ew.pow(a, b));
+export const maximum = binary("maximum", (a, b) => ew.max(a, b));
+export const minimum = binary("minimum", (a, b) => ew.min(a, b));
+export const atan2 = binary("atan2", (a, b) => ew.atan2(a, b), "float");
 /** Remainder with the sign of the dividend (C fmod, lax.rem). */
-export const rem = binary("rem", ew.rem);
-export const equal = binary("equal", ew.eq);
-export const notEqual = binary("notEqual", ew.ne);
-export const less = binary("less", ew.lt);
-export const lessEqual = binary("lessEqual", ew.le);
-export const greater = binary("greater", ew.gt);
-export const greaterEqual = binary("greaterEqual", ew.ge);
-export const bitwiseAnd = binary("bitwiseAnd", ew.and);
-export const bitwiseOr = binary("bitwiseOr", ew.or);
-export const bitwiseXor = binary("bitwiseXor", ew.xor);
+export const rem = binary("rem", (a, b) => ew.rem(a, b));
+export const equal = binary("equal", (a, b) => ew.eq(a, b));
+export const notEqual = binary("notEqual", (a, b) => ew.ne(a, b));
+export const less = binary("less", (a, b) => ew.lt(a, b));
+export const lessEqual = binary("lessEqual", (a, b) => ew.le(a, b));
+export const greater = binary("greater", (a, b) => ew.gt(a, b));
+export const greaterEqual = binary("greaterEqual", (a, b) => ew.ge(a, b));
+export const bitwiseAnd = binary("bitwiseAnd", (a, b) => ew.and(a, b));
+export const bitwiseOr = binary("bitwiseOr", (a, b) => ew.or(a, b));
+export const bitwiseXor = binary("bitwiseXor", (a, b) => ew.xor(a, b));
 
 const toBool = (x: ArrayLike) => astype(x, "bool");
-export const logicalAnd = (x: ArrayLike, y: ArrayLike) => binary("logicalAnd", ew.and)(toBool(x), toBool(y));
-export const logicalOr = (x: ArrayLike, y: ArrayLike) => binary("logicalOr", ew.or)(toBool(x), toBool(y));
+export const logicalAnd = (x: ArrayLike, y: ArrayLike) => binary("logicalAnd", (a, b) => ew.and(a, b))(toBool(x), toBool(y));
+export const logicalOr = (x: ArrayLike, y: ArrayLike) => binary("logicalOr", (a, b) => ew.or(a, b))(toBool(x), toBool(y));
 export const logicalNot = (x: ArrayLike) => ew.not(toBool(x));
 
 export const neg = (x: ArrayLike) => ew.neg(asArray(x));
-export const exp = floatUnary(ew.exp);
-export const log = floatUnary(ew.log);
-export const log1p = floatUnary(ew.log1p);
-export const expm1 = floatUnary(ew.expm1);
-export const sqrt = floatUnary(ew.sqrt);
-export const rsqrt = floatUnary(ew.rsqrt);
-export const sin = floatUnary(ew.sin);
-export const cos = floatUnary(ew.cos);
-export const tan = floatUnary(ew.tan);
-export const tanh = floatUnary(ew.tanh);
-export const sigmoid = floatUnary(ew.logistic);
-export const erf = floatUnary(ew.erf);
-export const erfInv = floatUnary(ew.erfInv);
+export const exp = floatUnary((a) => ew.exp(a));
+export const log = floatUnary((a) => ew.log(a));
+export const log1p = floatUnary((a) => ew.log1p(a));
+export const expm1 = floatUnary((a) => ew.expm1(a));
+export const sqrt = floatUnary((a) => ew.sqrt(a));
+export const rsqrt = floatUnary((a) => ew.rsqrt(a));
+export const sin = floatUnary((a) => ew.sin(a));
+export const cos = floatUnary((a) => ew.cos(a));
+export const tan = floatUnary((a) => ew.tan(a));
+export const tanh = floatUnary((a) => ew.tanh(a));
+export const sigmoid = floatUnary((a) => ew.logistic(a));
+export const erf = floatUnary((a) => ew.erf(a));
+export const erfInv = floatUnary((a) => ew.erfInv(a));
 export const abs = (x: ArrayLike) => ew.abs(asArray(x));
 export const sign = (x: ArrayLike) => ew.sign(asArray(x));
 export const isFinite = (x: ArrayLike) => {
@@ -127,10 +130,10 @@ const intIdentity = (f: (a: Tracer) => Tracer) => (x: ArrayLike) => {
   const a = asArray(x);
   return isFloat(a.dtype) ? f(a) : a;
 };
-export const floor = intIdentity(ew.floor);
-export const ceil = intIdentity(ew.ceil);
+export const floor = intIdentity((a) => ew.floor(a));
+export const ceil = intIdentity((a) => ew.ceil(a));
 /** Rounds half to even, as NumPy does. */
-export const round = intIdentity(ew.round);
+export const round = intIdentity((a) => ew.round(a));
 export const trunc = intIdentity((a) => ew.select(less(a, 0), ew.ceil(a), ew.floor(a)));
 export const square = (x: ArrayLike) => {
   const a = asArray(x);

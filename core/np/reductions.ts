@@ -49,10 +49,10 @@ const reduction =
 const sumPrep = (x: Tracer) => (x.dtype === "bool" ? astype(x, "int32") : x);
 
 /** @example np.sum(np.ones([2, 3]), 1) // [3, 3]; the same as np.sum(x, { axis: 1 }) */
-export const sum = reduction("sum", red.reduceSum, sumPrep);
-export const prod = reduction("prod", red.reduceProd, sumPrep);
-export const max = reduction("max", red.reduceMax, undefined, false);
-export const min = reduction("min", red.reduceMin, undefined, false);
+export const sum = reduction("sum", (x, axes) => red.reduceSum(x, axes), sumPrep);
+export const prod = reduction("prod", (x, axes) => red.reduceProd(x, axes), sumPrep);
+export const max = reduction("max", (x, axes) => red.reduceMax(x, axes), undefined, false);
+export const min = reduction("min", (x, axes) => red.reduceMin(x, axes), undefined, false);
 
 export function mean(x: ArrayLike, axis?: AxisArg, rest?: { keepdims?: boolean }): Tracer {
   const opts = axisOptions<AxisOpts>("mean", axis, rest);
@@ -97,8 +97,8 @@ const argReduction =
     const axis = normalizeAxis(op, opts.axis, a.ndim);
     return keep(op, a, f(a, axis), [axis], opts.keepdims);
   };
-export const argmax = argReduction("argmax", red.argmax);
-export const argmin = argReduction("argmin", red.argmin);
+export const argmax = argReduction("argmax", (x, axis) => red.argmax(x, axis));
+export const argmin = argReduction("argmin", (x, axis) => red.argmin(x, axis));
 
 /** log(sum(exp(x))) computed stably; the shift carries no gradient, as in JAX. */
 export function logsumexp(x: ArrayLike, axis?: AxisArg, rest?: { keepdims?: boolean }): Tracer {

@@ -2,6 +2,7 @@
 import { isFloat, type DType } from "../dtype.ts";
 import { definePrimitive, type Primitive } from "../primitive.ts";
 import type { RoutineParams } from "../routines.ts";
+import type { ReduceOp } from "../compiler/ir.ts";
 import { fmtShape } from "../shape.ts";
 import { bind1 } from "../trace.ts";
 import type { ShapedArray, Tracer } from "../tracer.ts";
@@ -27,6 +28,9 @@ const axesBatch =
     return [[bind1(prim(), [x], { ...params, axes })], [outDim]];
   };
 
+/** The kernel fold of a reduction over `params.axes`. */
+const folds = (op: ReduceOp) => ({ op, axes: (p: ReduceParams) => p.axes });
+
 /** Broadcasts a reduced value back over the reduced axes of `shape`. */
 export function expandReduced(y: Tracer, shape: readonly number[], axes: readonly number[]): Tracer {
   const kept = [...shape.keys()].filter((i) => !axes.includes(i));
@@ -35,7 +39,7 @@ export function expandReduced(y: Tracer, shape: readonly number[], axes: readonl
 
 export const reduceSumP: Primitive<ReduceParams> = definePrimitive<ReduceParams>({
   name: "reduce_sum",
-  reduceOp: "sum",
+  reduction: folds("sum"),
   abstractEval: ([x], { axes }) => {
     if (x.dtype === "bool") throw new Error("reduce_sum: bool arrays must be cast to a number dtype first");
     return [reducedAval("reduce_sum", x, axes)];
@@ -57,7 +61,7 @@ const maxMinJvp =
 
 export const reduceMaxP: Primitive<ReduceParams> = definePrimitive<ReduceParams>({
   name: "reduce_max",
-  reduceOp: "max",
+  reduction: folds("max"),
   abstractEval: ([x], { axes }) => [reducedAval("reduce_max", x, axes)],
   jvp: maxMinJvp(() => reduceMaxP),
   batch: axesBatch(() => reduceMaxP),
@@ -65,7 +69,7 @@ export const reduceMaxP: Primitive<ReduceParams> = definePrimitive<ReduceParams>
 
 export const reduceMinP: Primitive<ReduceParams> = definePrimitive<ReduceParams>({
   name: "reduce_min",
-  reduceOp: "min",
+  reduction: folds("min"),
   abstractEval: ([x], { axes }) => [reducedAval("reduce_min", x, axes)],
   jvp: maxMinJvp(() => reduceMinP),
   batch: axesBatch(() => reduceMinP),
@@ -73,7 +77,7 @@ export const reduceMinP: Primitive<ReduceParams> = definePrimitive<ReduceParams>
 
 export const reduceProdP: Primitive<ReduceParams> = definePrimitive<ReduceParams>({
   name: "reduce_prod",
-  reduceOp: "prod",
+  reduction: folds("prod"),
   abstractEval: ([x], { axes }) => [reducedAval("reduce_prod", x, axes)],
   jvp([x], [t], { axes }) {
     // d prod / d x_i = product of the others, computed without dividing by zero.

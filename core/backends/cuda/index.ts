@@ -26,10 +26,10 @@ import type { Kernel } from "../../compiler/ir.ts";
 import { CUDA_ERROR_OUT_OF_MEMORY, CudaDriver, CudaError, loadKoffi, type CudaDeviceInfo } from "./driver.ts";
 import { chooseTarget, compileCached, findCompiler, type CudaCompiler, type Target } from "./nvrtc.ts";
 import { BufferPool, type OwnedBuffer } from "../pool.ts";
-import { cudaRule, type CudaProgram, type Pass, type Ref } from "./program.ts";
+import type { CudaProgram, Pass, Ref } from "./program.ts";
 import { renderCuda } from "./render-cuda.ts";
 import { ENTRY, MAX_ELEMENTS } from "./cuda-c.ts";
-import "./kernels/index.ts";
+import { cudaRule } from "./kernels/index.ts";
 
 export interface CudaBuffer extends OwnedBuffer {
   ptr: bigint;

@@ -1,12 +1,11 @@
 /**
  * What a CUDA kernel rule produces: one or more kernel launches over the call's input,
  * output and scratch buffers. Rules live in kernels/<family>.ts, one file per primitive
- * family, and are looked up by primitive name (the same shape as the WebGPU rules).
+ * family; kernels/index.ts lists them by routine name (the same shape as the WebGPU rules).
  */
 import type { DType } from "../../dtype.ts";
 import type { Params } from "../../primitive.ts";
 import type { ShapedArray } from "../../tracer.ts";
-import { ruleTable } from "../rules.ts";
 import type { ClikePass, ClikeProgram } from "../clike/dialect.ts";
 
 /** A buffer a pass reads or writes: the call's input i, output i, or scratch buffer i. */
@@ -32,15 +31,11 @@ export interface CudaProgram {
   temps?: { dtype: DType; size: number }[];
 }
 
-/** A rule may return null for operand types it does not cover; the call then runs on the host. */
-export type CudaRule = (inAvals: ShapedArray[], outAvals: ShapedArray[], params: Params) => CudaProgram | null;
-
-const table = ruleTable<CudaRule>("CUDA");
-
-/** Registers the CUDA kernel of one or more primitives. */
-export const defineCuda = table.define;
-export const cudaRule = table.get;
-export const cudaRuleNames = table.names;
+/**
+ * A primitive's CUDA program, given its params `P`; null for operand types it does not cover
+ * (the call then runs on the host). A method type, so a rule of typed params sits in the table of all rules.
+ */
+export type CudaRule<P = Params> = { rule(inAvals: ShapedArray[], outAvals: ShapedArray[], params: P): CudaProgram | null }["rule"];
 
 /** A program written in the shared C-like skeleton, as CUDA launches. */
 export function cudaProgram(p: ClikeProgram): CudaProgram {

@@ -19,12 +19,12 @@ import type { ShapedArray } from "../../tracer.ts";
 import { topoSort, type Kernel } from "../../compiler/ir.ts";
 import { startGpu, type GpuContext } from "./device.ts";
 import { BufferPool, type OwnedBuffer } from "../pool.ts";
-import { wgslRule, type GpuProgram, type Ref } from "./program.ts";
+import type { GpuProgram, Ref } from "./program.ts";
 import { renderWgsl, withEpilogue } from "./render-wgsl.ts";
 import { GPU_ELEM_BYTES, wgslType } from "./wgsl.ts";
 import { MappingGuard } from "./mappings.ts";
 import { bindingCount, windowedPass, windowLimits, type WindowLimits } from "./windows.ts";
-import "./kernels/index.ts";
+import { wgslRule } from "./kernels/index.ts";
 
 export interface GpuBuffer extends OwnedBuffer {
   buffer: GPUBuffer;

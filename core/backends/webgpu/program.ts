@@ -1,12 +1,11 @@
 /**
  * What a WebGPU kernel rule produces: one or more compute passes over the call's input,
  * output and scratch buffers. Rules live in kernels/<family>.ts, one file per primitive
- * family, and are looked up by primitive name.
+ * family; kernels/index.ts lists them by routine name.
  */
 import type { DType } from "../../dtype.ts";
 import type { Params } from "../../primitive.ts";
 import type { ShapedArray } from "../../tracer.ts";
-import { ruleTable } from "../rules.ts";
 import type { ClikePass, ClikeProgram, OutputStore } from "../clike/dialect.ts";
 import { WGSL, type Wgsl } from "../clike/wgsl.ts";
 
@@ -54,14 +53,11 @@ export function gpuProgram(make: (d: Wgsl) => ProgramCode): GpuProgram {
 
 export { PLAIN_STORE, type OutputStore } from "../clike/dialect.ts";
 
-/** A primitive's WebGPU program; product kernels take an `OutputStore` for fused epilogues. */
-export type WgslRule = (inAvals: ShapedArray[], outAvals: ShapedArray[], params: Params, out?: OutputStore) => GpuProgram;
-
-const table = ruleTable<WgslRule>("WebGPU");
-
-/** Registers the WebGPU kernel of one or more primitives. */
-export const defineWgsl = table.define;
-export const wgslRule = table.get;
+/**
+ * A primitive's WebGPU program, given its params `P`; product kernels take an `OutputStore`
+ * for fused epilogues. A method type, so a rule of typed params sits in the table of all rules.
+ */
+export type WgslRule<P = Params> = { rule(inAvals: ShapedArray[], outAvals: ShapedArray[], params: P, out?: OutputStore): GpuProgram }["rule"];
 
 /** A program written in the shared C-like skeleton, as WebGPU passes. */
 export function wgslProgram(make: (d: Wgsl) => ClikeProgram): GpuProgram {

@@ -10,7 +10,8 @@ import { fmtShape, shapeEq } from "../../shape.ts";
 import { bind1 } from "../../trace.ts";
 import type { ShapedArray, Tracer } from "../../tracer.ts";
 import { defineAlu, type AluDef } from "../../compiler/alu.ts";
-import type { LoweringRule } from "../../compiler/lower.ts";
+import type { LowerContext, Pos } from "../../compiler/lower.ts";
+import type { IRNode } from "../../compiler/ir.ts";
 import { bdimToFront, broadcastInDim } from "../shape.ts";
 import { NDArray, scalar } from "../../array.ts";
 
@@ -70,13 +71,18 @@ export function elementwiseBatch<P extends Params>(prim: () => Primitive<P>) {
   };
 }
 
-/** An ALU op at the output's point, over its operands at the same point. */
-export const aluLowering: LoweringRule = ({ b, eqn, at }, pos) =>
-  b.node(
+/**
+ * An ALU op at the output's point, over its operands at the same point. A function
+ * declaration, so the family files that import this module's `elementwise` while it is
+ * still loading (whichever of them a program imports first) find it.
+ */
+export function aluLowering({ b, eqn, at }: LowerContext, pos: Pos): IRNode {
+  return b.node(
     eqn.prim.name,
     eqn.outs[0].aval.dtype,
     eqn.inputs.map((_, i) => at(i, pos)),
   );
+}
 
 export interface ElementwiseSpec {
   name: string;

@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { sizeOf } from "../../../core/shape.ts";
 import { ENTRY, literal } from "../../../core/backends/cuda/cuda-c.ts";
-import { cudaRuleNames } from "../../../core/backends/cuda/program.ts";
+import { cudaRuleNames } from "../../../core/backends/cuda/kernels/index.ts";
 import { hasCudaRoutine } from "../../../core/backends/cuda/index.ts";
 import { chooseTarget, compileCached, compileStats, findCompiler, findNvcc, forgetCompiled, nvccCompiler, type CudaCompiler } from "../../../core/backends/cuda/nvrtc.ts";
 import { loadKoffi } from "../../../core/backends/cuda/driver.ts";

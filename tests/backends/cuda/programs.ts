@@ -96,7 +96,7 @@ export const KERNEL_PRIMS = allPrimitives()
   .filter(runsAsKernel)
   .map((p) => p.name);
 const REDUCTIONS = allPrimitives()
-  .filter((p) => p.reduceOp)
+  .filter((p) => p.reduction)
   .map((p) => p.name);
 
 /** A case running primitive `prim` on `args` through the backend's program for it; null when it runs on the host. */

@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { NDArray } from "../../../core/array.ts";
-import type { Params } from "../../../core/primitive.ts";
+import type { ConvParams } from "../../../core/routines.ts";
 import { gpuCaps, type DotStrategy } from "../../../core/backends/webgpu/kernels/dot.ts";
 import { convProgram } from "../../../core/backends/webgpu/kernels/conv.ts";
 import { lax } from "../../../index.ts";
@@ -24,7 +24,7 @@ const strategies = (): Strategy[] => ["direct", "register", "shared", ...(gpuCap
 /** float32 sums of up to a few hundred products of values in [-1, 1). */
 const TOL = 2e-5;
 
-async function expectConv(strategy: Strategy, args: NDArray[], params: Params, patchLimit?: number): Promise<void> {
+async function expectConv(strategy: Strategy, args: NDArray[], params: ConvParams, patchLimit?: number): Promise<void> {
   const [want] = applyPrim("conv_general_dilated", args, params) as NDArray[];
   const program = convProgram(
     args.map((a) => a.aval),
@@ -64,7 +64,7 @@ describe.skipIf(gpuSkipReason !== null)("webgpu conv_general_dilated kernels", (
 
   it("patches split over chunks of images, or the direct kernel when one image is too big", async () => {
     const rng = new Rng(13);
-    const params = {
+    const params: ConvParams = {
       strides: [2, 1],
       padding: [
         [0, 2],

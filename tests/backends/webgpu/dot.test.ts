@@ -8,7 +8,7 @@
 import { describe, expect, it } from "vitest";
 import type { NDArray } from "../../../core/array.ts";
 import { isFloat, type DType } from "../../../core/dtype.ts";
-import type { Params } from "../../../core/primitive.ts";
+import type { RoutineParams } from "../../../core/routines.ts";
 import { dotProgram, gpuCaps, type DotStrategy } from "../../../core/backends/webgpu/kernels/dot.ts";
 import { Rng } from "../../cases/types.ts";
 import { applyPrim } from "../../transforms/harness.ts";
@@ -20,7 +20,7 @@ const strategies = (): DotStrategy[] => (gpuCaps().subgroups8 ? ["register", "sh
 /** float32 sums of K products in [-1, 1): relative to max(1, |want|), well inside 1e-5 for K <= 300. */
 const TOL = 1e-5;
 
-async function expectDot(strategy: DotStrategy, args: NDArray[], params: Params): Promise<void> {
+async function expectDot(strategy: DotStrategy, args: NDArray[], params: RoutineParams["dot_general"]): Promise<void> {
   const [want] = applyPrim("dot_general", args, params) as NDArray[];
   const inAvals = args.map((a) => a.aval);
   const got = await runOnGpu(dotProgram(inAvals, [want.aval], params, strategy), args, want.aval);
@@ -28,7 +28,7 @@ async function expectDot(strategy: DotStrategy, args: NDArray[], params: Params)
   expect(msg, `${strategy} ${JSON.stringify(inAvals.map((a) => a.shape))} ${JSON.stringify(params)}`).toBeNull();
 }
 
-const mm = { dims: { contracting: [[1], [0]], batch: [[], []] } };
+const mm: RoutineParams["dot_general"] = { dims: { contracting: [[1], [0]], batch: [[], []] } };
 
 describe.skipIf(gpuSkipReason !== null)("webgpu dot_general kernels", () => {
   it("ragged matrix products match the CPU in every kernel", async () => {
@@ -50,11 +50,11 @@ describe.skipIf(gpuSkipReason !== null)("webgpu dot_general kernels", () => {
   it("batched products with axes in any order (the pack pass) match", async () => {
     const rng = new Rng(2);
     // lhs [K, B, M] and rhs [N, B, K]: every operand needs its gather pass.
-    const params = { dims: { contracting: [[0], [2]], batch: [[1], [1]] } };
+    const params: RoutineParams["dot_general"] = { dims: { contracting: [[0], [2]], batch: [[1], [1]] } };
     for (const s of strategies()) {
       await expectDot(s, [rng.array([9, 3, 13], "float32"), rng.array([6, 3, 9], "float32")], params);
       // Two contracting and two batch axes, interleaved.
-      const p2 = {
+      const p2: RoutineParams["dot_general"] = {
         dims: {
           contracting: [
             [3, 0],
@@ -100,7 +100,7 @@ describe.skipIf(gpuSkipReason !== null)("webgpu dot_general kernels", () => {
 
   it("covers more than 65535 workgroups (many small batches)", async () => {
     const rng = new Rng(5);
-    const params = { dims: { contracting: [[2], [1]], batch: [[0], [0]] } };
+    const params: RoutineParams["dot_general"] = { dims: { contracting: [[2], [1]], batch: [[0], [0]] } };
     // The shared kernel runs a workgroup per batch here: 70000 of them.
     await expectDot("shared", [rng.array([70000, 2, 3], "float32"), rng.array([70000, 3, 2], "float32")], params);
     await expectDot("register", [rng.array([70000, 2, 3], "float32"), rng.array([70000, 3, 2], "float32")], params);

@@ -11,8 +11,9 @@ import fc from "fast-check";
 import { getBackend, jit, lax, np } from "../../../index.ts";
 import type { NDArray } from "../../../core/array.ts";
 import { isFloat, type DType } from "../../../core/dtype.ts";
-import type { Eqn, Var } from "../../../core/jaxpr.ts";
-import type { ConvParams } from "../../../core/primitives/conv.ts";
+import { paramsOf, type Eqn, type Var } from "../../../core/jaxpr.ts";
+import { convGeneralDilatedP, type ConvParams } from "../../../core/primitives/conv.ts";
+import { dotGeneralP } from "../../../core/primitives/dot.ts";
 import type { Tracer } from "../../../core/tracer.ts";
 import { fusionStats, partition, setFusion } from "../../../core/compiler/index.ts";
 import { gpuStats, type GpuBuffer, type WebGpuBackend } from "../../../core/backends/webgpu/index.ts";
@@ -145,7 +146,7 @@ describe.skipIf(gpuSkipReason !== null)("webgpu fused epilogues", () => {
     type Kernel = DotStrategy | "direct";
     const cases: { f: F; args: NDArray[]; program: (strategy: Kernel, head: Eqn, out: OutputStore) => GpuProgram; kernels: Kernel[] }[] = [];
     const avals = (vs: Var[]) => vs.map((v) => v.aval);
-    const dot = (s: Kernel, h: Eqn, out: OutputStore) => dotProgram(avals(h.inputs), avals(h.outs), h.params, s as DotStrategy, out);
+    const dot = (s: Kernel, h: Eqn, out: OutputStore) => dotProgram(avals(h.inputs), avals(h.outs), paramsOf(h, dotGeneralP), s as DotStrategy, out);
     for (const [B, M, K, N] of [
       [0, 17, 7, 66],
       [2, 9, 13, 3],
@@ -169,7 +170,7 @@ describe.skipIf(gpuSkipReason !== null)("webgpu fused epilogues", () => {
     const conv = (s: Kernel, h: Eqn, out: OutputStore) => {
       const [, , Ho, Wo] = h.outs[0].aval.shape;
       const perImage = 2 * 12 * Math.ceil((Ho * Wo) / 4) * 4; // groups · K (2·3·2) · S padded to 4
-      return convProgram(avals(h.inputs), avals(h.outs), h.params, s, 4 * perImage, out);
+      return convProgram(avals(h.inputs), avals(h.outs), paramsOf(h, convGeneralDilatedP), s, 4 * perImage, out);
     };
     cases.push({
       f: (x, w, b) => relu(np.add(lax.convGeneralDilated(x, w, params), np.reshape(b, [1, 6, 1, 1]))),

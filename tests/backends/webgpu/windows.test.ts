@@ -16,6 +16,7 @@ import { convProgram } from "../../../core/backends/webgpu/kernels/conv.ts";
 import { windowedPass, windowedWgsl } from "../../../core/backends/webgpu/windows.ts";
 import { isFloat } from "../../../core/dtype.ts";
 import type { Params } from "../../../core/primitive.ts";
+import type { ConvParams, RoutineParams } from "../../../core/routines.ts";
 import { sizeOf } from "../../../core/shape.ts";
 import type { Tracer } from "../../../core/tracer.ts";
 import { Rng, type PrimCase } from "../../cases/types.ts";
@@ -132,7 +133,7 @@ describe.skipIf(gpuSkipReason !== null)("webgpu kernels over arrays bound as sev
   it("every product kernel and every convolution kernel reads and writes through windows", async () => {
     const rng = new Rng(9);
     const strategies: DotStrategy[] = gpuCaps().subgroups8 ? ["register", "shared", "subgroup"] : ["register", "shared"];
-    const mm = { dims: { contracting: [[1], [0]], batch: [[], []] } };
+    const mm: RoutineParams["dot_general"] = { dims: { contracting: [[1], [0]], batch: [[], []] } };
     // K = 30 is not a multiple of 4, so the lhs goes through the pack pass as well.
     for (const [M, K, N] of [
       [37, 32, 21],
@@ -152,7 +153,7 @@ describe.skipIf(gpuSkipReason !== null)("webgpu kernels over arrays bound as sev
         expect(compareValues(result, want.dataSync(), true, 1e-5), `dot ${s} ${M}x${K}x${N}`).toBeNull();
       }
     }
-    const conv = {
+    const conv: ConvParams = {
       strides: [1, 2],
       padding: [
         [1, 1],

@@ -19,7 +19,7 @@ const reductions = { sum: np.sum, max: np.max, min: np.min } as const;
 const reductionNames = (f: (...a: Tracer[]) => Tracer | Tracer[], ...shapes: number[][]) => reductionsOf(f, shapes, true);
 function reductionsOf(f: (...a: Tracer[]) => Tracer | Tracer[], shapes: number[][], merge: boolean): string[] {
   const { jaxpr } = makeJaxpr(f)(...shapes.map((shape) => np.zeros(shape, { dtype: FLOAT })));
-  return (merge ? mergeReductions(jaxpr) : jaxpr).eqns.filter((e) => e.prim.reduceOp !== undefined).map((e) => `${e.prim.name}[${e.params.axes}]`);
+  return (merge ? mergeReductions(jaxpr) : jaxpr).eqns.filter((e) => e.prim.reduction !== undefined).map((e) => `${e.prim.name}[${e.params.axes}]`);
 }
 
 describe("merged reductions", () => {

@@ -118,7 +118,7 @@ describe("values read by several kernels", () => {
     };
     const x = np.reshape(np.array(rand(3, 64)), [16, 4]);
     const jaxpr = jit(f).lower(x).jaxpr;
-    const reductions = (eqns: { prim: { reduceOp?: string } }[]) => eqns.filter((e) => e.prim.reduceOp).length;
+    const reductions = (eqns: { prim: { reduction?: object } }[]) => eqns.filter((e) => e.prim.reduction).length;
     expect(reductions(eliminateCommon(jaxpr).eqns)).toBe(reductions(jaxpr.eqns) - 1);
     // Kernels writing a [16,4] value: none (the statistics are [1,4] and the result a scalar).
     const steps = partition(eliminateCommon(jaxpr));

@@ -1,6 +1,5 @@
 /** dot_general as a batched product [B, M, K] x [B, K, N], the way both GPU backends see it. */
-import type { Params } from "../../../primitive.ts";
-import type { DotDims } from "../../../primitives/dot.ts";
+import type { RoutineParams } from "../../../routines.ts";
 import { sizeOf } from "../../../shape.ts";
 import type { ShapedArray } from "../../../tracer.ts";
 
@@ -20,8 +19,7 @@ export interface ProductDims {
 
 const remaining = (rank: number, ...used: number[][]) => [...Array(rank).keys()].filter((i) => !used.some((x) => x.includes(i)));
 
-export function productDims(la: ShapedArray, ra: ShapedArray, params: Params): ProductDims {
-  const dims = params.dims as DotDims;
+export function productDims(la: ShapedArray, ra: ShapedArray, { dims }: RoutineParams["dot_general"]): ProductDims {
   const [lc, rc] = dims.contracting;
   const [lb, rb] = dims.batch;
   const lf = remaining(la.shape.length, lc, lb);

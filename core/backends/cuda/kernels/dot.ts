@@ -11,12 +11,12 @@
  * 2^32 like the CPU's Math.imul path; float32 accumulates in float32 with fused
  * multiply-adds.
  */
-import type { Params } from "../../../primitive.ts";
+import type { RoutineParams } from "../../../routines.ts";
 import { sizeOf, stridesOf } from "../../../shape.ts";
 import type { ShapedArray } from "../../../tracer.ts";
 import { productDims } from "../../clike/kernels/dot-dims.ts";
 import type { DType } from "../../../dtype.ts";
-import { defineCuda, type CudaProgram, type Pass, type Ref } from "../program.ts";
+import { type CudaProgram, type Pass, type Ref } from "../program.ts";
 import { blocks, ctype, kernel, literal, param, perElement, THREADS } from "../cuda-c.ts";
 
 const u = (n: number) => `${n >>> 0}u`;
@@ -132,7 +132,7 @@ ${R.flatMap((r) => R.map((c) => `  if (row0 + ${16 * r}u < ${u(M)} && col0 + ${1
 }
 
 /** The program for one dot_general. */
-export function dotProgram([la, ra]: ShapedArray[], [oa]: ShapedArray[], params: Params): CudaProgram {
+export function dotProgram([la, ra]: ShapedArray[], [oa]: ShapedArray[], params: RoutineParams["dot_general"]): CudaProgram {
   const { lb, lf, lc, rb, rf, rc, B, M, K, N } = productDims(la, ra, params);
   const n = B * M * N;
   if (n === 0) return { passes: [] };
@@ -156,5 +156,3 @@ export function dotProgram([la, ra]: ShapedArray[], [oa]: ShapedArray[], params:
   passes.push({ ...productPass(oa.dtype, B, M, N, K, aLayout, bLayout), bindings: [aRef, bRef, { out: 0 }] });
   return { passes, temps };
 }
-
-defineCuda("dot_general", (ins, outs, params) => dotProgram(ins, outs, params));

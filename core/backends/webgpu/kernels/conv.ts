@@ -7,11 +7,10 @@
  * stays under PATCH_LIMIT elements; a convolution whose single image exceeds it runs the
  * direct kernel shared with CUDA (../../clike/kernels/conv.ts).
  */
-import type { Params } from "../../../primitive.ts";
 import type { ConvParams } from "../../../primitives/conv.ts";
 import { sizeOf } from "../../../shape.ts";
 import type { ShapedArray } from "../../../tracer.ts";
-import { defineWgsl, gpuProgram, PLAIN_STORE, wgslPass, type GpuProgram, type OutputStore, type PassCode, type ProgramCode, type Ref } from "../program.ts";
+import { gpuProgram, PLAIN_STORE, wgslPass, type GpuProgram, type OutputStore, type PassCode, type ProgramCode, type Ref } from "../program.ts";
 import { convDirectPass, tap } from "../../clike/kernels/conv.ts";
 import type { Wgsl } from "../../clike/wgsl.ts";
 import { preferredStrategy, productPass, zeroPass, type DotStrategy, type RhsSource } from "./dot.ts";
@@ -102,12 +101,12 @@ function patchRhs(w: Wgsl, d: Dims, p: ConvParams): RhsSource {
 export function convProgram(
   [la, ra]: ShapedArray[],
   [oa]: ShapedArray[],
-  params: Params,
+  params: ConvParams,
   strategy: DotStrategy | "direct" = preferredStrategy(),
   patchLimit = PATCH_LIMIT,
   out: OutputStore = PLAIN_STORE,
 ): GpuProgram {
-  return gpuProgram((w) => convPasses(w, [la, ra], [oa], params as ConvParams, strategy, patchLimit, out));
+  return gpuProgram((w) => convPasses(w, [la, ra], [oa], params, strategy, patchLimit, out));
 }
 
 function convPasses(w: Wgsl, [la, ra]: ShapedArray[], [oa]: ShapedArray[], p: ConvParams, strategy: DotStrategy | "direct", patchLimit: number, out: OutputStore): ProgramCode {
@@ -157,5 +156,3 @@ function convPasses(w: Wgsl, [la, ra]: ShapedArray[], [oa]: ShapedArray[], p: Co
   }
   return { passes, temps };
 }
-
-defineWgsl("conv_general_dilated", (ins, outs, params, out) => convProgram(ins, outs, params, undefined, undefined, out));

@@ -12,13 +12,13 @@
  * Integer products wrap (WGSL's i32/u32 arithmetic), like the CPU's Math.imul path.
  */
 import type { DType } from "../../../dtype.ts";
-import type { Params } from "../../../primitive.ts";
+import type { RoutineParams } from "../../../routines.ts";
 import { sizeOf, stridesOf } from "../../../shape.ts";
 import type { ShapedArray } from "../../../tracer.ts";
 import { productDims } from "../../clike/kernels/dot-dims.ts";
 import { getBackend } from "../../../backend.ts";
 import type { GpuContext } from "../device.ts";
-import { defineWgsl, gpuProgram, PLAIN_STORE, type GpuProgram, type OutputStore, type PassCode, type Ref } from "../program.ts";
+import { gpuProgram, PLAIN_STORE, type GpuProgram, type OutputStore, type PassCode, type Ref } from "../program.ts";
 import { storageType, type Wgsl } from "../../clike/wgsl.ts";
 import { groups, LINEAR_WORKGROUP, literal, MAIN_ARGS, NONFINITE, wgslType } from "../wgsl.ts";
 import { perElements } from "./grid.ts";
@@ -326,11 +326,18 @@ function productOut(d: Wgsl, T: string, out: OutputStore): string {
 }
 
 /** The program for one dot_general; `strategy` picks the product kernel (tests force each). */
-export function dotProgram(ins: ShapedArray[], outs: ShapedArray[], params: Params, strategy: DotStrategy = preferredStrategy(), out: OutputStore = PLAIN_STORE): GpuProgram {
+export function dotProgram(ins: ShapedArray[], outs: ShapedArray[], params: RoutineParams["dot_general"], strategy: DotStrategy = preferredStrategy(), out: OutputStore = PLAIN_STORE): GpuProgram {
   return gpuProgram((d) => dotPasses(d, ins, outs, params, strategy, out));
 }
 
-function dotPasses(d: Wgsl, [la, ra]: ShapedArray[], [oa]: ShapedArray[], params: Params, strategy: DotStrategy, out: OutputStore): { passes: PassCode[]; temps?: { dtype: DType; size: number }[] } {
+function dotPasses(
+  d: Wgsl,
+  [la, ra]: ShapedArray[],
+  [oa]: ShapedArray[],
+  params: RoutineParams["dot_general"],
+  strategy: DotStrategy,
+  out: OutputStore,
+): { passes: PassCode[]; temps?: { dtype: DType; size: number }[] } {
   const { lb, lf, lc, rb, rf, rc, B, M, K, N } = productDims(la, ra, params);
   const T = wgslType(oa.dtype);
   if (B * M * N === 0) return { passes: [] };
@@ -379,5 +386,3 @@ export function zeroPass(d: Wgsl, dtype: DType, n: number, out: OutputStore): Pa
   const decls = [d.storage(0, "out", wgslType(dtype), true), ...out.bufs.map((b, j) => d.storage(1 + j, b.name, storageType(b), !!b.write)), out.decls(d)];
   return { ...perElements(decls, n, `  ${out.store(d, "gi", literal(0, dtype))}`), bindings: [{ out: 0 }, ...out.bindings] };
 }
-
-defineWgsl("dot_general", (ins, outs, params, out) => dotProgram(ins, outs, params, undefined, out));
