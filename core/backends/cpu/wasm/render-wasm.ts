@@ -176,8 +176,10 @@ export function renderWasm(k: Kernel): WasmKernelCode {
       // Every element went through the lanes: (a0 + a1) + (a2 + a3), as the scalar accumulators combine.
       const [lo, hi] = vecAcc;
       f.get(lo).f64Lane(0).get(lo).f64Lane(1).op("f64.add").get(hi).f64Lane(0).get(hi).f64Lane(1).op("f64.add").op("f64.add");
-    } else f.get(acc);
-    if (lanes.length > 0 && vecAcc.length === 0) f.get(lanes[0]).op("f64.add").get(lanes[1]).get(lanes[2]).op("f64.add").op("f64.add");
+    } else {
+      f.get(acc);
+      if (lanes.length > 0) f.get(lanes[0]).op("f64.add").get(lanes[1]).get(lanes[2]).op("f64.add").op("f64.add");
+    }
     e.fromF64(k.out.dtype);
     e.store(k.out.dtype);
     f.addTo(outIdx, 1);
