@@ -31,9 +31,10 @@ const HEADS = new Set(["dot_general", "conv_general_dilated"]);
  * not yet taken roots a group, which absorbs the producers of its inputs while every
  * reader of the produced value is already in the group and the value is not a program
  * output. A group may be one equation: as a kernel it runs in the backend's generated code
- * (WebAssembly on all cores on the CPU) instead of the primitive's own loop.
+ * (WebAssembly on all cores on the CPU) instead of the primitive's own loop. Kernels read
+ * the variables in `literals` (scalar constants whose values are known) as literals.
  */
-export function partition(jaxpr: Jaxpr): Step[] {
+export function partition(jaxpr: Jaxpr, literals: ReadonlyMap<Var, number> = new Map()): Step[] {
   const producer = new Map<Var, Eqn>();
   const readers = new Map<Var, Eqn[]>();
   for (const e of jaxpr.eqns) {
@@ -97,7 +98,7 @@ export function partition(jaxpr: Jaxpr): Step[] {
     if (members?.size === 1 && e.prim.viewOf !== undefined) steps.push({ kind: "eqn", eqn: e });
     else if (members) {
       const eqns = jaxpr.eqns.filter((x) => members.has(x));
-      const { kernel, inputs } = lowerGroup(eqns, e);
+      const { kernel, inputs } = lowerGroup(eqns, e, literals);
       const step: Step = { kind: "kernel", kernel, inputs, out: e.outs[0], eqns };
       if (!kernel.reduce) {
         const input = inputs.findIndex((v) => headable(v, e, members, producer, readers, outputs, heads, copied));

@@ -13,7 +13,8 @@ import { NDArray } from "../array.ts";
 import type { Backend, Handle } from "../backend.ts";
 import type { Eqn, Jaxpr, Var } from "../jaxpr.ts";
 import { bind } from "../trace.ts";
-import { checkAddressable } from "../shape.ts";
+import { checkAddressable, sizeOf } from "../shape.ts";
+import type { TypedArray } from "../dtype.ts";
 import type { Tracer } from "../tracer.ts";
 import { partition, type Step } from "./fuse.ts";
 import { eliminateCommon } from "./cse.ts";
@@ -80,14 +81,39 @@ export interface Plan {
   checked: boolean;
 }
 
-const plans = new WeakMap<Jaxpr, Plan>();
+/** Per jaxpr, its plans by the values of the scalar constants they took as literals ("" for none). */
+const plans = new WeakMap<Jaxpr, Map<string, Plan>>();
+/** Plans per jaxpr with different literal values before its constants are read as buffers again. */
+const MAX_LITERAL_PLANS = 8;
 
-export function planFor(original: Jaxpr): Plan {
-  let plan = plans.get(original);
+/**
+ * The values of a jaxpr's one-element constants that sit on the CPU: its kernels read them
+ * as literals (folded into the code, hoisted out of every loop) instead of as buffers of
+ * their own, which would each cost a kernel argument (and a copy into the wasm heap).
+ */
+function scalarConsts(jaxpr: Jaxpr, consts: readonly Tracer[]): Map<Var, number> {
+  const out = new Map<Var, number>();
+  jaxpr.constVars.forEach((v, i) => {
+    const c = consts[i];
+    if (sizeOf(v.aval.shape) === 1 && c instanceof NDArray && c.backendImpl.name === "cpu") out.set(v, (c.handle as TypedArray)[0]);
+  });
+  return out;
+}
+
+const literalKey = (values: Iterable<number>) => [...values].map((v) => (Object.is(v, -0) ? "-0" : String(v))).join(",");
+
+/** The plan of a jaxpr; with `consts` (its constants' values), one that reads the scalar ones as literals. */
+export function planFor(original: Jaxpr, consts: readonly Tracer[] = []): Plan {
+  let byLiterals = plans.get(original);
+  if (!byLiterals) plans.set(original, (byLiterals = new Map()));
+  let literals = scalarConsts(original, consts);
+  let key = literalKey(literals.values());
+  if (!byLiterals.has(key) && byLiterals.size >= MAX_LITERAL_PLANS) [literals, key] = [new Map(), ""];
+  const plan = byLiterals.get(key);
   if (plan) return plan;
   fusionStats.plans++;
   const jaxpr = eliminateCommon(original);
-  const steps = partition(jaxpr);
+  const steps = partition(jaxpr, literals);
   const slots = new Map<Var, number>();
   const slot = (v: Var) => {
     let k = slots.get(v);
@@ -159,8 +185,8 @@ export function planFor(original: Jaxpr): Plan {
   });
   p.outSlots = jaxpr.outs.map(slot);
   p.nSlots = slots.size;
-  plans.set(original, (plan = p));
-  return plan;
+  byLiterals.set(key, p);
+  return p;
 }
 
 /** The one backend holding all these arrays, if it runs kernels; CPU constants may sit beside accelerator arguments. */
@@ -199,8 +225,8 @@ export function placedConst(c: NDArray, backend: Backend): NDArray {
 export function runFused(jaxpr: Jaxpr, consts: Tracer[], args: Tracer[]): Tracer[] | null {
   const backend = kernelBackend(consts, args);
   if (!backend && consts.length + args.length > 0) return null;
+  const plan = planFor(jaxpr, consts);
   if (backend && backend.name !== "cpu") consts = consts.map((c) => placedConst(c as NDArray, backend));
-  const plan = planFor(jaxpr);
   const { steps } = plan;
   if (!plan.checked) {
     // A kernel's loop space (reduced axes included) can exceed every array it touches: check it before anything runs.
