@@ -24,6 +24,8 @@ export const blasDirect: Peer = {
         convGrad: na,
         chain: na,
         gridSample: na,
+        gridSampleGrad: na,
+        adam: na,
         train: na,
         copy: na,
         maxPool: na,
