@@ -29,6 +29,7 @@ export const blasDirect: Peer = {
         train: na,
         copy: na,
         maxPool: na,
+        avgPool: na,
         batchNorm: na,
       },
     };

@@ -99,6 +99,7 @@ export const pytorch: Peer = {
         adam: impl("adam", { sizes: adamLeafSizes() }),
         copy: impl("copy"),
         maxPool: impl("maxPool"),
+        avgPool: impl("avgPool"),
         batchNorm: impl("batchNorm"),
         train: impl("train", { thetaInit: THETA_INIT, lr: LR, lambda: 0.01 }),
       },

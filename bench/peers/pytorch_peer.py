@@ -124,15 +124,18 @@ def copy(p, inp):
     return run, lambda: out["y"].abs().mean().item()
 
 
-def max_pool(p, inp):
-    x = load(inp, "x").reshape(p["n"], p["c"], p["h"], p["w"]).requires_grad_(True)
-    g = load(inp, "g").reshape(p["n"], p["c"], p["h"] // 2, p["w"] // 2)
+def pool_grad(pool2d):
+    def prepare(p, inp):
+        x = load(inp, "x").reshape(p["n"], p["c"], p["h"], p["w"]).requires_grad_(True)
+        g = load(inp, "g").reshape(p["n"], p["c"], p["h"] // 2, p["w"] // 2)
 
-    def run():
-        x.grad = None
-        (F.max_pool2d(x, 2) * g).sum().backward()
+        def run():
+            x.grad = None
+            (pool2d(x, 2) * g).sum().backward()
 
-    return run, lambda: x.grad.abs().mean().item()
+        return run, lambda: x.grad.abs().mean().item()
+
+    return prepare
 
 
 def batch_norm(p, inp):
@@ -214,7 +217,7 @@ def train(p, inp):
     return run, lambda: out["loss"]
 
 
-KINDS = {"matmul": matmul, "conv": conv, "convGrad": conv_grad, "chain": chain, "gridSample": grid_sample, "gridSampleGrad": grid_sample_grad, "adam": adam, "train": train, "copy": copy, "maxPool": max_pool, "batchNorm": batch_norm}
+KINDS = {"matmul": matmul, "conv": conv, "convGrad": conv_grad, "chain": chain, "gridSample": grid_sample, "gridSampleGrad": grid_sample_grad, "adam": adam, "train": train, "copy": copy, "maxPool": pool_grad(F.max_pool2d), "avgPool": pool_grad(F.avg_pool2d), "batchNorm": batch_norm}
 
 
 def main():

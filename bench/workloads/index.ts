@@ -7,7 +7,7 @@ import { chainWorkload, oursChain } from "./elementwise.ts";
 import { gridSampleGradWorkload, gridSampleWorkload, oursGridSample, oursGridSampleGrad } from "./gridsample.ts";
 import { adamWorkload, oursAdam } from "./adam.ts";
 import { trainWorkload, oursTrain } from "./train.ts";
-import { memoryWorkloads, oursBatchNorm, oursCopy, oursMaxPool } from "./memory.ts";
+import { memoryWorkloads, oursAvgPool, oursBatchNorm, oursCopy, oursMaxPool } from "./memory.ts";
 
 export const workloads: Workload[] = [...matmulWorkloads([256, 512, 1024]), ...convWorkloads, chainWorkload, gridSampleWorkload, gridSampleGradWorkload, ...memoryWorkloads, adamWorkload, trainWorkload];
 
@@ -22,6 +22,7 @@ const oursImpls = {
   train: oursTrain,
   copy: oursCopy,
   maxPool: oursMaxPool,
+  avgPool: oursAvgPool,
   batchNorm: oursBatchNorm,
 };
 
