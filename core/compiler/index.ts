@@ -90,24 +90,31 @@ const MAX_LITERAL_PLANS = 8;
  * The values of a jaxpr's one-element constants that sit on the CPU: its kernels read them
  * as literals (folded into the code, hoisted out of every loop) instead of as buffers of
  * their own, which would each cost a kernel argument (and a copy into the wasm heap).
+ * `key` names the constants and their values ("" for none).
  */
-function scalarConsts(jaxpr: Jaxpr, consts: readonly Tracer[]): Map<Var, number> {
-  const out = new Map<Var, number>();
-  jaxpr.constVars.forEach((v, i) => {
+function scalarConsts(jaxpr: Jaxpr, consts: readonly Tracer[]): { literals: Map<Var, number>; key: string } {
+  const literals = new Map<Var, number>();
+  if (consts.length === 0) return { literals, key: "" };
+  // Which constants are scalars is known once per jaxpr; a loop body runs this every iteration.
+  let slots = scalarSlots.get(jaxpr);
+  if (!slots) scalarSlots.set(jaxpr, (slots = jaxpr.constVars.flatMap((v, i) => (sizeOf(v.aval.shape) === 1 ? [i] : []))));
+  let key = "";
+  for (const i of slots) {
     const c = consts[i];
-    if (sizeOf(v.aval.shape) === 1 && c instanceof NDArray && c.backendImpl.name === "cpu") out.set(v, (c.handle as TypedArray)[0]);
-  });
-  return out;
+    if (!(c instanceof NDArray) || c.backendImpl.name !== "cpu") continue;
+    const v = (c.handle as TypedArray)[0];
+    literals.set(jaxpr.constVars[i], v);
+    key += `${i}:${Object.is(v, -0) ? "-0" : v},`;
+  }
+  return { literals, key };
 }
-
-const literalKey = (values: Iterable<number>) => [...values].map((v) => (Object.is(v, -0) ? "-0" : String(v))).join(",");
+const scalarSlots = new WeakMap<Jaxpr, number[]>();
 
 /** The plan of a jaxpr; with `consts` (its constants' values), one that reads the scalar ones as literals. */
 export function planFor(original: Jaxpr, consts: readonly Tracer[] = []): Plan {
   let byLiterals = plans.get(original);
   if (!byLiterals) plans.set(original, (byLiterals = new Map()));
-  let literals = scalarConsts(original, consts);
-  let key = literalKey(literals.values());
+  let { literals, key } = scalarConsts(original, consts);
   if (!byLiterals.has(key) && byLiterals.size >= MAX_LITERAL_PLANS) [literals, key] = [new Map(), ""];
   const plan = byLiterals.get(key);
   if (plan) return plan;
