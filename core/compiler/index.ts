@@ -232,8 +232,11 @@ export function placedConst(c: NDArray, backend: Backend): NDArray {
 export function runFused(jaxpr: Jaxpr, consts: Tracer[], args: Tracer[]): Tracer[] | null {
   const backend = kernelBackend(consts, args);
   if (!backend && consts.length + args.length > 0) return null;
-  const plan = planFor(jaxpr, consts);
-  if (backend && backend.name !== "cpu") consts = consts.map((c) => placedConst(c as NDArray, backend));
+  // Literals on the CPU only: elsewhere each set of values would be a pipeline of its own to
+  // compile (slow on WebGPU, and a jaxpr is often run with other scalars only in tests).
+  const onCpu = !backend || backend.name === "cpu";
+  const plan = planFor(jaxpr, onCpu ? consts : []);
+  if (!onCpu) consts = consts.map((c) => placedConst(c as NDArray, backend!));
   const { steps } = plan;
   if (!plan.checked) {
     // A kernel's loop space (reduced axes included) can exceed every array it touches: check it before anything runs.
