@@ -47,6 +47,12 @@ export interface Backend {
   runEpilogue?(head: RoutineCall, headIns: Handle[], kernel: Kernel, input: number, others: Handle[]): Handle | null;
   /** The most input buffers one kernel may read (WebGPU's storage-buffer limit); larger groups run op by op. */
   readonly maxKernelInputs?: number;
+  /**
+   * Whether a reduction of a reduction's sole output should run as one reduction (the CPU:
+   * one pass over memory). GPU kernels give each output one thread, so they keep the two
+   * stages, whose first has many outputs to spread over the device.
+   */
+  readonly mergesReductions?: boolean;
   memoryStats(): MemoryStats;
 }
 

@@ -36,8 +36,14 @@ export function batchNorm(opts: { momentum?: number; eps?: number } = {}): Layer
       let variance = state.var;
       let newState = state;
       if (train) {
-        mean = np.mean(x, { axis: axes });
-        variance = np.var(x, { axis: axes });
+        // Both statistics are sums over x shifted by one of its own values per channel (a
+        // constant near the mean, so E[d^2] - E[d]^2 does not cancel), so they read x side by
+        // side and their gradients are maps: backward needs only the sums of dy and dy * x.
+        const shift = stopGradient(x.slice(...x.shape.map((_, i) => (i === 1 ? null : [0, 1]))));
+        const d = x.sub(shift);
+        const dMean = np.mean(d, { axis: axes });
+        mean = dMean.add(shift.reshape([c]));
+        variance = np.maximum(np.mean(np.square(d), { axis: axes }).sub(np.square(dMean)), 0);
         const n = axes.reduce((acc, a) => acc * x.shape[a], 1);
         const unbiased = stopGradient(variance.mul(n / Math.max(n - 1, 1)));
         newState = {
@@ -45,8 +51,11 @@ export function batchNorm(opts: { momentum?: number; eps?: number } = {}): Layer
           var: state.var.mul(1 - momentum).add(unbiased.mul(momentum)),
         };
       }
-      const inv = np.rsqrt(variance.add(eps)).mul(params.weight);
-      const y = x.sub(mean.reshape(bshape)).mul(inv.reshape(bshape)).add(params.bias.reshape(bshape));
+      // y = x * scale + offset with per-channel scale and offset: the gradient's only sums
+      // over x are those of dy (for the offset) and dy * x (for the scale).
+      const scale = np.rsqrt(variance.add(eps)).mul(params.weight);
+      const offset = params.bias.sub(mean.mul(scale));
+      const y = x.mul(scale.reshape(bshape)).add(offset.reshape(bshape));
       return { y, state: newState };
     },
   };

@@ -42,6 +42,15 @@ export interface WasmSpelling {
   emit(w: WasmAlu, t: AluTypes): void;
 }
 
+/** What a four-lane spelling writes with: float32 operands as f32x4 lanes, bools as i32x4 lane masks (all ones for true). */
+export interface SimdAlu {
+  readonly f: FunctionBuilder;
+  /** Pushes operand `i` as a v128. */
+  arg(i: number): void;
+  /** Pushes every operand in order. */
+  args(): void;
+}
+
 export interface AluDef {
   readonly js: TextSpelling;
   readonly wasm: WasmSpelling;
@@ -52,6 +61,13 @@ export interface AluDef {
    * result dtype; the CPU renderers round every other float32 result as a store would.
    */
   readonly exact?: boolean;
+  /**
+   * Four float32 lanes at once, for the CPU's WebAssembly inner loops: on float32 operands,
+   * each lane bit for bit what `wasm` gives after the renderer's float32 rounding (IEEE
+   * float32 +, -, *, / and sqrt equal the float64 result rounded once); bool results are
+   * lane masks. Ops without it run those loops one element at a time.
+   */
+  readonly f32x4?: (w: SimdAlu) => void;
 }
 
 const defs = new Map<string, AluDef>();

@@ -155,7 +155,7 @@ function headable(v: Var, root: Eqn, members: Set<Eqn>, producer: Map<Var, Eqn>,
   return true;
 }
 
-/** Most equations one copied value may take to recompute (bounds the repeated arithmetic). */
+/** Most arithmetic equations one copied value may take to recompute (bounds the repeated arithmetic). */
 const MAX_COPY_EQNS = 6;
 /** An input at most this fraction of a value's size is small: a copy reading it adds no pass over memory. */
 const SMALL_FRACTION = 1 / 8;
@@ -178,7 +178,8 @@ function recomputable(producer: Map<Var, Eqn>): (e: Eqn) => boolean {
     if (cheap) {
       const size = sizeOf(e.outs[0].aval.shape);
       const sources = new Set<Var>();
-      let eqns = 1;
+      // Broadcasts and reshapes only remap indices (hoisted where they read a small value): the budget counts arithmetic.
+      let eqns = e.prim.pointwise ? 1 : 0;
       for (const v of e.inputs) {
         if (sizeOf(v.aval.shape) <= size * SMALL_FRACTION) continue;
         const p = producer.get(v);
@@ -197,10 +198,11 @@ function recomputable(producer: Map<Var, Eqn>): (e: Eqn) => boolean {
 }
 
 /**
- * Where a group rooted at `root` may compute a copy of `p` for its member `reader`: when p
- * is shaped like the loop space or broadcast or reshaped into it (so the copy reads its
- * operands at the loop's own indices, hoisted out of the inner loop), and in a reduction only when the
- * innermost loop runs over the last axis (a reduction over leading axes alone runs its
+ * Where a group rooted at `root` may compute a copy of `p` for its member `reader`: anywhere
+ * in a slice (it computes only the points it keeps); else when p is shaped like the loop
+ * space or broadcast or reshaped into it (so the copy reads its operands at the loop's own
+ * indices, hoisted out of the inner loop), and in a reduction only when the innermost loop
+ * runs over the last axis (a reduction over leading axes alone runs its
  * innermost loop across rows, where each copied operation would cost a step per element).
  */
 function copiesFit(root: Eqn): (p: Eqn, reader: Eqn) => boolean {
@@ -210,5 +212,7 @@ function copiesFit(root: Eqn): (p: Eqn, reader: Eqn) => boolean {
   // A reshape at the root (values reshaped for a product that reads them) maps its input's points cheaply (posThroughReshape).
   const keys = new Set([space.join(","), ...(root.prim.viewOf !== undefined ? [root.inputs[0].aval.shape.join(",")] : [])]);
   const inSpace = (e: Eqn) => keys.has(e.outs[0].aval.shape.join(","));
+  // A slice's points are its only work (batch norm's shift reads one value per channel): it may compute what it reads.
+  if (root.prim.name === "slice") return () => true;
   return (p, reader) => inSpace(p) || ((reader.prim.name === "broadcast_in_dim" || reader.prim.viewOf !== undefined) && inSpace(reader));
 }

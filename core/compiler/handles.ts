@@ -29,7 +29,7 @@ export function handleProgram(jaxpr: Jaxpr, backend: Backend): HandleProgram | n
 
 function build(jaxpr: Jaxpr, backend: Backend): HandleProgram | null {
   if (!backend.runKernel || !backend.share) return null;
-  const plan = planFor(jaxpr);
+  const plan = planFor(jaxpr, backend);
   const { steps } = plan;
   const stepEqns = (s: Step) => (s.kind === "eqn" ? [s.eqn] : s.head ? [s.head.eqn] : []);
   if (steps.some((s) => stepEqns(s).some((e) => e.prim.evaluate || e.prim.inline))) return null;

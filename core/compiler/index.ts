@@ -18,6 +18,7 @@ import type { TypedArray } from "../dtype.ts";
 import type { Tracer } from "../tracer.ts";
 import { partition, type Step } from "./fuse.ts";
 import { eliminateCommon } from "./cse.ts";
+import { mergeReductions } from "./merge-reductions.ts";
 import { jsKernelStats } from "./render-js.ts";
 
 export { partition, type Step } from "./fuse.ts";
@@ -81,7 +82,10 @@ export interface Plan {
   checked: boolean;
 }
 
-/** Per jaxpr, its plans by the values of the scalar constants they took as literals ("" for none). */
+/**
+ * Per jaxpr, its plans by whether reductions are merged (Backend.mergesReductions) and by
+ * the values of the scalar constants they took as literals ("" for none).
+ */
 const plans = new WeakMap<Jaxpr, Map<string, Plan>>();
 /** Plans per jaxpr with different literal values before its constants are read as buffers again. */
 const MAX_LITERAL_PLANS = 8;
@@ -110,16 +114,22 @@ function scalarConsts(jaxpr: Jaxpr, consts: readonly Tracer[]): { literals: Map<
 }
 const scalarSlots = new WeakMap<Jaxpr, number[]>();
 
-/** The plan of a jaxpr; with `consts` (its constants' values), one that reads the scalar ones as literals. */
-export function planFor(original: Jaxpr, consts: readonly Tracer[] = []): Plan {
-  let byLiterals = plans.get(original);
-  if (!byLiterals) plans.set(original, (byLiterals = new Map()));
+/**
+ * The plan of a jaxpr for `backend`; with `consts` (its constants' values), one that reads
+ * the scalar ones as literals.
+ */
+export function planFor(original: Jaxpr, backend?: Backend, consts: readonly Tracer[] = []): Plan {
+  const merge = backend?.mergesReductions === true;
+  let byKey = plans.get(original);
+  if (!byKey) plans.set(original, (byKey = new Map()));
   let { literals, key } = scalarConsts(original, consts);
-  if (!byLiterals.has(key) && byLiterals.size >= MAX_LITERAL_PLANS) [literals, key] = [new Map(), ""];
-  const plan = byLiterals.get(key);
+  if (!byKey.has(`${+merge}|${key}`) && byKey.size >= MAX_LITERAL_PLANS) [literals, key] = [new Map(), ""];
+  const fullKey = `${+merge}|${key}`;
+  const plan = byKey.get(fullKey);
   if (plan) return plan;
   fusionStats.plans++;
-  const jaxpr = eliminateCommon(original);
+  const common = eliminateCommon(original);
+  const jaxpr = merge ? mergeReductions(common) : common;
   const steps = partition(jaxpr, literals);
   const slots = new Map<Var, number>();
   const slot = (v: Var) => {
@@ -192,7 +202,7 @@ export function planFor(original: Jaxpr, consts: readonly Tracer[] = []): Plan {
   });
   p.outSlots = jaxpr.outs.map(slot);
   p.nSlots = slots.size;
-  byLiterals.set(key, p);
+  byKey.set(fullKey, p);
   return p;
 }
 
@@ -235,7 +245,7 @@ export function runFused(jaxpr: Jaxpr, consts: Tracer[], args: Tracer[]): Tracer
   // Literals on the CPU only: elsewhere each set of values would be a pipeline of its own to
   // compile (slow on WebGPU, and a jaxpr is often run with other scalars only in tests).
   const onCpu = !backend || backend.name === "cpu";
-  const plan = planFor(jaxpr, onCpu ? consts : []);
+  const plan = planFor(jaxpr, backend ?? undefined, onCpu ? consts : []);
   if (!onCpu) consts = consts.map((c) => placedConst(c as NDArray, backend!));
   const { steps } = plan;
   if (!plan.checked) {

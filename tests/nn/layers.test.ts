@@ -62,6 +62,26 @@ describe("layers against direct references", () => {
     expect(await maxDiffAsync(yEval, want)).toBeLessThan(tol);
   });
 
+  it("batchNorm in float32 keeps its statistics when a channel's mean is large against its spread", async () => {
+    // Channel means of 1e4 and -3e3, spreads of 1: E[x^2] - E[x]^2 unshifted would lose every digit in float32.
+    const [n, c, hw] = [32, 2, 9];
+    const rng = new Rng(9);
+    const data = Float32Array.from({ length: n * c * hw }, (_, i) => (Math.floor(i / hw) % c === 0 ? 1e4 : -3e3) + rng.uniform(-1, 1));
+    const x = np.array(data).reshape([n, c, 3, 3]);
+    const bn = nn.batchNorm();
+    const { params, state } = bn.init(random.key(0), x.shape);
+    const { y, state: s1 } = bn.apply(params, state, x, { train: true });
+    const got = await y.data();
+    const vars = await s1.var.data();
+    for (let ch = 0; ch < c; ch++) {
+      const idx = Array.from({ length: n * hw }, (_, k) => (Math.floor(k / hw) * c + ch) * hw + (k % hw));
+      const mean = idx.reduce((s, i) => s + data[i], 0) / idx.length;
+      const v = idx.reduce((s, i) => s + (data[i] - mean) ** 2, 0) / idx.length;
+      for (const i of idx) expect(Math.abs(got[i] - (data[i] - mean) / Math.sqrt(v + 1e-5))).toBeLessThan(2e-3);
+      expect(Math.abs(vars[ch] - (0.9 + (0.1 * v * idx.length) / (idx.length - 1)))).toBeLessThan(1e-4);
+    }
+  });
+
   it("dropout: identity in evaluation; in training drops about `rate` and rescales; spatial dropout drops channels", async () => {
     const x = np.ones([50, 8, 4, 4]);
     const d = nn.dropout(0.3);
@@ -90,6 +110,11 @@ describe("layers against direct references", () => {
     expect(await maxDiffAsync(nn.globalAvgPool().apply(null, null, x).y, np.mean(x, { axis: [2, 3] }))).toBeLessThan(1e-6);
     expect(nn.flatten().apply(null, null, x).y.shape).toEqual([2, 72]);
     expect(await maxDiffAsync(nn.relu().apply(null, null, x).y, np.maximum(x, 0))).toBe(0);
+    // As torch.relu: NaN passes through, and the gradient is 1 above 0, else 0 (0 at 0 itself).
+    const edges = np.array([Number.NaN, -1, 0, 2], { dtype: FLOAT });
+    expect(Number.isNaN((await nn.relu().apply(null, null, edges).y.data())[0])).toBe(true);
+    const dRelu = grad((v: Tracer) => np.sum(nn.relu().apply(null, null, v).y))(edges.slice([1, null]));
+    expect(Array.from(await dRelu.data())).toEqual([0, 0, 1]);
     expect(await maxDiffAsync(nn.leakyRelu(0.1).apply(null, null, x).y, np.where(x.greater(0), x, x.mul(0.1)))).toBe(0);
     const g = await nn
       .gelu()

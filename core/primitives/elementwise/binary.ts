@@ -8,7 +8,7 @@ import { isFloat } from "../../dtype.ts";
 import { elementwise, fillLike } from "./define.ts";
 import { eq, gt as greater, lt } from "./logic.ts";
 import { convertElementType, select } from "./convert.ts";
-import { cMath, cWrapped, cZero, ctype, isFloatType, isIntType, jsCall, jsInfix, wasmFloatOrInt, wasmImport, wasmOp, wgslFloatOnly, wgslInfix, wgslZero } from "./spell.ts";
+import { cMath, cWrapped, cZero, ctype, isFloatType, isIntType, jsCall, jsInfix, simdOp, wasmFloatOrInt, wasmImport, wasmOp, wgslFloatOnly, wgslInfix, wgslZero } from "./spell.ts";
 import { ceil, floor, log, neg } from "./unary.ts";
 
 const isUndef = (a: unknown): a is UndefinedPrimal => a instanceof UndefinedPrimal;
@@ -22,7 +22,7 @@ export const addP = elementwise({
   name: "add",
   arity: 2,
   dtypes: "numeric",
-  alu: { js: jsInfix("+"), wasm: wasmFloatOrInt("f64.add", "i32.add"), wgsl: wgslInfix("+"), cuda: cWrapped("+") },
+  alu: { js: jsInfix("+"), wasm: wasmFloatOrInt("f64.add", "i32.add"), wgsl: wgslInfix("+"), cuda: cWrapped("+"), f32x4: simdOp("f32x4.add") },
   jvp: ([x, y], [tx, ty]) => [[add(x, y)], [add(tx, ty)]],
   transpose: ([ct], [x, y]) => [isUndef(x) ? ct : null, isUndef(y) ? ct : null],
 });
@@ -30,7 +30,7 @@ export const subP = elementwise({
   name: "sub",
   arity: 2,
   dtypes: "numeric",
-  alu: { js: jsInfix("-"), wasm: wasmFloatOrInt("f64.sub", "i32.sub"), wgsl: wgslInfix("-"), cuda: cWrapped("-") },
+  alu: { js: jsInfix("-"), wasm: wasmFloatOrInt("f64.sub", "i32.sub"), wgsl: wgslInfix("-"), cuda: cWrapped("-"), f32x4: simdOp("f32x4.sub") },
   jvp: ([x, y], [tx, ty]) => [[sub(x, y)], [sub(tx, ty)]],
   transpose: ([ct], [x, y]) => [isUndef(x) ? ct : null, isUndef(y) && ct ? neg(ct) : null],
 });
@@ -44,6 +44,7 @@ export const mulP = elementwise({
     wgsl: wgslInfix("*"),
     // __fmul_rn is never contracted into a fused multiply-add, so products round as the CPU's do.
     cuda: (a, t, use) => (t.from === "float32" ? `__fmul_rn(${a[0]}, ${a[1]})` : t.from === "float64" ? `__dmul_rn(${a[0]}, ${a[1]})` : cWrapped("*")(a, t, use)),
+    f32x4: simdOp("f32x4.mul"),
   },
   jvp: ([x, y], [tx, ty]) => [[mul(x, y)], [add(mul(tx, y), mul(x, ty))]],
   transpose([ct], [x, y]) {
@@ -71,7 +72,7 @@ export const divP = elementwise({
   name: "div",
   arity: 2,
   dtypes: "numeric",
-  alu: quotient("div", "/", "i32.div_s", "i32.div_u", wasmOp("f64.div")),
+  alu: { ...quotient("div", "/", "i32.div_s", "i32.div_u", wasmOp("f64.div")), f32x4: simdOp("f32x4.div") },
   jvp([x, y], [tx, ty]) {
     const out = div(x, y);
     return [[out], [div(sub(tx, mul(out, ty)), y)]];
@@ -151,6 +152,25 @@ const extremum = (name: "max" | "min", op: ">" | "<"): Primitive => {
         return `select(${b}, ${a}, ${a} ${op} ${b} || isnan_(${a}))`;
       },
       cuda: ([a, b], t) => (isFloatType(t.from) ? `((${a} ${op} ${b} || ${a} != ${a}) ? ${a} : ${b})` : `(${a} ${op} ${b} ? ${a} : ${b})`),
+      // The scalar rule lane by lane (f32x4.max/min would order -0 below +0, where the rule keeps b).
+      f32x4(w) {
+        const f = w.f;
+        const [x, y] = [f.local("v128"), f.local("v128")];
+        w.arg(0);
+        f.set(x);
+        w.arg(1);
+        f.set(y);
+        f.get(x)
+          .get(y)
+          .get(x)
+          .get(y)
+          .op(gt ? "f32x4.gt" : "f32x4.lt")
+          .get(x)
+          .get(x)
+          .op("f32x4.ne")
+          .op("v128.or")
+          .op("v128.bitselect");
+      },
     },
     jvp: ([x, y], [tx, ty]) => [[bind1(p, [x, y])], [minMaxTangent(gt ? greater(x, y) : lt(x, y), eq(x, y), tx, ty)]],
   });

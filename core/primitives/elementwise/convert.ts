@@ -19,6 +19,7 @@ defineAlu("select", {
   wasm: { emit: (w) => (w.arg(1), w.arg(2), w.arg(0), w.f.op("select")) },
   wgsl: ([p, t, f]) => `select(${f}, ${t}, ${p} != 0u)`,
   cuda: ([p, t, f]) => `(${p} ? ${t} : ${f})`,
+  f32x4: (w) => (w.arg(1), w.arg(2), w.arg(0), w.f.op("v128.bitselect")),
 });
 export const selectP: Primitive<NoParams> = definePrimitive<NoParams>({
   name: "select",

@@ -4,10 +4,10 @@ import type { Primitive } from "../../primitive.ts";
 import { bind1 } from "../../trace.ts";
 import type { Tracer } from "../../tracer.ts";
 import { elementwise } from "./define.ts";
-import { cInfix, cZero, ctype, isFloatType, jsInfix, wasmOp, wgslInfix, wgslZero } from "./spell.ts";
+import { cInfix, cZero, ctype, isFloatType, jsInfix, simdOp, wasmOp, wgslInfix, wgslZero } from "./spell.ts";
 
-/** `js`: the JavaScript operator; the wasm instruction for floats, int32 and unsigned (uint32, bool) operands. */
-const compare = (name: string, js: string, c: string, wasm: [PlainOp, PlainOp, PlainOp]) =>
+/** `js`: the JavaScript operator; the wasm instruction for floats, int32 and unsigned (uint32, bool) operands, then for four float32 lanes. */
+const compare = (name: string, js: string, c: string, wasm: [PlainOp, PlainOp, PlainOp, PlainOp]) =>
   elementwise({
     name,
     arity: 2,
@@ -19,14 +19,15 @@ const compare = (name: string, js: string, c: string, wasm: [PlainOp, PlainOp, P
       wasm: { emit: (w, t) => (w.args(), w.f.op(isFloatType(t.from) ? wasm[0] : t.from === "int32" ? wasm[1] : wasm[2])) },
       wgsl: ([a, b]) => `select(0u, 1u, ${a} ${c} ${b})`,
       cuda: cInfix(c),
+      f32x4: simdOp(wasm[3]),
     },
   });
-export const eqP = compare("eq", "===", "==", ["f64.eq", "i32.eq", "i32.eq"]);
-export const neP = compare("ne", "!==", "!=", ["f64.ne", "i32.ne", "i32.ne"]);
-export const ltP = compare("lt", "<", "<", ["f64.lt", "i32.lt_s", "i32.lt_u"]);
-export const leP = compare("le", "<=", "<=", ["f64.le", "i32.le_s", "i32.le_u"]);
-export const gtP = compare("gt", ">", ">", ["f64.gt", "i32.gt_s", "i32.gt_u"]);
-export const geP = compare("ge", ">=", ">=", ["f64.ge", "i32.ge_s", "i32.ge_u"]);
+export const eqP = compare("eq", "===", "==", ["f64.eq", "i32.eq", "i32.eq", "f32x4.eq"]);
+export const neP = compare("ne", "!==", "!=", ["f64.ne", "i32.ne", "i32.ne", "f32x4.ne"]);
+export const ltP = compare("lt", "<", "<", ["f64.lt", "i32.lt_s", "i32.lt_u", "f32x4.lt"]);
+export const leP = compare("le", "<=", "<=", ["f64.le", "i32.le_s", "i32.le_u", "f32x4.le"]);
+export const gtP = compare("gt", ">", ">", ["f64.gt", "i32.gt_s", "i32.gt_u", "f32x4.gt"]);
+export const geP = compare("ge", ">=", ">=", ["f64.ge", "i32.ge_s", "i32.ge_u", "f32x4.ge"]);
 
 const bitwise = (name: string, op: string, wasm: PlainOp) =>
   elementwise({

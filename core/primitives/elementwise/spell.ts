@@ -3,7 +3,7 @@
  * family files: the common shapes of an op in JavaScript, WebAssembly, WGSL and CUDA C.
  */
 import type { IRType } from "../../compiler/ir.ts";
-import type { TextSpelling, WasmSpelling } from "../../compiler/alu.ts";
+import type { TextSpelling, WasmSpelling, SimdAlu } from "../../compiler/alu.ts";
 import type { PlainOp } from "../../backends/cpu/wasm/emit.ts";
 import { WGSL } from "../../backends/clike/wgsl.ts";
 import { CUDA } from "../../backends/clike/cuda.ts";
@@ -24,6 +24,11 @@ export const jsInfix =
 // ---------------------------------------------------------------- WebAssembly
 /** All operands, then one instruction. */
 export const wasmOp = (op: PlainOp): WasmSpelling => ({ emit: (w) => (w.args(), w.f.op(op)) });
+/** A four-lane spelling that is one SIMD instruction over the operands. */
+export const simdOp =
+  (op: PlainOp) =>
+  (w: SimdAlu): void =>
+    void (w.args(), w.f.op(op));
 /** One instruction chosen by whether the operands are floats. */
 export const wasmFloatOrInt = (fOp: PlainOp, iOp: PlainOp): WasmSpelling => ({ emit: (w, t) => (w.args(), w.f.op(isFloatType(t.from) ? fOp : iOp)) });
 /** All operands, then a call of the JavaScript import `name`. */

@@ -4,9 +4,9 @@ import { bind1 } from "../../trace.ts";
 import type { Tracer } from "../../tracer.ts";
 import { elementwise, fillLike, type DTypeClass } from "./define.ts";
 import { add, div, mul, sub } from "./binary.ts";
-import { cLiteral, cMath, cMathOf, cOne, cZero, ctype, isFloatType, jsCall, wasmImport, wasmOp, wgslFloatOnly, wgslLiteral, wgslZero } from "./spell.ts";
+import { cLiteral, cMath, cMathOf, cOne, cZero, ctype, isFloatType, jsCall, wasmImport, wasmOp, wgslFloatOnly, wgslLiteral, wgslZero, simdOp } from "./spell.ts";
 import { exp32, logistic32, tanh32, type ScalarProgram } from "../../backends/cpu/scalar-math.ts";
-import { emitScalar } from "../../backends/cpu/wasm/scalar-emit.ts";
+import { emitScalar, emitScalarLanes } from "../../backends/cpu/wasm/scalar-emit.ts";
 
 /** A float function of one operand with its derivative `jvp(x, y, t)` given y = f(x). */
 const unary = (name: string, alu: AluDef, jvp: (x: Tracer, y: Tracer, t: Tracer) => Tracer, dtypes: DTypeClass = "float") => {
@@ -42,6 +42,7 @@ const float32Program = (def: AluDef, name: string, program: ScalarProgram): AluD
     imports: (t) => (t.from === "float32" ? [] : (def.wasm.imports?.(t) ?? [])),
     emit: (w, t) => (t.from === "float32" ? (w.arg(0), emitScalar(w.f, program)) : def.wasm.emit(w, t)),
   },
+  f32x4: (w) => (w.arg(0), emitScalarLanes(w.f, program)),
 });
 
 export const negP = elementwise({
@@ -53,6 +54,7 @@ export const negP = elementwise({
     wasm: { emit: (w, t) => (isFloatType(t.from) ? (w.args(), w.f.op("f64.neg")) : (w.f.i32(0), w.arg(0), w.f.op("i32.sub"))) },
     wgsl: ([a], t) => (t.from === "uint32" ? `(0u - ${a})` : `(-${a})`),
     cuda: ([a], t) => (isFloatType(t.from) ? `(-${a})` : `(${ctype(t.from)})(0u - (unsigned)${a})`),
+    f32x4: simdOp("f32x4.neg"),
   },
   jvp: ([x], [t]) => [[neg(x)], [neg(t)]],
   transpose: ([ct]) => [ct && neg(ct)],
@@ -61,7 +63,7 @@ export const expP = unary("exp", float32Program(mathFn("exp"), "exp32", exp32), 
 export const logP = unary("log", mathFn("log"), (x, _y, t) => div(t, x));
 export const log1pP = unary("log1p", mathFn("log1p", true), (x, _y, t) => div(t, add(x, fillLike(x, 1))));
 export const expm1P = unary("expm1", mathFn("expm1", true), (_x, y, t) => mul(t, add(y, fillLike(y, 1))));
-export const sqrtP = unary("sqrt", { ...mathFn("sqrt"), wasm: wasmOp("f64.sqrt") }, (_x, y, t) => div(t, mul(y, fillLike(y, 2))));
+export const sqrtP = unary("sqrt", { ...mathFn("sqrt"), wasm: wasmOp("f64.sqrt"), f32x4: simdOp("f32x4.sqrt") }, (_x, y, t) => div(t, mul(y, fillLike(y, 2))));
 export const rsqrtP = unary(
   "rsqrt",
   {

@@ -120,6 +120,35 @@ describe("WebAssembly kernels = JavaScript kernels, bit for bit", () => {
     }
   });
 
+  it("four-lane float32 loops: sums keep the accumulators' order, maps of every tail length, masks and broadcast values", () => {
+    const vectorized = wasmKernelStats.vectorized;
+    const big = 2 ** 60;
+    // Element j of a row goes to accumulator j % 4, combined as (a0 + a1) + (a2 + a3): any
+    // other pairing of the lanes rounds these rows' float64 sums differently.
+    const rows = [
+      [big, 1, -big, 1, 0, 0, 0, 0],
+      [1, big, 1, -big, 3, 0, 0, 5],
+      [big, -big, 1, 1, 1, 1, 1, 1],
+      [1, 1, big, 1, -big, 1, 0, 0],
+    ];
+    const x = fromTyped(Float64Array.from(rows.flat()), [4, 8], "float32");
+    bothRenderers((t: Tracer) => np.sum(t.mul(1), { axis: 1 }), [x], "four-lane sum");
+    for (let n = 1; n <= 11; n++) {
+      const vals = (k: number) => Float64Array.from({ length: 3 * n }, (_, i) => FLOATS[(k * 7 + i * 5) % FLOATS.length]);
+      const [a, b] = [fromTyped(vals(1), [3, n], "float32"), fromTyped(vals(2), [3, n], "float32")];
+      const row = fromTyped(vals(3).subarray(0, 3), [3, 1], "float32");
+      // Comparisons as masks, select, max/min on signed zeros and NaN, a broadcast value and a constant.
+      const f = (p: Tracer, q: Tracer, r: Tracer) => np.where(p.lessEqual(q), np.maximum(p, q.mul(r)), np.minimum(p.div(q), r).sub(0.5));
+      bothRenderers(f, [a, b, row], `four-lane map over ${n} columns`);
+    }
+    // exp, tanh and logistic run their float64 programs on two lanes at a time: random float32 bit patterns.
+    const bits = new Uint32Array(4099);
+    for (let i = 0, s = 12345; i < bits.length; i++) bits[i] = s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    const r = fromTyped(Float64Array.from(new Float32Array(bits.buffer)), [bits.length], "float32");
+    for (const op of ["exp", "tanh", "logistic"]) bothRenderers((t: Tracer) => bind(op, [t.mul(0.125)]).add(0), [r], `four-lane ${op}`);
+    expect(wasmKernelStats.vectorized).toBeGreaterThan(vectorized);
+  });
+
   it("random chains with transposes and broadcasts (property)", () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 1000 }), fc.constantFrom<DType>("float32", "float64"), (m, n, seed, dtype) => {

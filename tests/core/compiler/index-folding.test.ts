@@ -84,7 +84,7 @@ describe("scalar constants as kernel literals", () => {
     const x = np.array([0.5, -1, 2, 3.25]);
     const f = (x: Tracer) => np.clip(x.add(1.5).mul(np.array(2)), -1, 6);
     const closed = jit(f).lower(x);
-    const kernels = planFor(closed.jaxpr, closed.consts).steps.filter((s) => s.kind === "kernel");
+    const kernels = planFor(closed.jaxpr, undefined, closed.consts).steps.filter((s) => s.kind === "kernel");
     expect(kernels).toHaveLength(1);
     expect(kernels[0].kind === "kernel" && kernels[0].kernel.inputs.length).toBe(1);
     expect(Array.from(await jit(f)(x).data())).toEqual(Array.from(await f(x).data()));

@@ -83,9 +83,34 @@ const plainOps = {
   "v128.and": simd(0x4e),
   "v128.or": simd(0x50),
   "v128.bitselect": simd(0x52),
+  "i32x4.ne": simd(0x38),
+  "f32x4.le": simd(0x45),
+  "f32x4.ge": simd(0x46),
+  "f32x4.abs": simd(0xe0),
+  "f32x4.neg": simd(0xe1),
+  "f32x4.sqrt": simd(0xe3),
   "f32x4.add": simd(0xe4),
   "f32x4.sub": simd(0xe5),
   "f32x4.mul": simd(0xe6),
+  "f32x4.div": simd(0xe7),
+  "f64x2.promote_low_f32x4": simd(0x5f),
+  "f32x4.demote_f64x2_zero": simd(0x5e),
+  "f64x2.splat": simd(0x14),
+  "f64x2.lt": simd(0x49),
+  "f64x2.floor": simd(0x75),
+  "f64x2.abs": simd(0xec),
+  "f64x2.neg": simd(0xed),
+  "f64x2.sqrt": simd(0xef),
+  "f64x2.add": simd(0xf0),
+  "f64x2.sub": simd(0xf1),
+  "f64x2.mul": simd(0xf2),
+  "f64x2.div": simd(0xf3),
+  "f64x2.min": simd(0xf4),
+  "f64x2.max": simd(0xf5),
+  "i32x4.add": simd(0xae),
+  "i32x4.trunc_sat_f64x2_s_zero": simd(0xfc),
+  "i64x2.extend_low_i32x4_s": simd(0xc7),
+  "i64x2.shl": simd(0xcb),
   // Relaxed SIMD; Node 20 rejects it unless started with --experimental-wasm-relaxed-simd.
   "f32x4.relaxed_madd": simd(0x105),
 } as const;
@@ -207,6 +232,12 @@ export class FunctionBuilder {
   f32x4(v: number): this {
     const lanes = new Uint8Array(new Float32Array([v, v, v, v]).buffer);
     this.code.push(...simd(0x0c), ...lanes);
+    return this;
+  }
+
+  /** f64x2.extract_lane: lane `lane` (0 or 1) of the v128 on the stack, as an f64. */
+  f64Lane(lane: 0 | 1): this {
+    this.code.push(...simd(0x21), lane);
     return this;
   }
 

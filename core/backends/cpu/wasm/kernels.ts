@@ -63,7 +63,8 @@ interface Compiled {
 const compiled = new WeakMap<Kernel, Compiled>();
 const bySource = new Map<string, Compiled>();
 let nextId = 0;
-export const wasmKernelStats = { compiled: 0, runs: 0, threaded: 0 };
+/** `vectorized`: compiled kernels whose innermost loop runs four float32 elements at a time (simd-plan.ts). */
+export const wasmKernelStats = { compiled: 0, runs: 0, threaded: 0, vectorized: 0 };
 
 /**
  * Runs `run` (a module's `kernel(lo, hi, out, ...)`, module id from `newKernelId`) over the
@@ -103,6 +104,7 @@ function compile(k: Kernel): Compiled {
     c = { module, run, outer: code.outer, splittable: code.splittable, perOuter: sizeOf(k.shape) / Math.max(1, code.outer), id: nextId++ };
     bySource.set(key, c);
     wasmKernelStats.compiled++;
+    if (code.vectorized) wasmKernelStats.vectorized++;
   }
   compiled.set(k, c);
   return c;

@@ -17,6 +17,7 @@ import { aluDef, aluTypes } from "../../../compiler/alu.ts";
 import { loopPlan, type LoopPlan } from "../../../compiler/loop-plan.ts";
 import { FunctionBuilder, ModuleBuilder, type FunctionImport, type ValType } from "./emit.ts";
 import { MATH_IMPORTS } from "./math-imports.js";
+import { simdPlan } from "./simd-plan.ts";
 
 const MAX_PAGES = 65536;
 
@@ -64,6 +65,8 @@ export interface WasmKernelCode {
   outer: number;
   /** Whether blocks of the outer loop may run on different threads (false when it is a reduced axis or an import is main-thread only). */
   splittable: boolean;
+  /** Whether the innermost loop runs four float32 elements at a time (simd-plan.ts). */
+  vectorized: boolean;
 }
 
 /** Emits one kernel; see the file comment. */
@@ -95,6 +98,13 @@ export function renderWasm(k: Kernel): WasmKernelCode {
   const at: IRNode[][] = Array.from({ length: plan.loops.length + 1 }, () => []);
   for (const n of nodes) if (!LEAF.has(n.op)) at[depth.get(n)! + 1].push(n);
   for (const n of nodes) if (!LEAF.has(n.op)) local.set(n, f.local(valType(n.dtype)));
+  // The innermost loop four float32 elements at a time where it can (simd-plan.ts), the rest one by one.
+  const simd = simdPlan(k, plan, nodes, depth);
+  const vecLocal = new Map<IRNode, number>();
+  for (const n of simd?.vector ?? []) vecLocal.set(n, f.local("v128"));
+  const vec = new VectorEmitter(f, e, local, vecLocal);
+  // A four-lane sum's accumulators: lanes (0, 1) and (2, 3) of its four.
+  const vecAcc = simd && k.reduce ? [f.local("v128"), f.local("v128")] : [];
 
   const r = k.reduce ? k.reduce.op : null;
   const innerPerOuter = plan.loops.slice(1).reduce((a, l) => a * l.extent, 1);
@@ -108,12 +118,15 @@ export function renderWasm(k: Kernel): WasmKernelCode {
     else f.i32(0).set(outIdx);
   }
 
-  const statements = (level: number) => {
+  const flatAt = (level: number) => {
     if (plan.usesFlat && !plan.counted && level >= 0) {
       if (level > 0) f.get(flatPart[level - 1]);
       else f.i32(0);
       f.get(loopVar[level]).i32(plan.loops[level].stride).op("i32.mul").op("i32.add").set(flatPart[level]);
     }
+  };
+  const statements = (level: number) => {
+    flatAt(level);
     for (const n of at[level + 1]) {
       e.value(n);
       f.set(local.get(n)!);
@@ -131,10 +144,40 @@ export function renderWasm(k: Kernel): WasmKernelCode {
       f.addTo(counter, 1);
     }
   };
+  // Four elements of the innermost loop, at its index and the three after.
+  const innermostVector = () => {
+    flatAt(inner);
+    for (const n of simd!.scalar) {
+      e.value(n);
+      f.set(local.get(n)!);
+    }
+    for (const n of simd!.vector) {
+      vec.value(n);
+      f.set(vecLocal.get(n)!);
+    }
+    if (r) {
+      const [lo, hi] = vecAcc;
+      vec.push(k.body);
+      f.op("f64x2.promote_low_f32x4").get(lo).op("f64x2.add").set(lo);
+      vec.push(k.body);
+      vec.push(k.body);
+      f.shuffleF32([2, 3, 0, 1]).op("f64x2.promote_low_f32x4").get(hi).op("f64x2.add").set(hi);
+      if (plan.counted) f.addTo(counter, 4);
+    } else {
+      e.address(OUT, () => f.get(counter), "float32");
+      vec.push(k.body);
+      f.mem("v128.store");
+      f.addTo(counter, 4);
+    }
+  };
   const storeAcc = () => {
     e.address(OUT, () => f.get(outIdx), k.out.dtype);
-    f.get(acc);
-    if (lanes.length > 0) f.get(lanes[0]).op("f64.add").get(lanes[1]).get(lanes[2]).op("f64.add").op("f64.add");
+    if (vecAcc.length > 0) {
+      // Every element went through the lanes: (a0 + a1) + (a2 + a3), as the scalar accumulators combine.
+      const [lo, hi] = vecAcc;
+      f.get(lo).f64Lane(0).get(lo).f64Lane(1).op("f64.add").get(hi).f64Lane(0).get(hi).f64Lane(1).op("f64.add").op("f64.add");
+    } else f.get(acc);
+    if (lanes.length > 0 && vecAcc.length === 0) f.get(lanes[0]).op("f64.add").get(lanes[1]).get(lanes[2]).op("f64.add").op("f64.add");
     e.fromF64(k.out.dtype);
     e.store(k.out.dtype);
     f.addTo(outIdx, 1);
@@ -144,9 +187,17 @@ export function renderWasm(k: Kernel): WasmKernelCode {
     const v = loopVar[level];
     if (level === 0) f.get(LO).set(v);
     else f.i32(0).set(v);
+    const end = () => (level === 0 ? f.get(HI) : f.i32(plan.loops[level].extent));
+    if (simd && level === inner) {
+      // Four at a time while four remain; the scalar loop below takes the rest from v.
+      f.block().loop().get(v).i32(4).op("i32.add");
+      end();
+      f.op("i32.gt_u").brIf(1);
+      innermostVector();
+      f.addTo(v, 4).br(0).end().end();
+    }
     f.block().loop().get(v);
-    if (level === 0) f.get(HI);
-    else f.i32(plan.loops[level].extent);
+    end();
     f.op("i32.ge_u").brIf(1);
     block(level);
     f.addTo(v, 1).br(0).end().end();
@@ -156,6 +207,7 @@ export function renderWasm(k: Kernel): WasmKernelCode {
     if (r && level === plan.keptLoops - 1) {
       f.f64(REDUCE_INIT[r]).set(acc);
       for (const a of lanes) f.f64(0).set(a);
+      for (const a of vecAcc) f.f32x4(0).set(a);
       if (level === inner) innermost();
       else loop(level + 1);
       storeAcc();
@@ -165,7 +217,7 @@ export function renderWasm(k: Kernel): WasmKernelCode {
   block(-1);
 
   const threadSafe = [...wanted].every((name) => name in MATH_IMPORTS);
-  return { bytes: m.bytes(), outer: plan.loops.length > 0 ? plan.loops[0].extent : 1, splittable: threadSafe && plan.loops.length > 0 && (!r || plan.keptLoops > 0) };
+  return { bytes: m.bytes(), outer: plan.loops.length > 0 ? plan.loops[0].extent : 1, splittable: threadSafe && plan.loops.length > 0 && (!r || plan.keptLoops > 0), vectorized: simd !== null };
 }
 
 const LEAF = new Set(["const", "idx", "flat"]);
@@ -362,5 +414,40 @@ class Emitter {
       f.get(a).get(b).op(op).end();
     } else f.get(a).get(b).op(op);
     f.end();
+  }
+}
+
+/** Writes the four-lane instructions of the nodes a SimdPlan vectorises (simd-plan.ts). */
+class VectorEmitter {
+  constructor(
+    private readonly f: FunctionBuilder,
+    private readonly e: Emitter,
+    private readonly local: Map<IRNode, number>,
+    private readonly vecLocal: Map<IRNode, number>,
+  ) {}
+
+  /** Pushes n's lanes: its v128 local, a constant, or a value fixed in the loop copied to every lane (a bool as a mask). */
+  push(n: IRNode): void {
+    const f = this.f;
+    const v = this.vecLocal.get(n);
+    if (v !== undefined) f.get(v);
+    else if (n.op === "const" && n.dtype === "float32") f.f32x4(n.arg!);
+    else if (n.op === "const")
+      f.f32x4(0)
+        .f32x4(0)
+        .op(n.arg ? "f32x4.eq" : "f32x4.ne");
+    else if (n.dtype === "float32") f.get(this.local.get(n)!).op("f32.demote_f64").op("f32x4.splat");
+    else f.get(this.local.get(n)!).op("i32x4.splat").f32x4(0).op("i32x4.ne");
+  }
+
+  /** Pushes the lanes of a vectorised node from its operands. */
+  value(n: IRNode): void {
+    const f = this.f;
+    if (n.op === "load") {
+      this.e.address(IN0 + n.arg!, () => this.e.push(n.args[0]), "float32");
+      f.mem("v128.load");
+      return;
+    }
+    aluDef(n.op, "renderWasm").f32x4!({ f, arg: (i) => this.push(n.args[i]), args: () => n.args.forEach((a) => this.push(a)) });
   }
 }
