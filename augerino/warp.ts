@@ -3,7 +3,7 @@
  * written with differentiable array ops (gradients flow to the image and to the grid),
  * and the action of 3-D affine maps on point clouds.
  */
-import { np, type Tracer, type DType } from "../index.ts";
+import { np, lax, type Tracer, type DType } from "../index.ts";
 import { checkChoice, checkOptions } from "../core/options.ts";
 
 export interface GridOpts {
@@ -68,39 +68,55 @@ export function gridSample(x: Tracer, grid: Tracer, opts: SampleOpts = {}): Trac
     ix = np.clip(ix, -2, w + 1);
     iy = np.clip(iy, -2, h + 1);
   }
-  const flat = x.reshape([n, c, h * w]);
-  const gather = (xi: Tracer, yi: Tracer): [Tracer, Tracer] => {
-    // Value at integer pixel (xi, yi) for every channel, and whether it lies inside the image.
-    const inside = np.logicalAnd(np.logicalAnd(xi.greaterEqual(0), xi.lessEqual(w - 1)), np.logicalAnd(yi.greaterEqual(0), yi.lessEqual(h - 1)));
-    const idx = np
-      .clip(yi, 0, h - 1)
+  // Gathers read the flattened input at plane offset + row * w + column: the corner indices
+  // are computed once per output pixel and shared by the channels, with no wrap-around.
+  const flat = x.reshape([n * c * h * w]);
+  const planes = np
+    .arange(0, n * c, 1, "int32")
+    .mul(h * w)
+    .reshape([n, c, 1]);
+  const gather = (xi: Tracer, yi: Tracer): Tracer => {
+    // xi, yi: int32 pixel coordinates [N, Ho, Wo], already clipped into the image.
+    const pix = yi
       .mul(w)
-      .add(np.clip(xi, 0, w - 1))
-      .astype("int32")
+      .add(xi)
       .reshape([n, 1, ho * wo]);
-    // The indices are clipped into the image above, so "clip" adds no check and no fill.
-    const vals = np.takeAlongAxis(flat, np.broadcastTo(idx, [n, c, ho * wo]), { axis: 2, mode: "clip" });
-    return [vals, inside.reshape([n, 1, ho * wo])];
+    return lax.gather(flat, planes.add(pix), 0, { mode: "clip" });
   };
+  const insideAxis = (i: Tracer, size: number) => np.logicalAnd(i.greaterEqual(0), i.lessEqual(size - 1));
+  const perPixel = (t: Tracer) => t.reshape([n, 1, ho * wo]);
   if (mode === "nearest") {
-    const [v, inside] = gather(np.round(ix), np.round(iy));
-    return np.where(inside, v, 0).reshape([n, c, ho, wo]);
+    // The clipping above keeps the coordinates well inside int32.
+    const [xi, yi] = [np.round(ix).astype("int32"), np.round(iy).astype("int32")];
+    const inside = np.logicalAnd(insideAxis(xi, w), insideAxis(yi, h));
+    const v = gather(np.clip(xi, 0, w - 1), np.clip(yi, 0, h - 1));
+    return np.where(perPixel(inside), v, 0).reshape([n, c, ho, wo]);
   }
   const x0 = np.floor(ix);
   const y0 = np.floor(iy);
   const wx1 = ix.sub(x0);
   const wy1 = iy.sub(y0);
-  const wx0 = np.sub(1, wx1);
-  const wy0 = np.sub(1, wy1);
+  // Each axis's two taps: the coordinate clipped into the image and its weight, zero where
+  // the tap lies outside (a corner's weight is the product of its taps', so it is zero
+  // when either is outside, as in PyTorch).
+  const taps = (lo: Tracer, frac: Tracer, size: number): [Tracer, Tracer][] => {
+    const i0 = lo.astype("int32");
+    const i1 = i0.add(1);
+    return [
+      [np.clip(i0, 0, size - 1), np.where(insideAxis(i0, size), np.sub(1, frac), 0)],
+      [np.clip(i1, 0, size - 1), np.where(insideAxis(i1, size), frac, 0)],
+    ];
+  };
+  const [tx0, tx1] = taps(x0, wx1, w);
+  const [ty0, ty1] = taps(y0, wy1, h);
   let out: Tracer | null = null;
-  for (const [xc, yc, wgt] of [
-    [x0, y0, wx0.mul(wy0)],
-    [x0.add(1), y0, wx1.mul(wy0)],
-    [x0, y0.add(1), wx0.mul(wy1)],
-    [x0.add(1), y0.add(1), wx1.mul(wy1)],
-  ] as [Tracer, Tracer, Tracer][]) {
-    const [v, inside] = gather(xc, yc);
-    const term = v.mul(np.where(inside, wgt.reshape([n, 1, ho * wo]), 0));
+  for (const [[xc, wx], [yc, wy]] of [
+    [tx0, ty0],
+    [tx1, ty0],
+    [tx0, ty1],
+    [tx1, ty1],
+  ]) {
+    const term = gather(xc, yc).mul(perPixel(wx.mul(wy)));
     out = out ? out.add(term) : term;
   }
   return out!.reshape([n, c, ho, wo]);

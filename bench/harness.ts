@@ -5,7 +5,7 @@
 import { execSync } from "node:child_process";
 import { availableParallelism } from "node:os";
 
-export type Kind = "matmul" | "conv" | "convGrad" | "chain" | "gridSample" | "train" | "copy" | "maxPool" | "batchNorm";
+export type Kind = "matmul" | "conv" | "convGrad" | "chain" | "gridSample" | "gridSampleGrad" | "train" | "copy" | "maxPool" | "avgPool" | "batchNorm" | "adam";
 export type Inputs = Record<string, Float32Array | Int32Array>;
 
 export interface Workload {

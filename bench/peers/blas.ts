@@ -24,9 +24,12 @@ export const blasDirect: Peer = {
         convGrad: na,
         chain: na,
         gridSample: na,
+        gridSampleGrad: na,
+        adam: na,
         train: na,
         copy: na,
         maxPool: na,
+        avgPool: na,
         batchNorm: na,
       },
     };

@@ -14,6 +14,7 @@ import { fileURLToPath } from "node:url";
 import { cpuThreads } from "../../core/backends/cpu/wasm/pool.ts";
 import type { Impl, Kind, Library, Peer } from "../harness.ts";
 import { LR, THETA_INIT } from "../workloads/train.ts";
+import { adamLeafSizes } from "../workloads/adam.ts";
 
 const SCRIPT = fileURLToPath(new URL("./pytorch_peer.py", import.meta.url));
 
@@ -94,8 +95,11 @@ export const pytorch: Peer = {
         convGrad: impl("convGrad"),
         chain: impl("chain"),
         gridSample: impl("gridSample"),
+        gridSampleGrad: impl("gridSampleGrad"),
+        adam: impl("adam", { sizes: adamLeafSizes() }),
         copy: impl("copy"),
         maxPool: impl("maxPool"),
+        avgPool: impl("avgPool"),
         batchNorm: impl("batchNorm"),
         train: impl("train", { thetaInit: THETA_INIT, lr: LR, lambda: 0.01 }),
       },

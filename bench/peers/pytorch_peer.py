@@ -88,6 +88,32 @@ def grid_sample(p, inp):
     return run, lambda: out["y"].abs().mean().item()
 
 
+def grid_sample_grad(p, inp):
+    x = load(inp, "x").reshape(p["n"], p["c"], p["h"], p["w"]).requires_grad_(True)
+    grid = load(inp, "grid").reshape(p["n"], p["h"], p["w"], 2).requires_grad_(True)
+    g = load(inp, "g").reshape(p["n"], p["c"], p["h"], p["w"])
+
+    def run():
+        x.grad = None
+        grid.grad = None
+        F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=True).backward(g)
+
+    return run, lambda: grid.grad.abs().mean().item()
+
+
+def adam(p, inp):
+    """torch.optim.Adam's step (its defaults) over leaves of the given sizes, gradients fixed."""
+    params = [t.clone().requires_grad_(True) for t in load(inp, "p").split(p["sizes"])]
+    for t, g in zip(params, load(inp, "g").split(p["sizes"])):
+        t.grad = g.clone()
+    opt = torch.optim.Adam(params, lr=p["lr"])
+
+    def run():
+        opt.step()
+
+    return run, lambda: sum(t.detach().abs().sum().item() for t in params) / p["total"]
+
+
 def copy(p, inp):
     x = load(inp, "x")
     out = {}
@@ -98,15 +124,18 @@ def copy(p, inp):
     return run, lambda: out["y"].abs().mean().item()
 
 
-def max_pool(p, inp):
-    x = load(inp, "x").reshape(p["n"], p["c"], p["h"], p["w"]).requires_grad_(True)
-    g = load(inp, "g").reshape(p["n"], p["c"], p["h"] // 2, p["w"] // 2)
+def pool_grad(pool2d):
+    def prepare(p, inp):
+        x = load(inp, "x").reshape(p["n"], p["c"], p["h"], p["w"]).requires_grad_(True)
+        g = load(inp, "g").reshape(p["n"], p["c"], p["h"] // 2, p["w"] // 2)
 
-    def run():
-        x.grad = None
-        (F.max_pool2d(x, 2) * g).sum().backward()
+        def run():
+            x.grad = None
+            (pool2d(x, 2) * g).sum().backward()
 
-    return run, lambda: x.grad.abs().mean().item()
+        return run, lambda: x.grad.abs().mean().item()
+
+    return prepare
 
 
 def batch_norm(p, inp):
@@ -188,7 +217,7 @@ def train(p, inp):
     return run, lambda: out["loss"]
 
 
-KINDS = {"matmul": matmul, "conv": conv, "convGrad": conv_grad, "chain": chain, "gridSample": grid_sample, "train": train, "copy": copy, "maxPool": max_pool, "batchNorm": batch_norm}
+KINDS = {"matmul": matmul, "conv": conv, "convGrad": conv_grad, "chain": chain, "gridSample": grid_sample, "gridSampleGrad": grid_sample_grad, "adam": adam, "train": train, "copy": copy, "maxPool": pool_grad(F.max_pool2d), "avgPool": pool_grad(F.avg_pool2d), "batchNorm": batch_norm}
 
 
 def main():

@@ -1,8 +1,9 @@
 /**
  * Bilinear grid sampling (PyTorch grid_sample, zeros padding, align_corners) of 256 images
- * 1x28x28 at grids from random affine maps, the warp inside every Augerino step.
+ * 1x28x28 at grids from random affine maps, the warp inside every Augerino step: forward,
+ * and forward + backward to the images and the grid.
  */
-import { np, jit, type Tracer } from "../../index.ts";
+import { np, jit, vjp, type Tracer } from "../../index.ts";
 import * as aug from "../../augerino/index.ts";
 import { uniform, type Impl, type Workload } from "../harness.ts";
 import { meanAbsOf } from "./matmul.ts";
@@ -40,10 +41,32 @@ export const gridSampleWorkload: Workload = {
   inputs: () => ({ x: uniform(p.n * p.c * p.h * p.w, 7, 0, 1), grid: affineGrids(p.n, p.h, p.w, 8) }),
 };
 
+export const gridSampleGradWorkload: Workload = {
+  id: "gridsample-grad",
+  kind: "gridSampleGrad",
+  title: "gridSample bilinear fwd+bwd 256x1x28x28",
+  params: p,
+  // Forward: read the images and the grid, write the output; backward: read the cotangent,
+  // the images and the grid, write the gradients of the images and of the grid.
+  work: { amount: 4 * p.n * p.h * p.w * (p.c + 2 + p.c + (p.c + p.c + 2) + (p.c + 2)), unit: "GB/s" },
+  inputs: () => ({ ...gridSampleWorkload.inputs(), g: uniform(p.n * p.c * p.h * p.w, 9) }),
+};
+
+const sample = (x: Tracer, g: Tracer) => aug.gridSample(x, g, { alignCorners: true });
+const gridInputs = (i: Record<string, Float32Array | Int32Array>) => [np.array(i.x).reshape([p.n, p.c, p.h, p.w]), np.array(i.grid).reshape([p.n, p.h, p.w, 2])];
+
 export const oursGridSample: Impl = (_w, i) => {
-  const x = np.array(i.x).reshape([p.n, p.c, p.h, p.w]);
-  const grid = np.array(i.grid).reshape([p.n, p.h, p.w, 2]);
-  const f = jit((x: Tracer, g: Tracer) => aug.gridSample(x, g, { alignCorners: true }));
+  const [x, grid] = gridInputs(i);
+  const f = jit(sample);
   let y = f(x, grid);
   return { run: () => (y = f(x, grid)), check: () => meanAbsOf(y) };
+};
+
+/** The gradients of the images and the grid for the cotangent g (PyTorch: y.backward(g)); the check is mean |d grid|. */
+export const oursGridSampleGrad: Impl = (_w, i) => {
+  const [x, grid] = gridInputs(i);
+  const g = np.array(i.g).reshape([p.n, p.c, p.h, p.w]);
+  const f = jit((x: Tracer, grid: Tracer, g: Tracer) => vjp(sample, x, grid)[1](g) as Tracer[]);
+  let d = f(x, grid, g);
+  return { run: () => (d = f(x, grid, g)), check: () => meanAbsOf(d[1]) };
 };

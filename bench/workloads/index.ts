@@ -4,11 +4,21 @@ import { cpuBlas, resetBlas } from "../../core/backends/cpu/blas/library.ts";
 import { matmulWorkloads, oursMatmul } from "./matmul.ts";
 import { convWorkloads, oursConv, oursConvGrad } from "./conv.ts";
 import { chainWorkload, oursChain } from "./elementwise.ts";
-import { gridSampleWorkload, oursGridSample } from "./gridsample.ts";
+import { gridSampleGradWorkload, gridSampleWorkload, oursGridSample, oursGridSampleGrad } from "./gridsample.ts";
+import { adamWorkload, oursAdam } from "./adam.ts";
 import { trainWorkload, oursTrain } from "./train.ts";
-import { memoryWorkloads, oursBatchNorm, oursCopy, oursMaxPool } from "./memory.ts";
+import { memoryWorkloads, oursAvgPool, oursBatchNorm, oursCopy, oursMaxPool } from "./memory.ts";
 
-export const workloads: Workload[] = [...matmulWorkloads([256, 512, 1024]), ...convWorkloads, chainWorkload, gridSampleWorkload, ...memoryWorkloads, trainWorkload];
+export const workloads: Workload[] = [
+  ...matmulWorkloads([256, 512, 1024]),
+  ...convWorkloads,
+  chainWorkload,
+  gridSampleWorkload,
+  gridSampleGradWorkload,
+  ...memoryWorkloads,
+  adamWorkload,
+  trainWorkload,
+];
 
 const oursImpls = {
   matmul: oursMatmul,
@@ -16,9 +26,12 @@ const oursImpls = {
   convGrad: oursConvGrad,
   chain: oursChain,
   gridSample: oursGridSample,
+  gridSampleGrad: oursGridSampleGrad,
+  adam: oursAdam,
   train: oursTrain,
   copy: oursCopy,
   maxPool: oursMaxPool,
+  avgPool: oursAvgPool,
   batchNorm: oursBatchNorm,
 };
 

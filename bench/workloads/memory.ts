@@ -1,8 +1,8 @@
 /**
  * Memory-bound workloads, in GB/s of the bytes that must move: a 64 MiB copy (the machine's
  * copy bandwidth as each library reaches it: ours a fused negation, a map kernel reading and
- * writing every element), 2x2 max pooling forward + backward at smallConv's largest size, and
- * training-mode batch norm + ReLU forward + backward at the same size.
+ * writing every element), 2x2 max and average pooling forward + backward at smallConv's
+ * largest size, and training-mode batch norm + ReLU forward + backward at the same size.
  */
 import { np, jit, grad, random, type Tracer } from "../../index.ts";
 import * as nn from "../../nn/index.ts";
@@ -33,6 +33,15 @@ export const memoryWorkloads: Workload[] = [
     inputs: () => ({ x: uniform(poolN, 12), g: uniform(poolN / 4, 13) }),
   },
   {
+    id: "avgpool",
+    kind: "avgPool",
+    title: "avg pool 2x2 fwd+bwd 256x64x28x28",
+    params: pool,
+    // Read x, write y; read the cotangent, write dx.
+    work: { amount: 4 * (2 * poolN + 2 * (poolN / 4)), unit: "GB/s" },
+    inputs: () => ({ x: uniform(poolN, 12), g: uniform(poolN / 4, 13) }),
+  },
+  {
     id: "batchnorm-relu",
     kind: "batchNorm",
     title: "batch norm + ReLU fwd+bwd 256x64x28x28",
@@ -51,13 +60,18 @@ export const oursCopy: Impl = (_w, { x }) => {
   return { run: () => (y = f(xs)), check: () => meanAbsOf(y) };
 };
 
-export const oursMaxPool: Impl = (_w, i) => {
-  const x = np.array(i.x).reshape([pool.n, pool.c, pool.h, pool.w]);
-  const g = np.array(i.g).reshape([pool.n, pool.c, pool.h / 2, pool.w / 2]);
-  const f = jit(grad((x: Tracer, g: Tracer) => np.sum(reduceWindow(x, "max", { window: [1, 1, 2, 2], strides: [1, 1, 2, 2] }).mul(g))));
-  let dx = f(x, g) as Tracer;
-  return { run: () => (dx = f(x, g) as Tracer), check: () => meanAbsOf(dx) };
-};
+/** The input gradient of sum(pool(x) * g) for 2x2 pooling by `op`. */
+const oursPool =
+  (op: "max" | "mean"): Impl =>
+  (_w, i) => {
+    const x = np.array(i.x).reshape([pool.n, pool.c, pool.h, pool.w]);
+    const g = np.array(i.g).reshape([pool.n, pool.c, pool.h / 2, pool.w / 2]);
+    const f = jit(grad((x: Tracer, g: Tracer) => np.sum(reduceWindow(x, op, { window: [1, 1, 2, 2], strides: [1, 1, 2, 2] }).mul(g))));
+    let dx = f(x, g) as Tracer;
+    return { run: () => (dx = f(x, g) as Tracer), check: () => meanAbsOf(dx) };
+  };
+export const oursMaxPool = oursPool("max");
+export const oursAvgPool = oursPool("mean");
 
 export const oursBatchNorm: Impl = (_w, i) => {
   const shape = [pool.n, pool.c, pool.h, pool.w];

@@ -31,9 +31,10 @@ const HEADS = new Set(["dot_general", "conv_general_dilated"]);
  * not yet taken roots a group, which absorbs the producers of its inputs while every
  * reader of the produced value is already in the group and the value is not a program
  * output. A group may be one equation: as a kernel it runs in the backend's generated code
- * (WebAssembly on all cores on the CPU) instead of the primitive's own loop.
+ * (WebAssembly on all cores on the CPU) instead of the primitive's own loop. Kernels read
+ * the variables in `literals` (scalar constants whose values are known) as literals.
  */
-export function partition(jaxpr: Jaxpr): Step[] {
+export function partition(jaxpr: Jaxpr, literals: ReadonlyMap<Var, number> = new Map()): Step[] {
   const producer = new Map<Var, Eqn>();
   const readers = new Map<Var, Eqn[]>();
   for (const e of jaxpr.eqns) {
@@ -63,6 +64,8 @@ export function partition(jaxpr: Jaxpr): Step[] {
     if (copied.has(root) && !outputs.has(root.outs[0]) && computedByReaders(root)) continue;
     const members = new Set<Eqn>([root]);
     const copies = new Set<Eqn>();
+    // Members whose values the group computes at every point of a widening pad.
+    const wide = new Set<Eqn>();
     const copyHere = copiesFit(root);
     for (let grew = true; grew;) {
       grew = false;
@@ -70,6 +73,9 @@ export function partition(jaxpr: Jaxpr): Step[] {
         for (const v of m.inputs) {
           const p = producer.get(v);
           if (!p || members.has(p) || taken.has(p) || !isFusible(p) || outputs.has(v)) continue;
+          // Under a widening pad only cheap values join (see `widens`).
+          const wideHere = wide.has(m) || widens(m, v);
+          if (wideHere && !copyable(p)) continue;
           // A copy's inputs come from copies or storage, since other groups read them too.
           const rs = readers.get(v)!;
           if (!copies.has(m) && rs.every((r) => members.has(r) && !copies.has(r) && !copied.has(r))) members.add(p);
@@ -77,6 +83,7 @@ export function partition(jaxpr: Jaxpr): Step[] {
             members.add(p);
             copies.add(p);
           } else continue;
+          if (wideHere) wide.add(p);
           grew = true;
         }
       }
@@ -97,7 +104,7 @@ export function partition(jaxpr: Jaxpr): Step[] {
     if (members?.size === 1 && e.prim.viewOf !== undefined) steps.push({ kind: "eqn", eqn: e });
     else if (members) {
       const eqns = jaxpr.eqns.filter((x) => members.has(x));
-      const { kernel, inputs } = lowerGroup(eqns, e);
+      const { kernel, inputs } = lowerGroup(eqns, e, literals);
       const step: Step = { kind: "kernel", kernel, inputs, out: e.outs[0], eqns };
       if (!kernel.reduce) {
         const input = inputs.findIndex((v) => headable(v, e, members, producer, readers, outputs, heads, copied));
@@ -111,6 +118,17 @@ export function partition(jaxpr: Jaxpr): Step[] {
   }
   // A head runs inside its kernel's step, which comes later in program order than the head's own place.
   return steps.filter((s) => s.kind !== "eqn" || !heads.has(s.eqn));
+}
+
+/**
+ * Whether `m` pads its operand `v` to at least twice its size. A kernel computes a padded
+ * value at every point of the pad and selects the padding value where it lies outside
+ * (its expression has no branches), so fusing an expensive producer through such a pad
+ * (a slice's transpose, the gradient of grid[..., 0] and grid[..., 1] summed) repeats its
+ * work at every padded point; it is stored once instead, unless it is cheap to recompute.
+ */
+function widens(m: Eqn, v: Var): boolean {
+  return m.prim.name === "pad" && v === m.inputs[0] && sizeOf(m.outs[0].aval.shape) >= 2 * sizeOf(v.aval.shape);
 }
 
 /**

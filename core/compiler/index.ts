@@ -13,7 +13,8 @@ import { NDArray } from "../array.ts";
 import type { Backend, Handle } from "../backend.ts";
 import type { Eqn, Jaxpr, Var } from "../jaxpr.ts";
 import { bind } from "../trace.ts";
-import { checkAddressable } from "../shape.ts";
+import { checkAddressable, sizeOf } from "../shape.ts";
+import type { TypedArray } from "../dtype.ts";
 import type { Tracer } from "../tracer.ts";
 import { partition, type Step } from "./fuse.ts";
 import { eliminateCommon } from "./cse.ts";
@@ -81,17 +82,55 @@ export interface Plan {
   checked: boolean;
 }
 
-// Per jaxpr, the plans without and with merged reductions (Backend.mergesReductions).
-const plans = [new WeakMap<Jaxpr, Plan>(), new WeakMap<Jaxpr, Plan>()];
+/**
+ * Per jaxpr, its plans by whether reductions are merged (Backend.mergesReductions) and by
+ * the values of the scalar constants they took as literals ("" for none).
+ */
+const plans = new WeakMap<Jaxpr, Map<string, Plan>>();
+/** Plans per jaxpr with different literal values before its constants are read as buffers again. */
+const MAX_LITERAL_PLANS = 8;
 
-export function planFor(original: Jaxpr, backend?: Backend): Plan {
+/**
+ * The values of a jaxpr's one-element constants that sit on the CPU: its kernels read them
+ * as literals (folded into the code, hoisted out of every loop) instead of as buffers of
+ * their own, which would each cost a kernel argument (and a copy into the wasm heap).
+ * `key` names the constants and their values ("" for none).
+ */
+function scalarConsts(jaxpr: Jaxpr, consts: readonly Tracer[]): { literals: Map<Var, number>; key: string } {
+  const literals = new Map<Var, number>();
+  if (consts.length === 0) return { literals, key: "" };
+  // Which constants are scalars is known once per jaxpr; a loop body runs this every iteration.
+  let slots = scalarSlots.get(jaxpr);
+  if (!slots) scalarSlots.set(jaxpr, (slots = jaxpr.constVars.flatMap((v, i) => (sizeOf(v.aval.shape) === 1 ? [i] : []))));
+  let key = "";
+  for (const i of slots) {
+    const c = consts[i];
+    if (!(c instanceof NDArray) || c.backendImpl.name !== "cpu") continue;
+    const v = (c.handle as TypedArray)[0];
+    literals.set(jaxpr.constVars[i], v);
+    key += `${i}:${Object.is(v, -0) ? "-0" : v},`;
+  }
+  return { literals, key };
+}
+const scalarSlots = new WeakMap<Jaxpr, number[]>();
+
+/**
+ * The plan of a jaxpr for `backend`; with `consts` (its constants' values), one that reads
+ * the scalar ones as literals.
+ */
+export function planFor(original: Jaxpr, backend?: Backend, consts: readonly Tracer[] = []): Plan {
   const merge = backend?.mergesReductions === true;
-  let plan = plans[+merge].get(original);
+  let byKey = plans.get(original);
+  if (!byKey) plans.set(original, (byKey = new Map()));
+  let { literals, key } = scalarConsts(original, consts);
+  if (!byKey.has(`${+merge}|${key}`) && byKey.size >= MAX_LITERAL_PLANS) [literals, key] = [new Map(), ""];
+  const fullKey = `${+merge}|${key}`;
+  const plan = byKey.get(fullKey);
   if (plan) return plan;
   fusionStats.plans++;
   const common = eliminateCommon(original);
   const jaxpr = merge ? mergeReductions(common) : common;
-  const steps = partition(jaxpr);
+  const steps = partition(jaxpr, literals);
   const slots = new Map<Var, number>();
   const slot = (v: Var) => {
     let k = slots.get(v);
@@ -163,8 +202,8 @@ export function planFor(original: Jaxpr, backend?: Backend): Plan {
   });
   p.outSlots = jaxpr.outs.map(slot);
   p.nSlots = slots.size;
-  plans[+merge].set(original, (plan = p));
-  return plan;
+  byKey.set(fullKey, p);
+  return p;
 }
 
 /** The one backend holding all these arrays, if it runs kernels; CPU constants may sit beside accelerator arguments. */
@@ -203,8 +242,11 @@ export function placedConst(c: NDArray, backend: Backend): NDArray {
 export function runFused(jaxpr: Jaxpr, consts: Tracer[], args: Tracer[]): Tracer[] | null {
   const backend = kernelBackend(consts, args);
   if (!backend && consts.length + args.length > 0) return null;
-  if (backend && backend.name !== "cpu") consts = consts.map((c) => placedConst(c as NDArray, backend));
-  const plan = planFor(jaxpr, backend ?? undefined);
+  // Literals on the CPU only: elsewhere each set of values would be a pipeline of its own to
+  // compile (slow on WebGPU, and a jaxpr is often run with other scalars only in tests).
+  const onCpu = !backend || backend.name === "cpu";
+  const plan = planFor(jaxpr, backend ?? undefined, onCpu ? consts : []);
+  if (!onCpu) consts = consts.map((c) => placedConst(c as NDArray, backend!));
   const { steps } = plan;
   if (!plan.checked) {
     // A kernel's loop space (reduced axes included) can exceed every array it touches: check it before anything runs.

@@ -43,10 +43,19 @@ export interface Kernel {
   readonly out: { dtype: DType; shape: readonly number[] };
 }
 
-/** Builds hash-consed nodes, folding constant index arithmetic. */
+/**
+ * Builds hash-consed nodes, folding constant index arithmetic. Given the loop space's
+ * shape, it knows an upper bound of each index expression and simplifies the divisions
+ * that reshapes produce: (i * 28 + j) / 28 is i and (i * 28 + j) % 28 is j when j < 28,
+ * so a value read through reshapes that split and merge axes indexes by loop counters
+ * rather than dividing per element.
+ */
 export class KernelBuilder {
   private readonly interned = new Map<string, IRNode>();
+  private readonly bounds = new Map<IRNode, number>();
   private next = 0;
+
+  constructor(private readonly loopShape: readonly number[] = []) {}
 
   node(op: string, dtype: IRType, args: readonly IRNode[] = [], arg?: number): IRNode {
     const key = `${op}:${dtype}:${arg ?? ""}:${args.map((a) => a.id).join(",")}`;
@@ -81,12 +90,28 @@ export class KernelBuilder {
     if (k === 0) return this.const(0, "index");
     if (k === 1) return a;
     if (a.op === "const") return this.const(a.arg! * k, "index");
+    if (a.op === "imul") return this.imul(a.args[0], a.args[1].arg! * k);
     return this.node("imul", "index", [a, this.const(k, "index")]);
   }
   idiv(a: IRNode, k: number): IRNode {
     if (k === 1) return a;
     if (a.op === "const") return this.const(Math.floor(a.arg! / k), "index");
+    if (this.bound(a) <= k) return this.const(0, "index");
+    // floor(floor(a / p) / k) = floor(a / (p k)) for positive p, k.
+    if (a.op === "idiv") return this.idiv(a.args[0], a.args[1].arg! * k);
+    const split = this.splitMultiples(a, k);
+    if (split) return this.iadd(split.quotient, this.idiv(split.rest, k));
     return this.node("idiv", "index", [a, this.const(k, "index")]);
+  }
+  imod(a: IRNode, k: number): IRNode {
+    if (k === 1) return this.const(0, "index");
+    if (a.op === "const") return this.const(a.arg! % k, "index");
+    if (this.bound(a) <= k) return a;
+    // (a mod p) mod k = a mod k when k divides p.
+    if (a.op === "imod" && a.args[1].arg! % k === 0) return this.imod(a.args[0], k);
+    const split = this.splitMultiples(a, k);
+    if (split) return this.imod(split.rest, k);
+    return this.node("imod", "index", [a, this.const(k, "index")]);
   }
   isub(a: IRNode, k: IRNode | number): IRNode {
     const c = typeof k === "number" ? this.const(k, "index") : k;
@@ -110,10 +135,64 @@ export class KernelBuilder {
     if (p.op === "const") return p.arg ? t : f;
     return this.node("select", t.dtype, [p, t, f]);
   }
-  imod(a: IRNode, k: number): IRNode {
-    if (k === 1) return this.const(0, "index");
-    if (a.op === "const") return this.const(a.arg! % k, "index");
-    return this.node("imod", "index", [a, this.const(k, "index")]);
+
+  /**
+   * A number above every value of index node `n` at every loop point; Infinity when
+   * unknown (an isub may wrap, an index converted from data may be anything).
+   */
+  bound(n: IRNode): number {
+    let v = this.bounds.get(n);
+    if (v !== undefined) return v;
+    const [a, k] = [n.args[0], n.args[1]?.arg ?? 0];
+    switch (n.op) {
+      case "const":
+        v = n.dtype === "index" ? n.arg! + 1 : Infinity;
+        break;
+      case "idx":
+        v = this.loopShape[n.arg!] ?? Infinity;
+        break;
+      case "iadd":
+        v = this.bound(a) + this.bound(n.args[1]) - 1;
+        break;
+      case "imul":
+        v = (this.bound(a) - 1) * k + 1;
+        break;
+      case "idiv":
+        v = Math.floor((this.bound(a) - 1) / k) + 1;
+        break;
+      case "imod":
+        v = Math.min(k, this.bound(a));
+        break;
+      default:
+        v = Infinity;
+    }
+    this.bounds.set(n, v);
+    return v;
+  }
+
+  /**
+   * A sum of known bound split as k * quotient + rest, where quotient gathers the terms
+   * that are multiples of k; null when no term is (or the sum's bound is unknown, so some
+   * term might wrap).
+   */
+  private splitMultiples(a: IRNode, k: number): { quotient: IRNode; rest: IRNode } | null {
+    if (a.op !== "iadd" || !Number.isFinite(this.bound(a))) return null;
+    const terms: IRNode[] = [];
+    const collect = (n: IRNode): void => {
+      if (n.op === "iadd") n.args.forEach(collect);
+      else terms.push(n);
+    };
+    collect(a);
+    const coef = (t: IRNode) => (t.op === "imul" ? t.args[1].arg! : t.op === "const" ? t.arg! : 1);
+    const base = (t: IRNode) => (t.op === "imul" ? t.args[0] : t.op === "const" ? this.const(1, "index") : t);
+    if (!terms.some((t) => coef(t) % k === 0)) return null;
+    let quotient = this.const(0, "index");
+    let rest = this.const(0, "index");
+    for (const t of terms) {
+      if (coef(t) % k === 0) quotient = this.iadd(quotient, this.imul(base(t), coef(t) / k));
+      else rest = this.iadd(rest, t);
+    }
+    return { quotient, rest };
   }
 }
 

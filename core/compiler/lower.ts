@@ -45,27 +45,33 @@ export function posFromFlat(b: KernelBuilder, shape: readonly number[], flat: IR
 
 /**
  * The point of a reshape's input (shape `inShape`) holding the output's element at `pos`
- * (shape `outShape`): the same flat index; trailing axes of equal length keep their
- * indices, and only the leading ones are recovered by division. So a broadcast read through
- * a reshape that merges leading axes ([4,64,C,H,W] as [256,C,H,W]) indexes by the loop's
- * own counters, which the loop plan hoists, instead of dividing the flat index per element.
+ * (shape `outShape`): the same flat index. The axes fall into groups of equal product on
+ * both sides (axes kept, merged or split); each input index comes from its group's output
+ * indices alone, so a merge is a multiply-add of loop counters, only a split divides, and
+ * the builder's bounds fold the division where a split undoes a merge. So a broadcast read
+ * through a reshape that merges leading axes ([4,64,C,H,W] as [256,C,H,W]) indexes by the
+ * loop's own counters, which the loop plan hoists, instead of dividing the flat index per element.
  */
 export function posThroughReshape(b: KernelBuilder, inShape: readonly number[], outShape: readonly number[], pos: Pos): Pos {
-  let i = inShape.length;
-  let o = outShape.length;
-  while (i > 0 && o > 0 && inShape[i - 1] === outShape[o - 1]) {
-    i--;
-    o--;
-  }
-  if (o === outShape.length) return posFromFlat(b, inShape, pos.flat());
+  if (sizeOf(inShape) === 0) return posFromFlat(b, inShape, pos.flat());
   let dims: IRNode[] | undefined;
   return {
     flat: () => pos.flat(),
     dims: () => {
-      if (!dims) {
-        const out = pos.dims();
-        const lead = posFromDims(b, outShape.slice(0, o), out.slice(0, o)).flat();
-        dims = [...posFromFlat(b, inShape.slice(0, i), lead).dims(), ...out.slice(o)];
+      if (dims) return dims;
+      const out = pos.dims();
+      dims = [];
+      let [i, o] = [0, 0];
+      while (i < inShape.length || o < outShape.length) {
+        const [i0, o0] = [i, o];
+        let pi = i < inShape.length ? inShape[i++] : 1;
+        let po = o < outShape.length ? outShape[o++] : 1;
+        while (pi !== po) {
+          if (pi < po) pi *= inShape[i++];
+          else po *= outShape[o++];
+        }
+        const groupFlat = posFromDims(b, outShape.slice(o0, o), out.slice(o0, o)).flat();
+        dims.push(...posFromFlat(b, inShape.slice(i0, i), groupFlat).dims());
       }
       return dims;
     },
@@ -89,9 +95,12 @@ export function isFusible(e: Eqn): boolean {
 /**
  * One kernel from a group of equations (in program order) ending in `root`, whose other
  * outputs are read only inside the group. A reduction root folds the kernel's body.
+ * Variables in `literals` (one-element constants) are read as their values, not as buffers.
  */
-export function lowerGroup(group: readonly Eqn[], root: Eqn): { kernel: Kernel; inputs: Var[] } {
-  const b = new KernelBuilder();
+export function lowerGroup(group: readonly Eqn[], root: Eqn, literals: ReadonlyMap<Var, number> = new Map()): { kernel: Kernel; inputs: Var[] } {
+  const reduction = root.prim.reduction;
+  const shape = reduction ? root.inputs[0].aval.shape : root.outs[0].aval.shape;
+  const b = new KernelBuilder(shape);
   const producer = new Map<Var, Eqn>();
   for (const e of group) if (e !== root) producer.set(e.outs[0], e);
   const inputs: Var[] = [];
@@ -110,6 +119,7 @@ export function lowerGroup(group: readonly Eqn[], root: Eqn): { kernel: Kernel; 
     let node: IRNode;
     const e = producer.get(v);
     if (e) node = lowerEqn(e, pos);
+    else if (literals.has(v)) node = b.const(literals.get(v)!, v.aval.dtype);
     else {
       let k = bufferOf.get(v);
       if (k === undefined) {
@@ -125,8 +135,6 @@ export function lowerGroup(group: readonly Eqn[], root: Eqn): { kernel: Kernel; 
   };
   const lowerEqn = (e: Eqn, pos: Pos) => e.prim.lower!({ b, eqn: e, at: (i, p) => valueAt(e.inputs[i], p) }, pos);
 
-  const reduction = root.prim.reduction;
-  const shape = reduction ? root.inputs[0].aval.shape : root.outs[0].aval.shape;
   const rootPos: Pos = { dims: () => shape.map((_, i) => b.idx(i)), flat: () => b.flat() };
   const body = reduction ? valueAt(root.inputs[0], rootPos) : lowerEqn(root, rootPos);
   const out = root.outs[0].aval;

@@ -12,7 +12,7 @@ import type { RoutineParams } from "../routines.ts";
 import { fmtShape } from "../shape.ts";
 import { bind1 } from "../trace.ts";
 import type { ShapedArray, Tracer } from "../tracer.ts";
-import { bdimToFront, moveaxis, pad } from "./shape.ts";
+import { bdimToFront, broadcastInDim, moveaxis, pad, reshape } from "./shape.ts";
 
 export type { WindowParams, Select } from "../routines.ts";
 import type { WindowParams, Select } from "../routines.ts";
@@ -60,6 +60,7 @@ export const reduceWindowSumP: Primitive<RoutineParams["reduce_window_sum"]> = d
   transpose([ct], [x], p) {
     if (!ct) return [null];
     const xs = (x as UndefinedPrimal).aval.shape;
+    if (tiles(p)) return [spreadTiles(ct, xs, p.window)];
     const config = xs.map((n, d) => {
       const w = p.window[d],
         s = p.strides[d];
@@ -73,6 +74,29 @@ export const reduceWindowSumP: Primitive<RoutineParams["reduce_window_sum"]> = d
   batch: ([x], [d], p) => [[reduceWindowSum(moveaxis(x, d!, 0), windowParams(batchedParams(p)))], [0]],
   printParams,
 });
+
+/** Windows that tile the operand without overlap or padding (average pooling's usual case). */
+const tiles = (p: WindowParams) => p.window.every((w, d) => p.strides[d] === w && p.padding[d][0] === 0 && p.padding[d][1] === 0);
+
+/**
+ * The transpose of a tiling window sum: each element receives its window's cotangent, a
+ * broadcast ([.., o, ..] to [.., o, w, ..], merged to o * w) and zeros for a remainder the
+ * windows leave uncovered: one fused map, where the general rule's stride-1 window sum over
+ * the spread cotangent reads every element w times.
+ */
+function spreadTiles(ct: Tracer, xs: readonly number[], window: readonly number[]): Tracer {
+  const pairs = ct.shape.flatMap((o, d) => [o, window[d]]);
+  const spread = reshape(
+    broadcastInDim(
+      ct,
+      pairs,
+      ct.shape.map((_, d) => 2 * d),
+    ),
+    ct.shape.map((o, d) => o * window[d]),
+  );
+  const rest = xs.map((n, d) => [0, n - ct.shape[d] * window[d], 0] as [number, number, number]);
+  return rest.every(([, hi]) => hi === 0) ? spread : pad(spread, scalar(0, ct.dtype), rest);
+}
 
 // ---------------------------------------------------------------- reduce_window_max / min
 function extremum(select: Select): Primitive<WindowParams> {

@@ -185,6 +185,34 @@ describe("reduceWindow gradients", () => {
     );
   });
 
+  it("grad of sum / mean over tiling windows (stride = window, unpadded, a remainder left uncovered) equals finite differences", async () => {
+    // The transpose of a tiling window sum is a broadcast of the cotangent, not the general spread-and-sum.
+    const cases: [number[], number[]][] = [
+      [
+        [2, 5, 7],
+        [1, 2, 3],
+      ],
+      [
+        [4, 6],
+        [2, 2],
+      ],
+      [
+        [3, 1, 4],
+        [3, 1, 4],
+      ],
+    ];
+    for (const [k, [shape, window]] of cases.entries()) {
+      for (const op of ["sum", "mean"] as const) {
+        const rng = new Rng(100 + k);
+        const params = { window, strides: window, padding: shape.map((): [number, number] => [0, 0]) };
+        const x = drawDistinct(rng, shape);
+        const r = draw(rng, windowedShape(shape, params));
+        const loss = (v: Array) => np.sum(np.mul(reduceWindow(v, op, params), v.dtype === "float64" ? r.ref : r.dev));
+        await expectClose(grad(loss)(x.dev), fdGrad(loss, x.ref), FD(1e-6), `${op} [${shape}] window [${window}]`);
+      }
+    }
+  });
+
   it("max-pool gradient goes to the first maximum when a window ties", async () => {
     const x = np.array(
       [

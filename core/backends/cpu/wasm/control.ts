@@ -58,14 +58,15 @@ export const word = {
   colAtStride: 36,
   dst: 37,
 
-  // fused (kernels.ts): the kernel's id, its outer loop's length, and its pointers (output first).
+  // fused (kernels.ts): the kernel's id, its outer loop's length, and its pointers (output
+  // first): room for 215, so that kernels fusing a whole backward pass still run on all threads.
   fusedId: 38,
   fusedOuter: 39,
   fusedPtrs: 40,
   fusedPtr0: 41,
 
-  /** Per worker thread, two words from here: [wake counter, ready flag]. */
-  workers: 64,
+  /** Per worker thread, two words from here: [wake counter, ready flag] (384 workers fit). */
+  workers: 256,
 } as const;
 
 /** Pushes the value of a control word. */
