@@ -2,7 +2,7 @@
 import type { TypedArray } from "../../../dtype.ts";
 import { stridesOf } from "../../../shape.ts";
 import type { ShapedArray } from "../../../tracer.ts";
-import { defineCpu } from "./registry.ts";
+import type { CpuRoutines } from "./registry.ts";
 
 function argImpl(better: (v: number, best: number) => boolean) {
   return ([x]: TypedArray[], [out]: TypedArray[], { axis }: { axis: number }, [xa]: readonly ShapedArray[]) => {
@@ -28,11 +28,7 @@ function argImpl(better: (v: number, best: number) => boolean) {
 }
 
 // NaN wins (NumPy returns the first NaN's index).
-defineCpu(
-  "argmax",
-  argImpl((v, best) => v > best || v !== v),
-);
-defineCpu(
-  "argmin",
-  argImpl((v, best) => v < best || v !== v),
-);
+export const argRoutines: CpuRoutines<"argmax" | "argmin"> = {
+  argmax: argImpl((v, best) => v > best || v !== v),
+  argmin: argImpl((v, best) => v < best || v !== v),
+};

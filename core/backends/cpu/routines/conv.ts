@@ -10,21 +10,21 @@ import { wasmEnabled } from "../wasm/webassembly.ts";
 import { tiling } from "../wasm/matmul.ts";
 import { convBlas } from "../blas/conv.ts";
 import type { FloatArray } from "../blas/library.ts";
-import { defineCpu } from "./registry.ts";
+import type { CpuRoutine, CpuRoutines } from "./registry.ts";
 
 export type ConvGeometry = NonNullable<ReturnType<typeof convGeometry>>;
 
 // Float32 and float64 run as im2col + the platform BLAS when there is one; float32
 // otherwise as im2col + the WebAssembly SIMD sgemm (threaded); the rest, and all with
 // AUGERINO_WASM=0 and no BLAS, on the JavaScript loop.
-defineCpu("conv_general_dilated", ([x, w], [out], params, [la, ra], [oa]) => {
+const conv_general_dilated: CpuRoutine<"conv_general_dilated"> = ([x, w], [out], params, [la, ra], [oa]) => {
   if (la.dtype === "float32" || la.dtype === "float64") {
     const geo = convGeometry(params, la, ra, oa);
     if (!geo || convBlas(x as FloatArray, w as FloatArray, out as FloatArray, geo)) return;
   }
   if (la.dtype === "float32" && wasmEnabled() && convWasm(x as Float32Array, w as Float32Array, out as Float32Array, params, la, ra, oa)) return;
   convGeneralDilatedLoop(x, w, out, params, la, ra, oa);
-});
+};
 
 /**
  * For each (kernel tap k, output position o) along one spatial axis: the input coordinate
@@ -225,3 +225,5 @@ export function convWasm(x: Float32Array, w: Float32Array, out: Float32Array, p:
   }
   return true;
 }
+
+export const convRoutines: CpuRoutines<"conv_general_dilated"> = { conv_general_dilated };

@@ -11,18 +11,18 @@ import { sgemmBatched } from "../wasm/gemm.ts";
 import { wasmEnabled } from "../wasm/webassembly.ts";
 import { cpuBlas, hintNoBlas, type FloatArray } from "../blas/library.ts";
 import { blasWorthIt, gemmBatched } from "../blas/gemm.ts";
-import { defineCpu } from "./registry.ts";
+import type { CpuRoutine, CpuRoutines } from "./registry.ts";
 
 const remaining = (rank: number, ...used: number[][]) => [...Array(rank).keys()].filter((i) => !used.some((u) => u.includes(i)));
 
-defineCpu("dot_general", ([l, r], [out], params, [la, ra]) => {
+const dot_general: CpuRoutine<"dot_general"> = ([l, r], [out], params, [la, ra]) => {
   // Float32 and float64 run on the platform BLAS when there is one; float32 otherwise on
   // the WebAssembly SIMD kernel (threaded); the rest, and all with AUGERINO_WASM=0 and
   // no BLAS, on the JavaScript loop.
   if ((la.dtype === "float32" || la.dtype === "float64") && dotGeneralBlas(l as FloatArray, r as FloatArray, out as FloatArray, params.dims, la.shape, ra.shape)) return;
   if (la.dtype === "float32" && wasmEnabled() && dotGeneralWasm(l as Float32Array, r as Float32Array, out as Float32Array, params.dims, la.shape, ra.shape)) return;
   dotGeneralLoop(l, r, out, params.dims, la, ra);
-});
+};
 
 /** Operand axes as [batch, rows, columns]: lhs [batch, free, contracting], rhs [batch, contracting, free]. */
 function operandGroups(dims: DotDims, lRank: number, rRank: number): { l: [number[], number[], number[]]; r: [number[], number[], number[]] } {
@@ -120,3 +120,5 @@ function pack(x: TypedArray, shape: readonly number[], perm: number[]): Float64A
   );
   return out;
 }
+
+export const dotRoutines: CpuRoutines<"dot_general"> = { dot_general };

@@ -5,22 +5,22 @@
 import type { TypedArray } from "../../../dtype.ts";
 import type { ShapedArray } from "../../../tracer.ts";
 import { PADE, THETA, THETA13 } from "../../pade.ts";
-import { defineCpu } from "./registry.ts";
+import type { CpuRoutine, CpuRoutines } from "./registry.ts";
 
 type Mat = Float64Array;
 
-defineCpu("expm", ([a], [out], _p, [aa]) => {
+const expm: CpuRoutine<"expm"> = ([a], [out], _p, [aa]) => {
   const n = lastDim(aa);
   for (let b = 0; b < batchCount(a, n * n); b++) out.set(expmMatrix(load(a, b, n * n), n), b * n * n);
-});
+};
 
-defineCpu("expm_frechet", ([a, e], [out], _p, [aa]) => {
+const expm_frechet: CpuRoutine<"expm_frechet"> = ([a, e], [out], _p, [aa]) => {
   const n = lastDim(aa);
   const len = n * n;
   for (let b = 0; b < batchCount(a, len); b++) out.set(expmFrechetMatrix(load(a, b, len), load(e, b, len), n), b * len);
-});
+};
 
-defineCpu("solve", ([a, bIn], [out], _p, [aa], [oa]) => {
+const solve: CpuRoutine<"solve"> = ([a, bIn], [out], _p, [aa], [oa]) => {
   const n = lastDim(aa);
   const k = lastDim(oa);
   for (let b = 0; b < batchCount(a, n * n); b++) {
@@ -30,7 +30,7 @@ defineCpu("solve", ([a, bIn], [out], _p, [aa], [oa]) => {
     else luSolve(lu, piv, n, x, k);
     out.set(x, b * n * k);
   }
-});
+};
 
 function matmul(a: Mat, b: Mat, n: number): Mat {
   const out = new Float64Array(n * n);
@@ -226,13 +226,22 @@ const FROM_LU: Record<"det" | "log_abs_det" | "det_sign", (sign: number, lu: Mat
     return s;
   },
 };
-for (const [name, fromLu] of Object.entries(FROM_LU)) {
-  defineCpu(name as "det", ([a], [out], _p, [aa]) => {
+const fromLuRoutine =
+  <R extends keyof typeof FROM_LU>(fromLu: (typeof FROM_LU)[R]): CpuRoutine<R> =>
+  ([a], [out], _p, [aa]) => {
     const n = lastDim(aa);
     if (n === 0) return void out.fill(fromLu(1, new Float64Array(0), 0));
     for (let b = 0; b < batchCount(a, n * n); b++) {
       const [sign, lu] = luOf(a, b, n);
       out[b] = fromLu(sign, lu, n);
     }
-  });
-}
+  };
+
+export const linalgRoutines: CpuRoutines<"expm" | "expm_frechet" | "solve" | "det" | "log_abs_det" | "det_sign"> = {
+  expm,
+  expm_frechet,
+  solve,
+  det: fromLuRoutine<"det">(FROM_LU.det),
+  log_abs_det: fromLuRoutine<"log_abs_det">(FROM_LU.log_abs_det),
+  det_sign: fromLuRoutine<"det_sign">(FROM_LU.det_sign),
+};

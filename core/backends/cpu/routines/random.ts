@@ -2,9 +2,9 @@
  * Threefry-2x32 random bits on the CPU, and the scalar reference the tests check every backend against.
  */
 import type { TypedArray } from "../../../dtype.ts";
-import { defineCpu } from "./registry.ts";
+import type { CpuRoutine, CpuRoutines } from "./registry.ts";
 
-defineCpu("threefry2x32", threefryKernel);
+const threefry2x32: CpuRoutine<"threefry2x32"> = threefryKernel;
 
 // Rotation constants of Threefry-2x32 (Random123's R_32x2_*), one group of four per half cycle.
 const ROTATIONS = [13, 15, 26, 6, 17, 29, 16, 24] as const;
@@ -54,3 +54,5 @@ function threefryBlock(k0: number, k1: number, x0: number, x1: number, y0: Typed
 function threefryKernel([k0, k1, x0, x1]: TypedArray[], [y0, y1]: TypedArray[]): void {
   for (let i = 0; i < y0.length; i++) threefryBlock(k0[i], k1[i], x0[i], x1[i], y0, y1, i, i);
 }
+
+export const randomRoutines: CpuRoutines<"threefry2x32"> = { threefry2x32 };

@@ -2,9 +2,9 @@
  * scatter_add on the CPU: updates added at indices clamped into the axis (take is a kernel of the IR).
  */
 import { sizeOf } from "../../../shape.ts";
-import { defineCpu } from "./registry.ts";
+import type { CpuRoutine, CpuRoutines } from "./registry.ts";
 
-defineCpu("scatter_add", ([op, idx, upd], [out], { axis }, [oa]) => {
+const scatter_add: CpuRoutine<"scatter_add"> = ([op, idx, upd], [out], { axis }, [oa]) => {
   out.set(op);
   const outer = sizeOf(oa.shape.slice(0, axis));
   const n = oa.shape[axis];
@@ -18,4 +18,6 @@ defineCpu("scatter_add", ([op, idx, upd], [out], { axis }, [oa]) => {
       for (let i = 0; i < inner; i++) out[dst + i] += upd[src + i];
     }
   }
-});
+};
+
+export const scatterRoutines: CpuRoutines<"scatter_add"> = { scatter_add };

@@ -4,19 +4,19 @@
 import { isFloat, type TypedArray } from "../../../dtype.ts";
 import { stridesOf } from "../../../shape.ts";
 import type { ShapedArray } from "../../../tracer.ts";
-import { defineCpu } from "./registry.ts";
+import type { CpuRoutine, CpuRoutines } from "./registry.ts";
 
-defineCpu("sort", ([x], [out], { axis }, [xa]) => {
+const sort: CpuRoutine<"sort"> = ([x], [out], { axis }, [xa]) => {
   forEachSortedLine(x, xa, axis, (perm, vals, base, stride) => {
     for (let k = 0; k < perm.length; k++) out[base + k * stride] = vals[perm[k]];
   });
-});
+};
 
-defineCpu("argsort", ([x], [out], { axis }, [xa]) => {
+const argsort: CpuRoutine<"argsort"> = ([x], [out], { axis }, [xa]) => {
   forEachSortedLine(x, xa, axis, (perm, _vals, base, stride) => {
     for (let k = 0; k < perm.length; k++) out[base + k * stride] = perm[k];
   });
-});
+};
 
 /** a before b in sort order: numeric less-than, with NaN after every number. */
 function before(a: number, b: number): boolean {
@@ -60,3 +60,5 @@ function forEachSortedLine(x: TypedArray, xa: ShapedArray, axis: number, emit: (
     }
   }
 }
+
+export const sortRoutines: CpuRoutines<"sort" | "argsort"> = { sort, argsort };

@@ -8,24 +8,24 @@ import { sizeOf, stridesOf } from "../../../shape.ts";
 import type { ShapedArray } from "../../../tracer.ts";
 import { extreme2x2, gather2x2, pool2x2Geometry, scatter2x2 } from "../pool2x2.ts";
 import { pool2x2Wasm } from "../wasm/pool2x2.ts";
-import { defineCpu } from "./registry.ts";
+import type { CpuRoutine, CpuRoutines } from "./registry.ts";
 
 const windowParams = (p: WindowParams): WindowParams => ({ window: p.window, strides: p.strides, padding: p.padding });
 
-defineCpu("reduce_window_sum", ([x], [out], p, [xa], [oa]) => {
+const reduce_window_sum: CpuRoutine<"reduce_window_sum"> = ([x], [out], p, [xa], [oa]) => {
   const sums = new Float64Array(out.length);
   windowLoop(x, xa.shape, oa.shape, windowParams(p), SUM, sums, null);
   for (let i = 0; i < out.length; i++) out[i] = sums[i];
-});
+};
 
-defineCpu("select_and_gather_add", ([t, x], [out], p, [, xa], [oa]) => {
+const select_and_gather_add: CpuRoutine<"select_and_gather_add"> = ([t, x], [out], p, [, xa], [oa]) => {
   const g = pool2x2Geometry(xa.shape, windowParams(p));
   if (g) return gather2x2(t, x, out, g, p.select === "max" ? 1 : -1);
   const picks = selectPicks(x, xa, oa.shape, p);
   for (let i = 0; i < out.length; i++) out[i] = picks[i] < 0 ? 0 : t[picks[i]];
-});
+};
 
-defineCpu("select_and_scatter_add", ([s, x], [out], p, [sa, xa]) => {
+const select_and_scatter_add: CpuRoutine<"select_and_scatter_add"> = ([s, x], [out], p, [sa, xa]) => {
   const g = pool2x2Geometry(xa.shape, windowParams(p));
   if (g) return void (pool2x2Wasm("scatter", p.select, g, out, [s, x]) || scatter2x2(s, x, out, g, p.select === "max" ? 1 : -1));
   const picks = selectPicks(x, xa, sa.shape, p);
@@ -38,7 +38,7 @@ defineCpu("select_and_scatter_add", ([s, x], [out], p, [sa, xa]) => {
   const acc = new Float64Array(out.length);
   for (let i = 0; i < picks.length; i++) if (picks[i] >= 0) acc[picks[i]] += s[i];
   for (let i = 0; i < out.length; i++) out[i] = acc[i];
-});
+};
 
 const SUM = 0,
   MAX = 1,
@@ -181,12 +181,20 @@ function emptyValue(select: Select, dtype: DType): number {
   return select === "max" ? -2147483648 : 2147483647;
 }
 
-for (const select of ["max", "min"] as const) {
-  defineCpu(`reduce_window_${select}` as "reduce_window_max", ([x], [out], p, [xa], [oa]) => {
+const reduceWindowExtreme =
+  <R extends "reduce_window_max" | "reduce_window_min">(select: "max" | "min"): CpuRoutine<R> =>
+  ([x], [out], p, [xa], [oa]) => {
     const g = pool2x2Geometry(xa.shape, windowParams(p));
     if (g) return void (pool2x2Wasm("extreme", select, g, out, [x]) || extreme2x2(x, out, g, select === "max" ? 1 : -1));
     const picks = selectPicks(x, xa, oa.shape, { ...p, select });
     const empty = emptyValue(select, xa.dtype);
     for (let i = 0; i < out.length; i++) out[i] = picks[i] < 0 ? empty : x[picks[i]];
-  });
-}
+  };
+
+export const windowRoutines: CpuRoutines<"reduce_window_sum" | "reduce_window_max" | "reduce_window_min" | "select_and_gather_add" | "select_and_scatter_add"> = {
+  reduce_window_sum,
+  reduce_window_max: reduceWindowExtreme<"reduce_window_max">("max"),
+  reduce_window_min: reduceWindowExtreme<"reduce_window_min">("min"),
+  select_and_gather_add,
+  select_and_scatter_add,
+};
