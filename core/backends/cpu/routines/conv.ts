@@ -9,6 +9,7 @@ import { SgemmPlan } from "../wasm/gemm.ts";
 import { wasmEnabled } from "../wasm/webassembly.ts";
 import { tiling } from "../wasm/matmul.ts";
 import { convBlas } from "../blas/conv.ts";
+import { convDnnl } from "../dnnl/conv.ts";
 import type { FloatArray } from "../blas/library.ts";
 import { defineCpu } from "./registry.ts";
 
@@ -18,6 +19,7 @@ export type ConvGeometry = NonNullable<ReturnType<typeof convGeometry>>;
 // otherwise as im2col + the WebAssembly SIMD sgemm (threaded); the rest, and all with
 // AUGERINO_WASM=0 and no BLAS, on the JavaScript loop.
 defineCpu("conv_general_dilated", ([x, w], [out], params, [la, ra], [oa]) => {
+  if (la.dtype === "float32" && convDnnl(x as Float32Array, w as Float32Array, out as Float32Array, params, la.shape, ra.shape, oa.shape)) return;
   if (la.dtype === "float32" || la.dtype === "float64") {
     const geo = convGeometry(params, la, ra, oa);
     if (!geo || convBlas(x as FloatArray, w as FloatArray, out as FloatArray, geo)) return;
