@@ -58,7 +58,9 @@ export function convDnnl(x: Float32Array, w: Float32Array, out: Float32Array, p:
 function planConv(dnnl: Dnnl, p: ConvParams, ls: readonly number[], rs: readonly number[], os: readonly number[]): Plan | null {
   if (p.lhsDilation[0] !== 1 || p.lhsDilation[1] !== 1) return null;
   const taps = rs[2] * rs[3];
-  if (p.groups === 1 && taps > os[2] * os[3]) return planKernelGradient(dnnl, p, ls, rs, os);
+  // A grouped kernel gradient reads its input as [Cg, G*N, H, W], which no strided
+  // descriptor of a [N, G*Cg, H, W] source describes; it stays on the BLAS path (convDual).
+  if (taps > os[2] * os[3]) return p.groups === 1 ? planKernelGradient(dnnl, p, ls, rs, os) : null;
   return planForward(dnnl, p, ls, rs, os);
 }
 
@@ -104,6 +106,13 @@ function planKernelGradient(dnnl: Dnnl, p: ConvParams, ls: readonly number[], rs
   const dil = p.strides;
   const lo = p.padding.map((q) => q[0]);
   const hi = [0, 1].map((d) => (diffDst[2 + d] - 1) * stride[d] + (diffWei[2 + d] - 1) * dil[d] + 1 - src[2 + d] - lo[d]);
+  // oneDNN rejects a negative high padding (the last rows are never read): the source is
+  // described as only the rows that are, with the same strides.
+  for (const d of [0, 1])
+    if (hi[d] < 0) {
+      src[2 + d] += hi[d];
+      hi[d] = 0;
+    }
   const operands: Operand[] = [
     { arg: DNNL.argSrc, query: DNNL.querySrcMd, dims: src, strides: swapped(ls), array: "x" },
     { arg: DNNL.argDiffDst, query: DNNL.queryDiffDstMd, dims: diffDst, strides: swapped(rs), array: "w" },

@@ -143,6 +143,28 @@ function passiveOpenMpWaits(): void {
   if (isNode && proc && proc.env.OMP_WAIT_POLICY === undefined) proc.env.OMP_WAIT_POLICY = "passive";
 }
 
+/** dlopen's "never unload" flag, by platform (glibc's and Apple's dlfcn.h). */
+const RTLD_NOW_NODELETE: Record<string, number> = { linux: 0x2 | 0x1000, darwin: 0x2 | 0x80 };
+const DLOPEN_LIBS: Record<string, string[]> = { linux: ["libc.so.6", "libdl.so.2"], darwin: ["/usr/lib/libSystem.B.dylib"] };
+
+/**
+ * Opens the library once more with RTLD_NODELETE, so it (and the OpenMP runtime it links)
+ * stays mapped to the end: koffi unloads its libraries when Node tears down, while
+ * OpenMP's worker threads may still run runtime code (with OMP_WAIT_POLICY=active, every
+ * exit crashed with SIGSEGV). Best effort: where dlopen cannot be bound, nothing is pinned.
+ */
+function pinLibrary(koffi: Koffi, path: string): void {
+  const flags = RTLD_NOW_NODELETE[platformName()];
+  for (const name of DLOPEN_LIBS[platformName()] ?? []) {
+    try {
+      koffi.load(name).func("void *dlopen(const char *file, int mode)")(path, flags);
+      return;
+    } catch {
+      // The next library, else no pin.
+    }
+  }
+}
+
 function openDnnl(path: string): Dnnl | null {
   const ffi = loadFfi<Koffi>();
   if ("error" in ffi) {
@@ -151,6 +173,7 @@ function openDnnl(path: string): Dnnl | null {
   }
   const koffi = ffi.koffi;
   passiveOpenMpWaits();
+  pinLibrary(koffi, path);
   let lib: KoffiLib;
   try {
     lib = koffi.load(path);
