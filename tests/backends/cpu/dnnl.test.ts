@@ -13,6 +13,7 @@ import { convDnnl, dnnlConvRuns } from "../../../core/backends/cpu/dnnl/conv.ts"
 import type { ConvParams } from "../../../core/primitives/conv.ts";
 import { convParams, convProblem, lcgData } from "../../helpers.ts";
 import { grad, lax, np, type Tracer } from "../../../index.ts";
+import { cpuThreads, setCpuThreads } from "../../../core/backends/cpu/wasm/pool.ts";
 
 const dnnl = cpuDnnl();
 if (!dnnl && process.env.AUGERINO_REQUIRE_DNNL === "1") throw new Error(`AUGERINO_REQUIRE_DNNL=1 but oneDNN did not load: ${dnnlMissing()}`);
@@ -107,6 +108,21 @@ withDnnl("conv_general_dilated on oneDNN", () => {
       ),
       { numRuns: 40 },
     );
+  });
+
+  it("sizes oneDNN's OpenMP team by the pool's thread setting", () => {
+    const threads = cpuThreads();
+    const p = convParams(1);
+    const conv = convProblem([2, 3, 6, 6], [4, 3, 3, 3], p, "float32", [3, 4])!;
+    try {
+      for (const t of [1, 3, 2]) {
+        setCpuThreads(t);
+        expect(convDnnl(conv.x, conv.w, conv.output(), p, conv.la.shape, conv.ra.shape, conv.oa.shape)).toBe(true);
+        expect(dnnl!.threads()).toBe(t);
+      }
+    } finally {
+      setCpuThreads(threads);
+    }
   });
 
   it("leaves input-dilated convolutions (input gradients of strided convs) to the BLAS path", () => {

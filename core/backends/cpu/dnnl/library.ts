@@ -71,6 +71,8 @@ export interface Dnnl {
   setData(memory: Handle, data: ArrayBufferView): void;
   /** Runs a primitive on the library's stream, waiting for it; throws on failure. */
   execute(primitive: Handle, args: { arg: number; memory: Handle }[]): void;
+  /** The OpenMP team size the next call gets (omp_get_max_threads on this thread), or null without an OpenMP runtime. */
+  threads(): number | null;
   /** The bound functions, for the op descriptor initialisers. */
   fn: Record<string, Fn>;
 }
@@ -223,13 +225,17 @@ function openDnnl(path: string): Dnnl | null {
     }
     fn[name] = f;
   }
-  const setThreads = OPENMP.map((name) => {
+  const openMp = OPENMP.map((name) => {
     try {
-      return bind(koffi.load(name), "void omp_set_num_threads(int n)");
+      const l = koffi.load(name);
+      const set = bind(l, "void omp_set_num_threads(int n)");
+      const get = bind(l, "int omp_get_max_threads()");
+      return set && get ? { set, get } : null;
     } catch {
       return null;
     }
   }).find((f) => f !== null);
+  const setThreads = openMp?.set;
   const out: Handle[] = [null];
   const check = (status: unknown, what: string) => {
     if (status !== DNNL.success) throw new Error(`oneDNN (${path}): ${what} failed with status ${status}`);
@@ -283,6 +289,7 @@ function openDnnl(path: string): Dnnl | null {
       return prim[0];
     },
     bytes: (desc) => Number(fn.mdSize(desc)),
+    threads: () => (openMp ? (openMp.get() as number) : null),
     memory(desc) {
       const m: Handle[] = [null];
       check(fn.memoryCreate(m, desc, engine, null), "dnnl_memory_create");
