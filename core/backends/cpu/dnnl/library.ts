@@ -28,12 +28,10 @@ export const DNNL = {
   cpuEngine: 1,
   streamDefault: 1,
   forwardInference: 96,
-  backwardData: 160,
   backwardWeights: 192,
   convolutionDirect: 1,
   formatAny: 1,
   querySrcMd: 129,
-  queryDiffSrcMd: 130,
   queryWeightsMd: 131,
   queryDiffWeightsMd: 132,
   queryDstMd: 133,
@@ -41,7 +39,6 @@ export const DNNL = {
   argSrc: 1,
   argDst: 17,
   argWeights: 33,
-  argDiffSrc: 129,
   argDiffDst: 145,
   argDiffWeights: 161,
 } as const;
@@ -200,8 +197,6 @@ function openDnnl(path: string): Dnnl | null {
     mdStrides: "int dnnl_memory_desc_init_by_strides(void *md, int ndims, const int64_t *dims, int dtype, const int64_t *strides)",
     convFwd:
       "int dnnl_dilated_convolution_forward_desc_init(void *cd, int prop, int alg, const void *src, const void *wei, const void *bias, const void *dst, const int64_t *strides, const int64_t *dilates, const int64_t *pl, const int64_t *pr)",
-    convBwdData:
-      "int dnnl_dilated_convolution_backward_data_desc_init(void *cd, int alg, const void *diffSrc, const void *wei, const void *diffDst, const int64_t *strides, const int64_t *dilates, const int64_t *pl, const int64_t *pr)",
     convBwdWeights:
       "int dnnl_dilated_convolution_backward_weights_desc_init(void *cd, int alg, const void *src, const void *diffWei, const void *diffBias, const void *diffDst, const int64_t *strides, const int64_t *dilates, const int64_t *pl, const int64_t *pr)",
     pdCreate: "int dnnl_primitive_desc_create(_Out_ void **pd, const void *opDesc, void *attr, void *engine, void *hint)",
