@@ -135,11 +135,19 @@ export function resetDnnl(): void {
  * with other processes and with our own worker pool, spinning took cores from the threads
  * doing work (the bench's conv forward and fwd+bwd ran about 2x slower on oneDNN than with
  * passive waits, and barely faster than the BLAS path). libgomp reads the setting when it
- * loads, with libdnnl, so it is set before, unless the user chose one.
+ * loads, with libdnnl, so it is set around the load (then removed again, so child
+ * processes keep their own default), unless the user chose one.
  */
-function passiveOpenMpWaits(): void {
+function passiveOpenMpWaits<T>(load: () => T): T {
   const proc = (globalThis as { process?: { env: Record<string, string | undefined> } }).process;
-  if (isNode && proc && proc.env.OMP_WAIT_POLICY === undefined) proc.env.OMP_WAIT_POLICY = "passive";
+  if (!isNode || !proc || proc.env.OMP_WAIT_POLICY !== undefined) return load();
+  proc.env.OMP_WAIT_POLICY = "passive";
+  try {
+    return load();
+  } finally {
+    // Read once, at load: child processes (a PyTorch peer, say) keep their own default.
+    delete proc.env.OMP_WAIT_POLICY;
+  }
 }
 
 /** dlopen's "never unload" flag, by platform (glibc's and Apple's dlfcn.h). */
@@ -171,11 +179,12 @@ function openDnnl(path: string): Dnnl | null {
     return null;
   }
   const koffi = ffi.koffi;
-  passiveOpenMpWaits();
-  pinLibrary(koffi, path);
   let lib: KoffiLib;
   try {
-    lib = koffi.load(path);
+    lib = passiveOpenMpWaits(() => {
+      pinLibrary(koffi, path);
+      return koffi.load(path);
+    });
   } catch (e) {
     missing = `${path} did not load (${(e as Error).message.split("\n")[0]})`;
     return null;
