@@ -1,6 +1,6 @@
 /**
- * conv_general_dilated on the CPU: im2col and a GEMM on the platform BLAS (float32 and
- * float64) or the WebAssembly SIMD sgemm (float32), else a JavaScript loop.
+ * conv_general_dilated on the CPU: oneDNN (float32), im2col and a GEMM on the platform
+ * BLAS (float32 and float64) or the WebAssembly SIMD sgemm (float32), else a JavaScript loop.
  */
 import type { TypedArray } from "../../../dtype.ts";
 import type { ConvParams } from "../../../routines.ts";
@@ -9,15 +9,17 @@ import { SgemmPlan } from "../wasm/gemm.ts";
 import { wasmEnabled } from "../wasm/webassembly.ts";
 import { tiling } from "../wasm/matmul.ts";
 import { convBlas } from "../blas/conv.ts";
+import { convDnnl } from "../dnnl/conv.ts";
 import type { FloatArray } from "../blas/library.ts";
 import type { CpuRoutine, CpuRoutines } from "./registry.ts";
 
 export type ConvGeometry = NonNullable<ReturnType<typeof convGeometry>>;
 
-// Float32 and float64 run as im2col + the platform BLAS when there is one; float32
-// otherwise as im2col + the WebAssembly SIMD sgemm (threaded); the rest, and all with
-// AUGERINO_WASM=0 and no BLAS, on the JavaScript loop.
+// Float32 runs on oneDNN when it loads (../dnnl/); float32 and float64 then as im2col + the
+// platform BLAS when there is one; float32 otherwise as im2col + the WebAssembly SIMD sgemm
+// (threaded); the rest, and all with AUGERINO_WASM=0 and no BLAS, on the JavaScript loop.
 const conv_general_dilated: CpuRoutine<"conv_general_dilated"> = ([x, w], [out], params, [la, ra], [oa]) => {
+  if (la.dtype === "float32" && convDnnl(x as Float32Array, w as Float32Array, out as Float32Array, params, la.shape, ra.shape, oa.shape)) return;
   if (la.dtype === "float32" || la.dtype === "float64") {
     const geo = convGeometry(params, la, ra, oa);
     if (!geo || convBlas(x as FloatArray, w as FloatArray, out as FloatArray, geo)) return;
