@@ -25,12 +25,14 @@ export interface LoopPlan {
   /** Whether the flat index is a counter stepping by one per innermost iteration (else a sum of loop variables times strides). */
   counted: boolean;
   /**
-   * Accumulators of a sum: 4 when the last reduced axis has a multiple of 4 points, element
-   * j of each output's reduction (row-major over the reduced axes) going to accumulator
-   * j % 4, combined as (a0 + a1) + (a2 + a3); else 1, in order. Four independent float64
-   * chains run at memory speed where one waits on each add; the order depends only on the
-   * kernel's shape, so a fused and an eager reduction (whose loops may merge differently)
-   * and both CPU renderers sum alike.
+   * Accumulators of a sum: 4 when each output sums at least 4 elements, else 1, in order.
+   * With 4, each element (row-major over the reduced axes) adds to the first accumulator
+   * and the four rotate, so element j joins chain j % 4, and the four combine as
+   * (a0 + a1) + (a2 + a3) at the end (for a count that is not a multiple of 4, the chains
+   * are rotated accordingly). Four independent float64 chains run at memory speed where
+   * one waits on each add; the order depends only on the kernel's shape and the count, so
+   * a fused and an eager reduction (whose loops may merge differently) and both CPU
+   * renderers sum alike.
    */
   sumLanes: 1 | 4;
   levelOfAxis(axis: number): number;
@@ -70,7 +72,7 @@ export function loopPlan(k: Kernel): LoopPlan {
     keptLoops: keptLoops.length,
     usesFlat,
     counted: !k.reduce || (usesFlat && rowMajor),
-    sumLanes: k.reduce?.op === "sum" && red.length > 0 && k.shape[red[red.length - 1]] % 4 === 0 ? 4 : 1,
+    sumLanes: k.reduce?.op === "sum" && red.reduce((n, d) => n * k.shape[d], 1) >= 4 ? 4 : 1,
     levelOfAxis: (axis) => level.get(axis)!,
     depthOf(ns) {
       const depth = new Map<IRNode, number>();
