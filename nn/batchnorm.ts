@@ -39,7 +39,8 @@ export function batchNorm(opts: { momentum?: number; eps?: number } = {}): Layer
         // Both statistics are sums over x shifted by one of its own values per channel (a
         // constant near the mean, so E[d^2] - E[d]^2 does not cancel), so they read x side by
         // side and their gradients are maps: backward needs only the sums of dy and dy * x.
-        const shift = stopGradient(x.slice(...x.shape.map((_, i) => (i === 1 ? null : [0, 1]))));
+        // (An empty batch has no value to shift by; its statistics are NaN either way.)
+        const shift = x.size > 0 ? stopGradient(x.slice(...x.shape.map((_, i) => (i === 1 ? null : [0, 1])))) : np.zeros(bshape, { dtype: x.dtype });
         const d = x.sub(shift);
         const dMean = np.mean(d, { axis: axes });
         mean = dMean.add(shift.reshape([c]));

@@ -46,9 +46,10 @@ export function stateless(name: string, fn: (x: Tracer) => Tracer, outShape: (s:
   };
 }
 
-/** Rectified linear unit. */
-// As torch.relu: x where x > 0, else 0; NaN passes through, and the gradient at 0 is 0
-// (one comparison and one select backwards, where np.maximum's splits ties).
+/**
+ * Rectified linear unit, as torch.relu: x where x > 0, else 0; NaN passes through, and the
+ * gradient at 0 is 0 (one comparison and one select backwards, where np.maximum's splits ties).
+ */
 export const relu = (): Layer => stateless("relu", (x) => np.where(x.lessEqual(0), 0, x));
 
 /** max(x, slope * x). */
