@@ -6,42 +6,70 @@
  * instruction), for the four-lane float32 loops (simd-plan.ts).
  */
 import type { ScalarOps, ScalarProgram } from "../scalar-math.ts";
-import type { FunctionBuilder, PlainOp } from "./emit.ts";
+import type { FunctionBuilder, PlainOp, ValType } from "./emit.ts";
 
-function wasmScalarOps(f: FunctionBuilder): ScalarOps<number> {
-  const fresh = () => f.local("f64");
-  const op = (name: PlainOp, ...args: number[]) => {
+/** The instructions of one form: one f64 per local, or two f64x2 lanes per v128 local. */
+interface Form {
+  local: ValType;
+  /** The number on the stack's f64 as a value of this form. */
+  splat?: PlainOp;
+  ops: Record<"add" | "sub" | "mul" | "div" | "min" | "max" | "floor" | "abs" | "neg" | "lt" | "select", PlainOp>;
+  /** The exponent field of 2^n from n on the stack. */
+  pow2: (f: FunctionBuilder) => void;
+}
+
+const SCALAR: Form = {
+  local: "f64",
+  ops: { add: "f64.add", sub: "f64.sub", mul: "f64.mul", div: "f64.div", min: "f64.min", max: "f64.max", floor: "f64.floor", abs: "f64.abs", neg: "f64.neg", lt: "f64.lt", select: "select" },
+  // trunc_sat reads NaN as 0 (the program's other factor is NaN then).
+  pow2: (f) => f.op("i32.trunc_sat_f64_s").i32(1023).op("i32.add").op("i64.extend_i32_s").i64(52).op("i64.shl").op("f64.reinterpret_i64"),
+};
+
+// Lane by lane what SCALAR computes (each f64x2 lane is IEEE, as the scalar instruction).
+const LANES: Form = {
+  local: "v128",
+  splat: "f64x2.splat",
+  ops: {
+    add: "f64x2.add",
+    sub: "f64x2.sub",
+    mul: "f64x2.mul",
+    div: "f64x2.div",
+    min: "f64x2.min",
+    max: "f64x2.max",
+    floor: "f64x2.floor",
+    abs: "f64x2.abs",
+    neg: "f64x2.neg",
+    lt: "f64x2.lt",
+    select: "v128.bitselect",
+  },
+  pow2: (f) => f.op("i32x4.trunc_sat_f64x2_s_zero").i32(1023).op("i32x4.splat").op("i32x4.add").op("i64x2.extend_low_i32x4_s").i32(52).op("i64x2.shl"),
+};
+
+function wasmOps(f: FunctionBuilder, form: Form): ScalarOps<number> {
+  const op = (emit: () => void, ...args: number[]) => {
     for (const a of args) f.get(a);
-    const out = fresh();
-    f.op(name).set(out);
+    emit();
+    const out = f.local(form.local);
+    f.set(out);
     return out;
   };
+  const plain = (name: keyof Form["ops"]) => () => void f.op(form.ops[name]);
+  const binary = (name: keyof Form["ops"]) => (a: number, b: number) => op(plain(name), a, b);
+  const unary = (name: keyof Form["ops"]) => (a: number) => op(plain(name), a);
   return {
-    num: (x) => {
-      const out = fresh();
-      f.f64(x).set(out);
-      return out;
-    },
-    add: (a, b) => op("f64.add", a, b),
-    sub: (a, b) => op("f64.sub", a, b),
-    mul: (a, b) => op("f64.mul", a, b),
-    div: (a, b) => op("f64.div", a, b),
-    min: (a, b) => op("f64.min", a, b),
-    max: (a, b) => op("f64.max", a, b),
-    floor: (a) => op("f64.floor", a),
-    abs: (a) => op("f64.abs", a),
-    neg: (a) => op("f64.neg", a),
-    // The exponent field of 2^n; trunc_sat reads NaN as 0 (the program's other factor is NaN then).
-    pow2: (n) => {
-      const out = fresh();
-      f.get(n).op("i32.trunc_sat_f64_s").i32(1023).op("i32.add").op("i64.extend_i32_s").i64(52).op("i64.shl").op("f64.reinterpret_i64").set(out);
-      return out;
-    },
-    ifLess: (a, b, x, y) => {
-      const out = fresh();
-      f.get(x).get(y).get(a).get(b).op("f64.lt").op("select").set(out);
-      return out;
-    },
+    num: (x) => op(() => (f.f64(x), form.splat && f.op(form.splat))),
+    add: binary("add"),
+    sub: binary("sub"),
+    mul: binary("mul"),
+    div: binary("div"),
+    min: binary("min"),
+    max: binary("max"),
+    floor: unary("floor"),
+    abs: unary("abs"),
+    neg: unary("neg"),
+    pow2: (n) => op(() => form.pow2(f), n),
+    // select and bitselect both take (if true, if false, condition).
+    ifLess: (a, b, x, y) => op(() => f.get(x).get(y).get(a).get(b).op(form.ops.lt).op(form.ops.select)),
   };
 }
 
@@ -49,44 +77,7 @@ function wasmScalarOps(f: FunctionBuilder): ScalarOps<number> {
 export function emitScalar(f: FunctionBuilder, program: ScalarProgram): void {
   const x = f.local("f64");
   f.set(x);
-  f.get(program(wasmScalarOps(f), x));
-}
-
-/** The same operations on two float64 lanes: v128 locals, f64x2 instructions, lane by lane what wasmScalarOps computes. */
-function wasmLaneOps(f: FunctionBuilder): ScalarOps<number> {
-  const fresh = () => f.local("v128");
-  const op = (name: PlainOp, ...args: number[]) => {
-    for (const a of args) f.get(a);
-    const out = fresh();
-    f.op(name).set(out);
-    return out;
-  };
-  return {
-    num: (x) => {
-      const out = fresh();
-      f.f64(x).op("f64x2.splat").set(out);
-      return out;
-    },
-    add: (a, b) => op("f64x2.add", a, b),
-    sub: (a, b) => op("f64x2.sub", a, b),
-    mul: (a, b) => op("f64x2.mul", a, b),
-    div: (a, b) => op("f64x2.div", a, b),
-    min: (a, b) => op("f64x2.min", a, b),
-    max: (a, b) => op("f64x2.max", a, b),
-    floor: (a) => op("f64x2.floor", a),
-    abs: (a) => op("f64x2.abs", a),
-    neg: (a) => op("f64x2.neg", a),
-    pow2: (n) => {
-      const out = fresh();
-      f.get(n).op("i32x4.trunc_sat_f64x2_s_zero").i32(1023).op("i32x4.splat").op("i32x4.add").op("i64x2.extend_low_i32x4_s").i32(52).op("i64x2.shl").set(out);
-      return out;
-    },
-    ifLess: (a, b, x, y) => {
-      const out = fresh();
-      f.get(x).get(y).get(a).get(b).op("f64x2.lt").op("v128.bitselect").set(out);
-      return out;
-    },
-  };
+  f.get(program(wasmOps(f, SCALAR), x));
 }
 
 /**
@@ -100,7 +91,7 @@ export function emitScalarLanes(f: FunctionBuilder, program: ScalarProgram): voi
   const half = () => {
     const v = f.local("v128");
     f.op("f64x2.promote_low_f32x4").set(v);
-    f.get(program(wasmLaneOps(f), v)).op("f32x4.demote_f64x2_zero");
+    f.get(program(wasmOps(f, LANES), v)).op("f32x4.demote_f64x2_zero");
   };
   f.get(x);
   half();
