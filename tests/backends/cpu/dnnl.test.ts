@@ -14,6 +14,7 @@ import type { ConvParams } from "../../../core/primitives/conv.ts";
 import { convParams, convProblem, lcgData } from "../../helpers.ts";
 import { grad, lax, np, type Tracer } from "../../../index.ts";
 import { cpuThreads, setCpuThreads } from "../../../core/backends/cpu/wasm/pool.ts";
+import { sizeOf } from "../../../core/shape.ts";
 
 const dnnl = cpuDnnl();
 if (!dnnl && process.env.AUGERINO_REQUIRE_DNNL === "1") throw new Error(`AUGERINO_REQUIRE_DNNL=1 but oneDNN did not load: ${dnnlMissing()}`);
@@ -149,24 +150,8 @@ withDnnl("conv_general_dilated on oneDNN", () => {
       { x: [1, 1, 3, 3], w: [1, 1, 1, 1], opts: { padding: "VALID" } },
     ];
     for (const [i, { x: xs, w: ws, opts }] of cases.entries()) {
-      const x64 = np
-        .array(
-          lcgData(
-            "float64",
-            xs.reduce((a, b) => a * b),
-            80 + i,
-          ),
-        )
-        .reshape(xs);
-      const w64 = np
-        .array(
-          lcgData(
-            "float64",
-            ws.reduce((a, b) => a * b),
-            90 + i,
-          ),
-        )
-        .reshape(ws);
+      const seeded = (shape: number[], seed: number) => np.array(lcgData("float64", sizeOf(shape), seed)).reshape(shape);
+      const [x64, w64] = [seeded(xs, 80 + i), seeded(ws, 90 + i)];
       const loss = (x: Tracer, w: Tracer) => np.sum(np.sin(lax.conv(x, w, opts)));
       const before = { ...dnnlConvRuns };
       const g32 = grad(loss, { argnums: [0, 1] })(x64.astype("float32"), w64.astype("float32")) as Tracer[];
