@@ -30,6 +30,9 @@ export interface IRNode {
   readonly arg?: number;
 }
 
+/** The index arithmetic ops (every other non-leaf, non-load op is an ALU op). */
+export const INDEX_OPS: ReadonlySet<string> = new Set(["iadd", "isub", "imul", "idiv", "imod"]);
+
 export type ReduceOp = "sum" | "max" | "min" | "prod";
 
 export interface Kernel {

@@ -16,7 +16,7 @@ import type { Params } from "../../primitive.ts";
 import type { RoutineCall } from "../../routines.ts";
 import { fmtShape, sizeOf } from "../../shape.ts";
 import type { ShapedArray } from "../../tracer.ts";
-import { topoSort, type Kernel } from "../../compiler/ir.ts";
+import { INDEX_OPS, topoSort, type Kernel } from "../../compiler/ir.ts";
 import { startGpu, type GpuContext } from "./device.ts";
 import { BufferPool, type OwnedBuffer } from "../pool.ts";
 import type { GpuProgram, Ref } from "./program.ts";
@@ -325,7 +325,7 @@ const kernelPrograms = new WeakMap<Kernel, { program: GpuProgram; name: string }
 const epiloguePrograms = new WeakMap<Kernel, Map<string, GpuProgram | null>>();
 
 /** IR nodes that are index arithmetic or leaves, not operations worth naming. */
-const PLUMBING = new Set(["const", "idx", "flat", "load", "iadd", "isub", "imul", "idiv", "imod"]);
+const PLUMBING = new Set(["const", "idx", "flat", "load", ...INDEX_OPS]);
 
 /** A fused kernel as errors name it: its ops and loop space. */
 function kernelName(k: Kernel): string {

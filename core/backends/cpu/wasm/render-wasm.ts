@@ -12,7 +12,7 @@
  */
 import { bytesPer, type DType } from "../../../dtype.ts";
 import { lib } from "../scalar-lib.ts";
-import { topoSort, type IRNode, type IRType, type Kernel, type ReduceOp } from "../../../compiler/ir.ts";
+import { INDEX_OPS, topoSort, type IRNode, type IRType, type Kernel, type ReduceOp } from "../../../compiler/ir.ts";
 import { aluDef, aluTypes } from "../../../compiler/alu.ts";
 import { loopPlan, type LoopPlan } from "../../../compiler/loop-plan.ts";
 import { FunctionBuilder, ModuleBuilder, type FunctionImport, type ValType } from "./emit.ts";
@@ -243,8 +243,6 @@ function importsOf(n: IRNode): ImportName[] {
   if (LEAF.has(n.op) || INDEX_OPS.has(n.op) || n.op === "load") return [];
   return (aluDef(n.op, "renderWasm").wasm.imports?.(aluTypes(n)) ?? []) as ImportName[];
 }
-
-const INDEX_OPS = new Set(["iadd", "isub", "imul", "idiv", "imod"]);
 
 /** Writes the instructions computing IR nodes; values of hoisted nodes are read from their locals. */
 class Emitter {

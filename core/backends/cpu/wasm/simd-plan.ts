@@ -7,7 +7,7 @@
  * sum's lanes are exactly its four accumulators, so both renderings agree.
  */
 import { aluDef, aluTypes } from "../../../compiler/alu.ts";
-import type { IRNode, Kernel } from "../../../compiler/ir.ts";
+import { INDEX_OPS, type IRNode, type Kernel } from "../../../compiler/ir.ts";
 import type { LoopPlan } from "../../../compiler/loop-plan.ts";
 
 export interface SimdPlan {
@@ -16,8 +16,6 @@ export interface SimdPlan {
   /** The innermost loop's values, as v128 (float32 lanes or bool lane masks), in order. */
   vector: IRNode[];
 }
-
-const INDEX_OPS = new Set(["iadd", "isub", "imul", "idiv", "imod"]);
 
 /** The four-lane plan of kernel `k`, or null when its innermost loop must run one element at a time. */
 export function simdPlan(k: Kernel, plan: LoopPlan, nodes: readonly IRNode[], depth: Map<IRNode, number>): SimdPlan | null {
