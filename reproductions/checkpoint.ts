@@ -28,6 +28,8 @@ export interface Resume {
   label: string;
   epoch: number;
   epochs: number;
+  /** Set when the checkpoint was made by other code and `--resume-other-code` let it continue: the two code hashes. */
+  codeChange?: { from: string; to: string };
 }
 
 const sha256 = (s: string | Uint8Array) => createHash("sha256").update(s).digest("hex");
@@ -59,17 +61,22 @@ export function stampOf(configKey: string): Stamp {
 function mismatch(meta: Meta<unknown>, now: Stamp, epochs: number): string | null {
   if (!meta.version) return "it was made by an older augerino that recorded no version";
   if (meta.version !== now.version) return `it was made by augerino ${meta.version}, this is ${now.version}`;
-  if (meta.codeHash !== now.codeHash) return `it was made by other code (code hash ${meta.codeHash?.slice(0, 12)}, now ${now.codeHash.slice(0, 12)})`;
+  if (meta.codeHash !== now.codeHash && !journal.otherCode) return `it was made by other code (code hash ${meta.codeHash?.slice(0, 12)}, now ${now.codeHash.slice(0, 12)})`;
   if (meta.configHash !== now.configHash) return "it was made with another configuration";
   if (meta.epoch > epochs) return `it is past this run's ${epochs} epochs`;
   return null;
 }
 
-const journal = { start: Date.now(), carried: 0, resumes: [] as Resume[] };
+const journal = { start: Date.now(), carried: 0, resumes: [] as Resume[], otherCode: false };
 
-/** Starts the journal of a run (the CLI does, once per process). */
-export function beginRun(): void {
-  Object.assign(journal, { start: Date.now(), carried: 0, resumes: [] });
+/**
+ * Starts the journal of a run (the CLI does, once per process). `otherCode` lets a checkpoint
+ * that other code of the same package version made continue the run (`--resume-other-code`,
+ * for long runs that span library changes); the configuration must still match, and the
+ * change of code is recorded with the resume, for report.md.
+ */
+export function beginRun(opts: { otherCode?: boolean } = {}): void {
+  Object.assign(journal, { start: Date.now(), carried: 0, resumes: [], otherCode: opts.otherCode ?? false });
 }
 
 /** The whole run's time so far: this session plus what resumed checkpoints recorded. */
@@ -106,8 +113,10 @@ export async function loadCheckpoint<S, H>(dir: string, stamp: Stamp, epochs: nu
   }
   const state = (await nn.load(f.tensors)) as S;
   journal.carried = Math.max(journal.carried, meta.runSeconds ?? 0);
-  journal.resumes.push({ label, epoch: meta.epoch, epochs });
-  if (!quiet) process.stderr.write(`${label}: resuming from the checkpoint after epoch ${meta.epoch} of ${epochs}\n`);
+  const codeChange = meta.codeHash !== stamp.codeHash ? { from: meta.codeHash ?? "", to: stamp.codeHash } : undefined;
+  journal.resumes.push({ label, epoch: meta.epoch, epochs, ...(codeChange && { codeChange }) });
+  const onOther = codeChange ? ` (made by other code, hash ${codeChange.from.slice(0, 12)}, now ${codeChange.to.slice(0, 12)}: --resume-other-code)` : "";
+  if (!quiet) process.stderr.write(`${label}: resuming from the checkpoint after epoch ${meta.epoch} of ${epochs}${onOther}\n`);
   return { state, epoch: meta.epoch, history: meta.history };
 }
 

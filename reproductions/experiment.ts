@@ -67,7 +67,9 @@ const cell = (s: string) => s.replace(/\|/g, "\\|");
 function runLine(run: RunRecord): string {
   const whole = `The whole run took ${fmtTime(run.seconds)}`;
   if (run.resumed.length === 0) return `${whole}; it was not resumed.`;
-  const from = run.resumed.map((r) => `${r.label} after epoch ${r.epoch} of ${r.epochs}`).join(", ");
+  const from = run.resumed
+    .map((r) => `${r.label} after epoch ${r.epoch} of ${r.epochs}${r.codeChange ? `, made by other code (hash ${r.codeChange.from.slice(0, 12)}, continued by ${r.codeChange.to.slice(0, 12)})` : ""}`)
+    .join(", ");
   return `${whole}, earlier sessions included; it was resumed from checkpoints (${from}).`;
 }
 

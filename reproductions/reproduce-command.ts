@@ -9,7 +9,7 @@ import { beginRun, runResumes, runSeconds } from "./checkpoint.ts";
 import { prepareOutDir } from "./out-dir.ts";
 import { parseAssignments, parseOverrides, type Overrides } from "./config-overrides.ts";
 
-const USAGE = "usage: augerino reproduce <experiment> [--backend cpu|webgpu|cuda] [--seed N] [--epochs N] [--out DIR] [--quick] [--quiet] [--set key=value ...]";
+const USAGE = "usage: augerino reproduce <experiment> [--backend cpu|webgpu|cuda] [--seed N] [--epochs N] [--out DIR] [--quick] [--quiet] [--set key=value ...] [--resume-other-code]";
 
 const OPTIONS = {
   backend: { type: "string" },
@@ -18,6 +18,7 @@ const OPTIONS = {
   out: { type: "string" },
   quick: { type: "boolean" },
   quiet: { type: "boolean" },
+  "resume-other-code": { type: "boolean" },
   set: { type: "string", multiple: true },
 } as const;
 
@@ -29,6 +30,8 @@ export interface Parsed {
   out: string;
   quick: boolean;
   quiet: boolean;
+  /** Continue from checkpoints that other code of this package version made (recorded in report.md). */
+  resumeOtherCode: boolean;
   backend: string;
   /** `--set key=value`, as given; already checked against the experiment's configuration. */
   set: Overrides;
@@ -55,6 +58,7 @@ export function parseReproduceArgs(args: string[]): Parsed {
     out: v.out ?? `results/${name}`,
     quick: v.quick ?? false,
     quiet: v.quiet ?? false,
+    resumeOtherCode: v["resume-other-code"] ?? false,
     backend: v.backend ?? process.env.AUGERINO_BACKEND ?? "cpu",
   };
 }
@@ -73,7 +77,7 @@ defineCommand("reproduce", {
   usage: USAGE,
   async run(args) {
     const p = parseReproduceArgs(args);
-    beginRun();
+    beginRun({ otherCode: p.resumeOtherCode });
     const out = prepareOutDir(p.out);
     // Missing data is known (and fetched) at once, before a device spends seconds starting.
     for (const spec of p.exp.datasets) await ensureDataset(spec, { log: (l) => console.log(l) });

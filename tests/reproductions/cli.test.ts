@@ -45,7 +45,8 @@ describe("the augerino command", () => {
 
   it("takes --flag=value and options before the experiment name", () => {
     expect(parseReproduceArgs(["--epochs=2", "--quick", "--seed", "5", "mario-iggy", "--out=x"])).toMatchObject({ epochs: 2, quick: true, seed: 5, out: "x" });
-    expect(parseReproduceArgs(["mario-iggy", "--epochs", "3"])).toMatchObject({ epochs: 3, quick: false, seed: 0, out: "results/mario-iggy" });
+    expect(parseReproduceArgs(["mario-iggy", "--epochs", "3"])).toMatchObject({ epochs: 3, quick: false, seed: 0, out: "results/mario-iggy", resumeOtherCode: false });
+    expect(parseReproduceArgs(["mario-iggy", "--resume-other-code"]).resumeOtherCode).toBe(true);
   });
 
   it.skipIf(!data)("passes such options through the real command, as far as starting the backend", async () => {

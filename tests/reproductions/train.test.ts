@@ -163,4 +163,29 @@ describe("checkpoints", () => {
     expect(readFileSync(join(out, "report.md"), "utf8")).toContain("The whole run took 42.0s; it was not resumed.");
     expect(JSON.parse(readFileSync(join(out, "results.json"), "utf8")).run).toEqual({ resumed: [], seconds: 42 });
   }, 120_000);
+
+  it("--resume-other-code continues from another code's checkpoint, records the change, and still refuses another configuration", async () => {
+    const dir = tempDir("ckpt-other-code");
+    await trainAugerino(small(dir));
+    const json = join(dir, "checkpoint.json");
+    const meta = JSON.parse(readFileSync(json, "utf8"));
+    writeFileSync(json, JSON.stringify({ ...meta, codeHash: "a".repeat(64) }));
+    beginRun({ otherCode: true });
+    const { res, notes } = await trainNoting({ ...small(dir), quiet: false });
+    beginRun();
+    expect(res.resumedFrom).toBe(1);
+    expect(notes).toMatch(new RegExp(`small: resuming from the checkpoint after epoch 1 of 1 \\(made by other code, hash a{12}, now ${meta.codeHash.slice(0, 12)}: --resume-other-code\\)`));
+    const resumed = [{ label: "small", epoch: 1, epochs: 1, codeChange: { from: "a".repeat(64), to: meta.codeHash } }];
+    const out = tempDir("report-other-code");
+    const result: ExperimentResult = { config: { seed: 0, backend: "cpu" }, metrics: {}, widths: [], trajectory: {}, targets: [], paper: [], figures: [], seconds: 3 };
+    writeReport("demo", "demo", result, out, { resumed, seconds: 60 });
+    expect(readFileSync(join(out, "report.md"), "utf8")).toContain(`(small after epoch 1 of 1, made by other code (hash aaaaaaaaaaaa, continued by ${meta.codeHash.slice(0, 12)})).`);
+
+    writeFileSync(json, JSON.stringify({ ...meta, codeHash: "a".repeat(64), configHash: "0".repeat(64) }));
+    beginRun({ otherCode: true });
+    const other = await trainNoting({ ...small(dir), quiet: true });
+    beginRun();
+    expect(other.res.resumedFrom).toBeUndefined();
+    expect(other.notes).toMatch(/made with another configuration/);
+  }, 120_000);
 });
