@@ -35,6 +35,12 @@ export interface LoopPlan {
    * renderers sum alike.
    */
   sumLanes: 1 | 4;
+  /**
+   * Set on an interleaved plan (`interleavedPlan`): the loops run in memory order, as
+   * `outer` kept loops, `r1` reduced, `k2` kept, then the rest reduced; each of the `k2`
+   * group's `k2Size` outputs keeps its accumulators between its runs of the last group.
+   */
+  interleave?: { outer: number; r1: number; k2: number; k2Size: number };
   levelOfAxis(axis: number): number;
   /** The loop level (-1: before every loop) at which each node can be computed. */
   depthOf(nodes: readonly IRNode[]): Map<IRNode, number>;
@@ -47,32 +53,73 @@ export function loopPlan(k: Kernel): LoopPlan {
   const red = [...reduced].sort((a, b) => a - b);
   // Row-major unless a reduced axis precedes a kept one.
   const rowMajor = red.every((a, i) => a === rank - red.length + i);
+  const keptLoops = groupLoops(k, kept, !k.reduce || red.length === 0);
+  const loops = [...keptLoops, ...(k.reduce ? groupLoops(k, red, true) : [])];
+  return finishPlan(k, loops, keptLoops.length, rowMajor);
+}
+
+/** Longest run of the innermost reduced axes an interleaved plan takes (longer runs stream well in order). */
+const MAX_INTERLEAVED_RUN = 1024;
+/** Most accumulator bytes an interleaved plan's scratch may take. */
+const MAX_INTERLEAVE_SCRATCH = 1 << 22;
+
+/**
+ * A sum whose axes are, in order, kept (at least one), reduced, kept, reduced (the last a
+ * short contiguous run: batch-norm statistics over [N, C, H, W] reduced on N, H and W)
+ * walks its input in memory order: for each output of the inner kept group, its four
+ * accumulators are saved between its runs, so each output adds the same elements in the
+ * same order as `loopPlan`'s output-by-output walk, whose jumps between short runs leave
+ * the memory mostly idle. Null when the kernel has another form or the runs are long.
+ * `scratchBytes` is 32 bytes per accumulated output per iteration of the outermost loop.
+ */
+export function interleavedPlan(k: Kernel): (LoopPlan & { scratchBytes: number }) | null {
+  if (k.reduce?.op !== "sum") return null;
+  const rank = k.shape.length;
+  const reduced = new Set(k.reduce.axes);
+  // Axis groups in order: kept, reduced, kept, reduced.
+  const groups: number[][] = [];
+  for (let d = 0; d < rank; d++) {
+    const last = groups[groups.length - 1];
+    if (last && reduced.has(last[0]) === reduced.has(d)) last.push(d);
+    else groups.push([d]);
+  }
+  if (groups.length !== 4 || reduced.has(0)) return null;
+  const [outer, r1, k2, r2] = groups;
+  const size = (axes: number[]) => axes.reduce((a, d) => a * k.shape[d], 1);
+  if (size(r2) > MAX_INTERLEAVED_RUN || size(r1) * size(r2) < 4) return null;
+  const scratchBytes = k.shape[0] * size(k2) * 32;
+  if (scratchBytes > MAX_INTERLEAVE_SCRATCH) return null;
+  const [o, a, b, c] = [groupLoops(k, outer, false), groupLoops(k, r1, false), groupLoops(k, k2, false), groupLoops(k, r2, true)];
+  const plan = finishPlan(k, [...o, ...a, ...b, ...c], o.length, true);
+  return { ...plan, interleave: { outer: o.length, r1: a.length, k2: b.length, k2Size: size(k2) }, scratchBytes };
+}
+
+/** One loop per axis; with `mergeTail`, the trailing axes that no `idx` node reads individually merge into one. */
+function groupLoops(k: Kernel, axes: number[], mergeTail: boolean): PlannedLoop[] {
+  const st = stridesOf(k.shape);
+  const single = (d: number): PlannedLoop => ({ axes: [d], extent: k.shape[d], stride: st[d] });
+  if (!mergeTail) return axes.map(single);
+  const read = new Set(topoSort(k.body).flatMap((n) => (n.op === "idx" ? [n.arg!] : [])));
+  let from = axes.length;
+  while (from > 0 && !read.has(axes[from - 1]) && (from === axes.length || axes[from - 1] === axes[from] - 1)) from--;
+  if (from >= axes.length - 1) return axes.map(single);
+  const tail = axes.slice(from);
+  return [...axes.slice(0, from).map(single), { axes: tail, extent: tail.reduce((a, d) => a * k.shape[d], 1), stride: st[tail[tail.length - 1]] }];
+}
+
+function finishPlan(k: Kernel, loops: PlannedLoop[], keptLoops: number, rowMajor: boolean): LoopPlan {
   const nodes = topoSort(k.body);
   const usesFlat = nodes.some((n) => n.op === "flat");
-  const st = stridesOf(k.shape);
-
-  const read = new Set(nodes.filter((n) => n.op === "idx").map((n) => n.arg!));
-  const last = k.reduce && red.length > 0 ? red : kept;
-  let from = last.length;
-  while (from > 0 && !read.has(last[from - 1]) && (from === last.length || last[from - 1] === last[from] - 1)) from--;
-  if (from === last.length - 1) from = last.length;
-  const single = (d: number): PlannedLoop => ({ axes: [d], extent: k.shape[d], stride: st[d] });
-  const group = (axes: number[]): PlannedLoop[] => {
-    if (axes !== last || from === last.length) return axes.map(single);
-    const tail = last.slice(from);
-    return [...last.slice(0, from).map(single), { axes: tail, extent: tail.reduce((a, d) => a * k.shape[d], 1), stride: st[tail[tail.length - 1]] }];
-  };
-  const keptLoops = group(kept);
-  const loops = [...keptLoops, ...(k.reduce ? group(red) : [])];
   const level = new Map<number, number>();
   loops.forEach((l, i) => l.axes.forEach((a) => level.set(a, i)));
   const inner = loops.length - 1;
+  const reducedCount = (k.reduce?.axes ?? []).reduce((n, d) => n * k.shape[d], 1);
   return {
     loops,
-    keptLoops: keptLoops.length,
+    keptLoops,
     usesFlat,
     counted: !k.reduce || (usesFlat && rowMajor),
-    sumLanes: k.reduce?.op === "sum" && red.reduce((n, d) => n * k.shape[d], 1) >= 4 ? 4 : 1,
+    sumLanes: k.reduce?.op === "sum" && reducedCount >= 4 ? 4 : 1,
     levelOfAxis: (axis) => level.get(axis)!,
     depthOf(ns) {
       const depth = new Map<IRNode, number>();

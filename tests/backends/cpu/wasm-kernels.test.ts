@@ -149,6 +149,36 @@ describe("WebAssembly kernels = JavaScript kernels, bit for bit", () => {
     expect(wasmKernelStats.vectorized).toBeGreaterThan(vectorized);
   });
 
+  it("sums over axes with kept axes between them walk the input in memory order and sum as the JavaScript kernel (property)", () => {
+    const interleaved = wasmKernelStats.interleaved;
+    // Shapes [outer, r1, k2, r2...] reduced over r1 and r2 (batch-norm statistics of NCHW
+    // over N, H, W), with runs of every length mod 4, and a kept-axis broadcast operand.
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 1, max: 5 }),
+        fc.integer({ min: 1, max: 6 }),
+        fc.integer({ min: 1, max: 9 }),
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 1, max: 1000 }),
+        fc.constantFrom<DType>("float32", "float64"),
+        (a, n, c, h, w, seed, dtype) => {
+          const vals = (k: number, len: number) => Float64Array.from({ length: len }, (_, i) => FLOATS[(seed * 31 + k * 17 + i * 13) % FLOATS.length] * ((i % 7) - 3));
+          const x = fromTyped(vals(1, a * n * c * h * w), [a, n, c, h, w], dtype);
+          const b = fromTyped(vals(2, c), [c, 1, 1], dtype);
+          bothRenderers((t: Tracer, s: Tracer) => np.sum(np.mul(np.abs(t), s), { axis: [1, 3, 4] }), [x, b], `sum over [1, 3, 4] of ${a}x${n}x${c}x${h}x${w} ${dtype}`);
+          bothRenderers((t: Tracer) => np.sum(np.square(t), { axis: [1, 3] }), [x.reshape([a, n, c, h * w])], `sum over [1, 3] of ${a}x${n}x${c}x${h * w} ${dtype}`);
+        },
+      ),
+      { numRuns: 60 },
+    );
+    // Rows whose float64 sums round differently under any other order of their elements.
+    const big = 2 ** 60;
+    const rows = Float64Array.from({ length: 2 * 3 * 2 * 8 }, (_, i) => [big, 1, -big, 1, 3, big, 5, -big][i % 8] * (1 + (i % 3)));
+    bothRenderers((t: Tracer) => np.sum(t.mul(1), { axis: [1, 3] }), [fromTyped(rows, [2, 3, 2, 8], "float32")], "interleaved four-lane sum");
+    expect(wasmKernelStats.interleaved).toBeGreaterThan(interleaved);
+  });
+
   it("random chains with transposes and broadcasts (property)", () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 1000 }), fc.constantFrom<DType>("float32", "float64"), (m, n, seed, dtype) => {
@@ -200,6 +230,8 @@ describe("WebAssembly kernels on worker threads", () => {
     const before = wasmKernelStats.threaded;
     bothRenderers((a, c) => np.sub(np.mul(np.tanh(np.add(a, c)), a), 0.5), [x, b], "threaded map");
     bothRenderers((a, c) => np.sum(np.mul(np.add(a, c), a), { axis: 1 }), [x, b], "threaded reduction");
+    // Batch-norm statistics: the interleaved sum, its outer axis split over the threads.
+    bothRenderers((a) => np.sum(np.square(a), { axis: [1, 3] }), [x.reshape([8, 16, 32, n / (8 * 16 * 32)])], "threaded interleaved reduction");
     expect(wasmKernelStats.threaded - before).toBeGreaterThanOrEqual(2);
   });
 });

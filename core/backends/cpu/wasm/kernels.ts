@@ -57,14 +57,19 @@ interface Compiled {
   splittable: boolean;
   /** Loop points per outer iteration. */
   perOuter: number;
+  /** Bytes of scratch the kernel takes as its last pointer (render-wasm.ts); 0 for none. */
+  scratchBytes: number;
   id: number;
 }
 
 const compiled = new WeakMap<Kernel, Compiled>();
 const bySource = new Map<string, Compiled>();
 let nextId = 0;
-/** `vectorized`: compiled kernels whose innermost loop runs four float32 elements at a time (simd-plan.ts). */
-export const wasmKernelStats = { compiled: 0, runs: 0, threaded: 0, vectorized: 0 };
+/**
+ * `vectorized`: compiled kernels whose innermost loop runs four float32 elements at a time
+ * (simd-plan.ts); `interleaved`: compiled sums that walk their input in memory order (loop-plan.ts).
+ */
+export const wasmKernelStats = { compiled: 0, runs: 0, threaded: 0, vectorized: 0, interleaved: 0 };
 
 /**
  * Runs `run` (a module's `kernel(lo, hi, out, ...)`, module id from `newKernelId`) over the
@@ -101,10 +106,11 @@ function compile(k: Kernel): Compiled {
     const module = new webAssembly.Module(code.bytes);
     const instance = new webAssembly.Instance(module, { env: { memory: cpuHeap().memory, ...WASM_IMPORTS } });
     const run = (instance.exports as unknown as { kernel: Compiled["run"] }).kernel;
-    c = { module, run, outer: code.outer, splittable: code.splittable, perOuter: sizeOf(k.shape) / Math.max(1, code.outer), id: nextId++ };
+    c = { module, run, outer: code.outer, splittable: code.splittable, perOuter: sizeOf(k.shape) / Math.max(1, code.outer), scratchBytes: code.scratchBytes, id: nextId++ };
     bySource.set(key, c);
     wasmKernelStats.compiled++;
     if (code.vectorized) wasmKernelStats.vectorized++;
+    if (code.scratchBytes > 0) wasmKernelStats.interleaved++;
   }
   compiled.set(k, c);
   return c;
@@ -136,6 +142,12 @@ export function runWasmKernel(k: Kernel, out: TypedArray, ins: TypedArray[]): bo
       if (at === null) return false;
       temps.push([at, a.byteLength]);
       new Uint8Array(h.buffer, at, a.byteLength).set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+      ptrs.push(at);
+    }
+    if (c.scratchBytes > 0) {
+      const at = h.alloc(c.scratchBytes);
+      if (at === null) return false;
+      temps.push([at, c.scratchBytes]);
       ptrs.push(at);
     }
     wasmKernelStats.runs++;

@@ -14,7 +14,7 @@ import { bytesPer, type DType } from "../../../dtype.ts";
 import { lib } from "../scalar-lib.ts";
 import { INDEX_OPS, topoSort, type IRNode, type IRType, type Kernel, type ReduceOp } from "../../../compiler/ir.ts";
 import { aluDef, aluTypes } from "../../../compiler/alu.ts";
-import { loopPlan, type LoopPlan } from "../../../compiler/loop-plan.ts";
+import { interleavedPlan, loopPlan, type LoopPlan } from "../../../compiler/loop-plan.ts";
 import { FunctionBuilder, ModuleBuilder, type FunctionImport, type ValType } from "./emit.ts";
 import { MATH_IMPORTS } from "./math-imports.js";
 import { simdPlan } from "./simd-plan.ts";
@@ -67,11 +67,18 @@ export interface WasmKernelCode {
   splittable: boolean;
   /** Whether the innermost loop runs four float32 elements at a time (simd-plan.ts). */
   vectorized: boolean;
+  /**
+   * Bytes of scratch memory an interleaved sum (loop-plan.ts) keeps its accumulators in; the
+   * caller passes a block of them as the last pointer. 0: none, and no such parameter.
+   */
+  scratchBytes: number;
 }
 
 /** Emits one kernel; see the file comment. */
 export function renderWasm(k: Kernel): WasmKernelCode {
-  const plan = loopPlan(k);
+  const interleaved = interleavedPlan(k);
+  const plan: LoopPlan = interleaved ?? loopPlan(k);
+  const iv = plan.interleave;
   const m = new ModuleBuilder({ minPages: 1, maxPages: MAX_PAGES });
   const nodes = topoSort(k.body);
   // Imports first (one index space); only those the body uses.
@@ -80,8 +87,9 @@ export function renderWasm(k: Kernel): WasmKernelCode {
   const imports = new Map<ImportName, FunctionImport>();
   for (const name of Object.keys(SIGS) as ImportName[]) if (wanted.has(name)) imports.set(name, m.importFn(name, ...SIGS[name]));
 
-  const f = m.fn("kernel", ["i32", "i32", "i32", ...k.inputs.map((): ValType => "i32")]);
+  const f = m.fn("kernel", ["i32", "i32", "i32", ...k.inputs.map((): ValType => "i32"), ...(iv ? ["i32" as const] : [])]);
   const [LO, HI, OUT] = [0, 1, 2];
+  const SCRATCH = IN0 + k.inputs.length;
   const loopVar = plan.loops.map(() => f.local("i32"));
   const flatPart = plan.loops.map(() => f.local("i32"));
   const counter = f.local("i32"); // f: the counted flat index
@@ -108,7 +116,7 @@ export function renderWasm(k: Kernel): WasmKernelCode {
 
   const r = k.reduce ? k.reduce.op : null;
   const innerPerOuter = plan.loops.slice(1).reduce((a, l) => a * l.extent, 1);
-  const keptPerOuter = plan.keptLoops > 0 ? plan.loops.slice(1, plan.keptLoops).reduce((a, l) => a * l.extent, 1) : 0;
+  const keptPerOuter = plan.keptLoops > 0 ? plan.loops.slice(1, plan.keptLoops).reduce((a, l) => a * l.extent, 1) * (iv?.k2Size ?? 1) : 0;
   const inner = plan.loops.length - 1;
 
   // Counters start where block lo begins.
@@ -204,9 +212,61 @@ export function renderWasm(k: Kernel): WasmKernelCode {
     block(level);
     f.addTo(v, 1).br(0).end().end();
   };
+  // An interleaved sum's accumulators of one output live at `slot` between its runs: the
+  // two vector halves when the runs are four-lane, else the four scalar accumulators.
+  const slot = f.local("i32");
+  const k2Index = f.local("i32");
+  const stateSlots = (): [number, ValType, number][] => (vecAcc.length > 0 ? vecAcc.map((a, i) => [a, "v128", 16 * i]) : [acc, ...lanes].map((a, i) => [a, "f64", 8 * i]));
+  const loadState = () => {
+    for (const [a, t, at] of stateSlots())
+      f.get(slot)
+        .mem(t === "v128" ? "v128.load" : "f64.load", at)
+        .set(a);
+  };
+  const saveState = () => {
+    for (const [a, t, at] of stateSlots())
+      f.get(slot)
+        .get(a)
+        .mem(t === "v128" ? "v128.store" : "f64.store", at);
+  };
+  // slot = scratch + (outer iteration * k2Size + index within the inner kept group) * 32.
+  const setSlot = (index: () => void) => {
+    f.get(SCRATCH).get(loopVar[0]).i32(iv!.k2Size).op("i32.mul");
+    index();
+    f.op("i32.add").i32(32).op("i32.mul").op("i32.add").set(slot);
+  };
+  // Runs `body` for each output of the inner kept group, with its slot set.
+  const eachOutput = (body: () => void) => {
+    f.i32(0).set(k2Index);
+    f.block().loop().get(k2Index).i32(iv!.k2Size).op("i32.ge_u").brIf(1);
+    setSlot(() => f.get(k2Index));
+    body();
+    f.addTo(k2Index, 1).br(0).end().end();
+  };
   const block = (level: number) => {
     statements(level);
-    if (r && level === plan.keptLoops - 1) {
+    if (iv && level === iv.outer - 1) {
+      // Zero every output's accumulators, run the reduced and kept loops in memory order, then combine and store each output.
+      f.f64(0).set(acc);
+      for (const a of lanes) f.f64(0).set(a);
+      for (const a of vecAcc) f.f32x4(0).set(a);
+      eachOutput(saveState);
+      loop(level + 1);
+      eachOutput(() => {
+        loadState();
+        storeAcc();
+      });
+    } else if (iv && level === iv.outer + iv.r1 + iv.k2 - 1) {
+      setSlot(() => {
+        // The row-major index within the inner kept group.
+        const first = iv.outer + iv.r1;
+        f.i32(0);
+        for (let l = first; l <= level; l++) f.i32(plan.loops[l].extent).op("i32.mul").get(loopVar[l]).op("i32.add");
+      });
+      loadState();
+      loop(level + 1);
+      saveState();
+    } else if (r && level === plan.keptLoops - 1) {
       f.f64(REDUCE_INIT[r]).set(acc);
       for (const a of lanes) f.f64(0).set(a);
       for (const a of vecAcc) f.f32x4(0).set(a);
@@ -219,7 +279,13 @@ export function renderWasm(k: Kernel): WasmKernelCode {
   block(-1);
 
   const threadSafe = [...wanted].every((name) => name in MATH_IMPORTS);
-  return { bytes: m.bytes(), outer: plan.loops.length > 0 ? plan.loops[0].extent : 1, splittable: threadSafe && plan.loops.length > 0 && (!r || plan.keptLoops > 0), vectorized: simd !== null };
+  return {
+    bytes: m.bytes(),
+    outer: plan.loops.length > 0 ? plan.loops[0].extent : 1,
+    splittable: threadSafe && plan.loops.length > 0 && (!r || plan.keptLoops > 0),
+    vectorized: simd !== null,
+    scratchBytes: interleaved?.scratchBytes ?? 0,
+  };
 }
 
 const LEAF = new Set(["const", "idx", "flat"]);
