@@ -66,7 +66,7 @@ export function partition(jaxpr: Jaxpr, literals: ReadonlyMap<Var, number> = new
     const copies = new Set<Eqn>();
     // Members whose values the group computes at every point of a widening pad.
     const wide = new Set<Eqn>();
-    const copyHere = copiesFit(root);
+    const copyHere = copiesFit(root, producer);
     for (let grew = true; grew;) {
       grew = false;
       for (const m of [...members]) {
@@ -205,12 +205,25 @@ function recomputable(producer: Map<Var, Eqn>): (e: Eqn) => boolean {
  * runs over the last axis (a reduction over leading axes alone runs its
  * innermost loop across rows, where each copied operation would cost a step per element).
  */
-function copiesFit(root: Eqn): (p: Eqn, reader: Eqn) => boolean {
+/** The longest stacking axis along which a sum's group may compute copies of the stacked values. */
+const MAX_STACKED = 4;
+
+function copiesFit(root: Eqn, producer: Map<Var, Eqn>): (p: Eqn, reader: Eqn) => boolean {
   const reduction = root.prim.reduction;
   const space = reduction ? root.inputs[0].aval.shape : root.outs[0].aval.shape;
   if (reduction && !reduction.axes(root.params).includes(space.length - 1)) return () => false;
   // A reshape at the root (values reshaped for a product that reads them) maps its input's points cheaply (posThroughReshape).
   const keys = new Set([space.join(","), ...(root.prim.viewOf !== undefined ? [root.inputs[0].aval.shape.join(",")] : [])]);
+  // A sum of values stacked on a short axis (merge-sibling-sums.ts) computes each of them at each of its few points.
+  const stack = reduction && producer.get(root.inputs[0]);
+  if (stack && stack.prim.name === "concatenate" && space[(stack.params as { axis: number }).axis] <= MAX_STACKED) {
+    // Each stacked value, and what a reshape stacking it read.
+    for (const v of stack.inputs) {
+      keys.add(v.aval.shape.join(","));
+      const r = producer.get(v);
+      if (r?.prim.viewOf !== undefined) keys.add(r.inputs[0].aval.shape.join(","));
+    }
+  }
   const inSpace = (e: Eqn) => keys.has(e.outs[0].aval.shape.join(","));
   // A slice's points are its only work (batch norm's shift reads one value per channel): it may compute what it reads.
   if (root.prim.name === "slice") return () => true;

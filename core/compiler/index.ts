@@ -19,6 +19,7 @@ import type { Tracer } from "../tracer.ts";
 import { partition, type Step } from "./fuse.ts";
 import { eliminateCommon } from "./cse.ts";
 import { mergeReductions } from "./merge-reductions.ts";
+import { mergeSiblingSums } from "./merge-sibling-sums.ts";
 import { jsKernelStats } from "./render-js.ts";
 
 export { partition, type Step } from "./fuse.ts";
@@ -129,7 +130,7 @@ export function planFor(original: Jaxpr, backend?: Backend, consts: readonly Tra
   if (plan) return plan;
   fusionStats.plans++;
   const common = eliminateCommon(original);
-  const jaxpr = merge ? mergeReductions(common) : common;
+  const jaxpr = merge ? mergeSiblingSums(mergeReductions(common)) : common;
   const steps = partition(jaxpr, literals);
   const slots = new Map<Var, number>();
   const slot = (v: Var) => {

@@ -64,7 +64,7 @@ const MAX_INTERLEAVED_RUN = 1024;
 const MAX_INTERLEAVE_SCRATCH = 1 << 22;
 
 /**
- * A sum whose axes are, in order, kept (at least one), reduced, kept, reduced (the last a
+ * A sum whose axes are, in order, kept (possibly none), reduced, kept, reduced (the last a
  * short contiguous run: batch-norm statistics over [N, C, H, W] reduced on N, H and W)
  * walks its input in memory order: for each output of the inner kept group, its four
  * accumulators are saved between its runs, so each output adds the same elements in the
@@ -74,24 +74,37 @@ const MAX_INTERLEAVE_SCRATCH = 1 << 22;
  */
 export function interleavedPlan(k: Kernel): (LoopPlan & { scratchBytes: number }) | null {
   if (k.reduce?.op !== "sum") return null;
-  const rank = k.shape.length;
-  const reduced = new Set(k.reduce.axes);
-  // Axis groups in order: kept, reduced, kept, reduced.
-  const groups: number[][] = [];
-  for (let d = 0; d < rank; d++) {
-    const last = groups[groups.length - 1];
-    if (last && reduced.has(last[0]) === reduced.has(d)) last.push(d);
-    else groups.push([d]);
-  }
-  if (groups.length !== 4 || reduced.has(0)) return null;
+  const groups = interleavedGroups(k.shape, k.reduce.axes);
+  if (!groups) return null;
   const [outer, r1, k2, r2] = groups;
   const size = (axes: number[]) => axes.reduce((a, d) => a * k.shape[d], 1);
-  if (size(r2) > MAX_INTERLEAVED_RUN || size(r1) * size(r2) < 4) return null;
-  const scratchBytes = k.shape[0] * size(k2) * 32;
+  // A block of the outermost loop per thread (one block when that loop is reduced).
+  const scratchBytes = (outer.length > 0 ? k.shape[0] : 1) * size(k2) * 32;
   if (scratchBytes > MAX_INTERLEAVE_SCRATCH) return null;
   const [o, a, b, c] = [groupLoops(k, outer, false), groupLoops(k, r1, false), groupLoops(k, k2, false), groupLoops(k, r2, true)];
   const plan = finishPlan(k, [...o, ...a, ...b, ...c], o.length, true);
   return { ...plan, interleave: { outer: o.length, r1: a.length, k2: b.length, k2Size: size(k2) }, scratchBytes };
+}
+
+/**
+ * The axis groups [kept, reduced, kept, reduced] of a sum over `axes` of `shape` that an
+ * interleaved plan walks in memory order (see `interleavedPlan`), or null for another form,
+ * a long last run, or fewer than four elements per output.
+ */
+export function interleavedGroups(shape: readonly number[], axes: readonly number[]): [number[], number[], number[], number[]] | null {
+  const reduced = new Set(axes);
+  const groups: number[][] = [];
+  for (let d = 0; d < shape.length; d++) {
+    const last = groups[groups.length - 1];
+    if (last && reduced.has(last[0]) === reduced.has(d)) last.push(d);
+    else groups.push([d]);
+  }
+  // Without leading kept axes (NCHW statistics over N, H, W) the outer group is empty.
+  if (groups.length === 3 && reduced.has(0)) groups.unshift([]);
+  if (groups.length !== 4 || reduced.has(groups[0][0])) return null;
+  const size = (g: number[]) => g.reduce((a, d) => a * shape[d], 1);
+  if (size(groups[3]) > MAX_INTERLEAVED_RUN || size(groups[1]) * size(groups[3]) < 4) return null;
+  return groups as [number[], number[], number[], number[]];
 }
 
 /** One loop per axis; with `mergeTail`, the trailing axes that no `idx` node reads individually merge into one. */

@@ -168,6 +168,8 @@ describe("WebAssembly kernels = JavaScript kernels, bit for bit", () => {
           const b = fromTyped(vals(2, c), [c, 1, 1], dtype);
           bothRenderers((t: Tracer, s: Tracer) => np.sum(np.mul(np.abs(t), s), { axis: [1, 3, 4] }), [x, b], `sum over [1, 3, 4] of ${a}x${n}x${c}x${h}x${w} ${dtype}`);
           bothRenderers((t: Tracer) => np.sum(np.square(t), { axis: [1, 3] }), [x.reshape([a, n, c, h * w])], `sum over [1, 3] of ${a}x${n}x${c}x${h * w} ${dtype}`);
+          // No kept axis before the first reduced one (NCHW statistics over N, H and W).
+          bothRenderers((t: Tracer) => np.sum(t.sub(1), { axis: [0, 1, 3, 4] }), [x], `sum over [0, 1, 3, 4] of ${a}x${n}x${c}x${h}x${w} ${dtype}`);
         },
       ),
       { numRuns: 60 },

@@ -231,7 +231,10 @@ export function renderWasm(k: Kernel): WasmKernelCode {
   };
   // slot = scratch + (outer iteration * k2Size + index within the inner kept group) * 32.
   const setSlot = (index: () => void) => {
-    f.get(SCRATCH).get(loopVar[0]).i32(iv!.k2Size).op("i32.mul");
+    // Threads split the outermost loop when it is kept: each iteration has its own slots.
+    f.get(SCRATCH);
+    if (iv!.outer > 0) f.get(loopVar[0]).i32(iv!.k2Size).op("i32.mul");
+    else f.i32(0);
     index();
     f.op("i32.add").i32(32).op("i32.mul").op("i32.add").set(slot);
   };
