@@ -53,6 +53,8 @@ export interface Backend {
    * stages, whose first has many outputs to spread over the device.
    */
   readonly mergesReductions?: boolean;
+  /** Whether it runs conv_swapped_operands, so kernel gradients read their operands unswapped (core/compiler/fold-conv-transposes.ts). */
+  readonly swapsConvOperands?: boolean;
   memoryStats(): MemoryStats;
 }
 

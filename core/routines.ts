@@ -39,6 +39,7 @@ interface Axis {
 export interface RoutineParams {
   dot_general: { dims: DotDims };
   conv_general_dilated: ConvParams;
+  conv_swapped_operands: ConvParams;
   reduce_window_sum: WindowParams;
   reduce_window_max: WindowParams;
   reduce_window_min: WindowParams;
@@ -64,6 +65,7 @@ export type RoutineName = keyof RoutineParams;
 const NAMES: Record<RoutineName, true> = {
   dot_general: true,
   conv_general_dilated: true,
+  conv_swapped_operands: true,
   reduce_window_sum: true,
   reduce_window_max: true,
   reduce_window_min: true,

@@ -20,6 +20,7 @@ import { partition, type Step } from "./fuse.ts";
 import { eliminateCommon } from "./cse.ts";
 import { mergeReductions } from "./merge-reductions.ts";
 import { mergeSiblingSums } from "./merge-sibling-sums.ts";
+import { foldConvTransposes } from "./fold-conv-transposes.ts";
 import { jsKernelStats } from "./render-js.ts";
 
 export { partition, type Step } from "./fuse.ts";
@@ -84,7 +85,8 @@ export interface Plan {
 }
 
 /**
- * Per jaxpr, its plans by whether reductions are merged (Backend.mergesReductions) and by
+ * Per jaxpr, its plans by whether reductions are merged (Backend.mergesReductions), whether
+ * convolutions read swapped operands unswapped (Backend.swapsConvOperands), and by
  * the values of the scalar constants they took as literals ("" for none).
  */
 const plans = new WeakMap<Jaxpr, Map<string, Plan>>();
@@ -121,16 +123,19 @@ const scalarSlots = new WeakMap<Jaxpr, number[]>();
  */
 export function planFor(original: Jaxpr, backend?: Backend, consts: readonly Tracer[] = []): Plan {
   const merge = backend?.mergesReductions === true;
+  const swaps = backend?.swapsConvOperands === true;
   let byKey = plans.get(original);
   if (!byKey) plans.set(original, (byKey = new Map()));
   let { literals, key } = scalarConsts(original, consts);
-  if (!byKey.has(`${+merge}|${key}`) && byKey.size >= MAX_LITERAL_PLANS) [literals, key] = [new Map(), ""];
-  const fullKey = `${+merge}|${key}`;
+  const passes = `${+merge}${+swaps}`;
+  if (!byKey.has(`${passes}|${key}`) && byKey.size >= MAX_LITERAL_PLANS) [literals, key] = [new Map(), ""];
+  const fullKey = `${passes}|${key}`;
   const plan = byKey.get(fullKey);
   if (plan) return plan;
   fusionStats.plans++;
   const common = eliminateCommon(original);
-  const jaxpr = merge ? mergeSiblingSums(mergeReductions(common)) : common;
+  const merged = merge ? mergeSiblingSums(mergeReductions(common)) : common;
+  const jaxpr = swaps ? foldConvTransposes(merged) : merged;
   const steps = partition(jaxpr, literals);
   const slots = new Map<Var, number>();
   const slot = (v: Var) => {

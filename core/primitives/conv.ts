@@ -112,6 +112,24 @@ export const convGeneralDilatedP: Primitive<ConvParams> = definePrimitive<ConvPa
     `strides=${JSON.stringify(p.strides)} padding=${JSON.stringify(p.padding)} lhs_dilation=${JSON.stringify(p.lhsDilation)} rhs_dilation=${JSON.stringify(p.rhsDilation)} groups=${p.groups}`,
 });
 
+/** The shape with its two leading axes swapped. */
+export const swapLeading = (shape: readonly number[]) => [shape[1], shape[0], ...shape.slice(2)];
+
+/**
+ * conv_general_dilated of its operands with their two leading axes swapped: the kernel
+ * gradient's convolution of the forward input [N, C, H, W] and the output's cotangent
+ * [N, O, Ho, Wo] read as [C, N, H, W] and [O, N, Ho, Wo]. Only the CPU's plan makes it
+ * (core/compiler/fold-conv-transposes.ts), after every transformation, so oneDNN reads both
+ * operands where they are instead of transposed copies; so it has no transformation rules.
+ */
+export const convSwappedP: Primitive<ConvParams> = definePrimitive<ConvParams>({
+  name: "conv_swapped_operands",
+  abstractEval([l, r], params) {
+    return [{ shape: convOutShape({ shape: swapLeading(l.shape), dtype: l.dtype }, { shape: swapLeading(r.shape), dtype: r.dtype }, params), dtype: l.dtype }];
+  },
+  printParams: (p) => convGeneralDilatedP.printParams!(p),
+});
+
 /** True only for a concrete array whose elements are all zero (cheap next to a convolution). */
 /**
  * Cotangent of the input: a convolution of the cotangent with the spatially flipped kernel,

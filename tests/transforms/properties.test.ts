@@ -26,6 +26,8 @@ const EXEMPT: Record<string, string> = {
   jit_call: "higher-order (carries a jaxpr); jit of every case below and tests/transforms/compositions.test.ts cover it",
   custom_vjp_call: "higher-order (carries user functions); covered by customVjp in tests/transforms/compositions.test.ts",
   custom_lin: "exists only inside grad of customVjp; covered in tests/transforms/compositions.test.ts",
+  conv_swapped_operands:
+    "made only by the CPU's plan after every transformation (core/compiler/fold-conv-transposes.ts); tests/core/compiler/fold-conv-transposes.test.ts checks jit(grad) against eager",
 };
 
 /** Primitives whose JVP rule is a function that nonetheless returns no tangent. */

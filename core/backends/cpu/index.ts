@@ -42,6 +42,7 @@ function timed(name: string | null, work: () => void): void {
 export class CpuBackend implements Backend {
   readonly name = "cpu";
   readonly mergesReductions = true;
+  readonly swapsConvOperands = true;
   /** Buffers outside the WebAssembly heap, kept by size (the heap's come back to its own allocator). */
   private pool = new BufferPool<ArrayBuffer>(POOL_LIMIT_BYTES);
 

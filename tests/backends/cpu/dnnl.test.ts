@@ -105,6 +105,12 @@ withDnnl("conv_general_dilated on oneDNN", () => {
           expect(convDnnl(conv!.x, conv!.w, got, p, conv!.la.shape, conv!.ra.shape, conv!.oa.shape)).toBe(true);
           expect(dnnlConvRuns.kernelGradient).toBe(before + 1);
           expect(worst(got, conv!.want)).toBeLessThanOrEqual(8 * n * ho * ho * EPS32 * 4);
+          // The same operands held unswapped (conv_swapped_operands: the forward input and the cotangent as they are) give the same bits.
+          const swap = (a: Float32Array, [A, B, H, W]: number[]) =>
+            Float32Array.from(a, (_, i) => a[(((i % (A * H * W)) / (H * W)) | 0) * B * H * W + Math.floor(i / (A * H * W)) * H * W + (i % (H * W))]);
+          const unswapped = conv!.output();
+          expect(convDnnl(swap(conv!.x, conv!.la.shape), swap(conv!.w, conv!.ra.shape), unswapped, p, conv!.la.shape, conv!.ra.shape, conv!.oa.shape, true)).toBe(true);
+          expect(Array.from(unswapped)).toEqual(Array.from(got));
         },
       ),
       { numRuns: 40 },

@@ -42,26 +42,30 @@ const swapped = (shape: readonly number[]) => {
   return [s[1], s[0], ...s.slice(2)];
 };
 
-/** out = conv(x, w) on oneDNN; false when it is off, absent, or takes no implementation for this case. */
-export function convDnnl(x: Float32Array, w: Float32Array, out: Float32Array, p: ConvParams, ls: readonly number[], rs: readonly number[], os: readonly number[]): boolean {
+/**
+ * out = conv(x, w) on oneDNN, for operands of shapes `ls` and `rs`; false when it is off,
+ * absent, or takes no implementation for this case. With `swappedOperands`, x and w hold
+ * those operands with their two leading axes swapped (conv_swapped_operands: the forward
+ * input and the output's cotangent of a kernel gradient, in their own layouts).
+ */
+export function convDnnl(x: Float32Array, w: Float32Array, out: Float32Array, p: ConvParams, ls: readonly number[], rs: readonly number[], os: readonly number[], swappedOperands = false): boolean {
   const dnnl = cpuDnnl();
   if (!dnnl) return false;
-  const key = JSON.stringify([ls, rs, p]);
+  const key = JSON.stringify([ls, rs, p, swappedOperands]);
   let plan = plans.get(key);
-  if (plan === undefined) plans.set(key, (plan = planConv(dnnl, p, ls, rs, os)));
+  if (plan === undefined) plans.set(key, (plan = planConv(dnnl, p, ls, rs, os, swappedOperands)));
   if (!plan) return false;
   plan.run({ x, w, out });
   dnnlConvRuns[plan.kind]++;
   return true;
 }
 
-function planConv(dnnl: Dnnl, p: ConvParams, ls: readonly number[], rs: readonly number[], os: readonly number[]): Plan | null {
+function planConv(dnnl: Dnnl, p: ConvParams, ls: readonly number[], rs: readonly number[], os: readonly number[], swappedOperands: boolean): Plan | null {
   if (p.lhsDilation[0] !== 1 || p.lhsDilation[1] !== 1) return null;
-  const taps = rs[2] * rs[3];
   // A grouped kernel gradient reads its input as [Cg, G*N, H, W], which no strided
   // descriptor of a [N, G*Cg, H, W] source describes; it stays on the BLAS path (convDual).
-  if (taps > os[2] * os[3]) return p.groups === 1 ? planKernelGradient(dnnl, p, ls, rs, os) : null;
-  return planForward(dnnl, p, ls, rs, os);
+  if (rs[2] * rs[3] > os[2] * os[3]) return p.groups === 1 ? planKernelGradient(dnnl, p, ls, rs, os, swappedOperands) : null;
+  return swappedOperands ? null : planForward(dnnl, p, ls, rs, os);
 }
 
 const dilates = (d: readonly number[]) => d.map((v) => v - 1);
@@ -98,7 +102,7 @@ function planForward(dnnl: Dnnl, p: ConvParams, ls: readonly number[], rs: reado
  * N], output gradient rhs read as [N, O], stride r (our rhs dilation), dilation s (our
  * stride), and the high padding that makes its output exactly rhs's spatial size.
  */
-function planKernelGradient(dnnl: Dnnl, p: ConvParams, ls: readonly number[], rs: readonly number[], os: readonly number[]): Plan | null {
+function planKernelGradient(dnnl: Dnnl, p: ConvParams, ls: readonly number[], rs: readonly number[], os: readonly number[], swappedOperands: boolean): Plan | null {
   const src = [ls[1], ls[0], ls[2], ls[3]];
   const diffDst = [rs[1], rs[0], rs[2], rs[3]];
   const diffWei = [os[1], os[0], os[2], os[3]];
@@ -113,9 +117,12 @@ function planKernelGradient(dnnl: Dnnl, p: ConvParams, ls: readonly number[], rs
       src[2 + d] += hi[d];
       hi[d] = 0;
     }
+  // The operands as the backward-weights pass sees them ([N, C, H, W] and [N, O, Ho, Wo]):
+  // our arrays read with their leading axes swapped, or, when they are swapped already, as they are.
+  const view = (shape: readonly number[]) => (swappedOperands ? contiguous([shape[1], shape[0], ...shape.slice(2)]) : swapped(shape));
   const operands: Operand[] = [
-    { arg: DNNL.argSrc, query: DNNL.querySrcMd, dims: src, strides: swapped(ls), array: "x" },
-    { arg: DNNL.argDiffDst, query: DNNL.queryDiffDstMd, dims: diffDst, strides: swapped(rs), array: "w" },
+    { arg: DNNL.argSrc, query: DNNL.querySrcMd, dims: src, strides: view(ls), array: "x" },
+    { arg: DNNL.argDiffDst, query: DNNL.queryDiffDstMd, dims: diffDst, strides: view(rs), array: "w" },
     { arg: DNNL.argDiffWeights, query: DNNL.queryDiffWeightsMd, dims: diffWei, strides: swapped(os), array: "out" },
   ];
   const init: InitDesc = (d, cd, [s, dd, dw]) => d.fn.convBwdWeights(cd, DNNL.convolutionDirect, s, dw, null, dd, i64(stride), i64(dilates(dil)), i64(lo), i64(hi)) === DNNL.success;

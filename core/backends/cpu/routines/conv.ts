@@ -10,6 +10,7 @@ import { wasmEnabled } from "../wasm/webassembly.ts";
 import { tiling } from "../wasm/matmul.ts";
 import { convBlas } from "../blas/conv.ts";
 import { convDnnl } from "../dnnl/conv.ts";
+import { swapLeading } from "../../../primitives/conv.ts";
 import type { FloatArray } from "../blas/library.ts";
 import type { CpuRoutine, CpuRoutines } from "./registry.ts";
 
@@ -27,6 +28,25 @@ const conv_general_dilated: CpuRoutine<"conv_general_dilated"> = ([x, w], [out],
   if (la.dtype === "float32" && wasmEnabled() && convWasm(x as Float32Array, w as Float32Array, out as Float32Array, params, la, ra, oa)) return;
   convGeneralDilatedLoop(x, w, out, params, la, ra, oa);
 };
+
+/**
+ * The convolution of operands held with their two leading axes swapped (the kernel gradient's
+ * input and cotangent in their own layouts): on oneDNN directly, else through swapped copies.
+ */
+const conv_swapped_operands: CpuRoutine<"conv_swapped_operands"> = ([x, w], [out], params, [la, ra], [oa]) => {
+  const [l, r] = [la, ra].map((a) => ({ shape: swapLeading(a.shape), dtype: a.dtype }));
+  if (la.dtype === "float32" && convDnnl(x as Float32Array, w as Float32Array, out as Float32Array, params, l.shape, r.shape, oa.shape, true)) return;
+  conv_general_dilated([swapLeadingAxes(x, la.shape), swapLeadingAxes(w, ra.shape)], [out], params, [l, r], [oa]);
+};
+
+/** A copy of `a` (shape `shape`) with its two leading axes swapped. */
+function swapLeadingAxes(a: TypedArray, shape: readonly number[]): TypedArray {
+  const [A, B] = shape;
+  const rest = shape.slice(2).reduce((m, n) => m * n, 1);
+  const out = new (a.constructor as new (n: number) => TypedArray)(a.length);
+  for (let i = 0; i < A; i++) for (let j = 0; j < B; j++) out.set(a.subarray((i * B + j) * rest, (i * B + j + 1) * rest), (j * A + i) * rest);
+  return out;
+}
 
 /**
  * For each (kernel tap k, output position o) along one spatial axis: the input coordinate
@@ -228,4 +248,4 @@ export function convWasm(x: Float32Array, w: Float32Array, out: Float32Array, p:
   return true;
 }
 
-export const convRoutines: CpuRoutines<"conv_general_dilated"> = { conv_general_dilated };
+export const convRoutines: CpuRoutines<"conv_general_dilated" | "conv_swapped_operands"> = { conv_general_dilated, conv_swapped_operands };
