@@ -3,7 +3,8 @@
  * WebGPU backends beside jax-js's browser build (wasm and webgpu) on matmul 1024, the conv
  * forward, the fused chain and the Augerino step, timed with bench/harness.ts's `measure`
  * (the same warm-up and repetition rule as in Node). Results go to `window.benchResult`;
- * `?lib=NAME` runs one library (the runner gives each its own page, so a crash costs one).
+ * `?lib=NAME` runs one library (the runner gives each its own page, so a crash costs one),
+ * `?only=ID` the workloads whose id contains ID.
  */
 import { initBackend, setDefaultBackend } from "../../index.ts";
 import { measure, type Impl, type Inputs, type Workload } from "../harness.ts";
@@ -87,12 +88,12 @@ const LIBRARIES: PageLibrary[] = [
 // harness.ts yields with setImmediate between calls; a page has none.
 (globalThis as { setImmediate?: unknown }).setImmediate ??= (f: () => void) => setTimeout(f, 0);
 
-async function runAll(budgetMs: number, only: string | null): Promise<Row[]> {
+async function runAll(budgetMs: number, only: string | null, onlyWorkload: string): Promise<Row[]> {
   const rows: Row[] = [];
   for (const lib of LIBRARIES.filter((l) => only === null || l.name === only)) {
     let setupError: string | null = null;
     await lib.setup().catch((e: Error) => (setupError = e.message));
-    for (const w of WORKLOADS) {
+    for (const w of WORKLOADS.filter((w) => w.id.includes(onlyWorkload))) {
       const impl = lib.impls[w.kind];
       if (setupError || !impl) {
         rows.push({ workload: w.id, library: lib.name, error: setupError ?? "not implemented" });
@@ -114,7 +115,7 @@ async function runAll(budgetMs: number, only: string | null): Promise<Row[]> {
 
 const page = globalThis as unknown as { location: { search: string }; navigator: { userAgent: string; hardwareConcurrency: number }; crossOriginIsolated: boolean; benchResult?: unknown };
 const query = new URLSearchParams(page.location.search);
-page.benchResult = runAll(Number(query.get("budget") ?? 1500), query.get("lib")).then(
+page.benchResult = runAll(Number(query.get("budget") ?? 1500), query.get("lib"), query.get("only") ?? "").then(
   (rows) => ({ rows, userAgent: page.navigator.userAgent, threads: page.navigator.hardwareConcurrency, isolated: page.crossOriginIsolated }),
   (e: Error) => ({ error: e.message }),
 );
