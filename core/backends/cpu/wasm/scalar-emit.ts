@@ -13,17 +13,30 @@ interface Form {
   local: ValType;
   /** Pushes the constant x (already a float32 value). */
   num: (f: FunctionBuilder, x: number) => void;
-  ops: Record<"add" | "sub" | "mul" | "div" | "min" | "max" | "floor" | "abs" | "neg" | "lt" | "select", PlainOp>;
-  /** 2^n from n on the stack, by writing n + 127 into the exponent field. */
-  pow2: (f: FunctionBuilder) => void;
+  ops: Record<"add" | "sub" | "mul" | "div" | "floor" | "abs" | "neg" | "lt" | "select", PlainOp>;
+  /** b < a ? b : a and a < b ? b : a of a and b on the stack. */
+  min: (f: FunctionBuilder, a: number, b: number) => void;
+  max: (f: FunctionBuilder, a: number, b: number) => void;
+  /** Shifts the float32 bits on the stack left by 23 (see pow2 below). */
+  shiftExponent: (f: FunctionBuilder) => void;
 }
+
+/**
+ * 2^n for an integer-valued float32 n in [-126, 127]: n + (2^23 + 127) is exact, and its
+ * bits are 0x4B000000 + n + 127; shifted left by 23 the 0x4B000000 leaves, and n + 127 lands
+ * in the exponent field. (A NaN n gives +0, times the program's NaN.) Two instructions
+ * where a float-to-int conversion takes eight.
+ */
+const POW2_BIAS = 2 ** 23 + 127;
 
 const SCALAR: Form = {
   local: "f32",
   num: (f, x) => void f.f32(x),
-  ops: { add: "f32.add", sub: "f32.sub", mul: "f32.mul", div: "f32.div", min: "f32.min", max: "f32.max", floor: "f32.floor", abs: "f32.abs", neg: "f32.neg", lt: "f32.lt", select: "select" },
-  // trunc_sat reads NaN as 0 (the program's other factor is NaN then).
-  pow2: (f) => f.op("i32.trunc_sat_f32_s").i32(127).op("i32.add").i32(23).op("i32.shl").op("f32.reinterpret_i32"),
+  ops: { add: "f32.add", sub: "f32.sub", mul: "f32.mul", div: "f32.div", floor: "f32.floor", abs: "f32.abs", neg: "f32.neg", lt: "f32.lt", select: "select" },
+  // f32.min / f32.max differ from pmin / pmax on NaN `b` and signed zeros: a select instead.
+  min: (f, a, b) => void f.get(b).get(a).get(b).get(a).op("f32.lt").op("select"),
+  max: (f, a, b) => void f.get(b).get(a).get(a).get(b).op("f32.lt").op("select"),
+  shiftExponent: (f) => f.op("i32.reinterpret_f32").i32(23).op("i32.shl").op("f32.reinterpret_i32"),
 };
 
 // Lane by lane what SCALAR computes.
@@ -35,15 +48,15 @@ const LANES: Form = {
     sub: "f32x4.sub",
     mul: "f32x4.mul",
     div: "f32x4.div",
-    min: "f32x4.min",
-    max: "f32x4.max",
     floor: "f32x4.floor",
     abs: "f32x4.abs",
     neg: "f32x4.neg",
     lt: "f32x4.lt",
     select: "v128.bitselect",
   },
-  pow2: (f) => f.op("i32x4.trunc_sat_f32x4_s").i32(127).op("i32x4.splat").op("i32x4.add").i32(23).op("i32x4.shl"),
+  min: (f, a, b) => void f.get(a).get(b).op("f32x4.pmin"),
+  max: (f, a, b) => void f.get(a).get(b).op("f32x4.pmax"),
+  shiftExponent: (f) => f.i32(23).op("i32x4.shl"),
 };
 
 function wasmOps(f: FunctionBuilder, form: Form): ScalarOps<number> {
@@ -63,12 +76,12 @@ function wasmOps(f: FunctionBuilder, form: Form): ScalarOps<number> {
     sub: binary("sub"),
     mul: binary("mul"),
     div: binary("div"),
-    min: binary("min"),
-    max: binary("max"),
+    min: (a, b) => op(() => form.min(f, a, b)),
+    max: (a, b) => op(() => form.max(f, a, b)),
     floor: unary("floor"),
     abs: unary("abs"),
     neg: unary("neg"),
-    pow2: (n) => op(() => form.pow2(f), n),
+    pow2: (n) => op(() => (form.num(f, POW2_BIAS), f.op(form.ops.add), form.shiftExponent(f)), n),
     // select and bitselect both take (if true, if false, condition).
     ifLess: (a, b, x, y) => op(() => f.get(x).get(y).get(a).get(b).op(form.ops.lt).op(form.ops.select)),
   };
