@@ -16,6 +16,7 @@ import { oursWebgpu } from "../workloads/webgpu.ts";
 import { jaxTimed, jaxTrain, type Jax, type JArray } from "../peers/jaxjs-train.ts";
 import * as jaxModule from "@jax-js/jax";
 import type { Row } from "./row.ts";
+import { wasmKernelStats } from "../../core/backends/cpu/wasm/kernels.ts";
 
 const WORKLOADS: Workload[] = [...matmulWorkloads([1024]), convWorkloads.find((w) => w.id === "conv-fwd")!, chainWorkload, trainWorkload];
 
@@ -101,8 +102,10 @@ async function runAll(budgetMs: number, only: string | null, onlyWorkload: strin
       }
       try {
         const prepared = await impl(w, w.inputs());
+        const [runs, threaded] = [wasmKernelStats.runs, wasmKernelStats.threaded];
         const s = await measure(() => prepared.run(), { budgetMs });
-        rows.push({ workload: w.id, library: lib.name, medianMs: s.median, q1: s.q1, q3: s.q3, reps: s.reps, firstMs: s.firstMs });
+        const kernels = lib.name === "augerino cpu" ? { threaded: `${wasmKernelStats.threaded - threaded}/${wasmKernelStats.runs - runs}` } : {};
+        rows.push({ workload: w.id, library: lib.name, medianMs: s.median, q1: s.q1, q3: s.q3, reps: s.reps, firstMs: s.firstMs, ...kernels });
         if (lib.name === "augerino webgpu") setDefaultBackend("cpu");
       } catch (e) {
         rows.push({ workload: w.id, library: lib.name, error: (e as Error).message.split("\n")[0] });

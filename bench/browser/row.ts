@@ -7,5 +7,7 @@ export interface Row {
   q3?: number;
   reps?: number;
   firstMs?: number;
+  /** Our CPU backend: of the wasm kernel runs in the cell, how many ran on several threads ("3/40"). */
+  threaded?: string;
   error?: string;
 }

@@ -88,7 +88,7 @@ try {
 function table(rows: Row[], machine: string): string {
   const libs = [...new Set(rows.map((r) => r.library))];
   const cell = (w: string, l: string) => rows.find((r) => r.workload === w && r.library === l);
-  const fmt = (r?: Row) => (!r ? "-" : r.error ? `error: ${r.error.slice(0, 60)}` : `${r.medianMs!.toFixed(1)} ms (${r.q1!.toFixed(1)}-${r.q3!.toFixed(1)}, ${r.reps} reps)`);
+  const fmt = (r?: Row) => (!r ? "-" : r.error ? `error: ${r.error.slice(0, 60)}` : `${r.medianMs!.toFixed(1)} ms (${r.q1!.toFixed(1)}-${r.q3!.toFixed(1)}, ${r.reps} reps${r.threaded ? `, threaded kernel runs ${r.threaded}` : ""})`);
   const ratio = (w: string, ours: string, peer: string) => {
     const [a, b] = [cell(w, ours), cell(w, peer)];
     return a?.medianMs && b?.medianMs ? `${(b.medianMs / a.medianMs).toFixed(2)}x` : "-";
