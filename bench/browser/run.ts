@@ -22,7 +22,13 @@ const ADAPTERS: Record<string, string[]> = {
   swiftshader: ["--enable-unsafe-webgpu"],
 };
 const { values } = parseArgs({
-  options: { adapter: { type: "string", default: "compat" }, budget: { type: "string", default: "1500" }, "lib-seconds": { type: "string", default: "240" }, libs: { type: "string" }, only: { type: "string" } },
+  options: {
+    adapter: { type: "string", default: "compat" },
+    budget: { type: "string", default: "1500" },
+    "lib-seconds": { type: "string", default: "240" },
+    libs: { type: "string" },
+    only: { type: "string" },
+  },
 });
 const flags = ADAPTERS[values.adapter!];
 if (!flags) throw new Error(`--adapter ${values.adapter}: expected one of ${Object.keys(ADAPTERS).join(", ")}`);
@@ -66,8 +72,15 @@ try {
     try {
       await page.goto(`${base}dist/bench/index.html?budget=${values.budget}&lib=${encodeURIComponent(lib)}&only=${encodeURIComponent(values.only ?? "")}`);
       // A library whose cells outlast --lib-seconds is cut off; the cells it reported stay.
-      const limit = new Promise<never>((_, fail) => setTimeout(() => fail(new Error(`over ${values["lib-seconds"]} s`)), 1000 * Number(values["lib-seconds"])));
-      const result = (await Promise.race([page.evaluate("window.benchResult"), limit])) as { userAgent: string; threads: number; isolated: boolean; error?: string };
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const limit = new Promise<never>((_, fail) => (timer = setTimeout(() => fail(new Error(`over ${values["lib-seconds"]} s`)), 1000 * Number(values["lib-seconds"]))));
+      // A pending limit would keep the process alive for the whole --lib-seconds after the last page.
+      const result = (await Promise.race([page.evaluate("window.benchResult"), limit]).finally(() => clearTimeout(timer))) as {
+        userAgent: string;
+        threads: number;
+        isolated: boolean;
+        error?: string;
+      };
       if (result.error) throw new Error(result.error);
       machine = `${result.userAgent.match(/Chrome\/[\d.]+/)?.[0]} headless, adapter ${values.adapter}, ${result.threads} hardware threads, cross-origin isolated: ${result.isolated}`;
     } catch (e) {
@@ -88,7 +101,12 @@ try {
 function table(rows: Row[], machine: string): string {
   const libs = [...new Set(rows.map((r) => r.library))];
   const cell = (w: string, l: string) => rows.find((r) => r.workload === w && r.library === l);
-  const fmt = (r?: Row) => (!r ? "-" : r.error ? `error: ${r.error.slice(0, 60)}` : `${r.medianMs!.toFixed(1)} ms (${r.q1!.toFixed(1)}-${r.q3!.toFixed(1)}, ${r.reps} reps${r.threaded ? `, threaded kernel runs ${r.threaded}` : ""})`);
+  const fmt = (r?: Row) =>
+    !r
+      ? "-"
+      : r.error
+        ? `error: ${r.error.slice(0, 60)}`
+        : `${r.medianMs!.toFixed(1)} ms (${r.q1!.toFixed(1)}-${r.q3!.toFixed(1)}, ${r.reps} reps${r.threaded ? `, threaded kernel runs ${r.threaded}` : ""})`;
   const ratio = (w: string, ours: string, peer: string) => {
     const [a, b] = [cell(w, ours), cell(w, peer)];
     return a?.medianMs && b?.medianMs ? `${(b.medianMs / a.medianMs).toFixed(2)}x` : "-";
