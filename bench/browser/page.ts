@@ -17,6 +17,7 @@ import { jaxTimed, jaxTrain, type Jax, type JArray } from "../peers/jaxjs-train.
 import * as jaxModule from "@jax-js/jax";
 import type { Row } from "./row.ts";
 import { wasmKernelStats } from "../../core/backends/cpu/wasm/kernels.ts";
+import { startWorkers, workerBlockCount } from "../../core/backends/cpu/wasm/pool.ts";
 
 const WORKLOADS: Workload[] = [...matmulWorkloads([1024]), convWorkloads.find((w) => w.id === "conv-fwd")!, chainWorkload, trainWorkload];
 
@@ -61,7 +62,15 @@ function jaxLibrary(device: "wasm" | "webgpu"): PageLibrary {
 
 const webgpuImpls = oursWebgpu().impls;
 const LIBRARIES: PageLibrary[] = [
-  { name: "augerino cpu", setup: async () => setDefaultBackend("cpu"), impls: { matmul: oursMatmul, conv: oursConv, chain: oursChain, train: oursTrain } },
+  {
+    name: "augerino cpu",
+    setup: async () => {
+      setDefaultBackend("cpu");
+      // The Web Workers start asynchronously; without this the first timed calls run on the page's thread alone.
+      await startWorkers();
+    },
+    impls: { matmul: oursMatmul, conv: oursConv, chain: oursChain, train: oursTrain },
+  },
   {
     name: "augerino webgpu",
     setup: async () => {
@@ -102,9 +111,9 @@ async function runAll(budgetMs: number, only: string | null, onlyWorkload: strin
       }
       try {
         const prepared = await impl(w, w.inputs());
-        const [runs, threaded] = [wasmKernelStats.runs, wasmKernelStats.threaded];
+        const [runs, threaded, blocks] = [wasmKernelStats.runs, wasmKernelStats.threaded, workerBlockCount()];
         const s = await measure(() => prepared.run(), { budgetMs });
-        const kernels = lib.name === "augerino cpu" ? { threaded: `${wasmKernelStats.threaded - threaded}/${wasmKernelStats.runs - runs}` } : {};
+        const kernels = lib.name === "augerino cpu" ? { threaded: `${wasmKernelStats.threaded - threaded}/${wasmKernelStats.runs - runs}, ${workerBlockCount() - blocks} blocks by workers` } : {};
         rows.push({ workload: w.id, library: lib.name, medianMs: s.median, q1: s.q1, q3: s.q3, reps: s.reps, firstMs: s.firstMs, ...kernels });
         if (lib.name === "augerino webgpu") setDefaultBackend("cpu");
       } catch (e) {
