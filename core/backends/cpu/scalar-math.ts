@@ -65,18 +65,25 @@ function horner<V>(o: ScalarOps<V>, coeffs: readonly number[], t: V): V {
 }
 
 /**
- * e^x: x = n ln2 + r with |r| <= ln2/2, e^r by its Taylor series, times 2^n in two halves
- * (2^n alone leaves float32's exponent range where the result is subnormal or overflows).
+ * e^x for x clamped to [lo, hi] (no upper clamp without hi): x = n ln2 + r with
+ * |r| <= ln2/2, e^r by its Taylor series, times 2^n. `halves`: 2^n in two factors, which
+ * results below float32's normal range (subnormal or 0) and above it (Infinity) need;
+ * without, n must stay in [-126, 127].
  */
-export const exp32: ScalarProgram = (o, x) => {
-  const xc = o.min(o.max(x, o.num(EXP_MIN)), o.num(EXP_MAX));
+function expOf<V>(o: ScalarOps<V>, x: V, range: { lo: number; hi?: number; halves: boolean }): V {
+  const above = o.max(x, o.num(range.lo));
+  const xc = range.hi === undefined ? above : o.min(above, o.num(range.hi));
   const n = o.floor(o.add(o.mul(xc, o.num(LOG2E)), o.num(0.5)));
   const r = o.sub(o.sub(xc, o.mul(n, o.num(LN2_HI))), o.mul(n, o.num(LN2_LO)));
-  const half = o.floor(o.mul(n, o.num(0.5)));
   // 1 + r + r^2 (1/2 + r/6 + ...): the small terms first, so the last roundings are the two additions.
   const er = o.add(o.add(o.mul(o.mul(r, r), horner(o, EXP_TAYLOR.slice(2), r)), r), o.num(1));
+  if (!range.halves) return o.mul(er, o.pow2(n));
+  const half = o.floor(o.mul(n, o.num(0.5)));
   return o.mul(o.mul(er, o.pow2(half)), o.pow2(o.sub(n, half)));
-};
+}
+
+/** e^x, with overflow to Infinity and underflow through the subnormals to 0. */
+export const exp32: ScalarProgram = (o, x) => expOf(o, x, { lo: EXP_MIN, hi: EXP_MAX, halves: true });
 
 /** tanh x: the minimax polynomial near 0, else (1 - e^-2|x|) / (1 + e^-2|x|) with x's sign. */
 export const tanh32: ScalarProgram = (o, x) => {
@@ -84,14 +91,15 @@ export const tanh32: ScalarProgram = (o, x) => {
   const z = o.mul(x, x);
   // x (1 + z P(z)) rather than x + x z P(z): the product keeps tanh(-0) = -0.
   const small = o.mul(x, o.add(o.num(1), o.mul(z, horner(o, TANH_MINIMAX, z))));
-  const e = exp32(o, o.neg(o.add(a, a)));
+  // e <= 1; below 2^-25 it leaves t = 1 exactly, so e^-87 (2^n still normal) may stand for anything smaller.
+  const e = expOf(o, o.neg(o.add(a, a)), { lo: -87, halves: false });
   const t = o.div(o.sub(o.num(1), e), o.add(o.num(1), e));
   return o.ifLess(a, o.num(TANH_SMALL), small, o.ifLess(x, o.num(0), o.neg(t), t));
 };
 
 /** The logistic sigmoid: with e = e^-|x|, 1 / (1 + e) for x >= 0 and e / (1 + e) below, so e never overflows. */
 export const logistic32: ScalarProgram = (o, x) => {
-  const e = exp32(o, o.neg(o.abs(x)));
+  const e = expOf(o, o.neg(o.abs(x)), { lo: EXP_MIN, halves: true });
   return o.div(o.ifLess(x, o.num(0), e, o.num(1)), o.add(o.num(1), e));
 };
 
