@@ -35,6 +35,10 @@ export interface ScalarOps<V> {
   pow2(n: V): V;
   /** a < b ? x : y, both sides evaluated. */
   ifLess(a: V, b: V, x: V, y: V): V;
+  /** The exponent field of a's float32 bits minus 127 (-127 for zero and subnormals, 128 for Infinity and NaN). */
+  exponentField(a: V): V;
+  /** a's significand bits under exponent 0 and sign +: a value in [1, 2). */
+  significand(a: V): V;
 }
 
 export type ScalarProgram = <V>(o: ScalarOps<V>, x: V) => V;
@@ -103,10 +107,45 @@ export const logistic32: ScalarProgram = (o, x) => {
   return o.div(o.ifLess(x, o.num(0), e, o.num(1)), o.add(o.num(1), e));
 };
 
+/**
+ * log(1 + f) - f + f^2/2 = f^3 P(f) on sqrt(1/2) - 1 <= f < sqrt(2) - 1: Cephes' logf minimax
+ * coefficients (S. L. Moshier), lowest degree first.
+ */
+const LOG_MINIMAX = [3.3333331174e-1, -2.4999993993e-1, 2.0000714765e-1, -1.6668057665e-1, 1.4249322787e-1, -1.2420140846e-1, 1.167699874e-1, -1.151461031e-1, 7.0376836292e-2];
+const MIN_NORMAL = 2 ** -126;
+const MAX_FLOAT32 = f32(3.4028234663852886e38);
+
+/**
+ * log x: x = 2^e m with m in [sqrt(1/2), sqrt(2)) from x's bits (subnormals scaled by 2^23
+ * first), log m by its minimax polynomial in f = m - 1, plus e ln 2 in Cody-Waite's two parts.
+ * log 0 = -Infinity, log of a negative is NaN, log Infinity = Infinity.
+ */
+export const log32: ScalarProgram = (o, x) => {
+  const tiny = o.ifLess(x, o.num(MIN_NORMAL), o.num(1), o.num(0));
+  const xs = o.mul(x, o.ifLess(x, o.num(MIN_NORMAL), o.num(2 ** 23), o.num(1)));
+  const m1 = o.significand(xs);
+  const e1 = o.sub(o.exponentField(xs), o.mul(tiny, o.num(23)));
+  // m above sqrt 2: halve it and count one more power of two.
+  const high = o.ifLess(o.num(Math.SQRT2), m1, o.num(1), o.num(0));
+  const m = o.mul(m1, o.sub(o.num(1), o.mul(high, o.num(0.5))));
+  const e = o.add(e1, high);
+  const f = o.sub(m, o.num(1));
+  const z = o.mul(f, f);
+  const y = o.add(o.add(o.mul(o.mul(f, z), horner(o, LOG_MINIMAX, f)), o.mul(e, o.num(LN2_LO))), o.mul(o.num(-0.5), z));
+  const r = o.add(o.add(f, y), o.mul(e, o.num(LN2_HI)));
+  // x <= 0: -Infinity at zero, NaN below; a NaN x reaches the sum through x * 0; Infinity stays.
+  const special = o.ifLess(x, o.num(0), o.num(NaN), o.num(-Infinity));
+  const finite = o.add(o.ifLess(o.num(0), x, r, special), o.mul(x, o.num(0)));
+  return o.ifLess(o.num(MAX_FLOAT32), x, x, finite);
+};
+
 /** 2^(i - 200), by exact halvings and doublings of 1. */
 const POW2 = new Float64Array(401);
 for (let i = 200, v = 1; i <= 400; i++, v *= 2) POW2[i] = v;
 for (let i = 199, v = 0.5; i >= 0; i--, v /= 2) POW2[i] = v;
+
+const scratch = new Float32Array(1);
+const bits = new Uint32Array(scratch.buffer);
 
 /** The programs run on JavaScript numbers, each result rounded to float32 as the f32 instruction rounds it. */
 export const jsScalarOps: ScalarOps<number> = {
@@ -123,4 +162,13 @@ export const jsScalarOps: ScalarOps<number> = {
   // A NaN index reads undefined, and the product with it is NaN, as in the emitted code.
   pow2: (n) => POW2[n + 200],
   ifLess: (a, b, x, y) => (a < b ? x : y),
+  exponentField: (a) => {
+    scratch[0] = a;
+    return ((bits[0] >>> 23) & 0xff) - 127;
+  },
+  significand: (a) => {
+    scratch[0] = a;
+    bits[0] = (bits[0] & 0x7fffff) | 0x3f800000;
+    return scratch[0];
+  },
 };

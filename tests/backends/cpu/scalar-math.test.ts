@@ -6,18 +6,19 @@
  */
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { exp32, jsScalarOps, logistic32, tanh32, type ScalarProgram } from "../../../core/backends/cpu/scalar-math.ts";
+import { exp32, jsScalarOps, log32, logistic32, tanh32, type ScalarProgram } from "../../../core/backends/cpu/scalar-math.ts";
 import { emitScalar, emitScalarLanes } from "../../../core/backends/cpu/wasm/scalar-emit.ts";
 import { ModuleBuilder } from "../../../core/backends/cpu/wasm/emit.ts";
 import { webAssembly } from "../../../core/backends/cpu/wasm/webassembly.ts";
 import { np } from "../../../index.ts";
 
 const logistic64 = (x: number) => 1 / (1 + Math.exp(-x));
-/** Each program, its float64 reference, and the most float32 ulp it may be off (over every 97th float32: 0.99, 1.50 and 2.28). */
+/** Each program, its float64 reference, and the most float32 ulp it may be off (over every 97th float32: 0.99, 1.50, 2.28 and 0.78). */
 const PROGRAMS: [string, ScalarProgram, (x: number) => number, number][] = [
   ["exp", exp32, Math.exp, 1.25],
   ["tanh", tanh32, Math.tanh, 2],
   ["logistic", logistic32, logistic64, 2.5],
+  ["log", log32, Math.log, 1],
 ];
 
 const f32 = Math.fround;
@@ -51,7 +52,26 @@ const anyFloat32 = fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }).map((bits) 
 /** Float32 values where the functions change most. */
 const moderate = fc.double({ min: -20, max: 20, noNaN: true }).map(f32);
 const EDGES = [0, -0, Infinity, -Infinity, NaN, 88.72283, 88.72284, 89, -87.33654, -103.27893, -103.972, -104, -150, 150, 1e-30, -1e-30];
-const EDGES32 = [...EDGES, 0.625, -0.625, 0.62499994, 2 ** -149, -(2 ** -149), 2 ** -126, 20, -20, 1e-8, 3.4028234663852886e38, -3.4028234663852886e38].map(f32);
+const EDGES32 = [
+  ...EDGES,
+  0.625,
+  -0.625,
+  0.62499994,
+  2 ** -149,
+  -(2 ** -149),
+  2 ** -126,
+  2 ** -127,
+  20,
+  -20,
+  1e-8,
+  3.4028234663852886e38,
+  -3.4028234663852886e38,
+  1,
+  2,
+  0.5,
+  Math.SQRT2,
+  Math.SQRT1_2,
+].map(f32);
 
 /** |got - exact| in float32 ulp of the exact value (the subnormal ulp below 2^-126); non-finite results must match exactly. */
 function ulpError(got: number, exact: number): number {
@@ -106,13 +126,20 @@ describe("float32 transcendentals written once for JavaScript, f32 and f32x4 Web
     for (const p of [exp, tanh, logistic]) expect(p(NaN)).toBeNaN();
   });
 
-  it("np.exp, np.tanh and np.sigmoid: float32 arrays give the programs' values, float64 arrays Math's", () => {
+  it("log: -Infinity at both zeros, NaN below zero and for NaN, Infinity at Infinity, 0 at 1", () => {
+    const log = (x: number) => log32(jsScalarOps, x);
+    expect([log(0), log(-0), log(Infinity), log(1)]).toEqual([-Infinity, -Infinity, Infinity, 0]);
+    for (const x of [-1, -(2 ** -149), -Infinity, NaN]) expect(log(x)).toBeNaN();
+  });
+
+  it("np.exp, np.tanh, np.sigmoid and np.log: float32 arrays give the programs' values, float64 arrays Math's", () => {
     const xs = [-3.5, -0.1, 0, 0.05, 0.7, 2.25, 9];
     const at = (dtype: "float32" | "float64") => np.array(xs, { dtype });
     for (const [name, fn] of [
       ["exp", np.exp],
       ["tanh", np.tanh],
       ["logistic", np.sigmoid],
+      ["log", np.log],
     ] as const) {
       const [, program, reference] = PROGRAMS.find((p) => p[0] === name)!;
       expect(Array.from(fn(at("float32")).dataSync())).toEqual(xs.map((x) => program(jsScalarOps, f32(x))));

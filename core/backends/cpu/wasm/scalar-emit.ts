@@ -19,6 +19,9 @@ interface Form {
   max: (f: FunctionBuilder, a: number, b: number) => void;
   /** Shifts the float32 bits on the stack left by 23 (see pow2 below). */
   shiftExponent: (f: FunctionBuilder) => void;
+  /** ScalarOps.exponentField and significand of the value on the stack. */
+  exponentField: (f: FunctionBuilder) => void;
+  significand: (f: FunctionBuilder) => void;
 }
 
 /**
@@ -37,6 +40,8 @@ const SCALAR: Form = {
   min: (f, a, b) => void f.get(b).get(a).get(b).get(a).op("f32.lt").op("select"),
   max: (f, a, b) => void f.get(b).get(a).get(a).get(b).op("f32.lt").op("select"),
   shiftExponent: (f) => f.op("i32.reinterpret_f32").i32(23).op("i32.shl").op("f32.reinterpret_i32"),
+  exponentField: (f) => f.op("i32.reinterpret_f32").i32(23).op("i32.shr_u").i32(0xff).op("i32.and").i32(127).op("i32.sub").op("f32.convert_i32_s"),
+  significand: (f) => f.op("i32.reinterpret_f32").i32(0x7fffff).op("i32.and").i32(0x3f800000).op("i32.or").op("f32.reinterpret_i32"),
 };
 
 // Lane by lane what SCALAR computes.
@@ -57,6 +62,8 @@ const LANES: Form = {
   min: (f, a, b) => void f.get(a).get(b).op("f32x4.pmin"),
   max: (f, a, b) => void f.get(a).get(b).op("f32x4.pmax"),
   shiftExponent: (f) => f.i32(23).op("i32x4.shl"),
+  exponentField: (f) => f.i32(23).op("i32x4.shr_u").i32(0xff).op("i32x4.splat").op("v128.and").i32(127).op("i32x4.splat").op("i32x4.sub").op("f32x4.convert_i32x4_s"),
+  significand: (f) => f.i32(0x7fffff).op("i32x4.splat").op("v128.and").i32(0x3f800000).op("i32x4.splat").op("v128.or"),
 };
 
 function wasmOps(f: FunctionBuilder, form: Form): ScalarOps<number> {
@@ -84,6 +91,8 @@ function wasmOps(f: FunctionBuilder, form: Form): ScalarOps<number> {
     pow2: (n) => op(() => (form.num(f, POW2_BIAS), f.op(form.ops.add), form.shiftExponent(f)), n),
     // select and bitselect both take (if true, if false, condition).
     ifLess: (a, b, x, y) => op(() => f.get(x).get(y).get(a).get(b).op(form.ops.lt).op(form.ops.select)),
+    exponentField: (a) => op(() => form.exponentField(f), a),
+    significand: (a) => op(() => form.significand(f), a),
   };
 }
 
