@@ -7,11 +7,11 @@
  * once to float32 is the float32 operation), so the kernels stay bit-identical, and the
  * four-lane loops run at float32 SIMD width instead of widening to float64.
  *
- * Over the whole float32 range exp is within 1 float32 ulp of the exact value, tanh 1.5
- * and the logistic 2.3 (tests/backends/cpu/scalar-math.test.ts measures it), with IEEE
- * special values: NaN stays NaN, exp overflows to Infinity and underflows through the
- * subnormals to 0, tanh saturates to exactly +-1 and the logistic to exactly 0 and 1.
- * float64 arrays keep Math.exp and friends.
+ * Over the whole float32 range exp is within 1 float32 ulp of the exact value, tanh 1.5,
+ * the logistic 2.3 and log 0.8 (tests/backends/cpu/scalar-math.test.ts measures it), with
+ * IEEE special values: NaN stays NaN, exp overflows to Infinity and underflows through the
+ * subnormals to 0, tanh saturates to exactly +-1 and the logistic to exactly 0 and 1, log
+ * gives -Infinity at 0 and NaN below. float64 arrays keep Math.exp and friends.
  */
 
 /** The float32 operations a program may use; `V` is a number (JS) or a wasm local (emitter). */
