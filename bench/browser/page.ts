@@ -3,7 +3,8 @@
  * WebGPU backends beside jax-js's browser build (wasm and webgpu) on matmul 1024, the conv
  * forward, the fused chain and the Augerino step, timed with bench/harness.ts's `measure`
  * (the same warm-up and repetition rule as in Node). Results go to `window.benchResult`;
- * `?lib=NAME` runs one library (the runner gives each its own page, so a crash costs one).
+ * `?lib=NAME` runs one library (the runner gives each its own page, so a crash costs one),
+ * `?only=ID` the workloads whose id contains ID.
  */
 import { initBackend, setDefaultBackend } from "../../index.ts";
 import { measure, type Impl, type Inputs, type Workload } from "../harness.ts";
@@ -15,6 +16,8 @@ import { oursWebgpu } from "../workloads/webgpu.ts";
 import { jaxTimed, jaxTrain, type Jax, type JArray } from "../peers/jaxjs-train.ts";
 import * as jaxModule from "@jax-js/jax";
 import type { Row } from "./row.ts";
+import { wasmKernelStats } from "../../core/backends/cpu/wasm/kernels.ts";
+import { startWorkers, workerBlockCount } from "../../core/backends/cpu/wasm/pool.ts";
 
 const WORKLOADS: Workload[] = [...matmulWorkloads([1024]), convWorkloads.find((w) => w.id === "conv-fwd")!, chainWorkload, trainWorkload];
 
@@ -59,7 +62,15 @@ function jaxLibrary(device: "wasm" | "webgpu"): PageLibrary {
 
 const webgpuImpls = oursWebgpu().impls;
 const LIBRARIES: PageLibrary[] = [
-  { name: "augerino cpu", setup: async () => setDefaultBackend("cpu"), impls: { matmul: oursMatmul, conv: oursConv, chain: oursChain, train: oursTrain } },
+  {
+    name: "augerino cpu",
+    setup: async () => {
+      setDefaultBackend("cpu");
+      // The Web Workers start asynchronously; without this the first timed calls run on the page's thread alone.
+      await startWorkers();
+    },
+    impls: { matmul: oursMatmul, conv: oursConv, chain: oursChain, train: oursTrain },
+  },
   {
     name: "augerino webgpu",
     setup: async () => {
@@ -87,12 +98,12 @@ const LIBRARIES: PageLibrary[] = [
 // harness.ts yields with setImmediate between calls; a page has none.
 (globalThis as { setImmediate?: unknown }).setImmediate ??= (f: () => void) => setTimeout(f, 0);
 
-async function runAll(budgetMs: number, only: string | null): Promise<Row[]> {
+async function runAll(budgetMs: number, only: string | null, onlyWorkload: string): Promise<Row[]> {
   const rows: Row[] = [];
   for (const lib of LIBRARIES.filter((l) => only === null || l.name === only)) {
     let setupError: string | null = null;
     await lib.setup().catch((e: Error) => (setupError = e.message));
-    for (const w of WORKLOADS) {
+    for (const w of WORKLOADS.filter((w) => w.id.includes(onlyWorkload))) {
       const impl = lib.impls[w.kind];
       if (setupError || !impl) {
         rows.push({ workload: w.id, library: lib.name, error: setupError ?? "not implemented" });
@@ -100,8 +111,10 @@ async function runAll(budgetMs: number, only: string | null): Promise<Row[]> {
       }
       try {
         const prepared = await impl(w, w.inputs());
+        const [runs, threaded, blocks] = [wasmKernelStats.runs, wasmKernelStats.threaded, workerBlockCount()];
         const s = await measure(() => prepared.run(), { budgetMs });
-        rows.push({ workload: w.id, library: lib.name, medianMs: s.median, q1: s.q1, q3: s.q3, reps: s.reps, firstMs: s.firstMs });
+        const kernels = lib.name === "augerino cpu" ? { threaded: `${wasmKernelStats.threaded - threaded}/${wasmKernelStats.runs - runs}, ${workerBlockCount() - blocks} blocks by workers` } : {};
+        rows.push({ workload: w.id, library: lib.name, medianMs: s.median, q1: s.q1, q3: s.q3, reps: s.reps, firstMs: s.firstMs, ...kernels });
         if (lib.name === "augerino webgpu") setDefaultBackend("cpu");
       } catch (e) {
         rows.push({ workload: w.id, library: lib.name, error: (e as Error).message.split("\n")[0] });
@@ -114,7 +127,7 @@ async function runAll(budgetMs: number, only: string | null): Promise<Row[]> {
 
 const page = globalThis as unknown as { location: { search: string }; navigator: { userAgent: string; hardwareConcurrency: number }; crossOriginIsolated: boolean; benchResult?: unknown };
 const query = new URLSearchParams(page.location.search);
-page.benchResult = runAll(Number(query.get("budget") ?? 1500), query.get("lib")).then(
+page.benchResult = runAll(Number(query.get("budget") ?? 1500), query.get("lib"), query.get("only") ?? "").then(
   (rows) => ({ rows, userAgent: page.navigator.userAgent, threads: page.navigator.hardwareConcurrency, isolated: page.crossOriginIsolated }),
   (e: Error) => ({ error: e.message }),
 );

@@ -7,5 +7,7 @@ export interface Row {
   q3?: number;
   reps?: number;
   firstMs?: number;
+  /** Our CPU backend: of the wasm kernel runs in the cell, how many ran on several threads, and the blocks workers ran ("3/40, 90 blocks by workers"). */
+  threaded?: string;
   error?: string;
 }

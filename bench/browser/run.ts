@@ -7,6 +7,7 @@
  *   npx tsx bench/browser/run.ts                      # adapter compat (ANGLE on lavapipe)
  *   npx tsx bench/browser/run.ts --adapter swiftshader --budget 3000 --lib-seconds 600
  *   npx tsx bench/browser/run.ts --libs cpu,wasm             # only the libraries whose name contains one of these
+ *   npx tsx bench/browser/run.ts --only chain                # only the workloads whose id contains this
  */
 import { build, type Plugin } from "esbuild";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -21,7 +22,13 @@ const ADAPTERS: Record<string, string[]> = {
   swiftshader: ["--enable-unsafe-webgpu"],
 };
 const { values } = parseArgs({
-  options: { adapter: { type: "string", default: "compat" }, budget: { type: "string", default: "1500" }, "lib-seconds": { type: "string", default: "240" }, libs: { type: "string" } },
+  options: {
+    adapter: { type: "string", default: "compat" },
+    budget: { type: "string", default: "1500" },
+    "lib-seconds": { type: "string", default: "240" },
+    libs: { type: "string" },
+    only: { type: "string" },
+  },
 });
 const flags = ADAPTERS[values.adapter!];
 if (!flags) throw new Error(`--adapter ${values.adapter}: expected one of ${Object.keys(ADAPTERS).join(", ")}`);
@@ -50,7 +57,8 @@ writeFileSync(join(out, "index.html"), '<!doctype html><meta charset="utf-8"><ti
 const server = demoServer();
 const base = await listen(server, "127.0.0.1", 0);
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", args: ["--no-sandbox", ...flags] });
-const WORKLOAD_IDS = ["matmul-1024", "conv-fwd", "chain-4M", "augerino-step"];
+const WORKLOAD_IDS = ["matmul-1024", "conv-fwd", "chain-4M", "augerino-step"].filter((w) => !values.only || w.includes(values.only));
+if (WORKLOAD_IDS.length === 0) throw new Error(`--only ${values.only}: matches no workload`);
 const rows: Row[] = [];
 let machine = "";
 try {
@@ -62,10 +70,17 @@ try {
       if (m.text().startsWith('{"workload"')) rows.push(JSON.parse(m.text()) as Row);
     });
     try {
-      await page.goto(`${base}dist/bench/index.html?budget=${values.budget}&lib=${encodeURIComponent(lib)}`);
+      await page.goto(`${base}dist/bench/index.html?budget=${values.budget}&lib=${encodeURIComponent(lib)}&only=${encodeURIComponent(values.only ?? "")}`);
       // A library whose cells outlast --lib-seconds is cut off; the cells it reported stay.
-      const limit = new Promise<never>((_, fail) => setTimeout(() => fail(new Error(`over ${values["lib-seconds"]} s`)), 1000 * Number(values["lib-seconds"])));
-      const result = (await Promise.race([page.evaluate("window.benchResult"), limit])) as { userAgent: string; threads: number; isolated: boolean; error?: string };
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const limit = new Promise<never>((_, fail) => (timer = setTimeout(() => fail(new Error(`over ${values["lib-seconds"]} s`)), 1000 * Number(values["lib-seconds"]))));
+      // A pending limit would keep the process alive for the whole --lib-seconds after the last page.
+      const result = (await Promise.race([page.evaluate("window.benchResult"), limit]).finally(() => clearTimeout(timer))) as {
+        userAgent: string;
+        threads: number;
+        isolated: boolean;
+        error?: string;
+      };
       if (result.error) throw new Error(result.error);
       machine = `${result.userAgent.match(/Chrome\/[\d.]+/)?.[0]} headless, adapter ${values.adapter}, ${result.threads} hardware threads, cross-origin isolated: ${result.isolated}`;
     } catch (e) {
@@ -86,7 +101,12 @@ try {
 function table(rows: Row[], machine: string): string {
   const libs = [...new Set(rows.map((r) => r.library))];
   const cell = (w: string, l: string) => rows.find((r) => r.workload === w && r.library === l);
-  const fmt = (r?: Row) => (!r ? "-" : r.error ? `error: ${r.error.slice(0, 60)}` : `${r.medianMs!.toFixed(1)} ms (${r.q1!.toFixed(1)}-${r.q3!.toFixed(1)}, ${r.reps} reps)`);
+  const fmt = (r?: Row) =>
+    !r
+      ? "-"
+      : r.error
+        ? `error: ${r.error.slice(0, 60)}`
+        : `${r.medianMs!.toFixed(1)} ms (${r.q1!.toFixed(1)}-${r.q3!.toFixed(1)}, ${r.reps} reps${r.threaded ? `, threaded kernel runs ${r.threaded}` : ""})`;
   const ratio = (w: string, ours: string, peer: string) => {
     const [a, b] = [cell(w, ours), cell(w, peer)];
     return a?.medianMs && b?.medianMs ? `${(b.medianMs / a.medianMs).toFixed(2)}x` : "-";

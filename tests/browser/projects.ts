@@ -14,7 +14,7 @@ import type { TestProjectInlineConfiguration } from "vitest/config";
 const chromium = process.env.CHROMIUM ?? "/usr/bin/chromium";
 
 /** Representative files, small enough for CI's budget (about a minute per project). */
-const CPU_FILES = ["tests/core/np.test.ts", "tests/transforms/compositions.test.ts", "tests/augerino/augerino.test.ts", "tests/browser/platform.test.ts"];
+const CPU_FILES = ["tests/core/np.test.ts", "tests/transforms/compositions.test.ts", "tests/augerino/augerino.test.ts", "tests/browser/platform.test.ts", "tests/backends/cpu/scalar-math.test.ts"];
 const WEBGPU_FILES = ["tests/core/reduce.test.ts", "tests/augerino/augerino.test.ts", "tests/browser/webgpu-adapter.test.ts"];
 
 const ADAPTER_FLAGS: Record<string, string[]> = {

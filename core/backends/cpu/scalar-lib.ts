@@ -2,12 +2,13 @@
  * Scalar functions that the CPU's kernels call (JavaScript kernels as `lib.*`, WebAssembly
  * kernels as imports) where one JavaScript operator is not enough.
  */
-import { exp32, jsScalarOps, logistic32, tanh32 } from "./scalar-math.ts";
+import { exp32, jsScalarOps, log32, logistic32, tanh32 } from "./scalar-math.ts";
 
 export const lib = {
   exp32: (x: number) => exp32(jsScalarOps, x),
   tanh32: (x: number) => tanh32(jsScalarOps, x),
   logistic32: (x: number) => logistic32(jsScalarOps, x),
+  log32: (x: number) => log32(jsScalarOps, x),
   erf(x: number): number {
     // Abramowitz-Stegun 7.1.26 is too coarse for gradients checks; use a series/continued fraction split.
     const ax = Math.abs(x);

@@ -5,7 +5,7 @@ import type { Tracer } from "../../tracer.ts";
 import { elementwise, fillLike, type DTypeClass } from "./define.ts";
 import { add, div, mul, sub } from "./binary.ts";
 import { cLiteral, cMath, cMathOf, cOne, cZero, ctype, isFloatType, jsCall, wasmImport, wasmOp, wgslFloatOnly, wgslLiteral, wgslZero, simdOp } from "./spell.ts";
-import { exp32, logistic32, tanh32, type ScalarProgram } from "../../backends/cpu/scalar-math.ts";
+import { exp32, log32, logistic32, tanh32, type ScalarProgram } from "../../backends/cpu/scalar-math.ts";
 import { emitScalar, emitScalarLanes } from "../../backends/cpu/wasm/scalar-emit.ts";
 
 /** A float function of one operand with its derivative `jvp(x, y, t)` given y = f(x). */
@@ -60,7 +60,7 @@ export const negP = elementwise({
   transpose: ([ct]) => [ct && neg(ct)],
 });
 export const expP = unary("exp", float32Program(mathFn("exp"), "exp32", exp32), (_x, y, t) => mul(t, y));
-export const logP = unary("log", mathFn("log"), (x, _y, t) => div(t, x));
+export const logP = unary("log", float32Program(mathFn("log"), "log32", log32), (x, _y, t) => div(t, x));
 export const log1pP = unary("log1p", mathFn("log1p", true), (x, _y, t) => div(t, add(x, fillLike(x, 1))));
 export const expm1P = unary("expm1", mathFn("expm1", true), (_x, y, t) => mul(t, add(y, fillLike(y, 1))));
 export const sqrtP = unary("sqrt", { ...mathFn("sqrt"), wasm: wasmOp("f64.sqrt"), f32x4: simdOp("f32x4.sqrt") }, (_x, y, t) => div(t, mul(y, fillLike(y, 2))));

@@ -141,11 +141,11 @@ describe("WebAssembly kernels = JavaScript kernels, bit for bit", () => {
       const f = (p: Tracer, q: Tracer, r: Tracer) => np.where(p.lessEqual(q), np.maximum(p, q.mul(r)), np.minimum(p.div(q), r).sub(0.5));
       bothRenderers(f, [a, b, row], `four-lane map over ${n} columns`);
     }
-    // exp, tanh and logistic run their float64 programs on two lanes at a time: random float32 bit patterns.
+    // exp, tanh, logistic and log run their float32 programs on four lanes: random float32 bit patterns.
     const bits = new Uint32Array(4099);
     for (let i = 0, s = 12345; i < bits.length; i++) bits[i] = s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
     const r = fromTyped(Float64Array.from(new Float32Array(bits.buffer)), [bits.length], "float32");
-    for (const op of ["exp", "tanh", "logistic"]) bothRenderers((t: Tracer) => bind(op, [t.mul(0.125)]).add(0), [r], `four-lane ${op}`);
+    for (const op of ["exp", "tanh", "logistic", "log"]) bothRenderers((t: Tracer) => bind(op, [t.mul(0.125)]).add(0), [r], `four-lane ${op}`);
     expect(wasmKernelStats.vectorized).toBeGreaterThan(vectorized);
   });
 

@@ -1,48 +1,69 @@
 /**
- * Emits the float64 programs of ../scalar-math.ts inline as WebAssembly: each operation
- * writes its result to a fresh f64 local, so the instructions are the programs' operations
- * one for one, in their order (what keeps them bit-identical to the JavaScript run). The
- * two-lane form runs the same operations on f64x2 lanes (each lane IEEE, as the scalar
- * instruction), for the four-lane float32 loops (simd-plan.ts).
+ * Emits the float32 programs of ../scalar-math.ts inline as WebAssembly: each operation
+ * writes its result to a fresh local, so the instructions are the programs' operations one
+ * for one, in their order (what keeps them bit-identical to the JavaScript run). The scalar
+ * form runs them as f32 instructions; the four-lane form as f32x4 lanes (each lane IEEE, as
+ * the scalar instruction), for the four-lane float32 loops (simd-plan.ts).
  */
 import type { ScalarOps, ScalarProgram } from "../scalar-math.ts";
 import type { FunctionBuilder, PlainOp, ValType } from "./emit.ts";
 
-/** The instructions of one form: one f64 per local, or two f64x2 lanes per v128 local. */
+/** The instructions of one form: one f32 per local, or four f32 lanes per v128 local. */
 interface Form {
   local: ValType;
-  /** The number on the stack's f64 as a value of this form. */
-  splat?: PlainOp;
-  ops: Record<"add" | "sub" | "mul" | "div" | "min" | "max" | "floor" | "abs" | "neg" | "lt" | "select", PlainOp>;
-  /** The exponent field of 2^n from n on the stack. */
-  pow2: (f: FunctionBuilder) => void;
+  /** Pushes the constant x (already a float32 value). */
+  num: (f: FunctionBuilder, x: number) => void;
+  ops: Record<"add" | "sub" | "mul" | "div" | "floor" | "abs" | "neg" | "lt" | "select", PlainOp>;
+  /** b < a ? b : a and a < b ? b : a of a and b on the stack. */
+  min: (f: FunctionBuilder, a: number, b: number) => void;
+  max: (f: FunctionBuilder, a: number, b: number) => void;
+  /** Shifts the float32 bits on the stack left by 23 (see pow2 below). */
+  shiftExponent: (f: FunctionBuilder) => void;
+  /** ScalarOps.exponentField and significand of the value on the stack. */
+  exponentField: (f: FunctionBuilder) => void;
+  significand: (f: FunctionBuilder) => void;
 }
 
+/**
+ * 2^n for an integer-valued float32 n in [-126, 127]: n + (2^23 + 127) is exact, and its
+ * bits are 0x4B000000 + n + 127; shifted left by 23 the 0x4B000000 leaves, and n + 127 lands
+ * in the exponent field. (A NaN n gives +0, times the program's NaN.) Two instructions
+ * where a float-to-int conversion takes eight.
+ */
+const POW2_BIAS = 2 ** 23 + 127;
+
 const SCALAR: Form = {
-  local: "f64",
-  ops: { add: "f64.add", sub: "f64.sub", mul: "f64.mul", div: "f64.div", min: "f64.min", max: "f64.max", floor: "f64.floor", abs: "f64.abs", neg: "f64.neg", lt: "f64.lt", select: "select" },
-  // trunc_sat reads NaN as 0 (the program's other factor is NaN then).
-  pow2: (f) => f.op("i32.trunc_sat_f64_s").i32(1023).op("i32.add").op("i64.extend_i32_s").i64(52).op("i64.shl").op("f64.reinterpret_i64"),
+  local: "f32",
+  num: (f, x) => void f.f32(x),
+  ops: { add: "f32.add", sub: "f32.sub", mul: "f32.mul", div: "f32.div", floor: "f32.floor", abs: "f32.abs", neg: "f32.neg", lt: "f32.lt", select: "select" },
+  // f32.min / f32.max differ from pmin / pmax on NaN `b` and signed zeros: a select instead.
+  min: (f, a, b) => void f.get(b).get(a).get(b).get(a).op("f32.lt").op("select"),
+  max: (f, a, b) => void f.get(b).get(a).get(a).get(b).op("f32.lt").op("select"),
+  shiftExponent: (f) => f.op("i32.reinterpret_f32").i32(23).op("i32.shl").op("f32.reinterpret_i32"),
+  exponentField: (f) => f.op("i32.reinterpret_f32").i32(23).op("i32.shr_u").i32(0xff).op("i32.and").i32(127).op("i32.sub").op("f32.convert_i32_s"),
+  significand: (f) => f.op("i32.reinterpret_f32").i32(0x7fffff).op("i32.and").i32(0x3f800000).op("i32.or").op("f32.reinterpret_i32"),
 };
 
-// Lane by lane what SCALAR computes (each f64x2 lane is IEEE, as the scalar instruction).
+// Lane by lane what SCALAR computes.
 const LANES: Form = {
   local: "v128",
-  splat: "f64x2.splat",
+  num: (f, x) => void f.f32x4(x),
   ops: {
-    add: "f64x2.add",
-    sub: "f64x2.sub",
-    mul: "f64x2.mul",
-    div: "f64x2.div",
-    min: "f64x2.min",
-    max: "f64x2.max",
-    floor: "f64x2.floor",
-    abs: "f64x2.abs",
-    neg: "f64x2.neg",
-    lt: "f64x2.lt",
+    add: "f32x4.add",
+    sub: "f32x4.sub",
+    mul: "f32x4.mul",
+    div: "f32x4.div",
+    floor: "f32x4.floor",
+    abs: "f32x4.abs",
+    neg: "f32x4.neg",
+    lt: "f32x4.lt",
     select: "v128.bitselect",
   },
-  pow2: (f) => f.op("i32x4.trunc_sat_f64x2_s_zero").i32(1023).op("i32x4.splat").op("i32x4.add").op("i64x2.extend_low_i32x4_s").i32(52).op("i64x2.shl"),
+  min: (f, a, b) => void f.get(a).get(b).op("f32x4.pmin"),
+  max: (f, a, b) => void f.get(a).get(b).op("f32x4.pmax"),
+  shiftExponent: (f) => f.i32(23).op("i32x4.shl"),
+  exponentField: (f) => f.i32(23).op("i32x4.shr_u").i32(0xff).op("i32x4.splat").op("v128.and").i32(127).op("i32x4.splat").op("i32x4.sub").op("f32x4.convert_i32x4_s"),
+  significand: (f) => f.i32(0x7fffff).op("i32x4.splat").op("v128.and").i32(0x3f800000).op("i32x4.splat").op("v128.or"),
 };
 
 function wasmOps(f: FunctionBuilder, form: Form): ScalarOps<number> {
@@ -57,45 +78,35 @@ function wasmOps(f: FunctionBuilder, form: Form): ScalarOps<number> {
   const binary = (name: keyof Form["ops"]) => (a: number, b: number) => op(plain(name), a, b);
   const unary = (name: keyof Form["ops"]) => (a: number) => op(plain(name), a);
   return {
-    num: (x) => op(() => (f.f64(x), form.splat && f.op(form.splat))),
+    num: (x) => op(() => form.num(f, x)),
     add: binary("add"),
     sub: binary("sub"),
     mul: binary("mul"),
     div: binary("div"),
-    min: binary("min"),
-    max: binary("max"),
+    min: (a, b) => op(() => form.min(f, a, b)),
+    max: (a, b) => op(() => form.max(f, a, b)),
     floor: unary("floor"),
     abs: unary("abs"),
     neg: unary("neg"),
-    pow2: (n) => op(() => form.pow2(f), n),
+    pow2: (n) => op(() => (form.num(f, POW2_BIAS), f.op(form.ops.add), form.shiftExponent(f)), n),
     // select and bitselect both take (if true, if false, condition).
     ifLess: (a, b, x, y) => op(() => f.get(x).get(y).get(a).get(b).op(form.ops.lt).op(form.ops.select)),
+    exponentField: (a) => op(() => form.exponentField(f), a),
+    significand: (a) => op(() => form.significand(f), a),
   };
 }
 
-/** Emits `program` on the f64 on top of the stack, leaving its result there. */
+/** Emits `program` on the float32 value held as the f64 on top of the stack, leaving its result there as an f64. */
 export function emitScalar(f: FunctionBuilder, program: ScalarProgram): void {
-  const x = f.local("f64");
-  f.set(x);
-  f.get(program(wasmOps(f, SCALAR), x));
+  const x = f.local("f32");
+  // Exact: the value is a float32 one.
+  f.op("f32.demote_f64").set(x);
+  f.get(program(wasmOps(f, SCALAR), x)).op("f64.promote_f32");
 }
 
-/**
- * Emits `program` on the four float32 lanes of the v128 on top of the stack, leaving the
- * four float32 results: each pair of lanes widened to float64, run, and rounded back, as
- * the scalar loop rounds each element's result.
- */
+/** Emits `program` on the four float32 lanes of the v128 on top of the stack, leaving the four results. */
 export function emitScalarLanes(f: FunctionBuilder, program: ScalarProgram): void {
   const x = f.local("v128");
   f.set(x);
-  const half = () => {
-    const v = f.local("v128");
-    f.op("f64x2.promote_low_f32x4").set(v);
-    f.get(program(wasmOps(f, LANES), v)).op("f32x4.demote_f64x2_zero");
-  };
-  f.get(x);
-  half();
-  f.get(x).get(x).shuffleF32([2, 3, 0, 1]);
-  half();
-  f.shuffleF32([0, 1, 4, 5]);
+  f.get(program(wasmOps(f, LANES), x));
 }
