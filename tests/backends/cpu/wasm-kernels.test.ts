@@ -178,6 +178,17 @@ describe("WebAssembly kernels = JavaScript kernels, bit for bit", () => {
     const big = 2 ** 60;
     const rows = Float64Array.from({ length: 2 * 3 * 2 * 8 }, (_, i) => [big, 1, -big, 1, 3, big, 5, -big][i % 8] * (1 + (i % 3)));
     bothRenderers((t: Tracer) => np.sum(t.mul(1), { axis: [1, 3] }), [fromTyped(rows, [2, 3, 2, 8], "float32")], "interleaved four-lane sum");
+    // Runs of 5, 6 and 7: four lanes, then the tail on the scalar accumulators, each element on its chain.
+    // The first run of each output holds -big on chain 0's lane and big in its tail, on chain 0 again:
+    // they cancel, and the small values survive, only where the tail continues each chain.
+    for (const run of [5, 6, 7]) {
+      const first = [-big, 1, 0, 0.5, big, 3, 0.25].slice(0, run);
+      const vals = Float64Array.from({ length: 2 * 3 * 2 * run }, (_, i) => (Math.floor(i / (2 * run)) % 3 === 0 ? first[i % run] : (i % run) / 8));
+      const x = fromTyped(vals, [2, 3, 2, run], "float32");
+      bothRenderers((t: Tracer) => np.sum(t.mul(1), { axis: [1, 3] }), [x], `interleaved four-lane sum with runs of ${run}`);
+      const want = 1.5 + (run > 5 ? 3 : 0) + (run > 6 ? 0.25 : 0) + (2 * (run * (run - 1))) / 2 / 8;
+      expect(Array.from(np.sum(x.mul(1), { axis: [1, 3] }).dataSync())).toEqual([want, want, want, want]);
+    }
     expect(wasmKernelStats.interleaved).toBeGreaterThan(interleaved);
   });
 

@@ -180,7 +180,7 @@ export function renderWasm(k: Kernel): WasmKernelCode {
   };
   const storeAcc = () => {
     e.address(OUT, () => f.get(outIdx), k.out.dtype);
-    if (vecAcc.length > 0) {
+    if (vecAcc.length > 0 && !iv) {
       // Every element went through the lanes: (a0 + a1) + (a2 + a3), as the scalar accumulators combine.
       const [lo, hi] = vecAcc;
       f.get(lo).f64Lane(0).get(lo).f64Lane(1).op("f64.add").get(hi).f64Lane(0).get(hi).f64Lane(1).op("f64.add").op("f64.add");
@@ -205,6 +205,16 @@ export function renderWasm(k: Kernel): WasmKernelCode {
       f.op("i32.gt_u").brIf(1);
       innermostVector();
       f.addTo(v, 4).br(0).end().end();
+      // An interleaved sum's lanes are its accumulators in the scalar ones' positions: the tail goes on from them.
+      if (iv)
+        vecAcc.forEach((a, i) =>
+          [0, 1].forEach((lane) =>
+            f
+              .get(a)
+              .f64Lane(lane as 0 | 1)
+              .set([acc, ...lanes][2 * i + lane]),
+          ),
+        );
     }
     f.block().loop().get(v);
     end();
@@ -212,22 +222,22 @@ export function renderWasm(k: Kernel): WasmKernelCode {
     block(level);
     f.addTo(v, 1).br(0).end().end();
   };
-  // An interleaved sum's accumulators of one output live at `slot` between its runs: the
-  // two vector halves when the runs are four-lane, else the four scalar accumulators.
+  // An interleaved sum's four accumulators of one output live at `slot` between its runs, as
+  // the scalar ones hold them (the one the next element joins first, as the rotation leaves
+  // them). Element j of an output joins chain j % 4, so at the start of each run those four
+  // are its lanes in order whatever the run's length: a four-lane run loads them as its two
+  // vector halves, and hands them back to the scalar accumulators for its tail.
   const slot = f.local("i32");
   const k2Index = f.local("i32");
-  const stateSlots = (): [number, ValType, number][] => (vecAcc.length > 0 ? vecAcc.map((a, i) => [a, "v128", 16 * i]) : [acc, ...lanes].map((a, i) => [a, "f64", 8 * i]));
-  const loadState = () => {
-    for (const [a, t, at] of stateSlots())
+  const scalarState: [number, ValType, number][] = [acc, ...lanes].map((a, i) => [a, "f64", 8 * i]);
+  const loadState = (state = scalarState) => {
+    for (const [a, t, at] of state)
       f.get(slot)
         .mem(t === "v128" ? "v128.load" : "f64.load", at)
         .set(a);
   };
   const saveState = () => {
-    for (const [a, t, at] of stateSlots())
-      f.get(slot)
-        .get(a)
-        .mem(t === "v128" ? "v128.store" : "f64.store", at);
+    for (const [a, , at] of scalarState) f.get(slot).get(a).mem("f64.store", at);
   };
   // slot = scratch + (outer iteration * k2Size + index within the inner kept group) * 32.
   const setSlot = (index: () => void) => {
@@ -266,7 +276,7 @@ export function renderWasm(k: Kernel): WasmKernelCode {
         f.i32(0);
         for (let l = first; l <= level; l++) f.i32(plan.loops[l].extent).op("i32.mul").get(loopVar[l]).op("i32.add");
       });
-      loadState();
+      loadState(simd ? vecAcc.map((a, i): [number, ValType, number] => [a, "v128", 16 * i]) : scalarState);
       loop(level + 1);
       saveState();
     } else if (r && level === plan.keptLoops - 1) {

@@ -22,8 +22,10 @@ export function simdPlan(k: Kernel, plan: LoopPlan, nodes: readonly IRNode[], de
   const inner = plan.loops.length - 1;
   if (inner < 0) return null;
   if (k.reduce) {
-    // A sum's lanes are its accumulators only when every innermost run has a multiple of 4 elements.
-    if (k.reduce.op !== "sum" || plan.sumLanes !== 4 || inner < plan.keptLoops || plan.loops[inner].extent % 4 !== 0) return null;
+    // A sum's lanes are its accumulators only when every innermost run has a multiple of 4
+    // elements, or when the kernel hands the lanes to the scalar accumulators for each run's
+    // tail (an interleaved plan: render-wasm.ts).
+    if (k.reduce.op !== "sum" || plan.sumLanes !== 4 || inner < plan.keptLoops || (plan.loops[inner].extent % 4 !== 0 && !plan.interleave)) return null;
   } else if (k.out.dtype !== "float32") return null;
   if (k.body.dtype !== "float32") return null;
 
