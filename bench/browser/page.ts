@@ -4,9 +4,11 @@
  * forward, the fused chain and the Augerino step, timed with bench/harness.ts's `measure`
  * (the same warm-up and repetition rule as in Node). Results go to `window.benchResult`;
  * `?lib=NAME` runs one library (the runner gives each its own page, so a crash costs one),
- * `?only=ID` the workloads whose id contains ID.
+ * `?rows=ID,ID` only those workloads.
  */
-import { initBackend, setDefaultBackend } from "../../index.ts";
+import { getBackend, initBackend, setDefaultBackend } from "../../index.ts";
+import type { WebGpuBackend } from "../../core/backends/webgpu/index.ts";
+import { preferredStrategy } from "../../core/backends/webgpu/kernels/dot.ts";
 import { measure, type Impl, type Inputs, type Workload } from "../harness.ts";
 import { matmulWorkloads, oursMatmul } from "../workloads/matmul.ts";
 import { convWorkloads, oursConv } from "../workloads/conv.ts";
@@ -74,7 +76,11 @@ const LIBRARIES: PageLibrary[] = [
   {
     name: "augerino webgpu",
     setup: async () => {
+      const t0 = performance.now();
       await initBackend("webgpu");
+      const be = getBackend("webgpu") as unknown as WebGpuBackend;
+      const how = be.tuning ? `timed at start in ${(performance.now() - t0).toFixed(0)} ms: ${JSON.stringify(be.tuning.ms)}` : "by the adapter's description";
+      console.log(`augerino webgpu: product kernel ${preferredStrategy()}, ${how}`);
     },
     impls: {
       matmul: webgpuImpls.matmul as Impl,
@@ -98,12 +104,12 @@ const LIBRARIES: PageLibrary[] = [
 // harness.ts yields with setImmediate between calls; a page has none.
 (globalThis as { setImmediate?: unknown }).setImmediate ??= (f: () => void) => setTimeout(f, 0);
 
-async function runAll(budgetMs: number, only: string | null, onlyWorkload: string): Promise<Row[]> {
+async function runAll(budgetMs: number, only: string | null, rowIds: string[] | null): Promise<Row[]> {
   const rows: Row[] = [];
   for (const lib of LIBRARIES.filter((l) => only === null || l.name === only)) {
     let setupError: string | null = null;
     await lib.setup().catch((e: Error) => (setupError = e.message));
-    for (const w of WORKLOADS.filter((w) => w.id.includes(onlyWorkload))) {
+    for (const w of WORKLOADS.filter((w) => rowIds === null || rowIds.includes(w.id))) {
       const impl = lib.impls[w.kind];
       if (setupError || !impl) {
         rows.push({ workload: w.id, library: lib.name, error: setupError ?? "not implemented" });
@@ -127,7 +133,7 @@ async function runAll(budgetMs: number, only: string | null, onlyWorkload: strin
 
 const page = globalThis as unknown as { location: { search: string }; navigator: { userAgent: string; hardwareConcurrency: number }; crossOriginIsolated: boolean; benchResult?: unknown };
 const query = new URLSearchParams(page.location.search);
-page.benchResult = runAll(Number(query.get("budget") ?? 1500), query.get("lib"), query.get("only") ?? "").then(
+page.benchResult = runAll(Number(query.get("budget") ?? 1500), query.get("lib"), query.get("rows")?.split(",") ?? null).then(
   (rows) => ({ rows, userAgent: page.navigator.userAgent, threads: page.navigator.hardwareConcurrency, isolated: page.crossOriginIsolated }),
   (e: Error) => ({ error: e.message }),
 );

@@ -7,7 +7,7 @@
  *   npx tsx bench/browser/run.ts                      # adapter compat (ANGLE on lavapipe)
  *   npx tsx bench/browser/run.ts --adapter swiftshader --budget 3000 --lib-seconds 600
  *   npx tsx bench/browser/run.ts --libs cpu,wasm             # only the libraries whose name contains one of these
- *   npx tsx bench/browser/run.ts --only chain                # only the workloads whose id contains this
+ *   npx tsx bench/browser/run.ts --rows matmul,chain         # only the workloads whose id contains one of these
  */
 import { build, type Plugin } from "esbuild";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -27,16 +27,21 @@ const { values } = parseArgs({
     budget: { type: "string", default: "1500" },
     "lib-seconds": { type: "string", default: "240" },
     libs: { type: "string" },
-    only: { type: "string" },
+    rows: { type: "string" },
   },
 });
 const flags = ADAPTERS[values.adapter!];
 if (!flags) throw new Error(`--adapter ${values.adapter}: expected one of ${Object.keys(ADAPTERS).join(", ")}`);
 
-const ALL_LIBS = ["augerino cpu", "augerino webgpu", "jax-js wasm", "jax-js webgpu"];
-const wanted = values.libs?.split(",").filter((w) => w !== "");
-const LIBS = wanted ? ALL_LIBS.filter((l) => wanted.some((w) => l.includes(w))) : ALL_LIBS;
-if (LIBS.length === 0) throw new Error(`--libs ${values.libs}: matches none of ${ALL_LIBS.join(", ")}`);
+/** The names of `all` containing one of the comma-separated words of option `--flag` (all of them without it). */
+function pick(all: string[], flag: "libs" | "rows"): string[] {
+  const words = values[flag]?.split(",").filter((w) => w !== "");
+  const picked = words ? all.filter((name) => words.some((w) => name.includes(w))) : all;
+  if (picked.length === 0) throw new Error(`--${flag} ${values[flag]}: matches none of ${all.join(", ")}`);
+  return picked;
+}
+const LIBS = pick(["augerino cpu", "augerino webgpu", "jax-js wasm", "jax-js webgpu"], "libs");
+const ROWS = pick(["matmul-1024", "conv-fwd", "chain-4M", "augerino-step"], "rows");
 
 const root = join(import.meta.dirname, "..", "..");
 const out = join(root, "dist", "bench");
@@ -57,8 +62,6 @@ writeFileSync(join(out, "index.html"), '<!doctype html><meta charset="utf-8"><ti
 const server = demoServer();
 const base = await listen(server, "127.0.0.1", 0);
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", args: ["--no-sandbox", ...flags] });
-const WORKLOAD_IDS = ["matmul-1024", "conv-fwd", "chain-4M", "augerino-step"].filter((w) => !values.only || w.includes(values.only));
-if (WORKLOAD_IDS.length === 0) throw new Error(`--only ${values.only}: matches no workload`);
 const rows: Row[] = [];
 let machine = "";
 try {
@@ -70,7 +73,7 @@ try {
       if (m.text().startsWith('{"workload"')) rows.push(JSON.parse(m.text()) as Row);
     });
     try {
-      await page.goto(`${base}dist/bench/index.html?budget=${values.budget}&lib=${encodeURIComponent(lib)}&only=${encodeURIComponent(values.only ?? "")}`);
+      await page.goto(`${base}dist/bench/index.html?budget=${values.budget}&lib=${encodeURIComponent(lib)}&rows=${ROWS.join(",")}`);
       // A library whose cells outlast --lib-seconds is cut off; the cells it reported stay.
       let timer: ReturnType<typeof setTimeout> | undefined;
       const limit = new Promise<never>((_, fail) => (timer = setTimeout(() => fail(new Error(`over ${values["lib-seconds"]} s`)), 1000 * Number(values["lib-seconds"]))));
@@ -85,8 +88,7 @@ try {
       machine = `${result.userAgent.match(/Chrome\/[\d.]+/)?.[0]} headless, adapter ${values.adapter}, ${result.threads} hardware threads, cross-origin isolated: ${result.isolated}`;
     } catch (e) {
       // The page (or the GPU process) died: the cells it did not report say so.
-      for (const w of WORKLOAD_IDS)
-        if (!rows.some((r) => r.library === lib && r.workload === w)) rows.push({ workload: w, library: lib, error: `page failed: ${(e as Error).message.split("\n")[0]}` });
+      for (const w of ROWS) if (!rows.some((r) => r.library === lib && r.workload === w)) rows.push({ workload: w, library: lib, error: `page failed: ${(e as Error).message.split("\n")[0]}` });
     } finally {
       await page.close().catch(() => {});
     }

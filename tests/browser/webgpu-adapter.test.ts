@@ -1,12 +1,17 @@
 /**
  * In Chromium's WebGPU projects (tests/browser/projects.ts): the backend starts from
- * navigator.gpu on the adapter the project's flags ask for, and judges SwiftShader a
- * software adapter although the browser hides its device and description.
+ * navigator.gpu on the adapter the project's flags ask for, judges SwiftShader a software
+ * adapter although the browser hides its device and description, and picks the compat
+ * adapter's product kernel by timing (it reports nothing of itself), with products equal to the CPU's.
  */
 import { expect, it } from "vitest";
 import { getBackend } from "../../core/backend.ts";
+import type { NDArray } from "../../core/array.ts";
 import type { WebGpuBackend } from "../../core/backends/webgpu/index.ts";
-import { np } from "../../index.ts";
+import { preferredStrategy, productStrategies } from "../../core/backends/webgpu/kernels/dot.ts";
+import { lax, np } from "../../index.ts";
+import { Rng } from "../cases/types.ts";
+import { compareValues } from "../backends/webgpu/gpu.ts";
 
 const adapter = process.env.AUGERINO_BROWSER_ADAPTER;
 
@@ -17,12 +22,34 @@ it(`runs on the ${adapter} adapter and judges whether it is software`, async () 
     expect(gpu.ctx.adapterInfo.architecture).toBe("swiftshader");
     expect(gpu.ctx.software).toBe(true);
     expect(features.has("core-features-and-limits")).toBe(true);
+    expect(gpu.tuning).toBeUndefined();
   } else {
     expect(adapter).toBe("compat");
     // Compatibility mode: the device lacks core features (and ANGLE offers no subgroups).
     expect(features.has("core-features-and-limits")).toBe(false);
     expect(features.has("subgroups")).toBe(false);
+    // It names nothing, so the product kernel was timed: every candidate ran, the fastest is used.
+    expect(gpu.ctx.adapterInfo).toEqual({ vendor: "", architecture: "", device: "", description: "" });
+    expect(Object.keys(gpu.tuning!.ms).sort()).toEqual(productStrategies().sort());
+    expect(preferredStrategy()).toBe(gpu.tuning!.strategy);
   }
   const x = np.arange(6).reshape([2, 3]);
   expect([...(await np.matmul(x, x.T).data())]).toEqual([5, 14, 14, 50]);
+});
+
+it("products and convolutions on the chosen kernel equal the CPU's", async () => {
+  const rng = new Rng(3);
+  // The project's default backend is WebGPU, so each input is placed on both backends explicitly.
+  const pair = async (shape: number[]) => {
+    const data = (await rng.array(shape, "float32").data()) as Float32Array;
+    return ["cpu", "webgpu"].map((backend) => np.array(data, { backend }).reshape(shape));
+  };
+  const [a, b, x, w] = await Promise.all([pair([45, 67]), pair([67, 29]), pair([2, 3, 10, 9]), pair([4, 3, 3, 3])]);
+  const products = {
+    matmul: (k: number) => np.matmul(a[k], b[k]) as NDArray,
+    conv: (k: number) => lax.conv(x[k], w[k], { padding: "SAME" }) as NDArray,
+  };
+  for (const [what, f] of Object.entries(products)) {
+    expect(compareValues(await f(1).data(), await f(0).data(), true, 1e-5), `${what} on ${preferredStrategy()}`).toBeNull();
+  }
 });

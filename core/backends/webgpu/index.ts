@@ -25,6 +25,8 @@ import { GPU_ELEM_BYTES, wgslType } from "./wgsl.ts";
 import { MappingGuard } from "./mappings.ts";
 import { bindingCount, windowedPass, windowLimits, type WindowLimits } from "./windows.ts";
 import { wgslRule } from "./kernels/index.ts";
+import { capsOf, productStrategies } from "./kernels/dot.ts";
+import { isAnonymousAdapter, tuneProducts, type ProductTuning } from "./autotune.ts";
 
 export interface GpuBuffer extends OwnedBuffer {
   buffer: GPUBuffer;
@@ -55,6 +57,8 @@ export class WebGpuBackend implements Backend {
   readonly maxKernelInputs: number;
   /** How arrays over the binding limit are split; tests shrink `windowBytes` to split small arrays. */
   windows: WindowLimits;
+  /** The product kernel timed at start, where the adapter does not say what it is (autotune.ts); it overrides the device rule. */
+  tuning?: ProductTuning;
 
   constructor(ctx: GpuContext) {
     this.ctx = ctx;
@@ -354,10 +358,19 @@ export function hasWebGpuRoutine(name: string): boolean {
   return wgslRule(name) !== undefined;
 }
 
-let backend: WebGpuBackend | undefined;
+let backend: Promise<WebGpuBackend> | undefined;
 
-/** The backend, started on first call (core/backend.ts loads this module when "webgpu" is asked for). */
-export async function startWebGpu(): Promise<WebGpuBackend> {
-  backend ??= new WebGpuBackend(await startGpu());
+/**
+ * The backend, started on first call (core/backend.ts loads this module when "webgpu" is
+ * asked for). An adapter that hides what it is gets its product kernel by timing first.
+ */
+export function startWebGpu(): Promise<WebGpuBackend> {
+  backend ??= (async () => {
+    const be = new WebGpuBackend(await startGpu());
+    if (isAnonymousAdapter(be.ctx)) be.tuning = await tuneProducts(be, productStrategies(capsOf(be.ctx)));
+    return be;
+  })();
+  // A failed start may be retried (another flag, another browser setting).
+  backend.catch(() => (backend = undefined));
   return backend;
 }

@@ -8,7 +8,7 @@
 import { describe, expect, it } from "vitest";
 import type { NDArray } from "../../../core/array.ts";
 import type { ConvParams } from "../../../core/routines.ts";
-import { gpuCaps, type DotStrategy } from "../../../core/backends/webgpu/kernels/dot.ts";
+import { productStrategies, type DotStrategy } from "../../../core/backends/webgpu/kernels/dot.ts";
 import { convProgram } from "../../../core/backends/webgpu/kernels/conv.ts";
 import { lax } from "../../../index.ts";
 import { Rng } from "../../cases/types.ts";
@@ -19,7 +19,7 @@ import { runOnGpu } from "./run-program.ts";
 import { convParams } from "../../helpers.ts";
 
 type Strategy = DotStrategy | "direct";
-const strategies = (): Strategy[] => ["direct", "register", "shared", ...(gpuCaps().subgroups8 ? ["subgroup" as const] : [])];
+const strategies = (): Strategy[] => ["direct", ...productStrategies()];
 
 /** float32 sums of up to a few hundred products of values in [-1, 1). */
 const TOL = 2e-5;

@@ -9,13 +9,12 @@ import { describe, expect, it } from "vitest";
 import type { NDArray } from "../../../core/array.ts";
 import { isFloat, type DType } from "../../../core/dtype.ts";
 import type { RoutineParams } from "../../../core/routines.ts";
-import { dotProgram, gpuCaps, type DotStrategy } from "../../../core/backends/webgpu/kernels/dot.ts";
+import { dotProgram, productStrategies, type DotStrategy } from "../../../core/backends/webgpu/kernels/dot.ts";
 import { Rng } from "../../cases/types.ts";
 import { applyPrim } from "../../transforms/harness.ts";
 import { compareValues, gpuSkipReason, onGpu } from "./gpu.ts";
 import { runOnGpu } from "./run-program.ts";
 
-const strategies = (): DotStrategy[] => (gpuCaps().subgroups8 ? ["register", "shared", "subgroup"] : ["register", "shared"]);
 
 /** float32 sums of K products in [-1, 1): relative to max(1, |want|), well inside 1e-5 for K <= 300. */
 const TOL = 1e-5;
@@ -42,7 +41,7 @@ describe.skipIf(gpuSkipReason !== null)("webgpu dot_general kernels", () => {
       [65, 5, 129],
       [3, 300, 2],
     ];
-    for (const s of strategies()) {
+    for (const s of productStrategies()) {
       for (const [M, K, N] of sizes) await expectDot(s, [rng.array([M, K], "float32"), rng.array([K, N], "float32")], mm);
     }
   });
@@ -51,7 +50,7 @@ describe.skipIf(gpuSkipReason !== null)("webgpu dot_general kernels", () => {
     const rng = new Rng(2);
     // lhs [K, B, M] and rhs [N, B, K]: every operand needs its gather pass.
     const params: RoutineParams["dot_general"] = { dims: { contracting: [[0], [2]], batch: [[1], [1]] } };
-    for (const s of strategies()) {
+    for (const s of productStrategies()) {
       await expectDot(s, [rng.array([9, 3, 13], "float32"), rng.array([6, 3, 9], "float32")], params);
       // Two contracting and two batch axes, interleaved.
       const p2: RoutineParams["dot_general"] = {
@@ -72,7 +71,7 @@ describe.skipIf(gpuSkipReason !== null)("webgpu dot_general kernels", () => {
 
   it("int32 products wrap like the CPU's Math.imul path, uint32 too", async () => {
     const rng = new Rng(3);
-    for (const s of strategies()) {
+    for (const s of productStrategies()) {
       for (const dtype of ["int32", "uint32"] as DType[]) {
         const lo = dtype === "int32" ? -(2 ** 30) : 0;
         await expectDot(s, [rng.array([7, 9], dtype, lo, 2 ** 30), rng.array([9, 11], dtype, lo, 2 ** 30)], mm);
@@ -82,7 +81,7 @@ describe.skipIf(gpuSkipReason !== null)("webgpu dot_general kernels", () => {
 
   it("K = 0 gives zeros; empty outputs run nothing", async () => {
     const rng = new Rng(4);
-    for (const s of strategies()) {
+    for (const s of productStrategies()) {
       await expectDot(s, [rng.array([3, 0], "float32"), rng.array([0, 5], "float32")], mm);
       expect(
         dotProgram(

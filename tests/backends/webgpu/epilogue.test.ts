@@ -17,7 +17,7 @@ import { dotGeneralP } from "../../../core/primitives/dot.ts";
 import type { Tracer } from "../../../core/tracer.ts";
 import { fusionStats, partition, setFusion } from "../../../core/compiler/index.ts";
 import { gpuStats, type GpuBuffer, type WebGpuBackend } from "../../../core/backends/webgpu/index.ts";
-import { dotProgram, gpuCaps, type DotStrategy } from "../../../core/backends/webgpu/kernels/dot.ts";
+import { dotProgram, productStrategies, type DotStrategy } from "../../../core/backends/webgpu/kernels/dot.ts";
 import { convProgram } from "../../../core/backends/webgpu/kernels/conv.ts";
 import type { GpuProgram, OutputStore } from "../../../core/backends/webgpu/program.ts";
 import { withEpilogue } from "../../../core/backends/webgpu/render-wgsl.ts";
@@ -139,9 +139,8 @@ describe.skipIf(gpuSkipReason !== null)("webgpu fused epilogues", () => {
 
   it("withEpilogue over each product kernel = the CPU; null past the binding limit", async () => {
     const be = getBackend("webgpu") as unknown as WebGpuBackend;
-    const strategies: DotStrategy[] = ["register", "shared"];
-    if (gpuCaps().subgroups8) strategies.push("subgroup");
-    else console.log("[webgpu] epilogue on the subgroup kernel skipped: the device has no 8-wide subgroups");
+    const strategies = productStrategies();
+    if (!strategies.includes("subgroup")) console.log("[webgpu] epilogue on the subgroup kernel skipped: the device has no 8-wide subgroups");
     const rng = new Rng(9);
     type Kernel = DotStrategy | "direct";
     const cases: { f: F; args: NDArray[]; program: (strategy: Kernel, head: Eqn, out: OutputStore) => GpuProgram; kernels: Kernel[] }[] = [];

@@ -11,7 +11,7 @@ import fc from "fast-check";
 import { getBackend, grad, jit, np } from "../../../index.ts";
 import { NDArray } from "../../../core/array.ts";
 import { gpuStats, hasWebGpuRoutine, type WebGpuBackend } from "../../../core/backends/webgpu/index.ts";
-import { dotProgram, gpuCaps, type DotStrategy } from "../../../core/backends/webgpu/kernels/dot.ts";
+import { dotProgram, productStrategies, type DotStrategy } from "../../../core/backends/webgpu/kernels/dot.ts";
 import { convProgram } from "../../../core/backends/webgpu/kernels/conv.ts";
 import { windowedPass, windowedWgsl } from "../../../core/backends/webgpu/windows.ts";
 import { isFloat } from "../../../core/dtype.ts";
@@ -132,7 +132,7 @@ describe.skipIf(gpuSkipReason !== null)("webgpu kernels over arrays bound as sev
 
   it("every product kernel and every convolution kernel reads and writes through windows", async () => {
     const rng = new Rng(9);
-    const strategies: DotStrategy[] = gpuCaps().subgroups8 ? ["register", "shared", "subgroup"] : ["register", "shared"];
+    const strategies = productStrategies();
     const mm: RoutineParams["dot_general"] = { dims: { contracting: [[1], [0]], batch: [[], []] } };
     // K = 30 is not a multiple of 4, so the lhs goes through the pack pass as well.
     for (const [M, K, N] of [

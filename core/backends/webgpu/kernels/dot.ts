@@ -30,24 +30,36 @@ export interface GpuCaps {
   software: boolean;
   /** The device has `subgroups` enabled and every subgroup has 8 invocations (lavapipe on AVX2). */
   subgroups8: boolean;
+  /** The product kernel timed fastest at start (autotune.ts), for an adapter that does not say what it is. */
+  tuned?: DotStrategy;
+}
+
+/** What the device of `ctx` offers the product kernels, and the kernel timed for it if any. */
+export function capsOf(ctx: GpuContext, tuned?: DotStrategy): GpuCaps {
+  const info = (ctx.device as unknown as { adapterInfo?: { subgroupMinSize?: number; subgroupMaxSize?: number } }).adapterInfo;
+  const subgroups8 = ctx.device.features.has("subgroups") && info?.subgroupMinSize === 8 && info?.subgroupMaxSize === 8;
+  return { software: ctx.software, subgroups8, ...(tuned ? { tuned } : {}) };
 }
 
 /** The running WebGPU backend's adapter, read when a kernel is built. */
 export function gpuCaps(): GpuCaps {
   try {
-    const ctx = (getBackend("webgpu") as unknown as { ctx: GpuContext }).ctx;
-    const info = (ctx.device as unknown as { adapterInfo?: { subgroupMinSize?: number; subgroupMaxSize?: number } }).adapterInfo;
-    const subgroups8 = ctx.device.features.has("subgroups") && info?.subgroupMinSize === 8 && info?.subgroupMaxSize === 8;
-    return { software: ctx.software, subgroups8 };
+    const be = getBackend("webgpu") as unknown as { ctx: GpuContext; tuning?: { strategy: DotStrategy } };
+    return capsOf(be.ctx, be.tuning?.strategy);
   } catch {
     return { software: true, subgroups8: false };
   }
 }
 
-/** The product kernel this adapter prefers. */
+/** The product kernels an adapter of `caps` can run (the subgroup kernel assumes 8-wide subgroups). */
+export function productStrategies(caps: GpuCaps = gpuCaps()): DotStrategy[] {
+  return caps.subgroups8 ? ["register", "shared", "subgroup"] : ["register", "shared"];
+}
+
+/** The product kernel this adapter prefers: the timed one, else by what the adapter says it is. */
 export function preferredStrategy(): DotStrategy {
   const caps = gpuCaps();
-  return !caps.software ? "shared" : caps.subgroups8 ? "subgroup" : "register";
+  return caps.tuned ?? (!caps.software ? "shared" : caps.subgroups8 ? "subgroup" : "register");
 }
 
 const u = (n: number) => `${n >>> 0}u`;
