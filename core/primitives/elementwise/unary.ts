@@ -122,6 +122,7 @@ export const absP = unary(
         f.set(v).i32(0).get(v).op("i32.sub").get(v).get(v).i32(0).op("i32.lt_s").op("select");
       },
     },
+    f32x4: simdOp("f32x4.abs"),
     wgsl: ([a], t) => (t.from === "uint32" || t.from === "bool" ? a : `abs(${a})`),
     cuda: ([a], t) => (isFloatType(t.from) ? cMathOf("fabs", t.from, a) : t.from === "int32" ? `(${a} < 0 ? (int)(0u - (unsigned)${a}) : ${a})` : a),
   },
@@ -156,10 +157,14 @@ export const signP = flat("sign", "numeric", {
   cuda: ([a], { from: d }) => (d === "uint32" || d === "bool" ? `(${a} > 0u ? 1u : 0u)` : `(${a} > ${cZero(d)} ? ${cOne(d)} : (${a} < ${cZero(d)} ? ${cLiteral(-1, d)} : ${a}))`),
 });
 
-/** A rounding function: `wasm`'s instruction on floats, the identity on integers. */
+/**
+ * A rounding function: `wasm`'s instruction on floats, the identity on integers; its four-lane
+ * form rounds float32 lanes exactly as the float64 instruction rounds a float32 value.
+ */
 const rounding = (name: string, js: string, wasm: "f64.floor" | "f64.ceil" | "f64.nearest", c: string): AluDef => ({
   js: jsCall(js),
   wasm: { emit: (w, t) => (isFloatType(t.from) ? (w.args(), w.f.op(wasm)) : w.arg(0)) },
+  f32x4: simdOp(({ "f64.floor": "f32x4.floor", "f64.ceil": "f32x4.ceil", "f64.nearest": "f32x4.nearest" } as const)[wasm]),
   wgsl: ([a], t) => (t.from === "float32" ? `${name}(${a})` : a),
   cuda: ([a], t) => (isFloatType(t.from) ? cMathOf(c, t.from, a) : a),
 });
