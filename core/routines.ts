@@ -89,6 +89,12 @@ const NAMES: Record<RoutineName, true> = {
 /** Every routine's name. */
 export const ROUTINE_NAMES = Object.keys(NAMES) as RoutineName[];
 
+/**
+ * Routines that only a backend's own plan emits, for itself (conv_swapped_operands: the CPU,
+ * Backend.swapsConvOperands): no other backend is ever asked to run them.
+ */
+export const PLAN_ONLY_ROUTINES: readonly RoutineName[] = ["conv_swapped_operands"];
+
 export function isRoutine(name: string): name is RoutineName {
   return Object.hasOwn(NAMES, name);
 }

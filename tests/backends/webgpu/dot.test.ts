@@ -15,7 +15,6 @@ import { applyPrim } from "../../transforms/harness.ts";
 import { compareValues, gpuSkipReason, onGpu } from "./gpu.ts";
 import { runOnGpu } from "./run-program.ts";
 
-
 /** float32 sums of K products in [-1, 1): relative to max(1, |want|), well inside 1e-5 for K <= 300. */
 const TOL = 1e-5;
 
