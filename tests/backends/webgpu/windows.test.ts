@@ -11,7 +11,7 @@ import fc from "fast-check";
 import { getBackend, grad, jit, np } from "../../../index.ts";
 import { NDArray } from "../../../core/array.ts";
 import { gpuStats, hasWebGpuRoutine, type WebGpuBackend } from "../../../core/backends/webgpu/index.ts";
-import { dotProgram, productStrategies, type DotStrategy } from "../../../core/backends/webgpu/kernels/dot.ts";
+import { dotProgram, productStrategies } from "../../../core/backends/webgpu/kernels/dot.ts";
 import { convProgram } from "../../../core/backends/webgpu/kernels/conv.ts";
 import { windowedPass, windowedWgsl } from "../../../core/backends/webgpu/windows.ts";
 import { isFloat } from "../../../core/dtype.ts";
