@@ -2,9 +2,9 @@
  * A kernel gradient's convolution reads the forward input and the output's cotangent with
  * their two leading axes swapped ([C, N, H, W] and [O, N, Ho, Wo], conv.ts's transpose
  * rule), so the plan would write both transposed copies, as large as the activations, only
- * for the convolution to read them. Where a backend runs conv_swapped_operands (the CPU:
- * oneDNN describes the arrays where they are), such a convolution of two swaps runs as that
- * primitive on the unswapped arrays, and the swaps go when nothing else reads them.
+ * for the convolution to read them. Where a backend runs conv_swapped_operands (the CPU with
+ * oneDNN, which describes float32 arrays where they are), such a convolution of two swaps
+ * runs as that primitive on the unswapped arrays, and the swaps go when nothing else reads them.
  */
 import { Jaxpr, Var, type Eqn } from "../jaxpr.ts";
 import { convGeneralDilatedP, convSwappedP, type ConvParams } from "../primitives/conv.ts";
@@ -19,7 +19,8 @@ export function foldConvTransposes(jaxpr: Jaxpr): Jaxpr {
     const p = e.params as ConvParams;
     const [l, r] = e.inputs;
     const out = e.outs[0].aval.shape;
-    if (p.groups !== 1 || p.lhsDilation.some((d) => d !== 1) || r.aval.shape[2] * r.aval.shape[3] <= out[2] * out[3]) continue;
+    // oneDNN's float32 backward-weights pass is what reads the operands in place.
+    if (l.aval.dtype !== "float32" || p.groups !== 1 || p.lhsDilation.some((d) => d !== 1) || r.aval.shape[2] * r.aval.shape[3] <= out[2] * out[3]) continue;
     const [a, b] = [swappedFrom(l, producer), swappedFrom(r, producer)];
     if (a && b) replaced.set(e, { ...e, prim: convSwappedP, inputs: [a, b] });
   }

@@ -8,6 +8,7 @@ import type { Backend, MemoryStats } from "../../backend.ts";
 import { BufferPool } from "../pool.ts";
 import type { RoutineCall } from "../../routines.ts";
 import { runCpuRoutine } from "./routines/registry.ts";
+import { cpuDnnl } from "./dnnl/library.ts";
 import { sizeOf } from "../../shape.ts";
 import type { Kernel } from "../../compiler/ir.ts";
 import { jsKernel } from "../../compiler/render-js.ts";
@@ -42,7 +43,10 @@ function timed(name: string | null, work: () => void): void {
 export class CpuBackend implements Backend {
   readonly name = "cpu";
   readonly mergesReductions = true;
-  readonly swapsConvOperands = true;
+  /** Kernel gradients read their operands in place only where oneDNN runs them (its float32 convolutions); elsewhere the swapped copies are fused kernels anyway. */
+  get swapsConvOperands(): boolean {
+    return cpuDnnl() !== null;
+  }
   /** Buffers outside the WebAssembly heap, kept by size (the heap's come back to its own allocator). */
   private pool = new BufferPool<ArrayBuffer>(POOL_LIMIT_BYTES);
 

@@ -1,13 +1,16 @@
 /**
  * Kernel gradients without transposed copies (core/compiler/fold-conv-transposes.ts): the
- * transpose rule's convolution of the swapped forward input and cotangent becomes
+ * transpose rule's float32 convolution of the swapped forward input and cotangent becomes
  * conv_swapped_operands of the arrays as they are, only there; on the CPU jit(grad) then
- * equals the eager gradient, on oneDNN (float32) and through the routine's swapped copies
- * (float64, where oneDNN does not run).
+ * equals the eager gradient (on oneDNN where it loads), and the routine itself, run eagerly,
+ * equals the convolution of the swapped arrays in float64 (its swapped copies, where oneDNN
+ * does not run).
  */
 import { afterEach, describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { grad, jit, lax, makeJaxpr, np, type Tracer } from "../../../index.ts";
+import { bind1 } from "../../../core/trace.ts";
+import { convSwappedP, type ConvParams } from "../../../core/primitives/conv.ts";
 import type { Jaxpr } from "../../../core/jaxpr.ts";
 import { setFusion } from "../../../core/compiler/index.ts";
 import { foldConvTransposes } from "../../../core/compiler/fold-conv-transposes.ts";
@@ -38,6 +41,25 @@ describe("kernel gradients read their operands unswapped", () => {
     const input = (x: Tracer, w: Tracer) => np.sum(lax.conv(x, w, { padding: "SAME" }));
     const j2 = makeJaxpr(grad(input))(np.zeros([2, 3, 8, 8]), np.zeros([4, 3, 3, 3])).jaxpr;
     expect(foldConvTransposes(j2)).toBe(j2);
+  });
+
+  it.skipIf(onWebgpu)("the routine equals conv_general_dilated of the swapped arrays, float64 (its swapped copies)", async () => {
+    const rng = new Rng(4);
+    const [x, ct] = [rng.array([3, 2, 7, 6], "float64"), rng.array([3, 4, 5, 4], "float64")];
+    const p: ConvParams = {
+      strides: [1, 1],
+      padding: [
+        [1, 0],
+        [0, 1],
+      ],
+      lhsDilation: [1, 1],
+      rhsDilation: [1, 1],
+      groups: 1,
+    };
+    const got = bind1(convSwappedP, [x, ct], p);
+    const want = lax.convGeneralDilated(np.transpose(x, [1, 0, 2, 3]), np.transpose(ct, [1, 0, 2, 3]), p);
+    expect(got.shape).toEqual([2, 4, 4, 4]);
+    expect(await maxDiffAsync(got, want)).toBeLessThan(1e-12);
   });
 
   it.skipIf(onWebgpu)("jit(grad) equals the eager gradient over strides, padding and dilation, float32 and float64 (property)", async () => {
