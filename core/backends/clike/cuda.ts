@@ -42,12 +42,12 @@ export const CUDA: Clike = {
     const word = from === "float32" ? `__float_as_uint(${e})` : `(unsigned)${e}`;
     return to === "float32" ? `__uint_as_float(${word})` : `(${type(to)})${word}`;
   },
-  perElement(n, body) {
+  perElement(n, body, invariant = "") {
     // The linear index is formed in 64 bits so the bounds check cannot wrap.
     const head = `  const unsigned long long aug_g = (unsigned long long)grp * ${THREADS}u + lid;
   if (aug_g >= ${n >>> 0}ull) return;
   const unsigned gi = (unsigned)aug_g;`;
-    return { body: `${head}\n${body}`, groups: groupsFor(n, THREADS) };
+    return { body: `${head}\n${invariant && `${invariant}\n`}${body}`, groups: groupsFor(n, THREADS) };
   },
   module({ bufs, threads, body, decls = [], helpers: names = [], fns = [], shared = [], state = [], closures = [] }) {
     const params = bufs.map((b) => param(b.name, b.dtype, b.write || b.atomic));

@@ -114,9 +114,10 @@ export interface Clike {
   bitcast(expr: string, from: DType, to: DType): string;
   /**
    * The body of a kernel running `body` once per `gi` in [0, n), and its group count. The
-   * body may sit inside a loop, so it never `return`s.
+   * body may sit inside a loop, so it never `return`s. `invariant`: statements that do not
+   * depend on `gi` (a scalar input's load), run once per invocation before any element.
    */
-  perElement(n: number, body: string): { body: string; groups: number };
+  perElement(n: number, body: string, invariant?: string): { body: string; groups: number };
   /** A whole module. */
   module(parts: ModuleParts): string;
 }
@@ -160,8 +161,8 @@ export function treeFold(d: Clike, threads: number, combine: string): string {
   }`;
 }
 
-/** A one-pass program of one-per-element `body` over [0, n). */
-export function elementwise(d: Clike, bufs: Buf[], bindings: Ref[], n: number, body: string, helpers: Iterable<string> = [], fns: string[] = []): ClikePass {
-  const e = d.perElement(n, body);
+/** A one-pass program of one-per-element `body` over [0, n), after the statements `invariant` that do not depend on `gi`. */
+export function elementwise(d: Clike, bufs: Buf[], bindings: Ref[], n: number, body: string, helpers: Iterable<string> = [], fns: string[] = [], invariant = ""): ClikePass {
+  const e = d.perElement(n, body, invariant);
   return { code: d.module({ bufs, threads: d.threads, body: e.body, helpers, fns }), bindings, groups: e.groups, threads: d.threads };
 }

@@ -75,11 +75,13 @@ const wgslCore: Omit<Clike, keyof WgslAccess | "module"> = {
   opaqueZero: "wid.z",
   barrier: "workgroupBarrier();",
   bitcast: (e, _from, to) => `bitcast<${type(to)}>(${e})`,
-  perElement(n, body) {
+  perElement(n, body, invariant = "") {
+    const pre = invariant && `${invariant}\n`;
     if (n < MANY) {
-      return { body: `  let gi = grp * ${WG}u + lid;\n  if (gi >= ${n >>> 0}u) { return; }\n${body}`, groups: groupsFor(n, WG) };
+      return { body: `  let gi = grp * ${WG}u + lid;\n  if (gi >= ${n >>> 0}u) { return; }\n${pre}${body}`, groups: groupsFor(n, WG) };
     }
-    const loop = `  let gbase = grp * ${PER * WG}u + lid;
+    // Invariant statements go before the loop: loads in it are not hoisted by every compiler (SwiftShader keeps them).
+    const loop = `${pre}  let gbase = grp * ${PER * WG}u + lid;
   for (var aug_i = 0u; aug_i < ${PER}u; aug_i++) {
     let gi = gbase + aug_i * ${WG}u;
     if (gi >= ${n >>> 0}u) { break; }

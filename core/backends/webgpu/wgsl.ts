@@ -72,8 +72,21 @@ export const HELPERS: Record<string, string> = {
   expm1: `fn expm1_(x: f32) -> f32 { if (abs(x) < 1e-5) { return x + 0.5 * x * x; } if (x > 88.8) { return exp(x); } return exp(x) - 1.0; }`,
   isinf: `fn isinf_(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) == 0x7f800000u; }`,
   isnan: `fn isnan_(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }`,
-  tanh: `fn tanh_(x: f32) -> f32 { let c = clamp(x, -10.0, 10.0); if (abs(c) < 0.0005) { return c; } let e = exp(2.0 * c); return (e - 1.0) / (e + 1.0); }`,
-  logistic: `fn logistic_(x: f32) -> f32 { if (x >= 0.0) { return 1.0 / (1.0 + exp(-x)); } let e = exp(x); return e / (1.0 + e); }`,
+  // tanh and the logistic have no branches: SwiftShader runs both sides of a branch under a
+  // lane mask anyway, and the control flow around them cost it a third of a fused chain's time.
+  // tanh as on the CPU (cpu/scalar-math.ts): x (1 + z P(z)) with Cephes' tanhf minimax P on
+  // |x| < 0.625, where 1 - e would cancel, else (1 - e) / (1 + e) with e = exp(-2|x|) <= 1,
+  // which never overflows (the builtin tanh gives NaN from |x| = 88 on SwiftShader).
+  tanh: `fn tanh_(x: f32) -> f32 {
+  let a = abs(x);
+  let z = x * x;
+  let small = x * (1.0 + z * (-0.333332819 + z * (0.133314422 + z * (-0.0537397155 + z * (0.0206390888 + z * -0.00570498873)))));
+  let e = exp(-2.0 * a);
+  let t = (1.0 - e) / (1.0 + e);
+  return select(select(t, -t, x < 0.0), small, a < 0.625);
+}`,
+  // With e = exp(-|x|) <= 1: 1 / (1 + e) for x >= 0, e / (1 + e) below, so nothing overflows.
+  logistic: `fn logistic_(x: f32) -> f32 { let e = exp(-abs(x)); let r = 1.0 / (1.0 + e); return select(r, e * r, x < 0.0); }`,
   // erf: Taylor series near 0 (relative accuracy), else 1 - erfc with Numerical Recipes' erfc (fractional error < 1.2e-7).
   erf: `fn erf_(x: f32) -> f32 {
   let a = abs(x);

@@ -9,7 +9,7 @@
  */
 import { typedArrayFor, type DType } from "../../../dtype.ts";
 import { sizeOf, stridesOf } from "../../../shape.ts";
-import { emitBody, topoSort, type Dialect, type Kernel, type ReduceOp } from "../../../compiler/ir.ts";
+import { emitBody, topoSort, type Dialect, type IRNode, type Kernel, type ReduceOp } from "../../../compiler/ir.ts";
 import { elementwise, treeFold, type Clike, type ClikePass } from "../dialect.ts";
 
 /** How a backend spells IR nodes (its ALU table); `use` collects the helpers a body calls. */
@@ -64,6 +64,16 @@ export function decoder(shape: readonly number[], axes: number[], counter: strin
 }
 
 /**
+ * The nodes of `root` that read no loop index (scalar inputs' loads and what is computed from
+ * them alone): one invocation computes them once for all its elements.
+ */
+function invariantNodes(root: IRNode): Set<IRNode> {
+  const fixed = new Set<IRNode>();
+  for (const n of topoSort(root)) if (n.op !== "idx" && n.op !== "flat" && n.args.every((a) => fixed.has(a))) fixed.add(n);
+  return fixed;
+}
+
+/**
  * One pass computing the kernel; binding k < inputs.length is input k, the last is the
  * output. `reduce` forces a reduction strategy (tests render both).
  */
@@ -84,8 +94,10 @@ export function renderIrKernel(c: Clike, k: Kernel, ir: IrDialect, opts: { reduc
   const d = k.out.dtype;
 
   if (!k.reduce) {
-    const { lines, value } = body(decoder(k.shape, [...Array(rank).keys()], "gi"), "gi");
-    return elementwise(c, bufs, bindings, outSize, `${indent(lines)}\n  ${c.st("out", "gi", value)}`, use);
+    const { lines, nodes, value } = body(decoder(k.shape, [...Array(rank).keys()], "gi"), "gi");
+    const fixed = invariantNodes(k.body);
+    const [pre, per] = [lines.filter((_, i) => fixed.has(nodes[i])), lines.filter((_, i) => !fixed.has(nodes[i]))];
+    return elementwise(c, bufs, bindings, outSize, `${indent(per)}\n  ${c.st("out", "gi", value)}`, use, [], indent(pre));
   }
 
   const op = k.reduce.op;
