@@ -2,7 +2,8 @@
  * In Chromium's WebGPU projects (tests/browser/projects.ts): the backend starts from
  * navigator.gpu on the adapter the project's flags ask for, judges SwiftShader a software
  * adapter although the browser hides its device and description, and picks the compat
- * adapter's product kernel by timing (it reports nothing of itself), with products equal to the CPU's.
+ * adapter's product kernel by timing (it reports nothing of itself), with products equal to the CPU's,
+ * and computes tanh and the logistic as the CPU does over every magnitude.
  */
 import { expect, it } from "vitest";
 import { getBackend } from "../../core/backend.ts";
@@ -11,7 +12,7 @@ import type { WebGpuBackend } from "../../core/backends/webgpu/index.ts";
 import { preferredStrategy, productStrategies } from "../../core/backends/webgpu/kernels/dot.ts";
 import { lax, np } from "../../index.ts";
 import { Rng } from "../cases/types.ts";
-import { compareValues } from "../backends/webgpu/gpu.ts";
+import { compareValues, saturatingMismatches } from "../backends/webgpu/gpu.ts";
 
 const adapter = process.env.AUGERINO_BROWSER_ADAPTER;
 
@@ -52,4 +53,8 @@ it("products and convolutions on the chosen kernel equal the CPU's", async () =>
   for (const [what, f] of Object.entries(products)) {
     expect(compareValues(await f(1).data(), await f(0).data(), true, 1e-5), `${what} on ${preferredStrategy()}`).toBeNull();
   }
+});
+
+it("tanh and the logistic match the CPU relative to their values, from 1e-30 to 3e38, at +-Infinity and NaN", async () => {
+  expect(await saturatingMismatches(new Rng(5))).toEqual([]);
 });

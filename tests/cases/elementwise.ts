@@ -14,6 +14,17 @@ export function awayFromZero(rng: Rng, shape: number[], lo = 0.5, hi = 2): NDArr
   );
 }
 
+/** Values of either sign with magnitudes from 1e-8 to 1e4 on a log scale: where saturating functions flatten out or act as the identity. */
+function wideMagnitudes(rng: Rng, shape: number[]): NDArray {
+  const exps = rng.array(shape, "float64", -8, 4).dataSync();
+  const sgn = rng.array(shape, "bool").dataSync();
+  return fromTyped(
+    exps.map((e, i) => (sgn[i] ? 1 : -1) * 10 ** e),
+    shape,
+    "float64",
+  );
+}
+
 const unary = (prim: string, lo: number, hi: number, extra: Partial<PrimCase> = {}): PrimCase => ({
   prim,
   make: (rng) => ({ args: [rng.array(rng.shape(), "float64", lo, hi)], params: {} }),
@@ -89,6 +100,9 @@ export const cases: PrimCase[] = [
   unary("tan", -1.2, 1.2),
   unary("tanh", -2, 2),
   unary("logistic", -3, 3),
+  // Saturation (+-90 and beyond overflow a naive exp form) and tiny arguments (where 1 - e^-2x cancels).
+  { prim: "tanh", make: (rng) => ({ args: [wideMagnitudes(rng, rng.shape())], params: {} }) },
+  { prim: "logistic", make: (rng) => ({ args: [wideMagnitudes(rng, rng.shape())], params: {} }) },
   // Both branches of the kernel: the series (|x| < 2.5) and the continued fraction.
   unary("erf", -3.5, 3.5),
   unary("erf_inv", -0.9, 0.9),

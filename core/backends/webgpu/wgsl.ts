@@ -76,17 +76,18 @@ export const HELPERS: Record<string, string> = {
   // lane mask anyway, and the control flow around them cost it a third of a fused chain's time.
   // tanh as on the CPU (cpu/scalar-math.ts): x (1 + z P(z)) with Cephes' tanhf minimax P on
   // |x| < 0.625, where 1 - e would cancel, else (1 - e) / (1 + e) with e = exp(-2|x|) <= 1,
-  // which never overflows (the builtin tanh gives NaN from |x| = 88 on SwiftShader).
+  // which never overflows (the builtin tanh gives NaN from |x| = 88 on SwiftShader). Both
+  // pass NaN on explicitly: SwiftShader's comparisons and exp did not (tanh(NaN) came out -1).
   tanh: `fn tanh_(x: f32) -> f32 {
   let a = abs(x);
   let z = x * x;
   let small = x * (1.0 + z * (-0.333332819 + z * (0.133314422 + z * (-0.0537397155 + z * (0.0206390888 + z * -0.00570498873)))));
   let e = exp(-2.0 * a);
   let t = (1.0 - e) / (1.0 + e);
-  return select(select(t, -t, x < 0.0), small, a < 0.625);
+  return select(select(select(t, -t, x < 0.0), small, a < 0.625), x, isnan_(x));
 }`,
   // With e = exp(-|x|) <= 1: 1 / (1 + e) for x >= 0, e / (1 + e) below, so nothing overflows.
-  logistic: `fn logistic_(x: f32) -> f32 { let e = exp(-abs(x)); let r = 1.0 / (1.0 + e); return select(r, e * r, x < 0.0); }`,
+  logistic: `fn logistic_(x: f32) -> f32 { let e = exp(-abs(x)); return select(select(1.0, e, x < 0.0) / (1.0 + e), x, isnan_(x)); }`,
   // erf: Taylor series near 0 (relative accuracy), else 1 - erfc with Numerical Recipes' erfc (fractional error < 1.2e-7).
   erf: `fn erf_(x: f32) -> f32 {
   let a = abs(x);
@@ -142,7 +143,7 @@ export const HELPERS: Record<string, string> = {
 };
 
 /** Helpers that other helpers call. */
-const HELPER_DEPS: Record<string, string[]> = { log1p: ["isinf"] };
+const HELPER_DEPS: Record<string, string[]> = { log1p: ["isinf"], tanh: ["isnan"], logistic: ["isnan"] };
 
 /** The helper sources for a set of helper names, dependencies included, each once. */
 export function helpers(names: Iterable<string>): string[] {

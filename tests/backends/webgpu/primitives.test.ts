@@ -14,9 +14,9 @@ import { NDArray } from "../../../core/array.ts";
 import { hasWebGpuRoutine } from "../../../core/backends/webgpu/index.ts";
 import { isFloat } from "../../../core/dtype.ts";
 import type { Tracer } from "../../../core/tracer.ts";
-import type { PrimCase } from "../../cases/types.ts";
+import { Rng, type PrimCase } from "../../cases/types.ts";
 import { applyPrim, makeCase, stackAt } from "../../transforms/harness.ts";
-import { compareValues, gpuSkipReason, onGpu } from "./gpu.ts";
+import { compareValues, gpuSkipReason, onGpu, saturatingMismatches } from "./gpu.ts";
 import { getPrimitive } from "../../../core/primitive.ts";
 import { runsAsKernel } from "../../../core/compiler/eager.ts";
 
@@ -125,4 +125,10 @@ describe.skipIf(gpuSkipReason !== null)("webgpu primitives match the CPU", () =>
       });
     });
   }
+});
+
+describe.skipIf(gpuSkipReason !== null)("webgpu saturating functions", () => {
+  it("tanh and the logistic match the CPU relative to their values, from 1e-30 to 3e38, at +-Infinity and NaN", async () => {
+    for (const seed of fc.sample(seeds, 3)) expect(await saturatingMismatches(new Rng(seed)), `seed ${seed}`).toEqual([]);
+  });
 });
