@@ -57,6 +57,12 @@ export function literal(v: number | boolean, dtype: DType | "index"): string {
 /** The builtins every kernel's `main` takes; `linearWorkgroup` and `gi` are defined from them. */
 export const MAIN_ARGS = "@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32";
 
+/**
+ * Workgroups per side of the dispatch grid: the runtime dispatches a count up to this as
+ * one row of exactly that many, and a larger one as rows of this many (the last row padded).
+ */
+export const GRID_SIDE = 65535;
+
 /** The linear workgroup index (the runtime may spread workgroups over a 2-D grid). */
 export const LINEAR_WORKGROUP = "(wid.x + wid.y * nwg.x)";
 

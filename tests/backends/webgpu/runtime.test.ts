@@ -59,6 +59,16 @@ describe.skipIf(gpuSkipReason !== null)("webgpu runtime", () => {
     expect(compareValues(got, (np.exp(x) as NDArray).dataSync(), true, 1e-5)).toBeNull();
   });
 
+  it("fused elementwise kernels are right at sizes their groups cover exactly and just past", async () => {
+    // On both sides of the size from which invocations loop over several elements; exact
+    // covers leave the bounds test out.
+    const f = jit((x: Tracer) => np.add(np.mul(x, 3), np.arange(x.shape[0], undefined, 1, { dtype: "float32" })));
+    for (const n of [64 * 5, 64 * 5 + 1, 64 * 1023, 512 * 128, 512 * 130, 512 * 130 - 1, 512 * 130 + 1]) {
+      const x = cpuRange(n, 0.5);
+      expect(compareValues(await (f(onGpu(x)) as NDArray).data(), (f(x) as NDArray).dataSync(), true, 0), `n = ${n}`).toBeNull();
+    }
+  });
+
   it("reductions agree with the CPU for long and short reduced axes", async () => {
     const x = np.reshape(cpuRange(3 * 5000, 1e-4), [3, 5000]) as NDArray;
     for (const axis of [0, 1]) {
