@@ -33,8 +33,11 @@ const HEADS = new Set(["dot_general", "conv_general_dilated"]);
  * output. A group may be one equation: as a kernel it runs in the backend's generated code
  * (WebAssembly on all cores on the CPU) instead of the primitive's own loop. Kernels read
  * the variables in `literals` (scalar constants whose values are known) as literals.
+ * A group stops growing where it would read more than `maxInputs` buffers (a WebGPU
+ * kernel binds at most the adapter's storage buffers per stage), so every kernel runs as
+ * one kernel instead of falling back to its equations one by one.
  */
-export function partition(jaxpr: Jaxpr, literals: ReadonlyMap<Var, number> = new Map()): Step[] {
+export function partition(jaxpr: Jaxpr, literals: ReadonlyMap<Var, number> = new Map(), maxInputs = Infinity): Step[] {
   const producer = new Map<Var, Eqn>();
   const readers = new Map<Var, Eqn[]>();
   for (const e of jaxpr.eqns) {
@@ -62,32 +65,44 @@ export function partition(jaxpr: Jaxpr, literals: ReadonlyMap<Var, number> = new
     if (!isFusible(root) && !root.prim.reduction) continue;
     // Every reader computes this value itself: nothing stores it.
     if (copied.has(root) && !outputs.has(root.outs[0]) && computedByReaders(root)) continue;
-    const members = new Set<Eqn>([root]);
-    const copies = new Set<Eqn>();
-    // Members whose values the group computes at every point of a widening pad.
-    const wide = new Set<Eqn>();
     const copyHere = copiesFit(root, producer);
-    for (let grew = true; grew;) {
-      grew = false;
-      for (const m of [...members]) {
-        for (const v of m.inputs) {
-          const p = producer.get(v);
-          if (!p || members.has(p) || taken.has(p) || !isFusible(p) || outputs.has(v)) continue;
-          // Under a widening pad only cheap values join (see `widens`).
-          const wideHere = wide.has(m) || widens(m, v);
-          if (wideHere && !copyable(p)) continue;
-          // A copy's inputs come from copies or storage, since other groups read them too.
-          const rs = readers.get(v)!;
-          if (!copies.has(m) && rs.every((r) => members.has(r) && !copies.has(r) && !copied.has(r))) members.add(p);
-          else if (copyHere(p, m) && copyable(p)) {
-            members.add(p);
-            copies.add(p);
-          } else continue;
-          if (wideHere) wide.add(p);
-          grew = true;
+    // Whether the group may take p: within the input limit, or (looking ahead) back within it once it has taken what p's inputs bring along.
+    const fits = (members: Set<Eqn>, p: Eqn, lookahead: boolean) =>
+      maxInputs === Infinity ||
+      inputCount([...members, p], literals) <= maxInputs ||
+      (lookahead && inputCount(absorbable(new Set([...members, p]), producer, readers, taken, outputs), literals) <= maxInputs);
+    const grow = (lookahead: boolean) => {
+      const members = new Set<Eqn>([root]);
+      const copies = new Set<Eqn>();
+      // Members whose values the group computes at every point of a widening pad.
+      const wide = new Set<Eqn>();
+      for (let grew = true; grew;) {
+        grew = false;
+        for (const m of [...members]) {
+          for (const v of m.inputs) {
+            const p = producer.get(v);
+            if (!p || members.has(p) || taken.has(p) || !isFusible(p) || outputs.has(v)) continue;
+            // Under a widening pad only cheap values join (see `widens`).
+            const wideHere = wide.has(m) || widens(m, v);
+            if (wideHere && !copyable(p)) continue;
+            if (!fits(members, p, lookahead)) continue;
+            // A copy's inputs come from copies or storage, since other groups read them too.
+            const rs = readers.get(v)!;
+            if (!copies.has(m) && rs.every((r) => members.has(r) && !copies.has(r) && !copied.has(r))) members.add(p);
+            else if (copyHere(p, m) && copyable(p)) {
+              members.add(p);
+              copies.add(p);
+            } else continue;
+            if (wideHere) wide.add(p);
+            grew = true;
+          }
         }
       }
-    }
+      return { members, copies };
+    };
+    let { members, copies } = grow(true);
+    // What the lookahead promised did not come (a producer joined no group here): grow again one safe step at a time.
+    if (maxInputs !== Infinity && inputCount([...members], literals) > maxInputs) ({ members, copies } = grow(false));
     for (const m of members) {
       groupsOf.set(m, [...(groupsOf.get(m) ?? []), members]);
       if (copies.has(m)) copied.add(m);
@@ -118,6 +133,29 @@ export function partition(jaxpr: Jaxpr, literals: ReadonlyMap<Var, number> = new
   }
   // A head runs inside its kernel's step, which comes later in program order than the head's own place.
   return steps.filter((s) => s.kind !== "eqn" || !heads.has(s.eqn));
+}
+
+/** How many buffers a group of `eqns` reads: the values they read and do not compute, literals aside. */
+function inputCount(eqns: Iterable<Eqn>, literals: ReadonlyMap<Var, number>): number {
+  const group = [...eqns];
+  const made = new Set(group.flatMap((e) => e.outs));
+  return new Set(group.flatMap((e) => e.inputs).filter((v) => !made.has(v) && !literals.has(v))).size;
+}
+
+/** `group` with every fusible producer it could absorb, transitively: those read only inside it, not taken, not program outputs. */
+function absorbable(group: Set<Eqn>, producer: Map<Var, Eqn>, readers: Map<Var, Eqn[]>, taken: Set<Eqn>, outputs: Set<Var>): Set<Eqn> {
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const e of [...group]) {
+      for (const v of e.inputs) {
+        const q = producer.get(v);
+        if (!q || group.has(q) || taken.has(q) || !isFusible(q) || outputs.has(v) || !readers.get(v)!.every((r) => group.has(r))) continue;
+        group.add(q);
+        grew = true;
+      }
+    }
+  }
+  return group;
 }
 
 /**

@@ -127,7 +127,8 @@ export function planFor(original: Jaxpr, backend?: Backend, consts: readonly Tra
   let byKey = plans.get(original);
   if (!byKey) plans.set(original, (byKey = new Map()));
   let { literals, key } = scalarConsts(original, consts);
-  const passes = `${+merge}${+swaps}`;
+  const maxInputs = backend?.maxKernelInputs ?? Infinity;
+  const passes = `${+merge}${+swaps}${maxInputs}`;
   if (!byKey.has(`${passes}|${key}`) && byKey.size >= MAX_LITERAL_PLANS) [literals, key] = [new Map(), ""];
   const fullKey = `${passes}|${key}`;
   const plan = byKey.get(fullKey);
@@ -136,7 +137,7 @@ export function planFor(original: Jaxpr, backend?: Backend, consts: readonly Tra
   const common = eliminateCommon(original);
   const merged = merge ? mergeSiblingSums(mergeReductions(common)) : common;
   const jaxpr = swaps ? foldConvTransposes(merged) : merged;
-  const steps = partition(jaxpr, literals);
+  const steps = partition(jaxpr, literals, maxInputs);
   const slots = new Map<Var, number>();
   const slot = (v: Var) => {
     let k = slots.get(v);

@@ -2,13 +2,15 @@
  * In Chromium's WebGPU projects (tests/browser/projects.ts): the backend starts from
  * navigator.gpu on the adapter the project's flags ask for, judges SwiftShader a software
  * adapter although the browser hides its device and description, and picks the compat
- * adapter's product kernel by timing (it reports nothing of itself), with products equal to the CPU's,
- * and computes tanh and the logistic as the CPU does over every magnitude.
+ * adapter's product kernel by timing (it reports nothing of itself), keeping the choice in
+ * localStorage for the next page load, with products equal to the CPU's; tanh and the
+ * logistic match the CPU's over every magnitude.
  */
 import { expect, it } from "vitest";
 import { getBackend } from "../../core/backend.ts";
 import type { NDArray } from "../../core/array.ts";
-import type { WebGpuBackend } from "../../core/backends/webgpu/index.ts";
+import { gpuStats, type WebGpuBackend } from "../../core/backends/webgpu/index.ts";
+import { STORAGE_PREFIX, tuneProducts, tuningKey } from "../../core/backends/webgpu/autotune.ts";
 import { preferredStrategy, productStrategies } from "../../core/backends/webgpu/kernels/dot.ts";
 import { lax, np } from "../../index.ts";
 import { Rng } from "../cases/types.ts";
@@ -53,6 +55,30 @@ it("products and convolutions on the chosen kernel equal the CPU's", async () =>
   for (const [what, f] of Object.entries(products)) {
     expect(compareValues(await f(1).data(), await f(0).data(), true, 1e-5), `${what} on ${preferredStrategy()}`).toBeNull();
   }
+});
+
+// The project compiles without the DOM's types.
+const localStorage = (globalThis as unknown as { localStorage: { getItem(k: string): string | null; setItem(k: string, v: string): void } }).localStorage;
+
+it("keeps a timed kernel in the page's localStorage and reads it back instead of timing again", async () => {
+  const gpu = getBackend("webgpu") as WebGpuBackend;
+  const stored = () => Object.keys(localStorage).filter((k) => k.startsWith(STORAGE_PREFIX));
+  // The compat adapter was timed when the backend started, and the choice kept.
+  if (adapter === "compat") expect(stored().map((k) => JSON.parse(localStorage.getItem(k)!).strategy)).toContain(gpu.tuning!.strategy);
+  // Another candidate list is another key; an entry an earlier page load kept under it is used as it is.
+  const [first, ...rest] = productStrategies();
+  const kept = [...rest, first];
+  localStorage.setItem(STORAGE_PREFIX + tuningKey(gpu.ctx, kept), JSON.stringify({ strategy: first, ms: { [first]: 1 } }));
+  const before = gpuStats.dispatches;
+  expect(await tuneProducts(gpu, kept)).toEqual({ strategy: first, ms: { [first]: 1 } });
+  expect(gpuStats.dispatches).toBe(before);
+  // A corrupt or foreign entry is ignored: the kernels are timed and the entry replaced.
+  const single = [first];
+  localStorage.setItem(STORAGE_PREFIX + tuningKey(gpu.ctx, single), "{not json");
+  const timed = await tuneProducts(gpu, single);
+  expect(gpuStats.dispatches).toBeGreaterThan(before);
+  expect(timed.strategy).toBe(first);
+  expect(JSON.parse(localStorage.getItem(STORAGE_PREFIX + tuningKey(gpu.ctx, single))!)).toEqual(timed);
 });
 
 it("tanh and the logistic match the CPU relative to their values, from 1e-30 to 3e38, at +-Infinity and NaN", async () => {

@@ -6,12 +6,16 @@
  * rule's GPU guess there ran matmul 1024 at half the speed of register blocks. Such a
  * backend times each product kernel it can run, once, at start, on one small product, and
  * keeps the fastest for every dot and convolution. The choice is cached per adapter (its
- * info, features and limits), so a backend started again in the same page does not time again.
+ * info, features and limits), so a backend started again in the same page does not time again,
+ * and in a browser also kept in the origin's localStorage (under `augerino:webgpu-products:`
+ * and the key), so the next page load on the same browser and adapter does not either; remove
+ * those entries to time again.
  */
 import type { ShapedArray } from "../../tracer.ts";
 import type { GpuContext } from "./device.ts";
 import type { GpuBuffer, WebGpuBackend } from "./index.ts";
 import { dotProgram, type DotStrategy } from "./kernels/dot.ts";
+import { savedSetting, saveSetting } from "#platform/gpu";
 
 /** The timed product is [N, N] x [N, N]: long enough (tens of ms on a CPU adapter) to outweigh a submission's round trip, short enough to add little to start-up. */
 const TUNE_N = 256;
@@ -39,15 +43,36 @@ function adapterKey(ctx: GpuContext): string {
   return JSON.stringify([ctx.adapterInfo, [...ctx.device.features].sort(), limits]);
 }
 
+/** The key of one adapter's tuning among `candidates`, in memory and (after STORAGE_PREFIX) in a browser's storage. */
+export function tuningKey(ctx: GpuContext, candidates: DotStrategy[]): string {
+  return `${adapterKey(ctx)}|${candidates.join(",")}`;
+}
+
 /** Times `candidates` on `be` (once per adapter; later calls reuse the result) and returns the fastest that works. */
 export async function tuneProducts(be: WebGpuBackend, candidates: DotStrategy[]): Promise<ProductTuning> {
-  const key = `${adapterKey(be.ctx)}|${candidates.join(",")}`;
-  let t = tunings.get(key);
+  const key = tuningKey(be.ctx, candidates);
+  let t = tunings.get(key) ?? savedTuning(key, candidates);
   if (!t) {
     t = await timeProducts(be, candidates);
-    tunings.set(key, t);
+    saveSetting(STORAGE_PREFIX + key, JSON.stringify(t));
   }
+  tunings.set(key, t);
   return t;
+}
+
+/** Where a browser keeps tunings across page loads. */
+export const STORAGE_PREFIX = "augerino:webgpu-products:";
+
+/** A tuning kept by an earlier page load, if it names one of `candidates` (anything else, a stale or foreign entry, is ignored). */
+function savedTuning(key: string, candidates: DotStrategy[]): ProductTuning | undefined {
+  const raw = savedSetting(STORAGE_PREFIX + key);
+  if (raw === null) return undefined;
+  try {
+    const t = JSON.parse(raw) as ProductTuning;
+    return candidates.includes(t.strategy) && typeof t.ms === "object" && t.ms !== null ? { strategy: t.strategy, ms: t.ms } : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 async function timeProducts(be: WebGpuBackend, candidates: DotStrategy[]): Promise<ProductTuning> {

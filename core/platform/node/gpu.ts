@@ -19,3 +19,10 @@ export async function gpuEntry(): Promise<GPU> {
 }
 
 export const noAdapterHint: string = "Dawn needs a Vulkan driver: a GPU driver, or Mesa 25's lavapipe from Debian bookworm-backports' mesa-vulkan-drivers";
+
+/** Settings kept across runs: none in Node, where Dawn's adapters name themselves and nothing is timed (the browser keeps them in localStorage). */
+export function savedSetting(_key: string): string | null {
+  return null;
+}
+
+export function saveSetting(_key: string, _value: string): void {}

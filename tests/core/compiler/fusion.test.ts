@@ -13,6 +13,7 @@ import { fusionEnabled, fusionStats, partition, resetFusionStats, setFusion } fr
 import { DEFAULT_WASM_KERNEL_MIN_SIZE, setWasmKernelMinSize, wasmKernelStats } from "../../../core/backends/cpu/wasm/kernels.ts";
 import { itOnCpu, onWebgpu } from "../../backend-under-test.ts";
 import { bothWays } from "../../helpers.ts";
+import { getBackend } from "../../../core/backend.ts";
 
 afterEach(() => setFusion(undefined));
 
@@ -262,4 +263,34 @@ describe("kernel fusion (jit)", () => {
       const fused = time(true);
       console.log(`4M-element ${label}: unfused ${unfused.toFixed(1)} ms, fused ${fused.toFixed(1)} ms, speedup ${(unfused / fused).toFixed(2)}x`);
     });
+});
+
+describe("kernels under a binding limit", () => {
+  // Σ tanh(x_i)·x_i over n arguments: one group of n inputs unless a limit splits it.
+  const sumOf = (...xs: Tracer[]) => xs.map((x) => np.mul(np.tanh(x), x)).reduce((s, t) => np.add(s, t));
+  const argsOf = (n: number) => Array.from({ length: n }, (_, i) => np.array(rand(i + 1, 12)));
+
+  it("a group stops growing where it would read more than maxInputs buffers", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 2, max: 24 }), fc.integer({ min: 2, max: 9 }), (n, k) => {
+        const steps = partition(jit(sumOf).lower(...argsOf(n)).jaxpr, new Map(), k);
+        // Still every equation in some kernel: the limit splits groups, it does not unfuse them.
+        expect(steps.map((s) => s.kind)).not.toContain("eqn");
+        for (const s of steps) expect(s.kind === "kernel" && s.inputs.length).toBeLessThanOrEqual(k);
+        if (n <= k) expect(steps).toHaveLength(1);
+        else expect(steps.length).toBeGreaterThan(1);
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it("jit under the backend's own limit runs every group as a kernel and matches the unfused program", async () => {
+    const limit = getBackend().maxKernelInputs;
+    const args = argsOf((limit ?? 16) + 9);
+    const kernels = partition(jit(sumOf).lower(...args).jaxpr, new Map(), limit).length;
+    resetFusionStats();
+    const [plain, fused] = bothWays(sumOf, args);
+    expect(fusionStats.kernelsRun).toBe(kernels);
+    await expectBitEqual(plain, fused);
+  });
 });
