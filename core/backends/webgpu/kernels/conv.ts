@@ -13,8 +13,9 @@ import type { ShapedArray } from "../../../tracer.ts";
 import { gpuProgram, PLAIN_STORE, wgslPass, type GpuProgram, type OutputStore, type PassCode, type ProgramCode, type Ref } from "../program.ts";
 import { convDirectPass, tap } from "../../clike/kernels/conv.ts";
 import type { Wgsl } from "../../clike/wgsl.ts";
-import { preferredStrategy, productPass, zeroPass, type DotStrategy, type RhsSource } from "./dot.ts";
+import { preferredStrategy, productPasses, zeroPass, type DotStrategy, type RhsSource } from "./dot.ts";
 import { perElements } from "./grid.ts";
+import type { Scratch } from "./split-k.ts";
 
 /** Largest patch scratch buffer, in elements (64 MiB of f32). */
 export const PATCH_LIMIT = 1 << 24;
@@ -97,7 +98,10 @@ function patchRhs(w: Wgsl, d: Dims, p: ConvParams): RhsSource {
   };
 }
 
-/** The program for one convolution; `strategy` picks the product kernel, or "direct" (tests force each). */
+/**
+ * The program for one convolution; `strategy` picks the product kernel, or "direct", and
+ * `patchLimit` and `splitK` (see `productPasses`) force chunked patches and split K (tests).
+ */
 export function convProgram(
   [la, ra]: ShapedArray[],
   [oa]: ShapedArray[],
@@ -105,11 +109,21 @@ export function convProgram(
   strategy: DotStrategy | "direct" = preferredStrategy(),
   patchLimit = PATCH_LIMIT,
   out: OutputStore = PLAIN_STORE,
+  splitK?: number,
 ): GpuProgram {
-  return gpuProgram((w) => convPasses(w, [la, ra], [oa], params, strategy, patchLimit, out));
+  return gpuProgram((w) => convPasses(w, [la, ra], [oa], params, strategy, patchLimit, out, splitK));
 }
 
-function convPasses(w: Wgsl, [la, ra]: ShapedArray[], [oa]: ShapedArray[], p: ConvParams, strategy: DotStrategy | "direct", patchLimit: number, out: OutputStore): ProgramCode {
+function convPasses(
+  w: Wgsl,
+  [la, ra]: ShapedArray[],
+  [oa]: ShapedArray[],
+  p: ConvParams,
+  strategy: DotStrategy | "direct",
+  patchLimit: number,
+  out: OutputStore,
+  splitK: number | undefined,
+): ProgramCode {
   const [N, C, H, W] = la.shape;
   const [O, Cg, KH, KW] = ra.shape;
   const [, , Ho, Wo] = oa.shape;
@@ -127,32 +141,33 @@ function convPasses(w: Wgsl, [la, ra]: ShapedArray[], [oa]: ShapedArray[], p: Co
   if (strategy === "subgroup") {
     // Implicit im2col: no patch buffer, no chunks.
     const passes: PassCode[] = [];
+    const scratch: Scratch = { temps: [] };
     let wRef: Ref = { in: 1 };
     if (Kp !== K) {
-      wRef = { tmp: 0 };
+      wRef = { tmp: scratch.temps.push({ dtype: "float32", size: O * Kp }) - 1 };
       passes.push(padRowsPass(w, O, K, Kp, wRef));
     }
-    const g = { T: "f32", B: N * d.G, M: d.Og, N: S, Kp, Ma: d.Og, Np: Sp, Ga: d.G, bb0: 0, rhs: patchRhs(w, d, p) };
-    passes.push(productPass(w, strategy, g, wRef, { in: 0 }, out));
-    return { passes, temps: Kp !== K ? [{ dtype: "float32", size: O * Kp }] : [] };
+    const g = { T: "f32", dtype: "float32" as const, B: N * d.G, M: d.Og, N: S, Kp, Ma: d.Og, Np: Sp, Ga: d.G, bb0: 0, rhs: patchRhs(w, d, p) };
+    passes.push(...productPasses(w, strategy, g, wRef, { in: 0 }, out, scratch, splitK));
+    return { passes, temps: scratch.temps };
   }
   const perImage = d.G * Kp * Sp;
   if (perImage > patchLimit) return { passes: [wgslPass(convDirectPass(w, [la, ra], [oa], p, out))] };
   const chunks = Math.ceil((N * perImage) / patchLimit);
   const per = Math.ceil(N / chunks);
-  const temps = [{ dtype: "float32" as const, size: per * perImage }];
+  const scratch: Scratch = { temps: [{ dtype: "float32", size: per * perImage }] };
   const patches: Ref = { tmp: 0 };
   const passes: PassCode[] = [];
   let wRef: Ref = { in: 1 };
   if (Kp !== K) {
-    wRef = { tmp: 1 };
-    temps.push({ dtype: "float32", size: O * Kp });
+    wRef = { tmp: scratch.temps.push({ dtype: "float32", size: O * Kp }) - 1 };
     passes.push(padRowsPass(w, O, K, Kp, wRef));
   }
   for (let n0 = 0; n0 < N; n0 += per) {
     const cnt = Math.min(per, N - n0);
     passes.push(im2colPass(w, d, p, n0, cnt, Kp, Sp, patches));
-    passes.push(productPass(w, strategy, { T: "f32", B: cnt * d.G, M: d.Og, N: S, Kp, Ma: d.Og, Np: Sp, Ga: d.G, bb0: n0 * d.G }, wRef, patches, out));
+    const g = { T: "f32", dtype: "float32" as const, B: cnt * d.G, M: d.Og, N: S, Kp, Ma: d.Og, Np: Sp, Ga: d.G, bb0: n0 * d.G };
+    passes.push(...productPasses(w, strategy, g, wRef, patches, out, scratch, splitK));
   }
-  return { passes, temps };
+  return { passes, temps: scratch.temps };
 }
