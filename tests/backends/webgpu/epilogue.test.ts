@@ -145,10 +145,9 @@ describe.skipIf(gpuSkipReason !== null)("webgpu fused epilogues", () => {
     if (!strategies.includes("subgroup")) console.log("[webgpu] epilogue on the subgroup kernel skipped: the device has no 8-wide subgroups");
     const rng = new Rng(9);
     type Kernel = DotStrategy | "direct";
-    const cases: { f: F; args: NDArray[]; program: (strategy: Kernel, head: Eqn, out: OutputStore, splitK?: number) => GpuProgram; kernels: Kernel[] }[] = [];
+    const cases: { f: F; args: NDArray[]; program: (strategy: Kernel, head: Eqn, out: OutputStore, splitK?: number) => GpuProgram; kernels: Kernel[]; split?: boolean }[] = [];
     const avals = (vs: Var[]) => vs.map((v) => v.aval);
     const dot = (s: Kernel, h: Eqn, out: OutputStore, splitK?: number) => dotProgram(avals(h.inputs), avals(h.outs), paramsOf(h, dotGeneralP), s as DotStrategy, out, splitK);
-    // (K of 16 or less never splits.)
     for (const [B, M, K, N] of [
       [0, 17, 7, 66],
       [2, 9, 13, 3],
@@ -157,7 +156,8 @@ describe.skipIf(gpuSkipReason !== null)("webgpu fused epilogues", () => {
       const pre = B ? [B] : [];
       const args = [rng.array([...pre, M, K], "float32"), rng.array([...pre, K, N], "float32"), rng.array([N], "float32"), rng.array([...pre, M, N], "float32")];
       const p = product(B > 0);
-      cases.push({ f: (x, w, b, y) => np.sub(np.mul(np.tanh(np.add(p(x, w), b)), y), 0.5), args, program: dot, kernels: strategies });
+      // K of 16 or less never splits.
+      cases.push({ f: (x, w, b, y) => np.sub(np.mul(np.tanh(np.add(p(x, w), b)), y), 0.5), args, program: dot, kernels: strategies, split: K > 16 });
     }
     // Convolutions too, the direct kernel and patches in two chunks of images (the second stores at a batch offset) included.
     const params: ConvParams = {
@@ -191,6 +191,7 @@ describe.skipIf(gpuSkipReason !== null)("webgpu fused epilogues", () => {
       args: [rng.array([5, 8, 9, 9], "float32"), rng.array([4, 8, 7, 7], "float32"), rng.array([4], "float32")],
       program: conv,
       kernels: strategies,
+      split: true,
     });
     for (const c of cases) {
       const { jaxpr, consts } = jit(c.f).lower(...c.args);
@@ -202,7 +203,7 @@ describe.skipIf(gpuSkipReason !== null)("webgpu fused epilogues", () => {
       const others = step.inputs.filter((_, i) => i !== head.input).map(gpu);
       const want = (c.f(...c.args) as NDArray).dataSync();
       for (const s of c.kernels) {
-        for (const splitK of s === "direct" ? [undefined] : [undefined, 3]) {
+        for (const splitK of c.split ? [undefined, 3] : [undefined]) {
           const fused = withEpilogue((out) => c.program(s, head.eqn, out, splitK), kernel, head.input, 2, be.device.limits.maxStorageBuffersPerShaderStage)!;
           expect(fused, s).not.toBeNull();
           const [h] = be.runProgram(fused, [...head.eqn.inputs.map(gpu), ...others], [{ shape: kernel.out.shape, dtype: kernel.out.dtype }]);
