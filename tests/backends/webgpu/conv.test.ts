@@ -3,9 +3,10 @@
  * product kernel under im2col and for the direct kernel: random strides, padding (cropping
  * too), both dilations and feature groups; patch buffers split over several chunks; the
  * direct fallback when one image's patches exceed the limit; grids over 65535 workgroups;
- * empty batches.
+ * empty batches; K split over workgroups (forced, chunked patches too).
  */
 import { describe, expect, it } from "vitest";
+import fc from "fast-check";
 import type { NDArray } from "../../../core/array.ts";
 import type { ConvParams } from "../../../core/routines.ts";
 import { productStrategies, type DotStrategy } from "../../../core/backends/webgpu/kernels/dot.ts";
@@ -24,7 +25,7 @@ const strategies = (): Strategy[] => ["direct", ...productStrategies()];
 /** float32 sums of up to a few hundred products of values in [-1, 1). */
 const TOL = 2e-5;
 
-async function expectConv(strategy: Strategy, args: NDArray[], params: ConvParams, patchLimit?: number): Promise<void> {
+async function expectConv(strategy: Strategy, args: NDArray[], params: ConvParams, patchLimit?: number, splitK?: number): Promise<void> {
   const [want] = applyPrim("conv_general_dilated", args, params) as NDArray[];
   const program = convProgram(
     args.map((a) => a.aval),
@@ -32,10 +33,12 @@ async function expectConv(strategy: Strategy, args: NDArray[], params: ConvParam
     params,
     strategy,
     patchLimit,
+    undefined,
+    splitK,
   );
   const got = await runOnGpu(program, args, want.aval);
   const msg = compareValues(got, want.dataSync(), true, TOL);
-  expect(msg, `${strategy} lhs ${args[0].shape} rhs ${args[1].shape} ${JSON.stringify(params)}`).toBeNull();
+  expect(msg, `${strategy} split ${splitK} lhs ${args[0].shape} rhs ${args[1].shape} ${JSON.stringify(params)}`).toBeNull();
 }
 
 describe.skipIf(gpuSkipReason !== null)("webgpu conv_general_dilated kernels", () => {
@@ -96,6 +99,37 @@ describe.skipIf(gpuSkipReason !== null)("webgpu conv_general_dilated kernels", (
         3 * perImage,
       ).passes,
     ).toHaveLength(3 * 2);
+  });
+
+  it("K split over workgroups (forced) = the CPU in every product kernel", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 1e9 }), fc.integer({ min: 2, max: 5 }), async (seed, splits) => {
+        const rng = new Rng(seed);
+        const { lhsShape, rhsShape, params } = randomConvConfig(rng);
+        const args = [rng.array(lhsShape, "float32"), rng.array(rhsShape, "float32")];
+        for (const s of productStrategies()) await expectConv(s, args, params, undefined, splits);
+      }),
+      { numRuns: 3 },
+    );
+    // Weight-gradient-like: K = Cg·7·7 over a 5x5 output, in chunks of two images (the later ones store at a batch offset).
+    const rng = new Rng(16);
+    const params = convParams(1);
+    for (const groups of [1, 2]) {
+      const args = [rng.array([5, 8, 9, 9], "float32"), rng.array([4, 8 / groups, 7, 7], "float32")];
+      const perImage = groups * (392 / groups) * 28;
+      for (const s of productStrategies()) await expectConv(s, args, { ...params, groups }, 2 * perImage, 2 + groups);
+      const program = convProgram(
+        args.map((a) => a.aval),
+        [{ shape: [5, 4, 5, 5], dtype: "float32" }],
+        { ...params, groups },
+        "register",
+        2 * perImage,
+        undefined,
+        3,
+      );
+      // Per chunk: im2col, the split product, the sum of its splits.
+      expect(program.passes).toHaveLength(3 * 3);
+    }
   });
 
   it("covers more than 65535 workgroups; empty batches run nothing", async () => {

@@ -4,7 +4,8 @@
  * GPU = eager on the CPU over random shapes (ragged K and N, batches, strides, padding,
  * dilation, groups, a second kernel input, int32); the epilogue ran and the jitted call
  * dispatched exactly the eager product's passes (one fewer than the unfused pair);
- * `withEpilogue` = the CPU for every product kernel; programs that must not fuse stay right.
+ * `withEpilogue` = the CPU for every product kernel, whole or with K split (the epilogue
+ * then runs in the pass adding the splits); programs that must not fuse stay right.
  */
 import { afterEach, describe, expect, it } from "vitest";
 import fc from "fast-check";
@@ -24,6 +25,7 @@ import { withEpilogue } from "../../../core/backends/webgpu/render-wgsl.ts";
 import { Rng } from "../../cases/types.ts";
 import { randomConvConfig } from "../../cases/conv.ts";
 import { compareValues, gpuSkipReason, onGpu } from "./gpu.ts";
+import { convParams } from "../../helpers.ts";
 
 /** float32 sums of up to a few hundred products of values in [-1, 1), then a few elementwise ops. */
 const TOL = 2e-5;
@@ -137,23 +139,25 @@ describe.skipIf(gpuSkipReason !== null)("webgpu fused epilogues", () => {
     }
   });
 
-  it("withEpilogue over each product kernel = the CPU; null past the binding limit", async () => {
+  it("withEpilogue over each product kernel, K whole or split, = the CPU; null past the binding limit", async () => {
     const be = getBackend("webgpu") as unknown as WebGpuBackend;
     const strategies = productStrategies();
     if (!strategies.includes("subgroup")) console.log("[webgpu] epilogue on the subgroup kernel skipped: the device has no 8-wide subgroups");
     const rng = new Rng(9);
     type Kernel = DotStrategy | "direct";
-    const cases: { f: F; args: NDArray[]; program: (strategy: Kernel, head: Eqn, out: OutputStore) => GpuProgram; kernels: Kernel[] }[] = [];
+    const cases: { f: F; args: NDArray[]; program: (strategy: Kernel, head: Eqn, out: OutputStore, splitK?: number) => GpuProgram; kernels: Kernel[]; split?: boolean }[] = [];
     const avals = (vs: Var[]) => vs.map((v) => v.aval);
-    const dot = (s: Kernel, h: Eqn, out: OutputStore) => dotProgram(avals(h.inputs), avals(h.outs), paramsOf(h, dotGeneralP), s as DotStrategy, out);
+    const dot = (s: Kernel, h: Eqn, out: OutputStore, splitK?: number) => dotProgram(avals(h.inputs), avals(h.outs), paramsOf(h, dotGeneralP), s as DotStrategy, out, splitK);
     for (const [B, M, K, N] of [
       [0, 17, 7, 66],
       [2, 9, 13, 3],
+      [2, 5, 70, 6],
     ]) {
       const pre = B ? [B] : [];
       const args = [rng.array([...pre, M, K], "float32"), rng.array([...pre, K, N], "float32"), rng.array([N], "float32"), rng.array([...pre, M, N], "float32")];
       const p = product(B > 0);
-      cases.push({ f: (x, w, b, y) => np.sub(np.mul(np.tanh(np.add(p(x, w), b)), y), 0.5), args, program: dot, kernels: strategies });
+      // K of 16 or less never splits.
+      cases.push({ f: (x, w, b, y) => np.sub(np.mul(np.tanh(np.add(p(x, w), b)), y), 0.5), args, program: dot, kernels: strategies, split: K > 16 });
     }
     // Convolutions too, the direct kernel and patches in two chunks of images (the second stores at a batch offset) included.
     const params: ConvParams = {
@@ -166,16 +170,28 @@ describe.skipIf(gpuSkipReason !== null)("webgpu fused epilogues", () => {
       rhsDilation: [2, 1],
       groups: 2,
     };
-    const conv = (s: Kernel, h: Eqn, out: OutputStore) => {
+    const conv = (s: Kernel, h: Eqn, out: OutputStore, splitK?: number) => {
+      const p = paramsOf(h, convGeneralDilatedP);
+      const [, Cg, KH, KW] = h.inputs[1].aval.shape;
       const [, , Ho, Wo] = h.outs[0].aval.shape;
-      const perImage = 2 * 12 * Math.ceil((Ho * Wo) / 4) * 4; // groups · K (2·3·2) · S padded to 4
-      return convProgram(avals(h.inputs), avals(h.outs), paramsOf(h, convGeneralDilatedP), s, 4 * perImage, out);
+      const ceil4 = (n: number) => Math.ceil(n / 4) * 4;
+      const perImage = p.groups * ceil4(Cg * KH * KW) * ceil4(Ho * Wo);
+      return convProgram(avals(h.inputs), avals(h.outs), p, s, 4 * perImage, out, splitK);
     };
     cases.push({
       f: (x, w, b) => relu(np.add(lax.convGeneralDilated(x, w, params), np.reshape(b, [1, 6, 1, 1]))),
       args: [rng.array([7, 4, 8, 6], "float32"), rng.array([6, 2, 3, 2], "float32"), rng.array([6], "float32")],
       program: conv,
       kernels: ["direct", ...strategies],
+    });
+    // A long K (8·7·7) over a small output, as weight gradients are.
+    const wide = convParams(1);
+    cases.push({
+      f: (x, w, b) => relu(np.add(lax.convGeneralDilated(x, w, wide), np.reshape(b, [1, 4, 1, 1]))),
+      args: [rng.array([5, 8, 9, 9], "float32"), rng.array([4, 8, 7, 7], "float32"), rng.array([4], "float32")],
+      program: conv,
+      kernels: strategies,
+      split: true,
     });
     for (const c of cases) {
       const { jaxpr, consts } = jit(c.f).lower(...c.args);
@@ -187,12 +203,14 @@ describe.skipIf(gpuSkipReason !== null)("webgpu fused epilogues", () => {
       const others = step.inputs.filter((_, i) => i !== head.input).map(gpu);
       const want = (c.f(...c.args) as NDArray).dataSync();
       for (const s of c.kernels) {
-        const fused = withEpilogue((out) => c.program(s, head.eqn, out), kernel, head.input, 2, be.device.limits.maxStorageBuffersPerShaderStage)!;
-        expect(fused, s).not.toBeNull();
-        const [h] = be.runProgram(fused, [...head.eqn.inputs.map(gpu), ...others], [{ shape: kernel.out.shape, dtype: kernel.out.dtype }]);
-        const got = await be.read(h, { shape: kernel.out.shape, dtype: kernel.out.dtype });
-        be.free(h);
-        expect(compareValues(got, want, true, TOL), `${s} ${c.args.map((a) => `[${a.shape}]`).join(" ")}`).toBeNull();
+        for (const splitK of c.split ? [undefined, 3] : [undefined]) {
+          const fused = withEpilogue((out) => c.program(s, head.eqn, out, splitK), kernel, head.input, 2, be.device.limits.maxStorageBuffersPerShaderStage)!;
+          expect(fused, s).not.toBeNull();
+          const [h] = be.runProgram(fused, [...head.eqn.inputs.map(gpu), ...others], [{ shape: kernel.out.shape, dtype: kernel.out.dtype }]);
+          const got = await be.read(h, { shape: kernel.out.shape, dtype: kernel.out.dtype });
+          be.free(h);
+          expect(compareValues(got, want, true, TOL), `${s} split ${splitK} ${c.args.map((a) => `[${a.shape}]`).join(" ")}`).toBeNull();
+        }
       }
       // The product pass binds three buffers, so three with the epilogue's inputs cannot fit.
       expect(withEpilogue((out) => c.program(c.kernels[0], head.eqn, out), kernel, head.input, 2, 3)).toBeNull();

@@ -1,11 +1,13 @@
 /**
  * conv_general_dilated (NCHW input, OIHW kernel; strides, [lo, hi] padding that may crop,
  * lhs and rhs dilation, feature groups) as im2col plus the batched product kernels of
- * dot.ts: the patches of each (image, group) form a [Cg·KH·KW, Ho·Wo] matrix in a scratch
- * buffer, and the group's kernel rows [Og, Cg·KH·KW] (already contiguous in OIHW) multiply
- * it, writing [N, G, Og, Ho·Wo], which is NCHW. Images are taken in chunks so the scratch
- * stays under PATCH_LIMIT elements; a convolution whose single image exceeds it runs the
- * direct kernel shared with CUDA (../../clike/kernels/conv.ts).
+ * dot.ts: per group, the patches of a chunk of n images form a [Cg·KH·KW, n·Ho·Wo] matrix
+ * in a scratch buffer (the images side by side, so a small Ho·Wo, as in a weight gradient's
+ * 3x3 output, still fills the kernels' column tiles), and the group's kernel rows
+ * [Og, Cg·KH·KW] (already contiguous in OIHW) multiply it; the stores map each
+ * [G, Og, n·Ho·Wo] element to its place in [N, G, Og, Ho·Wo], which is NCHW. Images are
+ * taken in chunks so the scratch stays under PATCH_LIMIT elements; a convolution whose
+ * single image exceeds it runs the direct kernel shared with CUDA (../../clike/kernels/conv.ts).
  */
 import type { ConvParams } from "../../../primitives/conv.ts";
 import { sizeOf } from "../../../shape.ts";
@@ -13,8 +15,9 @@ import type { ShapedArray } from "../../../tracer.ts";
 import { gpuProgram, PLAIN_STORE, wgslPass, type GpuProgram, type OutputStore, type PassCode, type ProgramCode, type Ref } from "../program.ts";
 import { convDirectPass, tap } from "../../clike/kernels/conv.ts";
 import type { Wgsl } from "../../clike/wgsl.ts";
-import { preferredStrategy, productPass, zeroPass, type DotStrategy, type RhsSource } from "./dot.ts";
+import { preferredStrategy, productPasses, zeroPass, type DotStrategy, type RhsSource } from "./dot.ts";
 import { perElements } from "./grid.ts";
+import type { Scratch } from "./split-k.ts";
 
 /** Largest patch scratch buffer, in elements (64 MiB of f32). */
 export const PATCH_LIMIT = 1 << 24;
@@ -37,17 +40,21 @@ interface Dims {
   Og: number;
 }
 
-/** Gathers the patches of images [n0, n0 + cnt) into [cnt·G, Kp, Sp] (zero-padded, zero where the window leaves the input). */
-function im2colPass(w: Wgsl, d: Dims, p: ConvParams, n0: number, cnt: number, Kp: number, Sp: number, dst: Ref): PassCode {
+/**
+ * Gathers the patches of images [n0, n0 + cnt) into [G, Kp, Np], column j of a group's
+ * matrix being position j % (Ho·Wo) of image n0 + j / (Ho·Wo) (zero-padded, zero where the
+ * window leaves the input).
+ */
+function im2colPass(w: Wgsl, d: Dims, p: ConvParams, n0: number, cnt: number, Kp: number, Np: number, dst: Ref): PassCode {
   const K = d.Cg * d.KH * d.KW,
     S = d.Ho * d.Wo;
-  const total = cnt * d.G * Kp * Sp;
-  const body = `  let sp = gi % ${u(Sp)};
-  let kp = (gi / ${u(Sp)}) % ${u(Kp)};
-  let q = gi / ${u(Sp * Kp)};
-  if (kp >= ${u(K)} || sp >= ${u(S)}) { ${w.st("dst", "gi", "0.0")} continue; }
-  let n = ${u(n0)} + q / ${u(d.G)};
-  let g = q % ${u(d.G)};
+  const total = d.G * Kp * Np;
+  const body = `  let jp = gi % ${u(Np)};
+  let kp = (gi / ${u(Np)}) % ${u(Kp)};
+  let g = gi / ${u(Np * Kp)};
+  if (kp >= ${u(K)} || jp >= ${u(cnt * S)}) { ${w.st("dst", "gi", "0.0")} continue; }
+  let n = ${u(n0)} + jp / ${u(S)};
+  let sp = jp % ${u(S)};
   let c = kp / ${u(d.KH * d.KW)};
   let ky = (kp / ${u(d.KW)}) % ${u(d.KH)};
   let kx = kp % ${u(d.KW)};
@@ -72,8 +79,9 @@ function padRowsPass(w: Wgsl, O: number, K: number, Kp: number, dst: Ref): PassC
 }
 
 /**
- * The patch matrix of image n, group g (batch ob = n·G + g) without materialising it: the
- * subgroup product kernel loads element (k, s) from the input directly.
+ * The patch matrix of group ob over all images (column j = image j / S, position j % S)
+ * without materialising it: the subgroup product kernel loads element (k, j) from the input
+ * directly.
  */
 function patchRhs(w: Wgsl, d: Dims, p: ConvParams): RhsSource {
   const K = d.Cg * d.KH * d.KW,
@@ -90,14 +98,33 @@ function patchRhs(w: Wgsl, d: Dims, p: ConvParams): RhsSource {
 }`;
   return {
     decls,
-    column: (m) => `${m === 0 ? `  let xb = ((ob / ${u(d.G)}) * ${u(d.C)} + (ob % ${u(d.G)}) * ${u(d.Cg)}) * ${u(d.H * d.W)};\n` : ""}  let s${m} = min(j0 + l + ${u(8 * m)}, ${u(S - 1)});
+    column: (m) => `  let jc${m} = min(j0 + l + ${u(8 * m)}, ${u(d.N * S - 1)});
+  let s${m} = jc${m} % ${u(S)};
+  let xb${m} = ((jc${m} / ${u(S)}) * ${u(d.C)} + ob * ${u(d.Cg)}) * ${u(d.H * d.W)};
   let ho${m} = s${m} / ${u(d.Wo)};
   let wo${m} = s${m} % ${u(d.Wo)};`,
-    load: (m, kk) => `patch_elem(xb, ho${m}, wo${m}, k + ${u(kk)})`,
+    load: (m, kk) => `patch_elem(xb${m}, ho${m}, wo${m}, k + ${u(kk)})`,
   };
 }
 
-/** The program for one convolution; `strategy` picks the product kernel, or "direct" (tests force each). */
+/**
+ * `out` for a product over images [n0, n0 + cnt) laid out [G, Og, cnt·S]: each store goes to
+ * that element's place in the NCHW output [N, G·Og, S].
+ */
+function imagesStore(d: Dims, n0: number, cnt: number, out: OutputStore): OutputStore {
+  const S = d.Ho * d.Wo,
+    cols = cnt * S;
+  const fn = `fn image_index(i: u32) -> u32 {
+  let j = i % ${u(cols)};
+  return (${u(n0)} + j / ${u(S)}) * ${u(d.O * S)} + (i / ${u(cols)}) * ${u(S)} + j % ${u(S)};
+}`;
+  return { ...out, store: (w, i, v) => out.store(w, `image_index(${i})`, v), decls: (w) => `${out.decls(w)}\n${fn}` };
+}
+
+/**
+ * The program for one convolution; `strategy` picks the product kernel, or "direct", and
+ * `patchLimit` and `splitK` (see `productPasses`) force chunked patches and split K (tests).
+ */
 export function convProgram(
   [la, ra]: ShapedArray[],
   [oa]: ShapedArray[],
@@ -105,11 +132,21 @@ export function convProgram(
   strategy: DotStrategy | "direct" = preferredStrategy(),
   patchLimit = PATCH_LIMIT,
   out: OutputStore = PLAIN_STORE,
+  splitK?: number,
 ): GpuProgram {
-  return gpuProgram((w) => convPasses(w, [la, ra], [oa], params, strategy, patchLimit, out));
+  return gpuProgram((w) => convPasses(w, [la, ra], [oa], params, strategy, patchLimit, out, splitK));
 }
 
-function convPasses(w: Wgsl, [la, ra]: ShapedArray[], [oa]: ShapedArray[], p: ConvParams, strategy: DotStrategy | "direct", patchLimit: number, out: OutputStore): ProgramCode {
+function convPasses(
+  w: Wgsl,
+  [la, ra]: ShapedArray[],
+  [oa]: ShapedArray[],
+  p: ConvParams,
+  strategy: DotStrategy | "direct",
+  patchLimit: number,
+  out: OutputStore,
+  splitK: number | undefined,
+): ProgramCode {
   const [N, C, H, W] = la.shape;
   const [O, Cg, KH, KW] = ra.shape;
   const [, , Ho, Wo] = oa.shape;
@@ -127,32 +164,35 @@ function convPasses(w: Wgsl, [la, ra]: ShapedArray[], [oa]: ShapedArray[], p: Co
   if (strategy === "subgroup") {
     // Implicit im2col: no patch buffer, no chunks.
     const passes: PassCode[] = [];
+    const scratch: Scratch = { temps: [] };
     let wRef: Ref = { in: 1 };
     if (Kp !== K) {
-      wRef = { tmp: 0 };
+      wRef = { tmp: scratch.temps.push({ dtype: "float32", size: O * Kp }) - 1 };
       passes.push(padRowsPass(w, O, K, Kp, wRef));
     }
-    const g = { T: "f32", B: N * d.G, M: d.Og, N: S, Kp, Ma: d.Og, Np: Sp, Ga: d.G, bb0: 0, rhs: patchRhs(w, d, p) };
-    passes.push(productPass(w, strategy, g, wRef, { in: 0 }, out));
-    return { passes, temps: Kp !== K ? [{ dtype: "float32", size: O * Kp }] : [] };
+    const g = { T: "f32", dtype: "float32" as const, B: d.G, M: d.Og, N: N * S, Kp, Ma: d.Og, Np: ceilTo(N * S, 4), Ga: d.G, bb0: 0, rhs: patchRhs(w, d, p) };
+    passes.push(...productPasses(w, strategy, g, wRef, { in: 0 }, imagesStore(d, 0, N, out), scratch, splitK));
+    return { passes, temps: scratch.temps };
   }
+  // A chunk of n images takes at most n times this (its columns pad to 4 once, not per image).
   const perImage = d.G * Kp * Sp;
   if (perImage > patchLimit) return { passes: [wgslPass(convDirectPass(w, [la, ra], [oa], p, out))] };
   const chunks = Math.ceil((N * perImage) / patchLimit);
   const per = Math.ceil(N / chunks);
-  const temps = [{ dtype: "float32" as const, size: per * perImage }];
+  const scratch: Scratch = { temps: [{ dtype: "float32", size: d.G * Kp * ceilTo(per * S, 4) }] };
   const patches: Ref = { tmp: 0 };
   const passes: PassCode[] = [];
   let wRef: Ref = { in: 1 };
   if (Kp !== K) {
-    wRef = { tmp: 1 };
-    temps.push({ dtype: "float32", size: O * Kp });
+    wRef = { tmp: scratch.temps.push({ dtype: "float32", size: O * Kp }) - 1 };
     passes.push(padRowsPass(w, O, K, Kp, wRef));
   }
   for (let n0 = 0; n0 < N; n0 += per) {
     const cnt = Math.min(per, N - n0);
-    passes.push(im2colPass(w, d, p, n0, cnt, Kp, Sp, patches));
-    passes.push(productPass(w, strategy, { T: "f32", B: cnt * d.G, M: d.Og, N: S, Kp, Ma: d.Og, Np: Sp, Ga: d.G, bb0: n0 * d.G }, wRef, patches, out));
+    const Np = ceilTo(cnt * S, 4);
+    passes.push(im2colPass(w, d, p, n0, cnt, Kp, Np, patches));
+    const g = { T: "f32", dtype: "float32" as const, B: d.G, M: d.Og, N: cnt * S, Kp, Ma: d.Og, Np, Ga: d.G, bb0: 0 };
+    passes.push(...productPasses(w, strategy, g, wRef, patches, imagesStore(d, n0, cnt, out), scratch, splitK));
   }
-  return { passes, temps };
+  return { passes, temps: scratch.temps };
 }

@@ -22,6 +22,7 @@ import { gpuProgram, PLAIN_STORE, type GpuProgram, type OutputStore, type PassCo
 import { storageType, type Wgsl } from "../../clike/wgsl.ts";
 import { groups, LINEAR_WORKGROUP, literal, MAIN_ARGS, NONFINITE, wgslType } from "../wgsl.ts";
 import { perElements } from "./grid.ts";
+import { chooseSplit, kRange, partialStore, partialsRef, sumSplitsPass, type KSplit, type Scratch } from "./split-k.ts";
 
 export type DotStrategy = "register" | "subgroup" | "shared";
 
@@ -103,6 +104,7 @@ const isIdentity = (perm: number[]) => perm.every((p, i) => p === i);
 /** A batched product [B, M, Kp] x [B, Kp, Np] -> [B, M, N] as the product kernels see it. */
 export interface Geometry {
   T: string;
+  dtype: DType;
   /** Batches this pass computes. */
   B: number;
   M: number;
@@ -123,6 +125,8 @@ export interface Geometry {
    * column slot m (column j0 + l + 8m) and the K offset kk within an unrolled step.
    */
   rhs?: RhsSource;
+  /** K split over workgroups (split-k.ts): the kernel sums chunk `ks` of K and stores it through a `partialStore`. */
+  split?: KSplit;
 }
 
 export interface RhsSource {
@@ -161,7 +165,8 @@ function registerPass(d: Wgsl, g: Geometry, TM: number, TN4: number, KV: number,
     N4 = Np / 4;
   const MT = Math.ceil(M / TM),
     NT = Math.ceil(N4 / TN4);
-  const total = B * MT * NT;
+  const tiles = B * MT * NT;
+  const total = tiles * (g.split?.splits ?? 1);
   const R = [...Array(TM).keys()],
     C = [...Array(TN4).keys()],
     Q = [0, 1, 2, 3];
@@ -171,7 +176,7 @@ function registerPass(d: Wgsl, g: Geometry, TM: number, TN4: number, KV: number,
   for (const r of R) lines.push(`  let ar${r} = (ab * ${u(Ma)} + min(i0 + ${u(r)}, ${u(M - 1)})) * ${u(aStride)};`);
   for (const c of C) lines.push(`  let bc${c} = bb * ${u(Kp * N4)} + min(j0 + ${u(c)}, ${u(N4 - 1)});`);
   for (const r of R) for (const c of C) lines.push(`  var acc${r}_${c} = vec4<${T}>();`);
-  lines.push(`  for (var k = 0u; k < ${u(aStride)}; k++) {`);
+  lines.push(kRange(g.split, Kp, KV), `  for (var k = kb; k < ke; k++) {`);
   for (const r of R) lines.push(`    let a${r} = ${d.ld("a", `ar${r} + k`)};`);
   lines.push(`    let kr = k * ${u(KV * N4)};`);
   const QV = KV === 4 ? Q : [0];
@@ -196,8 +201,9 @@ ${productOut(d, T, out)}
 fn main(${MAIN_ARGS}) {
   let gi = ${LINEAR_WORKGROUP} * 64u + lid;
   if (gi >= ${u(total)}) { return; }
+  let ks = gi / ${u(tiles)};
   let j0 = (gi % ${u(NT)}) * ${u(TN4)};
-  let t = gi / ${u(NT)};
+  let t = (gi % ${u(tiles)}) / ${u(NT)};
   let i0 = (t % ${u(MT)}) * ${u(TM)};
   let bb = t / ${u(MT)};
 ${lines.join("\n")}
@@ -215,7 +221,8 @@ function sharedPass(d: Wgsl, g: Geometry, [aw, bw]: boolean[], out: OutputStore)
   const { T, B, M, N, Kp, Ma, Np } = g;
   const MT = Math.ceil(M / 64),
     NT = Math.ceil(N / 64);
-  const total = B * MT * NT;
+  const tiles = B * MT * NT;
+  const total = tiles * (g.split?.splits ?? 1);
   const R = [0, 1, 2, 3];
   const zero = `${T}(0)`;
   const acc = R.flatMap((r) => R.map((c) => `  var c${r}${c} = ${zero};`)).join("\n");
@@ -230,8 +237,10 @@ var<workgroup> As: array<${T}, 1024>;
 var<workgroup> Bs: array<${T}, 1024>;
 @compute @workgroup_size(256)
 fn main(${MAIN_ARGS}) {
-  let tile = ${LINEAR_WORKGROUP};
-  if (tile >= ${u(total)}) { return; }
+  let wg = ${LINEAR_WORKGROUP};
+  if (wg >= ${u(total)}) { return; }
+  let ks = wg / ${u(tiles)};
+  let tile = wg % ${u(tiles)};
   let tn = tile % ${u(NT)};
   let tm = (tile / ${u(NT)}) % ${u(MT)};
   let bb = tile / ${u(NT * MT)};
@@ -239,21 +248,22 @@ fn main(${MAIN_ARGS}) {
   let ty = lid / 16u;
 ${batchIndices(g)}
 ${acc}
-  for (var k0 = 0u; k0 < ${u(Kp)}; k0 += 16u) {
+${kRange(g.split, Kp)}
+  for (var k0 = kb; k0 < ke; k0 += 16u) {
     for (var l = 0u; l < 4u; l++) {
       let e = lid + l * 256u;
       let m = e / 16u;
       let kk = e % 16u;
       let row = tm * 64u + m;
       var av = ${zero};
-      if (row < ${u(M)} && k0 + kk < ${u(Kp)}) { av = ${d.ld("a", `(ab * ${u(Ma)} + row) * ${u(Kp)} + k0 + kk`)}; }
+      if (row < ${u(M)} && k0 + kk < ke) { av = ${d.ld("a", `(ab * ${u(Ma)} + row) * ${u(Kp)} + k0 + kk`)}; }
       As[kk * 64u + m] = av;
-      let kb = e / 64u;
+      let kr = e / 64u;
       let n = e % 64u;
       let col = tn * 64u + n;
       var bv = ${zero};
-      if (col < ${u(Np)} && k0 + kb < ${u(Kp)}) { bv = ${d.ld("b", `(bb * ${u(Kp)} + k0 + kb) * ${u(Np)} + col`)}; }
-      Bs[kb * 64u + n] = bv;
+      if (col < ${u(Np)} && k0 + kr < ke) { bv = ${d.ld("b", `(bb * ${u(Kp)} + k0 + kr) * ${u(Np)} + col`)}; }
+      Bs[kr * 64u + n] = bv;
     }
     workgroupBarrier();
     for (var kk = 0u; kk < 16u; kk++) {
@@ -290,11 +300,13 @@ function subgroupPass(d: Wgsl, g: Geometry, [aw, bw]: boolean[], out: OutputStor
   const MT = Math.ceil(M / (8 * RL)),
     NT = Math.ceil(N / SC);
   const tiles = B * MT * NT;
+  // Split K is taken per workgroup, so the K loop's bounds stay uniform (subgroupBroadcast needs that).
+  const perSplit = Math.ceil(tiles / 8);
   const L: string[] = [batchIndices(g)];
   for (const r of R) L.push(`  let ar${r} = (ab * ${u(Ma)} + min(i0 + l + ${u(8 * r)}, ${u(M - 1)})) * ${u(Kp)};`);
   for (const m of CM) L.push(rhs.column(m));
   for (const r of R) for (const c of C) L.push(`  var acc${r}_${c} = ${T}(0);`);
-  L.push(`  for (var k = 0u; k < ${u(Kp)}; k += ${u(KU)}) {`);
+  L.push(kRange(g.split, Kp), `  for (var k = kb; k < ke; k += ${u(KU)}) {`);
   for (const kk of KK) {
     for (const r of R) L.push(`    let a${r}_${kk} = ${d.ld("a", `ar${r} + k + ${u(kk)}`)};`);
     for (const m of CM) L.push(`    let b${m}_${kk} = ${rhs.load(m, kk)};`);
@@ -317,7 +329,9 @@ ${productOut(d, T, out)}
 ${rhs.decls}
 @compute @workgroup_size(64)
 fn main(${MAIN_ARGS}) {
-  let t0 = ${LINEAR_WORKGROUP} * 8u + lid / 8u;
+  let wg = ${LINEAR_WORKGROUP};
+  let ks = wg / ${u(perSplit)};
+  let t0 = (wg % ${u(perSplit)}) * 8u + lid / 8u;
   let t = min(t0, ${u(tiles - 1)});
   let l = lid % 8u;
   let j0 = (t % ${u(NT)}) * ${u(SC)};
@@ -326,7 +340,7 @@ fn main(${MAIN_ARGS}) {
 ${L.join("\n")}
 }
 `;
-  return { code, bindings: [], workgroups: Math.ceil(tiles / 8) };
+  return { code, bindings: [], workgroups: perSplit * (g.split?.splits ?? 1) };
 }
 
 /** Register-blocking tile per invocation (rows, vec4 column groups); tuned on lavapipe. */
@@ -338,8 +352,15 @@ function productOut(d: Wgsl, T: string, out: OutputStore): string {
 }
 
 /** The program for one dot_general; `strategy` picks the product kernel (tests force each). */
-export function dotProgram(ins: ShapedArray[], outs: ShapedArray[], params: RoutineParams["dot_general"], strategy: DotStrategy = preferredStrategy(), out: OutputStore = PLAIN_STORE): GpuProgram {
-  return gpuProgram((d) => dotPasses(d, ins, outs, params, strategy, out));
+export function dotProgram(
+  ins: ShapedArray[],
+  outs: ShapedArray[],
+  params: RoutineParams["dot_general"],
+  strategy: DotStrategy = preferredStrategy(),
+  out: OutputStore = PLAIN_STORE,
+  splitK?: number,
+): GpuProgram {
+  return gpuProgram((d) => dotPasses(d, ins, outs, params, strategy, out, splitK));
 }
 
 function dotPasses(
@@ -349,6 +370,7 @@ function dotPasses(
   params: RoutineParams["dot_general"],
   strategy: DotStrategy,
   out: OutputStore,
+  splitK: number | undefined,
 ): { passes: PassCode[]; temps?: { dtype: DType; size: number }[] } {
   const { lb, lf, lc, rb, rf, rc, B, M, K, N } = productDims(la, ra, params);
   const T = wgslType(oa.dtype);
@@ -362,7 +384,8 @@ function dotPasses(
   const packK = Kp !== K;
   const packA = packK || !isIdentity([...lb, ...lf, ...lc]);
   const packB = packK || Np !== N || !isIdentity([...rb, ...rc, ...rf]);
-  const temps: { dtype: DType; size: number }[] = [];
+  const scratch: Scratch = { temps: [] };
+  const temps = scratch.temps;
   const passes: PassCode[] = [];
   let aRef: Ref = { in: 0 },
     bRef: Ref = { in: 1 };
@@ -376,21 +399,35 @@ function dotPasses(
     temps.push({ dtype: ra.dtype, size: B * Kp * Np });
     passes.push(packPass(d, ra.dtype, ra.shape, [rb, rc, rf], [Kp, Np], { in: 1 }, bRef));
   }
-  passes.push(productPass(d, strategy, { T, B, M, N, Kp, Ma: M, Np, Ga: B, bb0: 0 }, aRef, bRef, out));
+  passes.push(...productPasses(d, strategy, { T, dtype: oa.dtype, B, M, N, Kp, Ma: M, Np, Ga: B, bb0: 0 }, aRef, bRef, out, scratch, splitK));
   return { passes, temps };
 }
 
-/** The product pass of `strategy` over lhs `aRef`, rhs `bRef` and output 0. */
-export function productPass(d: Wgsl, strategy: DotStrategy, g: Geometry, aRef: Ref, bRef: Ref, out: OutputStore = PLAIN_STORE): PassCode {
+/**
+ * The passes of one product of `strategy` over lhs `aRef`, rhs `bRef` into output 0: the
+ * product kernel alone, or, where few output tiles meet a long K (split-k.ts), the kernel
+ * over chunks of K into partial sums and a pass adding them. `splitK` forces a number of
+ * splits (tests; 1 never splits).
+ */
+export function productPasses(d: Wgsl, strategy: DotStrategy, g: Geometry, aRef: Ref, bRef: Ref, out: OutputStore, scratch: Scratch, splitK?: number): PassCode[] {
+  const whole = productKernel(d, strategy, g, aRef, bRef, out);
+  const split = chooseSplit(whole.workgroups, g.Kp, splitK);
+  if (!split) return [{ ...whole, bindings: [aRef, bRef, { out: 0 }, ...out.bindings] }];
+  const n = g.B * g.M * g.N,
+    base = g.bb0 * g.M * g.N;
+  const part = partialsRef(scratch, g.dtype, split.splits * n);
+  const partial = productKernel(d, strategy, { ...g, split }, aRef, bRef, partialStore(n, base));
+  return [{ ...partial, bindings: [aRef, bRef, part] }, sumSplitsPass(d, g.T, n, base, split.splits, part, out)];
+}
+
+function productKernel(d: Wgsl, strategy: DotStrategy, g: Geometry, aRef: Ref, bRef: Ref, out: OutputStore): PassCode {
   // Scratch buffers are bound read_write (the runtime's layout follows the Ref kind).
   const writable = [aRef, bRef].map((r) => !("in" in r));
-  const product =
-    strategy === "register"
-      ? registerPass(d, g, REGISTER_TILE.TM, REGISTER_TILE.TN4, REGISTER_TILE.KV, writable, out)
-      : strategy === "subgroup"
-        ? subgroupPass(d, g, writable, out)
-        : sharedPass(d, g, writable, out);
-  return { ...product, bindings: [aRef, bRef, { out: 0 }, ...out.bindings] };
+  return strategy === "register"
+    ? registerPass(d, g, REGISTER_TILE.TM, REGISTER_TILE.TN4, REGISTER_TILE.KV, writable, out)
+    : strategy === "subgroup"
+      ? subgroupPass(d, g, writable, out)
+      : sharedPass(d, g, writable, out);
 }
 
 /** Output 0 (n elements) all zeros, as a product over an empty K stores them. */
