@@ -41,7 +41,8 @@ async function expectConv(strategy: Strategy, args: NDArray[], params: ConvParam
   expect(msg, `${strategy} split ${splitK} lhs ${args[0].shape} rhs ${args[1].shape} ${JSON.stringify(params)}`).toBeNull();
 }
 
-describe.skipIf(gpuSkipReason !== null)("webgpu conv_general_dilated kernels", () => {
+// Each case compiles a program per kernel; on lavapipe with a cold shader cache and a loaded machine that outlasts the default minute.
+describe.skipIf(gpuSkipReason !== null)("webgpu conv_general_dilated kernels", { timeout: 240_000 }, () => {
   it("random strides, paddings, dilations and groups match the CPU in every kernel", async () => {
     const rng = new Rng(11);
     for (let t = 0; t < 12; t++) {

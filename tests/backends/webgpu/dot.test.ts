@@ -30,7 +30,8 @@ async function expectDot(strategy: DotStrategy, args: NDArray[], params: Routine
 
 const mm: RoutineParams["dot_general"] = { dims: { contracting: [[1], [0]], batch: [[], []] } };
 
-describe.skipIf(gpuSkipReason !== null)("webgpu dot_general kernels", () => {
+// Each case compiles programs for every kernel: on lavapipe with a cold shader cache and a loaded machine that outlasts the default minute.
+describe.skipIf(gpuSkipReason !== null)("webgpu dot_general kernels", { timeout: 240_000 }, () => {
   it("ragged matrix products match the CPU in every kernel", async () => {
     const rng = new Rng(1);
     const sizes = [

@@ -67,7 +67,8 @@ const dotShapes = fc.record({
   seed: fc.integer({ min: 1, max: 1e9 }),
 });
 
-describe.skipIf(gpuSkipReason !== null)("webgpu fused epilogues", () => {
+// Each case compiles programs for every kernel: on lavapipe with a cold shader cache and a loaded machine that outlasts the default minute.
+describe.skipIf(gpuSkipReason !== null)("webgpu fused epilogues", { timeout: 240_000 }, () => {
   it("jit relu(x @ W + b) = the CPU, in the product's own dispatches", async () => {
     await fc.assert(
       fc.asyncProperty(dotShapes, async ({ M, K, N, B, seed }) => {
