@@ -31,7 +31,7 @@ export interface WindowParams {
 export type Select = "max" | "min";
 
 type None = Record<string, never>;
-interface Axis {
+export interface Axis {
   axis: number;
 }
 
