@@ -102,7 +102,7 @@ export function partition(jaxpr: Jaxpr, literals: ReadonlyMap<Var, number> = new
     };
     let { members, copies } = grow(true);
     // What the lookahead promised did not come (a producer joined no group here): grow again one safe step at a time.
-    if (maxInputs !== Infinity && inputCount([...members], literals) > maxInputs) ({ members, copies } = grow(false));
+    if (maxInputs !== Infinity && inputCount(members, literals) > maxInputs) ({ members, copies } = grow(false));
     for (const m of members) {
       groupsOf.set(m, [...(groupsOf.get(m) ?? []), members]);
       if (copies.has(m)) copied.add(m);

@@ -11,11 +11,6 @@ export const gpuEntry: typeof Node.gpuEntry = async () => {
 
 export const noAdapterHint: typeof Node.noAdapterHint = "the browser offers none: WebGPU may be off or blocked for this GPU (chrome://gpu says why)";
 
-/**
- * Small settings kept across page loads (the product kernel timed on an anonymous adapter):
- * the origin's localStorage, where the page may use it (not in workers, nor where storage is
- * blocked; then nothing is kept and the backend times again on the next load).
- */
 /** The part of the DOM's Storage used here (the project compiles without the DOM's types). */
 interface KeyValueStore {
   getItem(key: string): string | null;
@@ -23,6 +18,11 @@ interface KeyValueStore {
 }
 const storage = () => (globalThis as { localStorage?: KeyValueStore }).localStorage;
 
+/**
+ * Small settings kept across page loads (the product kernel timed on an anonymous adapter):
+ * the origin's localStorage, where the page may use it (not in workers, nor where storage is
+ * blocked; then nothing is kept and the backend times again on the next load).
+ */
 export const savedSetting: typeof Node.savedSetting = (key) => {
   try {
     return storage()?.getItem(key) ?? null;

@@ -170,7 +170,7 @@ function convPasses(
       wRef = { tmp: scratch.temps.push({ dtype: "float32", size: O * Kp }) - 1 };
       passes.push(padRowsPass(w, O, K, Kp, wRef));
     }
-    const g = { T: "f32", dtype: "float32" as const, B: d.G, M: d.Og, N: N * S, Kp, Ma: d.Og, Np: ceilTo(N * S, 4), Ga: d.G, bb0: 0, rhs: patchRhs(w, d, p) };
+    const g = { dtype: "float32" as const, B: d.G, M: d.Og, N: N * S, Kp, Ma: d.Og, Np: ceilTo(N * S, 4), Ga: d.G, bb0: 0, rhs: patchRhs(w, d, p) };
     passes.push(...productPasses(w, strategy, g, wRef, { in: 0 }, imagesStore(d, 0, N, out), scratch, splitK));
     return { passes, temps: scratch.temps };
   }
@@ -191,7 +191,7 @@ function convPasses(
     const cnt = Math.min(per, N - n0);
     const Np = ceilTo(cnt * S, 4);
     passes.push(im2colPass(w, d, p, n0, cnt, Kp, Np, patches));
-    const g = { T: "f32", dtype: "float32" as const, B: d.G, M: d.Og, N: cnt * S, Kp, Ma: d.Og, Np, Ga: d.G, bb0: 0 };
+    const g = { dtype: "float32" as const, B: d.G, M: d.Og, N: cnt * S, Kp, Ma: d.Og, Np, Ga: d.G, bb0: 0 };
     passes.push(...productPasses(w, strategy, g, wRef, patches, imagesStore(d, n0, cnt, out), scratch, splitK));
   }
   return { passes, temps: scratch.temps };

@@ -103,7 +103,7 @@ const isIdentity = (perm: number[]) => perm.every((p, i) => p === i);
 
 /** A batched product [B, M, Kp] x [B, Kp, Np] -> [B, M, N] as the product kernels see it. */
 export interface Geometry {
-  T: string;
+  /** The operands' and output's element type (the kernels' WGSL type follows from it). */
   dtype: DType;
   /** Batches this pass computes. */
   B: number;
@@ -160,7 +160,8 @@ function batchIndices(g: Geometry): string {
  * loaded elements; larger blocks spill on lavapipe).
  */
 function registerPass(d: Wgsl, g: Geometry, TM: number, TN4: number, KV: number, [aw, bw]: boolean[], out: OutputStore): PassCode {
-  const { T, B, M, N, Kp, Ma, Np } = g;
+  const { B, M, N, Kp, Ma, Np } = g;
+  const T = wgslType(g.dtype);
   const K4 = Kp / 4,
     N4 = Np / 4;
   const MT = Math.ceil(M / TM),
@@ -218,7 +219,8 @@ ${lines.join("\n")}
  * strided by 16 (conflict-free reads).
  */
 function sharedPass(d: Wgsl, g: Geometry, [aw, bw]: boolean[], out: OutputStore): PassCode {
-  const { T, B, M, N, Kp, Ma, Np } = g;
+  const { B, M, N, Kp, Ma, Np } = g;
+  const T = wgslType(g.dtype);
   const MT = Math.ceil(M / 64),
     NT = Math.ceil(N / 64);
   const tiles = B * MT * NT;
@@ -288,7 +290,8 @@ ${store}
  * multiply-adds. No early returns: subgroup operations need uniform control flow.
  */
 function subgroupPass(d: Wgsl, g: Geometry, [aw, bw]: boolean[], out: OutputStore): PassCode {
-  const { T, B, M, N, Kp, Ma } = g;
+  const { B, M, N, Kp, Ma } = g;
+  const T = wgslType(g.dtype);
   const rhs = g.rhs ?? denseRhs(d, g);
   const RL = 2,
     SC = 16,
@@ -373,7 +376,6 @@ function dotPasses(
   splitK: number | undefined,
 ): { passes: PassCode[]; temps?: { dtype: DType; size: number }[] } {
   const { lb, lf, lc, rb, rf, rc, B, M, K, N } = productDims(la, ra, params);
-  const T = wgslType(oa.dtype);
   if (B * M * N === 0) return { passes: [] };
   if (K === 0) {
     const n = B * M * N;
@@ -399,7 +401,7 @@ function dotPasses(
     temps.push({ dtype: ra.dtype, size: B * Kp * Np });
     passes.push(packPass(d, ra.dtype, ra.shape, [rb, rc, rf], [Kp, Np], { in: 1 }, bRef));
   }
-  passes.push(...productPasses(d, strategy, { T, dtype: oa.dtype, B, M, N, Kp, Ma: M, Np, Ga: B, bb0: 0 }, aRef, bRef, out, scratch, splitK));
+  passes.push(...productPasses(d, strategy, { dtype: oa.dtype, B, M, N, Kp, Ma: M, Np, Ga: B, bb0: 0 }, aRef, bRef, out, scratch, splitK));
   return { passes, temps };
 }
 
@@ -417,7 +419,7 @@ export function productPasses(d: Wgsl, strategy: DotStrategy, g: Geometry, aRef:
     base = g.bb0 * g.M * g.N;
   const part = partialsRef(scratch, g.dtype, split.splits * n);
   const partial = productKernel(d, strategy, { ...g, split }, aRef, bRef, partialStore(n, base));
-  return [{ ...partial, bindings: [aRef, bRef, part] }, sumSplitsPass(d, g.T, n, base, split.splits, part, out)];
+  return [{ ...partial, bindings: [aRef, bRef, part] }, sumSplitsPass(d, wgslType(g.dtype), n, base, split.splits, part, out)];
 }
 
 function productKernel(d: Wgsl, strategy: DotStrategy, g: Geometry, aRef: Ref, bRef: Ref, out: OutputStore): PassCode {
