@@ -20,7 +20,7 @@ import { getBackend } from "../../../backend.ts";
 import type { GpuContext } from "../device.ts";
 import { gpuProgram, PLAIN_STORE, type GpuProgram, type OutputStore, type PassCode, type Ref } from "../program.ts";
 import { storageType, type Wgsl } from "../../clike/wgsl.ts";
-import { groups, LINEAR_WORKGROUP, literal, MAIN_ARGS, NONFINITE, wgslType } from "../wgsl.ts";
+import { LINEAR_WORKGROUP, literal, MAIN_ARGS, NONFINITE, wgslType } from "../wgsl.ts";
 import { perElements } from "./grid.ts";
 import { chooseSplit, kRange, partialStore, partialsRef, sumSplitsPass, type KSplit, type Scratch } from "./split-k.ts";
 
@@ -166,8 +166,17 @@ function registerPass(d: Wgsl, g: Geometry, TM: number, TN4: number, KV: number,
     N4 = Np / 4;
   const MT = Math.ceil(M / TM),
     NT = Math.ceil(N4 / TN4);
-  const tiles = B * MT * NT;
-  const total = tiles * (g.split?.splits ?? 1);
+  // A workgroup takes RB row tiles by 64 / RB column tiles, and consecutive workgroups
+  // walk the row blocks first: the rhs columns a workgroup reads are read again by the next
+  // ones while still in cache. (Walking all column tiles of one row first streamed a wide
+  // rhs from memory once per row tile: a convolution's [64, 288] x [288, 65536] took 3x as
+  // long as a square product of the same work.)
+  const RB = Math.min(8, 2 ** Math.floor(Math.log2(MT))),
+    CB = 64 / RB;
+  const RBn = Math.ceil(MT / RB),
+    CBn = Math.ceil(NT / CB);
+  const blocks = B * RBn * CBn;
+  const total = blocks * (g.split?.splits ?? 1);
   const R = [...Array(TM).keys()],
     C = [...Array(TN4).keys()],
     Q = [0, 1, 2, 3];
@@ -200,17 +209,20 @@ ${d.storage(1, "b", `vec4<${T}>`, bw)}
 ${productOut(d, T, out)}
 @compute @workgroup_size(64)
 fn main(${MAIN_ARGS}) {
-  let gi = ${LINEAR_WORKGROUP} * 64u + lid;
-  if (gi >= ${u(total)}) { return; }
-  let ks = gi / ${u(tiles)};
-  let j0 = (gi % ${u(NT)}) * ${u(TN4)};
-  let t = (gi % ${u(tiles)}) / ${u(NT)};
-  let i0 = (t % ${u(MT)}) * ${u(TM)};
-  let bb = t / ${u(MT)};
+  let wg = ${LINEAR_WORKGROUP};
+  if (wg >= ${u(total)}) { return; }
+  let ks = wg / ${u(blocks)};
+  let blk = wg % ${u(blocks)};
+  let ti = (blk % ${u(RBn)}) * ${u(RB)} + lid / ${u(CB)};
+  let tj = ((blk / ${u(RBn)}) % ${u(CBn)}) * ${u(CB)} + lid % ${u(CB)};
+  if (ti >= ${u(MT)} || tj >= ${u(NT)}) { return; }
+  let j0 = tj * ${u(TN4)};
+  let i0 = ti * ${u(TM)};
+  let bb = blk / ${u(RBn * CBn)};
 ${lines.join("\n")}
 }
 `;
-  return { code, bindings: [], workgroups: groups(total) };
+  return { code, bindings: [], workgroups: total };
 }
 
 /**
