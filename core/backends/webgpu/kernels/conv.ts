@@ -43,28 +43,39 @@ interface Dims {
 /**
  * Gathers the patches of images [n0, n0 + cnt) into [G, Kp, Np], column j of a group's
  * matrix being position j % (Ho·Wo) of image n0 + j / (Ho·Wo) (zero-padded, zero where the
- * window leaves the input).
+ * window leaves the input). An invocation fills one output row's Wo columns of one patch
+ * row, so the index arithmetic (divisions that lavapipe runs lane by lane) is paid once per
+ * row, not per element; one more item per patch row zeroes its padding columns.
  */
 function im2colPass(w: Wgsl, d: Dims, p: ConvParams, n0: number, cnt: number, Kp: number, Np: number, dst: Ref): PassCode {
   const K = d.Cg * d.KH * d.KW,
     S = d.Ho * d.Wo;
-  const total = d.G * Kp * Np;
-  const body = `  let jp = gi % ${u(Np)};
-  let kp = (gi / ${u(Np)}) % ${u(Kp)};
-  let g = gi / ${u(Np * Kp)};
-  if (kp >= ${u(K)} || jp >= ${u(cnt * S)}) { ${w.st("dst", "gi", "0.0")} continue; }
-  let n = ${u(n0)} + jp / ${u(S)};
-  let sp = jp % ${u(S)};
+  const rows = cnt * d.Ho + 1;
+  const total = d.G * Kp * rows;
+  const body = `  let r = gi % ${u(rows)};
+  let kp = (gi / ${u(rows)}) % ${u(Kp)};
+  let g = gi / ${u(rows * Kp)};
+  let prow = (g * ${u(Kp)} + kp) * ${u(Np)};
+  if (r == ${u(rows - 1)}) {
+    for (var j = ${u(cnt * S)}; j < ${u(Np)}; j++) { ${w.st("dst", "prow + j", "0.0")} }
+    continue;
+  }
+  // Columns (n - n0)·S + ho·Wo + wo = r·Wo + wo.
+  let jb = prow + r * ${u(d.Wo)};
+  let n = ${u(n0)} + r / ${u(d.Ho)};
+  let ho = r % ${u(d.Ho)};
   let c = kp / ${u(d.KH * d.KW)};
   let ky = (kp / ${u(d.KW)}) % ${u(d.KH)};
   let kx = kp % ${u(d.KW)};
-  let ho = sp / ${u(d.Wo)};
-  let wo = sp % ${u(d.Wo)};
   ${tap(w, "iy", "ho", "ky", p.strides[0], p.rhsDilation[0], p.padding[0][0], p.lhsDilation[0], d.H)}
-  ${tap(w, "ix", "wo", "kx", p.strides[1], p.rhsDilation[1], p.padding[1][0], p.lhsDilation[1], d.W)}
-  var v = 0.0;
-  if (ok_iy && ok_ix) { v = ${w.ld("x", `((n * ${u(d.C)} + g * ${u(d.Cg)} + c) * ${u(d.H)} + u32(iy)) * ${u(d.W)} + u32(ix)`)}; }
-  ${w.st("dst", "gi", "v")}`;
+  let live = kp < ${u(K)} && ok_iy;
+  let xrow = ((n * ${u(d.C)} + g * ${u(d.Cg)} + c) * ${u(d.H)} + select(0u, u32(iy), live)) * ${u(d.W)};
+  for (var wo = 0u; wo < ${u(d.Wo)}; wo++) {
+    ${tap(w, "ix", "wo", "kx", p.strides[1], p.rhsDilation[1], p.padding[1][0], p.lhsDilation[1], d.W)}
+    var v = 0.0;
+    if (live && ok_ix) { v = ${w.ld("x", "xrow + u32(ix)")}; }
+    ${w.st("dst", "jb + wo", "v")}
+  }`;
   return { ...perElements([w.storage(0, "x", "f32", false), w.storage(1, "dst", "f32", true)], total, body), bindings: [{ in: 0 }, dst] };
 }
 
