@@ -118,6 +118,13 @@ export interface Clike {
    * depend on `gi` (a scalar input's load), run once per invocation before any element.
    */
   perElement(n: number, body: string, invariant?: string): { body: string; groups: number };
+  /**
+   * Like `perElement`, with each group inside one block of `inner` consecutive elements
+   * (`n` is a multiple of it), whose first element is `gb`: `invariant` may read `gb`
+   * (through indices of the axes before the block, the same for all its elements) and runs
+   * once per invocation. Absent where a dialect has no such layout.
+   */
+  perBlock?(n: number, inner: number, body: string, invariant: string): { body: string; groups: number };
   /** A whole module. */
   module(parts: ModuleParts): string;
 }

@@ -92,6 +92,24 @@ ${exact ? "" : `    if (gi >= ${n >>> 0}u) { break; }\n`}${body}
   }`;
     return { body: loop, groups: groupsFor(n, PER * WG) };
   },
+  perBlock(n, inner, body, invariant) {
+    // A block takes ceil(inner / span) groups; the consecutive invocations of a group keep
+    // consecutive elements, as in perElement, and all of them have the same `gb`.
+    const span = PER * WG;
+    const segs = Math.ceil(inner / span);
+    const ragged = inner % span !== 0;
+    const groups = (n / inner) * segs;
+    // Past one row of the grid the runtime may launch a few groups more than asked.
+    const loop = `${groups > GRID_SIDE ? `  if (grp >= ${groups}u) { return; }\n` : ""}  let gb = (grp / ${segs}u) * ${inner >>> 0}u;
+${invariant}
+  let gs = (grp % ${segs}u) * ${span}u + lid;
+  for (var aug_i = 0u; aug_i < ${PER}u; aug_i++) {
+    let off = gs + aug_i * ${WG}u;
+${ragged ? `    if (off >= ${inner >>> 0}u) { break; }\n` : ""}    let gi = gb + off;
+${body}
+  }`;
+    return { body: loop, groups };
+  },
 };
 
 function wgslModule(access: WgslAccess, { bufs, threads, body, decls: extra = [], helpers: names = [], fns = [], shared = [], state = [], closures = [] }: ModuleParts): string {

@@ -36,6 +36,8 @@ export const GPU_ELEM_BYTES = 4;
  */
 export const NONFINITE = "var<private> kPosInf: u32 = 0x7f800000u;\nvar<private> kNegInf: u32 = 0xff800000u;\nvar<private> kNaN: u32 = 0x7fc00000u;";
 
+const F32_MAX = 3.4028234663852886e38;
+
 /** A WGSL literal of `dtype`; non-finite floats go through their bit patterns. */
 export function literal(v: number | boolean, dtype: DType | "index"): string {
   const t = wgslType(dtype);
@@ -46,9 +48,11 @@ export function literal(v: number | boolean, dtype: DType | "index"): string {
     if (x === -Infinity) return "bitcast<f32>(kNegInf)";
     if (Object.is(x, -0)) return "bitcast<f32>(0x80000000u)";
     const f = Math.fround(x);
-    if (f !== 0 && Math.abs(f) < 1.1754943508222875e-38) return `bitcast<f32>(${new Uint32Array(new Float32Array([f]).buffer)[0]}u)`;
     if (!Number.isFinite(f)) return f > 0 ? "bitcast<f32>(kPosInf)" : "bitcast<f32>(kNegInf)";
-    return `f32(${f.toPrecision(9)})`;
+    const digits = f.toPrecision(9);
+    // Subnormals, and the largest floats, whose 9-digit decimal rounds past FLT_MAX (WGSL rejects it), go as bits.
+    if ((f !== 0 && Math.abs(f) < 1.1754943508222875e-38) || Math.abs(Number(digits)) > F32_MAX) return `bitcast<f32>(${new Uint32Array(new Float32Array([f]).buffer)[0]}u)`;
+    return `f32(${digits})`;
   }
   if (t === "i32") return x === -2147483648 ? "i32(-2147483647 - 1)" : `i32(${x | 0})`;
   return `${x >>> 0}u`;

@@ -100,6 +100,15 @@ describe("scalar constants as kernel literals", () => {
     expect(Array.from(await jit(f)(x).data())).toEqual(Array.from(await f(x).data()));
   });
 
+  it("float32 literals keep their values at the ends of the range (FLT_MAX, the smallest normal and subnormal)", async () => {
+    const x = np.array([0, 0], { dtype: "float32" });
+    for (const v of [3.4028234663852886e38, -3.4028234663852886e38, 1.1754943508222875e-38, 1e-45, 0.1, 65504]) {
+      const c = np.array(v, { dtype: "float32" });
+      const out = await jit((x: Tracer) => x.add(c))(x).data();
+      expect(Array.from(out)).toEqual([Math.fround(v), Math.fround(v)]);
+    }
+  });
+
   it("a scalar computed on the device stays a buffer off the CPU (its value would need a read back)", async () => {
     const x = np.array([0.5, -1, 2]);
     const c = np.array(2).mul(np.array(3));

@@ -64,20 +64,43 @@ export function decoder(shape: readonly number[], axes: number[], counter: strin
 }
 
 /**
- * The nodes of `root` that read no loop index (scalar inputs' loads and what is computed from
- * them alone): one invocation computes them once for all its elements.
+ * The nodes of `root` that read no loop index but those of the axes before `outer` (scalar
+ * inputs' loads, per-channel parameters' loads in a block over the trailing axes, and what
+ * is computed from them alone): one invocation computes them once for all its elements.
  */
-function invariantNodes(root: IRNode): Set<IRNode> {
+function invariantNodes(root: IRNode, outer = 0): Set<IRNode> {
   const fixed = new Set<IRNode>();
-  for (const n of topoSort(root)) if (n.op !== "idx" && n.op !== "flat" && n.args.every((a) => fixed.has(a))) fixed.add(n);
+  for (const n of topoSort(root)) if (n.op === "idx" ? n.arg! < outer : n.op !== "flat" && n.args.every((a) => fixed.has(a))) fixed.add(n);
   return fixed;
+}
+
+/** Fewest elements in a block of trailing axes: one per invocation of a group (smaller blocks leave invocations idle). */
+const MIN_BLOCK = 64;
+
+/**
+ * For an elementwise kernel whose loads include some that read only leading axes (a batch
+ * norm's per-channel parameters over [N, C, H, W]), the first trailing axis t of the
+ * smallest block of trailing axes of at least MIN_BLOCK elements: with each group inside
+ * one block, those loads and what they feed run once per invocation, not once per element.
+ * Null where no load gains.
+ */
+function blockAxis(k: Kernel): number | null {
+  let inner = 1;
+  for (let t = k.shape.length - 1; t >= 1; t--) {
+    inner *= k.shape[t];
+    if (inner < MIN_BLOCK) continue;
+    const plain = invariantNodes(k.body);
+    const gains = [...invariantNodes(k.body, t)].some((n) => n.op === "load" && !plain.has(n));
+    return gains ? t : null;
+  }
+  return null;
 }
 
 /**
  * One pass computing the kernel; binding k < inputs.length is input k, the last is the
  * output. `reduce` forces a reduction strategy (tests render both).
  */
-export function renderIrKernel(c: Clike, k: Kernel, ir: IrDialect, opts: { reduce?: ReduceStrategy } = {}): ClikePass {
+export function renderIrKernel(c: Clike, k: Kernel, ir: IrDialect, opts: { reduce?: ReduceStrategy; blocks?: boolean } = {}): ClikePass {
   const use = new Set<string>();
   const bufs = [...k.inputs.map((b, i) => ({ name: `in${i}`, dtype: b.dtype })), { name: "out", dtype: k.out.dtype, write: true }];
   const bindings = [...k.inputs.map((_, i) => ({ in: i })), { out: 0 }];
@@ -94,10 +117,19 @@ export function renderIrKernel(c: Clike, k: Kernel, ir: IrDialect, opts: { reduc
   const d = k.out.dtype;
 
   if (!k.reduce) {
-    const { lines, nodes, value } = body(decoder(k.shape, [...Array(rank).keys()], "gi"), "gi");
-    const fixed = invariantNodes(k.body);
+    const axes = [...Array(rank).keys()];
+    const t = opts.blocks !== false && c.perBlock && outSize > 0 ? blockAxis(k) : null;
+    // In a block the leading axes' indices are those of its first element, gb.
+    const idx = t === null ? decoder(k.shape, axes, "gi") : new Map(axes.map((a) => [a, decoder(k.shape, axes, a < t ? "gb" : "gi").get(a)!]));
+    const { lines, nodes, value } = body(idx, "gi");
+    const fixed = invariantNodes(k.body, t ?? 0);
     const [pre, per] = [lines.filter((_, i) => fixed.has(nodes[i])), lines.filter((_, i) => !fixed.has(nodes[i]))];
-    return elementwise(c, bufs, bindings, outSize, `${indent(per)}\n  ${c.st("out", "gi", value)}`, use, [], indent(pre));
+    const each = `${indent(per)}\n  ${c.st("out", "gi", value)}`;
+    if (t !== null) {
+      const e = c.perBlock!(outSize, sizeOf(k.shape.slice(t)), each, indent(pre));
+      return { code: c.module({ bufs, threads: c.threads, body: e.body, helpers: use }), bindings, groups: e.groups, threads: c.threads };
+    }
+    return elementwise(c, bufs, bindings, outSize, each, use, [], indent(pre));
   }
 
   const op = k.reduce.op;
