@@ -66,6 +66,34 @@ describe.skipIf(gpuSkipReason !== null)("webgpu conv_general_dilated kernels", {
     }
   });
 
+  it("patch rows of a multiple of 4 columns (stored as vec4s) and of others, with strides, dilations and cropping", async () => {
+    const rng = new Rng(14);
+    const widths = new Set<boolean>();
+    for (const [W, stride, lhsDil, rhsDil, lo, hi] of [
+      [8, 1, 1, 1, 1, 1],
+      [7, 1, 1, 1, 1, 1],
+      [9, 2, 1, 1, 1, 0],
+      [5, 1, 2, 2, 2, -1],
+      [12, 3, 1, 2, 0, 3],
+    ]) {
+      const params: ConvParams = {
+        ...convParams(1),
+        strides: [1, stride],
+        padding: [
+          [1, 1],
+          [lo, hi],
+        ],
+        lhsDilation: [1, lhsDil],
+        rhsDilation: [1, rhsDil],
+      };
+      const args = [rng.array([3, 2, 5, W], "float32"), rng.array([4, 2, 3, 3], "float32")];
+      const [want] = applyPrim("conv_general_dilated", args, params) as NDArray[];
+      widths.add(want.shape[3] % 4 === 0);
+      for (const limit of [undefined, 2 * 2 * 9 * Math.ceil((want.shape[2] * want.shape[3]) / 4) * 4]) await expectConv("register", args, params, limit);
+    }
+    expect([...widths].sort()).toEqual([false, true]);
+  });
+
   it("patches split over chunks of images, or the direct kernel when one image is too big", async () => {
     const rng = new Rng(13);
     const params: ConvParams = {

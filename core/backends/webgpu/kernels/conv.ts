@@ -45,22 +45,46 @@ interface Dims {
  * matrix being position j % (Ho·Wo) of image n0 + j / (Ho·Wo) (zero-padded, zero where the
  * window leaves the input). An invocation fills one output row's Wo columns of one patch
  * row, so the index arithmetic (divisions that lavapipe runs lane by lane) is paid once per
- * row, not per element; one more item per patch row zeroes its padding columns.
+ * row, not per element; where Wo is not a multiple of 4, one more item per patch row
+ * zeroes its padding columns.
  */
 function im2colPass(w: Wgsl, d: Dims, p: ConvParams, n0: number, cnt: number, Kp: number, Np: number, dst: Ref): PassCode {
   const K = d.Cg * d.KH * d.KW,
     S = d.Ho * d.Wo;
-  const rows = cnt * d.Ho + 1;
+  // Rows of a multiple of 4 columns start aligned (Np is a multiple of 4), are stored as
+  // vec4s, and leave no padding columns.
+  const vec = d.Wo % 4 === 0;
+  const rows = cnt * d.Ho + (vec ? 0 : 1);
   const total = d.G * Kp * rows;
+  const element = (wo: string, v: string) => `{
+      let wo_ = ${wo};
+      ${tap(w, "ix", "wo_", "kx", p.strides[1], p.rhsDilation[1], p.padding[1][0], p.lhsDilation[1], d.W)}
+      if (live && ok_ix) { ${v} = ${w.ld("x", "xrow + u32(ix)")}; }
+    }`;
+  const fill = vec
+    ? `for (var wq = 0u; wq < ${u(d.Wo / 4)}; wq++) {
+    var v4 = vec4<f32>();
+    ${[0, 1, 2, 3].map((q) => element(`wq * 4u + ${u(q)}`, `v4[${q}]`)).join("\n    ")}
+    ${w.st("dst", "jb / 4u + wq", "v4")}
+  }`
+    : `for (var wo = 0u; wo < ${u(d.Wo)}; wo++) {
+    var v = 0.0;
+    ${element("wo", "v")}
+    ${w.st("dst", "jb + wo", "v")}
+  }`;
   const body = `  let r = gi % ${u(rows)};
   let kp = (gi / ${u(rows)}) % ${u(Kp)};
   let g = gi / ${u(rows * Kp)};
   let prow = (g * ${u(Kp)} + kp) * ${u(Np)};
-  if (r == ${u(rows - 1)}) {
+${
+  vec
+    ? ""
+    : `  if (r == ${u(rows - 1)}) {
     for (var j = ${u(cnt * S)}; j < ${u(Np)}; j++) { ${w.st("dst", "prow + j", "0.0")} }
     continue;
   }
-  // Columns (n - n0)·S + ho·Wo + wo = r·Wo + wo.
+`
+}  // Columns (n - n0)·S + ho·Wo + wo = r·Wo + wo.
   let jb = prow + r * ${u(d.Wo)};
   let n = ${u(n0)} + r / ${u(d.Ho)};
   let ho = r % ${u(d.Ho)};
@@ -70,13 +94,8 @@ function im2colPass(w: Wgsl, d: Dims, p: ConvParams, n0: number, cnt: number, Kp
   ${tap(w, "iy", "ho", "ky", p.strides[0], p.rhsDilation[0], p.padding[0][0], p.lhsDilation[0], d.H)}
   let live = kp < ${u(K)} && ok_iy;
   let xrow = ((n * ${u(d.C)} + g * ${u(d.Cg)} + c) * ${u(d.H)} + select(0u, u32(iy), live)) * ${u(d.W)};
-  for (var wo = 0u; wo < ${u(d.Wo)}; wo++) {
-    ${tap(w, "ix", "wo", "kx", p.strides[1], p.rhsDilation[1], p.padding[1][0], p.lhsDilation[1], d.W)}
-    var v = 0.0;
-    if (live && ok_ix) { v = ${w.ld("x", "xrow + u32(ix)")}; }
-    ${w.st("dst", "jb + wo", "v")}
-  }`;
-  return { ...perElements([w.storage(0, "x", "f32", false), w.storage(1, "dst", "f32", true)], total, body), bindings: [{ in: 0 }, dst] };
+  ${fill}`;
+  return { ...perElements([w.storage(0, "x", "f32", false), w.storage(1, "dst", vec ? "vec4<f32>" : "f32", true)], total, body), bindings: [{ in: 0 }, dst] };
 }
 
 /** Kernel rows [O, K] zero-padded to [O, Kp]. */
