@@ -30,12 +30,6 @@ export interface Backend {
    * released when every owner has freed it. Backends without it copy instead.
    */
   share?(handle: Handle): Handle;
-  /**
-   * The value of a one-element buffer where the backend holds it on the host (the CPU's
-   * arrays, an upload to a device), so jit can fold the constant into its kernels as a
-   * literal instead of binding and loading a buffer; undefined where only the device has it.
-   */
-  knownScalar?(handle: Handle): number | undefined;
   /** Runs one routine (a product, convolution, pooling, sort, small linalg, random bits, ...) over input buffers. */
   execute(call: RoutineCall, ins: Handle[]): Handle[];
   /**

@@ -10,13 +10,6 @@ export interface OwnedBuffer {
   /** Allocated bytes (the pool's key). */
   bytes: number;
   owners: number;
-  /** The element of a one-element buffer uploaded from the host (Backend.knownScalar); kernels' outputs have none. */
-  host?: number;
-}
-
-/** An uploaded buffer's `host` value: its element when it has exactly one. */
-export function hostScalar(data: ArrayLike<number | bigint>): number | undefined {
-  return data.length === 1 ? Number(data[0]) : undefined;
 }
 
 export class BufferPool<B> {

@@ -14,6 +14,7 @@ import type { Backend, Handle } from "../backend.ts";
 import type { Eqn, Jaxpr, Var } from "../jaxpr.ts";
 import { bind } from "../trace.ts";
 import { checkAddressable, sizeOf } from "../shape.ts";
+import type { TypedArray } from "../dtype.ts";
 import type { Tracer } from "../tracer.ts";
 import { partition, type Step } from "./fuse.ts";
 import { eliminateCommon } from "./cse.ts";
@@ -89,16 +90,11 @@ export interface Plan {
  * the values of the scalar constants they took as literals ("" for none).
  */
 const plans = new WeakMap<Jaxpr, Map<string, Plan>>();
-/**
- * Plans per jaxpr with different literal values before its constants are read as buffers
- * again. Fewer off the CPU, where each set of values is a set of pipelines to compile (up to
- * a second each through ANGLE); a jaxpr meets other scalars mostly in tests.
- */
-const maxLiteralPlans = (backend?: Backend) => (!backend || backend.name === "cpu" ? 8 : 2);
+/** Plans per jaxpr with different literal values before its constants are read as buffers again. */
+const MAX_LITERAL_PLANS = 8;
 
 /**
- * The values of a jaxpr's one-element constants that the backend holds on the host
- * (Backend.knownScalar: the CPU's arrays, scalars uploaded to a device): its kernels read them
+ * The values of a jaxpr's one-element constants that sit on the CPU: its kernels read them
  * as literals (folded into the code, hoisted out of every loop) instead of as buffers of
  * their own, which would each cost a kernel argument (and a copy into the wasm heap).
  * `key` names the constants and their values ("" for none).
@@ -112,8 +108,8 @@ function scalarConsts(jaxpr: Jaxpr, consts: readonly Tracer[]): { literals: Map<
   let key = "";
   for (const i of slots) {
     const c = consts[i];
-    const v = c instanceof NDArray ? c.backendImpl.knownScalar?.(c.handle) : undefined;
-    if (v === undefined) continue;
+    if (!(c instanceof NDArray) || c.backendImpl.name !== "cpu") continue;
+    const v = (c.handle as TypedArray)[0];
     literals.set(jaxpr.constVars[i], v);
     key += `${i}:${Object.is(v, -0) ? "-0" : v},`;
   }
@@ -133,7 +129,7 @@ export function planFor(original: Jaxpr, backend?: Backend, consts: readonly Tra
   let { literals, key } = scalarConsts(original, consts);
   const maxInputs = backend?.maxKernelInputs ?? Infinity;
   const passes = `${+merge}${+swaps}${maxInputs}`;
-  if (!byKey.has(`${passes}|${key}`) && byKey.size >= maxLiteralPlans(backend)) [literals, key] = [new Map(), ""];
+  if (!byKey.has(`${passes}|${key}`) && byKey.size >= MAX_LITERAL_PLANS) [literals, key] = [new Map(), ""];
   const fullKey = `${passes}|${key}`;
   const plan = byKey.get(fullKey);
   if (plan) return plan;
@@ -253,8 +249,10 @@ export function placedConst(c: NDArray, backend: Backend): NDArray {
 export function runFused(jaxpr: Jaxpr, consts: Tracer[], args: Tracer[]): Tracer[] | null {
   const backend = kernelBackend(consts, args);
   if (!backend && consts.length + args.length > 0) return null;
+  // Literals on the CPU only: elsewhere each set of values would be a pipeline of its own to
+  // compile (slow on WebGPU, and a jaxpr is often run with other scalars only in tests).
   const onCpu = !backend || backend.name === "cpu";
-  const plan = planFor(jaxpr, backend ?? undefined, consts);
+  const plan = planFor(jaxpr, backend ?? undefined, onCpu ? consts : []);
   if (!onCpu) consts = consts.map((c) => placedConst(c as NDArray, backend!));
   const { steps } = plan;
   if (!plan.checked) {

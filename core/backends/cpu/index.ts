@@ -5,7 +5,7 @@
  */
 import { bytesPer, typedArrayFor, typedArrayFrom, type DType, type TypedArray } from "../../dtype.ts";
 import type { Backend, MemoryStats } from "../../backend.ts";
-import { BufferPool, hostScalar } from "../pool.ts";
+import { BufferPool } from "../pool.ts";
 import type { RoutineCall } from "../../routines.ts";
 import { runCpuRoutine } from "./routines/registry.ts";
 import { cpuDnnl } from "./dnnl/library.ts";
@@ -66,10 +66,6 @@ export class CpuBackend implements Backend {
     const out = this.alloc(dtype, data.length);
     out.set(data);
     return out;
-  }
-
-  knownScalar(handle: unknown): number | undefined {
-    return hostScalar(handle as TypedArray);
   }
 
   readSync(handle: unknown): TypedArray {

@@ -25,7 +25,7 @@ import type { ShapedArray } from "../../tracer.ts";
 import type { Kernel } from "../../compiler/ir.ts";
 import { CUDA_ERROR_OUT_OF_MEMORY, CudaDriver, CudaError, loadKoffi, type CudaDeviceInfo } from "./driver.ts";
 import { chooseTarget, compileCached, findCompiler, type CudaCompiler, type Target } from "./nvrtc.ts";
-import { BufferPool, hostScalar, type OwnedBuffer } from "../pool.ts";
+import { BufferPool, type OwnedBuffer } from "../pool.ts";
 import type { CudaProgram, Pass, Ref } from "./program.ts";
 import { renderCuda } from "./render-cuda.ts";
 import { ENTRY, MAX_ELEMENTS } from "./cuda-c.ts";
@@ -140,12 +140,7 @@ export class CudaBackend implements Backend {
     const h = this.alloc(data.length, dtype);
     cudaStats.uploads++;
     this.guard(`uploading ${data.length} ${dtype} elements`, () => this.driver.copyToDevice(h.ptr, data, this.stream));
-    h.host = hostScalar(data);
     return h;
-  }
-
-  knownScalar(handle: unknown): number | undefined {
-    return (handle as CudaBuffer).host;
   }
 
   readSync(handle: unknown, aval: ShapedArray): TypedArray {

@@ -18,7 +18,7 @@ import { fmtShape, sizeOf } from "../../shape.ts";
 import type { ShapedArray } from "../../tracer.ts";
 import { INDEX_OPS, topoSort, type Kernel } from "../../compiler/ir.ts";
 import { startGpu, type GpuContext } from "./device.ts";
-import { BufferPool, hostScalar, type OwnedBuffer } from "../pool.ts";
+import { BufferPool, type OwnedBuffer } from "../pool.ts";
 import type { GpuProgram, Ref } from "./program.ts";
 import { renderWgsl, withEpilogue } from "./render-wgsl.ts";
 import { GPU_ELEM_BYTES, GRID_SIDE, wgslType } from "./wgsl.ts";
@@ -121,12 +121,7 @@ export class WebGpuBackend implements Backend {
     // Dawn's next tick, while queue writes share Dawn's staging ring (mappings.ts).
     const h = this.alloc(words.length, "upload", this.pending === 0);
     if (words.byteLength > 0) this.device.queue.writeBuffer(h.buffer, 0, words.buffer, words.byteOffset, words.byteLength);
-    h.host = hostScalar(data);
     return h;
-  }
-
-  knownScalar(handle: unknown): number | undefined {
-    return (handle as GpuBuffer).host;
   }
 
   async read(handle: unknown, aval: ShapedArray): Promise<TypedArray> {

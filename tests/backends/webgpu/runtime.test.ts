@@ -12,8 +12,12 @@ import { NDArray } from "../../../core/array.ts";
 import { gpuStats, WebGpuBackend } from "../../../core/backends/webgpu/index.ts";
 import { startGpu } from "../../../core/backends/webgpu/device.ts";
 import { setFusion } from "../../../core/compiler/index.ts";
-import type { Tracer } from "../../../core/tracer.ts";
+import type { ShapedArray, Tracer } from "../../../core/tracer.ts";
+import { literal } from "../../../core/backends/webgpu/wgsl.ts";
+import { gpuProgram } from "../../../core/backends/webgpu/program.ts";
+import { perElements } from "../../../core/backends/webgpu/kernels/grid.ts";
 import { compareValues, gpuSkipReason, onGpu } from "./gpu.ts";
+import { runOnGpu } from "./run-program.ts";
 
 const cpuRange = (n: number, scale = 1e-3) => np.mul(np.arange(n, undefined, 1, { dtype: "float32" }), scale) as NDArray;
 const chain = (x: Tracer) => np.sum(np.tanh(x.mul(1.5).add(0.25)).mul(np.exp(x.neg())).sub(0.5));
@@ -86,6 +90,14 @@ describe.skipIf(gpuSkipReason !== null)("webgpu runtime", () => {
     const x = np.array([1, NaN, 3]);
     expect(Number.isNaN((await (np.max(onGpu(x)) as NDArray).data())[0])).toBe(true);
     expect(Number.isNaN((await (np.maximum(onGpu(x), 2) as NDArray).data())[1])).toBe(true);
+  });
+
+  it("float32 literals keep their values at the ends of the range (FLT_MAX, whose 9-digit decimal WGSL rejects; the smallest normal and subnormal)", async () => {
+    const values = [3.4028234663852886e38, -3.4028234663852886e38, 1.1754943508222875e-38, 1e-45, 0.1, 65504];
+    const body = values.map((v, i) => `  if (gi == ${i}u) { out[gi] = ${literal(v, "float32")}; }`).join("\n");
+    const program = gpuProgram((d) => ({ passes: [{ ...perElements([d.storage(0, "out", "f32", true)], values.length, body), bindings: [{ out: 0 }] }] }));
+    const got = await runOnGpu(program, [], { shape: [values.length], dtype: "float32" } as ShapedArray);
+    expect(Array.from(got)).toEqual(values.map(Math.fround));
   });
 
   it("bool, int32 and uint32 round-trip and compute exactly", async () => {
