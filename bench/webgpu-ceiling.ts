@@ -18,6 +18,18 @@ import type { ShapedArray } from "../core/tracer.ts";
 const N = 1024;
 const REPS = 5;
 
+/** The fastest of REPS timed runs of `run` (which returns when its work is done) after one untimed, in ms. */
+async function bestMs(run: () => Promise<void>): Promise<number> {
+  await run();
+  let best = Infinity;
+  for (let r = 0; r < REPS; r++) {
+    const t0 = performance.now();
+    await run();
+    best = Math.min(best, performance.now() - t0);
+  }
+  return best;
+}
+
 async function main(): Promise<void> {
   await initBackend("webgpu");
   const be = getBackend("webgpu") as unknown as WebGpuBackend;
@@ -28,13 +40,11 @@ async function main(): Promise<void> {
   const buffer = (words: number) => device.createBuffer({ size: words * 4, usage: GPUBufferUsage.STORAGE });
   const src = buffer(1 << 20),
     dst = buffer(1 << 20);
-  /** Best of REPS runs of a one-off kernel over `src` into `dst`, in ms. */
+  /** The time of a one-off kernel over `src` into `dst` (bestMs). */
   const timeKernel = async (code: string, workgroups: number) => {
     const pipeline = device.createComputePipeline({ layout: "auto", compute: { module: device.createShaderModule({ code }), entryPoint: "main" } });
     const bindings = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [src, dst].map((buffer, binding) => ({ binding, resource: { buffer } })) });
-    let best = Infinity;
-    for (let r = 0; r <= REPS; r++) {
-      const t0 = performance.now();
+    return bestMs(async () => {
       const enc = device.createCommandEncoder();
       const pass = enc.beginComputePass();
       pass.setPipeline(pipeline);
@@ -43,9 +53,7 @@ async function main(): Promise<void> {
       pass.end();
       device.queue.submit([enc.finish()]);
       await device.queue.onSubmittedWorkDone();
-      if (r > 0) best = Math.min(best, performance.now() - t0);
-    }
-    return best;
+    });
   };
   const header = (T: string) => `@group(0) @binding(0) var<storage, read> a: array<${T}>;
 @group(0) @binding(1) var<storage, read_write> c: array<f32>;
@@ -95,15 +103,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     ]) {
       Object.assign(REGISTER_TILE, { TM, TN4 });
       const program = dotProgram([aval, aval], [aval], mm as never, "register");
-      let best = Infinity;
-      for (let r = 0; r <= REPS; r++) {
-        const t0 = performance.now();
+      const best = await bestMs(async () => {
         const [out] = be.runProgram(program, [x, x], [aval], "ceiling (register product)");
         be.flush();
         await device.queue.onSubmittedWorkDone();
-        if (r > 0) best = Math.min(best, performance.now() - t0);
         be.free(out);
-      }
+      });
       const loads = ((N * N * N) / (16 * TM * TN4)) * (TM + 4 * TN4);
       console.log(`| ${TM} x ${4 * TN4} | ${best.toFixed(1)} | ${((2 * N ** 3) / best / 1e6).toFixed(1)} | ${(loads / vec4Loads / 1e6).toFixed(1)} |`);
     }

@@ -168,8 +168,13 @@ export function treeFold(d: Clike, threads: number, combine: string): string {
   }`;
 }
 
-/** A one-pass program of one-per-element `body` over [0, n), after the statements `invariant` that do not depend on `gi`. */
-export function elementwise(d: Clike, bufs: Buf[], bindings: Ref[], n: number, body: string, helpers: Iterable<string> = [], fns: string[] = [], invariant = ""): ClikePass {
-  const e = d.perElement(n, body, invariant);
+/**
+ * A one-pass program of one-per-element `body` over [0, n), after the statements `invariant`
+ * that do not depend on `gi`; with `inner`, in blocks of that many elements (`perBlock`, which
+ * the dialect must have), where `invariant` may also read the block's first element `gb`.
+ */
+export function elementwise(d: Clike, bufs: Buf[], bindings: Ref[], n: number, body: string, helpers: Iterable<string> = [], fns: string[] = [], invariant = "", inner?: number): ClikePass {
+  if (inner !== undefined && !d.perBlock) throw new Error("elementwise: this dialect has no block layout (perBlock)");
+  const e = inner === undefined ? d.perElement(n, body, invariant) : d.perBlock!(n, inner, body, invariant);
   return { code: d.module({ bufs, threads: d.threads, body: e.body, helpers, fns }), bindings, groups: e.groups, threads: d.threads };
 }

@@ -100,7 +100,7 @@ function blockAxis(k: Kernel): number | null {
  * One pass computing the kernel; binding k < inputs.length is input k, the last is the
  * output. `reduce` forces a reduction strategy (tests render both).
  */
-export function renderIrKernel(c: Clike, k: Kernel, ir: IrDialect, opts: { reduce?: ReduceStrategy; blocks?: boolean } = {}): ClikePass {
+export function renderIrKernel(c: Clike, k: Kernel, ir: IrDialect, opts: { reduce?: ReduceStrategy } = {}): ClikePass {
   const use = new Set<string>();
   const bufs = [...k.inputs.map((b, i) => ({ name: `in${i}`, dtype: b.dtype })), { name: "out", dtype: k.out.dtype, write: true }];
   const bindings = [...k.inputs.map((_, i) => ({ in: i })), { out: 0 }];
@@ -118,18 +118,14 @@ export function renderIrKernel(c: Clike, k: Kernel, ir: IrDialect, opts: { reduc
 
   if (!k.reduce) {
     const axes = [...Array(rank).keys()];
-    const t = opts.blocks !== false && c.perBlock && outSize > 0 ? blockAxis(k) : null;
+    const t = c.perBlock && outSize > 0 ? blockAxis(k) : null;
     // In a block the leading axes' indices are those of its first element, gb.
     const idx = t === null ? decoder(k.shape, axes, "gi") : new Map(axes.map((a) => [a, decoder(k.shape, axes, a < t ? "gb" : "gi").get(a)!]));
     const { lines, nodes, value } = body(idx, "gi");
     const fixed = invariantNodes(k.body, t ?? 0);
     const [pre, per] = [lines.filter((_, i) => fixed.has(nodes[i])), lines.filter((_, i) => !fixed.has(nodes[i]))];
-    const each = `${indent(per)}\n  ${c.st("out", "gi", value)}`;
-    if (t !== null) {
-      const e = c.perBlock!(outSize, sizeOf(k.shape.slice(t)), each, indent(pre));
-      return { code: c.module({ bufs, threads: c.threads, body: e.body, helpers: use }), bindings, groups: e.groups, threads: c.threads };
-    }
-    return elementwise(c, bufs, bindings, outSize, each, use, [], indent(pre));
+    const inner = t === null ? undefined : sizeOf(k.shape.slice(t));
+    return elementwise(c, bufs, bindings, outSize, `${indent(per)}\n  ${c.st("out", "gi", value)}`, use, [], indent(pre), inner);
   }
 
   const op = k.reduce.op;
