@@ -118,5 +118,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   }
 }
 
+if (process.argv.length > 2) {
+  console.error(`webgpu-ceiling: takes no arguments, got ${process.argv.slice(2).join(" ")}\nusage: npx tsx bench/webgpu-ceiling.ts`);
+  process.exit(2);
+}
 await main();
 process.exit(0);
